@@ -1,0 +1,308 @@
+//! The whole command line in one clap derive; the `///` comments are the help text.
+//! Nothing below `config` sees clap: options become a plain [`crate::config::Config`].
+
+use std::path::PathBuf;
+
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+
+use crate::plugin::Invocation;
+
+/// Trust, check and use a private Docker registry inside a DC/OS cluster.
+///
+/// The registry is reached through its Layer-4 VIP inside the cluster (--internal) and
+/// through Marathon-LB from outside (--external). Exit status: 0 success, 1 the answer is
+/// "no" (untrusted, unreachable, changes found), 2 usage, input or operation error.
+#[derive(Debug, Parser)]
+#[command(version, propagate_version = true, max_term_width = 100)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: GlobalArgs,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Settings every command shares (flag > env > config file > default).
+#[derive(Debug, Args)]
+pub(crate) struct GlobalArgs {
+    /// Internal endpoint, the Layer-4 VIP [default: 192.168.0.1]
+    #[arg(long, global = true, env = "DCOSREG_INTERNAL", value_name = "EP")]
+    pub(crate) internal: Option<String>,
+    /// External endpoint, Marathon-LB on a public agent [default: 192.168.1.50:5000]
+    #[arg(long, global = true, env = "DCOSREG_EXTERNAL", value_name = "EP")]
+    pub(crate) external: Option<String>,
+    /// Filesystem root that prefixes every host path read or written [default: /]
+    #[arg(long, global = true, env = "DCOSREG_ROOT", value_name = "DIR")]
+    pub(crate) root: Option<PathBuf>,
+    /// Network deadline per command, e.g. 500ms or 2s [default: 3s]
+    #[arg(long, global = true, env = "DCOSREG_TIMEOUT", value_name = "DUR")]
+    pub(crate) timeout: Option<String>,
+    /// Output format
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    pub(crate) format: Format,
+    /// Config file [default: $XDG_CONFIG_HOME/dcosreg/config.toml]
+    #[arg(long, global = true, env = "DCOSREG_CONFIG", value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Print the resolved configuration and where each value came from.
+    Config,
+    /// Connect to each endpoint and judge its certificate chain exactly as Docker would.
+    Check(CheckArgs),
+    /// Fetch the registry CA and install it for Docker, containerd, podman, BuildKit, ...
+    Trust(TrustArgs),
+    /// Remove exactly what `trust` installed.
+    Untrust(UntrustArgs),
+    /// Print the registry endpoint this machine can reach (for REGISTRY=$(...)).
+    Endpoint(EndpointArgs),
+    /// Retarget Dockerfile image references between the internal and external endpoint.
+    Rewrite(RewriteArgs),
+    /// Issue a CA and a registry certificate that names every endpoint.
+    Cert(CertArgs),
+    /// Print ready-to-paste configuration (DinD, Jenkins, GitLab runner, Compose, Marathon).
+    Snippet(SnippetArgs),
+    /// Install trust on every agent of the cluster.
+    Rollout(RolloutArgs),
+    /// Inspect this host and the endpoints; print each problem with its fix.
+    Doctor(DoctorArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CheckArgs {
+    /// Endpoints to check [default: the internal and external endpoints]
+    #[arg(value_name = "EP")]
+    pub(crate) endpoints: Vec<String>,
+    /// Trust only the CA certificates in this PEM (or DER) file
+    #[arg(long, value_name = "PEM", conflicts_with = "cert_dir")]
+    pub(crate) ca_file: Option<PathBuf>,
+    /// Trust only this directory, with Docker certs.d semantics (*.crt)
+    #[arg(long, value_name = "DIR")]
+    pub(crate) cert_dir: Option<PathBuf>,
+    /// Judge the chain in this file instead of connecting (needs --host)
+    #[arg(long, value_name = "PEM", requires = "host")]
+    pub(crate) cert: Option<PathBuf>,
+    /// The endpoint the --cert chain is meant for
+    #[arg(long, value_name = "EP", requires = "cert")]
+    pub(crate) host: Option<String>,
+}
+
+/// Where the CA comes from, shared by `trust` and `rollout`.
+#[derive(Debug, Args)]
+pub(crate) struct CaSourceArgs {
+    /// Install the CA certificates in this PEM file instead of the handshake's
+    #[arg(long, value_name = "PEM", conflicts_with = "ca_url")]
+    pub(crate) ca_file: Option<PathBuf>,
+    /// Download the CA from this URL, e.g. https://master.mesos/ca/dcos-ca.crt
+    #[arg(long, value_name = "URL")]
+    pub(crate) ca_url: Option<String>,
+    /// Install only if the CA's SHA-256 fingerprint is this (hex, colons optional)
+    #[arg(long, value_name = "SHA256")]
+    pub(crate) fingerprint: Option<String>,
+    /// Install without asking (trust on first use)
+    #[arg(long, short = 'y')]
+    pub(crate) yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TrustArgs {
+    /// Endpoints to trust [default: the internal and external endpoints]
+    #[arg(value_name = "EP")]
+    pub(crate) endpoints: Vec<String>,
+    #[command(flatten)]
+    pub(crate) source: CaSourceArgs,
+    /// Comma-separated targets: docker,containerd,containers,buildkit,mesos,system
+    /// [default: those present on this host, always docker]
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub(crate) target: Vec<String>,
+    /// Replace a different CA file already installed
+    #[arg(long)]
+    pub(crate) force: bool,
+    /// Print every path and action; write nothing
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UntrustArgs {
+    /// Endpoints to untrust [default: the internal and external endpoints]
+    #[arg(value_name = "EP")]
+    pub(crate) endpoints: Vec<String>,
+    /// Comma-separated targets [default: all that trust installed]
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub(crate) target: Vec<String>,
+    /// Print every path and action; write nothing
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Prefer {
+    Internal,
+    External,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EndpointArgs {
+    /// Which endpoint wins when both answer
+    #[arg(long, value_enum, default_value_t = Prefer::Internal)]
+    pub(crate) prefer: Prefer,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum RewriteTarget {
+    Internal,
+    External,
+    /// Whichever endpoint answers (as `endpoint` decides)
+    Auto,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RewriteArgs {
+    /// Files or directories; `-` or none: stdin to stdout
+    #[arg(value_name = "PATH")]
+    pub(crate) paths: Vec<PathBuf>,
+    /// Endpoint the references should name
+    #[arg(long, value_enum, default_value_t = RewriteTarget::Auto)]
+    pub(crate) to: RewriteTarget,
+    /// Change nothing; exit 1 and list file:line of each change that would be made
+    #[arg(long)]
+    pub(crate) check: bool,
+    /// Print a unified diff of the changes
+    #[arg(long)]
+    pub(crate) diff: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CertArgs {
+    /// Directory for ca.crt, ca.key, domain.crt and domain.key
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: PathBuf,
+    /// Extra DNS name for the registry certificate (repeatable)
+    #[arg(long = "name", value_name = "DNS")]
+    pub(crate) names: Vec<String>,
+    /// Extra IP address for the registry certificate (repeatable)
+    #[arg(long = "ip", value_name = "IP")]
+    pub(crate) ips: Vec<String>,
+    /// Add the usual DC/OS names of a registry app
+    #[arg(long)]
+    pub(crate) dcos_names: bool,
+    /// Validity of the registry certificate in days
+    #[arg(long, default_value_t = 365)]
+    pub(crate) days: u32,
+    /// Key algorithm
+    #[arg(long, value_enum, default_value_t = KeyType::EcdsaP256)]
+    pub(crate) key_type: KeyType,
+    /// Sign with this existing CA certificate (with --ca-key) instead of issuing a CA
+    #[arg(long, value_name = "PEM", requires = "ca_key")]
+    pub(crate) ca_cert: Option<PathBuf>,
+    /// Private key of --ca-cert
+    #[arg(long, value_name = "PEM", requires = "ca_cert")]
+    pub(crate) ca_key: Option<PathBuf>,
+    /// Overwrite existing files
+    #[arg(long)]
+    pub(crate) force: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum KeyType {
+    EcdsaP256,
+    Rsa2048,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SnippetArgs {
+    /// What to print: dind, jenkins, gitlab-runner, compose, marathon, kaniko, buildx
+    #[arg(value_name = "KIND", required_unless_present = "list")]
+    pub(crate) kind: Option<String>,
+    /// List the kinds
+    #[arg(long)]
+    pub(crate) list: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Via {
+    Ssh,
+    Marathon,
+    Kubernetes,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RolloutArgs {
+    /// Mesos master to list agents from [default: http://master.mesos:5050]
+    #[arg(long, value_name = "URL", conflicts_with_all = ["agents_file", "agents"])]
+    pub(crate) mesos_url: Option<String>,
+    /// DC/OS auth token for the Mesos master
+    #[arg(
+        long,
+        env = "DCOS_ACS_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub(crate) auth_token: Option<String>,
+    /// File with one agent host per line
+    #[arg(long, value_name = "FILE", conflicts_with = "agents")]
+    pub(crate) agents_file: Option<PathBuf>,
+    /// Agent host (repeatable)
+    #[arg(long = "agent", value_name = "HOST")]
+    pub(crate) agents: Vec<String>,
+    /// How to reach the agents
+    #[arg(long, value_enum, default_value_t = Via::Ssh)]
+    pub(crate) via: Via,
+    /// Agents handled at once
+    #[arg(long, default_value_t = 16)]
+    pub(crate) parallel: usize,
+    /// Remote user for ssh
+    #[arg(long, value_name = "USER")]
+    pub(crate) ssh_user: Option<String>,
+    /// Remote port for ssh
+    #[arg(long, value_name = "PORT")]
+    pub(crate) ssh_port: Option<u16>,
+    /// Extra ssh option, passed as -o OPT (repeatable)
+    #[arg(long = "ssh-option", value_name = "OPT")]
+    pub(crate) ssh_options: Vec<String>,
+    /// Prefix for every path on the agents (for tests)
+    #[arg(long, value_name = "DIR")]
+    pub(crate) remote_root: Option<String>,
+    #[command(flatten)]
+    pub(crate) source: CaSourceArgs,
+    /// POST the Marathon app to this Marathon instead of printing it
+    #[arg(long, value_name = "URL")]
+    pub(crate) marathon_url: Option<String>,
+    /// Also set and persist net.netfilter.nf_conntrack_tcp_be_liberal=1
+    #[arg(long)]
+    pub(crate) conntrack_liberal: bool,
+    /// List agents and actions; change nothing
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DoctorArgs {}
+
+/// Parse the command line; the matches are kept to tell flags from env values.
+pub(crate) fn parse(invocation: &Invocation) -> Result<(Cli, ArgMatches), clap::Error> {
+    let command = Cli::command()
+        .name(invocation.bin_name)
+        .bin_name(invocation.bin_name);
+    let matches = command.try_get_matches_from(&invocation.args)?;
+    let cli = Cli::from_arg_matches(&matches)?;
+    Ok((cli, matches))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

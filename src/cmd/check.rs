@@ -1,0 +1,16 @@
+//! `check`: not built yet.
+
+use crate::cli::CheckArgs;
+use crate::config::Config;
+use crate::exit::ExitStatus;
+use crate::output::Printer;
+
+pub(crate) fn run(
+    _config: &Config,
+    _args: &CheckArgs,
+    _printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
+    anyhow::bail!(
+        "`check` is not available in this build yet — see README.md for the commands that are"
+    )
+}

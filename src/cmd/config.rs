@@ -1,0 +1,64 @@
+//! `config`: the resolved configuration and where each value came from.
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::exit::ExitStatus;
+use crate::output::{sanitize_line, Printer};
+
+#[derive(Serialize)]
+struct Entry {
+    key: &'static str,
+    value: String,
+    source: String,
+}
+
+#[derive(Serialize)]
+struct Report {
+    config_file: Option<String>,
+    settings: Vec<Entry>,
+}
+
+pub(crate) fn run(config: &Config, printer: &Printer) -> anyhow::Result<ExitStatus> {
+    let settings = vec![
+        Entry {
+            key: "internal",
+            value: config.internal.value.to_string(),
+            source: config.internal.source.to_string(),
+        },
+        Entry {
+            key: "external",
+            value: config.external.value.to_string(),
+            source: config.external.source.to_string(),
+        },
+        Entry {
+            key: "root",
+            value: config.root.value.display().to_string(),
+            source: config.root.source.to_string(),
+        },
+        Entry {
+            key: "timeout",
+            value: humantime::format_duration(config.timeout.value).to_string(),
+            source: config.timeout.source.to_string(),
+        },
+    ];
+    let report = Report {
+        config_file: config.config_file.as_ref().map(|p| p.display().to_string()),
+        settings,
+    };
+    if printer.is_json() {
+        printer.json(&report)?;
+        return Ok(ExitStatus::Success);
+    }
+    for entry in &report.settings {
+        printer.line(format!(
+            "{:<9} {:<22} ({})",
+            entry.key,
+            sanitize_line(&entry.value),
+            sanitize_line(&entry.source)
+        ))?;
+    }
+    let file = report.config_file.as_deref().unwrap_or("none found");
+    printer.line(format!("config file: {}", sanitize_line(file)))?;
+    Ok(ExitStatus::Success)
+}

@@ -1,0 +1,37 @@
+//! One module per command, each with the same signature:
+//! `run(&Config, &Args, &Printer) -> anyhow::Result<ExitStatus>`.
+
+mod cert;
+mod check;
+mod config;
+mod doctor;
+mod endpoint;
+mod rewrite;
+mod rollout;
+mod snippet;
+mod trust;
+mod untrust;
+
+use crate::cli::Command;
+use crate::config::Config;
+use crate::exit::ExitStatus;
+use crate::output::Printer;
+
+pub(crate) fn run(
+    config: &Config,
+    command: &Command,
+    printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
+    match command {
+        Command::Config => config::run(config, printer),
+        Command::Check(args) => check::run(config, args, printer),
+        Command::Trust(args) => trust::run(config, args, printer),
+        Command::Untrust(args) => untrust::run(config, args, printer),
+        Command::Endpoint(args) => endpoint::run(config, args, printer),
+        Command::Rewrite(args) => rewrite::run(config, args, printer),
+        Command::Cert(args) => cert::run(config, args, printer),
+        Command::Snippet(args) => snippet::run(config, args, printer),
+        Command::Rollout(args) => rollout::run(config, args, printer),
+        Command::Doctor(args) => doctor::run(config, args, printer),
+    }
+}

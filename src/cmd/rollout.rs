@@ -1,0 +1,16 @@
+//! `rollout`: not built yet.
+
+use crate::cli::RolloutArgs;
+use crate::config::Config;
+use crate::exit::ExitStatus;
+use crate::output::Printer;
+
+pub(crate) fn run(
+    _config: &Config,
+    _args: &RolloutArgs,
+    _printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
+    anyhow::bail!(
+        "`rollout` is not available in this build yet — see README.md for the commands that are"
+    )
+}

@@ -1,0 +1,16 @@
+//! `snippet`: not built yet.
+
+use crate::cli::SnippetArgs;
+use crate::config::Config;
+use crate::exit::ExitStatus;
+use crate::output::Printer;
+
+pub(crate) fn run(
+    _config: &Config,
+    _args: &SnippetArgs,
+    _printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
+    anyhow::bail!(
+        "`snippet` is not available in this build yet — see README.md for the commands that are"
+    )
+}

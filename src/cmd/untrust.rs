@@ -1,0 +1,16 @@
+//! `untrust`: not built yet.
+
+use crate::cli::UntrustArgs;
+use crate::config::Config;
+use crate::exit::ExitStatus;
+use crate::output::Printer;
+
+pub(crate) fn run(
+    _config: &Config,
+    _args: &UntrustArgs,
+    _printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
+    anyhow::bail!(
+        "`untrust` is not available in this build yet — see README.md for the commands that are"
+    )
+}

@@ -1,0 +1,257 @@
+//! The resolved configuration: flag > env > config file > default (CLI.md).
+//!
+//! clap options become this plain struct before any work; commands never see clap
+//! matches. Each value remembers where it came from, for `config` and for error messages.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{anyhow, Context};
+use clap::parser::ValueSource;
+use clap::ArgMatches;
+use serde::Deserialize;
+
+use crate::cli::{Cli, Format};
+use crate::endpoint::Endpoint;
+
+pub(crate) const DEFAULT_INTERNAL: &str = "192.168.0.1";
+pub(crate) const DEFAULT_EXTERNAL: &str = "192.168.1.50:5000";
+pub(crate) const DEFAULT_TIMEOUT: &str = "3s";
+
+/// Where a setting's value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Source {
+    Flag,
+    Env(&'static str),
+    File(PathBuf),
+    Default,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Flag => f.write_str("flag"),
+            Source::Env(var) => write!(f, "env {var}"),
+            Source::File(path) => write!(f, "file {}", path.display()),
+            Source::Default => f.write_str("default"),
+        }
+    }
+}
+
+/// One resolved value and its origin.
+#[derive(Debug, Clone)]
+pub(crate) struct Setting<T> {
+    pub(crate) value: T,
+    pub(crate) source: Source,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub(crate) internal: Setting<Endpoint>,
+    pub(crate) external: Setting<Endpoint>,
+    pub(crate) root: Setting<PathBuf>,
+    pub(crate) timeout: Setting<Duration>,
+    pub(crate) format: Format,
+    /// The config file that was read, if any.
+    pub(crate) config_file: Option<PathBuf>,
+}
+
+/// Keys of the TOML config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    internal: Option<String>,
+    external: Option<String>,
+    root: Option<PathBuf>,
+    timeout: Option<String>,
+}
+
+impl Config {
+    pub(crate) fn resolve(cli: &Cli, matches: &ArgMatches) -> anyhow::Result<Config> {
+        let global = &cli.global;
+        let (file, config_file) = load_file(global.config.as_deref(), matches)?;
+        let origin = |id: &str, env: &'static str| match matches.value_source(id) {
+            Some(ValueSource::EnvVariable) => Source::Env(env),
+            _ => Source::Flag,
+        };
+        let file_source = || Source::File(config_file.clone().unwrap_or_default());
+
+        let pick = |flag: &Option<String>,
+                    id: &str,
+                    env: &'static str,
+                    from_file: &Option<String>,
+                    default: &str| match (flag, from_file) {
+            (Some(v), _) => (v.clone(), origin(id, env)),
+            (None, Some(v)) => (v.clone(), file_source()),
+            (None, None) => (default.to_string(), Source::Default),
+        };
+
+        let endpoint = |(text, source): (String, Source), what: &str| {
+            text.parse::<Endpoint>()
+                .map(|value| Setting {
+                    value,
+                    source: source.clone(),
+                })
+                .map_err(|e| anyhow!("{what} endpoint from {source}: {e}"))
+        };
+        let internal = endpoint(
+            pick(
+                &global.internal,
+                "internal",
+                "DCOSREG_INTERNAL",
+                &file.internal,
+                DEFAULT_INTERNAL,
+            ),
+            "internal",
+        )?;
+        let external = endpoint(
+            pick(
+                &global.external,
+                "external",
+                "DCOSREG_EXTERNAL",
+                &file.external,
+                DEFAULT_EXTERNAL,
+            ),
+            "external",
+        )?;
+
+        let (timeout_text, timeout_source) = pick(
+            &global.timeout,
+            "timeout",
+            "DCOSREG_TIMEOUT",
+            &file.timeout,
+            DEFAULT_TIMEOUT,
+        );
+        let timeout = parse_timeout(&timeout_text)
+            .map_err(|e| anyhow!("timeout {timeout_text:?} from {timeout_source}: {e}"))?;
+
+        let root = match (&global.root, &file.root) {
+            (Some(root), _) => Setting {
+                value: root.clone(),
+                source: origin("root", "DCOSREG_ROOT"),
+            },
+            (None, Some(root)) => Setting {
+                value: root.clone(),
+                source: file_source(),
+            },
+            (None, None) => Setting {
+                value: PathBuf::from("/"),
+                source: Source::Default,
+            },
+        };
+
+        Ok(Config {
+            internal,
+            external,
+            root,
+            timeout: Setting {
+                value: timeout,
+                source: timeout_source,
+            },
+            format: global.format,
+            config_file,
+        })
+    }
+
+    /// The configured endpoints, internal first.
+    pub(crate) fn endpoints(&self) -> Vec<Endpoint> {
+        vec![self.internal.value.clone(), self.external.value.clone()]
+    }
+
+    /// Endpoints named on the command line, or the configured ones when none are.
+    pub(crate) fn endpoints_or_default(&self, given: &[String]) -> anyhow::Result<Vec<Endpoint>> {
+        if given.is_empty() {
+            return Ok(self.endpoints());
+        }
+        given
+            .iter()
+            .map(|text| text.parse::<Endpoint>().map_err(anyhow::Error::from))
+            .collect()
+    }
+
+    /// A host path under `--root`: `/etc/docker` becomes `ROOT/etc/docker`.
+    pub(crate) fn host_path(&self, path: impl AsRef<Path>) -> PathBuf {
+        let relative = path.as_ref().strip_prefix("/").unwrap_or(path.as_ref());
+        self.root.value.join(relative)
+    }
+
+    /// Whether the tool works on the real system (not under a test or staging root).
+    pub(crate) fn is_real_root(&self) -> bool {
+        self.root.value == Path::new("/")
+    }
+}
+
+/// `500ms`, `2s`, `1m30s`; zero is refused because every wait must be able to succeed.
+pub(crate) fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(text.trim())
+        .map_err(|e| format!("{e} — use a duration such as 500ms or 2s"))?;
+    if duration.is_zero() {
+        return Err("must be longer than zero — use a duration such as 500ms or 2s".into());
+    }
+    Ok(duration)
+}
+
+fn default_config_path() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "dcosreg")
+        .map(|dirs| dirs.config_dir().join("config.toml"))
+}
+
+/// Reads the config file: the named one must exist; the default one may be absent.
+fn load_file(
+    named: Option<&Path>,
+    matches: &ArgMatches,
+) -> anyhow::Result<(FileConfig, Option<PathBuf>)> {
+    let (path, must_exist) = match named {
+        Some(path) => (path.to_path_buf(), true),
+        None => match default_config_path() {
+            Some(path) => (path, false),
+            None => return Ok((FileConfig::default(), None)),
+        },
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if !must_exist && e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok((FileConfig::default(), None))
+        }
+        Err(e) => {
+            let via = match matches.value_source("config") {
+                Some(ValueSource::EnvVariable) => " (from DCOSREG_CONFIG)",
+                _ => "",
+            };
+            return Err(e).with_context(|| {
+                format!(
+                    "cannot read config file {}{via} — check the path and its permissions",
+                    path.display()
+                )
+            });
+        }
+    };
+    let parsed = toml::from_str::<FileConfig>(&text).map_err(|e| {
+        let line = e
+            .span()
+            .and_then(|span| text.get(..span.start))
+            .map(|before| before.matches('\n').count() + 1)
+            .unwrap_or(1);
+        anyhow!(
+            "config file {}:{line}: {} — valid keys are internal, external, root, timeout",
+            path.display(),
+            e.message()
+        )
+    })?;
+    Ok((parsed, Some(path)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_parse_like_the_contract_says() {
+        assert_eq!(parse_timeout("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_timeout("2s").unwrap(), Duration::from_secs(2));
+        assert!(parse_timeout("0s").is_err());
+        assert!(parse_timeout("soon").is_err());
+        assert!(parse_timeout("").is_err());
+    }
+}

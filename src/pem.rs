@@ -1,0 +1,148 @@
+//! Reading certificates from files: PEM (one or more `CERTIFICATE` blocks) or DER.
+//!
+//! PEM goes through rustls-pki-types' `PemObject` (rustls-pemfile is unmaintained).
+
+use std::path::{Path, PathBuf};
+
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::CertificateDer;
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CertFileError {
+    #[error("cannot read {path} — {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is empty — give a PEM file with at least one CERTIFICATE block")]
+    Empty { path: PathBuf },
+    #[error("{path} is not a valid PEM certificate file ({detail}) — check that it holds -----BEGIN CERTIFICATE----- blocks")]
+    BadPem { path: PathBuf, detail: String },
+    #[error("{path} has no CERTIFICATE block — is it a key or a CSR? Give the certificate file")]
+    NoCertificate { path: PathBuf },
+    #[error(
+        "{path} is neither PEM nor a DER certificate — give a PEM file with CERTIFICATE blocks"
+    )]
+    NotDer { path: PathBuf },
+}
+
+/// Every certificate in `path`, in file order.
+pub(crate) fn read_certificates(
+    path: &Path,
+) -> Result<Vec<CertificateDer<'static>>, CertFileError> {
+    let bytes = std::fs::read(path).map_err(|source| CertFileError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_certificates(&bytes, path)
+}
+
+/// Like [`read_certificates`] for bytes already in memory; `origin` names them in errors.
+pub(crate) fn parse_certificates(
+    bytes: &[u8],
+    origin: &Path,
+) -> Result<Vec<CertificateDer<'static>>, CertFileError> {
+    let path = origin.to_path_buf();
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(CertFileError::Empty { path });
+    }
+    if !contains(bytes, b"-----BEGIN") {
+        // DER: an X.509 certificate is one ASN.1 SEQUENCE that parses as a certificate.
+        return match x509_parser::parse_x509_certificate(bytes) {
+            Ok((rest, _)) if rest.is_empty() => Ok(vec![CertificateDer::from(bytes.to_vec())]),
+            _ => Err(CertFileError::NotDer { path }),
+        };
+    }
+    let mut certs = Vec::new();
+    for item in CertificateDer::pem_slice_iter(bytes) {
+        match item {
+            Ok(cert) => certs.push(cert),
+            Err(e) => {
+                return Err(CertFileError::BadPem {
+                    path,
+                    detail: e.to_string(),
+                })
+            }
+        }
+    }
+    if certs.is_empty() {
+        return Err(CertFileError::NoCertificate { path });
+    }
+    for cert in &certs {
+        if x509_parser::parse_x509_certificate(cert.as_ref()).is_err() {
+            return Err(CertFileError::BadPem {
+                path,
+                detail: "a CERTIFICATE block does not hold an X.509 certificate".into(),
+            });
+        }
+    }
+    Ok(certs)
+}
+
+/// PEM text of one certificate, as written to ca.crt files (LF line endings).
+pub(crate) fn to_pem(der: &[u8]) -> String {
+    let block = pem::Pem::new("CERTIFICATE", der.to_vec());
+    pem::encode_config(
+        &block,
+        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+    )
+}
+
+/// SHA-256 of the DER, upper-case hex with colons (as `openssl x509 -fingerprint -sha256`).
+pub(crate) fn sha256_fingerprint(der: &[u8]) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, der);
+    digest
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> rcgen::CertifiedKey<rcgen::KeyPair> {
+        rcgen::generate_simple_self_signed(vec!["registry.example".to_string()]).unwrap()
+    }
+
+    #[test]
+    fn pem_and_der_round_trip() {
+        let key = sample();
+        let der = key.cert.der().to_vec();
+        let pem = to_pem(&der);
+        assert_eq!(pem, key.cert.pem().replace("\r\n", "\n"));
+        let from_pem = parse_certificates(pem.as_bytes(), Path::new("x.pem")).unwrap();
+        assert_eq!(from_pem[0].as_ref(), der.as_slice());
+        let from_der = parse_certificates(&der, Path::new("x.der")).unwrap();
+        assert_eq!(from_der[0].as_ref(), der.as_slice());
+    }
+
+    #[test]
+    fn bad_input_names_the_file() {
+        let origin = Path::new("/tmp/ca.crt");
+        for bad in [
+            &b""[..],
+            b"  \n",
+            b"hello",
+            b"-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n",
+            b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+            b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        ] {
+            let err = parse_certificates(bad, origin).unwrap_err().to_string();
+            assert!(err.contains("/tmp/ca.crt"), "{err}");
+        }
+    }
+
+    #[test]
+    fn fingerprint_is_colon_hex() {
+        let fp = sha256_fingerprint(b"abc");
+        assert!(fp.starts_with("BA:78:16:BF"), "{fp}");
+        assert_eq!(fp.len(), 32 * 3 - 1);
+    }
+}
