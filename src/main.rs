@@ -3,15 +3,21 @@
 //! `main` only wires: the plugin handshake fast path, argument parsing, configuration,
 //! dispatch to one `cmd::*::run`, and rendering of the error chain.
 
+#![allow(dead_code)] // until every command is wired; removed once they are.
+
 mod cli;
 mod cmd;
 mod config;
+mod dockerfile;
 mod endpoint;
 mod exit;
 mod fsutil;
 mod output;
 mod pem;
 mod plugin;
+mod tls;
+mod trust;
+mod x509;
 
 use std::process::ExitCode;
 

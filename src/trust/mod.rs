@@ -1,0 +1,1 @@
+//! Trust targets: one file per store (docker, containerd, containers, buildkit, mesos, system).

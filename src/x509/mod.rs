@@ -1,0 +1,1 @@
+//! Go-compatible certificate verification (crypto/x509 semantics) on parsed certificates.

@@ -1,0 +1,308 @@
+//! Shared helpers for integration tests: the built binary, real `docker-registry`
+//! servers on loopback or inside a network namespace we create, and Go oracles.
+//!
+//! Network rule: everything here listens on 127.0.0.0/8 or on addresses inside a
+//! namespace this process created. Every wait is bounded.
+#![allow(dead_code)]
+
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+/// The binary under test.
+pub fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_docker-dcosreg"))
+}
+
+/// Run the binary with a clean, isolated environment (no user config, no env overrides).
+pub fn dcosreg(args: &[&str]) -> Output {
+    let home = std::env::temp_dir().join(format!("dcosreg-test-home-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&home);
+    bin()
+        .args(args)
+        .env_remove("DCOSREG_INTERNAL")
+        .env_remove("DCOSREG_EXTERNAL")
+        .env_remove("DCOSREG_ROOT")
+        .env_remove("DCOSREG_TIMEOUT")
+        .env_remove("DCOSREG_CONFIG")
+        .env("HOME", &home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run docker-dcosreg")
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Fail loudly (never skip) when a tool the tests need is missing.
+pub fn require_tool(name: &str) -> PathBuf {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(name))
+            .find(|candidate| candidate.is_file())
+    });
+    found.unwrap_or_else(|| {
+        panic!("`{name}` is not installed: run .ci/run (it installs the test dependencies with apt)")
+    })
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+fn next_index() -> u32 {
+    COUNTER.fetch_add(1, Ordering::SeqCst)
+}
+
+/// A loopback address unlikely to collide with parallel tests: 127.A.B.C with a
+/// per-process, per-call part.
+pub fn unique_loopback_ip() -> String {
+    let n = next_index();
+    let pid = std::process::id();
+    format!("127.{}.{}.{}", 10 + (pid % 200), (n / 200) % 250 + 1, n % 200 + 2)
+}
+
+/// A free TCP port on `ip` (bind to port 0, read it, release it).
+pub fn free_port(ip: &str) -> u16 {
+    let listener = std::net::TcpListener::bind((ip, 0)).expect("bind a free port on loopback");
+    listener.local_addr().expect("local addr").port()
+}
+
+/// Wait until something accepts TCP connections on `addr`, at most `limit`.
+pub fn wait_for_listener(addr: &str, limit: Duration, child: &mut Child) {
+    let sock: SocketAddr = addr.parse().expect("socket address");
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if TcpStream::connect_timeout(&sock, Duration::from_millis(200)).is_ok() {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("docker-registry for {addr} exited early with {status}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("nothing listened on {addr} within {limit:?}");
+}
+
+/// A real `docker-registry` serving TLS with the given chain and key.
+pub struct Registry {
+    child: Child,
+    _dir: tempfile::TempDir,
+    /// `ip:port` it listens on.
+    pub addr: String,
+}
+
+impl Registry {
+    /// Serve TLS on `ip:port` with `chain_pem` (leaf first) and `key_pem`.
+    pub fn start(ip: &str, port: u16, chain_pem: &Path, key_pem: &Path) -> Registry {
+        Self::spawn(None, ip, port, chain_pem, key_pem)
+    }
+
+    /// Serve TLS inside the network namespace `ns` on `ip:port`.
+    pub fn start_in_netns(ns: &Netns, port: u16, chain_pem: &Path, key_pem: &Path) -> Registry {
+        Self::spawn(Some(&ns.name), &ns.inner_ip, port, chain_pem, key_pem)
+    }
+
+    fn spawn(ns: Option<&str>, ip: &str, port: u16, chain_pem: &Path, key_pem: &Path) -> Registry {
+        let registry = require_tool("docker-registry");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let host = if ip.contains(':') { format!("[{ip}]") } else { ip.to_string() };
+        let addr = format!("{host}:{port}");
+        let config = format!(
+            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {data}\nhttp:\n  addr: {addr}\n  secret: test-secret\n  tls:\n    certificate: {cert}\n    key: {key}\n",
+            data = dir.path().join("data").display(),
+            cert = chain_pem.display(),
+            key = key_pem.display(),
+        );
+        let config_path = dir.path().join("config.yml");
+        std::fs::write(&config_path, config).expect("write registry config");
+        let log = std::fs::File::create(dir.path().join("registry.log")).expect("log file");
+        let mut command = match ns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns]).arg(&registry);
+                c
+            }
+            None => Command::new(&registry),
+        };
+        command
+            .arg("serve")
+            .arg(&config_path)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log);
+        let mut child = command.spawn().expect("start docker-registry");
+        // A namespaced registry is reachable from the host through the veth pair.
+        wait_for_listener(&addr, Duration::from_secs(10), &mut child);
+        Registry { child, _dir: dir, addr }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self._dir.path().join("registry.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A network namespace with a veth pair: the host side gets `host_ip`, the namespace
+/// side `inner_ip`, both in 10.213.N.0/30. Deleted on drop.
+pub struct Netns {
+    pub name: String,
+    pub host_ip: String,
+    pub inner_ip: String,
+    host_veth: String,
+}
+
+fn ip_cmd(args: &[&str]) -> Output {
+    Command::new("ip").args(args).output().expect("run ip (iproute2)")
+}
+
+fn ip_ok(args: &[&str]) {
+    let out = ip_cmd(args);
+    assert!(
+        out.status.success(),
+        "ip {} failed: {} (these tests need root and iproute2)",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl Netns {
+    pub fn create() -> Netns {
+        require_tool("ip");
+        let index = (std::process::id() % 60) * 4 + next_index() % 4;
+        let name = format!("dcosreg-t{index}");
+        let host_veth = format!("drg{index}h");
+        let inner_veth = format!("drg{index}n");
+        // Leftovers of a crashed earlier run with the same index.
+        let _ = ip_cmd(&["netns", "delete", &name]);
+        let _ = ip_cmd(&["link", "delete", &host_veth]);
+        let host_ip = format!("10.213.{index}.1");
+        let inner_ip = format!("10.213.{index}.2");
+        ip_ok(&["netns", "add", &name]);
+        ip_ok(&["link", "add", &host_veth, "type", "veth", "peer", "name", &inner_veth]);
+        ip_ok(&["link", "set", &inner_veth, "netns", &name]);
+        ip_ok(&["addr", "add", &format!("{host_ip}/30"), "dev", &host_veth]);
+        ip_ok(&["link", "set", &host_veth, "up"]);
+        ip_ok(&["-n", &name, "addr", "add", &format!("{inner_ip}/30"), "dev", &inner_veth]);
+        ip_ok(&["-n", &name, "link", "set", &inner_veth, "up"]);
+        ip_ok(&["-n", &name, "link", "set", "lo", "up"]);
+        Netns {
+            name,
+            host_ip,
+            inner_ip,
+            host_veth,
+        }
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = ip_cmd(&["link", "delete", &self.host_veth]);
+        let _ = ip_cmd(&["netns", "delete", &self.name]);
+    }
+}
+
+/// Go oracle 1: `skopeo inspect --cert-dir DIR docker://ADDR/REPO:TAG`. Returns
+/// (accepted, message): accepted when the TLS handshake passed (the registry then answers
+/// "manifest unknown"); otherwise the `x509: ...` (or `tls: ...`) part of Go's error.
+pub fn skopeo_verdict(addr: &str, cert_dir: &Path) -> (bool, String) {
+    let skopeo = require_tool("skopeo");
+    let mut child = Command::new(skopeo)
+        .args(["inspect", "--retry-times", "0", "--cert-dir"])
+        .arg(cert_dir)
+        .arg(format!("docker://{addr}/oracle/probe:1"))
+        .env("HOME", cert_dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run skopeo");
+    let out = wait_with_deadline(&mut child, Duration::from_secs(20));
+    go_verdict(&String::from_utf8_lossy(&out.stderr))
+}
+
+/// Go oracle 2: `docker manifest inspect ADDR/REPO:TAG` with `etc_docker` bind-mounted over
+/// /etc/docker in a private mount namespace (`unshare -m`), so the real docker CLI reads our
+/// certs.d and nothing on the host changes.
+pub fn docker_verdict(addr: &str, etc_docker: &Path) -> (bool, String) {
+    require_tool("docker");
+    require_tool("unshare");
+    let home = tempfile::tempdir().expect("tempdir");
+    let script = "mkdir -p /etc/docker && mount --bind \"$1\" /etc/docker && shift && exec \"$@\"";
+    let mut child = Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c", script, "sh"])
+        .arg(etc_docker)
+        .args(["docker", "manifest", "inspect", &format!("{addr}/oracle/probe:1")])
+        .env("HOME", home.path())
+        .env("DOCKER_CONFIG", home.path().join(".docker"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run docker manifest inspect");
+    let out = wait_with_deadline(&mut child, Duration::from_secs(20));
+    go_verdict(&String::from_utf8_lossy(&out.stderr))
+}
+
+/// Kill `child` if it runs longer than `limit`, then collect its output.
+pub fn wait_with_deadline(child: &mut Child, limit: Duration) -> Output {
+    let deadline = Instant::now() + limit;
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if Instant::now() >= deadline => {
+                let _ = child.kill();
+                break;
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => panic!("wait: {e}"),
+        }
+    }
+    let mut stdout = Vec::new();
+    let mut stderr = Vec::new();
+    use std::io::Read;
+    if let Some(mut s) = child.stdout.take() {
+        let _ = s.read_to_end(&mut stdout);
+    }
+    if let Some(mut s) = child.stderr.take() {
+        let _ = s.read_to_end(&mut stderr);
+    }
+    let status = child.wait().expect("wait");
+    Output {
+        status,
+        stdout,
+        stderr,
+    }
+}
+
+/// Reduce a Go client's error output to (accepted, message starting at `x509:`/`tls:`).
+fn go_verdict(stderr: &str) -> (bool, String) {
+    let manifest_unknown = stderr.contains("manifest unknown") || stderr.contains("no such manifest");
+    if manifest_unknown {
+        return (true, String::new());
+    }
+    let message = ["x509: ", "tls: "]
+        .iter()
+        .filter_map(|marker| stderr.find(marker).map(|at| &stderr[at..]))
+        .min_by_key(|rest| std::cmp::Reverse(rest.len()))
+        .map(|rest| {
+            rest.trim_end()
+                .trim_end_matches('"')
+                .trim_end_matches('\\')
+                .to_string()
+        })
+        .unwrap_or_else(|| stderr.trim().to_string());
+    (false, message)
+}
