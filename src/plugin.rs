@@ -39,8 +39,10 @@ impl Invocation {
     pub(crate) fn from_args(mut args: Vec<OsString>) -> Invocation {
         // Docker sets DOCKER_CLI_PLUGIN_ORIGINAL_CLI_COMMAND for plugins it runs, but the
         // argv shape is the documented part of the protocol, so that is what we rely on.
-        if args.len() >= 2 && args[1] == PLUGIN_NAME {
-            args.remove(1);
+        // `docker help dcosreg [cmd]` arrives as `help dcosreg [cmd]`.
+        let help_form = args.len() >= 3 && args[1] == "help" && args[2] == PLUGIN_NAME;
+        if help_form || (args.len() >= 2 && args[1] == PLUGIN_NAME) {
+            args.remove(if help_form { 2 } else { 1 });
             Invocation {
                 bin_name: "docker dcosreg",
                 args,
@@ -72,6 +74,9 @@ mod tests {
     fn plugin_argv_drops_the_plugin_name() {
         let inv = Invocation::from_args(vec!["x".into(), "dcosreg".into(), "check".into()]);
         assert_eq!(inv.args, vec![OsString::from("x"), "check".into()]);
+        assert_eq!(inv.bin_name, "docker dcosreg");
+        let inv = Invocation::from_args(vec!["x".into(), "help".into(), "dcosreg".into()]);
+        assert_eq!(inv.args, vec![OsString::from("x"), "help".into()]);
         assert_eq!(inv.bin_name, "docker dcosreg");
         let inv = Invocation::from_args(vec!["x".into(), "check".into()]);
         assert_eq!(inv.args.len(), 2);

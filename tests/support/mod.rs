@@ -50,7 +50,9 @@ pub fn require_tool(name: &str) -> PathBuf {
             .find(|candidate| candidate.is_file())
     });
     found.unwrap_or_else(|| {
-        panic!("`{name}` is not installed: run .ci/run (it installs the test dependencies with apt)")
+        panic!(
+            "`{name}` is not installed: run .ci/run (it installs the test dependencies with apt)"
+        )
     })
 }
 
@@ -65,7 +67,12 @@ fn next_index() -> u32 {
 pub fn unique_loopback_ip() -> String {
     let n = next_index();
     let pid = std::process::id();
-    format!("127.{}.{}.{}", 10 + (pid % 200), (n / 200) % 250 + 1, n % 200 + 2)
+    format!(
+        "127.{}.{}.{}",
+        10 + (pid % 200),
+        (n / 200) % 250 + 1,
+        n % 200 + 2
+    )
 }
 
 /// A free TCP port on `ip` (bind to port 0, read it, release it).
@@ -112,7 +119,11 @@ impl Registry {
     fn spawn(ns: Option<&str>, ip: &str, port: u16, chain_pem: &Path, key_pem: &Path) -> Registry {
         let registry = require_tool("docker-registry");
         let dir = tempfile::tempdir().expect("tempdir");
-        let host = if ip.contains(':') { format!("[{ip}]") } else { ip.to_string() };
+        let host = if ip.contains(':') {
+            format!("[{ip}]")
+        } else {
+            ip.to_string()
+        };
         let addr = format!("{host}:{port}");
         let config = format!(
             "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {data}\nhttp:\n  addr: {addr}\n  secret: test-secret\n  tls:\n    certificate: {cert}\n    key: {key}\n",
@@ -140,7 +151,11 @@ impl Registry {
         let mut child = command.spawn().expect("start docker-registry");
         // A namespaced registry is reachable from the host through the veth pair.
         wait_for_listener(&addr, Duration::from_secs(10), &mut child);
-        Registry { child, _dir: dir, addr }
+        Registry {
+            child,
+            _dir: dir,
+            addr,
+        }
     }
 
     pub fn log(&self) -> String {
@@ -165,7 +180,10 @@ pub struct Netns {
 }
 
 fn ip_cmd(args: &[&str]) -> Output {
-    Command::new("ip").args(args).output().expect("run ip (iproute2)")
+    Command::new("ip")
+        .args(args)
+        .output()
+        .expect("run ip (iproute2)")
 }
 
 fn ip_ok(args: &[&str]) {
@@ -191,11 +209,28 @@ impl Netns {
         let host_ip = format!("10.213.{index}.1");
         let inner_ip = format!("10.213.{index}.2");
         ip_ok(&["netns", "add", &name]);
-        ip_ok(&["link", "add", &host_veth, "type", "veth", "peer", "name", &inner_veth]);
+        ip_ok(&[
+            "link",
+            "add",
+            &host_veth,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &inner_veth,
+        ]);
         ip_ok(&["link", "set", &inner_veth, "netns", &name]);
         ip_ok(&["addr", "add", &format!("{host_ip}/30"), "dev", &host_veth]);
         ip_ok(&["link", "set", &host_veth, "up"]);
-        ip_ok(&["-n", &name, "addr", "add", &format!("{inner_ip}/30"), "dev", &inner_veth]);
+        ip_ok(&[
+            "-n",
+            &name,
+            "addr",
+            "add",
+            &format!("{inner_ip}/30"),
+            "dev",
+            &inner_veth,
+        ]);
         ip_ok(&["-n", &name, "link", "set", &inner_veth, "up"]);
         ip_ok(&["-n", &name, "link", "set", "lo", "up"]);
         Netns {
@@ -244,7 +279,12 @@ pub fn docker_verdict(addr: &str, etc_docker: &Path) -> (bool, String) {
     let mut child = Command::new("unshare")
         .args(["-m", "--propagation", "private", "sh", "-c", script, "sh"])
         .arg(etc_docker)
-        .args(["docker", "manifest", "inspect", &format!("{addr}/oracle/probe:1")])
+        .args([
+            "docker",
+            "manifest",
+            "inspect",
+            &format!("{addr}/oracle/probe:1"),
+        ])
         .env("HOME", home.path())
         .env("DOCKER_CONFIG", home.path().join(".docker"))
         .stdin(Stdio::null())
@@ -289,7 +329,8 @@ pub fn wait_with_deadline(child: &mut Child, limit: Duration) -> Output {
 
 /// Reduce a Go client's error output to (accepted, message starting at `x509:`/`tls:`).
 fn go_verdict(stderr: &str) -> (bool, String) {
-    let manifest_unknown = stderr.contains("manifest unknown") || stderr.contains("no such manifest");
+    let manifest_unknown =
+        stderr.contains("manifest unknown") || stderr.contains("no such manifest");
     if manifest_unknown {
         return (true, String::new());
     }

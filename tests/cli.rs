@@ -1,0 +1,282 @@
+//! The foundation: plugin handshake, the real docker CLI, configuration precedence,
+//! endpoint parsing and exit statuses, driven through the built binary.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use support::{bin, dcosreg, stderr, stdout};
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+#[test]
+fn metadata_is_valid_and_matches_the_crate_version() {
+    let out = dcosreg(&["docker-cli-plugin-metadata"]);
+    assert!(out.status.success());
+    let meta = json(&stdout(&out));
+    assert_eq!(meta["SchemaVersion"], "0.1.0");
+    assert_eq!(meta["Version"], env!("CARGO_PKG_VERSION"));
+    for key in ["Vendor", "ShortDescription", "URL"] {
+        assert!(
+            meta[key].as_str().is_some_and(|v| !v.is_empty()),
+            "{key} missing"
+        );
+    }
+    let source = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("plugin-metadata/metadata.json"),
+    )
+    .unwrap();
+    assert_eq!(
+        json(&source),
+        meta,
+        "the binary embeds plugin-metadata/metadata.json"
+    );
+}
+
+#[test]
+fn metadata_reads_no_config_and_ignores_bad_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.toml");
+    std::fs::write(&broken, "internal = [oops\n").unwrap();
+    let out = bin()
+        .arg("docker-cli-plugin-metadata")
+        .env("DCOSREG_CONFIG", &broken)
+        .env("DCOSREG_INTERNAL", "http://nonsense")
+        .env("DCOSREG_TIMEOUT", "never")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).is_empty());
+}
+
+/// A HOME whose ~/.docker/cli-plugins holds this build as `docker-dcosreg`.
+fn docker_home_with_plugin() -> tempfile::TempDir {
+    support::require_tool("docker");
+    let home = tempfile::tempdir().unwrap();
+    let plugins = home.path().join(".docker/cli-plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    std::fs::copy(
+        env!("CARGO_BIN_EXE_docker-dcosreg"),
+        plugins.join("docker-dcosreg"),
+    )
+    .unwrap();
+    home
+}
+
+fn docker(home: &Path, args: &[&str]) -> std::process::Output {
+    Command::new("docker")
+        .args(args)
+        .env("HOME", home)
+        .env_remove("DOCKER_CONFIG")
+        .env_remove("DCOSREG_INTERNAL")
+        .env_remove("DCOSREG_EXTERNAL")
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run the docker CLI")
+}
+
+#[test]
+fn the_real_docker_cli_lists_and_runs_the_plugin() {
+    let home = docker_home_with_plugin();
+    let listing = docker(home.path(), &["--help"]);
+    let text = stdout(&listing) + &stderr(&listing);
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("dcosreg"))
+        .unwrap_or_else(|| panic!("docker --help does not list dcosreg:\n{text}"));
+    assert!(line.contains("DC/OS"), "{line}");
+
+    for help in [
+        &["dcosreg", "--help"][..],
+        &["help", "dcosreg"],
+        &["dcosreg", "-h"],
+    ] {
+        let out = docker(home.path(), help);
+        assert!(out.status.success(), "docker {help:?}: {}", stderr(&out));
+        let text = stdout(&out);
+        assert!(
+            text.contains("Usage: docker dcosreg"),
+            "docker {help:?} showed:\n{text}"
+        );
+        assert!(
+            text.contains("rewrite"),
+            "our command list is shown:\n{text}"
+        );
+    }
+
+    let out = docker(
+        home.path(),
+        &[
+            "dcosreg",
+            "config",
+            "--internal",
+            "127.0.0.9",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report = json(&stdout(&out));
+    assert_eq!(report["settings"][0]["value"], "127.0.0.9");
+    assert_eq!(report["settings"][0]["source"], "flag");
+
+    let out = docker(
+        home.path(),
+        &["dcosreg", "--internal", "http://x", "config"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn standalone_and_plugin_argv_both_work() {
+    for args in [&["config"][..], &["dcosreg", "config"]] {
+        let out = dcosreg(args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        assert!(stdout(&out).contains("192.168.0.1"), "defaults shown");
+    }
+    let out = dcosreg(&["--help"]);
+    assert!(stdout(&out).contains("Usage: docker-dcosreg"));
+    let out = dcosreg(&["dcosreg", "--help"]);
+    assert!(stdout(&out).contains("Usage: docker dcosreg"));
+}
+
+fn settings(out: &std::process::Output) -> serde_json::Value {
+    assert!(out.status.success(), "{}", stderr(out));
+    let report = json(&stdout(out));
+    let mut by_key = serde_json::Map::new();
+    for entry in report["settings"].as_array().unwrap() {
+        by_key.insert(entry["key"].as_str().unwrap().to_string(), entry.clone());
+    }
+    serde_json::Value::Object(by_key)
+}
+
+#[test]
+fn precedence_is_flag_then_env_then_file_then_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.toml");
+    std::fs::write(
+        &file,
+        "internal = \"127.0.0.11\"\nexternal = \"127.0.0.12:5000\"\ntimeout = \"700ms\"\n",
+    )
+    .unwrap();
+    let file_arg = file.to_str().unwrap();
+
+    // file only
+    let s = settings(&dcosreg(&[
+        "config", "--format", "json", "--config", file_arg,
+    ]));
+    assert_eq!(s["internal"]["value"], "127.0.0.11");
+    assert_eq!(s["internal"]["source"], format!("file {file_arg}"));
+    assert_eq!(s["timeout"]["value"], "700ms");
+    assert_eq!(s["root"]["source"], "default");
+
+    // env beats file, flag beats env; global flags work before and after the command
+    let out = bin()
+        .args([
+            "--external",
+            "127.0.0.14:6000",
+            "config",
+            "--format",
+            "json",
+            "--config",
+            file_arg,
+        ])
+        .env("DCOSREG_INTERNAL", "127.0.0.13")
+        .env("DCOSREG_EXTERNAL", "127.0.0.15:7000")
+        .env_remove("DCOSREG_ROOT")
+        .env_remove("DCOSREG_TIMEOUT")
+        .output()
+        .unwrap();
+    let s = settings(&out);
+    assert_eq!(s["internal"]["value"], "127.0.0.13");
+    assert_eq!(s["internal"]["source"], "env DCOSREG_INTERNAL");
+    assert_eq!(s["external"]["value"], "127.0.0.14:6000");
+    assert_eq!(s["external"]["source"], "flag");
+    assert_eq!(s["timeout"]["source"], format!("file {file_arg}"));
+
+    // the default config file comes from $XDG_CONFIG_HOME/dcosreg/config.toml
+    let xdg = dir.path().join("xdg");
+    std::fs::create_dir_all(xdg.join("dcosreg")).unwrap();
+    std::fs::write(xdg.join("dcosreg/config.toml"), "root = \"/srv/stage\"\n").unwrap();
+    let out = bin()
+        .args(["config", "--format", "json"])
+        .env("XDG_CONFIG_HOME", &xdg)
+        .env_remove("DCOSREG_CONFIG")
+        .env_remove("DCOSREG_ROOT")
+        .output()
+        .unwrap();
+    let s = settings(&out);
+    assert_eq!(s["root"]["value"], "/srv/stage");
+    assert!(s["root"]["source"]
+        .as_str()
+        .unwrap()
+        .ends_with("dcosreg/config.toml"));
+}
+
+#[test]
+fn malformed_config_names_the_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    for (text, line) in [
+        ("internal = \"127.0.0.1\"\n\nexternal = [broken\n", 3),
+        ("timeout = \"1s\"\ncolour = \"blue\"\n", 2),
+    ] {
+        let file = dir.path().join("bad.toml");
+        std::fs::write(&file, text).unwrap();
+        let out = dcosreg(&["config", "--config", file.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2));
+        let err = stderr(&out);
+        assert!(err.contains(&format!("{}:{line}", file.display())), "{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    }
+    let out = dcosreg(&["config", "--config", "/nonexistent/dcosreg.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("/nonexistent/dcosreg.toml"));
+}
+
+#[test]
+fn nonsense_endpoints_and_durations_exit_2_with_one_line() {
+    for args in [
+        &["--internal", "http://192.168.0.1", "config"][..],
+        &["--external", "192.168.1.50:99999", "config"],
+        &["--internal", "", "config"],
+        &["--internal", "host/path", "config"],
+        &["--timeout", "soon", "config"],
+        &["--timeout", "0ms", "config"],
+        &["--format", "yaml", "config"],
+        &["no-such-command"],
+    ] {
+        let out = dcosreg(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = stderr(&out);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(!err.is_empty());
+    }
+    let out = dcosreg(&["--internal", "http://192.168.0.1", "config"]);
+    let err = stderr(&out);
+    assert!(err.starts_with("docker-dcosreg: "), "{err}");
+    assert!(err.contains('—'), "says what to do: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1);
+}
+
+#[test]
+fn install_script_fails_clearly_without_cargo() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new("sh")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("install.sh"))
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", dir.path())
+        .env("CARGO_HOME", dir.path().join("no-cargo"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("cargo is not installed"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!dir.path().join(".docker").exists(), "nothing installed");
+}
