@@ -49,7 +49,7 @@ pub(crate) fn parse_certificates(
     if !contains(bytes, b"-----BEGIN") {
         // DER: an X.509 certificate is one ASN.1 SEQUENCE that parses as a certificate.
         return match x509_parser::parse_x509_certificate(bytes) {
-            Ok((rest, _)) if rest.is_empty() => Ok(vec![CertificateDer::from(bytes.to_vec())]),
+            Ok(([], _)) => Ok(vec![CertificateDer::from(bytes.to_vec())]),
             _ => Err(CertFileError::NotDer { path }),
         };
     }
