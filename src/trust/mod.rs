@@ -1,1 +1,3 @@
 //! Trust targets: one file per store (docker, containerd, containers, buildkit, mesos, system).
+
+pub(crate) mod source;

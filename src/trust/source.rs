@@ -1,0 +1,749 @@
+//! Where the registry CA comes from, and the rule that nothing is trusted silently.
+//!
+//! Shared by `trust` and `rollout`. The CA is taken per endpoint from its TLS handshake
+//! (Marathon-LB may terminate TLS with its own certificate, so each endpoint is pinned on
+//! its own), or from `--ca-file` / `--ca-url` for every endpoint. Before anything is
+//! installed the user sees subject, issuer, SANs, validity and SHA-256 fingerprint and
+//! confirms with a matching `--fingerprint`, `--yes`, or a "y" typed on a terminal
+//! (trust on first use, done the way `ssh` does it, not the way `curl -k` does).
+//!
+//! Use: [`CaSource::from_args`] → [`obtain`] → [`confirm`] → install `approved.cas`.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rustls_pki_types::CertificateDer;
+use serde::Serialize;
+
+use crate::cli::CaSourceArgs;
+use crate::endpoint::Endpoint;
+use crate::output::{sanitize_line, Printer};
+use crate::pem::{self, CertFileError};
+
+/// Where the CA certificates come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum CaSource {
+    /// The top of the chain each endpoint presents.
+    Handshake,
+    /// One or more CA certificates in a PEM (or DER) file, for every endpoint.
+    File(PathBuf),
+    /// A PEM bundle downloaded from a URL (e.g. `https://master.mesos/ca/dcos-ca.crt`).
+    Url(String),
+}
+
+impl CaSource {
+    pub(crate) fn from_args(args: &CaSourceArgs) -> CaSource {
+        match (&args.ca_file, &args.ca_url) {
+            (Some(path), _) => CaSource::File(path.clone()),
+            (None, Some(url)) => CaSource::Url(url.clone()),
+            (None, None) => CaSource::Handshake,
+        }
+    }
+}
+
+/// What a person needs to decide whether to trust a certificate.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub(crate) struct CertSummary {
+    pub(crate) subject: String,
+    pub(crate) issuer: String,
+    pub(crate) dns_names: Vec<String>,
+    pub(crate) ip_addresses: Vec<String>,
+    pub(crate) not_before: String,
+    pub(crate) not_after: String,
+    /// Upper-case hex with colons, as `openssl x509 -fingerprint -sha256` prints it.
+    pub(crate) sha256: String,
+    pub(crate) is_ca: bool,
+    pub(crate) self_signed: bool,
+}
+
+/// One certificate offered as a trust anchor.
+#[derive(Debug, Clone)]
+pub(crate) struct Candidate {
+    pub(crate) der: CertificateDer<'static>,
+    pub(crate) summary: CertSummary,
+    /// Set when this is not a self-signed root (the server did not send its root).
+    pub(crate) warning: Option<String>,
+}
+
+impl Candidate {
+    pub(crate) fn new(der: CertificateDer<'static>, warning: Option<String>) -> Candidate {
+        let summary = summarize(der.as_ref());
+        Candidate {
+            der,
+            summary,
+            warning,
+        }
+    }
+
+    /// PEM text, LF line endings: what goes into `ca.crt`.
+    pub(crate) fn pem(&self) -> String {
+        pem::to_pem(self.der.as_ref())
+    }
+}
+
+/// The anchors found for one endpoint, or why there are none.
+#[derive(Debug, Clone)]
+pub(crate) struct EndpointCa {
+    pub(crate) endpoint: Endpoint,
+    pub(crate) cas: Result<Vec<Candidate>, String>,
+}
+
+impl EndpointCa {
+    /// Every anchor for this endpoint as one PEM bundle (empty when none).
+    pub(crate) fn bundle_pem(&self) -> String {
+        match &self.cas {
+            Ok(cas) => cas.iter().map(Candidate::pem).collect(),
+            Err(_) => String::new(),
+        }
+    }
+}
+
+/// Failures that stop before anything is installed (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SourceError {
+    #[error(transparent)]
+    File(#[from] CertFileError),
+    #[error("cannot download the CA from {url} — {detail}; check the URL, or save the CA and use --ca-file")]
+    Download { url: String, detail: String },
+    #[error("{url} did not return a certificate ({detail}) — check the URL (DC/OS serves https://<master>/ca/dcos-ca.crt)")]
+    NotACertificate { url: String, detail: String },
+    #[error(
+        "--ca-url {0:?} is not an http(s) URL — give e.g. https://master.mesos/ca/dcos-ca.crt"
+    )]
+    BadUrl(String),
+}
+
+/// Get the candidate anchors for every endpoint. With [`CaSource::Handshake`] an endpoint
+/// that cannot be reached gets `Err(reason)` and the others go on; file and URL problems
+/// fail the whole call because they concern every endpoint alike.
+pub(crate) fn obtain(
+    source: &CaSource,
+    endpoints: &[Endpoint],
+    timeout: Duration,
+) -> Result<Vec<EndpointCa>, SourceError> {
+    let shared = match source {
+        CaSource::Handshake => return Ok(from_handshakes(endpoints, timeout)),
+        CaSource::File(path) => from_file(path)?,
+        CaSource::Url(url) => from_url(url, timeout)?,
+    };
+    Ok(endpoints
+        .iter()
+        .map(|endpoint| EndpointCa {
+            endpoint: endpoint.clone(),
+            cas: Ok(shared.clone()),
+        })
+        .collect())
+}
+
+/// Every certificate in a CA file. A leaf given by mistake is still accepted: Go treats any
+/// certificate in the pool as an anchor, and the guide installs its self-signed leaf.
+pub(crate) fn from_file(path: &Path) -> Result<Vec<Candidate>, SourceError> {
+    let certs = pem::read_certificates(path)?;
+    Ok(dedup(
+        certs
+            .into_iter()
+            .map(|der| Candidate::new(der, None))
+            .collect(),
+    ))
+}
+
+/// Download a PEM (or DER) bundle. The server is not verified: a cluster CA URL is usually
+/// served with a certificate signed by the very CA being fetched (DC/OS documents
+/// `curl -k`); what protects the user is the fingerprint shown and confirmed below.
+pub(crate) fn from_url(url: &str, timeout: Duration) -> Result<Vec<Candidate>, SourceError> {
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(SourceError::BadUrl(url.to_string()));
+    }
+    let download = |detail: String| SourceError::Download {
+        url: url.to_string(),
+        detail,
+    };
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| download(e.to_string()))?
+    .dangerous()
+    .with_custom_certificate_verifier(Arc::new(AnyServer))
+    .with_no_client_auth();
+    let client = reqwest::blocking::Client::builder()
+        .use_preconfigured_tls(tls)
+        .timeout(timeout)
+        .build()
+        .map_err(|e| download(error_chain(&e)))?;
+    let response = client
+        .get(url)
+        .send()
+        .map_err(|e| download(error_chain(&e)))?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(download(format!("the server answered {status}")));
+    }
+    let body = response.bytes().map_err(|e| download(error_chain(&e)))?;
+    let certs = pem::parse_certificates(&body, Path::new(url)).map_err(|e| {
+        SourceError::NotACertificate {
+            url: url.to_string(),
+            detail: e.to_string(),
+        }
+    })?;
+    Ok(dedup(
+        certs
+            .into_iter()
+            .map(|der| Candidate::new(der, None))
+            .collect(),
+    ))
+}
+
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
+}
+
+/// Handshake every endpoint concurrently (one deadline for all) and pick its anchor.
+fn from_handshakes(endpoints: &[Endpoint], timeout: Duration) -> Vec<EndpointCa> {
+    let deadline = Instant::now() + timeout;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = endpoints
+            .iter()
+            .map(|endpoint| {
+                scope.spawn(move || {
+                    let cas = match crate::tls::capture_chain(endpoint, deadline) {
+                        Ok(chain) => anchor_from_chain(endpoint, &chain.certs).map(|c| vec![c]),
+                        Err(e) => Err(format!(
+                            "{e} — check the address, or install with --ca-file PEM"
+                        )),
+                    };
+                    EndpointCa {
+                        endpoint: endpoint.clone(),
+                        cas,
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .zip(endpoints)
+            .map(|(handle, endpoint)| {
+                handle.join().unwrap_or_else(|_| EndpointCa {
+                    endpoint: endpoint.clone(),
+                    cas: Err("internal error while connecting".into()),
+                })
+            })
+            .collect()
+    })
+}
+
+/// The anchor to pin from a presented chain: its top certificate. A self-signed top is the
+/// CA. Otherwise the server did not send its root; Go accepts any pooled certificate as an
+/// anchor (crypto/x509 verify.go `buildChains` stops at a cert found in `opts.Roots`), so
+/// pinning the top presented certificate works for Docker, but say so.
+pub(crate) fn anchor_from_chain(
+    endpoint: &Endpoint,
+    chain: &[CertificateDer<'static>],
+) -> Result<Candidate, String> {
+    let top = chain
+        .last()
+        .ok_or_else(|| format!("{endpoint} presented no certificate"))?;
+    let candidate = Candidate::new(top.clone(), None);
+    if candidate.summary.self_signed {
+        return Ok(candidate);
+    }
+    let warning = format!(
+        "{endpoint} did not send its root CA; the top certificate it sent ({}) would be trusted \
+         as the anchor — it works for Docker, but prefer --ca-file with the real CA",
+        sanitize_line(&candidate.summary.subject)
+    );
+    Ok(Candidate {
+        warning: Some(warning),
+        ..candidate
+    })
+}
+
+fn dedup(cands: Vec<Candidate>) -> Vec<Candidate> {
+    let mut seen = std::collections::HashSet::new();
+    cands
+        .into_iter()
+        .filter(|c| seen.insert(c.summary.sha256.clone()))
+        .collect()
+}
+
+/// Subject, issuer, SANs, validity and fingerprint of a DER certificate.
+pub(crate) fn summarize(der: &[u8]) -> CertSummary {
+    let sha256 = pem::sha256_fingerprint(der);
+    let Ok((_, cert)) = x509_parser::parse_x509_certificate(der) else {
+        return CertSummary {
+            subject: "(unparsable certificate)".into(),
+            issuer: String::new(),
+            dns_names: vec![],
+            ip_addresses: vec![],
+            not_before: String::new(),
+            not_after: String::new(),
+            sha256,
+            is_ca: false,
+            self_signed: false,
+        };
+    };
+    let mut dns_names = Vec::new();
+    let mut ip_addresses = Vec::new();
+    if let Ok(Some(san)) = cert.subject_alternative_name() {
+        for name in &san.value.general_names {
+            match name {
+                x509_parser::extensions::GeneralName::DNSName(dns) => {
+                    dns_names.push(dns.to_string())
+                }
+                x509_parser::extensions::GeneralName::IPAddress(bytes) => {
+                    ip_addresses.push(ip_text(bytes))
+                }
+                _ => {}
+            }
+        }
+    }
+    let rfc3339 = |t: x509_parser::time::ASN1Time| {
+        t.to_datetime()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_else(|_| t.to_string())
+    };
+    // Go: a certificate is self-signed for chain building when it signs itself
+    // (subject == issuer and the signature checks with its own key).
+    let self_signed =
+        cert.subject().as_raw() == cert.issuer().as_raw() && cert.verify_signature(None).is_ok();
+    CertSummary {
+        subject: cert.subject().to_string(),
+        issuer: cert.issuer().to_string(),
+        dns_names,
+        ip_addresses,
+        not_before: rfc3339(cert.validity().not_before),
+        not_after: rfc3339(cert.validity().not_after),
+        sha256,
+        is_ca: cert.is_ca(),
+        self_signed,
+    }
+}
+
+fn ip_text(bytes: &[u8]) -> String {
+    match bytes.len() {
+        4 => std::net::Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3]).to_string(),
+        16 => {
+            let mut octets = [0u8; 16];
+            octets.copy_from_slice(bytes);
+            std::net::Ipv6Addr::from(octets).to_string()
+        }
+        _ => format!("(malformed {} bytes)", bytes.len()),
+    }
+}
+
+/// A `--fingerprint` value: 64 hex digits, colons/spaces optional, any case, optionally
+/// prefixed `sha256:` or pasted whole from `openssl x509 -fingerprint -sha256`
+/// (`sha256 Fingerprint=AB:CD:…`). Several may be given separated by commas.
+pub(crate) fn parse_fingerprints(text: &str) -> Result<Vec<String>, FingerprintError> {
+    text.split(',')
+        .filter(|part| !part.trim().is_empty())
+        .map(parse_fingerprint)
+        .collect::<Result<Vec<_>, _>>()
+        .and_then(|list| {
+            if list.is_empty() {
+                Err(FingerprintError(text.to_string()))
+            } else {
+                Ok(list)
+            }
+        })
+}
+
+fn parse_fingerprint(text: &str) -> Result<String, FingerprintError> {
+    let trimmed = text.trim();
+    let value = trimmed.rsplit_once('=').map_or(trimmed, |(_, v)| v);
+    let value = value
+        .strip_prefix("sha256:")
+        .or_else(|| value.strip_prefix("SHA256:"))
+        .unwrap_or(value);
+    let hex: String = value
+        .chars()
+        .filter(|c| *c != ':' && !c.is_whitespace())
+        .collect();
+    if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(FingerprintError(text.to_string()));
+    }
+    let upper = hex.to_ascii_uppercase();
+    Ok(upper
+        .as_bytes()
+        .chunks(2)
+        .map(|pair| String::from_utf8_lossy(pair).into_owned())
+        .collect::<Vec<_>>()
+        .join(":"))
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("--fingerprint {0:?} is not a SHA-256 fingerprint — give 64 hex digits, colons optional, e.g. from `openssl x509 -noout -fingerprint -sha256 -in ca.crt`")]
+pub(crate) struct FingerprintError(String);
+
+/// How the user agreed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Approval {
+    Fingerprint,
+    Yes,
+    Typed,
+}
+
+/// Why nothing will be installed. Each is exit 2 except [`Refusal::Declined`] (exit 1:
+/// the user's answer was "no").
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Refusal {
+    #[error(transparent)]
+    BadFingerprint(#[from] FingerprintError),
+    #[error("no terminal to ask on — nothing installed; check the fingerprint above and rerun with --fingerprint <sha256> (or --yes to trust it blindly)")]
+    NoTerminal,
+    #[error("--fingerprint {given} matches no certificate offered ({offered}) — nothing installed; check that you are talking to the right registry")]
+    NoMatch { given: String, offered: String },
+    #[error("--fingerprint matches no certificate offered by {endpoint} (it offers {offered}) — nothing installed; add its fingerprint (comma-separated) or leave {endpoint} out")]
+    EndpointUnmatched { endpoint: String, offered: String },
+    #[error("nothing to trust: no endpoint offered a certificate — {0}")]
+    NothingOffered(String),
+    #[error("not confirmed — nothing installed")]
+    Declined,
+    #[error("cannot read the answer from the terminal — {0}")]
+    Terminal(std::io::Error),
+}
+
+impl Refusal {
+    pub(crate) fn exit_status(&self) -> crate::exit::ExitStatus {
+        match self {
+            Refusal::Declined => crate::exit::ExitStatus::No,
+            _ => crate::exit::ExitStatus::Error,
+        }
+    }
+}
+
+/// The outcome of [`confirm`]: for every endpoint that offered something, exactly the
+/// anchors to install (with `--fingerprint`, only the matching ones).
+#[derive(Debug, Clone)]
+pub(crate) struct Approved {
+    pub(crate) how: Approval,
+    pub(crate) endpoints: Vec<EndpointCa>,
+}
+
+/// Show what is offered and apply the confirmation rules. Endpoints whose handshake failed
+/// are left out (the caller reports them); everything else is all-or-nothing.
+/// `ask` is where the question goes (stderr); answers are read from stdin, only when
+/// stdin is a terminal.
+pub(crate) fn confirm(
+    found: &[EndpointCa],
+    args: &CaSourceArgs,
+    printer: &Printer,
+) -> Result<Approved, Refusal> {
+    let offered: Vec<&EndpointCa> = found.iter().filter(|e| e.cas.is_ok()).collect();
+    if offered.is_empty() {
+        let why = found
+            .iter()
+            .filter_map(|e| {
+                e.cas
+                    .as_ref()
+                    .err()
+                    .map(|why| format!("{}: {why}", e.endpoint))
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        return Err(Refusal::NothingOffered(why));
+    }
+    if !printer.is_json() {
+        describe(&offered);
+    }
+    if let Some(text) = &args.fingerprint {
+        let wanted = parse_fingerprints(text)?;
+        return select_by_fingerprint(&offered, &wanted).map(|endpoints| Approved {
+            how: Approval::Fingerprint,
+            endpoints,
+        });
+    }
+    let all: Vec<EndpointCa> = offered.into_iter().cloned().collect();
+    if args.yes {
+        return Ok(Approved {
+            how: Approval::Yes,
+            endpoints: all,
+        });
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Refusal::NoTerminal);
+    }
+    if printer.is_json() {
+        describe(&all.iter().collect::<Vec<_>>());
+    }
+    let mut err = std::io::stderr().lock();
+    let _ = write!(
+        err,
+        "Trust these certificates for the endpoints above? [y/N] "
+    );
+    let _ = err.flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(Refusal::Terminal)?;
+    match answer.trim() {
+        "y" | "Y" | "yes" | "YES" | "Yes" => Ok(Approved {
+            how: Approval::Typed,
+            endpoints: all,
+        }),
+        _ => Err(Refusal::Declined),
+    }
+}
+
+/// Keep per endpoint only the anchors whose fingerprint was given; every given fingerprint
+/// must match something and every endpoint must keep at least one anchor.
+pub(crate) fn select_by_fingerprint(
+    offered: &[&EndpointCa],
+    wanted: &[String],
+) -> Result<Vec<EndpointCa>, Refusal> {
+    let all_offered = || {
+        let mut list: Vec<String> = offered
+            .iter()
+            .flat_map(|e| e.cas.iter().flatten().map(|c| c.summary.sha256.clone()))
+            .collect();
+        list.dedup();
+        list.join(", ")
+    };
+    for fp in wanted {
+        let hit = offered
+            .iter()
+            .any(|e| e.cas.iter().flatten().any(|c| &c.summary.sha256 == fp));
+        if !hit {
+            return Err(Refusal::NoMatch {
+                given: fp.clone(),
+                offered: all_offered(),
+            });
+        }
+    }
+    offered
+        .iter()
+        .map(|e| {
+            let cas = e.cas.as_ref().map_or_else(|_| Vec::new(), Clone::clone);
+            let kept: Vec<Candidate> = cas
+                .iter()
+                .filter(|c| wanted.contains(&c.summary.sha256))
+                .cloned()
+                .collect();
+            if kept.is_empty() {
+                return Err(Refusal::EndpointUnmatched {
+                    endpoint: e.endpoint.to_string(),
+                    offered: cas
+                        .iter()
+                        .map(|c| c.summary.sha256.clone())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                });
+            }
+            Ok(EndpointCa {
+                endpoint: e.endpoint.clone(),
+                cas: Ok(kept),
+            })
+        })
+        .collect()
+}
+
+/// Print each distinct certificate once, with the endpoints that offered it, on stderr
+/// (stdout stays for results and JSON).
+fn describe(offered: &[&EndpointCa]) {
+    let mut shown: Vec<(String, Vec<String>, &Candidate)> = Vec::new();
+    for entry in offered {
+        for cand in entry.cas.iter().flatten() {
+            match shown
+                .iter_mut()
+                .find(|(fp, _, _)| *fp == cand.summary.sha256)
+            {
+                Some((_, eps, _)) => eps.push(entry.endpoint.to_string()),
+                None => shown.push((
+                    cand.summary.sha256.clone(),
+                    vec![entry.endpoint.to_string()],
+                    cand,
+                )),
+            }
+        }
+    }
+    let mut err = std::io::stderr().lock();
+    for (_, endpoints, cand) in shown {
+        let _ = writeln!(err, "{}", render(cand, &endpoints));
+    }
+}
+
+/// The certificate description shown before asking.
+pub(crate) fn render(cand: &Candidate, endpoints: &[String]) -> String {
+    let s = &cand.summary;
+    let mut names: Vec<String> = s.dns_names.iter().map(|n| sanitize_line(n)).collect();
+    names.extend(s.ip_addresses.iter().map(|ip| format!("IP:{ip}")));
+    let mut text = format!(
+        "Certificate offered for {}:\n  subject:     {}\n  issuer:      {}\n  names (SAN): {}\n  valid:       {} to {}\n  SHA-256:     {}\n",
+        endpoints.join(", "),
+        sanitize_line(&s.subject),
+        sanitize_line(&s.issuer),
+        if names.is_empty() { "(none)".to_string() } else { names.join(", ") },
+        s.not_before,
+        s.not_after,
+        s.sha256,
+    );
+    if let Some(warning) = &cand.warning {
+        text.push_str(&format!("  warning:     {}\n", sanitize_line(warning)));
+    }
+    text
+}
+
+/// Accepts any server certificate, for `--ca-url` only (see [`from_url`]); handshake
+/// signatures are still checked with the provider's algorithms.
+#[derive(Debug)]
+struct AnyServer;
+
+impl rustls::client::danger::ServerCertVerifier for AnyServer {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &rustls_pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls_pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &rustls::crypto::ring::default_provider().signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &rustls::crypto::ring::default_provider().signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        rustls::crypto::ring::default_provider()
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn self_signed(name: &str) -> CertificateDer<'static> {
+        rcgen::generate_simple_self_signed(vec![name.to_string()])
+            .unwrap()
+            .cert
+            .der()
+            .clone()
+    }
+
+    fn ep(s: &str) -> Endpoint {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn fingerprints_parse_in_every_spelling() {
+        let colon = "AB:".repeat(31) + "AB";
+        let bare = "ab".repeat(32);
+        for text in [
+            colon.clone(),
+            bare.clone(),
+            bare.to_uppercase(),
+            format!("sha256:{bare}"),
+            format!("sha256 Fingerprint={colon}"),
+            format!("  {colon}  "),
+        ] {
+            assert_eq!(
+                parse_fingerprints(&text).unwrap(),
+                vec![colon.clone()],
+                "{text}"
+            );
+        }
+        assert_eq!(
+            parse_fingerprints(&format!("{bare},{bare}")).unwrap().len(),
+            2
+        );
+        for bad in ["", "abc", &"zz".repeat(32), &"ab".repeat(31), ","] {
+            assert!(parse_fingerprints(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn self_signed_top_is_the_ca_else_warn() {
+        let root = self_signed("registry.example");
+        let got = anchor_from_chain(&ep("registry.example"), &[root.clone()]).unwrap();
+        assert!(got.summary.self_signed);
+        assert!(got.warning.is_none());
+        assert_eq!(got.summary.dns_names, vec!["registry.example"]);
+
+        // A leaf issued by a CA that is not sent: the leaf is the top, with a warning.
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca_params = rcgen::CertificateParams::new(vec![]).unwrap();
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let ca = ca_params.self_signed(&ca_key).unwrap();
+        let issuer = rcgen::Issuer::new(ca_params, ca_key);
+        let leaf_key = rcgen::KeyPair::generate().unwrap();
+        let leaf = rcgen::CertificateParams::new(vec!["registry.example".into()])
+            .unwrap()
+            .signed_by(&leaf_key, &issuer)
+            .unwrap();
+        let got = anchor_from_chain(&ep("registry.example"), &[leaf.der().clone()]).unwrap();
+        assert!(!got.summary.self_signed);
+        assert!(got.warning.as_deref().unwrap_or("").contains("--ca-file"));
+        let with_root =
+            anchor_from_chain(&ep("x"), &[leaf.der().clone(), ca.der().clone()]).unwrap();
+        assert!(with_root.summary.self_signed && with_root.summary.is_ca);
+        assert!(anchor_from_chain(&ep("x"), &[]).is_err());
+    }
+
+    #[test]
+    fn fingerprint_selects_per_endpoint_all_or_nothing() {
+        let a = Candidate::new(self_signed("a"), None);
+        let b = Candidate::new(self_signed("b"), None);
+        let vip = EndpointCa {
+            endpoint: ep("192.168.0.1"),
+            cas: Ok(vec![a.clone()]),
+        };
+        let mlb = EndpointCa {
+            endpoint: ep("192.168.1.50:5000"),
+            cas: Ok(vec![b.clone()]),
+        };
+        let only_a = vec![a.summary.sha256.clone()];
+        assert!(matches!(
+            select_by_fingerprint(&[&vip, &mlb], &only_a),
+            Err(Refusal::EndpointUnmatched { .. })
+        ));
+        assert_eq!(select_by_fingerprint(&[&vip], &only_a).unwrap().len(), 1);
+        let both = vec![a.summary.sha256.clone(), b.summary.sha256.clone()];
+        assert_eq!(
+            select_by_fingerprint(&[&vip, &mlb], &both).unwrap().len(),
+            2
+        );
+        let none = vec!["00:".repeat(31) + "00"];
+        assert!(matches!(
+            select_by_fingerprint(&[&vip, &mlb], &none),
+            Err(Refusal::NoMatch { .. })
+        ));
+    }
+}
