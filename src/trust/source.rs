@@ -692,7 +692,7 @@ mod tests {
     #[test]
     fn self_signed_top_is_the_ca_else_warn() {
         let root = self_signed("registry.example");
-        let got = anchor_from_chain(&ep("registry.example"), &[root.clone()]).unwrap();
+        let got = anchor_from_chain(&ep("registry.example"), std::slice::from_ref(&root)).unwrap();
         assert!(got.summary.self_signed);
         assert!(got.warning.is_none());
         assert_eq!(got.summary.dns_names, vec!["registry.example"]);
