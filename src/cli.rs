@@ -285,7 +285,11 @@ pub(crate) struct RolloutArgs {
 }
 
 #[derive(Debug, Args)]
-pub(crate) struct DoctorArgs {}
+pub(crate) struct DoctorArgs {
+    /// Inspect only this host's files; do not connect to the endpoints
+    #[arg(long)]
+    pub(crate) offline: bool,
+}
 
 /// Parse the command line; the matches are kept to tell flags from env values.
 pub(crate) fn parse(invocation: &Invocation) -> Result<(Cli, ArgMatches), clap::Error> {

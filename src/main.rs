@@ -9,6 +9,7 @@ mod cli;
 mod cmd;
 mod config;
 mod dockerfile;
+mod doctor;
 mod endpoint;
 mod exit;
 mod fsutil;

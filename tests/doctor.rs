@@ -1,0 +1,319 @@
+//! `doctor` on staged roots: one broken root per finding; the printed fix, run as printed,
+//! must make the finding go away.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+
+use support::{dcosreg, stderr, stdout};
+
+const INTERNAL: &str = "127.0.0.5";
+const EXTERNAL: &str = "127.0.0.6:5000";
+
+fn doctor(root: &Path) -> (Option<i32>, Vec<serde_json::Value>) {
+    let out = dcosreg(&[
+        "--root",
+        root.to_str().unwrap(),
+        "--internal",
+        INTERNAL,
+        "--external",
+        EXTERNAL,
+        "doctor",
+        "--offline",
+        "--format",
+        "json",
+    ]);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| {
+        panic!(
+            "doctor printed no JSON ({e}): {}{}",
+            stdout(&out),
+            stderr(&out)
+        )
+    });
+    (
+        out.status.code(),
+        report["findings"].as_array().unwrap().clone(),
+    )
+}
+
+fn find<'a>(findings: &'a [serde_json::Value], code: &str) -> Option<&'a serde_json::Value> {
+    findings.iter().find(|f| f["code"] == code)
+}
+
+fn write(root: &Path, rel: &str, contents: &[u8]) {
+    let path = root.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, contents).unwrap();
+}
+
+/// A valid CA in PEM, so that only the problem under test shows.
+fn ca_pem(days: i64) -> String {
+    let mut params = rcgen::CertificateParams::new(vec!["registry.test".to_string()]).unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params.not_before = time::OffsetDateTime::now_utc() - time::Duration::days(1);
+    params.not_after = time::OffsetDateTime::now_utc() + time::Duration::days(days);
+    let key = rcgen::KeyPair::generate().unwrap();
+    params.self_signed(&key).unwrap().pem()
+}
+
+/// A root where docker's certs.d is healthy for both endpoints.
+fn healthy_root() -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    let ca = ca_pem(365);
+    for dir in ["127.0.0.5", "127.0.0.5:443", "127.0.0.6:5000"] {
+        write(
+            root.path(),
+            &format!("etc/docker/certs.d/{dir}/ca.crt"),
+            ca.as_bytes(),
+        );
+    }
+    root
+}
+
+/// Break a healthy root, see `code`, run its fix as printed, see it gone.
+fn assert_fix_works(code: &str, expect_exit: i32, breakage: impl FnOnce(&Path)) {
+    let root = healthy_root();
+    let (status, before) = doctor(root.path());
+    assert!(before.is_empty(), "healthy root has findings: {before:?}");
+    assert_eq!(status, Some(0));
+
+    breakage(root.path());
+    let (status, findings) = doctor(root.path());
+    let finding =
+        find(&findings, code).unwrap_or_else(|| panic!("{code} not reported: {findings:?}"));
+    assert_eq!(status, Some(expect_exit), "{findings:?}");
+    let message = finding["message"].as_str().unwrap();
+    assert!(!message.is_empty());
+    let fix = finding["fix"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{code} has no fix"));
+    assert!(!fix.contains("sudo"), "no sudo on a staged root: {fix}");
+
+    let ran = Command::new("sh").arg("-c").arg(fix).output().unwrap();
+    assert!(
+        ran.status.success(),
+        "fix for {code} failed: {fix}\n{}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+    let (_, after) = doctor(root.path());
+    assert!(
+        find(&after, code).is_none(),
+        "{code} still reported after `{fix}`: {after:?}"
+    );
+}
+
+#[test]
+fn orphan_key_breaks_every_pull_and_is_fixed() {
+    assert_fix_works("orphan-key", 1, |root| {
+        write(root, "etc/docker/certs.d/127.0.0.6:5000/client.key", b"key");
+    });
+}
+
+#[test]
+fn client_cert_without_key_is_fixed_by_renaming_to_crt() {
+    assert_fix_works("orphan-cert", 1, |root| {
+        std::fs::rename(
+            root.join("etc/docker/certs.d/127.0.0.6:5000/ca.crt"),
+            root.join("etc/docker/certs.d/127.0.0.6:5000/ca.cert"),
+        )
+        .unwrap();
+    });
+}
+
+#[test]
+fn certs_d_named_without_the_port_is_renamed() {
+    assert_fix_works("certs-d-without-port", 1, |root| {
+        std::fs::rename(
+            root.join("etc/docker/certs.d/127.0.0.6:5000"),
+            root.join("etc/docker/certs.d/127.0.0.6"),
+        )
+        .unwrap();
+    });
+}
+
+#[test]
+fn vip_with_only_one_spelling_is_completed() {
+    assert_fix_works("certs-d-one-form", 0, |root| {
+        std::fs::remove_dir_all(root.join("etc/docker/certs.d/127.0.0.5:443")).unwrap();
+    });
+}
+
+#[test]
+fn non_pem_ca_is_reported_and_der_converted() {
+    assert_fix_works("ca-not-pem", 1, |root| {
+        let pem = std::fs::read(root.join("etc/docker/certs.d/127.0.0.5/ca.crt")).unwrap();
+        let der = pem::parse(pem).unwrap().into_contents();
+        write(root, "etc/docker/certs.d/127.0.0.5/ca.crt", &der);
+    });
+    assert_fix_works("ca-not-pem", 1, |root| {
+        write(
+            root,
+            "etc/docker/certs.d/127.0.0.5:443/extra.crt",
+            b"not a certificate\n",
+        );
+    });
+}
+
+#[test]
+fn insecure_registry_entry_is_removed_from_daemon_json() {
+    assert_fix_works("insecure-registry", 0, |root| {
+        write(
+            root,
+            "etc/docker/daemon.json",
+            br#"{"insecure-registries": ["127.0.0.6:5000", "other:5000"], "debug": true}"#,
+        );
+    });
+    assert_fix_works("insecure-registry", 0, |root| {
+        write(
+            root,
+            "etc/docker/daemon.json",
+            br#"{"insecure-registries": ["127.0.0.0/8"]}"#,
+        );
+    });
+}
+
+#[test]
+fn invalid_daemon_json_is_an_error_naming_the_line() {
+    let root = healthy_root();
+    write(
+        root.path(),
+        "etc/docker/daemon.json",
+        b"{\n  \"debug\": true,\n}\n",
+    );
+    let (status, findings) = doctor(root.path());
+    assert_eq!(status, Some(1));
+    let finding = find(&findings, "daemon-json-invalid").expect("reported");
+    assert!(
+        finding["message"].as_str().unwrap().contains("line 3"),
+        "{finding}"
+    );
+}
+
+#[test]
+fn containerd_config_path_is_added_both_ways() {
+    // The registry table exists: the fix inserts the key into it.
+    assert_fix_works("containerd-config-path", 0, |root| {
+        write(
+            root,
+            "etc/containerd/config.toml",
+            b"version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".registry]\n  # keep me\n",
+        );
+        write(
+            root,
+            "etc/containerd/certs.d/127.0.0.5/hosts.toml",
+            b"server = \"https://127.0.0.5\"\n",
+        );
+        write(
+            root,
+            "etc/containerd/certs.d/127.0.0.6:5000/hosts.toml",
+            b"server = \"https://127.0.0.6:5000\"\n",
+        );
+    });
+    // containerd 2 (version 3) with no registry table: the fix appends one.
+    assert_fix_works("containerd-config-path", 0, |root| {
+        write(root, "etc/containerd/config.toml", b"version = 3\n");
+        write(
+            root,
+            "etc/containerd/certs.d/127.0.0.5/hosts.toml",
+            b"server = \"https://127.0.0.5\"\n",
+        );
+        write(
+            root,
+            "etc/containerd/certs.d/127.0.0.6:5000/hosts.toml",
+            b"server = \"https://127.0.0.6:5000\"\n",
+        );
+    });
+}
+
+#[test]
+fn conntrack_on_a_dcos_agent_is_set_and_persisted() {
+    assert_fix_works("conntrack-strict", 0, |root| {
+        std::fs::create_dir_all(root.join("opt/mesosphere")).unwrap();
+        write(
+            root,
+            "proc/sys/net/netfilter/nf_conntrack_tcp_be_liberal",
+            b"0\n",
+        );
+        write(
+            root,
+            "etc/sysctl.d/90-dcosreg-conntrack.conf",
+            b"net.netfilter.nf_conntrack_tcp_be_liberal = 1\n",
+        );
+    });
+    assert_fix_works("conntrack-not-persisted", 0, |root| {
+        std::fs::create_dir_all(root.join("opt/mesosphere")).unwrap();
+        write(
+            root,
+            "proc/sys/net/netfilter/nf_conntrack_tcp_be_liberal",
+            b"1\n",
+        );
+    });
+}
+
+#[test]
+fn expiring_and_expired_cas_are_reported() {
+    let root = healthy_root();
+    write(
+        root.path(),
+        "etc/docker/certs.d/127.0.0.6:5000/ca.crt",
+        ca_pem(10).as_bytes(),
+    );
+    let (status, findings) = doctor(root.path());
+    assert_eq!(status, Some(0), "{findings:?}");
+    assert!(find(&findings, "ca-expires-soon").is_some(), "{findings:?}");
+    write(
+        root.path(),
+        "etc/docker/certs.d/127.0.0.6:5000/ca.crt",
+        ca_pem(-1).as_bytes(),
+    );
+    let (status, findings) = doctor(root.path());
+    assert_eq!(status, Some(1));
+    assert!(find(&findings, "ca-expired").is_some(), "{findings:?}");
+}
+
+#[test]
+fn missing_trust_and_buildkit_ca_point_at_trust() {
+    let root = tempfile::tempdir().unwrap();
+    write(
+        root.path(),
+        "etc/buildkit/buildkitd.toml",
+        b"# my settings\ndebug = true\n",
+    );
+    let (status, findings) = doctor(root.path());
+    assert_eq!(status, Some(0), "warnings only: {findings:?}");
+    for code in ["certs-d-missing", "buildkit-no-ca"] {
+        let fix = find(&findings, code).unwrap_or_else(|| panic!("{code}: {findings:?}"))["fix"]
+            .as_str()
+            .unwrap();
+        assert!(fix.contains(" trust "), "{fix}");
+        assert!(
+            fix.contains(&format!("--root {}", root.path().display())),
+            "{fix}"
+        );
+    }
+}
+
+#[test]
+fn text_output_shows_code_severity_and_fix() {
+    let root = healthy_root();
+    write(
+        root.path(),
+        "etc/docker/certs.d/127.0.0.5/client.key",
+        b"key",
+    );
+    let out = dcosreg(&[
+        "--root",
+        root.path().to_str().unwrap(),
+        "--internal",
+        INTERNAL,
+        "--external",
+        EXTERNAL,
+        "doctor",
+        "--offline",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(text.contains("error   orphan-key:"), "{text}");
+    assert!(text.contains("fix: mv "), "{text}");
+}
