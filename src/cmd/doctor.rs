@@ -23,7 +23,7 @@ pub(crate) fn run(
     if !args.offline {
         findings.extend(doctor::inspect_endpoints(config));
     }
-    findings.sort_by(|a, b| b.severity.cmp(&a.severity));
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
 
     if printer.is_json() {
         printer.json(&Report {

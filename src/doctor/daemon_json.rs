@@ -15,10 +15,10 @@ pub(super) fn inspect(config: &Config, fixes: &Fixes) -> Vec<Finding> {
     let Ok(text) = std::fs::read_to_string(&path) else {
         return Vec::new();
     };
-    let json: serde_json::Value =
-        match serde_json::from_str(&text) {
-            Ok(json) => json,
-            Err(e) => return vec![Finding::new(
+    let json: serde_json::Value = match serde_json::from_str(&text) {
+        Ok(json) => json,
+        Err(e) => {
+            return vec![Finding::new(
                 "daemon-json-invalid",
                 Severity::Error,
                 format!(
@@ -32,8 +32,9 @@ pub(super) fn inspect(config: &Config, fixes: &Fixes) -> Vec<Finding> {
                 "jq . {}   # shows the error; correct the file, then: {}systemctl restart docker",
                 quote(&path),
                 fixes.sudo()
-            ))],
-        };
+            ))]
+        }
+    };
     let entries: Vec<&str> = json
         .get("insecure-registries")
         .and_then(|v| v.as_array())
