@@ -1,36 +1,136 @@
 //! TLS client that captures the chain a registry presents, without deciding trust.
 //!
 //! Trust is judged afterwards by `crate::x509` with Go's rules, so the handshake here
-//! accepts any certificate and only records what was sent.
+//! accepts any certificate and only records what was sent ([`verifier::RecordOnly`]).
+//! Everything — DNS, TCP connect, handshake and the optional `GET /v2/` — happens
+//! before one deadline, and every failure becomes an [`Unreachable`] a user can act on.
+//!
+//! Like Go's `crypto/tls`, we send SNI only for DNS names, never for IP literals
+//! (<https://github.com/golang/go/blob/master/src/crypto/tls/handshake_client.go>,
+//! `hostnameInSNI`); rustls does the same for `ServerName::IpAddress`.
 
+mod classify;
+mod dial;
+pub(crate) mod http;
+#[cfg(test)]
+pub(crate) mod tests;
+mod verifier;
+
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection};
 use rustls_pki_types::CertificateDer;
 
-use crate::endpoint::Endpoint;
+use crate::endpoint::{Endpoint, Host};
+
+pub(crate) use classify::Unreachable;
 
 /// What the server sent in its handshake.
 #[derive(Debug, Clone)]
 pub(crate) struct PresentedChain {
     /// Leaf first, in the order the server sent them.
     pub(crate) certs: Vec<CertificateDer<'static>>,
-    /// Time from connect to the end of the handshake.
+    /// Time from the start (DNS included) to the end of the handshake.
     pub(crate) elapsed: Duration,
 }
 
-/// Why an endpoint could not be reached.
-#[derive(Debug, Clone, thiserror::Error)]
-pub(crate) enum Unreachable {
-    #[error("{endpoint}: not implemented yet")]
-    NotImplemented { endpoint: String },
+/// The one client configuration every connection uses: ring, TLS 1.2 and 1.3, no
+/// client certificate, any server certificate recorded and accepted (trust is judged
+/// later). Also usable with `reqwest::blocking::ClientBuilder::use_preconfigured_tls`.
+pub(crate) fn client_config() -> Arc<ClientConfig> {
+    static CONFIG: OnceLock<Arc<ClientConfig>> = OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let verifier = Arc::new(verifier::RecordOnly::new(&provider));
+            let config = ClientConfig::builder_with_provider(provider)
+                .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+                // The ring provider supports both versions: this cannot fail.
+                .unwrap_or_else(|e| unreachable!("ring supports TLS 1.2 and 1.3: {e}"))
+                .dangerous()
+                .with_custom_certificate_verifier(verifier)
+                .with_no_client_auth();
+            Arc::new(config)
+        })
+        .clone()
+}
+
+/// A config like [`client_config`] that sends no SNI at all, for a DNS name rustls
+/// will not accept as a `ServerName` (Go would still send it; we cannot).
+fn client_config_without_sni() -> Arc<ClientConfig> {
+    static CONFIG: OnceLock<Arc<ClientConfig>> = OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let mut config = (*client_config()).clone();
+            config.enable_sni = false;
+            Arc::new(config)
+        })
+        .clone()
+}
+
+/// The name rustls authenticates against and, for DNS names, sends as SNI.
+fn server_name(endpoint: &Endpoint) -> (ServerName<'static>, Arc<ClientConfig>) {
+    match &endpoint.host {
+        Host::Ip(ip) => (ServerName::IpAddress((*ip).into()), client_config()),
+        Host::Dns(name) => {
+            // Go strips one trailing dot before sending SNI (hostnameInSNI).
+            let bare = name.strip_suffix('.').unwrap_or(name);
+            match ServerName::try_from(bare.to_string()) {
+                Ok(server_name) => (server_name, client_config()),
+                Err(_) => (
+                    ServerName::try_from("invalid.")
+                        .unwrap_or_else(|e| unreachable!("static name parses: {e}")),
+                    client_config_without_sni(),
+                ),
+            }
+        }
+    }
+}
+
+/// An established TLS session plus the socket under it, for [`http`].
+pub(super) struct Session {
+    conn: ClientConnection,
+    io: dial::DeadlineStream,
+    chain: PresentedChain,
+}
+
+/// DNS, connect and handshake before `deadline`.
+fn handshake(endpoint: &Endpoint, deadline: Instant) -> Result<Session, Unreachable> {
+    let start = Instant::now();
+    let mut io = dial::connect(endpoint, deadline)?;
+    let (name, config) = server_name(endpoint);
+    let mut conn = ClientConnection::new(config, name)
+        .map_err(|e| Unreachable::from_tls_setup(endpoint, &e))?;
+    while conn.is_handshaking() {
+        if let Err(err) = conn.complete_io(&mut io) {
+            return Err(Unreachable::from_handshake(
+                endpoint,
+                &err,
+                io.first_bytes(),
+                start,
+            ));
+        }
+    }
+    let certs = conn
+        .peer_certificates()
+        .map(<[CertificateDer<'static>]>::to_vec)
+        .unwrap_or_default();
+    Ok(Session {
+        conn,
+        io,
+        chain: PresentedChain {
+            certs,
+            elapsed: start.elapsed(),
+        },
+    })
 }
 
 /// Connect, handshake and capture the presented chain, all before `deadline`.
 pub(crate) fn capture_chain(
     endpoint: &Endpoint,
-    _deadline: Instant,
+    deadline: Instant,
 ) -> Result<PresentedChain, Unreachable> {
-    Err(Unreachable::NotImplemented {
-        endpoint: endpoint.to_string(),
-    })
+    handshake(endpoint, deadline).map(|session| session.chain)
 }

@@ -1,0 +1,287 @@
+//! Why an endpoint could not be reached, as a sentence a user can act on.
+//!
+//! A ClientHello sent to a plain-HTTP server (a registry without TLS) is answered with
+//! `HTTP/1.1 400 Bad Request`; Go reports that as "http: server gave HTTP response to
+//! HTTPS client" (net/http `transport.go`). We recognise it from the first bytes the
+//! peer sent, before rustls turns them into a generic decode error. TLS alerts are
+//! named with Go's strings (`crypto/tls/alert.go`) so users can search for them.
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use rustls::AlertDescription;
+
+use crate::endpoint::Endpoint;
+use crate::output::sanitize_line;
+
+/// Why an endpoint could not be reached.
+#[derive(Debug, Clone, thiserror::Error)]
+pub(crate) enum Unreachable {
+    #[error(
+        "{endpoint}: DNS lookup failed: {reason} — check the name, /etc/hosts and /etc/resolv.conf"
+    )]
+    Dns { endpoint: String, reason: String },
+    #[error("{endpoint}: connection refused by {addr} — nothing listens there; check the port and that the registry is running")]
+    Refused { endpoint: String, addr: SocketAddr },
+    #[error("{endpoint}: {}", timeout_sentence(phase, *after))]
+    Timeout {
+        endpoint: String,
+        /// "DNS lookup", "connect", "TLS handshake" or "GET /v2/".
+        phase: &'static str,
+        after: Duration,
+    },
+    #[error("{endpoint}: connection reset during the {phase} — the server or something in the path (proxy, load balancer, firewall) dropped it; check that this port serves the registry over TLS")]
+    Reset {
+        endpoint: String,
+        phase: &'static str,
+    },
+    #[error("{endpoint}: the server closed the connection during the TLS handshake — the port may serve another protocol, or the server accepts no TLS 1.2/1.3 cipher suite we offer")]
+    Closed { endpoint: String },
+    #[error("{endpoint}: speaks plain HTTP, not TLS (Go: \"http: server gave HTTP response to HTTPS client\") — enable TLS on the registry, or use the port that serves TLS")]
+    PlainHttp { endpoint: String },
+    #[error("{endpoint}: does not speak TLS (it sent {first_bytes}) — check the port: it serves another protocol")]
+    NotTls {
+        endpoint: String,
+        first_bytes: String,
+    },
+    #[error(
+        "{endpoint}: the server aborted the TLS handshake: remote error: tls: {alert}{}",
+        alert_hint(alert)
+    )]
+    TlsAlert { endpoint: String, alert: String },
+    #[error("{endpoint}: TLS handshake failed: {reason}")]
+    Tls { endpoint: String, reason: String },
+    #[error("{endpoint}: answered TLS but not HTTP on GET /v2/: {reason} — this port serves something other than a registry")]
+    Http { endpoint: String, reason: String },
+    #[error("{endpoint}: cannot connect: {reason} — check the address and the route to it")]
+    Network { endpoint: String, reason: String },
+}
+
+fn timeout_sentence(phase: &str, after: Duration) -> String {
+    let after = humantime::format_duration(round_ms(after));
+    match phase {
+        "TLS handshake" => format!(
+            "accepted the connection but sent no TLS answer within {after} — a tarpit, a half-open path (firewall, conntrack) or an overloaded server; check the port and the path"
+        ),
+        "connect" => format!(
+            "no answer to connect within {after} — the host is down or a firewall drops the packets; check the address, or raise --timeout"
+        ),
+        "DNS lookup" => format!("DNS lookup timed out after {after} — check /etc/resolv.conf, or raise --timeout"),
+        _ => format!("no answer to {phase} within {after} — the server is stuck or too slow; raise --timeout or check the registry"),
+    }
+}
+
+fn round_ms(d: Duration) -> Duration {
+    Duration::from_millis(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+fn alert_hint(alert: &str) -> &'static str {
+    match alert {
+        "handshake failure" | "protocol version not supported" | "insufficient security level" => {
+            " — no TLS version or cipher suite in common (we offer TLS 1.2 and 1.3 with AEAD ciphers); update the server's TLS settings"
+        }
+        "certificate required" | "bad certificate" => {
+            " — the server wants a client certificate (mutual TLS)"
+        }
+        "unrecognized name" => " — the server does not serve this name (SNI); use the name its certificate was issued for",
+        _ => "",
+    }
+}
+
+/// Go's name for a TLS alert (crypto/tls/alert.go).
+fn go_alert_name(alert: AlertDescription) -> String {
+    use AlertDescription as A;
+    let name = match alert {
+        A::CloseNotify => "close notify",
+        A::UnexpectedMessage => "unexpected message",
+        A::BadRecordMac => "bad record MAC",
+        A::DecryptionFailed => "decryption failed",
+        A::RecordOverflow => "record overflow",
+        A::DecompressionFailure => "decompression failure",
+        A::HandshakeFailure => "handshake failure",
+        A::BadCertificate => "bad certificate",
+        A::UnsupportedCertificate => "unsupported certificate",
+        A::CertificateRevoked => "revoked certificate",
+        A::CertificateExpired => "expired certificate",
+        A::CertificateUnknown => "unknown certificate",
+        A::IllegalParameter => "illegal parameter",
+        A::UnknownCA => "unknown certificate authority",
+        A::AccessDenied => "access denied",
+        A::DecodeError => "error decoding message",
+        A::DecryptError => "error decrypting message",
+        A::ProtocolVersion => "protocol version not supported",
+        A::InsufficientSecurity => "insufficient security level",
+        A::InternalError => "internal error",
+        A::InappropriateFallback => "inappropriate fallback",
+        A::UserCanceled => "user canceled",
+        A::NoRenegotiation => "no renegotiation",
+        A::MissingExtension => "missing extension",
+        A::UnsupportedExtension => "unsupported extension",
+        A::UnrecognisedName => "unrecognized name",
+        A::UnknownPSKIdentity => "unknown PSK identity",
+        A::CertificateRequired => "certificate required",
+        A::NoApplicationProtocol => "no application protocol",
+        other => return format!("alert({})", u8::from(other)),
+    };
+    name.to_string()
+}
+
+/// TLS records start with a content type 20–24 and a major version of 3.
+fn looks_like_tls(first: &[u8]) -> bool {
+    match first {
+        [] => true,
+        [kind] => (20..=24).contains(kind),
+        [kind, major, ..] => (20..=24).contains(kind) && *major == 3,
+    }
+}
+
+/// The first bytes of a non-TLS peer, printable and safe for a terminal.
+fn describe_bytes(first: &[u8]) -> String {
+    let text = String::from_utf8_lossy(first);
+    format!("{:?}", sanitize_line(&text))
+}
+
+impl Unreachable {
+    /// A short stable code for JSON (`refused`, `timeout`, `plain-http`, ...).
+    pub(crate) fn code(&self) -> &'static str {
+        match self {
+            Unreachable::Dns { .. } => "dns",
+            Unreachable::Refused { .. } => "refused",
+            Unreachable::Timeout { .. } => "timeout",
+            Unreachable::Reset { .. } => "reset",
+            Unreachable::Closed { .. } => "closed",
+            Unreachable::PlainHttp { .. } => "plain-http",
+            Unreachable::NotTls { .. } => "not-tls",
+            Unreachable::TlsAlert { .. } => "tls-alert",
+            Unreachable::Tls { .. } => "tls",
+            Unreachable::Http { .. } => "http",
+            Unreachable::Network { .. } => "network",
+        }
+    }
+
+    /// Whether waiting longer could change the answer (the peer is silent, not wrong).
+    pub(crate) fn is_timeout(&self) -> bool {
+        matches!(self, Unreachable::Timeout { .. })
+    }
+
+    pub(super) fn from_connect(
+        endpoint: &Endpoint,
+        addr: SocketAddr,
+        err: &io::Error,
+        start: Instant,
+    ) -> Unreachable {
+        let endpoint = endpoint.to_string();
+        match err.kind() {
+            io::ErrorKind::ConnectionRefused => Unreachable::Refused { endpoint, addr },
+            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Unreachable::Timeout {
+                endpoint,
+                phase: "connect",
+                after: start.elapsed(),
+            },
+            io::ErrorKind::ConnectionReset => Unreachable::Reset {
+                endpoint,
+                phase: "connect",
+            },
+            _ => Unreachable::Network {
+                endpoint,
+                reason: format!("{addr}: {err}"),
+            },
+        }
+    }
+
+    pub(super) fn from_tls_setup(endpoint: &Endpoint, err: &rustls::Error) -> Unreachable {
+        Unreachable::Tls {
+            endpoint: endpoint.to_string(),
+            reason: err.to_string(),
+        }
+    }
+
+    /// Classify a failed handshake from the I/O error and the bytes the peer sent.
+    pub(super) fn from_handshake(
+        endpoint: &Endpoint,
+        err: &io::Error,
+        first: &[u8],
+        start: Instant,
+    ) -> Unreachable {
+        let endpoint = endpoint.to_string();
+        if first.starts_with(b"HTTP/") {
+            return Unreachable::PlainHttp { endpoint };
+        }
+        if !looks_like_tls(first) {
+            return Unreachable::NotTls {
+                endpoint,
+                first_bytes: describe_bytes(first),
+            };
+        }
+        let tls_error = err
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>());
+        match (err.kind(), tls_error) {
+            (_, Some(rustls::Error::AlertReceived(alert))) => Unreachable::TlsAlert {
+                endpoint,
+                alert: go_alert_name(*alert),
+            },
+            (_, Some(other)) => Unreachable::Tls {
+                endpoint,
+                reason: sanitize_line(&other.to_string()),
+            },
+            (io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock, None) => Unreachable::Timeout {
+                endpoint,
+                phase: "TLS handshake",
+                after: start.elapsed(),
+            },
+            (
+                io::ErrorKind::ConnectionReset
+                | io::ErrorKind::ConnectionAborted
+                | io::ErrorKind::BrokenPipe,
+                None,
+            ) => Unreachable::Reset {
+                endpoint,
+                phase: "TLS handshake",
+            },
+            (io::ErrorKind::UnexpectedEof, None) => Unreachable::Closed { endpoint },
+            (_, None) => Unreachable::Network {
+                endpoint,
+                reason: err.to_string(),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_records_are_told_from_other_protocols() {
+        assert!(looks_like_tls(&[22, 3, 3, 0, 5]));
+        assert!(looks_like_tls(&[21, 3, 1]));
+        assert!(looks_like_tls(&[]));
+        assert!(!looks_like_tls(b"SSH-2.0-OpenSSH"));
+        assert!(!looks_like_tls(b"220 smtp"));
+        assert!(!looks_like_tls(&[22, 4]));
+    }
+
+    #[test]
+    fn hostile_first_bytes_are_made_printable() {
+        let shown = describe_bytes(b"\x1b]0;x\x07hi\r\n");
+        assert!(!shown.chars().any(char::is_control), "{shown}");
+    }
+
+    #[test]
+    fn alerts_read_like_go() {
+        assert_eq!(
+            go_alert_name(AlertDescription::HandshakeFailure),
+            "handshake failure"
+        );
+        assert_eq!(
+            go_alert_name(AlertDescription::ProtocolVersion),
+            "protocol version not supported"
+        );
+        assert_eq!(
+            go_alert_name(AlertDescription::UnknownCA),
+            "unknown certificate authority"
+        );
+    }
+}
