@@ -16,6 +16,7 @@ mod fsutil;
 mod output;
 mod pem;
 mod plugin;
+mod probe;
 mod tls;
 mod trust;
 mod x509;

@@ -22,12 +22,12 @@ pub(crate) enum Unreachable {
         "{endpoint}: DNS lookup failed: {reason} — check the name, /etc/hosts and /etc/resolv.conf"
     )]
     Dns { endpoint: String, reason: String },
-    #[error("{endpoint}: connection refused by {addr} — nothing listens there; check the port and that the registry is running")]
+    #[error("{endpoint}: connection refused (nothing listens on {addr}) — check the port and that the registry is running")]
     Refused { endpoint: String, addr: SocketAddr },
     #[error("{endpoint}: {}", timeout_sentence(phase, *after))]
     Timeout {
         endpoint: String,
-        /// "DNS lookup", "connect", "TLS handshake" or "GET /v2/".
+        /// "DNS lookup", "connect", "TLS handshake", "GET /v2/" or "probe" (all of them).
         phase: &'static str,
         after: Duration,
     },
@@ -66,6 +66,9 @@ fn timeout_sentence(phase: &str, after: Duration) -> String {
         ),
         "connect" => format!(
             "no answer to connect within {after} — the host is down or a firewall drops the packets; check the address, or raise --timeout"
+        ),
+        "probe" => format!(
+            "no TLS registry answer within {after} — a silent or slow peer, or packets dropped on the way; check the address, or raise --timeout"
         ),
         "DNS lookup" => format!("DNS lookup timed out after {after} — check /etc/resolv.conf, or raise --timeout"),
         _ => format!("no answer to {phase} within {after} — the server is stuck or too slow; raise --timeout or check the registry"),

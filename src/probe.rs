@@ -1,0 +1,222 @@
+//! Which registry endpoint answers from this machine, decided within one deadline.
+//!
+//! A CI job does not know whether it runs inside the cluster (the VIP answers) or
+//! outside (only Marathon-LB does). Both endpoints are probed concurrently — TLS
+//! handshake (trust recorded, not required) then `GET /v2/` expecting 200 or 401 — and
+//! the decision follows issue 7:
+//! - the preferred endpoint wins as soon as it answers, without waiting for the other;
+//! - if it fails fast (refused, reset, plain HTTP…), the other wins as soon as it answers;
+//! - if it hangs, we wait for it until the deadline, then take the other if it answered;
+//! - nothing answered: no endpoint.
+//!
+//! Probe threads are never joined: one stuck in a tarpit or in `getaddrinfo` must not
+//! hold the caller past the deadline (the process may exit with it still running).
+
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::cli::Prefer;
+use crate::config::Config;
+use crate::endpoint::Endpoint;
+use crate::tls::http::{probe_registry, RegistryProbe};
+use crate::tls::Unreachable;
+
+/// Which configured endpoint a report is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Role {
+    Internal,
+    External,
+}
+
+/// What one endpoint turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum Status {
+    /// TLS, then 200 or 401 on `GET /v2/`.
+    Registry,
+    /// TLS works, but `GET /v2/` gave another status or no HTTP answer.
+    NotRegistry,
+    /// No TLS session (refused, timed out, plain HTTP, …): see `error`.
+    Unreachable,
+    /// Still probing when the preferred endpoint answered; not waited for.
+    Pending,
+}
+
+/// One endpoint's probe result, as `endpoint --format json` prints it.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Report {
+    pub(crate) role: Role,
+    /// Spelled as configured.
+    pub(crate) endpoint: String,
+    pub(crate) status: Status,
+    /// From the start (DNS included) to the `GET /v2/` status line; null without TLS.
+    pub(crate) latency_ms: Option<f64>,
+    pub(crate) http_status: Option<u16>,
+    /// Whether Docker on this host would trust the presented chain; null when unknown.
+    pub(crate) trusted: Option<bool>,
+    /// A short code for scripts: `refused`, `timeout`, `plain-http`, `http-status`, …
+    pub(crate) error_code: Option<&'static str>,
+    pub(crate) error: Option<String>,
+    /// SHA-256 of each presented certificate, leaf first (as `trust --fingerprint` takes it).
+    pub(crate) chain_sha256: Vec<String>,
+}
+
+impl Report {
+    pub(crate) fn answered(&self) -> bool {
+        self.status == Status::Registry
+    }
+}
+
+/// The outcome of [`choose`].
+#[derive(Debug, Clone)]
+pub(crate) struct Decision {
+    /// The endpoint to use, spelled as configured; `None` when nothing answered in time.
+    pub(crate) chosen: Option<(Role, Endpoint)>,
+    /// Internal first, then external.
+    pub(crate) reports: Vec<Report>,
+    /// Time the decision took.
+    pub(crate) elapsed: Duration,
+}
+
+/// Probe both configured endpoints and decide which to use, by `config.timeout`.
+pub(crate) fn choose(config: &Config, prefer: Prefer) -> Decision {
+    let start = Instant::now();
+    let deadline = start + config.timeout.value;
+    let endpoints = [
+        (Role::Internal, config.internal.value.clone()),
+        (Role::External, config.external.value.clone()),
+    ];
+    let (tx, rx) = mpsc::channel();
+    let mut got: [Option<Report>; 2] = [None, None];
+    for (index, (role, endpoint)) in endpoints.iter().cloned().enumerate() {
+        let tx = tx.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("probe-{index}"))
+            .spawn(move || {
+                let report = probe_one(role, &endpoint, deadline);
+                let _ = tx.send((index, report));
+            });
+        if let Err(e) = spawned {
+            got[index] = Some(failed(role, &endpoints[index].1, "thread", e.to_string()));
+        }
+    }
+    drop(tx);
+
+    let (preferred, other) = match prefer {
+        Prefer::Internal => (0, 1),
+        Prefer::External => (1, 0),
+    };
+    let winner = loop {
+        match (&got[preferred], &got[other]) {
+            (Some(p), _) if p.answered() => break Some(preferred),
+            (Some(_), Some(o)) => break o.answered().then_some(other),
+            _ => {}
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok((index, report)) => got[index] = Some(report),
+            // Deadline passed (or every probe is gone): the other, if it answered.
+            Err(_) => {
+                break got[other]
+                    .as_ref()
+                    .is_some_and(Report::answered)
+                    .then_some(other)
+            }
+        }
+    };
+    let timed_out = Instant::now() >= deadline;
+    let reports = endpoints
+        .iter()
+        .zip(got)
+        .map(|((role, endpoint), report)| {
+            report.unwrap_or_else(|| unfinished(*role, endpoint, timed_out, config.timeout.value))
+        })
+        .collect();
+    Decision {
+        chosen: winner.map(|index| endpoints[index].clone()),
+        reports,
+        elapsed: start.elapsed(),
+    }
+}
+
+fn probe_one(role: Role, endpoint: &Endpoint, deadline: Instant) -> Report {
+    match probe_registry(endpoint, deadline) {
+        Ok(probe) => from_probe(role, endpoint, &probe),
+        Err(err) => Report {
+            error_code: Some(err.code()),
+            ..failed(role, endpoint, "", err.to_string())
+        },
+    }
+}
+
+fn from_probe(role: Role, endpoint: &Endpoint, probe: &RegistryProbe) -> Report {
+    let (status, error_code, error) = match &probe.http_status {
+        Ok(200 | 401) => (Status::Registry, None, None),
+        Ok(code) => (
+            Status::NotRegistry,
+            Some("http-status"),
+            Some(format!(
+                "{endpoint}: GET /v2/ answered {code}, not 200 or 401 — this port serves TLS but not a Docker registry (wrong port, or a proxy in front)"
+            )),
+        ),
+        Err(err) => (Status::NotRegistry, Some(err.code()), Some(err.to_string())),
+    };
+    Report {
+        role,
+        endpoint: endpoint.to_string(),
+        status,
+        latency_ms: Some(millis(probe.elapsed)),
+        http_status: probe.http_status.as_ref().ok().copied(),
+        trusted: None,
+        error_code,
+        error,
+        chain_sha256: probe
+            .chain
+            .certs
+            .iter()
+            .map(|cert| crate::pem::sha256_fingerprint(cert))
+            .collect(),
+    }
+}
+
+fn failed(role: Role, endpoint: &Endpoint, code: &'static str, error: String) -> Report {
+    Report {
+        role,
+        endpoint: endpoint.to_string(),
+        status: Status::Unreachable,
+        latency_ms: None,
+        http_status: None,
+        trusted: None,
+        error_code: (!code.is_empty()).then_some(code),
+        error: Some(error),
+        chain_sha256: Vec::new(),
+    }
+}
+
+/// A probe that had not reported when we stopped waiting.
+fn unfinished(role: Role, endpoint: &Endpoint, timed_out: bool, timeout: Duration) -> Report {
+    if !timed_out {
+        return Report {
+            status: Status::Pending,
+            error: None,
+            ..failed(role, endpoint, "", String::new())
+        };
+    }
+    let err = Unreachable::Timeout {
+        endpoint: endpoint.to_string(),
+        phase: "probe",
+        after: timeout,
+    };
+    Report {
+        error_code: Some(err.code()),
+        ..failed(role, endpoint, "", err.to_string())
+    }
+}
+
+/// Milliseconds with 0.1 ms resolution, for JSON.
+fn millis(d: Duration) -> f64 {
+    (d.as_secs_f64() * 10_000.0).round() / 10.0
+}
