@@ -70,7 +70,7 @@ pub(crate) enum Command {
     /// Print ready-to-paste configuration (DinD, Jenkins, GitLab runner, Compose, Marathon).
     Snippet(SnippetArgs),
     /// Install trust on every agent of the cluster.
-    Rollout(RolloutArgs),
+    Rollout(Box<RolloutArgs>),
     /// Inspect this host and the endpoints; print each problem with its fix.
     Doctor(DoctorArgs),
 }
@@ -268,9 +268,21 @@ pub(crate) struct RolloutArgs {
     /// Extra ssh option, passed as -o OPT (repeatable)
     #[arg(long = "ssh-option", value_name = "OPT")]
     pub(crate) ssh_options: Vec<String>,
-    /// Prefix for every path on the agents (for tests)
+    /// ssh identity (private key) file, passed as -i FILE
+    #[arg(long, value_name = "FILE")]
+    pub(crate) ssh_identity: Option<PathBuf>,
+    /// Deadline for one agent, connection and install together; its ssh is killed after it
+    #[arg(long, value_name = "DUR", default_value = "60s")]
+    pub(crate) agent_timeout: String,
+    /// Prefix for every path on the agents (for tests); %h is replaced by the agent host
     #[arg(long, value_name = "DIR")]
     pub(crate) remote_root: Option<String>,
+    /// Replace a different ca.crt already installed on an agent
+    #[arg(long)]
+    pub(crate) force: bool,
+    /// Image of the --via kubernetes DaemonSet (needs sh and sleep)
+    #[arg(long, value_name = "IMAGE", default_value = "busybox:1.36")]
+    pub(crate) image: String,
     #[command(flatten)]
     pub(crate) source: CaSourceArgs,
     /// POST the Marathon app to this Marathon instead of printing it

@@ -17,6 +17,7 @@ mod output;
 mod pem;
 mod plugin;
 mod probe;
+mod rollout;
 mod tls;
 mod trust;
 mod x509;

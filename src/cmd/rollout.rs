@@ -1,16 +1,339 @@
-//! `rollout`: not built yet.
+//! `rollout`: install trust on every agent of the cluster, in parallel, with one result per
+//! agent (CLI.md). The work lives in `crate::rollout`; this file turns the arguments into a
+//! plan, asks for the CA confirmation, and prints.
 
-use crate::cli::RolloutArgs;
-use crate::config::Config;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail};
+use serde::Serialize;
+
+use crate::cli::{RolloutArgs, Via};
+use crate::config::{parse_timeout, Config};
 use crate::exit::ExitStatus;
-use crate::output::Printer;
+use crate::output::{sanitize_line, Printer};
+use crate::rollout::ca::{self, CaCert};
+use crate::rollout::discovery::{self, Source, DEFAULT_MESOS_URL};
+use crate::rollout::script::{self, Payload};
+use crate::rollout::ssh::{self, SshSettings};
+use crate::rollout::{kubernetes, marathon, AgentReport, Status, Summary};
 
 pub(crate) fn run(
-    _config: &Config,
-    _args: &RolloutArgs,
-    _printer: &Printer,
+    config: &Config,
+    args: &RolloutArgs,
+    printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    anyhow::bail!(
-        "`rollout` is not available in this build yet — see README.md for the commands that are"
-    )
+    if args.parallel == 0 {
+        bail!("--parallel 0 would visit no agent — give 1 or more (default 16)");
+    }
+    let agent_timeout = parse_timeout(&args.agent_timeout)
+        .map_err(|e| anyhow!("--agent-timeout {:?}: {e}", args.agent_timeout))?;
+    if let Some(root) = &args.remote_root {
+        if !root.starts_with('/') {
+            bail!("--remote-root {root:?} is not an absolute path — give a directory like /tmp/agents/%h");
+        }
+    }
+    if args.marathon_url.is_some() && args.via != Via::Marathon {
+        bail!("--marathon-url only applies to --via marathon — add --via marathon, or drop it");
+    }
+    let timeout = config.timeout.value;
+    let token = args.auth_token.as_deref().filter(|t| !t.is_empty());
+
+    // Kubernetes schedules on every node itself: no agent list is needed.
+    let agents = match args.via {
+        Via::Kubernetes => None,
+        Via::Ssh | Via::Marathon => Some(discover(args, token, timeout, printer)?),
+    };
+    let certs = ca::obtain(&args.source, timeout)?;
+    let certs = if args.dry_run {
+        certs
+    } else {
+        let count = agents.as_ref().map_or(0, |a| a.hosts.len());
+        ca::confirm(certs, &args.source, count)?
+    };
+    let bundle: String = certs.iter().map(CaCert::pem).collect();
+    let per_endpoint: Vec<_> = config
+        .endpoints()
+        .into_iter()
+        .map(|endpoint| (endpoint, bundle.clone()))
+        .collect();
+    let payload = Payload::new(&per_endpoint, args.force, args.conntrack_liberal);
+
+    match args.via {
+        Via::Kubernetes => {
+            printer.json(&kubernetes::daemonset(&payload, &args.image))?;
+            Ok(ExitStatus::Success)
+        }
+        Via::Marathon => {
+            let agents = agents.unwrap_or_default();
+            via_marathon(args, token, timeout, &payload, agents.hosts.len(), printer)
+        }
+        Via::Ssh => {
+            let agents = agents.unwrap_or_default();
+            let settings = SshSettings {
+                program: PathBuf::from("ssh"),
+                user: args.ssh_user.clone(),
+                port: args.ssh_port,
+                identity: args.ssh_identity.clone(),
+                options: args.ssh_options.clone(),
+                connect_timeout: timeout,
+                agent_timeout,
+            };
+            let rejected: Vec<AgentReport> = agents
+                .rejected
+                .iter()
+                .map(|(host, reason)| AgentReport::failed(host, reason.clone(), 0))
+                .collect();
+            via_ssh(
+                args,
+                &settings,
+                &payload,
+                &certs,
+                &agents.hosts,
+                rejected,
+                printer,
+            )
+        }
+    }
+}
+
+fn discover(
+    args: &RolloutArgs,
+    token: Option<&str>,
+    timeout: Duration,
+    printer: &Printer,
+) -> anyhow::Result<discovery::Agents> {
+    let source = if !args.agents.is_empty() {
+        Source::Hosts(&args.agents)
+    } else if let Some(path) = &args.agents_file {
+        Source::File(path)
+    } else {
+        Source::Mesos {
+            url: args.mesos_url.as_deref().unwrap_or(DEFAULT_MESOS_URL),
+            token,
+        }
+    };
+    let agents = discovery::discover(&source, timeout)?;
+    for warning in &agents.warnings {
+        printer.warn(warning);
+    }
+    Ok(agents)
+}
+
+/// `--remote-root` for one agent: `%h` becomes the host, `%%` a percent sign.
+fn remote_root_for(template: Option<&str>, host: &str) -> String {
+    let Some(template) = template else {
+        return String::new();
+    };
+    let mut out = String::new();
+    let mut chars = template.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('h') => out.push_str(host),
+            Some('%') => out.push('%'),
+            Some(other) => {
+                out.push('%');
+                out.push(other);
+            }
+            None => out.push('%'),
+        }
+    }
+    script::normalize_root(&out)
+}
+
+#[derive(Serialize)]
+struct CaJson<'a> {
+    subject: &'a str,
+    sha256: &'a str,
+}
+
+#[derive(Serialize)]
+struct RolloutJson<'a> {
+    via: &'static str,
+    dry_run: bool,
+    ca: Vec<CaJson<'a>>,
+    agents: &'a [AgentReport],
+    summary: Summary,
+}
+
+fn via_ssh(
+    args: &RolloutArgs,
+    settings: &SshSettings,
+    payload: &Payload,
+    certs: &[CaCert],
+    hosts: &[String],
+    rejected: Vec<AgentReport>,
+    printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
+    let template = args.remote_root.as_deref();
+    let mut reports = rejected;
+    if args.dry_run {
+        for host in hosts {
+            let root = remote_root_for(template, host);
+            let mut report = AgentReport::failed(host, String::new(), 0);
+            report.status = Status::Planned;
+            report.reason = None;
+            report.actions = std::iter::once(format!("run {}", settings.display(host)))
+                .chain(payload.actions(&root, root.is_empty()))
+                .collect();
+            reports.push(report);
+        }
+    } else {
+        let bar = progress_bar(hosts.len(), printer);
+        for report in &reports {
+            print_line(printer, bar.as_ref(), &report.line())?;
+        }
+        let mut print_error = None;
+        let done = ssh::fan_out(
+            hosts,
+            args.parallel,
+            |host| {
+                let root = remote_root_for(template, host);
+                let text = script::render(payload, &script::sh_quote(&root), root.is_empty(), "");
+                ssh::install(settings, host, &text)
+            },
+            |report| {
+                if let Some(bar) = &bar {
+                    bar.inc(1);
+                }
+                if let Err(e) = print_line(printer, bar.as_ref(), &report.line()) {
+                    print_error.get_or_insert(e);
+                }
+            },
+        );
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        if let Some(e) = print_error {
+            return Err(e.into());
+        }
+        reports.extend(done);
+    }
+    let summary = Summary::of(&reports);
+    if printer.is_json() {
+        printer.json(&RolloutJson {
+            via: "ssh",
+            dry_run: args.dry_run,
+            ca: certs
+                .iter()
+                .map(|c| CaJson {
+                    subject: &c.subject,
+                    sha256: &c.sha256,
+                })
+                .collect(),
+            agents: &reports,
+            summary: summary.clone(),
+        })?;
+    } else if args.dry_run {
+        printer.line(format!(
+            "dry run: {} agent(s) via ssh, {} at a time; nothing is changed",
+            hosts.len(),
+            args.parallel
+        ))?;
+        printer.line("CA:")?;
+        for cert in certs {
+            for line in cert.describe() {
+                printer.line(line)?;
+            }
+        }
+        for report in &reports {
+            printer.line(report.line())?;
+            for action in &report.actions {
+                printer.line(format!("  {}", sanitize_line(action)))?;
+            }
+        }
+    } else {
+        printer.line(summary.line())?;
+    }
+    Ok(if summary.failed > 0 {
+        ExitStatus::No
+    } else {
+        ExitStatus::Success
+    })
+}
+
+/// A progress bar only for people: on a terminal, in text mode.
+fn progress_bar(len: usize, printer: &Printer) -> Option<indicatif::ProgressBar> {
+    if printer.is_json() || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(len as u64);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} agents {elapsed}")
+    {
+        bar.set_style(style);
+    }
+    Some(bar)
+}
+
+fn print_line(
+    printer: &Printer,
+    bar: Option<&indicatif::ProgressBar>,
+    line: &str,
+) -> std::io::Result<()> {
+    if printer.is_json() {
+        return Ok(());
+    }
+    match bar {
+        Some(bar) => bar.suspend(|| printer.line(line)),
+        None => printer.line(line),
+    }
+}
+
+fn via_marathon(
+    args: &RolloutArgs,
+    token: Option<&str>,
+    timeout: Duration,
+    payload: &Payload,
+    agents: usize,
+    printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
+    let app = marathon::app(payload, agents);
+    let Some(url) = &args.marathon_url else {
+        printer.json(&app)?;
+        return Ok(ExitStatus::Success);
+    };
+    if args.dry_run {
+        printer.warn(format!(
+            "dry run: would PUT this app to {}/v2/apps{}",
+            url.trim_end_matches('/'),
+            marathon::APP_ID
+        ));
+        printer.json(&app)?;
+        return Ok(ExitStatus::Success);
+    }
+    let deployment = marathon::deploy(url, token, &app, timeout)?;
+    if printer.is_json() {
+        printer.json(&serde_json::json!({
+            "via": "marathon",
+            "app_id": marathon::APP_ID,
+            "instances": agents,
+            "deployment_id": deployment,
+        }))?;
+    } else {
+        printer.line(format!(
+            "{} deployed to Marathon with {agents} instance(s) (deployment {deployment}); once every task runs, remove it: dcos marathon app remove {}",
+            marathon::APP_ID,
+            marathon::APP_ID
+        ))?;
+    }
+    Ok(ExitStatus::Success)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remote_root_substitutes_the_host() {
+        assert_eq!(remote_root_for(Some("/t/%h/"), "10.0.0.1"), "/t/10.0.0.1");
+        assert_eq!(remote_root_for(Some("/t/100%%/%x"), "h"), "/t/100%/%x");
+        assert_eq!(remote_root_for(Some("/"), "h"), "");
+        assert_eq!(remote_root_for(None, "h"), "");
+    }
 }

@@ -1,0 +1,160 @@
+//! `rollout`: install the registry CA on every agent of the cluster.
+//!
+//! The guide runs `for i in $MESOS_AGENTS; do ssh "$i" …; done` loops by hand. Here the agents
+//! come from [`discovery`], each receives the [`script`] (a small POSIX sh program carrying the
+//! CA) through [`ssh`], N at a time, and every agent gets one result line. For clusters where ssh
+//! is not allowed, [`marathon`] and [`kubernetes`] hand the same script to the cluster's own
+//! scheduler instead.
+
+pub(crate) mod ca;
+pub(crate) mod discovery;
+pub(crate) mod http;
+pub(crate) mod kubernetes;
+pub(crate) mod marathon;
+pub(crate) mod script;
+pub(crate) mod ssh;
+
+use serde::Serialize;
+
+/// What happened on one agent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Status {
+    /// At least one file was written.
+    Installed,
+    /// Every file was already there with the same content; nothing was written.
+    AlreadyInstalled,
+    /// The agent was not (fully) handled; `reason` says why.
+    Failed,
+    /// `--dry-run`: what would be done.
+    Planned,
+}
+
+impl Status {
+    pub(crate) fn text(&self) -> &'static str {
+        match self {
+            Status::Installed => "installed",
+            Status::AlreadyInstalled => "already installed",
+            Status::Failed => "failed",
+            Status::Planned => "planned",
+        }
+    }
+}
+
+/// One agent's line in the report (and its object in `--format json`).
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct AgentReport {
+    pub(crate) agent: String,
+    pub(crate) status: Status,
+    /// Why it failed, as one sentence with the fix (null unless failed).
+    pub(crate) reason: Option<String>,
+    /// ssh attempts made (a connection error is retried once).
+    pub(crate) attempts: u32,
+    /// Remote paths written by this run.
+    pub(crate) written: Vec<String>,
+    /// Remote paths that already had the same content.
+    pub(crate) unchanged: Vec<String>,
+    /// Things worth knowing that are not failures.
+    pub(crate) notes: Vec<String>,
+    /// `--dry-run`: the command and the actions that would run.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) actions: Vec<String>,
+}
+
+impl AgentReport {
+    pub(crate) fn failed(agent: &str, reason: impl Into<String>, attempts: u32) -> AgentReport {
+        AgentReport {
+            agent: agent.to_string(),
+            status: Status::Failed,
+            reason: Some(reason.into()),
+            attempts,
+            written: Vec::new(),
+            unchanged: Vec::new(),
+            notes: Vec::new(),
+            actions: Vec::new(),
+        }
+    }
+
+    /// The one-line text form: `HOST: installed`, `HOST: failed — reason`.
+    pub(crate) fn line(&self) -> String {
+        let mut line = format!("{}: {}", self.agent, self.status.text());
+        match self.status {
+            Status::Installed => line.push_str(&format!(
+                " ({} file{} written)",
+                self.written.len(),
+                if self.written.len() == 1 { "" } else { "s" }
+            )),
+            Status::Failed => {
+                if let Some(reason) = &self.reason {
+                    line.push_str(" — ");
+                    line.push_str(reason);
+                }
+                if self.attempts > 1 {
+                    line.push_str(&format!(" ({} attempts)", self.attempts));
+                }
+            }
+            Status::AlreadyInstalled | Status::Planned => {}
+        }
+        for note in &self.notes {
+            line.push_str("; ");
+            line.push_str(note);
+        }
+        crate::output::sanitize_line(&line)
+    }
+}
+
+/// Counts for the summary line and the JSON `summary` object.
+#[derive(Debug, Default, Clone, Serialize)]
+pub(crate) struct Summary {
+    pub(crate) agents: usize,
+    pub(crate) installed: usize,
+    pub(crate) already_installed: usize,
+    pub(crate) failed: usize,
+}
+
+impl Summary {
+    pub(crate) fn of(reports: &[AgentReport]) -> Summary {
+        let count = |status: Status| reports.iter().filter(|r| r.status == status).count();
+        Summary {
+            agents: reports.len(),
+            installed: count(Status::Installed),
+            already_installed: count(Status::AlreadyInstalled),
+            failed: count(Status::Failed),
+        }
+    }
+
+    pub(crate) fn line(&self) -> String {
+        format!(
+            "{} agent{}: {} installed, {} already installed, {} failed",
+            self.agents,
+            if self.agents == 1 { "" } else { "s" },
+            self.installed,
+            self.already_installed,
+            self.failed
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_read_as_the_issue_asks() {
+        let mut ok = AgentReport::failed("a1", "x", 1);
+        ok.status = Status::Installed;
+        ok.reason = None;
+        ok.written = vec!["/etc/docker/certs.d/h/ca.crt".into()];
+        assert_eq!(ok.line(), "a1: installed (1 file written)");
+        let bad = AgentReport::failed("a2", "ssh: connect refused\u{1b}[2J", 2);
+        assert_eq!(
+            bad.line(),
+            "a2: failed — ssh: connect refused\\u{1b}[2J (2 attempts)"
+        );
+        let summary = Summary::of(&[ok, bad]);
+        assert_eq!(
+            summary.line(),
+            "2 agents: 1 installed, 0 already installed, 1 failed"
+        );
+    }
+}

@@ -1,0 +1,254 @@
+//! The POSIX sh program each agent runs: it carries the CA and installs the same layout as
+//! `trust` (Docker and containers certs.d, both endpoint spellings for port 443).
+//!
+//! No binary is needed on the agents: only `sh`, `cat`, `mkdir`, `chmod`, `mv`, `rm` (and
+//! `sysctl` for `--conntrack-liberal`). Every file is written to a temp file in its own
+//! directory and renamed over the target, so a dropped connection leaves it old or new, never
+//! half-written; the temp name does not end in `.crt`, because Docker loads every `*.crt` in a
+//! certs.d directory (docker/docker `daemon/registry` `ReadCertsDirectory`). Identical content is
+//! left alone and reported as `same`, which makes the script idempotent.
+//!
+//! The script speaks a line protocol on stdout that [`parse_output`] reads:
+//! `dcosreg: installed PATH`, `same PATH`, `conflict PATH`, `error PATH WHY`,
+//! `sysctl set|skipped`, and last `done N` (N = number of problems).
+
+use crate::endpoint::Endpoint;
+
+/// Docker's and podman/skopeo/CRI-O's certs.d roots, as `trust`'s docker and containers targets.
+pub(crate) const CERTS_D_BASES: [&str; 2] = ["/etc/docker/certs.d", "/etc/containers/certs.d"];
+
+/// Where `--conntrack-liberal` persists the setting (systemd-sysctl reads /etc/sysctl.d/*.conf).
+pub(crate) const SYSCTL_FILE: &str = "/etc/sysctl.d/90-dcosreg-conntrack.conf";
+pub(crate) const SYSCTL_KEY: &str = "net.netfilter.nf_conntrack_tcp_be_liberal";
+
+/// What every agent must end up with, independent of how the script reaches it.
+#[derive(Debug, Clone)]
+pub(crate) struct Payload {
+    /// Distinct CA bundles (PEM text, LF line endings, ending in a newline).
+    pub(crate) bundles: Vec<String>,
+    /// Absolute agent path (without any remote root) and the bundle it receives.
+    pub(crate) files: Vec<(String, usize)>,
+    /// Replace a different ca.crt that is already there (as `trust --force`).
+    pub(crate) force: bool,
+    /// Also set and persist nf_conntrack_tcp_be_liberal=1.
+    pub(crate) conntrack_liberal: bool,
+}
+
+impl Payload {
+    /// Each endpoint with its CA bundle → every certs.d file of both runtimes.
+    pub(crate) fn new(per_endpoint: &[(Endpoint, String)], force: bool, conntrack: bool) -> Self {
+        let mut bundles: Vec<String> = Vec::new();
+        let mut files: Vec<(String, usize)> = Vec::new();
+        for (endpoint, pem) in per_endpoint {
+            let index = match bundles.iter().position(|b| b == pem) {
+                Some(index) => index,
+                None => {
+                    bundles.push(pem.clone());
+                    bundles.len() - 1
+                }
+            };
+            for base in CERTS_D_BASES {
+                for name in endpoint.certs_d_names() {
+                    let path = format!("{base}/{name}/ca.crt");
+                    if !files.iter().any(|(p, _)| *p == path) {
+                        files.push((path, index));
+                    }
+                }
+            }
+        }
+        Payload {
+            bundles,
+            files,
+            force,
+            conntrack_liberal: conntrack,
+        }
+    }
+
+    /// Human-readable actions for `--dry-run`, with `root` prefixed.
+    pub(crate) fn actions(&self, root: &str, live_sysctl: bool) -> Vec<String> {
+        let mut actions: Vec<String> = self
+            .files
+            .iter()
+            .map(|(path, _)| format!("write {root}{path} (skipped when identical)"))
+            .collect();
+        if self.conntrack_liberal {
+            actions.push(format!("write {root}{SYSCTL_FILE} ({SYSCTL_KEY} = 1)"));
+            if live_sysctl {
+                actions.push(format!("run sysctl -w {SYSCTL_KEY}=1"));
+            } else {
+                actions.push("skip the live sysctl (--remote-root is set)".to_string());
+            }
+        }
+        actions
+    }
+}
+
+/// Normalise `--remote-root`: `/` and empty mean none; no trailing slash.
+pub(crate) fn normalize_root(root: &str) -> String {
+    root.trim_end_matches('/').to_string()
+}
+
+/// Single-quote `text` for sh: the only character that needs care inside '…' is ' itself.
+pub(crate) fn sh_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// The script. `root_expr` is the sh expression assigned to `root` (already quoted);
+/// `live_sysctl` says whether `--conntrack-liberal` may change the running kernel (not when a
+/// test's `--remote-root` stands in for the agent); `tail` runs after a successful install
+/// (Marathon and Kubernetes keep their task alive with it).
+pub(crate) fn render(payload: &Payload, root_expr: &str, live_sysctl: bool, tail: &str) -> String {
+    let mut s = String::new();
+    s.push_str("# docker-dcosreg rollout: install the registry CA (generated; safe to rerun)\n");
+    s.push_str("set -u\numask 022\n");
+    s.push_str(&format!("root={root_expr}\n"));
+    s.push_str(&format!("force={}\n", u8::from(payload.force)));
+    s.push_str("failed=0\ntmp=''\n");
+    s.push_str("trap '[ -z \"$tmp\" ] || rm -f \"$tmp\"; exit 130' INT TERM HUP\n");
+    s.push_str("say() { printf 'dcosreg: %s\\n' \"$*\"; }\n");
+    for (index, pem) in payload.bundles.iter().enumerate() {
+        // A quoted here-document delimiter: nothing inside is expanded. PEM never contains it.
+        s.push_str(&format!(
+            "ca_{index}() {{\ncat <<'DCOSREG_CA_{index}'\n{}DCOSREG_CA_{index}\n}}\n",
+            ensure_newline(pem)
+        ));
+    }
+    s.push_str(INSTALL_FN);
+    for (path, index) in &payload.files {
+        s.push_str(&format!(
+            "install_file ca_{index} \"$root\"{} \"$force\"\n",
+            sh_quote(path)
+        ));
+    }
+    if payload.conntrack_liberal {
+        s.push_str(&format!(
+            "sysctl_conf() {{ printf '%s\\n' '# written by docker-dcosreg rollout --conntrack-liberal' '{SYSCTL_KEY} = 1'; }}\n"
+        ));
+        // The file is ours by name: a different content is replaced without --force.
+        s.push_str(&format!(
+            "install_file sysctl_conf \"$root\"{} 1\n",
+            sh_quote(SYSCTL_FILE)
+        ));
+        s.push_str(&format!(
+            "if [ {} = 0 ]; then say 'sysctl skipped'\n\
+             elif sysctl -w {SYSCTL_KEY}=1 >/dev/null 2>&1 || {{ [ -w /proc/sys/net/netfilter/nf_conntrack_tcp_be_liberal ] && echo 1 > /proc/sys/net/netfilter/nf_conntrack_tcp_be_liberal; }}; then say 'sysctl set'\n\
+             else say 'error sysctl cannot set {SYSCTL_KEY} (is the nf_conntrack module loaded?)'; failed=$((failed + 1)); fi\n",
+            u8::from(live_sysctl)
+        ));
+    }
+    s.push_str("say \"done $failed\"\n[ \"$failed\" -eq 0 ] || exit 1\n");
+    s.push_str(tail);
+    s
+}
+
+fn ensure_newline(text: &str) -> String {
+    if text.ends_with('\n') {
+        text.to_string()
+    } else {
+        format!("{text}\n")
+    }
+}
+
+/// install_file WRITER PATH FORCE: put WRITER's output at PATH atomically, unless identical.
+/// The `$(cat …; echo .)` comparison keeps trailing newlines exact and needs no `cmp`.
+const INSTALL_FN: &str = r#"install_file() {
+  dir=${2%/*}
+  if ! mkdir -p "$dir" 2>/dev/null; then say "error $2 cannot create $dir"; failed=$((failed + 1)); return; fi
+  tmp="$dir/.dcosreg-$$.tmp"
+  if ! "$1" > "$tmp" 2>/dev/null; then rm -f "$tmp"; say "error $2 cannot write into $dir"; failed=$((failed + 1)); return; fi
+  if [ -f "$2" ] && [ "$(cat "$2"; echo .)" = "$(cat "$tmp"; echo .)" ]; then rm -f "$tmp"; say "same $2"; return; fi
+  if [ -e "$2" ] && [ "$3" != 1 ]; then rm -f "$tmp"; say "conflict $2"; failed=$((failed + 1)); return; fi
+  if ! chmod 644 "$tmp" || ! mv -f "$tmp" "$2"; then rm -f "$tmp"; say "error $2 cannot replace it"; failed=$((failed + 1)); return; fi
+  tmp=''
+  say "installed $2"
+}
+"#;
+
+/// What one run of the script reported.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct ScriptOutcome {
+    pub(crate) installed: Vec<String>,
+    pub(crate) same: Vec<String>,
+    pub(crate) conflicts: Vec<String>,
+    pub(crate) errors: Vec<String>,
+    /// `Some(true)` set live, `Some(false)` skipped because of the remote root.
+    pub(crate) sysctl_live: Option<bool>,
+    /// The `done N` line was seen: the script ran to its end.
+    pub(crate) finished: bool,
+}
+
+/// Read the script's protocol lines; anything else (motd, shell noise) is ignored.
+pub(crate) fn parse_output(stdout: &str) -> ScriptOutcome {
+    let mut outcome = ScriptOutcome::default();
+    for line in stdout.lines() {
+        let Some(rest) = line.strip_prefix("dcosreg: ") else {
+            continue;
+        };
+        let (verb, arg) = rest.split_once(' ').unwrap_or((rest, ""));
+        match verb {
+            "installed" => outcome.installed.push(arg.to_string()),
+            "same" => outcome.same.push(arg.to_string()),
+            "conflict" => outcome.conflicts.push(arg.to_string()),
+            "error" => outcome.errors.push(arg.to_string()),
+            "sysctl" => outcome.sysctl_live = Some(arg == "set"),
+            "done" => outcome.finished = true,
+            _ => {}
+        }
+    }
+    outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ep(s: &str) -> Endpoint {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn layout_matches_trust_for_both_endpoint_forms() {
+        let pem = "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n".to_string();
+        let payload = Payload::new(
+            &[
+                (ep("192.168.0.1"), pem.clone()),
+                (ep("192.168.1.50:5000"), pem),
+            ],
+            false,
+            false,
+        );
+        let paths: Vec<&str> = payload.files.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "/etc/docker/certs.d/192.168.0.1/ca.crt",
+                "/etc/docker/certs.d/192.168.0.1:443/ca.crt",
+                "/etc/containers/certs.d/192.168.0.1/ca.crt",
+                "/etc/containers/certs.d/192.168.0.1:443/ca.crt",
+                "/etc/docker/certs.d/192.168.1.50:5000/ca.crt",
+                "/etc/containers/certs.d/192.168.1.50:5000/ca.crt",
+            ]
+        );
+        assert_eq!(
+            payload.bundles.len(),
+            1,
+            "one bundle shared by both endpoints"
+        );
+    }
+
+    #[test]
+    fn quoting_survives_hostile_text() {
+        assert_eq!(sh_quote("a'b"), r"'a'\''b'");
+        assert_eq!(sh_quote("$(reboot)"), "'$(reboot)'");
+    }
+
+    #[test]
+    fn protocol_lines_are_parsed_and_noise_ignored() {
+        let out = "Welcome!\ndcosreg: installed /a\ndcosreg: same /b\ndcosreg: sysctl skipped\ndcosreg: done 0\n";
+        let parsed = parse_output(out);
+        assert_eq!(parsed.installed, ["/a"]);
+        assert_eq!(parsed.same, ["/b"]);
+        assert_eq!(parsed.sysctl_live, Some(false));
+        assert!(parsed.finished);
+    }
+}
