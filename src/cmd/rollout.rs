@@ -13,11 +13,11 @@ use crate::cli::{RolloutArgs, Via};
 use crate::config::{parse_timeout, Config};
 use crate::exit::ExitStatus;
 use crate::output::{sanitize_line, Printer};
-use crate::rollout::ca::{self, CaCert};
 use crate::rollout::discovery::{self, Source, DEFAULT_MESOS_URL};
 use crate::rollout::script::{self, Payload};
 use crate::rollout::ssh::{self, SshSettings};
 use crate::rollout::{kubernetes, marathon, AgentReport, Status, Summary};
+use crate::trust::source::{self, CaSource, CertSummary, EndpointCa};
 
 pub(crate) fn run(
     config: &Config,
@@ -45,18 +45,13 @@ pub(crate) fn run(
         Via::Kubernetes => None,
         Via::Ssh | Via::Marathon => Some(discover(args, token, timeout, printer)?),
     };
-    let certs = ca::obtain(&args.source, timeout)?;
-    let certs = if args.dry_run {
-        certs
-    } else {
-        let count = agents.as_ref().map_or(0, |a| a.hosts.len());
-        ca::confirm(certs, &args.source, count)?
+    let cas = match obtain_ca(config, args, printer)? {
+        Ok(cas) => cas,
+        Err(refused) => return Ok(refused),
     };
-    let bundle: String = certs.iter().map(CaCert::pem).collect();
-    let per_endpoint: Vec<_> = config
-        .endpoints()
-        .into_iter()
-        .map(|endpoint| (endpoint, bundle.clone()))
+    let per_endpoint: Vec<_> = cas
+        .iter()
+        .map(|entry| (entry.endpoint.clone(), entry.bundle_pem()))
         .collect();
     let payload = Payload::new(&per_endpoint, args.force, args.conntrack_liberal);
 
@@ -89,11 +84,48 @@ pub(crate) fn run(
                 args,
                 &settings,
                 &payload,
-                &certs,
+                &cas,
                 &agents.hosts,
                 rejected,
                 printer,
             )
+        }
+    }
+}
+
+/// The CA per endpoint, from `trust`'s shared source with `trust`'s rules: shown, then
+/// confirmed by `--fingerprint`, `--yes` or a typed "y" (not needed for `--dry-run`, which
+/// changes nothing). `Ok(Err(status))` is a refusal already reported.
+fn obtain_ca(
+    config: &Config,
+    args: &RolloutArgs,
+    printer: &Printer,
+) -> anyhow::Result<Result<Vec<EndpointCa>, ExitStatus>> {
+    let found = source::obtain(
+        &CaSource::from_args(&args.source),
+        &config.endpoints(),
+        config.timeout.value,
+    )?;
+    for entry in &found {
+        if let Err(why) = &entry.cas {
+            printer.warn(format!(
+                "{}: no CA, nothing is installed for it — {why}",
+                entry.endpoint
+            ));
+        }
+    }
+    if args.dry_run {
+        let offered: Vec<EndpointCa> = found.into_iter().filter(|e| e.cas.is_ok()).collect();
+        if offered.is_empty() {
+            anyhow::bail!("nothing to trust: no endpoint offered a certificate — give --ca-file PEM or --ca-url URL");
+        }
+        return Ok(Ok(offered));
+    }
+    match source::confirm(&found, &args.source, printer) {
+        Ok(approved) => Ok(Ok(approved.endpoints)),
+        Err(refusal) => {
+            eprintln!("docker-dcosreg: {}", sanitize_line(&refusal.to_string()));
+            Ok(Err(refusal.exit_status()))
         }
     }
 }
@@ -148,8 +180,8 @@ fn remote_root_for(template: Option<&str>, host: &str) -> String {
 
 #[derive(Serialize)]
 struct CaJson<'a> {
-    subject: &'a str,
-    sha256: &'a str,
+    endpoint: String,
+    certificates: Vec<&'a CertSummary>,
 }
 
 #[derive(Serialize)]
@@ -165,7 +197,7 @@ fn via_ssh(
     args: &RolloutArgs,
     settings: &SshSettings,
     payload: &Payload,
-    certs: &[CaCert],
+    cas: &[EndpointCa],
     hosts: &[String],
     rejected: Vec<AgentReport>,
     printer: &Printer,
@@ -219,11 +251,11 @@ fn via_ssh(
         printer.json(&RolloutJson {
             via: "ssh",
             dry_run: args.dry_run,
-            ca: certs
+            ca: cas
                 .iter()
-                .map(|c| CaJson {
-                    subject: &c.subject,
-                    sha256: &c.sha256,
+                .map(|entry| CaJson {
+                    endpoint: entry.endpoint.to_string(),
+                    certificates: entry.cas.iter().flatten().map(|c| &c.summary).collect(),
                 })
                 .collect(),
             agents: &reports,
@@ -235,11 +267,21 @@ fn via_ssh(
             hosts.len(),
             args.parallel
         ))?;
-        printer.line("CA:")?;
-        for cert in certs {
-            for line in cert.describe() {
-                printer.line(line)?;
+        // Each distinct certificate once, with the endpoints it is for.
+        let mut shown: Vec<(&source::Candidate, Vec<String>)> = Vec::new();
+        for entry in cas {
+            for cert in entry.cas.iter().flatten() {
+                match shown
+                    .iter_mut()
+                    .find(|(c, _)| c.summary.sha256 == cert.summary.sha256)
+                {
+                    Some((_, endpoints)) => endpoints.push(entry.endpoint.to_string()),
+                    None => shown.push((cert, vec![entry.endpoint.to_string()])),
+                }
             }
+        }
+        for (cert, endpoints) in shown {
+            printer.line(source::render(cert, &endpoints).trim_end())?;
         }
         for report in &reports {
             printer.line(report.line())?;

@@ -6,7 +6,6 @@
 //! is not allowed, [`marathon`] and [`kubernetes`] hand the same script to the cluster's own
 //! scheduler instead.
 
-pub(crate) mod ca;
 pub(crate) mod discovery;
 pub(crate) mod http;
 pub(crate) mod kubernetes;
