@@ -1,16 +1,278 @@
-//! `trust`: not built yet.
+//! `trust`: obtain the registry CA per endpoint, have the user confirm it, install it into
+//! every selected store, and say for each endpoint whether Docker now accepts it.
+//!
+//! Order matters for "nothing half-written": everything that can fail on input (CA source,
+//! confirmation, target list, existing config files that do not parse) fails before the
+//! first write; [`crate::trust::install`] then checks that every directory is writable
+//! before writing anything.
+
+use serde::Serialize;
 
 use crate::cli::TrustArgs;
 use crate::config::Config;
+use crate::endpoint::Endpoint;
 use crate::exit::ExitStatus;
-use crate::output::Printer;
+use crate::output::{sanitize_line, Printer};
+use crate::trust::source::{self, Approval, CaSource, CertSummary, EndpointCa};
+use crate::trust::{self, Action, Anchor, Host, Step, Target};
+
+#[derive(Debug, Serialize)]
+struct EndpointReport {
+    endpoint: String,
+    /// `offered` or `unreachable`.
+    status: &'static str,
+    error: Option<String>,
+    certificates: Vec<CertSummary>,
+}
+
+#[derive(Debug, Serialize)]
+struct StepReport {
+    endpoints: Vec<String>,
+    target: Target,
+    path: String,
+    action: Action,
+}
+
+#[derive(Debug, Serialize)]
+struct VerdictReport {
+    endpoint: String,
+    verdict: String,
+}
+
+#[derive(Debug, Serialize)]
+struct Report {
+    dry_run: bool,
+    approval: Option<Approval>,
+    endpoints: Vec<EndpointReport>,
+    targets: Vec<Target>,
+    steps: Vec<StepReport>,
+    verdicts: Vec<VerdictReport>,
+    warnings: Vec<String>,
+    notes: Vec<String>,
+}
 
 pub(crate) fn run(
-    _config: &Config,
-    _args: &TrustArgs,
-    _printer: &Printer,
+    config: &Config,
+    args: &TrustArgs,
+    printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    anyhow::bail!(
-        "`trust` is not available in this build yet — see README.md for the commands that are"
-    )
+    let endpoints = dedup(config.endpoints_or_default(&args.endpoints)?);
+    let host = Host::from_env(config);
+    let targets = trust::select_targets(&host, &args.target)?;
+    let source = CaSource::from_args(&args.source);
+    let found = source::obtain(&source, &endpoints, config.timeout.value)?;
+
+    let mut warnings: Vec<String> = Vec::new();
+    let mut status = ExitStatus::Success;
+    for entry in &found {
+        match &entry.cas {
+            Err(why) => {
+                warnings.push(format!("{}: cannot get its CA — {why}", entry.endpoint));
+                status = status.worst(ExitStatus::No);
+            }
+            Ok(cas) => warnings.extend(cas.iter().filter_map(|c| c.warning.clone())),
+        }
+    }
+    for warning in &warnings {
+        printer.warn(sanitize_line(warning));
+    }
+
+    // A dry run writes nothing, so it shows the plan without asking; a given fingerprint
+    // is still checked, so a dry run also tells whether the pin matches.
+    let approved = if args.dry_run && args.source.fingerprint.is_none() {
+        let offered: Vec<EndpointCa> = found.iter().filter(|e| e.cas.is_ok()).cloned().collect();
+        if offered.is_empty() {
+            return refuse(source::Refusal::NothingOffered(
+                "see the warnings above".into(),
+            ));
+        }
+        source::Approved {
+            how: Approval::Yes,
+            endpoints: offered,
+        }
+    } else {
+        match source::confirm(&found, &args.source, printer) {
+            Ok(approved) => approved,
+            Err(refusal) => return refuse(refusal),
+        }
+    };
+    let anchors: Vec<Anchor> = approved
+        .endpoints
+        .iter()
+        .filter_map(Anchor::from_approved)
+        .collect();
+
+    let mut traps = Vec::new();
+    for target in &targets {
+        traps.extend(target.traps(&host, &anchors));
+    }
+    for trap in &traps {
+        printer.warn(sanitize_line(trap));
+    }
+    warnings.extend(traps);
+
+    let mut steps: Vec<Step> = Vec::new();
+    for target in &targets {
+        steps.extend(target.check(&host, &anchors, args.force)?);
+    }
+    let kept = steps
+        .iter()
+        .filter(|s| s.action == Action::KeptDifferent)
+        .count();
+    if kept > 0 {
+        status = status.worst(ExitStatus::No);
+    }
+
+    let mut notes = Vec::new();
+    let mut verdicts = Vec::new();
+    if !args.dry_run {
+        trust::install(&host, &steps)?;
+        for target in &targets {
+            if steps
+                .iter()
+                .any(|s| s.target == *target && s.action.writes())
+            {
+                target.refresh(&host, printer);
+            }
+            notes.extend(target.notes(&host));
+        }
+        for anchor in &anchors {
+            let verdict = verdict(config, &anchor.endpoint);
+            verdicts.push(VerdictReport {
+                endpoint: anchor.endpoint.to_string(),
+                verdict,
+            });
+        }
+    }
+
+    let report = Report {
+        dry_run: args.dry_run,
+        approval: (!args.dry_run || args.source.fingerprint.is_some()).then_some(approved.how),
+        endpoints: found.iter().map(endpoint_report).collect(),
+        targets: targets.clone(),
+        steps: steps
+            .iter()
+            .map(|s| StepReport {
+                endpoints: s.endpoints.iter().map(ToString::to_string).collect(),
+                target: s.target,
+                path: s.path.display().to_string(),
+                action: s.action,
+            })
+            .collect(),
+        verdicts,
+        warnings,
+        notes,
+    };
+    if printer.is_json() {
+        printer.json(&report)?;
+    } else {
+        print_text(printer, &report)?;
+    }
+    Ok(status)
+}
+
+fn refuse(refusal: source::Refusal) -> anyhow::Result<ExitStatus> {
+    eprintln!("docker-dcosreg: {}", sanitize_line(&refusal.to_string()));
+    Ok(refusal.exit_status())
+}
+
+fn dedup(endpoints: Vec<Endpoint>) -> Vec<Endpoint> {
+    let mut out: Vec<Endpoint> = Vec::new();
+    for ep in endpoints {
+        if !out.contains(&ep) {
+            out.push(ep);
+        }
+    }
+    out
+}
+
+fn endpoint_report(entry: &EndpointCa) -> EndpointReport {
+    match &entry.cas {
+        Ok(cas) => EndpointReport {
+            endpoint: entry.endpoint.to_string(),
+            status: "offered",
+            error: None,
+            certificates: cas.iter().map(|c| c.summary.clone()).collect(),
+        },
+        Err(why) => EndpointReport {
+            endpoint: entry.endpoint.to_string(),
+            status: "unreachable",
+            error: Some(why.clone()),
+            certificates: Vec::new(),
+        },
+    }
+}
+
+/// Whether Docker would now accept the endpoint, judged by the check engine with what is
+/// installed under ROOT.
+fn verdict(_config: &Config, _endpoint: &Endpoint) -> String {
+    "installed (not verified: check engine not in this build)".to_string()
+}
+
+fn print_text(printer: &Printer, report: &Report) -> anyhow::Result<()> {
+    if report.dry_run {
+        printer.line("Plan (--dry-run: nothing is written):")?;
+    }
+    let rows: Vec<[String; 4]> = report
+        .steps
+        .iter()
+        .map(|s| {
+            let action = match (report.dry_run, s.action) {
+                (true, Action::Create) => "would install",
+                (true, Action::Update) => "would update",
+                (false, Action::Create) => "now installed",
+                (false, Action::Update) => "now updated",
+                (_, other) => other.describe(),
+            };
+            [
+                s.endpoints.join(", "),
+                s.target.to_string(),
+                s.path.clone(),
+                action.to_string(),
+            ]
+        })
+        .collect();
+    print_table(printer, ["ENDPOINT", "TARGET", "PATH", "ACTION"], &rows)?;
+    if !report.verdicts.is_empty() {
+        printer.line("")?;
+        let rows: Vec<[String; 2]> = report
+            .verdicts
+            .iter()
+            .map(|v| [v.endpoint.clone(), sanitize_line(&v.verdict)])
+            .collect();
+        print_table(printer, ["ENDPOINT", "VERDICT"], &rows)?;
+    }
+    for note in &report.notes {
+        printer.line(format!("note: {note}"))?;
+    }
+    Ok(())
+}
+
+/// Left-aligned columns, widths from the content.
+pub(crate) fn print_table<const N: usize>(
+    printer: &Printer,
+    header: [&str; N],
+    rows: &[[String; N]],
+) -> anyhow::Result<()> {
+    let mut widths = header.map(str::len);
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let render = |cells: Vec<&str>| {
+        cells
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+    };
+    printer.line(render(header.to_vec()))?;
+    for row in rows {
+        printer.line(render(row.iter().map(String::as_str).collect()))?;
+    }
+    Ok(())
 }

@@ -1,16 +1,74 @@
-//! `untrust`: not built yet.
+//! `untrust`: remove exactly what `trust` installed, as recorded in its manifest: a file
+//! only while it still holds what we wrote, our TOML entries only, and the directories we
+//! created once they are empty. Files we did not write are never touched.
+
+use serde::Serialize;
 
 use crate::cli::UntrustArgs;
 use crate::config::Config;
 use crate::exit::ExitStatus;
 use crate::output::Printer;
+use crate::trust::manifest::Removal;
+use crate::trust::{self, Host, Target};
+
+#[derive(Debug, Serialize)]
+struct Report<'a> {
+    dry_run: bool,
+    files: &'a [Removal],
+}
 
 pub(crate) fn run(
-    _config: &Config,
-    _args: &UntrustArgs,
-    _printer: &Printer,
+    config: &Config,
+    args: &UntrustArgs,
+    printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    anyhow::bail!(
-        "`untrust` is not available in this build yet — see README.md for the commands that are"
-    )
+    let endpoints = config.endpoints_or_default(&args.endpoints)?;
+    let host = Host::from_env(config);
+    let targets = Target::parse_list(&args.target)?;
+    let selected = (!targets.is_empty()).then_some(targets.as_slice());
+    let removals = trust::uninstall(&host, &endpoints, selected, args.dry_run)?;
+    if !args.dry_run {
+        let mut refreshed = Vec::new();
+        for removal in &removals {
+            if matches!(removal.action, "remove" | "edit") && !refreshed.contains(&removal.target) {
+                removal.target.refresh(&host, printer);
+                refreshed.push(removal.target);
+            }
+        }
+    }
+    if printer.is_json() {
+        printer.json(&Report {
+            dry_run: args.dry_run,
+            files: &removals,
+        })?;
+        return Ok(ExitStatus::Success);
+    }
+    if removals.is_empty() {
+        printer
+            .line("nothing to remove: trust installed nothing for these endpoints and targets")?;
+        return Ok(ExitStatus::Success);
+    }
+    let rows: Vec<[String; 4]> = removals
+        .iter()
+        .map(|r| {
+            let action = match (args.dry_run, r.action) {
+                (true, "remove") => "would remove",
+                (true, "edit") => "would take our entries out",
+                (false, "remove") => "removed",
+                (false, "edit") => "our entries taken out",
+                (_, "changed-kept") => "changed since trust: left alone",
+                (_, "already-absent") => "already absent",
+                (_, "narrowed") => "kept: still used by another endpoint",
+                (_, other) => other,
+            };
+            [
+                r.endpoints.join(", "),
+                r.target.to_string(),
+                r.path.display().to_string(),
+                action.to_string(),
+            ]
+        })
+        .collect();
+    super::trust::print_table(printer, ["ENDPOINT", "TARGET", "PATH", "ACTION"], &rows)?;
+    Ok(ExitStatus::Success)
 }

@@ -1,3 +1,448 @@
-//! Trust targets: one file per store (docker, containerd, containers, buildkit, mesos, system).
+//! Trust targets: one file per store (docker, containerd, containers, buildkit, mesos,
+//! system), each with the same verbs, mkcert style: `detect` (is it on this host),
+//! `check` (which files must hold what; reads only), then the shared [`install`] and
+//! [`uninstall`] here do the writing, so every store gets the same atomic writes, the same
+//! "already installed" answers and the same manifest.
+//!
+//! Every path is under `--root` ([`Host::path`]). What we wrote is recorded in
+//! [`manifest`] *before* writing, so a kill -9 at any point leaves `untrust` able to clean
+//! up, and `untrust` removes a file only while it still holds what we wrote.
 
+pub(crate) mod buildkit;
+pub(crate) mod containerd;
+pub(crate) mod containers;
+pub(crate) mod docker;
+pub(crate) mod manifest;
+pub(crate) mod mesos;
 pub(crate) mod source;
+pub(crate) mod system;
+mod tomlca;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::endpoint::Endpoint;
+
+/// A trust store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Target {
+    Docker,
+    Containerd,
+    Containers,
+    Buildkit,
+    Mesos,
+    System,
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("unknown target {0:?} — use a comma-separated list of docker,containerd,containers,buildkit,mesos,system")]
+pub(crate) struct UnknownTarget(String);
+
+impl Target {
+    pub(crate) const ALL: [Target; 6] = [
+        Target::Docker,
+        Target::Containerd,
+        Target::Containers,
+        Target::Buildkit,
+        Target::Mesos,
+        Target::System,
+    ];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Target::Docker => "docker",
+            Target::Containerd => "containerd",
+            Target::Containers => "containers",
+            Target::Buildkit => "buildkit",
+            Target::Mesos => "mesos",
+            Target::System => "system",
+        }
+    }
+
+    /// `--target` values; empty input means "not given".
+    pub(crate) fn parse_list(names: &[String]) -> Result<Vec<Target>, UnknownTarget> {
+        let mut out = Vec::new();
+        for name in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
+            let target = Target::ALL
+                .into_iter()
+                .find(|t| t.name().eq_ignore_ascii_case(name))
+                .ok_or_else(|| UnknownTarget(name.to_string()))?;
+            if !out.contains(&target) {
+                out.push(target);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether this store is present on the host. Docker always counts: it is the product
+    /// we serve, and its certs.d also serves containerd-based tools that read it.
+    pub(crate) fn detect(self, host: &Host) -> bool {
+        match self {
+            Target::Docker => true,
+            Target::Containerd => containerd::detect(host),
+            Target::Containers => containers::detect(host),
+            Target::Buildkit => buildkit::detect(host),
+            Target::Mesos => mesos::detect(host),
+            Target::System => system::detect(host),
+        }
+    }
+
+    /// The files this store needs for these anchors, and what is there now.
+    pub(crate) fn check(
+        self,
+        host: &Host,
+        anchors: &[Anchor],
+        force: bool,
+    ) -> anyhow::Result<Vec<Step>> {
+        match self {
+            Target::Docker => docker::check(host, anchors, force),
+            Target::Containerd => containerd::check(host, anchors, force),
+            Target::Containers => containers::check(host, anchors, force),
+            Target::Buildkit => buildkit::check(host, anchors, force),
+            Target::Mesos => mesos::check(host, anchors, force),
+            Target::System => system::check(host, anchors, force),
+        }
+    }
+
+    /// What the user should know after a change (restarts, config prerequisites).
+    pub(crate) fn notes(self, host: &Host) -> Vec<String> {
+        match self {
+            Target::Docker => docker::notes(host),
+            Target::Containerd => containerd::notes(host),
+            Target::Containers => containers::notes(host),
+            Target::Buildkit => buildkit::notes(host),
+            Target::Mesos => mesos::notes(host),
+            Target::System => system::notes(host),
+        }
+    }
+
+    /// Classic traps that make an installed CA useless (before installing).
+    pub(crate) fn traps(self, host: &Host, anchors: &[Anchor]) -> Vec<String> {
+        match self {
+            Target::Docker => docker::traps(host, anchors),
+            Target::Containers => containers::traps(host, anchors),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Run after files of this store changed (only for a real root).
+    pub(crate) fn refresh(self, host: &Host, printer: &crate::output::Printer) {
+        if self == Target::System {
+            system::refresh(host, printer);
+        }
+    }
+}
+
+/// The targets to use: `--target`, else those detected plus docker.
+pub(crate) fn select_targets(host: &Host, given: &[String]) -> Result<Vec<Target>, UnknownTarget> {
+    let named = Target::parse_list(given)?;
+    if !named.is_empty() {
+        return Ok(named);
+    }
+    Ok(Target::ALL.into_iter().filter(|t| t.detect(host)).collect())
+}
+
+/// The machine we install on: paths under `--root`, and who we run as.
+#[derive(Debug, Clone)]
+pub(crate) struct Host<'a> {
+    pub(crate) config: &'a Config,
+    /// Effective uid 0: system directories; otherwise per-user ones where they exist.
+    pub(crate) is_root: bool,
+    pub(crate) home: Option<PathBuf>,
+    pub(crate) xdg_config: Option<PathBuf>,
+    pub(crate) xdg_runtime: Option<PathBuf>,
+}
+
+impl<'a> Host<'a> {
+    pub(crate) fn from_env(config: &'a Config) -> Host<'a> {
+        let home = std::env::var_os("HOME").map(PathBuf::from);
+        let xdg_config = std::env::var_os("XDG_CONFIG_HOME")
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+            .or_else(|| home.as_ref().map(|h| h.join(".config")));
+        Host {
+            config,
+            is_root: effective_uid() == Some(0),
+            home,
+            xdg_config,
+            xdg_runtime: std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from),
+        }
+    }
+
+    /// A host path under `--root`.
+    pub(crate) fn path(&self, path: impl AsRef<Path>) -> PathBuf {
+        self.config.host_path(path)
+    }
+
+    /// A per-user path (`~/.config/...`) under `--root`, when the user has a config dir.
+    pub(crate) fn user_config(&self, rel: &str) -> Option<PathBuf> {
+        self.xdg_config.as_ref().map(|c| self.path(c.join(rel)))
+    }
+
+    /// The path as the running daemon sees it (without `--root`), for config files that
+    /// name other files.
+    pub(crate) fn unrooted(&self, path: &Path) -> PathBuf {
+        match path.strip_prefix(&self.config.root.value) {
+            Ok(rel) => Path::new("/").join(rel),
+            Err(_) => path.to_path_buf(),
+        }
+    }
+}
+
+/// Effective uid from /proc (no libc dependency for one number).
+fn effective_uid() -> Option<u32> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("Uid:"))?;
+    line.split_whitespace().nth(2)?.parse().ok()
+}
+
+/// What to install for one endpoint: its approved anchors as one PEM bundle.
+#[derive(Debug, Clone)]
+pub(crate) struct Anchor {
+    pub(crate) endpoint: Endpoint,
+    pub(crate) pem: String,
+    /// SHA-256 (colon hex) of each certificate in `pem`.
+    pub(crate) fingerprints: Vec<String>,
+}
+
+impl Anchor {
+    pub(crate) fn from_approved(entry: &source::EndpointCa) -> Option<Anchor> {
+        let cas = entry.cas.as_ref().ok()?;
+        Some(Anchor {
+            endpoint: entry.endpoint.clone(),
+            pem: entry.bundle_pem(),
+            fingerprints: cas.iter().map(|c| c.summary.sha256.clone()).collect(),
+        })
+    }
+
+    /// A short file-name tag for stores that hold many CAs in one directory.
+    pub(crate) fn tag(&self) -> String {
+        let first = self.fingerprints.first().map(String::as_str).unwrap_or("");
+        first
+            .replace(':', "")
+            .to_ascii_lowercase()
+            .chars()
+            .take(16)
+            .collect()
+    }
+}
+
+/// What happens to one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum Action {
+    /// The file does not exist: write it.
+    Create,
+    /// It exists and must change (a TOML edit, or `--force` over a different CA).
+    Update,
+    /// It already holds what we would write.
+    AlreadyInstalled,
+    /// A different CA is there; kept because `--force` was not given.
+    KeptDifferent,
+}
+
+impl Action {
+    pub(crate) fn writes(self) -> bool {
+        matches!(self, Action::Create | Action::Update)
+    }
+
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            Action::Create => "install",
+            Action::Update => "update",
+            Action::AlreadyInstalled => "already installed",
+            Action::KeptDifferent => "different CA kept (use --force to replace)",
+        }
+    }
+}
+
+/// One TOML table entry we add to a file we share with the user, so `untrust` can take
+/// exactly that out again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Edit {
+    pub(crate) endpoint: String,
+    pub(crate) outer: String,
+    pub(crate) inner: String,
+    pub(crate) ca_path: String,
+}
+
+/// One file a store needs.
+#[derive(Debug, Clone)]
+pub(crate) struct Step {
+    pub(crate) target: Target,
+    /// Endpoints this file serves (several when one CA file is shared).
+    pub(crate) endpoints: Vec<Endpoint>,
+    pub(crate) path: PathBuf,
+    pub(crate) action: Action,
+    /// The file's whole content after installing.
+    pub(crate) contents: Vec<u8>,
+    /// TOML entries added (empty for files that are wholly ours).
+    pub(crate) edits: Vec<Edit>,
+}
+
+/// A CA file step: compares certificates, not bytes, so a CRLF or re-encoded copy of the
+/// same CA counts as installed.
+pub(crate) fn cert_step(
+    target: Target,
+    endpoints: Vec<Endpoint>,
+    path: PathBuf,
+    pem: &str,
+    force: bool,
+) -> anyhow::Result<Step> {
+    let action = match std::fs::read(&path) {
+        Ok(existing) if same_certificates(&existing, pem.as_bytes()) => Action::AlreadyInstalled,
+        Ok(_) if force => Action::Update,
+        Ok(_) => Action::KeptDifferent,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Action::Create,
+        Err(e) => return Err(crate::fsutil::permission_hint(e, &path)),
+    };
+    Ok(Step {
+        target,
+        endpoints,
+        path,
+        action,
+        contents: pem.as_bytes().to_vec(),
+        edits: Vec::new(),
+    })
+}
+
+fn same_certificates(a: &[u8], b: &[u8]) -> bool {
+    if a == b {
+        return true;
+    }
+    let parse = |bytes: &[u8]| crate::pem::parse_certificates(bytes, Path::new("-")).ok();
+    match (parse(a), parse(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// Read a text file that may be absent (absent = empty).
+pub(crate) fn read_optional(path: &Path) -> anyhow::Result<Option<String>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(crate::fsutil::permission_hint(e, path)),
+    }
+}
+
+/// Merge steps that name the same path (one CA shared by several endpoints).
+pub(crate) fn merge_same_path(steps: Vec<Step>) -> Vec<Step> {
+    let mut out: Vec<Step> = Vec::new();
+    for step in steps {
+        match out
+            .iter_mut()
+            .find(|s| s.path == step.path && s.contents == step.contents)
+        {
+            Some(existing) => {
+                for ep in step.endpoints {
+                    if !existing.endpoints.contains(&ep) {
+                        existing.endpoints.push(ep);
+                    }
+                }
+            }
+            None => out.push(step),
+        }
+    }
+    out
+}
+
+/// Write every step that needs writing. Checks first that each directory can be written,
+/// so a permission problem stops before the first file; records the manifest before the
+/// files; each file is replaced atomically (fsutil).
+pub(crate) fn install(host: &Host, steps: &[Step]) -> anyhow::Result<()> {
+    let writes: Vec<&Step> = steps.iter().filter(|s| s.action.writes()).collect();
+    if writes.is_empty() {
+        return Ok(());
+    }
+    let manifest_path = manifest::path(host);
+    for dir in writes
+        .iter()
+        .filter_map(|s| s.path.parent())
+        .chain(manifest_path.parent())
+    {
+        preflight(dir)?;
+    }
+    let mut record = manifest::Manifest::load(&manifest_path)?;
+    let mut planned = Vec::new();
+    for step in &writes {
+        let parent = step.path.parent().context("a target path has no parent")?;
+        planned.push((step, missing_dirs(parent)));
+    }
+    for (step, dirs) in &planned {
+        record.add(host, step, dirs);
+    }
+    record.save(&manifest_path)?;
+    for (step, _) in &planned {
+        if let Some(parent) = step.path.parent() {
+            crate::fsutil::create_dirs(parent)?;
+        }
+        crate::fsutil::write_atomic(&step.path, &step.contents, 0o644)?;
+    }
+    Ok(())
+}
+
+/// Directories that `create_dirs(dir)` would create, outermost first.
+fn missing_dirs(dir: &Path) -> Vec<PathBuf> {
+    let mut missing: Vec<PathBuf> = dir
+        .ancestors()
+        .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
+        .map(Path::to_path_buf)
+        .collect();
+    missing.reverse();
+    missing
+}
+
+/// Can we create files under `dir` (or its nearest existing ancestor)? Tried with an
+/// unnamed temp file, which leaves nothing behind.
+fn preflight(dir: &Path) -> anyhow::Result<()> {
+    let existing = dir
+        .ancestors()
+        .find(|d| d.is_dir())
+        .unwrap_or_else(|| Path::new("/"));
+    tempfile::tempfile_in(existing)
+        .map(drop)
+        .map_err(|e| crate::fsutil::permission_hint(e, dir))
+}
+
+pub(crate) use manifest::uninstall;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_lists_parse() {
+        assert_eq!(
+            Target::parse_list(&["docker".into(), "Containerd".into(), "docker".into()]).unwrap(),
+            vec![Target::Docker, Target::Containerd]
+        );
+        assert!(Target::parse_list(&["dockerd".into()]).is_err());
+        assert!(Target::parse_list(&[]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn same_certificate_in_other_encoding_counts_as_installed() {
+        let cert = rcgen::generate_simple_self_signed(vec!["r".into()]).unwrap();
+        let lf = crate::pem::to_pem(cert.cert.der());
+        let crlf = lf.replace('\n', "\r\n");
+        assert!(same_certificates(crlf.as_bytes(), lf.as_bytes()));
+        let other = rcgen::generate_simple_self_signed(vec!["r".into()]).unwrap();
+        assert!(!same_certificates(
+            crate::pem::to_pem(other.cert.der()).as_bytes(),
+            lf.as_bytes()
+        ));
+        assert!(!same_certificates(b"junk", lf.as_bytes()));
+    }
+}

@@ -1,0 +1,274 @@
+//! The record of what `trust` wrote, at `ROOT/var/lib/docker-dcosreg/installed.json`.
+//!
+//! It is written before the files it lists (see [`super::install`]), so after a crash it
+//! may list a file that was never written; `untrust` copes, because it removes a file only
+//! while its content is exactly what we recorded, edits TOML files only to take out the
+//! entries we added, and removes only the directories we created, once they are empty.
+//! Paths are stored as seen from ROOT (`/etc/docker/...`), so a staged root can be moved.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+use super::{tomlca, Edit, Host, Step, Target};
+use crate::endpoint::Endpoint;
+
+pub(crate) const RELATIVE: &str = "/var/lib/docker-dcosreg/installed.json";
+
+pub(crate) fn path(host: &Host) -> PathBuf {
+    host.path(RELATIVE)
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct Manifest {
+    pub(crate) version: u32,
+    pub(crate) files: Vec<Entry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Entry {
+    pub(crate) target: Target,
+    pub(crate) endpoints: Vec<String>,
+    /// Path as seen from ROOT.
+    pub(crate) path: PathBuf,
+    /// SHA-256 (hex) of the whole content we last wrote.
+    pub(crate) sha256: String,
+    /// We created the file (it did not exist before the first `trust`).
+    pub(crate) created: bool,
+    /// Directories we created for it, outermost first, as seen from ROOT.
+    pub(crate) created_dirs: Vec<PathBuf>,
+    /// TOML entries we added to a file shared with the user.
+    #[serde(default)]
+    pub(crate) edits: Vec<Edit>,
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    ring::digest::digest(&ring::digest::SHA256, bytes)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl Manifest {
+    pub(crate) fn load(path: &Path) -> anyhow::Result<Manifest> {
+        match std::fs::read(path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).with_context(|| {
+                format!(
+                    "{} is damaged — move it away and run untrust/trust again",
+                    path.display()
+                )
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Manifest {
+                version: 1,
+                files: Vec::new(),
+            }),
+            Err(e) => Err(crate::fsutil::permission_hint(e, path)),
+        }
+    }
+
+    pub(crate) fn save(&self, path: &Path) -> anyhow::Result<()> {
+        if self.files.is_empty() {
+            match std::fs::remove_file(path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(crate::fsutil::permission_hint(e, path)),
+            }
+            if let Some(dir) = path.parent() {
+                let _ = std::fs::remove_dir(dir); // ours; only if empty
+            }
+            return Ok(());
+        }
+        if let Some(dir) = path.parent() {
+            crate::fsutil::create_dirs(dir)?;
+        }
+        let mut text = serde_json::to_vec_pretty(self)?;
+        text.push(b'\n');
+        crate::fsutil::write_atomic(path, &text, 0o644)
+    }
+
+    /// Record a step about to be written; `missing` are the directories it will create.
+    pub(crate) fn add(&mut self, host: &Host, step: &Step, missing: &[PathBuf]) {
+        let rel = host.unrooted(&step.path);
+        let sha256 = sha256_hex(&step.contents);
+        let endpoints: Vec<String> = step.endpoints.iter().map(ToString::to_string).collect();
+        if let Some(entry) = self.files.iter_mut().find(|e| e.path == rel) {
+            entry.sha256 = sha256;
+            for ep in endpoints {
+                if !entry.endpoints.contains(&ep) {
+                    entry.endpoints.push(ep);
+                }
+            }
+            for edit in &step.edits {
+                if !entry.edits.contains(edit) {
+                    entry.edits.push(edit.clone());
+                }
+            }
+            return;
+        }
+        self.files.push(Entry {
+            target: step.target,
+            endpoints,
+            path: rel,
+            sha256,
+            created: !step.path.exists(),
+            created_dirs: missing.iter().map(|d| host.unrooted(d)).collect(),
+            edits: step.edits.clone(),
+        });
+    }
+}
+
+/// What `untrust` did (or would do) to one file.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Removal {
+    pub(crate) target: Target,
+    pub(crate) endpoints: Vec<String>,
+    pub(crate) path: PathBuf,
+    /// `remove`, `edit` (our TOML entries taken out), `already-absent`, `changed-kept`
+    /// (content changed since trust: left alone), `narrowed` (still used by another endpoint).
+    pub(crate) action: &'static str,
+}
+
+/// Remove what `trust` installed for these endpoints and targets (`None` = all recorded).
+pub(crate) fn uninstall(
+    host: &Host,
+    endpoints: &[Endpoint],
+    targets: Option<&[Target]>,
+    dry_run: bool,
+) -> anyhow::Result<Vec<Removal>> {
+    let manifest_path = path(host);
+    let mut record = Manifest::load(&manifest_path)?;
+    let selected = |ep: &str| {
+        ep.parse::<Endpoint>()
+            .map(|e| endpoints.contains(&e))
+            .unwrap_or(false)
+    };
+    let mut removals = Vec::new();
+    let mut keep = Vec::new();
+    let mut dirs_to_try: Vec<PathBuf> = Vec::new();
+    for mut entry in std::mem::take(&mut record.files) {
+        let in_targets = targets.is_none_or(|ts| ts.contains(&entry.target));
+        let ours: Vec<String> = entry
+            .endpoints
+            .iter()
+            .filter(|ep| selected(ep))
+            .cloned()
+            .collect();
+        if !in_targets || ours.is_empty() {
+            keep.push(entry);
+            continue;
+        }
+        let full = host.path(&entry.path);
+        let remaining: Vec<String> = entry
+            .endpoints
+            .iter()
+            .filter(|ep| !selected(ep))
+            .cloned()
+            .collect();
+        let (action, done) = if entry.edits.is_empty() {
+            if !remaining.is_empty() {
+                ("narrowed", false)
+            } else {
+                remove_whole(&full, &entry.sha256, dry_run)?
+            }
+        } else {
+            remove_edits(&full, &mut entry, &ours, dry_run)?
+        };
+        removals.push(Removal {
+            target: entry.target,
+            endpoints: ours,
+            path: full,
+            action,
+        });
+        if done {
+            dirs_to_try.extend(entry.created_dirs.iter().map(|d| host.path(d)));
+        } else {
+            entry.endpoints = remaining;
+            if !entry.endpoints.is_empty() {
+                keep.push(entry);
+            }
+        }
+    }
+    if dry_run {
+        return Ok(removals);
+    }
+    // Deepest first; remove_dir fails on a non-empty directory, which is what we want.
+    dirs_to_try.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+    dirs_to_try.dedup();
+    for dir in dirs_to_try {
+        let _ = std::fs::remove_dir(&dir);
+    }
+    record.files = keep;
+    record.save(&manifest_path)?;
+    Ok(removals)
+}
+
+/// A file wholly ours: removed only while it holds exactly what we wrote.
+fn remove_whole(full: &Path, sha256: &str, dry_run: bool) -> anyhow::Result<(&'static str, bool)> {
+    match std::fs::read(full) {
+        Ok(bytes) if sha256_hex(&bytes) == sha256 => {
+            if !dry_run {
+                std::fs::remove_file(full).map_err(|e| crate::fsutil::permission_hint(e, full))?;
+            }
+            Ok(("remove", true))
+        }
+        Ok(_) => Ok(("changed-kept", true)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(("already-absent", true)),
+        Err(e) => Err(crate::fsutil::permission_hint(e, full)),
+    }
+}
+
+/// A TOML file shared with the user: take our entries for `ours` out; delete the file if
+/// we created it and nothing but whitespace is left.
+fn remove_edits(
+    full: &Path,
+    entry: &mut Entry,
+    ours: &[String],
+    dry_run: bool,
+) -> anyhow::Result<(&'static str, bool)> {
+    let Some(mut text) = super::read_optional(full)? else {
+        entry.edits.retain(|e| !ours.contains(&e.endpoint));
+        return Ok(("already-absent", entry.edits.is_empty()));
+    };
+    if entry.created && entry.edits.iter().all(|e| ours.contains(&e.endpoint)) {
+        if sha256_hex(text.as_bytes()) == entry.sha256 {
+            if !dry_run {
+                std::fs::remove_file(full).map_err(|e| crate::fsutil::permission_hint(e, full))?;
+            }
+            return Ok(("remove", true));
+        }
+    }
+    let mut changed = false;
+    let (mine, others): (Vec<Edit>, Vec<Edit>) = std::mem::take(&mut entry.edits)
+        .into_iter()
+        .partition(|e| ours.contains(&e.endpoint));
+    for edit in &mine {
+        let extra = super::containerd::extra_for(edit);
+        let extra_ref: Vec<(&str, toml_edit::Value)> =
+            extra.iter().map(|(k, v)| (*k, v.clone())).collect();
+        match tomlca::remove_ca(&text, &edit.outer, &edit.inner, &edit.ca_path, &extra_ref) {
+            Ok(Some(new)) => {
+                text = new;
+                changed = true;
+            }
+            Ok(None) => {}
+            Err(e) => anyhow::bail!("{}: {e}", full.display()),
+        }
+    }
+    entry.edits = others;
+    let done = entry.edits.is_empty();
+    if !changed {
+        return Ok(("changed-kept", done));
+    }
+    if dry_run {
+        return Ok(("edit", done));
+    }
+    if entry.created && done && super::containerd::is_leftover(&text) {
+        std::fs::remove_file(full).map_err(|e| crate::fsutil::permission_hint(e, full))?;
+        return Ok(("remove", true));
+    }
+    crate::fsutil::write_atomic(full, text.as_bytes(), 0o644)?;
+    entry.sha256 = sha256_hex(text.as_bytes());
+    Ok(("edit", done))
+}
