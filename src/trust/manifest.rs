@@ -231,8 +231,11 @@ fn remove_edits(
         entry.edits.retain(|e| !ours.contains(&e.endpoint));
         return Ok(("already-absent", entry.edits.is_empty()));
     };
-    if entry.created && entry.edits.iter().all(|e| ours.contains(&e.endpoint)) {
-        if sha256_hex(text.as_bytes()) == entry.sha256 {
+    if entry.created
+        && entry.edits.iter().all(|e| ours.contains(&e.endpoint))
+        && sha256_hex(text.as_bytes()) == entry.sha256
+    {
+        {
             if !dry_run {
                 std::fs::remove_file(full).map_err(|e| crate::fsutil::permission_hint(e, full))?;
             }

@@ -105,7 +105,8 @@ fn canon_string(tag: u32, data: &[u8]) -> Option<String> {
         }
         28 => data
             .chunks(4)
-            .filter_map(|c| (c.len() == 4).then(|| u32::from_be_bytes([c[0], c[1], c[2], c[3]])))
+            .filter(|c| c.len() == 4)
+            .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
             .filter_map(char::from_u32)
             .collect(), // UniversalString: UTF-32BE
         _ => return None,

@@ -11,7 +11,6 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rustls_pki_types::CertificateDer;
@@ -160,14 +159,8 @@ pub(crate) fn from_url(url: &str, timeout: Duration) -> Result<Vec<Candidate>, S
         url: url.to_string(),
         detail,
     };
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| download(e.to_string()))?
-    .dangerous()
-    .with_custom_certificate_verifier(Arc::new(AnyServer))
-    .with_no_client_auth();
+    // The same record-everything client as the handshake (crate::tls): no verification.
+    let tls = (*crate::tls::client_config()).clone();
     let client = reqwest::blocking::Client::builder()
         .use_preconfigured_tls(tls)
         .timeout(timeout)
@@ -592,58 +585,6 @@ pub(crate) fn render(cand: &Candidate, endpoints: &[String]) -> String {
         text.push_str(&format!("  warning:     {}\n", sanitize_line(warning)));
     }
     text
-}
-
-/// Accepts any server certificate, for `--ca-url` only (see [`from_url`]); handshake
-/// signatures are still checked with the provider's algorithms.
-#[derive(Debug)]
-struct AnyServer;
-
-impl rustls::client::danger::ServerCertVerifier for AnyServer {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &rustls_pki_types::ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: rustls_pki_types::UnixTime,
-    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
-        Ok(rustls::client::danger::ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &rustls::crypto::ring::default_provider().signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &rustls::crypto::ring::default_provider().signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        rustls::crypto::ring::default_provider()
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
 }
 
 #[cfg(test)]
