@@ -1,16 +1,215 @@
-//! `check`: not built yet.
+//! `check [EP…] [--ca-file PEM] [--cert-dir DIR]` and `check --cert PEM --host EP`:
+//! capture each endpoint's chain (crate::tls) and judge it as Docker would (crate::x509).
+//!
+//! Exit 0 when every endpoint is trusted, 1 when any is untrusted or unreachable,
+//! 2 for bad input (unreadable or malformed PEM, bad endpoint).
+
+use std::time::{Instant, SystemTime};
+
+use anyhow::Context;
+use serde::Serialize;
 
 use crate::cli::CheckArgs;
 use crate::config::Config;
+use crate::endpoint::Endpoint;
 use crate::exit::ExitStatus;
-use crate::output::Printer;
+use crate::output::{sanitize_line, Printer};
+use crate::x509::{self, Anchors, CertSummary, Finding, Judgement, Severity};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Status {
+    Trusted,
+    Untrusted,
+    Unreachable,
+}
+
+/// One endpoint's result, in CLI.md's JSON shape.
+#[derive(Debug, Serialize)]
+struct EndpointReport {
+    endpoint: String,
+    status: Status,
+    docker_error: Option<String>,
+    findings: Vec<Finding>,
+    chain: Vec<CertSummary>,
+}
+
+#[derive(Debug, Serialize)]
+struct Report {
+    endpoints: Vec<EndpointReport>,
+}
+
+/// Where trust comes from for this run.
+enum TrustSource {
+    Fixed(Anchors),
+    PerEndpoint,
+}
 
 pub(crate) fn run(
-    _config: &Config,
-    _args: &CheckArgs,
-    _printer: &Printer,
+    config: &Config,
+    args: &CheckArgs,
+    printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    anyhow::bail!(
-        "`check` is not available in this build yet — see README.md for the commands that are"
-    )
+    let trust = if let Some(file) = &args.ca_file {
+        TrustSource::Fixed(Anchors::from_file(file)?)
+    } else if let Some(dir) = &args.cert_dir {
+        TrustSource::Fixed(Anchors::from_cert_dir(dir)?)
+    } else {
+        TrustSource::PerEndpoint
+    };
+    let anchors_for = |endpoint: &Endpoint| match &trust {
+        TrustSource::Fixed(anchors) => anchors.clone(),
+        TrustSource::PerEndpoint => Anchors::for_endpoint(config, endpoint),
+    };
+
+    let reports = match (&args.cert, &args.host) {
+        (Some(file), Some(host)) => {
+            let endpoint: Endpoint = host.parse().with_context(|| format!("--host {host:?}"))?;
+            let chain = crate::pem::read_certificates(file)?;
+            let judgement = x509::judge(
+                &chain,
+                &anchors_for(&endpoint),
+                &endpoint,
+                &others(config, &endpoint),
+                SystemTime::now(),
+            );
+            vec![report(&endpoint, judgement)]
+        }
+        _ => {
+            let endpoints = config.endpoints_or_default(&args.endpoints)?;
+            let deadline = Instant::now() + config.timeout.value;
+            // Endpoints are probed concurrently under one deadline for the whole command.
+            let captured: Vec<_> = std::thread::scope(|scope| {
+                let handles: Vec<_> = endpoints
+                    .iter()
+                    .map(|ep| scope.spawn(move || crate::tls::capture_chain(ep, deadline)))
+                    .collect();
+                handles.into_iter().map(|h| h.join()).collect()
+            });
+            endpoints
+                .iter()
+                .zip(captured)
+                .map(|(endpoint, captured)| match captured {
+                    Ok(Ok(presented)) => report(
+                        endpoint,
+                        x509::judge(
+                            &presented.certs,
+                            &anchors_for(endpoint),
+                            endpoint,
+                            &others(config, endpoint),
+                            SystemTime::now(),
+                        ),
+                    ),
+                    Ok(Err(unreachable)) => unreachable_report(endpoint, unreachable.to_string()),
+                    Err(_) => unreachable_report(endpoint, "the connection thread failed".into()),
+                })
+                .collect()
+        }
+    };
+
+    let status = reports
+        .iter()
+        .map(|r| match r.status {
+            Status::Trusted => ExitStatus::Success,
+            _ => ExitStatus::No,
+        })
+        .fold(ExitStatus::Success, ExitStatus::worst);
+    if printer.is_json() {
+        printer.json(&Report { endpoints: reports })?;
+    } else {
+        for r in &reports {
+            print_text(printer, r)?;
+        }
+    }
+    Ok(status)
+}
+
+/// The configured endpoints other than `endpoint`, when `endpoint` is one of them: a
+/// certificate for the VIP must also name Marathon-LB's address, and the other way round.
+fn others(config: &Config, endpoint: &Endpoint) -> Vec<Endpoint> {
+    let configured = config.endpoints();
+    if !configured.contains(endpoint) {
+        return Vec::new();
+    }
+    configured.into_iter().filter(|e| e != endpoint).collect()
+}
+
+fn report(endpoint: &Endpoint, judgement: Judgement) -> EndpointReport {
+    EndpointReport {
+        endpoint: endpoint.to_string(),
+        status: if judgement.trusted {
+            Status::Trusted
+        } else {
+            Status::Untrusted
+        },
+        docker_error: judgement.docker_error,
+        findings: judgement.findings,
+        chain: judgement.chain,
+    }
+}
+
+fn unreachable_report(endpoint: &Endpoint, why: String) -> EndpointReport {
+    EndpointReport {
+        endpoint: endpoint.to_string(),
+        status: Status::Unreachable,
+        docker_error: None,
+        findings: vec![Finding {
+            code: "unreachable",
+            severity: Severity::Error,
+            message: why,
+            fix: format!(
+                "check that the registry listens on {} and that this host can reach it (firewall, VIP, Marathon-LB), or raise --timeout",
+                endpoint.host_port()
+            ),
+        }],
+        chain: Vec::new(),
+    }
+}
+
+fn print_text(printer: &Printer, r: &EndpointReport) -> std::io::Result<()> {
+    let head = match (&r.status, &r.docker_error) {
+        (Status::Trusted, _) => format!("{}: trusted", r.endpoint),
+        (Status::Untrusted, Some(err)) => {
+            format!("{}: untrusted — {}", r.endpoint, sanitize_line(err))
+        }
+        (Status::Untrusted, None) => format!("{}: untrusted", r.endpoint),
+        (Status::Unreachable, _) => format!("{}: unreachable", r.endpoint),
+    };
+    printer.line(head)?;
+    for (i, cert) in r.chain.iter().enumerate() {
+        let names: Vec<String> = cert
+            .dns_names
+            .iter()
+            .chain(&cert.ip_addresses)
+            .map(|n| sanitize_line(n))
+            .collect();
+        printer.line(format!(
+            "  [{i}] {}{} — issuer {}; {}; valid {} to {}; SAN: {}",
+            sanitize_line(&cert.subject),
+            if cert.is_ca { " (CA)" } else { "" },
+            sanitize_line(&cert.issuer),
+            cert.key,
+            cert.not_before,
+            cert.not_after,
+            if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            }
+        ))?;
+    }
+    for f in &r.findings {
+        let severity = match f.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        };
+        printer.line(format!(
+            "  {severity} {}: {}",
+            f.code,
+            sanitize_line(&f.message)
+        ))?;
+        printer.line(format!("    fix: {}", sanitize_line(&f.fix)))?;
+    }
+    Ok(())
 }

@@ -1,1 +1,266 @@
-//! Go-compatible certificate verification (crypto/x509 semantics) on parsed certificates.
+//! Go-compatible certificate verification (crypto/x509 + crypto/tls client semantics) on
+//! parsed certificates, plus findings that explain the verdict.
+//!
+//! Docker, containerd and skopeo are Go programs: our verdict must equal Go's for the same
+//! roots, host and time, and `docker_error` must be Go's text. rustls-webpki is not used
+//! for the verdict because it disagrees with Go (it rejects a trusted CA:TRUE leaf).
+//!
+//! # API (for `check`, `trust`, `doctor`, `cert`, ...)
+//! ```text
+//! Anchors::for_endpoint(&Config, &Endpoint) -> Anchors   // system pool + ROOT/etc/docker/certs.d/<ref host>/*.crt
+//! Anchors::system(&Config) -> Anchors                    // Go's SystemCertPool() under --root
+//! Anchors::from_file(&Path) -> Result<Anchors, CertFileError>      // --ca-file (PEM or DER)
+//! Anchors::from_cert_dir(&Path) -> Result<Anchors, CertFileError>  // --cert-dir (*.crt, PEM)
+//! Anchors::from_ders(&[CertificateDer]) -> Anchors
+//!
+//! judge(chain: &[CertificateDer<'static>], anchors: &Anchors, endpoint: &Endpoint,
+//!       other_endpoints: &[Endpoint], now: SystemTime) -> Judgement
+//! Judgement { trusted, docker_error: Option<String>, failure: Option<Failure>,
+//!             findings: Vec<Finding>, chain: Vec<CertSummary> }      // Serialize
+//! Finding { code, severity: Info|Warning|Error, message, fix }          // Serialize
+//! issuing_ca(chain) -> Option<usize>  // index of the presented cert to install as the CA
+//! ```
+//! Strings in `Judgement` come from certificates: sanitize them before printing.
+
+mod anchors;
+mod cert;
+mod findings;
+mod signature;
+mod verify;
+
+use std::time::SystemTime;
+
+use rustls_pki_types::CertificateDer;
+use serde::Serialize;
+
+pub(crate) use anchors::Anchors;
+pub(crate) use findings::{Finding, Severity};
+pub(crate) use verify::Failure;
+
+use crate::endpoint::Endpoint;
+use cert::Cert;
+
+/// Go's verdict on a presented chain, and what we have to say about it.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Judgement {
+    pub(crate) trusted: bool,
+    /// The text Go would report (from `x509:`, or `tls:` for handshake-level refusals);
+    /// `None` when trusted.
+    pub(crate) docker_error: Option<String>,
+    #[serde(skip)]
+    pub(crate) failure: Option<Failure>,
+    pub(crate) findings: Vec<Finding>,
+    /// The presented chain, leaf first.
+    pub(crate) chain: Vec<CertSummary>,
+}
+
+/// One presented certificate, for people and JSON (CLI.md `check`).
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct CertSummary {
+    pub(crate) subject: String,
+    pub(crate) issuer: String,
+    pub(crate) sha256: String,
+    pub(crate) not_before: String,
+    pub(crate) not_after: String,
+    pub(crate) dns_names: Vec<String>,
+    pub(crate) ip_addresses: Vec<String>,
+    pub(crate) is_ca: bool,
+    /// "RSA 2048", "ECDSA P-256", "Ed25519".
+    pub(crate) key: String,
+    /// Go's name of the signature algorithm, e.g. "SHA256-RSA".
+    pub(crate) signature_algorithm: String,
+}
+
+impl CertSummary {
+    fn of(cert: &Cert) -> CertSummary {
+        CertSummary {
+            subject: cert.subject.clone(),
+            issuer: cert.issuer.clone(),
+            sha256: crate::pem::sha256_fingerprint(cert.der.as_ref()),
+            not_before: verify::rfc3339(cert.not_before),
+            not_after: verify::rfc3339(cert.not_after),
+            dns_names: cert.dns_names.clone(),
+            ip_addresses: cert.ip_addresses.iter().map(cert::go_ip_string).collect(),
+            is_ca: cert.basic_constraints_valid && cert.is_ca,
+            key: cert.key.describe(),
+            signature_algorithm: signature::algorithm_name(cert).to_string(),
+        }
+    }
+}
+
+/// Judge `chain` (as presented, leaf first) for `endpoint` against `anchors` at `now`,
+/// exactly as Docker's Go TLS client would; `other_endpoints` are checked for the names
+/// the certificate should also carry (the internal/external pair).
+pub(crate) fn judge(
+    chain: &[CertificateDer<'static>],
+    anchors: &Anchors,
+    endpoint: &Endpoint,
+    other_endpoints: &[Endpoint],
+    now: SystemTime,
+) -> Judgement {
+    let now = unix_seconds(now);
+    let mut parsed = Vec::with_capacity(chain.len());
+    for der in chain {
+        match Cert::parse(der) {
+            Ok(cert) => parsed.push(cert),
+            Err(e) => {
+                // crypto/tls: "tls: failed to parse certificate from server: " + err
+                let message = format!("tls: failed to parse certificate from server: {e}");
+                return Judgement {
+                    trusted: false,
+                    docker_error: Some(message.clone()),
+                    failure: Some(Failure::InvalidCertificate),
+                    findings: vec![Finding {
+                        code: "malformed-certificate",
+                        severity: Severity::Error,
+                        message,
+                        fix: "serve a valid PEM certificate chain from the registry".into(),
+                    }],
+                    chain: parsed.iter().map(CertSummary::of).collect(),
+                };
+            }
+        }
+    }
+    let Some(leaf) = parsed.first() else {
+        let message = "tls: server sent no certificate".to_string();
+        return Judgement {
+            trusted: false,
+            docker_error: Some(message.clone()),
+            failure: Some(Failure::Handshake),
+            findings: vec![Finding {
+                code: "no-certificate",
+                severity: Severity::Error,
+                message,
+                fix: "configure TLS on the registry (REGISTRY_HTTP_TLS_CERTIFICATE)".into(),
+            }],
+            chain: Vec::new(),
+        };
+    };
+    let intermediates: Vec<&Cert> = parsed[1..].iter().collect();
+    let roots: Vec<&Cert> = anchors.certs.iter().collect();
+    let result = verify::verify(leaf, &intermediates, &roots, &endpoint.host, now);
+    let error = result.err();
+    let findings = findings::collect(&findings::Context {
+        presented: &parsed,
+        anchors,
+        endpoint,
+        others: other_endpoints,
+        now,
+        error: error.as_ref(),
+    });
+    Judgement {
+        trusted: error.is_none(),
+        docker_error: error.as_ref().map(|e| e.message.clone()),
+        failure: error.as_ref().map(|e| e.failure),
+        findings,
+        chain: parsed.iter().map(CertSummary::of).collect(),
+    }
+}
+
+/// Which presented certificate to install as the CA: the top-most self-signed CA the
+/// server sent, else the last CA certificate, else a self-signed leaf. `None` when the
+/// server sends no CA (the root must then come from elsewhere, e.g. `--ca-url`).
+pub(crate) fn issuing_ca(chain: &[CertificateDer<'_>]) -> Option<usize> {
+    let parsed: Vec<Option<Cert>> = chain.iter().map(|d| Cert::parse(d).ok()).collect();
+    let is_ca = |c: &Cert| c.basic_constraints_valid && c.is_ca;
+    let self_signed =
+        |c: &Cert| c.is_self_issued() && signature::check_signature_from(c, c).is_ok();
+    let pick = |pred: &dyn Fn(&Cert) -> bool| {
+        parsed
+            .iter()
+            .enumerate()
+            .rev()
+            .find(|(_, c)| c.as_ref().is_some_and(pred))
+            .map(|(i, _)| i)
+    };
+    pick(&|c| is_ca(c) && self_signed(c))
+        .or_else(|| pick(&|c| is_ca(c)))
+        .or_else(|| {
+            parsed
+                .first()?
+                .as_ref()
+                .filter(|c| c.is_self_issued())
+                .map(|_| 0)
+        })
+}
+
+fn unix_seconds(time: SystemTime) -> i64 {
+    match time.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ep(s: &str) -> Endpoint {
+        s.parse().unwrap()
+    }
+
+    /// The guide's certificate shape: self-signed, CA:TRUE, SAN IP only.
+    fn guide_cert(ip: &str) -> rcgen::Certificate {
+        let mut params = rcgen::CertificateParams::new(vec![ip.to_string()]).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, ip);
+        params
+            .self_signed(&rcgen::KeyPair::generate().unwrap())
+            .unwrap()
+    }
+
+    #[test]
+    fn a_trusted_ca_true_leaf_is_accepted_like_go_does() {
+        let cert = guide_cert("192.168.0.1");
+        let chain = vec![cert.der().clone()];
+        let anchors = Anchors::from_ders(&chain);
+        let j = judge(
+            &chain,
+            &anchors,
+            &ep("192.168.0.1"),
+            &[ep("192.168.1.50:5000")],
+            SystemTime::now(),
+        );
+        assert!(j.trusted, "{:?}", j.docker_error);
+        let codes: Vec<_> = j.findings.iter().map(|f| f.code).collect();
+        assert!(codes.contains(&"missing-endpoint-san"), "{codes:?}");
+        assert!(codes.contains(&"ca-as-leaf"), "{codes:?}");
+        assert_eq!(issuing_ca(&chain), Some(0));
+    }
+
+    #[test]
+    fn untrusted_and_misnamed_chains_get_go_messages() {
+        let cert = guide_cert("192.168.0.1");
+        let chain = vec![cert.der().clone()];
+        let j = judge(
+            &chain,
+            &Anchors::default(),
+            &ep("192.168.0.1"),
+            &[],
+            SystemTime::now(),
+        );
+        assert_eq!(
+            j.docker_error.as_deref(),
+            Some("x509: certificate signed by unknown authority")
+        );
+        let anchors = Anchors::from_ders(&chain);
+        let j = judge(
+            &chain,
+            &anchors,
+            &ep("registry.example"),
+            &[],
+            SystemTime::now(),
+        );
+        assert_eq!(
+            j.docker_error.as_deref(),
+            Some("x509: certificate is not valid for any names, but wanted to match registry.example")
+        );
+        let j = judge(&chain, &anchors, &ep("10.1.1.1"), &[], SystemTime::now());
+        assert_eq!(
+            j.docker_error.as_deref(),
+            Some("x509: certificate is valid for 192.168.0.1, not 10.1.1.1")
+        );
+    }
+}

@@ -1,0 +1,239 @@
+//! Trust anchors: the root pool Go would verify against.
+//!
+//! Docker (moby `registry.ReadCertsDirectory`) and containers/image
+//! (`tlsclientconfig.SetupCertificates`) both start from Go's `SystemCertPool()` and
+//! append every `*.crt` in `certs.d/<host[:port]>/` with `AppendCertsFromPEM`, which
+//! silently skips blocks it cannot parse and ignores DER. Go's system pool on Linux
+//! (<https://github.com/golang/go/blob/master/src/crypto/x509/root_linux.go>, root_unix.go)
+//! is the first bundle file that exists plus every file in the certificate directories,
+//! skipping symlinks that point into the same directory (the `c_rehash` hash links).
+
+use std::path::{Path, PathBuf};
+
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::CertificateDer;
+
+use super::cert::Cert;
+use crate::config::Config;
+use crate::endpoint::Endpoint;
+use crate::pem::CertFileError;
+
+/// Go's `certFiles` for Linux, first found wins.
+const SYSTEM_BUNDLES: &[&str] = &[
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/ca-bundle.pem",
+    "/etc/pki/tls/cacert.pem",
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+    "/etc/ssl/cert.pem",
+];
+
+/// Go's `certDirectories` for Linux.
+const SYSTEM_DIRS: &[&str] = &["/etc/ssl/certs", "/etc/pki/tls/certs"];
+
+/// A root pool plus where it came from (for messages and findings).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Anchors {
+    pub(crate) certs: Vec<Cert>,
+    /// Files the pool was read from, in order.
+    pub(crate) sources: Vec<PathBuf>,
+    /// The certs.d files (`*.crt`) that were read for the endpoint (empty when none).
+    pub(crate) certs_d_files: Vec<PathBuf>,
+    /// The certs.d directory Docker would look in for the endpoint, when that applies.
+    pub(crate) certs_d_dir: Option<PathBuf>,
+    /// Files or blocks Go would skip silently; we tell the user.
+    pub(crate) skipped: Vec<String>,
+}
+
+impl Anchors {
+    /// What Docker trusts for `endpoint` on the host under `--root`: the system pool plus
+    /// `ROOT/etc/docker/certs.d/<host[:port]>/*.crt` (the directory named as the image
+    /// reference spells the registry).
+    pub(crate) fn for_endpoint(config: &Config, endpoint: &Endpoint) -> Anchors {
+        let mut anchors = Anchors::system(config);
+        let dir = config
+            .host_path("/etc/docker/certs.d")
+            .join(endpoint.reference_host());
+        anchors.add_certs_d(&dir);
+        anchors.certs_d_dir = Some(dir);
+        anchors
+    }
+
+    /// Go's `SystemCertPool()` on Linux, under `--root`. `SSL_CERT_FILE` / `SSL_CERT_DIR`
+    /// are honoured only for the real root (they describe this process's host).
+    pub(crate) fn system(config: &Config) -> Anchors {
+        let mut anchors = Anchors::default();
+        let env_file = config
+            .is_real_root()
+            .then(|| std::env::var_os("SSL_CERT_FILE"))
+            .flatten()
+            .filter(|v| !v.is_empty());
+        let bundles: Vec<PathBuf> = match env_file {
+            Some(file) => vec![PathBuf::from(file)],
+            None => SYSTEM_BUNDLES.iter().map(|p| config.host_path(p)).collect(),
+        };
+        for bundle in bundles {
+            if let Ok(bytes) = std::fs::read(&bundle) {
+                anchors.append_pem(&bytes, &bundle);
+                break;
+            }
+        }
+        let env_dirs = config
+            .is_real_root()
+            .then(|| std::env::var("SSL_CERT_DIR").ok())
+            .flatten()
+            .filter(|v| !v.is_empty());
+        let dirs: Vec<PathBuf> = match env_dirs {
+            Some(list) => list.split(':').map(PathBuf::from).collect(),
+            None => SYSTEM_DIRS.iter().map(|p| config.host_path(p)).collect(),
+        };
+        for dir in dirs {
+            for file in unique_directory_entries(&dir) {
+                if let Ok(bytes) = std::fs::read(&file) {
+                    anchors.append_pem(&bytes, &file);
+                }
+            }
+        }
+        anchors.skipped.clear(); // Go is silent about the system store, and so are we.
+        anchors
+    }
+
+    /// `--ca-file`: exactly the certificates in this PEM (or DER) file. A file that holds
+    /// no certificate is an input error (exit 2), unlike Go's silent skip.
+    pub(crate) fn from_file(path: &Path) -> Result<Anchors, CertFileError> {
+        let ders = crate::pem::read_certificates(path)?;
+        let mut anchors = Anchors::default();
+        for der in ders {
+            match Cert::parse(&der) {
+                Ok(cert) => anchors.add(cert),
+                Err(e) => {
+                    return Err(CertFileError::BadPem {
+                        path: path.to_path_buf(),
+                        detail: e.to_string(),
+                    })
+                }
+            }
+        }
+        anchors.sources.push(path.to_path_buf());
+        Ok(anchors)
+    }
+
+    /// `--cert-dir`: only this directory, with Docker certs.d semantics (`*.crt`, PEM).
+    /// A missing directory is an input error.
+    pub(crate) fn from_cert_dir(dir: &Path) -> Result<Anchors, CertFileError> {
+        if let Err(source) = std::fs::read_dir(dir) {
+            return Err(CertFileError::Read {
+                path: dir.to_path_buf(),
+                source,
+            });
+        }
+        let mut anchors = Anchors::default();
+        anchors.add_certs_d(dir);
+        anchors.certs_d_dir = Some(dir.to_path_buf());
+        Ok(anchors)
+    }
+
+    /// Certificates from DER bytes (for callers that already hold them, e.g. `trust`).
+    pub(crate) fn from_ders(ders: &[CertificateDer<'_>]) -> Anchors {
+        let mut anchors = Anchors::default();
+        for der in ders {
+            if let Ok(cert) = Cert::parse(der) {
+                anchors.add(cert);
+            }
+        }
+        anchors
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.certs.is_empty()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.certs.len()
+    }
+
+    fn add(&mut self, cert: Cert) {
+        // CertPool.AddCert ignores a certificate it already holds.
+        if !self.certs.iter().any(|c| c.der == cert.der) {
+            self.certs.push(cert);
+        }
+    }
+
+    /// Every `*.crt` file of a certs.d directory, sorted as `os.ReadDir` returns them.
+    fn add_certs_d(&mut self, dir: &Path) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|ext| ext == "crt"))
+            .collect();
+        files.sort();
+        for file in files {
+            match std::fs::read(&file) {
+                Ok(bytes) => {
+                    let before = self.certs.len();
+                    self.append_pem(&bytes, &file);
+                    if self.certs.len() == before
+                        && !self
+                            .skipped
+                            .iter()
+                            .any(|s| s.contains(&*file.to_string_lossy()))
+                    {
+                        self.skipped.push(format!(
+                            "{} holds no PEM certificate Go can use",
+                            file.display()
+                        ));
+                    }
+                    self.certs_d_files.push(file);
+                }
+                Err(e) => self
+                    .skipped
+                    .push(format!("{} cannot be read: {e}", file.display())),
+            }
+        }
+    }
+
+    /// Go's `CertPool.AppendCertsFromPEM`: CERTIFICATE blocks only, unparsable ones skipped.
+    fn append_pem(&mut self, bytes: &[u8], origin: &Path) {
+        self.sources.push(origin.to_path_buf());
+        for item in <(rustls_pki_types::pem::SectionKind, Vec<u8>)>::pem_slice_iter(bytes) {
+            match item {
+                Ok((rustls_pki_types::pem::SectionKind::Certificate, der)) => {
+                    match Cert::parse(&CertificateDer::from(der)) {
+                        Ok(cert) => self.add(cert),
+                        Err(e) => self.skipped.push(format!(
+                            "{}: a certificate was skipped: {e}",
+                            origin.display()
+                        )),
+                    }
+                }
+                Ok(_) => {}
+                Err(_) => {
+                    self.skipped
+                        .push(format!("{}: malformed PEM was skipped", origin.display()));
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// root_unix.go `readUniqueDirectoryEntries`: files of `dir`, minus symlinks whose
+/// target stays in the same directory (no '/' in the link text).
+fn unique_directory_entries(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .filter(|e| match std::fs::read_link(e.path()) {
+            Ok(target) => target.to_string_lossy().contains('/'),
+            Err(_) => true,
+        })
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    files
+}
