@@ -21,7 +21,7 @@ use crate::cli::Prefer;
 use crate::config::Config;
 use crate::endpoint::Endpoint;
 use crate::tls::http::{probe_registry, RegistryProbe};
-use crate::tls::Unreachable;
+use crate::tls::{Progress, Unreachable};
 
 /// Which configured endpoint a report is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -91,12 +91,14 @@ pub(crate) fn choose(config: &Config, prefer: Prefer) -> Decision {
     ];
     let (tx, rx) = mpsc::channel();
     let mut got: [Option<Report>; 2] = [None, None];
+    let progress: [Progress; 2] = Default::default();
     for (index, (role, endpoint)) in endpoints.iter().cloned().enumerate() {
         let tx = tx.clone();
+        let progress = progress[index].clone();
         let spawned = std::thread::Builder::new()
             .name(format!("probe-{index}"))
             .spawn(move || {
-                let report = probe_one(role, &endpoint, deadline);
+                let report = probe_one(role, &endpoint, deadline, &progress);
                 let _ = tx.send((index, report));
             });
         if let Err(e) = spawned {
@@ -115,6 +117,8 @@ pub(crate) fn choose(config: &Config, prefer: Prefer) -> Decision {
             (Some(_), Some(o)) => break o.answered().then_some(other),
             _ => {}
         }
+        // The main thread owns the deadline: a futex wait is precise where the probes'
+        // socket timeouts may fire a few scheduler ticks late.
         let left = deadline.saturating_duration_since(Instant::now());
         match rx.recv_timeout(left) {
             Ok((index, report)) => got[index] = Some(report),
@@ -131,8 +135,12 @@ pub(crate) fn choose(config: &Config, prefer: Prefer) -> Decision {
     let reports = endpoints
         .iter()
         .zip(got)
-        .map(|((role, endpoint), report)| {
-            report.unwrap_or_else(|| unfinished(*role, endpoint, timed_out, config.timeout.value))
+        .zip(&progress)
+        .map(|(((role, endpoint), report), progress)| {
+            report.unwrap_or_else(|| {
+                let phase = timed_out.then(|| progress.phase());
+                unfinished(*role, endpoint, phase, config.timeout.value)
+            })
         })
         .collect();
     Decision {
@@ -142,8 +150,8 @@ pub(crate) fn choose(config: &Config, prefer: Prefer) -> Decision {
     }
 }
 
-fn probe_one(role: Role, endpoint: &Endpoint, deadline: Instant) -> Report {
-    match probe_registry(endpoint, deadline) {
+fn probe_one(role: Role, endpoint: &Endpoint, deadline: Instant, progress: &Progress) -> Report {
+    match probe_registry(endpoint, deadline, progress) {
         Ok(probe) => from_probe(role, endpoint, &probe),
         Err(err) => Report {
             error_code: Some(err.code()),
@@ -196,18 +204,24 @@ fn failed(role: Role, endpoint: &Endpoint, code: &'static str, error: String) ->
     }
 }
 
-/// A probe that had not reported when we stopped waiting.
-fn unfinished(role: Role, endpoint: &Endpoint, timed_out: bool, timeout: Duration) -> Report {
-    if !timed_out {
+/// A probe that had not reported when we stopped waiting: pending if we stopped
+/// because another endpoint won, timed out in `phase` if the deadline passed.
+fn unfinished(
+    role: Role,
+    endpoint: &Endpoint,
+    phase: Option<&'static str>,
+    timeout: Duration,
+) -> Report {
+    let Some(phase) = phase else {
         return Report {
             status: Status::Pending,
             error: None,
             ..failed(role, endpoint, "", String::new())
         };
-    }
+    };
     let err = Unreachable::Timeout {
         endpoint: endpoint.to_string(),
-        phase: "probe",
+        phase,
         after: timeout,
     };
     Report {

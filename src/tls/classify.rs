@@ -27,7 +27,7 @@ pub(crate) enum Unreachable {
     #[error("{endpoint}: {}", timeout_sentence(phase, *after))]
     Timeout {
         endpoint: String,
-        /// "DNS lookup", "connect", "TLS handshake", "GET /v2/" or "probe" (all of them).
+        /// "DNS lookup", "connect", "TLS handshake" or "GET /v2/".
         phase: &'static str,
         after: Duration,
     },
@@ -66,9 +66,6 @@ fn timeout_sentence(phase: &str, after: Duration) -> String {
         ),
         "connect" => format!(
             "no answer to connect within {after} — the host is down or a firewall drops the packets; check the address, or raise --timeout"
-        ),
-        "probe" => format!(
-            "no TLS registry answer within {after} — a silent or slow peer, or packets dropped on the way; check the address, or raise --timeout"
         ),
         "DNS lookup" => format!("DNS lookup timed out after {after} — check /etc/resolv.conf, or raise --timeout"),
         _ => format!("no answer to {phase} within {after} — the server is stuck or too slow; raise --timeout or check the registry"),

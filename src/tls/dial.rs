@@ -12,7 +12,7 @@ use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use super::Unreachable;
+use super::{Progress, Unreachable};
 use crate::endpoint::{Endpoint, Host};
 
 /// How many leading bytes from the server we keep, to recognise non-TLS peers.
@@ -79,9 +79,12 @@ impl Write for DeadlineStream {
 pub(super) fn connect(
     endpoint: &Endpoint,
     deadline: Instant,
+    progress: &Progress,
 ) -> Result<DeadlineStream, Unreachable> {
     let start = Instant::now();
+    progress.set("DNS lookup");
     let addrs = resolve(endpoint, deadline)?;
+    progress.set("connect");
     let mut first_error = None;
     for (index, addr) in addrs.iter().enumerate() {
         let now = Instant::now();

@@ -10,7 +10,7 @@
 use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
-use super::{handshake, PresentedChain, Unreachable};
+use super::{handshake, PresentedChain, Progress, Unreachable};
 use crate::endpoint::Endpoint;
 
 /// The longest status line we read before giving up on the peer.
@@ -34,13 +34,16 @@ impl RegistryProbe {
     }
 }
 
-/// Handshake, then `GET /v2/`, all before `deadline`.
+/// Handshake, then `GET /v2/`, all before `deadline`; `progress` tells another thread
+/// which step is under way.
 pub(crate) fn probe_registry(
     endpoint: &Endpoint,
     deadline: Instant,
+    progress: &Progress,
 ) -> Result<RegistryProbe, Unreachable> {
     let start = Instant::now();
-    let mut session = handshake(endpoint, deadline)?;
+    let mut session = handshake(endpoint, deadline, progress)?;
+    progress.set("GET /v2/");
     let mut stream = rustls::Stream::new(&mut session.conn, &mut session.io);
     let http_status = get_v2(&mut stream, endpoint).map_err(|err| match err.kind() {
         io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Unreachable::Timeout {

@@ -16,6 +16,7 @@ pub(crate) mod http;
 pub(crate) mod tests;
 mod verifier;
 
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -89,6 +90,31 @@ fn server_name(endpoint: &Endpoint) -> (ServerName<'static>, Arc<ClientConfig>) 
     }
 }
 
+/// The step a connection attempt has reached, readable from another thread: a caller
+/// that stops waiting at its deadline can then say what the peer left unanswered
+/// without waiting for the socket timeout (`SO_RCVTIMEO` fires up to a few
+/// scheduler ticks late).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Progress(Arc<AtomicU8>);
+
+impl Progress {
+    const PHASES: [&'static str; 4] = ["DNS lookup", "connect", "TLS handshake", "GET /v2/"];
+
+    fn set(&self, phase: &'static str) {
+        let index = Self::PHASES.iter().position(|p| *p == phase).unwrap_or(0);
+        self.0
+            .store(u8::try_from(index).unwrap_or(0), Ordering::Release);
+    }
+
+    /// "DNS lookup", "connect", "TLS handshake" or "GET /v2/".
+    pub(crate) fn phase(&self) -> &'static str {
+        Self::PHASES
+            .get(usize::from(self.0.load(Ordering::Acquire)))
+            .copied()
+            .unwrap_or(Self::PHASES[0])
+    }
+}
+
 /// An established TLS session plus the socket under it, for [`http`].
 pub(super) struct Session {
     conn: ClientConnection,
@@ -97,9 +123,14 @@ pub(super) struct Session {
 }
 
 /// DNS, connect and handshake before `deadline`.
-fn handshake(endpoint: &Endpoint, deadline: Instant) -> Result<Session, Unreachable> {
+fn handshake(
+    endpoint: &Endpoint,
+    deadline: Instant,
+    progress: &Progress,
+) -> Result<Session, Unreachable> {
     let start = Instant::now();
-    let mut io = dial::connect(endpoint, deadline)?;
+    let mut io = dial::connect(endpoint, deadline, progress)?;
+    progress.set("TLS handshake");
     let (name, config) = server_name(endpoint);
     let mut conn = ClientConnection::new(config, name)
         .map_err(|e| Unreachable::from_tls_setup(endpoint, &e))?;
@@ -132,5 +163,5 @@ pub(crate) fn capture_chain(
     endpoint: &Endpoint,
     deadline: Instant,
 ) -> Result<PresentedChain, Unreachable> {
-    handshake(endpoint, deadline).map(|session| session.chain)
+    handshake(endpoint, deadline, &Progress::default()).map(|session| session.chain)
 }

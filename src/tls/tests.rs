@@ -95,7 +95,12 @@ fn soon() -> Instant {
 #[test]
 fn ip_endpoint_gets_the_served_chain_and_no_sni() {
     let (port, served, sni) = tls_peer("127.0.0.1");
-    let probe = probe_registry(&ep(&format!("127.0.0.1:{port}")), soon()).expect("probe");
+    let probe = probe_registry(
+        &ep(&format!("127.0.0.1:{port}")),
+        soon(),
+        &Progress::default(),
+    )
+    .expect("probe");
     assert_eq!(probe.chain.certs, served);
     assert_eq!(probe.http_status.as_ref().ok(), Some(&401));
     assert!(probe.is_registry());

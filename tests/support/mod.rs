@@ -5,6 +5,8 @@
 //! namespace this process created. Every wait is bounded.
 #![allow(dead_code)]
 
+pub mod peers;
+
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

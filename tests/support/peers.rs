@@ -1,0 +1,181 @@
+//! Misbehaving and minimal peers on loopback for reachability tests: a tarpit, a
+//! refused port, raw TCP peers, a tiny rustls server that records the SNI it got, a
+//! plain-HTTP `docker-registry`, and a CA + leaf chain written as PEM for `Registry`.
+//!
+//! Every peer binds 127.0.0.0/8 only and every blocking call has a bounded timeout.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+
+use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+use super::{require_tool, wait_for_listener, Registry};
+
+/// A CA and a leaf for `sans` (DNS names or IP literals).
+pub struct TestChain {
+    /// Leaf first, then the CA: what the server presents.
+    pub certs: Vec<CertificateDer<'static>>,
+    pub key: PrivateKeyDer<'static>,
+    /// `chain.pem` (leaf + CA) and `key.pem`, for `Registry::start`.
+    pub chain_pem: PathBuf,
+    pub key_pem: PathBuf,
+}
+
+impl TestChain {
+    pub fn new(dir: &Path, sans: &[&str]) -> TestChain {
+        let ca_key = KeyPair::generate().expect("ca key");
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("ca params");
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "dcosreg test CA");
+        let ca = ca_params.clone().self_signed(&ca_key).expect("ca");
+        let issuer = Issuer::new(ca_params, ca_key);
+        let leaf_key = KeyPair::generate().expect("leaf key");
+        let sans: Vec<String> = sans.iter().map(|s| s.to_string()).collect();
+        let leaf = CertificateParams::new(sans)
+            .expect("leaf params")
+            .signed_by(&leaf_key, &issuer)
+            .expect("leaf");
+        let chain_pem = dir.join("chain.pem");
+        let key_pem = dir.join("key.pem");
+        std::fs::write(&chain_pem, format!("{}{}", leaf.pem(), ca.pem())).expect("chain.pem");
+        std::fs::write(&key_pem, leaf_key.serialize_pem()).expect("key.pem");
+        TestChain {
+            certs: vec![leaf.der().clone(), ca.der().clone()],
+            key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())),
+            chain_pem,
+            key_pem,
+        }
+    }
+
+    /// SHA-256 fingerprints, upper-case hex with colons, leaf first.
+    pub fn fingerprints(&self) -> Vec<String> {
+        self.certs
+            .iter()
+            .map(|der| {
+                ring::digest::digest(&ring::digest::SHA256, der)
+                    .as_ref()
+                    .iter()
+                    .map(|b| format!("{b:02X}"))
+                    .collect::<Vec<_>>()
+                    .join(":")
+            })
+            .collect()
+    }
+}
+
+/// Bind port 0 on `ip` and return the listener (kept open by the caller).
+pub fn listen(ip: &str) -> (TcpListener, u16) {
+    let listener = TcpListener::bind((ip, 0)).expect("bind on loopback");
+    let port = listener.local_addr().expect("local addr").port();
+    (listener, port)
+}
+
+/// A port on `ip` where nothing listens (bound, then released).
+pub fn refused_port(ip: &str) -> u16 {
+    listen(ip).1
+}
+
+/// A tarpit: the kernel completes the TCP handshake (the listener is never
+/// `accept`ed), nobody ever speaks. Keep the listener alive for the test's duration.
+pub fn tarpit(ip: &str) -> (TcpListener, u16) {
+    listen(ip)
+}
+
+/// A raw TCP peer: every accepted connection is handed to `behave` on its own thread.
+/// Stops with the test process.
+pub fn raw_peer(ip: &str, behave: fn(TcpStream)) -> u16 {
+    let (listener, port) = listen(ip);
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(tcp) = conn else { return };
+            let _ = tcp.set_read_timeout(Some(Duration::from_secs(10)));
+            let _ = tcp.set_write_timeout(Some(Duration::from_secs(10)));
+            std::thread::spawn(move || behave(tcp));
+        }
+    });
+    port
+}
+
+/// A tiny rustls server on `ip` presenting `chain`: it records the SNI of each
+/// handshake and answers any request with `HTTP/1.1 <status>`.
+pub fn tls_server(
+    ip: &str,
+    chain: &TestChain,
+    status: u16,
+) -> (u16, mpsc::Receiver<Option<String>>) {
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_no_client_auth()
+    .with_single_cert(chain.certs.clone(), chain.key.clone_key())
+    .expect("server config");
+    let config = Arc::new(config);
+    let (listener, port) = listen(ip);
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut tcp) = conn else { return };
+            let (config, tx) = (config.clone(), tx.clone());
+            std::thread::spawn(move || {
+                let _ = tcp.set_read_timeout(Some(Duration::from_secs(10)));
+                let Ok(mut tls) = rustls::ServerConnection::new(config) else {
+                    return;
+                };
+                while tls.is_handshaking() {
+                    if tls.complete_io(&mut tcp).is_err() {
+                        return;
+                    }
+                }
+                let _ = tx.send(tls.server_name().map(str::to_string));
+                let mut stream = rustls::Stream::new(&mut tls, &mut tcp);
+                let mut buf = [0u8; 2048];
+                let _ = stream.read(&mut buf);
+                let response = format!(
+                    "HTTP/1.1 {status} Test\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+                let _ = stream.write_all(response.as_bytes());
+                let _ = stream.flush();
+            });
+        }
+    });
+    (port, rx)
+}
+
+impl Registry {
+    /// A real `docker-registry` (Go) serving plain HTTP, no TLS, on `ip:port`.
+    pub fn start_plain(ip: &str, port: u16) -> Registry {
+        let registry = require_tool("docker-registry");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let addr = format!("{ip}:{port}");
+        let config = format!(
+            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {data}\nhttp:\n  addr: {addr}\n  secret: test-secret\n",
+            data = dir.path().join("data").display(),
+        );
+        let config_path = dir.path().join("config.yml");
+        std::fs::write(&config_path, config).expect("write registry config");
+        let log = std::fs::File::create(dir.path().join("registry.log")).expect("log file");
+        let mut child = Command::new(registry)
+            .arg("serve")
+            .arg(&config_path)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("start docker-registry");
+        wait_for_listener(&addr, Duration::from_secs(10), &mut child);
+        Registry {
+            child,
+            _dir: dir,
+            addr,
+        }
+    }
+}
