@@ -298,6 +298,35 @@ pub fn docker_verdict(addr: &str, etc_docker: &Path) -> (bool, String) {
     go_verdict(&String::from_utf8_lossy(&out.stderr))
 }
 
+/// Go oracle 1b: `skopeo inspect` with no `--cert-dir`, so containers/image does its own
+/// default lookup (`/etc/containers/certs.d`, then `/etc/docker/certs.d`); `etc_docker` and
+/// `etc_containers` are bind-mounted over those in a private mount namespace.
+pub fn skopeo_default_verdict(
+    addr: &str,
+    etc_docker: &Path,
+    etc_containers: &Path,
+) -> (bool, String) {
+    let skopeo = require_tool("skopeo");
+    require_tool("unshare");
+    let home = tempfile::tempdir().expect("tempdir");
+    let script = "mkdir -p /etc/docker /etc/containers && mount --bind \"$1\" /etc/docker && mount --bind \"$2\" /etc/containers && shift 2 && exec \"$@\"";
+    let mut child = Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c", script, "sh"])
+        .arg(etc_docker)
+        .arg(etc_containers)
+        .arg(skopeo)
+        .args(["inspect", "--retry-times", "0"])
+        .arg(format!("docker://{addr}/oracle/probe:1"))
+        .env("HOME", home.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run skopeo in a mount namespace");
+    let out = wait_with_deadline(&mut child, Duration::from_secs(20));
+    go_verdict(&String::from_utf8_lossy(&out.stderr))
+}
+
 /// Kill `child` if it runs longer than `limit`, then collect its output.
 pub fn wait_with_deadline(child: &mut Child, limit: Duration) -> Output {
     let deadline = Instant::now() + limit;

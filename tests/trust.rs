@@ -1,0 +1,561 @@
+//! `trust` / `untrust` against real registries and real Go clients.
+//!
+//! The VIP form runs a `docker-registry` on port 443 of a 127.x address; the Marathon-LB
+//! form `addr:5000` runs one inside a network namespace we create. The certificate is made
+//! the guide's way: one self-signed certificate naming both addresses. Go oracles (skopeo
+//! and the docker CLI) use their own default certs.d lookup through bind mounts in a
+//! private mount namespace, so nothing on the host changes.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, SystemTime};
+
+use support::*;
+
+/// A guide-like self-signed certificate (CA:TRUE, SANs = the given IPs), written as
+/// `domain.crt` / `domain.key` in `dir`. Returns (cert path, key path, PEM, SHA-256).
+fn guide_cert(dir: &Path, ips: &[&str]) -> (PathBuf, PathBuf, String, String) {
+    let mut params =
+        rcgen::CertificateParams::new(ips.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+            .unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::OrganizationName, "example.com");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, ips[0]);
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let crt = dir.join("domain.crt");
+    let keyp = dir.join("domain.key");
+    std::fs::write(&crt, cert.pem()).unwrap();
+    std::fs::write(&keyp, key.serialize_pem()).unwrap();
+    let digest = ring_sha256(cert.der());
+    (crt, keyp, cert.pem(), digest)
+}
+
+fn ring_sha256(der: &[u8]) -> String {
+    // The test computes the fingerprint with openssl, the tool a user would use.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.der");
+    std::fs::write(&path, der).unwrap();
+    let out = std::process::Command::new(require_tool("openssl"))
+        .args([
+            "x509",
+            "-inform",
+            "DER",
+            "-noout",
+            "-fingerprint",
+            "-sha256",
+            "-in",
+        ])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.trim()
+        .rsplit_once('=')
+        .map(|(_, fp)| fp.to_string())
+        .unwrap_or_default()
+}
+
+/// Every regular file under `root` with its content and mtime.
+fn snapshot(root: &Path) -> BTreeMap<PathBuf, (Vec<u8>, SystemTime)> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let meta = entry.metadata().unwrap();
+            if meta.is_dir() {
+                stack.push(path);
+            } else {
+                out.insert(
+                    path.clone(),
+                    (std::fs::read(&path).unwrap(), meta.modified().unwrap()),
+                );
+            }
+        }
+    }
+    out
+}
+
+fn run_in(root: &Path, args: &[&str]) -> std::process::Output {
+    let mut full = vec!["--root", root.to_str().unwrap()];
+    full.extend_from_slice(args);
+    dcosreg(&full)
+}
+
+#[test]
+fn trusted_by_skopeo_and_docker_after_trust_and_not_before() {
+    let certs = tempfile::tempdir().unwrap();
+    let vip = unique_loopback_ip();
+    let ns = Netns::create();
+    let (crt, key, _, fingerprint) = guide_cert(certs.path(), &[&vip, &ns.inner_ip]);
+    let vip_registry = Registry::start(&vip, 443, &crt, &key);
+    let mlb_registry = Registry::start_in_netns(&ns, 5000, &crt, &key);
+    let internal = vip.clone(); // the VIP form: no port
+    let external = mlb_registry.addr.clone(); // the MLB form: addr:5000
+
+    let root = tempfile::tempdir().unwrap();
+    let t = root.path();
+    std::fs::create_dir_all(t.join("etc/docker")).unwrap();
+    std::fs::create_dir_all(t.join("etc/containers")).unwrap();
+    let (etc_docker, etc_containers) = (t.join("etc/docker"), t.join("etc/containers"));
+
+    for addr in [&internal, &external] {
+        let (ok, msg) = skopeo_default_verdict(addr, &etc_docker, &etc_containers);
+        assert!(!ok, "skopeo accepted {addr} before trust");
+        assert!(msg.contains("x509"), "skopeo before trust on {addr}: {msg}");
+    }
+    let (ok, msg) = docker_verdict(&external, &etc_docker);
+    assert!(!ok && msg.contains("x509"), "docker before trust: {msg}");
+
+    let out = run_in(
+        t,
+        &[
+            "--internal",
+            &internal,
+            "--external",
+            &external,
+            "trust",
+            "--yes",
+            "--target",
+            "docker,containers",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    // The user was shown the fingerprint openssl computes.
+    assert!(stderr(&out).contains(&fingerprint), "{}", stderr(&out));
+    for dir in [
+        format!("etc/docker/certs.d/{vip}/ca.crt"),
+        format!("etc/docker/certs.d/{vip}:443/ca.crt"),
+        format!("etc/docker/certs.d/{external}/ca.crt"),
+        format!("etc/containers/certs.d/{external}/ca.crt"),
+    ] {
+        assert!(t.join(&dir).is_file(), "{dir} missing:\n{}", stdout(&out));
+    }
+
+    for addr in [&internal, &external] {
+        let (ok, msg) = skopeo_default_verdict(addr, &etc_docker, &etc_containers);
+        assert!(ok, "skopeo rejected {addr} after trust: {msg}");
+    }
+    let (ok, msg) = docker_verdict(&external, &etc_docker);
+    assert!(ok, "docker rejected {external} after trust: {msg}");
+    let (ok, msg) = docker_verdict(&internal, &etc_docker);
+    assert!(ok, "docker rejected {internal} after trust: {msg}");
+
+    // untrust takes it all back: Go clients reject again.
+    let out = run_in(
+        t,
+        &["--internal", &internal, "--external", &external, "untrust"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (ok, _) = docker_verdict(&external, &etc_docker);
+    assert!(!ok, "docker still accepts after untrust");
+    assert!(
+        snapshot(t).is_empty(),
+        "files left: {:?}",
+        snapshot(t).keys()
+    );
+    assert!(
+        t.join("etc/docker").is_dir(),
+        "a directory we did not create was removed"
+    );
+    drop((vip_registry, mlb_registry));
+}
+
+/// --ca-file flow, no network: the endpoints are never contacted.
+fn file_args<'a>(ca: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "--internal",
+        "192.168.0.1",
+        "--external",
+        "192.168.1.50:5000",
+        "trust",
+        "--ca-file",
+        ca,
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+#[test]
+fn refusals_write_nothing() {
+    let certs = tempfile::tempdir().unwrap();
+    let (crt, _, _, fingerprint) = guide_cert(certs.path(), &["192.168.0.1", "192.168.1.50"]);
+    let ca = crt.to_str().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let t = root.path();
+
+    // No terminal, no --yes, no --fingerprint.
+    let out = run_in(t, &file_args(ca, &[]));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--fingerprint"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&fingerprint),
+        "details shown: {}",
+        stderr(&out)
+    );
+    assert!(snapshot(t).is_empty());
+
+    // A fingerprint that matches nothing.
+    let wrong = "00:".repeat(31) + "00";
+    let out = run_in(t, &file_args(ca, &["--fingerprint", &wrong]));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("matches no certificate"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(snapshot(t).is_empty());
+
+    // Malformed fingerprint.
+    let out = run_in(t, &file_args(ca, &["--fingerprint", "abc"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(snapshot(t).is_empty());
+
+    // Unknown target, unreadable CA file.
+    let out = run_in(t, &file_args(ca, &["--yes", "--target", "dockerd"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("unknown target"), "{}", stderr(&out));
+    let out = run_in(t, &file_args("/nonexistent/ca.pem", &["--yes"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(snapshot(t).is_empty());
+
+    // --dry-run prints the plan and writes nothing.
+    let out = run_in(t, &file_args(ca, &["--dry-run"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("would install"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("certs.d/192.168.0.1:443/ca.crt"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(snapshot(t).is_empty());
+
+    // The right fingerprint, lower case without colons, installs.
+    let bare = fingerprint.replace(':', "").to_lowercase();
+    let out = run_in(t, &file_args(ca, &["--fingerprint", &bare]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(t
+        .join("etc/docker/certs.d/192.168.1.50:5000/ca.crt")
+        .is_file());
+}
+
+#[test]
+fn second_run_writes_nothing_and_untrust_spares_foreign_files() {
+    let certs = tempfile::tempdir().unwrap();
+    let (crt, _, pem, _) = guide_cert(certs.path(), &["192.168.0.1", "192.168.1.50"]);
+    let ca = crt.to_str().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let t = root.path();
+    let user_toml = "# my buildkitd settings\ndebug = true # keep this comment\n\n[worker.oci]\n  max-parallelism = 4 # tuned\n";
+    std::fs::create_dir_all(t.join("etc/buildkit")).unwrap();
+    std::fs::write(t.join("etc/buildkit/buildkitd.toml"), user_toml).unwrap();
+    std::fs::create_dir_all(t.join("etc/containerd")).unwrap();
+    std::fs::create_dir_all(t.join("var/lib/dcos")).unwrap();
+    std::fs::create_dir_all(t.join("usr/local/share/ca-certificates")).unwrap();
+
+    // Default targets: docker plus what is present under ROOT.
+    let out = run_in(t, &file_args(ca, &["--yes", "--format", "json"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let targets: Vec<&str> = json["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        targets,
+        ["docker", "containerd", "buildkit", "mesos", "system"],
+        "containers is absent under ROOT"
+    );
+    assert!(json["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["action"] == "create" || s["action"] == "update"));
+
+    let buildkitd = std::fs::read_to_string(t.join("etc/buildkit/buildkitd.toml")).unwrap();
+    assert!(
+        buildkitd.starts_with(user_toml),
+        "user content changed:\n{buildkitd}"
+    );
+    assert!(
+        buildkitd.contains("[registry.\"192.168.1.50:5000\"]"),
+        "{buildkitd}"
+    );
+    let hosts =
+        std::fs::read_to_string(t.join("etc/containerd/certs.d/192.168.1.50:5000/hosts.toml"))
+            .unwrap();
+    assert!(
+        hosts.contains("server = \"https://192.168.1.50:5000\""),
+        "{hosts}"
+    );
+    assert!(
+        hosts.contains("ca = [\"/etc/containerd/certs.d/192.168.1.50:5000/ca.crt\"]"),
+        "{hosts}"
+    );
+    // The Mesos copy is named by OpenSSL's subject hash, as `openssl x509 -hash` says.
+    let hash = std::process::Command::new("openssl")
+        .args(["x509", "-hash", "-noout", "-in"])
+        .arg(&crt)
+        .output()
+        .unwrap();
+    let hash = String::from_utf8_lossy(&hash.stdout).trim().to_string();
+    let hashed = t.join(format!("var/lib/dcos/pki/tls/certs/{hash}.0"));
+    assert_eq!(
+        std::fs::read_to_string(&hashed).unwrap(),
+        pem.replace("\r\n", "\n")
+    );
+
+    // Second run: nothing written, every file says already installed, mtimes unchanged.
+    let before = snapshot(t);
+    std::thread::sleep(Duration::from_millis(20));
+    let out = run_in(t, &file_args(ca, &["--yes"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        !text.contains("now installed") && !text.contains("now updated"),
+        "{text}"
+    );
+    assert!(text.contains("already installed"), "{text}");
+    assert_eq!(before, snapshot(t), "the second run changed files");
+
+    // A foreign file next to ours, and one of ours edited by the user.
+    let foreign = t.join("etc/docker/certs.d/192.168.0.1/theirs.crt");
+    std::fs::write(&foreign, "not ours").unwrap();
+    let edited = t.join("etc/docker/certs.d/192.168.0.1:443/ca.crt");
+    std::fs::write(&edited, "edited by the user").unwrap();
+
+    let out = run_in(
+        t,
+        &[
+            "--internal",
+            "192.168.0.1",
+            "--external",
+            "192.168.1.50:5000",
+            "untrust",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&foreign).unwrap(), "not ours");
+    assert_eq!(
+        std::fs::read_to_string(&edited).unwrap(),
+        "edited by the user"
+    );
+    assert!(!t.join("etc/docker/certs.d/192.168.0.1/ca.crt").exists());
+    assert!(
+        !t.join("etc/docker/certs.d/192.168.1.50:5000").exists(),
+        "empty dir we made stays"
+    );
+    assert!(!t.join("etc/containerd/certs.d").exists());
+    assert!(!hashed.exists());
+    assert_eq!(
+        std::fs::read_to_string(t.join("etc/buildkit/buildkitd.toml")).unwrap(),
+        user_toml,
+        "buildkitd.toml is not back to the user's bytes"
+    );
+    assert!(
+        t.join("usr/local/share/ca-certificates").is_dir(),
+        "pre-existing dir removed"
+    );
+    assert!(
+        !t.join("var/lib/docker-dcosreg").exists(),
+        "empty manifest left behind"
+    );
+}
+
+#[test]
+fn a_different_ca_is_kept_unless_forced_and_traps_are_named() {
+    let certs = tempfile::tempdir().unwrap();
+    let (crt, _, pem, _) = guide_cert(certs.path(), &["192.168.0.1", "192.168.1.50"]);
+    let ca = crt.to_str().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let t = root.path();
+    let d = t.join("etc/docker");
+    std::fs::create_dir_all(d.join("certs.d/192.168.1.50:5000")).unwrap();
+    std::fs::create_dir_all(d.join("certs.d/192.168.1.50")).unwrap();
+    let other = rcgen::generate_simple_self_signed(vec!["other".to_string()]).unwrap();
+    let existing = d.join("certs.d/192.168.1.50:5000/ca.crt");
+    std::fs::write(&existing, other.cert.pem()).unwrap();
+    std::fs::write(d.join("certs.d/192.168.1.50:5000/client.key"), "key").unwrap();
+    std::fs::write(
+        d.join("daemon.json"),
+        r#"{"insecure-registries": ["192.168.0.0/16"]}"#,
+    )
+    .unwrap();
+
+    let out = run_in(t, &file_args(ca, &["--yes", "--target", "docker"]));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).contains("different CA kept"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&existing).unwrap(),
+        other.cert.pem()
+    );
+    let warnings = stderr(&out);
+    assert!(
+        warnings.contains("client.key has no matching client.cert"),
+        "{warnings}"
+    );
+    assert!(warnings.contains("insecure-registries"), "{warnings}");
+    assert!(warnings.contains("named without the port"), "{warnings}");
+
+    let out = run_in(
+        t,
+        &file_args(ca, &["--yes", "--target", "docker", "--force"]),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(&existing).unwrap(),
+        pem.replace("\r\n", "\n")
+    );
+}
+
+#[test]
+fn no_permission_means_exit_2_and_nothing_written() {
+    require_tool("setpriv");
+    let certs = tempfile::tempdir().unwrap();
+    let (crt, _, _, _) = guide_cert(certs.path(), &["192.168.0.1", "192.168.1.50"]);
+    let root = tempfile::tempdir().unwrap();
+    let t = root.path();
+    std::fs::create_dir_all(t.join("etc/docker/certs.d")).unwrap();
+    // The CA must be readable by the unprivileged user.
+    let readable = t.join("ca.pem");
+    std::fs::copy(&crt, &readable).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&readable, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::set_permissions(t, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let before = snapshot(t);
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(env!("CARGO_BIN_EXE_docker-dcosreg"))
+        .args(["--root", t.to_str().unwrap()])
+        .args(file_args(
+            readable.to_str().unwrap(),
+            &["--yes", "--target", "docker"],
+        ))
+        .env("HOME", "/nonexistent")
+        .env_remove("XDG_CONFIG_HOME")
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("DCOSREG_CONFIG")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("run with sudo"), "{}", stderr(&out));
+    assert_eq!(before, snapshot(t));
+}
+
+/// kill -9 at random moments: every file is then either absent or complete.
+#[test]
+fn kill_9_never_leaves_a_partial_file() {
+    let certs = tempfile::tempdir().unwrap();
+    let (crt, _, pem, _) = guide_cert(certs.path(), &["192.168.0.1", "192.168.1.50"]);
+    let pem = pem.replace("\r\n", "\n");
+    let user_toml = "# mine\ndebug = true\n";
+    let prepare = || {
+        let root = tempfile::tempdir().unwrap();
+        for dir in [
+            "etc/buildkit",
+            "etc/containerd",
+            "etc/containers",
+            "var/lib/dcos",
+        ] {
+            std::fs::create_dir_all(root.path().join(dir)).unwrap();
+        }
+        std::fs::write(root.path().join("etc/buildkit/buildkitd.toml"), user_toml).unwrap();
+        root
+    };
+    let start = |t: &Path| {
+        bin()
+            .args(["--root", t.to_str().unwrap()])
+            .args(file_args(crt.to_str().unwrap(), &["--yes"]))
+            .env("HOME", t)
+            .env_remove("DCOSREG_CONFIG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    // One undisturbed run: how long it takes and how many files it writes.
+    let full = prepare();
+    let began = std::time::Instant::now();
+    assert!(start(full.path()).wait().unwrap().success());
+    let span = began.elapsed().as_micros().max(1000) as u64;
+    let complete = snapshot(full.path()).len();
+    let mut partial_runs = 0;
+    for round in 0..20u64 {
+        let root = prepare();
+        let t = root.path();
+        let mut child = start(t);
+        let nanos = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos() as u64;
+        let delay = (nanos ^ (round * 7919)) % span;
+        std::thread::sleep(Duration::from_micros(delay));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        let files = snapshot(t);
+        if files.len() > 1 && files.len() < complete {
+            partial_runs += 1;
+        }
+        for (path, (bytes, _)) in files {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let text = String::from_utf8_lossy(&bytes);
+            if name.starts_with(".dcosreg-") {
+                continue; // an unrenamed temp file: never read by anyone
+            } else if name.ends_with(".toml") {
+                assert!(
+                    text.parse::<toml::Table>().is_ok(),
+                    "{}: {text}",
+                    path.display()
+                );
+                if name == "buildkitd.toml" {
+                    assert!(text.starts_with(user_toml), "{text}");
+                }
+            } else if name.ends_with(".json") {
+                assert!(serde_json::from_slice::<serde_json::Value>(&bytes).is_ok());
+            } else {
+                assert_eq!(text, pem, "{} is partial", path.display());
+            }
+        }
+    }
+    assert!(
+        partial_runs > 0,
+        "no run was killed while writing (a full run writes {complete} files in {span}µs)"
+    );
+}
