@@ -159,6 +159,16 @@ impl Config {
         vec![self.internal.value.clone(), self.external.value.clone()]
     }
 
+    /// The configured endpoints other than `endpoint`, when `endpoint` is one of them: a
+    /// certificate for the VIP must also name Marathon-LB's address, and the other way round.
+    pub(crate) fn other_endpoints(&self, endpoint: &Endpoint) -> Vec<Endpoint> {
+        let configured = self.endpoints();
+        if !configured.contains(endpoint) {
+            return Vec::new();
+        }
+        configured.into_iter().filter(|e| e != endpoint).collect()
+    }
+
     /// Endpoints named on the command line, or the configured ones when none are.
     pub(crate) fn endpoints_or_default(&self, given: &[String]) -> anyhow::Result<Vec<Endpoint>> {
         if given.is_empty() {

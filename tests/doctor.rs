@@ -317,3 +317,123 @@ fn text_output_shows_code_severity_and_fix() {
     assert!(text.contains("error   orphan-key:"), "{text}");
     assert!(text.contains("fix: mv "), "{text}");
 }
+
+/// A self-signed registry certificate naming `ips`, written as chain + key files.
+fn self_signed(dir: &Path, ips: &[&str]) -> (std::path::PathBuf, std::path::PathBuf) {
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.subject_alt_names = ips
+        .iter()
+        .map(|ip| rcgen::SanType::IpAddress(ip.parse().unwrap()))
+        .collect();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let (cert_path, key_path) = (dir.join("domain.crt"), dir.join("domain.key"));
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+    (cert_path, key_path)
+}
+
+#[test]
+fn live_endpoints_untrusted_then_trusted_by_the_printed_fix() {
+    let certs = tempfile::tempdir().unwrap();
+    let internal_ip = support::unique_loopback_ip();
+    let external_ip = support::unique_loopback_ip();
+    let (cert, key) = self_signed(certs.path(), &[&internal_ip, &external_ip]);
+    let internal_port = support::free_port(&internal_ip);
+    let external_port = support::free_port(&external_ip);
+    let _a = support::Registry::start(&internal_ip, internal_port, &cert, &key);
+    let _b = support::Registry::start(&external_ip, external_port, &cert, &key);
+    let internal = format!("{internal_ip}:{internal_port}");
+    let external = format!("{external_ip}:{external_port}");
+    let root = tempfile::tempdir().unwrap();
+    let run = |root: &Path| {
+        let out = dcosreg(&[
+            "--root",
+            root.to_str().unwrap(),
+            "--internal",
+            &internal,
+            "--external",
+            &external,
+            "--timeout",
+            "3s",
+            "doctor",
+            "--format",
+            "json",
+        ]);
+        let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        (
+            out.status.code(),
+            report["findings"].as_array().unwrap().clone(),
+        )
+    };
+
+    let (status, findings) = run(root.path());
+    assert_eq!(status, Some(1), "{findings:?}");
+    let untrusted: Vec<_> = findings
+        .iter()
+        .filter(|f| f["code"] == "endpoint-untrusted")
+        .collect();
+    assert_eq!(untrusted.len(), 2, "{findings:?}");
+    let message = untrusted[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("x509: certificate signed by unknown authority"),
+        "{message}"
+    );
+
+    // The printed fix, made non-interactive the documented way (--yes).
+    for finding in untrusted {
+        let fix = finding["fix"].as_str().unwrap();
+        let fix =
+            fix.replacen("docker-dcosreg", env!("CARGO_BIN_EXE_docker-dcosreg"), 1) + " --yes";
+        let ran = Command::new("sh").arg("-c").arg(&fix).output().unwrap();
+        assert!(
+            ran.status.success(),
+            "{fix}: {}",
+            String::from_utf8_lossy(&ran.stderr)
+        );
+    }
+    let (status, findings) = run(root.path());
+    assert!(
+        find(&findings, "endpoint-untrusted").is_none(),
+        "{findings:?}"
+    );
+    assert_eq!(status, Some(0), "{findings:?}");
+}
+
+#[test]
+fn unreachable_endpoints_are_reported_within_the_deadline() {
+    let ip = support::unique_loopback_ip();
+    let refused_a = format!("{ip}:{}", support::free_port(&ip));
+    let refused_b = format!("{ip}:{}", support::free_port(&ip));
+    let root = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let out = dcosreg(&[
+        "--root",
+        root.path().to_str().unwrap(),
+        "--internal",
+        &refused_a,
+        "--external",
+        &refused_b,
+        "--timeout",
+        "1s",
+        "doctor",
+        "--format",
+        "json",
+    ]);
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    assert!(
+        find(findings, "no-endpoint-reachable").is_some(),
+        "{findings:?}"
+    );
+    assert_eq!(
+        findings
+            .iter()
+            .filter(|f| f["code"] == "endpoint-unreachable")
+            .count(),
+        2,
+        "{findings:?}"
+    );
+}

@@ -70,7 +70,7 @@ pub(crate) fn run(
                 &chain,
                 &anchors_for(&endpoint),
                 &endpoint,
-                &others(config, &endpoint),
+                &config.other_endpoints(&endpoint),
                 SystemTime::now(),
             );
             vec![report(&endpoint, judgement)]
@@ -96,7 +96,7 @@ pub(crate) fn run(
                             &presented.certs,
                             &anchors_for(endpoint),
                             endpoint,
-                            &others(config, endpoint),
+                            &config.other_endpoints(endpoint),
                             SystemTime::now(),
                         ),
                     ),
@@ -122,16 +122,6 @@ pub(crate) fn run(
         }
     }
     Ok(status)
-}
-
-/// The configured endpoints other than `endpoint`, when `endpoint` is one of them: a
-/// certificate for the VIP must also name Marathon-LB's address, and the other way round.
-fn others(config: &Config, endpoint: &Endpoint) -> Vec<Endpoint> {
-    let configured = config.endpoints();
-    if !configured.contains(endpoint) {
-        return Vec::new();
-    }
-    configured.into_iter().filter(|e| e != endpoint).collect()
 }
 
 fn report(endpoint: &Endpoint, judgement: Judgement) -> EndpointReport {

@@ -9,6 +9,7 @@ mod certsd;
 mod conntrack;
 mod containerd;
 mod daemon_json;
+mod endpoints;
 
 use std::path::Path;
 
@@ -76,8 +77,8 @@ pub(crate) fn inspect_host(config: &Config) -> Vec<Finding> {
 }
 
 /// Reachability and trust of every endpoint, judged with the `check` engine.
-pub(crate) fn inspect_endpoints(_config: &Config) -> Vec<Finding> {
-    Vec::new()
+pub(crate) fn inspect_endpoints(config: &Config) -> Vec<Finding> {
+    endpoints::inspect(config, &Fixes::new(config))
 }
 
 /// Builds fix commands that fit how the tool was run.
