@@ -15,7 +15,9 @@ pub(super) fn inspect(config: &Config, fixes: &Fixes) -> Vec<Finding> {
         let handles: Vec<_> = endpoints
             .iter()
             .map(|endpoint| {
-                scope.spawn(move || crate::tls::http::probe_registry(endpoint, deadline))
+                scope.spawn(move || {
+                    crate::tls::http::probe_registry(endpoint, deadline, &Default::default())
+                })
             })
             .collect();
         handles.into_iter().map(|handle| handle.join()).collect()
