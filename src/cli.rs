@@ -128,6 +128,9 @@ pub(crate) struct TrustArgs {
     /// Print every path and action; write nothing
     #[arg(long)]
     pub(crate) dry_run: bool,
+    /// Do not connect afterwards to check that the endpoints are now trusted
+    #[arg(long)]
+    pub(crate) no_verify: bool,
 }
 
 #[derive(Debug, Args)]

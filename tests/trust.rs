@@ -158,6 +158,35 @@ fn trusted_by_skopeo_and_docker_after_trust_and_not_before() {
     let (ok, msg) = docker_verdict(&internal, &etc_docker);
     assert!(ok, "docker rejected {internal} after trust: {msg}");
 
+    // Our own verdict after installing agrees with the Go clients, and a second run with
+    // a pinned fingerprint changes nothing.
+    let out = run_in(
+        t,
+        &[
+            "--internal",
+            &internal,
+            "--external",
+            &external,
+            "--format",
+            "json",
+            "trust",
+            "--fingerprint",
+            &fingerprint,
+            "--target",
+            "docker,containers",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let verdicts = json["verdicts"].as_array().unwrap();
+    assert_eq!(verdicts.len(), 4, "{json:#}");
+    assert!(verdicts.iter().all(|v| v["trusted"] == true), "{json:#}");
+    assert!(json["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["action"] == "already-installed"));
+
     // untrust takes it all back: Go clients reject again.
     let out = run_in(
         t,
@@ -178,7 +207,8 @@ fn trusted_by_skopeo_and_docker_after_trust_and_not_before() {
     drop((vip_registry, mlb_registry));
 }
 
-/// --ca-file flow, no network: the endpoints are never contacted.
+/// --ca-file flow, no network: the endpoints are never contacted (--no-verify skips the
+/// check after installing, which would connect to 192.168.x).
 fn file_args<'a>(ca: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![
         "--internal",
@@ -186,6 +216,7 @@ fn file_args<'a>(ca: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
         "--external",
         "192.168.1.50:5000",
         "trust",
+        "--no-verify",
         "--ca-file",
         ca,
     ];

@@ -36,7 +36,12 @@ struct StepReport {
 #[derive(Debug, Serialize)]
 struct VerdictReport {
     endpoint: String,
-    verdict: String,
+    target: Target,
+    /// The CA file the verdict was judged with.
+    path: String,
+    trusted: bool,
+    /// Go's error text when not trusted (starts at `x509:`), or why it was not judged.
+    docker_error: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -136,12 +141,11 @@ pub(crate) fn run(
             }
             notes.extend(target.notes(&host));
         }
-        for anchor in &anchors {
-            let verdict = verdict(config, &anchor.endpoint);
-            verdicts.push(VerdictReport {
-                endpoint: anchor.endpoint.to_string(),
-                verdict,
-            });
+        if !args.no_verify {
+            verdicts = verify(config, &approved.endpoints, &targets, &steps);
+            if verdicts.iter().any(|v| !v.trusted) {
+                status = status.worst(ExitStatus::No);
+            }
         }
     }
 
@@ -203,10 +207,95 @@ fn endpoint_report(entry: &EndpointCa) -> EndpointReport {
     }
 }
 
-/// Whether Docker would now accept the endpoint, judged by the check engine with what is
-/// installed under ROOT.
-fn verdict(_config: &Config, _endpoint: &Endpoint) -> String {
-    "installed (not verified: check engine not in this build)".to_string()
+/// Judge each endpoint's chain with the trust now installed, per target, as the Go
+/// client of that store would: Docker with the system pool plus its certs.d directory
+/// (x509::Anchors::for_endpoint), the other stores with the system pool plus the CA file
+/// they were given. The chain comes from the handshake that provided the CA, or from a new
+/// one (for --ca-file / --ca-url).
+fn verify(
+    config: &Config,
+    approved: &[EndpointCa],
+    targets: &[Target],
+    steps: &[Step],
+) -> Vec<VerdictReport> {
+    let deadline = std::time::Instant::now() + config.timeout.value;
+    let all: Vec<Endpoint> = approved.iter().map(|e| e.endpoint.clone()).collect();
+    let mut out = Vec::new();
+    for entry in approved {
+        let endpoint = &entry.endpoint;
+        let chain = match &entry.chain {
+            Some(chain) => Ok(chain.clone()),
+            None => crate::tls::capture_chain(endpoint, deadline)
+                .map(|c| c.certs)
+                .map_err(|e| e.to_string()),
+        };
+        let others: Vec<Endpoint> = all.iter().filter(|e| *e != endpoint).cloned().collect();
+        for target in targets {
+            let Some(path) = ca_file_for(steps, *target, endpoint) else {
+                continue;
+            };
+            let (trusted, docker_error) = match &chain {
+                Err(why) => (false, Some(format!("not verified: {why}"))),
+                Ok(chain) => {
+                    let anchors = if *target == Target::Docker {
+                        crate::x509::Anchors::for_endpoint(config, endpoint)
+                    } else {
+                        let mut anchors = crate::x509::Anchors::system(config);
+                        match crate::x509::Anchors::from_file(&path) {
+                            Ok(own) => anchors.certs.extend(own.certs),
+                            Err(e) => {
+                                out.push(VerdictReport {
+                                    endpoint: endpoint.to_string(),
+                                    target: *target,
+                                    path: path.display().to_string(),
+                                    trusted: false,
+                                    docker_error: Some(format!("not verified: {e}")),
+                                });
+                                continue;
+                            }
+                        }
+                        anchors
+                    };
+                    let judgement = crate::x509::judge(
+                        chain,
+                        &anchors,
+                        endpoint,
+                        &others,
+                        std::time::SystemTime::now(),
+                    );
+                    (judgement.trusted, judgement.docker_error)
+                }
+            };
+            out.push(VerdictReport {
+                endpoint: endpoint.to_string(),
+                target: *target,
+                path: path.display().to_string(),
+                trusted,
+                docker_error,
+            });
+        }
+    }
+    out
+}
+
+/// The CA file a store uses for an endpoint: the one in the directory named as the image
+/// reference spells the registry, else the first CA file for it.
+fn ca_file_for(steps: &[Step], target: Target, endpoint: &Endpoint) -> Option<std::path::PathBuf> {
+    let files: Vec<&Step> = steps
+        .iter()
+        .filter(|s| s.target == target && s.endpoints.contains(endpoint) && s.edits.is_empty())
+        .collect();
+    let wanted = endpoint.reference_host();
+    files
+        .iter()
+        .find(|s| {
+            s.path
+                .parent()
+                .and_then(|p| p.file_name())
+                .is_some_and(|n| n.to_string_lossy() == wanted)
+        })
+        .or_else(|| files.first())
+        .map(|s| s.path.clone())
 }
 
 fn print_text(printer: &Printer, report: &Report) -> anyhow::Result<()> {
@@ -235,12 +324,25 @@ fn print_text(printer: &Printer, report: &Report) -> anyhow::Result<()> {
     print_table(printer, ["ENDPOINT", "TARGET", "PATH", "ACTION"], &rows)?;
     if !report.verdicts.is_empty() {
         printer.line("")?;
-        let rows: Vec<[String; 2]> = report
+        printer.line("Verdict with the trust now installed (as Go would judge it):")?;
+        let rows: Vec<[String; 4]> = report
             .verdicts
             .iter()
-            .map(|v| [v.endpoint.clone(), sanitize_line(&v.verdict)])
+            .map(|v| {
+                let verdict = match (&v.trusted, &v.docker_error) {
+                    (true, _) => "trusted".to_string(),
+                    (false, Some(e)) => format!("untrusted: {}", sanitize_line(e)),
+                    (false, None) => "untrusted".to_string(),
+                };
+                [
+                    v.endpoint.clone(),
+                    v.target.to_string(),
+                    v.path.clone(),
+                    verdict,
+                ]
+            })
             .collect();
-        print_table(printer, ["ENDPOINT", "VERDICT"], &rows)?;
+        print_table(printer, ["ENDPOINT", "TARGET", "PATH", "VERDICT"], &rows)?;
     }
     for note in &report.notes {
         printer.line(format!("note: {note}"))?;

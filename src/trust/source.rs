@@ -87,6 +87,9 @@ impl Candidate {
 pub(crate) struct EndpointCa {
     pub(crate) endpoint: Endpoint,
     pub(crate) cas: Result<Vec<Candidate>, String>,
+    /// The chain the endpoint presented, when the CA came from its handshake (lets the
+    /// caller judge the result without connecting again).
+    pub(crate) chain: Option<Vec<CertificateDer<'static>>>,
 }
 
 impl EndpointCa {
@@ -132,6 +135,7 @@ pub(crate) fn obtain(
         .map(|endpoint| EndpointCa {
             endpoint: endpoint.clone(),
             cas: Ok(shared.clone()),
+            chain: None,
         })
         .collect())
 }
@@ -208,15 +212,22 @@ fn from_handshakes(endpoints: &[Endpoint], timeout: Duration) -> Vec<EndpointCa>
             .iter()
             .map(|endpoint| {
                 scope.spawn(move || {
-                    let cas = match crate::tls::capture_chain(endpoint, deadline) {
-                        Ok(chain) => anchor_from_chain(endpoint, &chain.certs).map(|c| vec![c]),
-                        Err(e) => Err(format!(
-                            "{e} — check the address, or install with --ca-file PEM"
-                        )),
+                    let (cas, chain) = match crate::tls::capture_chain(endpoint, deadline) {
+                        Ok(chain) => (
+                            anchor_from_chain(endpoint, &chain.certs).map(|c| vec![c]),
+                            Some(chain.certs),
+                        ),
+                        Err(e) => (
+                            Err(format!(
+                                "{e} — check the address, or install with --ca-file PEM"
+                            )),
+                            None,
+                        ),
                     };
                     EndpointCa {
                         endpoint: endpoint.clone(),
                         cas,
+                        chain,
                     }
                 })
             })
@@ -228,6 +239,7 @@ fn from_handshakes(endpoints: &[Endpoint], timeout: Duration) -> Vec<EndpointCa>
                 handle.join().unwrap_or_else(|_| EndpointCa {
                     endpoint: endpoint.clone(),
                     cas: Err("internal error while connecting".into()),
+                    chain: None,
                 })
             })
             .collect()
@@ -536,6 +548,7 @@ pub(crate) fn select_by_fingerprint(
             Ok(EndpointCa {
                 endpoint: e.endpoint.clone(),
                 cas: Ok(kept),
+                chain: e.chain.clone(),
             })
         })
         .collect()
@@ -665,10 +678,12 @@ mod tests {
         let vip = EndpointCa {
             endpoint: ep("192.168.0.1"),
             cas: Ok(vec![a.clone()]),
+            chain: None,
         };
         let mlb = EndpointCa {
             endpoint: ep("192.168.1.50:5000"),
             cas: Ok(vec![b.clone()]),
+            chain: None,
         };
         let only_a = vec![a.summary.sha256.clone()];
         assert!(matches!(
