@@ -120,8 +120,8 @@ fn verdict_finding(ctx: &Context<'_>, error: &GoError) -> Finding {
             "reissue the certificate chain with a standard CA (`docker dcosreg cert`)".into(),
         ),
         Failure::Handshake => (
-            "weak-key",
-            "reissue the registry certificate with an RSA 2048+ or ECDSA P-256 key".into(),
+            "handshake-failed",
+            "serve a certificate chain from the registry (REGISTRY_HTTP_TLS_CERTIFICATE)".into(),
         ),
     };
     Finding::new(
@@ -252,8 +252,12 @@ fn check_weak_keys(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             if bits < 2048 {
                 out.push(Finding::new(
                     "weak-key",
-                    if bits < 1024 { Severity::Error } else { Severity::Warning },
-                    format!("{what} has a {bits}-bit RSA key; Go refuses keys under 1024 bits and many clients refuse under 2048"),
+                    Severity::Warning,
+                    if bits < 1024 {
+                        format!("{what} has a {bits}-bit RSA key; Docker 28 still accepts it, but Go programs built for Go 1.24+ defaults (rsa1024min) refuse keys under 1024 bits, and many clients refuse under 2048")
+                    } else {
+                        format!("{what} has a {bits}-bit RSA key; many clients refuse RSA keys under 2048 bits")
+                    },
                     "reissue with RSA 2048+ or ECDSA P-256: `docker dcosreg cert`",
                 ));
             }

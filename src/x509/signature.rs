@@ -1,8 +1,11 @@
 //! `CheckSignatureFrom` with Go's rules and Go's error strings, verified with ring.
 //!
 //! We call ring directly instead of x509-parser's `verify_signature` because that one
-//! uses ring's 2048-bit minimum for RSA, while Go accepts 1024-bit RSA parents and
-//! rejects smaller ones with its own message (Go 1.24 `rsa1024min`).
+//! uses ring's 2048-bit minimum for RSA, while Go accepts 1024-bit RSA parents. Go 1.24
+//! refuses RSA keys under 1024 bits only with `GODEBUG=rsa1024min=1`, the default for main
+//! modules declaring go >= 1.24; the docker CLI 28.2.2 is built with
+//! `DefaultGODEBUG=...rsa1024min=0...` (its build info says so), so Docker accepts them,
+//! as skopeo's Go 1.19 does. ring cannot verify below 1024 bits: [`rsa_pkcs1_small`] does.
 //! Source: <https://github.com/golang/go/blob/master/src/crypto/x509/x509.go>
 //! (`CheckSignatureFrom`, `checkSignature`, `InsecureAlgorithmError`).
 
@@ -127,11 +130,11 @@ fn check_signature(child: &Cert, parent: &Cert) -> Result<(), String> {
     let signature = child.signature.as_slice();
     match (&parent.key, algo) {
         (KeyKind::Rsa { bits }, Algo::Rsa | Algo::RsaPss) => {
-            // Go 1.24 crypto/rsa checkPublicKeySize (GODEBUG rsa1024min=1 by default).
             if *bits < 1024 {
-                return Err(format!(
-                    "crypto/rsa: {bits}-bit keys are insecure (see https://go.dev/pkg/crypto/rsa#hdr-Minimum_key_size)"
-                ));
+                return match algo {
+                    Algo::Rsa => rsa_pkcs1_small(&parent.key_bytes, hash, message, signature),
+                    _ => Err(ERR_UNSUPPORTED.into()),
+                };
             }
             let alg: &dyn sig::VerificationAlgorithm = match (algo, hash, *bits >= 2048) {
                 (Algo::Rsa, Hash::Sha256, true) => &sig::RSA_PKCS1_2048_8192_SHA256,
@@ -172,6 +175,64 @@ fn check_signature(child: &Cert, parent: &Cert) -> Result<(), String> {
         }
         (_, Algo::Dsa | Algo::Unknown) => Err(ERR_UNSUPPORTED.into()),
         _ => mismatch(),
+    }
+}
+
+/// RSASSA-PKCS1-v1_5 verification for moduli under 1024 bits, which ring refuses and
+/// Docker's Go accepts (RFC 8017 8.2.2: s^e mod n must equal the full EMSA encoding).
+fn rsa_pkcs1_small(key: &[u8], hash: Hash, message: &[u8], signature: &[u8]) -> Result<(), String> {
+    use x509_parser::der_parser::num_bigint::BigUint;
+    use x509_parser::prelude::FromDer;
+    const ERR: &str = "crypto/rsa: verification error";
+    let (_, rsa) = x509_parser::public_key::RSAPublicKey::from_der(key)
+        .map_err(|_| ERR_UNSUPPORTED.to_string())?;
+    let (prefix, digest): (&[u8], ring::digest::Digest) = match hash {
+        Hash::Sha256 => (
+            &[
+                0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+                0x01, 0x05, 0x00, 0x04, 0x20,
+            ],
+            ring::digest::digest(&ring::digest::SHA256, message),
+        ),
+        Hash::Sha384 => (
+            &[
+                0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+                0x02, 0x05, 0x00, 0x04, 0x30,
+            ],
+            ring::digest::digest(&ring::digest::SHA384, message),
+        ),
+        Hash::Sha512 => (
+            &[
+                0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+                0x03, 0x05, 0x00, 0x04, 0x40,
+            ],
+            ring::digest::digest(&ring::digest::SHA512, message),
+        ),
+        _ => return Err(ERR_UNSUPPORTED.into()),
+    };
+    let n = BigUint::from_bytes_be(rsa.modulus);
+    let e = BigUint::from_bytes_be(rsa.exponent);
+    let k = n.to_bytes_be().len();
+    let t_len = prefix.len() + digest.as_ref().len();
+    if signature.len() != k || k < t_len + 11 {
+        return Err(ERR.into());
+    }
+    let s = BigUint::from_bytes_be(signature);
+    if s >= n {
+        return Err(ERR.into());
+    }
+    let m = s.modpow(&e, &n).to_bytes_be();
+    let mut em = vec![0u8; k - m.len()];
+    em.extend_from_slice(&m);
+    let mut expected = vec![0x00, 0x01];
+    expected.resize(k - t_len - 1, 0xff);
+    expected.push(0x00);
+    expected.extend_from_slice(prefix);
+    expected.extend_from_slice(digest.as_ref());
+    if em == expected {
+        Ok(())
+    } else {
+        Err(ERR.into())
     }
 }
 

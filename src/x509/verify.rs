@@ -28,7 +28,7 @@ pub(crate) enum Failure {
     IncompatibleUsage,
     /// Other `CertificateInvalidError`s and `UnhandledCriticalExtension`.
     InvalidCertificate,
-    /// Not x509: the TLS handshake itself would fail (e.g. an RSA key Go refuses to use).
+    /// Not x509: the TLS handshake itself fails (e.g. the server sent no certificate).
     Handshake,
 }
 
@@ -95,7 +95,6 @@ pub(crate) fn verify<'a>(
             "x509: certificate specifies an incompatible key usage",
         ));
     }
-    check_handshake_key(leaf)?;
     Ok(chains)
 }
 
@@ -283,20 +282,6 @@ fn check_chain_key_usage(chain: &[&Cert]) -> bool {
     chain
         .iter()
         .all(|cert| cert.eku.count == 0 || cert.eku.any || cert.eku.server_auth)
-}
-
-/// crypto/tls then verifies the server's handshake signature with the leaf key; Go 1.24's
-/// crypto/rsa refuses keys under 1024 bits there (key_agreement.go / handshake_client_tls13.go).
-fn check_handshake_key(leaf: &Cert) -> Result<(), GoError> {
-    match leaf.key {
-        super::cert::KeyKind::Rsa { bits } if bits < 1024 => Err(GoError::new(
-            Failure::Handshake,
-            format!(
-                "tls: invalid signature by the server certificate: crypto/rsa: {bits}-bit keys are insecure (see https://go.dev/pkg/crypto/rsa#hdr-Minimum_key_size)"
-            ),
-        )),
-        _ => Ok(()),
-    }
 }
 
 struct Builder<'p, 'a> {

@@ -1,0 +1,933 @@
+//! `check` against real Go clients: a matrix of certificate cases, each served by a real
+//! `docker-registry`, judged by our `check` (live TLS and offline `--cert`), by
+//! `skopeo inspect --cert-dir` (Go 1.19) and, for the cases marked so, by the docker CLI
+//! (Go 1.24, inside a network namespace because it treats 127.0.0.0/8 as insecure).
+//!
+//! Where the two Go versions disagree, `docker_error` follows Docker (the product); the
+//! table says which oracle each case is compared with and why. Run with `--nocapture` to
+//! see the table; it is also printed when the test fails.
+
+mod support;
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose,
+};
+use support::{dcosreg, docker_verdict, require_tool, skopeo_verdict, Netns, Registry};
+
+/// What the registry serves and what the client trusts.
+struct Material {
+    /// PEM chain, leaf first, as the registry serves it.
+    chain: String,
+    key: String,
+    /// Files for the client's certs.d directory: (file name, PEM).
+    trust: Vec<(&'static str, String)>,
+}
+
+/// Which Go oracles must agree with us for a case.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Oracles {
+    /// skopeo (Go 1.19) and, when `docker` is set, the docker CLI (Go 1.24) agree.
+    Both,
+    /// Go 1.19 and Go 1.24 differ: we follow Docker. skopeo is checked against the Go
+    /// 1.19 form of our message (see `go119_form`).
+    DockerOnly,
+}
+
+struct Case {
+    name: &'static str,
+    /// Connect by the name `localhost` instead of the registry's IP.
+    by_name: bool,
+    oracles: Oracles,
+    /// Also judged by the docker CLI in a network namespace.
+    docker: bool,
+    build: fn(&Gen) -> Material,
+}
+
+/// Where a case's material is made: the IP the registry listens on and a work directory.
+struct Gen {
+    ip: String,
+    dir: PathBuf,
+}
+
+impl Gen {
+    fn openssl(&self, args: &[&str]) {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(&self.dir)
+            .output()
+            .expect("run openssl");
+        assert!(
+            out.status.success(),
+            "openssl {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.join(name)).expect("read openssl output")
+    }
+
+    fn write(&self, name: &str, text: &str) {
+        std::fs::write(self.dir.join(name), text).expect("write openssl input");
+    }
+
+    /// An RSA CA made with the openssl CLI (`bits`, SHA-256), files ca.key / ca.crt.
+    fn openssl_ca(&self, bits: &str) {
+        self.openssl(&["genrsa", "-out", "ca.key", bits]);
+        self.openssl(&[
+            "req",
+            "-x509",
+            "-new",
+            "-key",
+            "ca.key",
+            "-sha256",
+            "-days",
+            "30",
+            "-subj",
+            "/CN=Registry CA",
+            "-out",
+            "ca.crt",
+        ]);
+    }
+
+    /// A leaf for this case's IP signed by ca.crt with `digest`, RSA `bits`.
+    fn openssl_leaf(&self, bits: &str, digest: &str) -> String {
+        self.openssl(&["genrsa", "-out", "leaf.key", bits]);
+        self.openssl(&[
+            "req",
+            "-new",
+            "-key",
+            "leaf.key",
+            "-subj",
+            "/CN=registry",
+            "-out",
+            "leaf.csr",
+        ]);
+        self.write(
+            "leaf.ext",
+            &format!(
+                "subjectAltName=IP:{}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+                self.ip
+            ),
+        );
+        self.openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "30",
+            digest,
+            "-extfile",
+            "leaf.ext",
+            "-out",
+            "leaf.crt",
+        ]);
+        self.read("leaf.crt")
+    }
+}
+
+fn now_offset(days: i64) -> time::OffsetDateTime {
+    time::OffsetDateTime::now_utc() + time::Duration::days(days)
+}
+
+fn ca_params(name: &str) -> CertificateParams {
+    let mut params = CertificateParams::new(Vec::<String>::new()).expect("ca params");
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    params.distinguished_name.push(DnType::CommonName, name);
+    params
+}
+
+fn leaf_params(names: &[&str]) -> CertificateParams {
+    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let mut params = CertificateParams::new(names).expect("leaf params");
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "registry");
+    params.is_ca = IsCa::ExplicitNoCa;
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    params
+}
+
+fn key(alg: &'static rcgen::SignatureAlgorithm) -> KeyPair {
+    KeyPair::generate_for(alg).expect("generate key")
+}
+
+/// A CA, and a leaf for `names` signed by it, all with `alg`.
+fn ca_and_leaf(
+    alg: &'static rcgen::SignatureAlgorithm,
+    names: &[&str],
+    edit_leaf: impl FnOnce(&mut CertificateParams),
+) -> (String, String, String) {
+    let ca_key = key(alg);
+    let ca = ca_params("Registry CA");
+    let ca_cert = ca.self_signed(&ca_key).expect("ca");
+    let issuer = Issuer::new(ca, ca_key);
+    let leaf_key = key(alg);
+    let mut leaf = leaf_params(names);
+    edit_leaf(&mut leaf);
+    let leaf_cert = leaf.signed_by(&leaf_key, &issuer).expect("leaf");
+    (leaf_cert.pem(), leaf_key.serialize_pem(), ca_cert.pem())
+}
+
+fn ecdsa_ca_signed(g: &Gen, edit: impl FnOnce(&mut CertificateParams)) -> Material {
+    let (leaf, key, ca) = ca_and_leaf(&rcgen::PKCS_ECDSA_P256_SHA256, &[&g.ip], edit);
+    Material {
+        chain: leaf,
+        key,
+        trust: vec![("ca.crt", ca)],
+    }
+}
+
+/// Root → intermediate → leaf; returns (leaf, key, intermediate, root) PEMs.
+fn three_level(g: &Gen) -> (String, String, String, String) {
+    let root_key = key(&rcgen::PKCS_ECDSA_P256_SHA256);
+    let root = ca_params("Registry Root CA");
+    let root_cert = root.self_signed(&root_key).expect("root");
+    let root_issuer = Issuer::new(root, root_key);
+    let int_key = key(&rcgen::PKCS_ECDSA_P256_SHA256);
+    let int = ca_params("Registry Intermediate CA");
+    let int_cert = int.signed_by(&int_key, &root_issuer).expect("intermediate");
+    let int_issuer = Issuer::new(int, int_key);
+    let leaf_key = key(&rcgen::PKCS_ECDSA_P256_SHA256);
+    let leaf = leaf_params(&[&g.ip])
+        .signed_by(&leaf_key, &int_issuer)
+        .expect("leaf");
+    (
+        leaf.pem(),
+        leaf_key.serialize_pem(),
+        int_cert.pem(),
+        root_cert.pem(),
+    )
+}
+
+/// The guide's recipe, verbatim except the address: openssl.cnf with
+/// `subjectAltName = IP:<ip>` added under [ v3_ca ], then `req -x509` (CA:TRUE, self-signed).
+fn guide_recipe(g: &Gen, san_ip: &str) -> Material {
+    let cnf = std::fs::read_to_string("/usr/lib/ssl/openssl.cnf").expect("system openssl.cnf");
+    let cnf = cnf.replacen(
+        "[ v3_ca ]",
+        &format!("[ v3_ca ]\nsubjectAltName = IP:{san_ip}"),
+        1,
+    );
+    g.write("openssl.cnf", &cnf);
+    g.openssl(&[
+        "req",
+        "-config",
+        "./openssl.cnf",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "domain.key",
+        "-x509",
+        "-days",
+        "365",
+        "-out",
+        "domain.crt",
+        "-subj",
+        &format!("/C=CN/ST=SH/L=Shang Hai/O=example.com/CN={san_ip}"),
+    ]);
+    let cert = g.read("domain.crt");
+    Material {
+        chain: cert.clone(),
+        key: g.read("domain.key"),
+        trust: vec![("domain.crt", cert)],
+    }
+}
+
+fn self_signed(names: &[&str], edit: impl FnOnce(&mut CertificateParams)) -> Material {
+    let k = key(&rcgen::PKCS_ECDSA_P256_SHA256);
+    let mut params = leaf_params(names);
+    edit(&mut params);
+    let cert = params.self_signed(&k).expect("self-signed").pem();
+    Material {
+        chain: cert.clone(),
+        key: k.serialize_pem(),
+        trust: vec![("ca.crt", cert)],
+    }
+}
+
+fn cases() -> Vec<Case> {
+    fn case(name: &'static str, docker: bool, build: fn(&Gen) -> Material) -> Case {
+        Case {
+            name,
+            by_name: false,
+            oracles: Oracles::Both,
+            docker,
+            build,
+        }
+    }
+    let mut cases = vec![
+        case(
+            "guide recipe (CA:TRUE self-signed, SAN IP) installed",
+            true,
+            |g| guide_recipe(g, &g.ip),
+        ),
+        case(
+            "guide recipe made for the VIP, reached at another address (MLB)",
+            true,
+            |g| guide_recipe(g, "192.168.0.1"),
+        ),
+        case("guide recipe, nothing installed", true, |g| {
+            let mut m = guide_recipe(g, &g.ip);
+            m.trust.clear();
+            m
+        }),
+        case("CA-signed ECDSA P-256 leaf, CA installed", true, |g| {
+            ecdsa_ca_signed(g, |_| {})
+        }),
+        case(
+            "root+intermediate+leaf served, root installed",
+            false,
+            |g| {
+                let (leaf, key, int, root) = three_level(g);
+                Material {
+                    chain: format!("{leaf}{int}"),
+                    key,
+                    trust: vec![("ca.crt", root)],
+                }
+            },
+        ),
+        case("intermediate not served, root installed", true, |g| {
+            let (leaf, key, _int, root) = three_level(g);
+            Material {
+                chain: leaf,
+                key,
+                trust: vec![("ca.crt", root)],
+            }
+        }),
+        case(
+            "intermediate not served, intermediate installed",
+            false,
+            |g| {
+                let (leaf, key, int, _root) = three_level(g);
+                Material {
+                    chain: leaf,
+                    key,
+                    trust: vec![("ca.crt", int)],
+                }
+            },
+        ),
+        case("wrong CA installed (other name)", false, |g| {
+            let mut m = ecdsa_ca_signed(g, |_| {});
+            let other = ca_params("Some Other CA")
+                .self_signed(&key(&rcgen::PKCS_ECDSA_P256_SHA256))
+                .expect("other ca");
+            m.trust = vec![("ca.crt", other.pem())];
+            m
+        }),
+        case("wrong CA installed (regenerated, same name)", true, |g| {
+            let mut m = ecdsa_ca_signed(g, |_| {});
+            let other = ca_params("Registry CA")
+                .self_signed(&key(&rcgen::PKCS_ECDSA_P256_SHA256))
+                .expect("other ca");
+            m.trust = vec![("ca.crt", other.pem())];
+            m
+        }),
+        case("expired leaf", true, |g| {
+            ecdsa_ca_signed(g, |p| {
+                p.not_before = now_offset(-60);
+                p.not_after = now_offset(-1);
+            })
+        }),
+        case("not yet valid leaf", false, |g| {
+            ecdsa_ca_signed(g, |p| {
+                p.not_before = now_offset(2);
+                p.not_after = now_offset(60);
+            })
+        }),
+        case("expired CA, valid leaf", true, |g| {
+            let ca_key = key(&rcgen::PKCS_ECDSA_P256_SHA256);
+            let mut ca = ca_params("Registry CA");
+            ca.not_before = now_offset(-400);
+            ca.not_after = now_offset(-2);
+            let ca_cert = ca.self_signed(&ca_key).expect("ca");
+            let issuer = Issuer::new(ca, ca_key);
+            let leaf_key = key(&rcgen::PKCS_ECDSA_P256_SHA256);
+            let leaf = leaf_params(&[&g.ip])
+                .signed_by(&leaf_key, &issuer)
+                .expect("leaf");
+            Material {
+                chain: leaf.pem(),
+                key: leaf_key.serialize_pem(),
+                trust: vec![("ca.crt", ca_cert.pem())],
+            }
+        }),
+        case("client-auth-only EKU", true, |g| {
+            ecdsa_ca_signed(g, |p| {
+                p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+            })
+        }),
+        case("anyExtendedKeyUsage EKU", false, |g| {
+            ecdsa_ca_signed(g, |p| {
+                p.extended_key_usages = vec![ExtendedKeyUsagePurpose::Any];
+            })
+        }),
+        case("SHA-1 self-signed, itself installed", true, |g| {
+            g.openssl(&[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                "ss.key",
+                "-sha1",
+                "-days",
+                "30",
+                "-subj",
+                "/CN=registry",
+                "-addext",
+                &format!("subjectAltName=IP:{}", g.ip),
+                "-out",
+                "ss.crt",
+            ]);
+            let cert = g.read("ss.crt");
+            Material {
+                chain: cert.clone(),
+                key: g.read("ss.key"),
+                trust: vec![("ca.crt", cert)],
+            }
+        }),
+        case("ECDSA P-384 CA and leaf", false, |g| {
+            let (leaf, key, ca) = ca_and_leaf(&rcgen::PKCS_ECDSA_P384_SHA384, &[&g.ip], |_| {});
+            Material {
+                chain: leaf,
+                key,
+                trust: vec![("ca.crt", ca)],
+            }
+        }),
+        case("Ed25519 CA and leaf", true, |g| {
+            let (leaf, key, ca) = ca_and_leaf(&rcgen::PKCS_ED25519, &[&g.ip], |_| {});
+            Material {
+                chain: leaf,
+                key,
+                trust: vec![("ca.crt", ca)],
+            }
+        }),
+        case("RSA 1024 leaf from an RSA 2048 CA", true, |g| {
+            g.openssl_ca("2048");
+            let leaf = g.openssl_leaf("1024", "-sha256");
+            Material {
+                chain: leaf,
+                key: g.read("leaf.key"),
+                trust: vec![("ca.crt", g.read("ca.crt"))],
+            }
+        }),
+        case("RSA 4096 leaf from an RSA 2048 CA", false, |g| {
+            g.openssl_ca("2048");
+            let leaf = g.openssl_leaf("4096", "-sha256");
+            Material {
+                chain: leaf,
+                key: g.read("leaf.key"),
+                trust: vec![("ca.crt", g.read("ca.crt"))],
+            }
+        }),
+        case("self-signed non-CA leaf, itself installed", true, |g| {
+            self_signed(&[&g.ip], |_| {})
+        }),
+        case(
+            "self-signed non-CA leaf without basicConstraints",
+            false,
+            |g| self_signed(&[&g.ip], |p| p.is_ca = IsCa::NoCa),
+        ),
+        case("CN only (no SAN), CN = the address", true, |g| {
+            let k = key(&rcgen::PKCS_ECDSA_P256_SHA256);
+            let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
+            params
+                .distinguished_name
+                .push(DnType::CommonName, g.ip.as_str());
+            params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            let cert = params.self_signed(&k).expect("cert").pem();
+            Material {
+                chain: cert.clone(),
+                key: k.serialize_pem(),
+                trust: vec![("ca.crt", cert)],
+            }
+        }),
+        case("DNS SAN only, reached by IP", true, |g| {
+            ecdsa_ca_signed(g, |p| {
+                p.subject_alt_names = vec![rcgen::SanType::DnsName(
+                    "registry.marathon.l4lb.thisdcos.directory"
+                        .try_into()
+                        .expect("dns"),
+                )];
+            })
+        }),
+        case("VIP and MLB both in SAN", true, |g| {
+            let ip = g.ip.clone();
+            let (leaf, key, ca) = ca_and_leaf(
+                &rcgen::PKCS_ECDSA_P256_SHA256,
+                &["192.168.0.1", &ip],
+                |_| {},
+            );
+            Material {
+                chain: leaf,
+                key,
+                trust: vec![("ca.crt", ca)],
+            }
+        }),
+    ];
+    let by_name = |name: &'static str, build: fn(&Gen) -> Material| Case {
+        name,
+        by_name: true,
+        oracles: Oracles::Both,
+        docker: false,
+        build,
+    };
+    cases.extend([
+        by_name("DNS name localhost in SAN, reached by name", |g| {
+            ecdsa_ca_signed(g, |p| {
+                p.subject_alt_names = vec![rcgen::SanType::DnsName(
+                    "localhost".try_into().expect("dns"),
+                )];
+            })
+        }),
+        by_name("IP SAN only, reached by name", |g| {
+            ecdsa_ca_signed(g, |_| {})
+        }),
+        by_name("wildcard *.localhost, reached as localhost", |g| {
+            ecdsa_ca_signed(g, |p| {
+                p.subject_alt_names = vec![rcgen::SanType::DnsName(
+                    "*.localhost".try_into().expect("dns"),
+                )];
+            })
+        }),
+        by_name("uppercase DNS SAN LOCALHOST, reached as localhost", |g| {
+            ecdsa_ca_signed(g, |p| {
+                p.subject_alt_names = vec![rcgen::SanType::DnsName(
+                    "LocalHost".try_into().expect("dns"),
+                )];
+            })
+        }),
+    ]);
+    // Go 1.19 and Go 1.24 disagree on these: Docker's answer is the one we give.
+    cases.extend([
+        Case {
+            name: "SHA-1 signed leaf from an RSA CA",
+            by_name: false,
+            oracles: Oracles::DockerOnly,
+            docker: true,
+            build: |g| {
+                g.openssl_ca("2048");
+                let leaf = g.openssl_leaf("2048", "-sha1");
+                Material {
+                    chain: leaf,
+                    key: g.read("leaf.key"),
+                    trust: vec![("ca.crt", g.read("ca.crt"))],
+                }
+            },
+        },
+        // Go 1.24 refuses RSA keys under 1024 bits (rsa1024min) only for main modules that
+        // declare go >= 1.24; docker 28.2.2 is built with DefaultGODEBUG=rsa1024min=0
+        // (see `strings $(which docker) | grep DefaultGODEBUG`), so Docker accepts them
+        // like Go 1.19 does.
+        Case {
+            name: "RSA 512 CA signing an RSA 2048 leaf",
+            by_name: false,
+            oracles: Oracles::Both,
+            docker: true,
+            build: |g| {
+                g.openssl_ca("512");
+                let leaf = g.openssl_leaf("2048", "-sha256");
+                Material {
+                    chain: leaf,
+                    key: g.read("leaf.key"),
+                    trust: vec![("ca.crt", g.read("ca.crt"))],
+                }
+            },
+        },
+    ]);
+    cases
+}
+
+/// A verdict: trusted, or Go's message.
+#[derive(Clone, Debug, PartialEq)]
+enum Verdict {
+    Trusted,
+    Refused(String),
+    Unreachable(String),
+}
+
+impl Verdict {
+    fn show(&self) -> String {
+        match self {
+            Verdict::Trusted => "trusted".into(),
+            Verdict::Refused(m) => m.clone(),
+            Verdict::Unreachable(m) => format!("UNREACHABLE: {m}"),
+        }
+    }
+}
+
+/// A Go oracle's (accepted, message), with Go 1.20+'s "tls: failed to verify certificate: "
+/// wrapper removed (CLI.md: docker_error starts at "x509:").
+fn from_oracle((accepted, message): (bool, String)) -> Verdict {
+    if accepted {
+        return Verdict::Trusted;
+    }
+    let message = message
+        .strip_prefix("tls: failed to verify certificate: ")
+        .unwrap_or(&message)
+        .to_string();
+    Verdict::Refused(message)
+}
+
+/// skopeo logs through logrus, which prints `msg="..."` with Go's `%q` escaping: undo
+/// the escapes of `"` and `\` so the message reads as Go's error text.
+fn unescape_logrus(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut chars = message.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some(next @ ('"' | '\\')) => out.push(next),
+                Some(other) => {
+                    out.push(c);
+                    out.push(other);
+                }
+                None => out.push(c),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Our `check --format json` for one endpoint.
+fn ours(args: &[&str]) -> Verdict {
+    let out = dcosreg(args);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "check {args:?} printed no JSON ({e}); exit {:?}, stderr: {}",
+            out.status.code(),
+            support::stderr(&out)
+        )
+    });
+    let ep = &json["endpoints"][0];
+    let code = out.status.code();
+    match ep["status"].as_str() {
+        Some("trusted") => {
+            assert_eq!(code, Some(0), "trusted must exit 0");
+            Verdict::Trusted
+        }
+        Some("untrusted") => {
+            assert_eq!(code, Some(1), "untrusted must exit 1");
+            Verdict::Refused(ep["docker_error"].as_str().unwrap_or("<null>").to_string())
+        }
+        _ => Verdict::Unreachable(ep["findings"][0]["message"].to_string()),
+    }
+}
+
+/// Messages equal, except that "current time X" may differ by a few seconds between runs.
+fn same(a: &Verdict, b: &Verdict) -> bool {
+    match (a, b) {
+        (Verdict::Refused(x), Verdict::Refused(y)) => {
+            let (x, tx) = split_now(x);
+            let (y, ty) = split_now(y);
+            x == y
+                && match (tx, ty) {
+                    (Some(tx), Some(ty)) => (tx - ty).abs() <= 30,
+                    (None, None) => true,
+                    _ => false,
+                }
+        }
+        _ => a == b,
+    }
+}
+
+fn split_now(message: &str) -> (String, Option<i64>) {
+    let Some(start) = message.find("current time ") else {
+        return (message.to_string(), None);
+    };
+    let from = start + "current time ".len();
+    let Some(len) = message[from..].find(' ') else {
+        return (message.to_string(), None);
+    };
+    let stamp = &message[from..from + len];
+    let parsed = time::OffsetDateTime::parse(stamp, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|t| t.unix_timestamp());
+    (
+        format!("{}<now>{}", &message[..from], &message[from + len..]),
+        parsed,
+    )
+}
+
+/// How skopeo's Go 1.19 words the same refusal: InsecureAlgorithmError for SHA-1 carried
+/// " (temporarily override with GODEBUG=x509sha1=1)" until Go 1.24 removed the setting.
+fn go119_form(docker: &Verdict) -> Verdict {
+    match docker {
+        Verdict::Refused(m) => Verdict::Refused(m.replace(
+            "insecure algorithm SHA1-RSA",
+            "insecure algorithm SHA1-RSA (temporarily override with GODEBUG=x509sha1=1)",
+        )),
+        other => other.clone(),
+    }
+}
+
+struct Row {
+    name: &'static str,
+    compared_with: &'static str,
+    ours_live: Verdict,
+    ours_offline: Verdict,
+    skopeo: Verdict,
+    docker: Option<Verdict>,
+    ours_docker: Option<Verdict>,
+    ok: bool,
+    why: String,
+}
+
+fn write_material(dir: &Path, m: &Material, certs_d: &Path) -> (PathBuf, PathBuf) {
+    let chain = dir.join("served-chain.pem");
+    let key = dir.join("served-key.pem");
+    std::fs::write(&chain, &m.chain).expect("write chain");
+    std::fs::write(&key, &m.key).expect("write key");
+    std::fs::create_dir_all(certs_d).expect("certs.d dir");
+    for (name, pem) in &m.trust {
+        std::fs::write(certs_d.join(name), pem).expect("write trust file");
+    }
+    (chain, key)
+}
+
+fn check_args<'a>(addr: &'a str, certs_d: &'a str) -> Vec<&'a str> {
+    vec![
+        "--internal",
+        addr,
+        "--external",
+        addr,
+        "--timeout",
+        "5s",
+        "check",
+        addr,
+        "--cert-dir",
+        certs_d,
+        "--format",
+        "json",
+    ]
+}
+
+/// One case on loopback: ours (live and offline) and skopeo.
+fn run_loopback(case: &Case) -> Row {
+    let work = tempfile::tempdir().expect("tempdir");
+    let ip = if case.by_name {
+        "127.0.0.1".to_string()
+    } else {
+        support::unique_loopback_ip()
+    };
+    let gen = Gen {
+        ip: ip.clone(),
+        dir: work.path().to_path_buf(),
+    };
+    let material = (case.build)(&gen);
+    let certs_d = work.path().join("certs.d");
+    let (chain, key) = write_material(work.path(), &material, &certs_d);
+    let port = support::free_port(&ip);
+    let _registry = Registry::start(&ip, port, &chain, &key);
+    let host = if case.by_name {
+        "localhost"
+    } else {
+        ip.as_str()
+    };
+    let addr = format!("{host}:{port}");
+    let certs_d_text = certs_d.to_string_lossy().into_owned();
+    let ours_live = ours(&check_args(&addr, &certs_d_text));
+    let chain_text = chain.to_string_lossy().into_owned();
+    let ours_offline = ours(&[
+        "--internal",
+        &addr,
+        "--external",
+        &addr,
+        "check",
+        "--cert",
+        &chain_text,
+        "--host",
+        &addr,
+        "--cert-dir",
+        &certs_d_text,
+        "--format",
+        "json",
+    ]);
+    let (accepted, message) = skopeo_verdict(&addr, &certs_d);
+    let skopeo = from_oracle((accepted, unescape_logrus(&message)));
+    let compared_with = match case.oracles {
+        Oracles::Both => "skopeo+docker",
+        Oracles::DockerOnly => "docker (skopeo: Go 1.19 form)",
+    };
+    let mut row = Row {
+        name: case.name,
+        compared_with,
+        ours_live,
+        ours_offline,
+        skopeo,
+        docker: None,
+        ours_docker: None,
+        ok: true,
+        why: String::new(),
+    };
+    if !same(&row.ours_live, &row.ours_offline) {
+        row.ok = false;
+        row.why += "live and offline verdicts differ; ";
+    }
+    let expected_skopeo = match case.oracles {
+        Oracles::Both => row.ours_live.clone(),
+        Oracles::DockerOnly => go119_form(&row.ours_live),
+    };
+    if !same(&expected_skopeo, &row.skopeo) {
+        row.ok = false;
+        row.why += "skopeo disagrees; ";
+    }
+    row
+}
+
+/// The docker CLI cases, all in one network namespace, one registry port per case.
+fn run_docker(cases: &[&Case], rows: &mut [Row]) {
+    let ns = Netns::create();
+    let work = tempfile::tempdir().expect("tempdir");
+    let etc_docker = work.path().join("etc-docker");
+    let mut registries = Vec::new();
+    let mut targets = Vec::new();
+    for (i, case) in cases.iter().enumerate() {
+        let dir = work.path().join(format!("case{i}"));
+        std::fs::create_dir_all(&dir).expect("case dir");
+        let gen = Gen {
+            ip: ns.inner_ip.clone(),
+            dir: dir.clone(),
+        };
+        let material = (case.build)(&gen);
+        let port = 20_000 + i as u16;
+        let addr = format!("{}:{port}", ns.inner_ip);
+        let certs_d = etc_docker.join("certs.d").join(&addr);
+        let (chain, key) = write_material(&dir, &material, &certs_d);
+        registries.push(Registry::start_in_netns(&ns, port, &chain, &key));
+        targets.push((case.name, addr, certs_d));
+    }
+    let results: Vec<(Verdict, Verdict)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = targets
+            .iter()
+            .map(|(_, addr, certs_d)| {
+                let etc_docker = &etc_docker;
+                scope.spawn(move || {
+                    let certs_d_text = certs_d.to_string_lossy().into_owned();
+                    let ours = ours(&check_args(addr, &certs_d_text));
+                    let docker = from_oracle(docker_verdict(addr, etc_docker));
+                    (ours, docker)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("docker oracle thread"))
+            .collect()
+    });
+    for ((name, _, _), (ours, docker)) in targets.iter().zip(results) {
+        let row = rows
+            .iter_mut()
+            .find(|r| r.name == *name)
+            .expect("row for docker case");
+        if !same(&ours, &docker) {
+            row.ok = false;
+            row.why += "docker disagrees; ";
+        }
+        row.docker = Some(docker);
+        row.ours_docker = Some(ours);
+    }
+    drop(registries);
+}
+
+fn table(rows: &[Row]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\n{:<4} {:<62} {:<30}\n",
+        "ok", "case", "compared with"
+    );
+    for row in rows {
+        let _ = writeln!(
+            out,
+            "{:<4} {:<62} {}",
+            if row.ok { "ok" } else { "FAIL" },
+            row.name,
+            row.compared_with
+        );
+        let _ = writeln!(out, "       ours   : {}", row.ours_live.show());
+        if row.ours_offline != row.ours_live {
+            let _ = writeln!(out, "       offline: {}", row.ours_offline.show());
+        }
+        let _ = writeln!(out, "       skopeo : {}", row.skopeo.show());
+        match (&row.docker, &row.ours_docker) {
+            (Some(docker), Some(ours_ns)) => {
+                let _ = writeln!(out, "       ours@ns: {}", ours_ns.show());
+                let _ = writeln!(out, "       docker : {}", docker.show());
+            }
+            _ => {
+                let _ = writeln!(out, "       docker : (not run for this case)");
+            }
+        }
+        if !row.ok {
+            let _ = writeln!(out, "       why    : {}", row.why);
+        }
+    }
+    out
+}
+
+#[test]
+fn verdicts_and_messages_equal_go_clients() {
+    for tool in [
+        "docker-registry",
+        "skopeo",
+        "openssl",
+        "docker",
+        "unshare",
+        "ip",
+    ] {
+        require_tool(tool);
+    }
+    let cases = cases();
+    assert!(cases.len() >= 20, "the matrix needs at least 20 cases");
+    // Loopback cases in a few threads (2-core CI): registry start-up dominates.
+    let threads = 4;
+    let mut rows: Vec<Row> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let cases = &cases;
+                scope.spawn(move || {
+                    cases
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| i % threads == t)
+                        .map(|(i, c)| (i, run_loopback(c)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let mut all: Vec<(usize, Row)> = handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("case thread"))
+            .collect();
+        all.sort_by_key(|(i, _)| *i);
+        all.into_iter().map(|(_, r)| r).collect()
+    });
+    let docker_cases: Vec<&Case> = cases.iter().filter(|c| c.docker).collect();
+    run_docker(&docker_cases, &mut rows);
+    let printed = table(&rows);
+    eprintln!("{printed}");
+    let failed: Vec<&str> = rows.iter().filter(|r| !r.ok).map(|r| r.name).collect();
+    assert!(
+        failed.is_empty(),
+        "cases disagreeing with Go: {failed:?}\n{printed}"
+    );
+}
