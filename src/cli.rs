@@ -200,7 +200,7 @@ pub(crate) struct CertArgs {
     /// Validity of the registry certificate in days
     #[arg(long, default_value_t = 365)]
     pub(crate) days: u32,
-    /// Key algorithm
+    /// Key algorithm: ECDSA P-256, or RSA 2048 for old clients
     #[arg(long, value_enum, default_value_t = KeyType::EcdsaP256)]
     pub(crate) key_type: KeyType,
     /// Sign with this existing CA certificate (with --ca-key) instead of issuing a CA
@@ -212,11 +212,16 @@ pub(crate) struct CertArgs {
     /// Overwrite existing files
     #[arg(long)]
     pub(crate) force: bool,
+    /// Print what would be issued and written; write nothing
+    #[arg(long)]
+    pub(crate) dry_run: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum KeyType {
+    #[value(alias = "ecdsa")]
     EcdsaP256,
+    #[value(alias = "rsa")]
     Rsa2048,
 }
 

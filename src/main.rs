@@ -5,6 +5,7 @@
 
 #![allow(dead_code)] // until every command is wired; removed once they are.
 
+mod certgen;
 mod cli;
 mod cmd;
 mod config;
@@ -18,6 +19,7 @@ mod pem;
 mod plugin;
 mod probe;
 mod rollout;
+mod snippet;
 mod tls;
 mod trust;
 mod x509;

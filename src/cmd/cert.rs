@@ -1,16 +1,369 @@
-//! `cert`: not built yet.
+//! `cert`: issue a CA and a registry certificate that names every endpoint.
+//!
+//! Input is checked, the CA loaded (`--ca-cert/--ca-key`) and every target file checked
+//! before any key is generated or any file written, so a refusal changes nothing. Files are
+//! written with [`crate::fsutil::write_atomic`]: private keys 0600, certificates 0644.
 
-use crate::cli::CertArgs;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context};
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::certgen::{self, KeyAlgorithm, SubjectNames};
+use crate::cli::{CertArgs, KeyType};
 use crate::config::Config;
+use crate::endpoint::{Endpoint, Host};
 use crate::exit::ExitStatus;
 use crate::output::Printer;
+use crate::snippet::{self, shell_quote};
+
+/// The usual DC/OS names of a Marathon app called `registry`: Mesos-DNS and the named VIP.
+pub(crate) const DCOS_NAMES: [&str; 2] = [
+    "registry.marathon.mesos",
+    "registry.marathon.l4lb.thisdcos.directory",
+];
+
+/// Longest validity accepted for the registry certificate (100 years).
+const MAX_DAYS: u32 = 36_500;
+
+/// One file `cert` writes.
+struct Planned {
+    path: PathBuf,
+    contents: Vec<u8>,
+    mode: u32,
+    /// Already present with exactly these bytes (renewing in place with the same CA).
+    unchanged: bool,
+}
+
+#[derive(Serialize)]
+struct Report {
+    out: PathBuf,
+    dry_run: bool,
+    ca_cert: PathBuf,
+    /// None when an existing CA signed (its key stays where it is).
+    ca_key: Option<PathBuf>,
+    cert: PathBuf,
+    key: PathBuf,
+    ca_new: bool,
+    ca_sha256: String,
+    ca_not_after: String,
+    key_type: KeyAlgorithm,
+    dns_names: Vec<String>,
+    ip_addresses: Vec<IpAddr>,
+    not_after: String,
+    trust_command: String,
+}
 
 pub(crate) fn run(
-    _config: &Config,
-    _args: &CertArgs,
-    _printer: &Printer,
+    config: &Config,
+    args: &CertArgs,
+    printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    anyhow::bail!(
-        "`cert` is not available in this build yet — see README.md for the commands that are"
-    )
+    if args.days == 0 || args.days > MAX_DAYS {
+        bail!(
+            "--days {} is out of range — give a number of days from 1 to {MAX_DAYS}",
+            args.days
+        );
+    }
+    let names = subject_names(&config.endpoints(), args)?;
+    let algorithm = match args.key_type {
+        KeyType::EcdsaP256 => KeyAlgorithm::EcdsaP256,
+        KeyType::Rsa2048 => KeyAlgorithm::Rsa2048,
+    };
+    let out = prepare_out_dir(&args.out, args.dry_run)?;
+    let now = OffsetDateTime::now_utc();
+
+    // An existing CA is loaded first: a wrong key or a non-CA certificate stops us before
+    // any file is touched.
+    let ca = match (&args.ca_cert, &args.ca_key) {
+        (Some(cert), Some(key)) => certgen::load_ca(cert, key)?,
+        _ => certgen::new_ca(algorithm, now)?,
+    };
+    let ca_pem = crate::pem::to_pem(&ca.cert_der);
+    let ca_sha256 = crate::pem::sha256_fingerprint(&ca.cert_der);
+
+    let paths = [
+        out.join("ca.crt"),
+        out.join("ca.key"),
+        out.join("domain.crt"),
+        out.join("domain.key"),
+    ];
+    // Conflicts are judged on paths alone (leaf keys are new every time), except ca.crt
+    // rewritten with the same bytes, so renewal in place needs --force only for the leaf.
+    let mut conflicts = Vec::new();
+    for (index, path) in paths.iter().enumerate() {
+        let writes = index != 1 || ca.new_key_pem.is_some();
+        let same_ca = index == 0 && std::fs::read(path).is_ok_and(|old| old == ca_pem.as_bytes());
+        if writes && !same_ca && path.symlink_metadata().is_ok() {
+            conflicts.push(path.display().to_string());
+        }
+    }
+    if !conflicts.is_empty() && !args.force {
+        bail!(
+            "{} already exist{} — pass --force to replace, or choose another --out",
+            conflicts.join(", "),
+            if conflicts.len() == 1 { "s" } else { "" }
+        );
+    }
+
+    let leaf = certgen::issue_leaf(&ca, &names, algorithm, args.days, now)?;
+    if leaf.not_after > ca.not_after {
+        printer.warn(format!(
+            "the certificate is valid until {}, but its CA only until {}: clients reject it once the CA has expired",
+            date(leaf.not_after),
+            date(ca.not_after)
+        ));
+    }
+    let mut chain = crate::pem::to_pem(&leaf.cert_der);
+    chain.push_str(&ca_pem);
+
+    let mut plan = vec![Planned {
+        unchanged: std::fs::read(&paths[0]).is_ok_and(|old| old == ca_pem.as_bytes()),
+        path: paths[0].clone(),
+        contents: ca_pem.into_bytes(),
+        mode: 0o644,
+    }];
+    if let Some(key_pem) = &ca.new_key_pem {
+        plan.push(Planned {
+            path: paths[1].clone(),
+            contents: key_pem.clone().into_bytes(),
+            mode: 0o600,
+            unchanged: false,
+        });
+    }
+    // Keys before certificates: a certificate on disk always has its key beside it.
+    plan.push(Planned {
+        path: paths[3].clone(),
+        contents: leaf.key_pem.clone().into_bytes(),
+        mode: 0o600,
+        unchanged: false,
+    });
+    plan.push(Planned {
+        path: paths[2].clone(),
+        contents: chain.into_bytes(),
+        mode: 0o644,
+        unchanged: false,
+    });
+    if !args.dry_run {
+        for file in plan.iter().filter(|file| !file.unchanged) {
+            write_file(file)?;
+        }
+    }
+
+    let ca_file = paths[0].clone();
+    let trust_command = format!(
+        "docker dcosreg trust --ca-file {} --fingerprint {ca_sha256}",
+        shell_quote(&ca_file.display().to_string())
+    );
+    let report = Report {
+        out: out.clone(),
+        dry_run: args.dry_run,
+        ca_cert: ca_file,
+        ca_key: ca.new_key_pem.as_ref().map(|_| paths[1].clone()),
+        cert: paths[2].clone(),
+        key: paths[3].clone(),
+        ca_new: ca.new_key_pem.is_some(),
+        ca_sha256,
+        ca_not_after: date(ca.not_after),
+        key_type: algorithm,
+        dns_names: names.dns.clone(),
+        ip_addresses: names.ips.clone(),
+        not_after: date(leaf.not_after),
+        trust_command,
+    };
+    if printer.is_json() {
+        printer.json(&report)?;
+    } else {
+        print_text(printer, &report)?;
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// Write one file with its mode. `write_atomic` keeps an existing file's mode, so an old
+/// file is set to the mode first: a new key is never readable by others, not even briefly.
+fn write_file(file: &Planned) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    if file
+        .path
+        .symlink_metadata()
+        .is_ok_and(|meta| meta.file_type().is_file())
+    {
+        std::fs::set_permissions(&file.path, std::fs::Permissions::from_mode(file.mode))
+            .with_context(|| format!("cannot set the mode of {}", file.path.display()))?;
+    }
+    crate::fsutil::write_atomic(&file.path, &file.contents, file.mode)
+}
+
+/// `--out` as an absolute path (the next steps are pasted elsewhere), created unless dry.
+fn prepare_out_dir(out: &Path, dry_run: bool) -> anyhow::Result<PathBuf> {
+    if out.exists() && !out.is_dir() {
+        bail!(
+            "--out {} is not a directory — give a directory for the certificate files",
+            out.display()
+        );
+    }
+    if !dry_run {
+        crate::fsutil::create_dirs(out)?;
+    }
+    let absolute = std::path::absolute(out)
+        .with_context(|| format!("cannot resolve --out {}", out.display()))?;
+    Ok(out.canonicalize().unwrap_or(absolute))
+}
+
+/// Every endpoint host, `--ip`, `--name` and (with `--dcos-names`) the DC/OS names.
+fn subject_names(endpoints: &[Endpoint], args: &CertArgs) -> anyhow::Result<SubjectNames> {
+    let mut names = SubjectNames::default();
+    for endpoint in endpoints {
+        match &endpoint.host {
+            Host::Ip(ip) => names.add_ip(*ip),
+            Host::Dns(name) => names.add_dns(name),
+        }
+    }
+    for text in &args.ips {
+        names.add_ip(parse_ip(text)?);
+    }
+    for text in &args.names {
+        names.add_dns(&parse_dns_name(text)?);
+    }
+    if args.dcos_names {
+        for name in DCOS_NAMES {
+            names.add_dns(name);
+        }
+    }
+    Ok(names)
+}
+
+/// An IPv4 or IPv6 address; IPv6 may come in brackets as in an endpoint.
+fn parse_ip(text: &str) -> anyhow::Result<IpAddr> {
+    let trimmed = text.trim();
+    let bare = trimmed
+        .strip_prefix('[')
+        .and_then(|rest| rest.strip_suffix(']'))
+        .unwrap_or(trimmed);
+    bare.parse::<IpAddr>().map_err(|_| {
+        anyhow!("--ip {text:?} is not an IP address — give an address without port, e.g. --ip 10.0.0.5 or --ip fd00::5")
+    })
+}
+
+/// A DNS name (a leading `*.` wildcard allowed: Go matches it against one label).
+fn parse_dns_name(text: &str) -> anyhow::Result<String> {
+    let trimmed = text.trim();
+    if trimmed.parse::<IpAddr>().is_ok() {
+        bail!("--name {text:?} is an IP address — give it with --ip {trimmed}");
+    }
+    let base = trimmed.strip_prefix("*.").unwrap_or(trimmed);
+    match base.parse::<Endpoint>() {
+        Ok(Endpoint {
+            host: Host::Dns(_),
+            explicit_port: false,
+            ..
+        }) if !base.contains('*') => Ok(trimmed.to_ascii_lowercase()),
+        _ => Err(anyhow!(
+            "--name {text:?} is not a DNS name — give a host name without scheme or port, e.g. --name registry.example.com"
+        )),
+    }
+}
+
+fn date(when: OffsetDateTime) -> String {
+    when.date().to_string()
+}
+
+fn print_text(printer: &Printer, report: &Report) -> anyhow::Result<()> {
+    let mut names: Vec<String> = report
+        .ip_addresses
+        .iter()
+        .map(|ip| ip.to_string())
+        .collect();
+    names.extend(report.dns_names.iter().cloned());
+    let verb = if report.dry_run {
+        "Would issue"
+    } else {
+        "Issued"
+    };
+    let signer = if report.ca_new {
+        format!("a new CA (valid until {})", report.ca_not_after)
+    } else {
+        format!("the existing CA (valid until {})", report.ca_not_after)
+    };
+    let mut lines = vec![
+        format!(
+            "{verb} an {} registry certificate for {} (valid until {}), signed by {signer}.",
+            match report.key_type {
+                KeyAlgorithm::EcdsaP256 => "ECDSA P-256",
+                KeyAlgorithm::Rsa2048 => "RSA 2048",
+            },
+            names.join(", "),
+            report.not_after
+        ),
+        format!(
+            "  {}  CA certificate: every client trusts this",
+            report.ca_cert.display()
+        ),
+    ];
+    if let Some(key) = &report.ca_key {
+        lines.push(format!(
+            "  {}  CA key (0600): keep it offline, it can sign certificates every client trusts",
+            key.display()
+        ));
+    }
+    lines.push(format!(
+        "  {}  registry certificate, then the CA",
+        report.cert.display()
+    ));
+    lines.push(format!("  {}  registry key (0600)", report.key.display()));
+    lines.push(format!("CA SHA-256 fingerprint: {}", report.ca_sha256));
+    let dir = snippet::REGISTRY_CERT_DIR;
+    let container = snippet::CONTAINER_CERT_DIR;
+    let cert = shell_quote(&report.cert.display().to_string());
+    let key = shell_quote(&report.key.display().to_string());
+    lines.extend([
+        String::new(),
+        "Next steps:".to_string(),
+        format!("  1. On each agent that may run the registry, put the pair in {dir}/ (copy {cert} and {key} there first):"),
+        format!("       sudo mkdir -p {dir} && sudo install -m 0644 domain.crt {dir}/domain.crt && sudo install -m 0600 domain.key {dir}/domain.key"),
+        "  2. Mount it read-only into the registry's Marathon app:".to_string(),
+        format!("       {{ \"containerPath\": \"{container}\", \"hostPath\": \"{dir}\", \"mode\": \"RO\" }}"),
+        format!("     with env REGISTRY_HTTP_TLS_CERTIFICATE={container}/domain.crt and REGISTRY_HTTP_TLS_KEY={container}/domain.key"),
+        "     (`docker dcosreg snippet marathon` prints the whole app).".to_string(),
+        "  3. Trust the CA on every host that pulls or pushes (`docker dcosreg rollout` takes the same flags for all agents):".to_string(),
+        format!("       {}", report.trust_command),
+    ]);
+    for line in lines {
+        printer.line(crate::output::sanitize(&line))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ips_accept_both_families_and_refuse_ports() {
+        assert!(parse_ip("10.0.0.5").is_ok());
+        assert!(parse_ip("[fd00::5]").is_ok());
+        assert!(parse_ip("fd00::5").is_ok());
+        for bad in ["10.0.0.5:5000", "10.0.0", "host", "", "[10.0.0.5]x"] {
+            let err = parse_ip(bad).unwrap_err().to_string();
+            assert!(err.contains("is not an IP address —"), "{err}");
+        }
+    }
+
+    #[test]
+    fn names_must_be_dns_names() {
+        assert_eq!(
+            parse_dns_name("Registry.Example.COM").unwrap(),
+            "registry.example.com"
+        );
+        assert!(parse_dns_name("*.example.com").is_ok());
+        assert!(parse_dns_name("10.0.0.1")
+            .unwrap_err()
+            .to_string()
+            .contains("--ip 10.0.0.1"));
+        for bad in ["https://x", "x:5000", "a b", "a.*.b", "*", "-x.example", ""] {
+            assert!(parse_dns_name(bad).is_err(), "{bad:?} accepted");
+        }
+    }
 }

@@ -1,16 +1,88 @@
-//! `snippet`: not built yet.
+//! `snippet KIND` / `snippet --list`: print ready-to-paste configuration.
+//!
+//! A kind with one section prints it bare on stdout (`snippet marathon > registry.json`
+//! works); several sections are separated by `# --- title (format) ---` lines, a comment in
+//! every language used. Notes for the person go to stderr; `--format json` prints
+//! `{"kind","sections":[{"title","format","content"}],"notes"}`.
+
+use anyhow::bail;
+use serde::Serialize;
 
 use crate::cli::SnippetArgs;
 use crate::config::Config;
 use crate::exit::ExitStatus;
 use crate::output::Printer;
+use crate::snippet::{self, Context, KINDS};
+
+#[derive(Serialize)]
+struct KindInfo {
+    name: &'static str,
+    description: &'static str,
+}
 
 pub(crate) fn run(
-    _config: &Config,
-    _args: &SnippetArgs,
-    _printer: &Printer,
+    config: &Config,
+    args: &SnippetArgs,
+    printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    anyhow::bail!(
-        "`snippet` is not available in this build yet — see README.md for the commands that are"
-    )
+    let names = || KINDS.iter().map(|k| k.name).collect::<Vec<_>>().join(", ");
+    if args.list {
+        if printer.is_json() {
+            let kinds: Vec<KindInfo> = KINDS
+                .iter()
+                .map(|k| KindInfo {
+                    name: k.name,
+                    description: k.description,
+                })
+                .collect();
+            printer.json(&serde_json::json!({ "kinds": kinds }))?;
+        } else {
+            let width = KINDS.iter().map(|k| k.name.len()).max().unwrap_or(0);
+            for kind in KINDS {
+                printer.line(format!("{:width$}  {}", kind.name, kind.description))?;
+            }
+        }
+        return Ok(ExitStatus::Success);
+    }
+    let Some(requested) = args.kind.as_deref() else {
+        bail!("no snippet kind given — choose one of: {}", names());
+    };
+    let Some(kind) = snippet::find(requested.trim().to_ascii_lowercase().as_str()) else {
+        bail!(
+            "unknown snippet kind {:?} — choose one of: {}",
+            crate::output::sanitize_line(requested),
+            names()
+        );
+    };
+    let context = Context {
+        internal: config.internal.value.clone(),
+        external: config.external.value.clone(),
+    };
+    let built = kind.build(&context);
+    if printer.is_json() {
+        printer.json(&built)?;
+        return Ok(ExitStatus::Success);
+    }
+    let single = built.sections.len() == 1;
+    let mut first = true;
+    for section in &built.sections {
+        if !single {
+            if !first {
+                printer.line("")?;
+            }
+            printer.line(format!(
+                "# --- {} ({}) ---",
+                section.title,
+                serde_json::to_value(section.format)?
+                    .as_str()
+                    .unwrap_or_default()
+            ))?;
+        }
+        first = false;
+        printer.line(section.content.trim_end_matches('\n'))?;
+    }
+    for note in &built.notes {
+        eprintln!("note: {note}");
+    }
+    Ok(ExitStatus::Success)
 }

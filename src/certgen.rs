@@ -1,0 +1,355 @@
+//! Issuing the registry's CA and server certificate (rcgen on ring).
+//!
+//! The guide's openssl recipe makes one self-signed `CA:TRUE` certificate that names only
+//! the VIP, so Marathon-LB's address fails with "certificate is valid for 192.168.0.1, not
+//! 192.168.1.50", and its Mesos-DNS variants put the name only in the CN, which Go ignores
+//! (Go 1.15+ matches names against SANs only). Here a small CA signs a leaf that is a proper
+//! TLS server certificate: `CA:FALSE`, serverAuth, every endpoint host as a SAN.
+//! ring cannot generate RSA keys, so RSA keys come from the RustCrypto `rsa` crate and are
+//! handed to rcgen/ring as PKCS#8 for signing.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, SanType, SerialNumber,
+};
+use rustls_pki_types::PrivatePkcs8KeyDer;
+use time::{Duration, OffsetDateTime};
+
+/// The CA lives ten years: it is what every agent trusts, so replacing it is the costly part.
+pub(crate) const CA_DAYS: i64 = 3650;
+
+/// Certificates start an hour in the past so agents whose clocks lag still accept them
+/// (Go rejects a certificate before its NotBefore: "x509: certificate has expired or is
+/// not yet valid").
+const BACKDATE: Duration = Duration::hours(1);
+
+/// Key algorithm of newly generated keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum KeyAlgorithm {
+    EcdsaP256,
+    Rsa2048,
+}
+
+/// Why a certificate or key could not be made or loaded.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CertGenError {
+    #[error("cannot generate a {0} key: {1}")]
+    KeyGeneration(&'static str, String),
+    #[error("cannot sign the certificate: {0}")]
+    Sign(rcgen::Error),
+    #[error("cannot read {path} — {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {detail}")]
+    BadCaCert { path: PathBuf, detail: String },
+    #[error("{path} holds no usable private key ({detail}) — give an unencrypted PEM key; convert other forms with `openssl pkcs8 -topk8 -nocrypt -in KEY -out key.pem`")]
+    BadCaKey { path: PathBuf, detail: String },
+    #[error(
+        "{key} is not the private key of {cert} — give the key that belongs to the CA certificate"
+    )]
+    KeyMismatch { cert: PathBuf, key: PathBuf },
+}
+
+/// The names a registry certificate is issued for.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub(crate) struct SubjectNames {
+    pub(crate) dns: Vec<String>,
+    pub(crate) ips: Vec<IpAddr>,
+}
+
+impl SubjectNames {
+    /// Add a DNS name once (DNS is case-insensitive; Go compares lower-cased).
+    pub(crate) fn add_dns(&mut self, name: &str) {
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        if !self.dns.contains(&name) {
+            self.dns.push(name);
+        }
+    }
+
+    pub(crate) fn add_ip(&mut self, ip: IpAddr) {
+        if !self.ips.contains(&ip) {
+            self.ips.push(ip);
+        }
+    }
+
+    /// The subject CN: informative only (Go never matches it), the first name given.
+    fn common_name(&self) -> String {
+        self.ips
+            .first()
+            .map(|ip| ip.to_string())
+            .or_else(|| self.dns.first().cloned())
+            .unwrap_or_else(|| "docker registry".to_string())
+    }
+
+    fn san_types(&self) -> Result<Vec<SanType>, CertGenError> {
+        let mut sans = Vec::new();
+        for ip in &self.ips {
+            sans.push(SanType::IpAddress(*ip));
+        }
+        for name in &self.dns {
+            let ia5 = name.as_str().try_into().map_err(CertGenError::Sign)?;
+            sans.push(SanType::DnsName(ia5));
+        }
+        Ok(sans)
+    }
+}
+
+/// A CA able to sign: its certificate (DER) and the issuer data rcgen needs.
+pub(crate) struct SigningCa {
+    pub(crate) cert_der: Vec<u8>,
+    /// PEM of the CA key when we generated it (None when the user's CA was loaded).
+    pub(crate) new_key_pem: Option<String>,
+    pub(crate) not_after: OffsetDateTime,
+    issuer: Issuer<'static, KeyPair>,
+}
+
+/// A newly issued registry certificate.
+pub(crate) struct Leaf {
+    pub(crate) cert_der: Vec<u8>,
+    pub(crate) key_pem: String,
+    pub(crate) not_after: OffsetDateTime,
+}
+
+/// A new private key of the given algorithm.
+pub(crate) fn generate_key(algorithm: KeyAlgorithm) -> Result<KeyPair, CertGenError> {
+    match algorithm {
+        KeyAlgorithm::EcdsaP256 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
+            .map_err(|e| CertGenError::KeyGeneration("ECDSA P-256", e.to_string())),
+        KeyAlgorithm::Rsa2048 => {
+            use rsa::pkcs8::EncodePrivateKey;
+            let fail = |e: String| CertGenError::KeyGeneration("RSA 2048", e);
+            let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048)
+                .map_err(|e| fail(e.to_string()))?;
+            let der = key.to_pkcs8_der().map_err(|e| fail(e.to_string()))?;
+            let pkcs8 = PrivatePkcs8KeyDer::from(der.as_bytes());
+            KeyPair::from_pkcs8_der_and_sign_algo(&pkcs8, &rcgen::PKCS_RSA_SHA256)
+                .map_err(|e| fail(e.to_string()))
+        }
+    }
+}
+
+/// A positive 127-bit random serial (RFC 5280 §4.1.2.2: at most 20 octets, positive;
+/// CA/B Forum: at least 64 bits of randomness).
+fn random_serial() -> Result<SerialNumber, CertGenError> {
+    use ring::rand::SecureRandom;
+    let mut bytes = [0u8; 16];
+    ring::rand::SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| CertGenError::KeyGeneration("serial", "no system randomness".into()))?;
+    bytes[0] = (bytes[0] & 0x7f) | 0x40;
+    Ok(SerialNumber::from_slice(&bytes))
+}
+
+/// A new self-signed CA: `CA:TRUE, pathlen:0`, keyCertSign and cRLSign, ten years.
+pub(crate) fn new_ca(
+    algorithm: KeyAlgorithm,
+    now: OffsetDateTime,
+) -> Result<SigningCa, CertGenError> {
+    let key = generate_key(algorithm)?;
+    let mut params = CertificateParams::default();
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::OrganizationName, "docker-dcosreg");
+    // A date in the CN tells two generations of the CA apart in trust stores and `check`.
+    dn.push(
+        DnType::CommonName,
+        format!(
+            "docker-dcosreg registry CA {}",
+            now.date().to_string().replace('-', "")
+        ),
+    );
+    params.distinguished_name = dn;
+    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    params.not_before = now - BACKDATE;
+    params.not_after = now + Duration::days(CA_DAYS);
+    params.serial_number = Some(random_serial()?);
+    let cert = params.self_signed(&key).map_err(CertGenError::Sign)?;
+    let key_pem = key.serialize_pem();
+    Ok(SigningCa {
+        cert_der: cert.der().to_vec(),
+        new_key_pem: Some(key_pem),
+        not_after: params.not_after,
+        issuer: Issuer::new(params, key),
+    })
+}
+
+/// Load an existing CA (certificate + PKCS#8 key) to renew a leaf without new trust.
+pub(crate) fn load_ca(cert_path: &Path, key_path: &Path) -> Result<SigningCa, CertGenError> {
+    let bad_cert = |detail: String| CertGenError::BadCaCert {
+        path: cert_path.to_path_buf(),
+        detail,
+    };
+    let certs = crate::pem::read_certificates(cert_path).map_err(|e| bad_cert(e.to_string()))?;
+    let [cert_der] = certs.as_slice() else {
+        return Err(bad_cert(format!(
+            "holds {} certificates — give a file with only the CA certificate",
+            certs.len()
+        )));
+    };
+    let (_, parsed) = x509_parser::parse_x509_certificate(cert_der.as_ref())
+        .map_err(|e| bad_cert(format!("not an X.509 certificate ({e})")))?;
+    check_is_ca(&parsed).map_err(bad_cert)?;
+    // rcgen rebuilds the issuer name from the parsed subject; it supports one attribute
+    // per RDN only (and panics on an empty RDN). Go chains by raw name bytes, so a
+    // subject we cannot reproduce exactly must be refused rather than half-copied.
+    if parsed.subject().iter().any(|rdn| rdn.iter().count() != 1) {
+        return Err(bad_cert(
+            "its subject has multi-valued or empty name parts, which cannot be reproduced as the issuer — issue a new CA instead".into(),
+        ));
+    }
+
+    let key_text = std::fs::read_to_string(key_path).map_err(|source| CertGenError::Read {
+        path: key_path.to_path_buf(),
+        source,
+    })?;
+    let key = load_key(&key_text).map_err(|detail| CertGenError::BadCaKey {
+        path: key_path.to_path_buf(),
+        detail,
+    })?;
+    if key.public_key_raw() != parsed.public_key().subject_public_key.data.as_ref() {
+        return Err(CertGenError::KeyMismatch {
+            cert: cert_path.to_path_buf(),
+            key: key_path.to_path_buf(),
+        });
+    }
+    let not_after = OffsetDateTime::from_unix_timestamp(parsed.validity().not_after.timestamp())
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let issuer = Issuer::from_ca_cert_der(cert_der, key)
+        .map_err(|e| bad_cert(format!("cannot use it as issuer ({e})")))?;
+    Ok(SigningCa {
+        cert_der: cert_der.to_vec(),
+        new_key_pem: None,
+        not_after,
+        issuer,
+    })
+}
+
+/// Go (crypto/x509 verify.go, `isValid`) refuses a parent without `CA:TRUE`, and one whose
+/// KeyUsage lacks certSign when the extension is present.
+fn check_is_ca(cert: &x509_parser::certificate::X509Certificate<'_>) -> Result<(), String> {
+    let is_ca = cert
+        .basic_constraints()
+        .ok()
+        .flatten()
+        .is_some_and(|bc| bc.value.ca);
+    if !is_ca {
+        return Err("is not a CA certificate (no basicConstraints CA:TRUE) — Go will not accept certificates it signs; give the CA's certificate, or issue a new CA".into());
+    }
+    if let Ok(Some(ku)) = cert.key_usage() {
+        if !ku.value.key_cert_sign() {
+            return Err("its keyUsage lacks keyCertSign — Go will not accept certificates it signs; issue a new CA".into());
+        }
+    }
+    Ok(())
+}
+
+/// A PEM private key in PKCS#8 (`PRIVATE KEY`), or PKCS#1 RSA (`RSA PRIVATE KEY`,
+/// converted); the signature algorithm follows from the key.
+fn load_key(text: &str) -> Result<KeyPair, String> {
+    let block = pem::parse(text).map_err(|e| format!("not PEM: {e}"))?;
+    match block.tag() {
+        "PRIVATE KEY" => KeyPair::try_from(block.contents()).map_err(|e| e.to_string()),
+        "RSA PRIVATE KEY" => {
+            use rsa::pkcs1::DecodeRsaPrivateKey;
+            use rsa::pkcs8::EncodePrivateKey;
+            let key = rsa::RsaPrivateKey::from_pkcs1_der(block.contents())
+                .map_err(|e| format!("bad PKCS#1 RSA key: {e}"))?;
+            let der = key.to_pkcs8_der().map_err(|e| e.to_string())?;
+            KeyPair::from_pkcs8_der_and_sign_algo(
+                &PrivatePkcs8KeyDer::from(der.as_bytes()),
+                &rcgen::PKCS_RSA_SHA256,
+            )
+            .map_err(|e| e.to_string())
+        }
+        "ENCRYPTED PRIVATE KEY" => Err("the key is encrypted".into()),
+        other => Err(format!("a {other:?} PEM block is not supported")),
+    }
+}
+
+/// The registry's server certificate, signed by `ca`.
+pub(crate) fn issue_leaf(
+    ca: &SigningCa,
+    names: &SubjectNames,
+    algorithm: KeyAlgorithm,
+    days: u32,
+    now: OffsetDateTime,
+) -> Result<Leaf, CertGenError> {
+    let key = generate_key(algorithm)?;
+    let mut params = CertificateParams::default();
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, names.common_name());
+    params.distinguished_name = dn;
+    params.subject_alt_names = names.san_types()?;
+    params.is_ca = IsCa::ExplicitNoCa;
+    // RFC 5280 §4.2.1.3; keyEncipherment only where RSA key exchange could use it.
+    params.key_usages = match algorithm {
+        KeyAlgorithm::EcdsaP256 => vec![KeyUsagePurpose::DigitalSignature],
+        KeyAlgorithm::Rsa2048 => vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+        ],
+    };
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    params.use_authority_key_identifier_extension = true;
+    params.not_before = now - BACKDATE;
+    params.not_after = now + Duration::days(i64::from(days));
+    params.serial_number = Some(random_serial()?);
+    let cert = params
+        .signed_by(&key, &ca.issuer)
+        .map_err(CertGenError::Sign)?;
+    Ok(Leaf {
+        cert_der: cert.der().to_vec(),
+        key_pem: key.serialize_pem(),
+        not_after: params.not_after,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use x509_parser::prelude::*;
+
+    fn names() -> SubjectNames {
+        let mut names = SubjectNames::default();
+        names.add_ip("192.168.0.1".parse().unwrap());
+        names.add_dns("Registry.Marathon.Mesos.");
+        names.add_dns("registry.marathon.mesos");
+        names
+    }
+
+    #[test]
+    fn leaf_is_a_server_certificate_chained_to_the_ca() {
+        let now = OffsetDateTime::now_utc();
+        let ca = new_ca(KeyAlgorithm::EcdsaP256, now).unwrap();
+        let leaf = issue_leaf(&ca, &names(), KeyAlgorithm::EcdsaP256, 30, now).unwrap();
+        let (_, ca_cert) = parse_x509_certificate(&ca.cert_der).unwrap();
+        let (_, cert) = parse_x509_certificate(&leaf.cert_der).unwrap();
+        assert_eq!(cert.issuer().as_raw(), ca_cert.subject().as_raw());
+        assert!(cert.verify_signature(Some(ca_cert.public_key())).is_ok());
+        assert!(!cert.basic_constraints().unwrap().unwrap().value.ca);
+        assert!(ca_cert.basic_constraints().unwrap().unwrap().value.ca);
+        let eku = cert.extended_key_usage().unwrap().unwrap().value;
+        assert!(eku.server_auth);
+        let sans = &cert.subject_alternative_name().unwrap().unwrap().value;
+        assert_eq!(sans.general_names.len(), 2, "duplicate name folded");
+        let days = (leaf.not_after - now).whole_days();
+        assert_eq!(days, 30);
+    }
+
+    #[test]
+    fn rsa_keys_sign_and_carry_key_encipherment() {
+        let now = OffsetDateTime::now_utc();
+        let ca = new_ca(KeyAlgorithm::Rsa2048, now).unwrap();
+        let leaf = issue_leaf(&ca, &names(), KeyAlgorithm::Rsa2048, 1, now).unwrap();
+        let (_, cert) = parse_x509_certificate(&leaf.cert_der).unwrap();
+        let ku = cert.key_usage().unwrap().unwrap().value;
+        assert!(ku.digital_signature() && ku.key_encipherment());
+        assert!(leaf.key_pem.starts_with("-----BEGIN PRIVATE KEY-----"));
+    }
+}
