@@ -41,11 +41,15 @@ pub(crate) enum CertGenError {
     KeyGeneration(&'static str, String),
     #[error("cannot sign the certificate: {0}")]
     Sign(rcgen::Error),
-    #[error("cannot read {path} — {source}")]
+    // Not named `source`: the io error is shown here, not again in the error chain.
+    #[error("cannot read {path} — {error}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
+    /// The --ca-cert file itself is unreadable or not PEM/DER (the message names it).
+    #[error("--ca-cert: {0}")]
+    CaCertFile(String),
     #[error("{path}: {detail}")]
     BadCaCert { path: PathBuf, detail: String },
     #[error("{path} holds no usable private key ({detail}) — give an unencrypted PEM key; convert other forms with `openssl pkcs8 -topk8 -nocrypt -in KEY -out key.pem`")]
@@ -185,10 +189,11 @@ pub(crate) fn load_ca(cert_path: &Path, key_path: &Path) -> Result<SigningCa, Ce
         path: cert_path.to_path_buf(),
         detail,
     };
-    let certs = crate::pem::read_certificates(cert_path).map_err(|e| bad_cert(e.to_string()))?;
+    let certs = crate::pem::read_certificates(cert_path)
+        .map_err(|e| CertGenError::CaCertFile(e.to_string()))?;
     let [cert_der] = certs.as_slice() else {
         return Err(bad_cert(format!(
-            "holds {} certificates — give a file with only the CA certificate",
+            "holds {} certificates — give a file with only the CA certificate (ca.crt, not the chain)",
             certs.len()
         )));
     };
@@ -204,9 +209,9 @@ pub(crate) fn load_ca(cert_path: &Path, key_path: &Path) -> Result<SigningCa, Ce
         ));
     }
 
-    let key_text = std::fs::read_to_string(key_path).map_err(|source| CertGenError::Read {
+    let key_text = std::fs::read_to_string(key_path).map_err(|error| CertGenError::Read {
         path: key_path.to_path_buf(),
-        source,
+        error,
     })?;
     let key = load_key(&key_text).map_err(|detail| CertGenError::BadCaKey {
         path: key_path.to_path_buf(),

@@ -72,7 +72,7 @@ pub(crate) fn run(
         KeyType::EcdsaP256 => KeyAlgorithm::EcdsaP256,
         KeyType::Rsa2048 => KeyAlgorithm::Rsa2048,
     };
-    let out = prepare_out_dir(&args.out, args.dry_run)?;
+    let out = resolve_out_dir(&args.out)?;
     let now = OffsetDateTime::now_utc();
 
     // An existing CA is loaded first: a wrong key or a non-CA certificate stops us before
@@ -147,6 +147,7 @@ pub(crate) fn run(
         unchanged: false,
     });
     if !args.dry_run {
+        crate::fsutil::create_dirs(&out)?;
         for file in plan.iter().filter(|file| !file.unchanged) {
             write_file(file)?;
         }
@@ -196,16 +197,14 @@ fn write_file(file: &Planned) -> anyhow::Result<()> {
     crate::fsutil::write_atomic(&file.path, &file.contents, file.mode)
 }
 
-/// `--out` as an absolute path (the next steps are pasted elsewhere), created unless dry.
-fn prepare_out_dir(out: &Path, dry_run: bool) -> anyhow::Result<PathBuf> {
+/// `--out` as an absolute path (the next steps are pasted elsewhere). It is created only
+/// when the files are written, so a refusal leaves no empty directory behind.
+fn resolve_out_dir(out: &Path) -> anyhow::Result<PathBuf> {
     if out.exists() && !out.is_dir() {
         bail!(
             "--out {} is not a directory — give a directory for the certificate files",
             out.display()
         );
-    }
-    if !dry_run {
-        crate::fsutil::create_dirs(out)?;
     }
     let absolute = std::path::absolute(out)
         .with_context(|| format!("cannot resolve --out {}", out.display()))?;

@@ -1,0 +1,500 @@
+//! `snippet`: every kind's output parsed in its own language (bash, YAML, TOML, JSON) and
+//! checked for the mounts and CA paths; those paths are the files `trust` really installs;
+//! the Marathon app has the fields Marathon requires and none of the guide's mistakes.
+mod support;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+use support::*;
+
+const CERTS_D: &str = "/etc/docker/certs.d";
+const KINDS: [&str; 7] = [
+    "dind",
+    "jenkins",
+    "gitlab-runner",
+    "compose",
+    "marathon",
+    "kaniko",
+    "buildx",
+];
+
+/// `snippet KIND --format json` with the given endpoints (no network is used).
+fn snippet_json(kind: &str, internal: &str, external: &str) -> Value {
+    let out = dcosreg(&[
+        "--internal",
+        internal,
+        "--external",
+        external,
+        "--format",
+        "json",
+        "snippet",
+        kind,
+    ]);
+    assert!(out.status.success(), "snippet {kind}: {}", stderr(&out));
+    serde_json::from_str(&stdout(&out)).expect("snippet --format json prints JSON")
+}
+
+/// The contents of every section in `format`, parsed.
+fn sections(snippet: &Value, format: &str) -> Vec<(String, String)> {
+    snippet["sections"]
+        .as_array()
+        .expect("sections")
+        .iter()
+        .filter(|s| s["format"] == format)
+        .map(|s| {
+            (
+                s["title"].as_str().unwrap().to_string(),
+                s["content"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn yaml(text: &str) -> Value {
+    serde_yaml_ng::from_str(text).unwrap_or_else(|e| panic!("not YAML ({e}):\n{text}"))
+}
+
+fn toml_value(text: &str) -> Value {
+    toml::from_str(text).unwrap_or_else(|e| panic!("not TOML ({e}):\n{text}"))
+}
+
+/// Run a shell section with bash, `docker` replaced by a function that prints its
+/// arguments: one Vec per `docker` invocation, split exactly as the shell splits them.
+fn docker_invocations(script: &str) -> Vec<Vec<String>> {
+    let check = Command::new("bash")
+        .args(["--norc", "-n", "-c", script])
+        .output()
+        .expect("bash");
+    assert!(
+        check.status.success(),
+        "bash -n: {}\n{script}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let wrapped = format!(
+        "docker() {{ for a in \"$@\"; do printf '%s\\0' \"$a\"; done; printf '\\036'; }}\n{script}"
+    );
+    let out = Command::new("bash")
+        .args(["--norc", "-c", &wrapped])
+        .current_dir("/")
+        .env("PWD", "/src")
+        .stdin(Stdio::null())
+        .output()
+        .expect("bash");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .split('\u{1e}')
+        .filter(|call| !call.is_empty())
+        .map(|call| {
+            call.split('\0')
+                .filter(|a| !a.is_empty())
+                .map(String::from)
+                .collect()
+        })
+        .collect()
+}
+
+/// The values following each `flag` in an argument list.
+fn flag_values<'a>(args: &'a [String], flag: &str) -> Vec<&'a str> {
+    args.windows(2)
+        .filter(|pair| pair[0] == flag)
+        .map(|pair| pair[1].as_str())
+        .collect()
+}
+
+fn assert_certs_d_ro_mount(args: &[String]) {
+    let mounts = flag_values(args, "-v");
+    assert!(
+        mounts.contains(&format!("{CERTS_D}:{CERTS_D}:ro").as_str()),
+        "no read-only certs.d mount in {args:?}"
+    );
+}
+
+/// A Kubernetes pod whose `container` mounts the node's certs.d read-only.
+fn assert_pod_mounts_certs_d(pod: &Value, container: &str) {
+    assert_eq!(pod["kind"], "Pod");
+    let volumes = pod["spec"]["volumes"].as_array().expect("volumes");
+    let volume = volumes
+        .iter()
+        .find(|v| v["hostPath"]["path"] == CERTS_D)
+        .unwrap_or_else(|| panic!("no hostPath volume for certs.d: {pod}"));
+    let containers = pod["spec"]["containers"].as_array().expect("containers");
+    let target = containers
+        .iter()
+        .find(|c| c["name"] == container)
+        .unwrap_or_else(|| panic!("no container {container}"));
+    let mounts = target["volumeMounts"].as_array().expect("volumeMounts");
+    assert!(
+        mounts.iter().any(|m| m["name"] == volume["name"]
+            && m["mountPath"] == CERTS_D
+            && m["readOnly"] == true),
+        "{container} does not mount certs.d read-only: {mounts:?}"
+    );
+}
+
+#[test]
+fn dind_runs_and_sidecars_mount_certs_d() {
+    let snippet = snippet_json("dind", "192.168.0.1", "192.168.1.50:5000");
+    let shell = sections(&snippet, "shell");
+    let calls = docker_invocations(&shell[0].1);
+    assert_eq!(calls.len(), 1);
+    assert!(calls[0].contains(&"--privileged".to_string()));
+    assert_certs_d_ro_mount(&calls[0]);
+    let pod = yaml(&sections(&snippet, "yaml")[0].1);
+    assert_pod_mounts_certs_d(&pod, "dind");
+    assert_eq!(
+        pod["spec"]["containers"][0]["env"][1]["value"],
+        "192.168.0.1"
+    );
+}
+
+#[test]
+fn jenkins_mesos_kubernetes_and_docker_agents_mount_certs_d() {
+    let snippet = snippet_json("jenkins", "192.168.0.1", "192.168.1.50:5000");
+    let yamls = sections(&snippet, "yaml");
+    assert_eq!(yamls.len(), 2);
+    let casc = yaml(&yamls[0].1);
+    let template = &casc["jenkins"]["clouds"][0]["mesos"]["mesosAgentSpecTemplates"][0];
+    let volumes = template["containerInfo"]["volumes"]
+        .as_array()
+        .expect("volumes");
+    assert!(
+        volumes.iter().any(|v| v["containerPath"] == CERTS_D
+            && v["hostPath"] == CERTS_D
+            && v["readOnly"] == true),
+        "{volumes:?}"
+    );
+    assert_eq!(template["containerInfo"]["type"], "DOCKER");
+    assert_pod_mounts_certs_d(&yaml(&yamls[1].1), "docker");
+    let calls = docker_invocations(&sections(&snippet, "shell")[0].1);
+    assert_certs_d_ro_mount(&calls[0]);
+}
+
+#[test]
+fn gitlab_runner_volumes_include_certs_d() {
+    // Text output of a one-section kind is the bare file: parse stdout itself.
+    let out = dcosreg(&["--internal", "10.1.2.3", "snippet", "gitlab-runner"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let config = toml_value(&stdout(&out));
+    let runner = &config["runners"][0];
+    assert_eq!(runner["executor"], "docker");
+    assert_eq!(runner["docker"]["privileged"], true);
+    let volumes: Vec<&str> = runner["docker"]["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        volumes.contains(&format!("{CERTS_D}:{CERTS_D}:ro").as_str()),
+        "{volumes:?}"
+    );
+    assert_eq!(runner["environment"][0], "REGISTRY=10.1.2.3");
+}
+
+#[test]
+fn compose_service_binds_certs_d_read_only() {
+    let out = dcosreg(&["--internal", "registry.example:8443", "snippet", "compose"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let compose = yaml(&stdout(&out));
+    let service = &compose["services"]["dind"];
+    let volumes = service["volumes"].as_array().unwrap();
+    assert!(volumes.iter().any(|v| v["type"] == "bind"
+        && v["source"] == CERTS_D
+        && v["target"] == CERTS_D
+        && v["read_only"] == true));
+    assert_eq!(service["environment"]["REGISTRY"], "registry.example:8443");
+}
+
+/// Top-level keys of Marathon's AppDefinition (its JSON schema has
+/// additionalProperties: false), as far as this app could use them.
+const MARATHON_APP_KEYS: [&str; 31] = [
+    "id",
+    "cmd",
+    "args",
+    "user",
+    "env",
+    "instances",
+    "cpus",
+    "mem",
+    "disk",
+    "gpus",
+    "executor",
+    "constraints",
+    "fetch",
+    "storeUrls",
+    "backoffSeconds",
+    "backoffFactor",
+    "maxLaunchDelaySeconds",
+    "container",
+    "healthChecks",
+    "readinessChecks",
+    "dependencies",
+    "upgradeStrategy",
+    "labels",
+    "acceptedResourceRoles",
+    "ipAddress",
+    "version",
+    "residency",
+    "secrets",
+    "taskKillGracePeriodSeconds",
+    "unreachableStrategy",
+    "killSelection",
+];
+
+fn marathon_app(internal: &str, external: &str) -> (Value, String) {
+    let out = dcosreg(&[
+        "--internal",
+        internal,
+        "--external",
+        external,
+        "snippet",
+        "marathon",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let app: Value = serde_json::from_str(&text).expect("snippet marathon prints bare JSON");
+    (app, stderr(&out))
+}
+
+#[test]
+fn marathon_app_is_valid_and_derived_from_the_endpoints() {
+    let (app, notes) = marathon_app("192.168.0.1", "192.168.1.50:5000");
+    for key in app.as_object().unwrap().keys() {
+        assert!(
+            MARATHON_APP_KEYS.contains(&key.as_str()),
+            "unknown app key {key:?}"
+        );
+    }
+    assert_eq!(app["id"], "/registry");
+    assert!(app["instances"].as_u64().unwrap() >= 1);
+    assert!(app["cpus"].as_f64().unwrap() > 0.0);
+    assert!(app["mem"].as_f64().unwrap() >= 32.0);
+    let container = &app["container"];
+    assert_eq!(container["type"], "DOCKER");
+    let docker = &container["docker"];
+    assert!(!docker["image"].as_str().unwrap().is_empty());
+    assert_eq!(docker["network"], "BRIDGE");
+    let mapping = &docker["portMappings"][0];
+    assert_eq!(mapping["containerPort"], 5000);
+    assert_eq!(mapping["protocol"], "tcp");
+    // The VIP is ip:port, 443 when the endpoint has no port; the service port is external's.
+    assert_eq!(mapping["labels"]["VIP_0"], "192.168.0.1:443");
+    assert_eq!(mapping["servicePort"], 5000);
+    assert_eq!(app["labels"]["HAPROXY_GROUP"], "external");
+    assert!(
+        app.get("portDefinitions").is_none(),
+        "BRIDGE apps must not list portDefinitions"
+    );
+
+    // The certificate volume and the TLS env point at the files `cert` writes.
+    let volumes = container["volumes"].as_array().unwrap();
+    let certs = volumes
+        .iter()
+        .find(|v| v["hostPath"] == "/etc/privateregistry/certs")
+        .expect("cert volume");
+    assert_eq!(certs["mode"], "RO");
+    let inside = certs["containerPath"]
+        .as_str()
+        .unwrap()
+        .trim_end_matches('/');
+    let env = &app["env"];
+    assert_eq!(
+        env["REGISTRY_HTTP_TLS_CERTIFICATE"],
+        format!("{inside}/domain.crt")
+    );
+    assert_eq!(env["REGISTRY_HTTP_TLS_KEY"], format!("{inside}/domain.key"));
+    let secret = env["REGISTRY_HTTP_SECRET"].as_str().unwrap();
+    assert!(
+        secret.starts_with("CHANGE-ME-") && secret.len() > 20,
+        "{secret}"
+    );
+    assert!(notes.contains("REGISTRY_HTTP_SECRET"), "{notes}");
+    let (again, _) = marathon_app("192.168.0.1", "192.168.1.50:5000");
+    assert_ne!(
+        again["env"]["REGISTRY_HTTP_SECRET"], secret,
+        "each run generates its own"
+    );
+
+    // Other endpoints: explicit VIP port, another service port, a named VIP.
+    let (app, _) = marathon_app("10.9.0.1:8443", "lb.example:6000");
+    assert_eq!(
+        app["container"]["docker"]["portMappings"][0]["labels"]["VIP_0"],
+        "10.9.0.1:8443"
+    );
+    assert_eq!(
+        app["container"]["docker"]["portMappings"][0]["servicePort"],
+        6000
+    );
+    let (app, _) = marathon_app(
+        "registry.marathon.l4lb.thisdcos.directory",
+        "lb.example:5000",
+    );
+    assert_eq!(
+        app["container"]["docker"]["portMappings"][0]["labels"]["VIP_0"],
+        "/registry:443"
+    );
+}
+
+#[test]
+fn kaniko_and_buildx_name_every_endpoint_and_the_files_trust_installs() {
+    let internal = unique_loopback_ip();
+    let external = format!("{}:5000", unique_loopback_ip());
+    let expected_names: BTreeSet<String> = [
+        internal.clone(),
+        format!("{internal}:443"),
+        external.clone(),
+    ]
+    .into();
+
+    // Install a CA with `trust` under a staging root: the files the snippets name must exist.
+    let dir = tempfile::tempdir().unwrap();
+    let certs = dir.path().join("certs");
+    let made = dcosreg(&[
+        "cert",
+        "--out",
+        certs.to_str().unwrap(),
+        "--internal",
+        &internal,
+        "--external",
+        &external,
+    ]);
+    assert!(made.status.success(), "{}", stderr(&made));
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    let trusted = dcosreg(&[
+        "--root",
+        root.to_str().unwrap(),
+        "--timeout",
+        "500ms",
+        "--internal",
+        &internal,
+        "--external",
+        &external,
+        "trust",
+        "--ca-file",
+        certs.join("ca.crt").to_str().unwrap(),
+        "--yes",
+        "--target",
+        "docker",
+    ]);
+    assert!(
+        trusted.status.code() != Some(2),
+        "trust: {}",
+        stderr(&trusted)
+    );
+    let installed = |host_path: &str| root.join(host_path.trim_start_matches('/'));
+
+    let kaniko = snippet_json("kaniko", &internal, &external);
+    let calls = docker_invocations(&sections(&kaniko, "shell")[0].1);
+    let args = &calls[0];
+    let mount = flag_values(args, "-v")
+        .into_iter()
+        .find(|m| m.starts_with(CERTS_D))
+        .expect("certs.d mount");
+    let (host_dir, rest) = mount.split_once(':').unwrap();
+    let inside_dir = rest.trim_end_matches(":ro");
+    let mut names = BTreeSet::new();
+    for value in flag_values(args, "--registry-certificate") {
+        let (name, path) = value.split_once('=').expect("NAME=PATH");
+        names.insert(name.to_string());
+        let on_host = path.replacen(inside_dir, host_dir, 1);
+        assert!(
+            installed(&on_host).is_file(),
+            "kaniko names {on_host}, which trust did not install"
+        );
+    }
+    assert_eq!(names, expected_names);
+    assert!(flag_values(args, "--destination")[0].starts_with(&format!("{internal}/")));
+
+    let buildx = snippet_json("buildx", &internal, &external);
+    let (title, text) = &sections(&buildx, "toml")[0];
+    let config = toml_value(text);
+    let registries = config["registry"].as_object().expect("[registry.*] tables");
+    let names: BTreeSet<String> = registries.keys().cloned().collect();
+    assert_eq!(names, expected_names);
+    for (name, table) in registries {
+        let ca = table["ca"][0].as_str().unwrap();
+        assert!(
+            installed(ca).is_file(),
+            "{name}: {ca} was not installed by trust"
+        );
+        assert!(Path::new(ca).starts_with(CERTS_D));
+    }
+    let calls = docker_invocations(&sections(&buildx, "shell")[0].1);
+    let create = calls
+        .iter()
+        .find(|c| c[..2] == ["buildx", "create"])
+        .expect("buildx create");
+    assert_eq!(
+        flag_values(create, "--buildkitd-config"),
+        vec![title.as_str()]
+    );
+    assert_eq!(flag_values(create, "--driver"), vec!["docker-container"]);
+}
+
+/// The generated REGISTRY_HTTP_SECRET differs on every run: compare without it.
+fn mask_secret(text: &str) -> String {
+    match text.find("CHANGE-ME-") {
+        Some(at) => {
+            let end = text[at..].find('"').map_or(text.len(), |n| at + n);
+            format!("{}CHANGE-ME-*{}", &text[..at], &text[end..])
+        }
+        None => text.to_string(),
+    }
+}
+
+#[test]
+fn text_sections_match_json_and_list_covers_every_kind() {
+    let list = dcosreg(&["snippet", "--list"]);
+    assert!(list.status.success());
+    let listed: Vec<String> = stdout(&list)
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .collect();
+    assert_eq!(listed, KINDS);
+    let json = dcosreg(&["--format", "json", "snippet", "--list"]);
+    let value: Value = serde_json::from_str(&stdout(&json)).unwrap();
+    assert_eq!(value["kinds"].as_array().unwrap().len(), KINDS.len());
+
+    for kind in KINDS {
+        let snippet = snippet_json(kind, "192.168.0.1", "192.168.1.50:5000");
+        let text = stdout(&dcosreg(&["snippet", kind]));
+        let parts = snippet["sections"].as_array().unwrap();
+        if parts.len() == 1 {
+            let content = parts[0]["content"].as_str().unwrap();
+            assert_eq!(mask_secret(&text), mask_secret(content), "{kind}");
+        } else {
+            for part in parts {
+                let header = format!(
+                    "# --- {} ({}) ---\n",
+                    part["title"].as_str().unwrap(),
+                    part["format"].as_str().unwrap()
+                );
+                let at = text
+                    .find(&header)
+                    .unwrap_or_else(|| panic!("{kind}: no {header}"));
+                assert!(text[at + header.len()..].starts_with(part["content"].as_str().unwrap()));
+            }
+        }
+    }
+}
+
+#[test]
+fn an_unknown_kind_lists_the_kinds() {
+    let out = dcosreg(&["snippet", "kubernetes-operator"]);
+    assert_eq!(out.status.code(), Some(2));
+    let message = stderr(&out);
+    assert_eq!(message.lines().count(), 1, "{message}");
+    for kind in KINDS {
+        assert!(message.contains(kind), "{message}");
+    }
+    assert!(stdout(&out).is_empty());
+}
