@@ -178,9 +178,12 @@ pub(crate) struct RewriteArgs {
     /// Change nothing; exit 1 and list file:line of each change that would be made
     #[arg(long)]
     pub(crate) check: bool,
-    /// Print a unified diff of the changes
+    /// Print a unified diff of the changes instead of writing them
     #[arg(long)]
     pub(crate) diff: bool,
+    /// List the changes that would be made; write nothing
+    #[arg(long)]
+    pub(crate) dry_run: bool,
 }
 
 #[derive(Debug, Args)]

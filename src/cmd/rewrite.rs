@@ -1,16 +1,474 @@
-//! `rewrite`: not built yet.
+//! `rewrite`: retarget Dockerfile image references from one endpoint to the other.
+//!
+//! The work is in [`crate::dockerfile`]; this module finds the files (a file named on the
+//! command line whatever its name, inside directories only `Dockerfile`, `*.Dockerfile`,
+//! `Dockerfile.*`, `Containerfile`, `Containerfile.*`, never inside `.git`), reads them all
+//! before writing any (an unreadable file stops the run with nothing written), rewrites
+//! them in place with [`fsutil::write_atomic`] (mode kept), and reports. `-` or no path is
+//! a filter from stdin to stdout. Files are handled by a few threads at once because each
+//! atomic write waits for the disk (fsync), and a tree of Dockerfiles is mostly waiting.
 
-use crate::cli::RewriteArgs;
+use std::collections::HashSet;
+use std::fs;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use anyhow::{anyhow, Context};
+use serde::Serialize;
+
+use crate::cli::{RewriteArgs, RewriteTarget};
 use crate::config::Config;
+use crate::dockerfile::rewrite::rewrite;
+use crate::endpoint::Endpoint;
 use crate::exit::ExitStatus;
-use crate::output::Printer;
+use crate::fsutil;
+use crate::output::{sanitize_line, Printer};
+
+/// The name `-` and an empty path list mean stdin.
+const STDIN: &str = "-";
+
+/// One changed line.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub(crate) struct Change {
+    pub(crate) file: String,
+    pub(crate) line: usize,
+    pub(crate) before: String,
+    pub(crate) after: String,
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    from: String,
+    to: String,
+    /// Whether files were written (false for --check, --diff, --dry-run, stdin).
+    written: bool,
+    files_changed: usize,
+    changes: &'a [Change],
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    diffs: Vec<FileDiff>,
+}
+
+#[derive(Serialize)]
+struct FileDiff {
+    file: String,
+    diff: String,
+}
+
+/// A file to process and the name to show for it.
+struct Input {
+    display: String,
+    /// `None` for stdin.
+    path: Option<PathBuf>,
+}
+
+/// What came out of one input.
+struct Outcome {
+    display: String,
+    path: Option<PathBuf>,
+    old: Vec<u8>,
+    new: Option<Vec<u8>>,
+}
 
 pub(crate) fn run(
-    _config: &Config,
-    _args: &RewriteArgs,
-    _printer: &Printer,
+    config: &Config,
+    args: &RewriteArgs,
+    printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    anyhow::bail!(
-        "`rewrite` is not available in this build yet — see README.md for the commands that are"
-    )
+    let (from, to) = direction(config, args.to)?;
+    let inputs = collect_inputs(&args.paths)?;
+    let outcomes = read_and_rewrite(&inputs, &from, &to)?;
+    let writes = !(args.check || args.diff || args.dry_run);
+
+    let mut changes = Vec::new();
+    let mut diffs = Vec::new();
+    let mut files_changed = 0;
+    for outcome in &outcomes {
+        if let Some(new) = &outcome.new {
+            files_changed += 1;
+            changes.extend(changed_lines(&outcome.display, &outcome.old, new));
+            if args.diff {
+                diffs.push(FileDiff {
+                    file: outcome.display.clone(),
+                    diff: unified_diff(&outcome.display, &outcome.old, new),
+                });
+            }
+        }
+    }
+
+    // Write before reporting, so a report never claims a write that failed.
+    let failures = if writes {
+        write_all(&outcomes)
+    } else {
+        Vec::new()
+    };
+    // As a filter (stdin, no --check/--diff/--dry-run) stdout carries the file itself.
+    let filter = writes && outcomes.iter().any(|o| o.path.is_none());
+    if printer.is_json() {
+        printer.json(&Report {
+            from: from.reference_host(),
+            to: to.reference_host(),
+            written: writes && outcomes.iter().any(|o| o.path.is_some() && o.new.is_some()),
+            files_changed,
+            changes: &changes,
+            diffs,
+        })?;
+    } else if filter {
+        if let Some(outcome) = outcomes.iter().find(|o| o.path.is_none()) {
+            let mut out = std::io::stdout().lock();
+            out.write_all(outcome.new.as_deref().unwrap_or(&outcome.old))?;
+            out.flush()?;
+        }
+    } else if args.diff {
+        let mut out = std::io::stdout().lock();
+        for diff in &diffs {
+            out.write_all(diff.diff.as_bytes())?;
+        }
+    } else {
+        for change in &changes {
+            printer.line(format!(
+                "{}:{}: {} -> {}",
+                sanitize_line(&change.file),
+                change.line,
+                sanitize_line(change.before.trim_start()),
+                sanitize_line(change.after.trim_start()),
+            ))?;
+        }
+    }
+    let quiet_filter = filter && stdin_only(&outcomes);
+    if !printer.is_json() && !quiet_filter {
+        summary(args, &from, &to, changes.len(), files_changed);
+    }
+
+    for (display, err) in &failures {
+        eprintln!("docker-dcosreg: {}: {err:#}", sanitize_line(display));
+    }
+    let mut status = ExitStatus::Success;
+    if args.check && files_changed > 0 {
+        status = ExitStatus::No;
+    }
+    if !failures.is_empty() {
+        status = ExitStatus::Error;
+    }
+    Ok(status)
+}
+
+fn stdin_only(outcomes: &[Outcome]) -> bool {
+    outcomes.iter().all(|o| o.path.is_none())
+}
+
+/// A line for people on stderr; stdout keeps the changes (or the filtered file).
+fn summary(args: &RewriteArgs, from: &Endpoint, to: &Endpoint, lines: usize, files: usize) {
+    let (from, to) = (from.reference_host(), to.reference_host());
+    if files == 0 {
+        eprintln!("nothing to change: no image reference names {from}");
+    } else if args.check {
+        eprintln!(
+            "{lines} line(s) in {files} file(s) name {from} — run without --check to point them at {to}"
+        );
+    } else if args.diff || args.dry_run {
+        eprintln!("{lines} line(s) in {files} file(s) would change to {to}; nothing written");
+    } else {
+        eprintln!("rewrote {lines} line(s) in {files} file(s) to {to}");
+    }
+}
+
+/// Which endpoint is replaced by which.
+fn direction(config: &Config, to: RewriteTarget) -> anyhow::Result<(Endpoint, Endpoint)> {
+    let internal = config.internal.value.clone();
+    let external = config.external.value.clone();
+    match to {
+        RewriteTarget::Internal => Ok((external, internal)),
+        RewriteTarget::External => Ok((internal, external)),
+        RewriteTarget::Auto => Err(anyhow!(
+            "`--to auto` needs the endpoint probe, which is not in this build yet — use --to internal or --to external"
+        )),
+    }
+}
+
+/// Files named on the command line (whatever their name) and the Dockerfiles found inside
+/// named directories. Fails before anything is written when a path does not exist.
+fn collect_inputs(paths: &[PathBuf]) -> anyhow::Result<Vec<Input>> {
+    if paths.is_empty() {
+        return Ok(vec![Input {
+            display: STDIN.into(),
+            path: None,
+        }]);
+    }
+    let mut inputs = Vec::new();
+    let mut seen = HashSet::new();
+    let mut stdin_taken = false;
+    for path in paths {
+        if path.as_os_str() == STDIN {
+            if !stdin_taken {
+                stdin_taken = true;
+                inputs.push(Input {
+                    display: STDIN.into(),
+                    path: None,
+                });
+            }
+            continue;
+        }
+        let meta = fs::metadata(path).map_err(|e| {
+            anyhow!(
+                "cannot read {}: {} — check the path",
+                path.display(),
+                io_reason(&e)
+            )
+        })?;
+        if meta.is_dir() {
+            let mut found = Vec::new();
+            walk(path, &mut found)?;
+            found.sort();
+            for file in found {
+                add_file(&mut inputs, &mut seen, file)?;
+            }
+        } else if meta.is_file() {
+            add_file(&mut inputs, &mut seen, path.clone())?;
+        } else {
+            // A FIFO or a device would block or never end: refuse before writing anything.
+            return Err(anyhow!(
+                "cannot rewrite {}: not a regular file — name a Dockerfile or a directory",
+                path.display()
+            ));
+        }
+    }
+    Ok(inputs)
+}
+
+/// Add a file once, writing through a symlink to its target (a rename over the link
+/// would replace the link with a copy).
+fn add_file(
+    inputs: &mut Vec<Input>,
+    seen: &mut HashSet<PathBuf>,
+    path: PathBuf,
+) -> anyhow::Result<()> {
+    let real = fs::canonicalize(&path)
+        .with_context(|| format!("cannot resolve {} — check the path", path.display()))?;
+    if seen.insert(real.clone()) {
+        inputs.push(Input {
+            display: path.display().to_string(),
+            path: Some(real),
+        });
+    }
+    Ok(())
+}
+
+/// Recursive walk: Dockerfile names only, no `.git`, symlinks not followed.
+fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    let entries = fs::read_dir(dir).map_err(|e| {
+        anyhow!(
+            "cannot read directory {}: {} — check its permissions",
+            dir.display(),
+            io_reason(&e)
+        )
+    })?;
+    for entry in entries {
+        let entry = entry.with_context(|| format!("cannot read directory {}", dir.display()))?;
+        let kind = entry
+            .file_type()
+            .with_context(|| format!("cannot stat {}", entry.path().display()))?;
+        let name = entry.file_name();
+        if kind.is_dir() {
+            if name != ".git" {
+                walk(&entry.path(), found)?;
+            }
+        } else if kind.is_file() && is_dockerfile_name(&name.to_string_lossy()) {
+            found.push(entry.path());
+        }
+    }
+    Ok(())
+}
+
+/// `Dockerfile`, `*.Dockerfile`, `Dockerfile.*`, `Containerfile`, `Containerfile.*`.
+pub(crate) fn is_dockerfile_name(name: &str) -> bool {
+    name == "Dockerfile"
+        || name == "Containerfile"
+        || name.starts_with("Dockerfile.")
+        || name.starts_with("Containerfile.")
+        || (name.ends_with(".Dockerfile") && name.len() > ".Dockerfile".len())
+}
+
+fn io_reason(err: &std::io::Error) -> String {
+    match err.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => err.to_string(),
+    }
+}
+
+/// How many files are handled at once: the work is mostly waiting for the disk.
+fn workers(jobs: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (cores * 8).clamp(1, 32).min(jobs.max(1))
+}
+
+/// Read every input and compute its rewrite. Any unreadable file stops the run here,
+/// before anything is written.
+fn read_and_rewrite(
+    inputs: &[Input],
+    from: &Endpoint,
+    to: &Endpoint,
+) -> anyhow::Result<Vec<Outcome>> {
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Result<Outcome, String>>>> =
+        Mutex::new((0..inputs.len()).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..workers(inputs.len()) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(input) = inputs.get(i) else { break };
+                let result = read_input(input).map(|old| {
+                    let new = rewrite(&old, from, to);
+                    Outcome {
+                        display: input.display.clone(),
+                        path: input.path.clone(),
+                        old,
+                        new,
+                    }
+                });
+                if let Ok(mut slots) = results.lock() {
+                    slots[i] = Some(result);
+                }
+            });
+        }
+    });
+    let slots = results
+        .into_inner()
+        .map_err(|_| anyhow!("a worker thread panicked"))?;
+    let mut outcomes = Vec::with_capacity(slots.len());
+    let mut errors = Vec::new();
+    for slot in slots {
+        match slot {
+            Some(Ok(outcome)) => outcomes.push(outcome),
+            Some(Err(err)) => errors.push(err),
+            None => errors.push("a worker thread stopped early".into()),
+        }
+    }
+    match errors.as_slice() {
+        [] => Ok(outcomes),
+        [one] => Err(anyhow!("{one} — nothing was rewritten")),
+        [first, rest @ ..] => Err(anyhow!(
+            "{first} (and {} more unreadable file(s)) — nothing was rewritten",
+            rest.len()
+        )),
+    }
+}
+
+fn read_input(input: &Input) -> Result<Vec<u8>, String> {
+    let mut data = Vec::new();
+    let result = match &input.path {
+        None => std::io::stdin().lock().read_to_end(&mut data).map(|_| ()),
+        Some(path) => fs::read(path).map(|d| data = d),
+    };
+    result.map(|()| data).map_err(|e| {
+        format!(
+            "cannot read {}: {} — check the file and its permissions",
+            input.display,
+            io_reason(&e)
+        )
+    })
+}
+
+/// Write every changed file atomically; returns the failures (display name, error).
+fn write_all(outcomes: &[Outcome]) -> Vec<(String, anyhow::Error)> {
+    let jobs: Vec<(&Outcome, &Path, &[u8])> = outcomes
+        .iter()
+        .filter_map(|o| Some((o, o.path.as_deref()?, o.new.as_deref()?)))
+        .collect();
+    let next = AtomicUsize::new(0);
+    let failures = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..workers(jobs.len()) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some((outcome, path, new)) = jobs.get(i) else {
+                    break;
+                };
+                if let Err(err) = fsutil::write_atomic(path, new, 0o644) {
+                    if let Ok(mut f) = failures.lock() {
+                        f.push((outcome.display.clone(), err));
+                    }
+                }
+            });
+        }
+    });
+    failures.into_inner().unwrap_or_default()
+}
+
+/// The lines that differ. Edits never add or remove a newline, so lines pair up.
+fn changed_lines(file: &str, old: &[u8], new: &[u8]) -> Vec<Change> {
+    let text = |line: &[u8]| {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        String::from_utf8_lossy(line).into_owned()
+    };
+    old.split(|&b| b == b'\n')
+        .zip(new.split(|&b| b == b'\n'))
+        .enumerate()
+        .filter(|(_, (a, b))| a != b)
+        .map(|(i, (a, b))| Change {
+            file: file.to_string(),
+            line: i + 1,
+            before: text(a),
+            after: text(b),
+        })
+        .collect()
+}
+
+fn unified_diff(file: &str, old: &[u8], new: &[u8]) -> String {
+    // Non-UTF-8 bytes show as U+FFFD in the diff only; the files keep their bytes.
+    let (old, new) = (String::from_utf8_lossy(old), String::from_utf8_lossy(new));
+    let diff = similar::TextDiff::from_lines(old.as_ref(), new.as_ref());
+    let (a, b) = if file == STDIN {
+        ("a/-".to_string(), "b/-".to_string())
+    } else {
+        (format!("a/{file}"), format!("b/{file}"))
+    };
+    diff.unified_diff()
+        .context_radius(3)
+        .header(&a, &b)
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dockerfile_names() {
+        for yes in [
+            "Dockerfile",
+            "Dockerfile.dev",
+            "app.Dockerfile",
+            "Containerfile",
+            "Containerfile.x",
+        ] {
+            assert!(is_dockerfile_name(yes), "{yes}");
+        }
+        for no in [
+            "dockerfile",
+            "Dockerfile~",
+            "x.dockerfile",
+            ".Dockerfile",
+            "README",
+            "MyDockerfile",
+        ] {
+            assert!(!is_dockerfile_name(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn changed_lines_pair_up() {
+        let changes = changed_lines("f", b"a\r\nFROM x\nb", b"a\r\nFROM y\nb");
+        assert_eq!(
+            changes,
+            vec![Change {
+                file: "f".into(),
+                line: 2,
+                before: "FROM x".into(),
+                after: "FROM y".into()
+            }]
+        );
+    }
 }

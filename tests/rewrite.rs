@@ -1,0 +1,534 @@
+//! `rewrite` through the built binary: a byte-exact table of Dockerfile cases in both
+//! directions, and the command-line behaviour (in place, --check, --diff, JSON, stdin,
+//! directories, modes, symlinks, errors). No test here opens a network connection:
+//! `--to internal|external` never probes, and the endpoints are always given explicitly.
+mod support;
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Output, Stdio};
+
+use support::{dcosreg, stderr, stdout};
+
+const VIP: &str = "192.168.0.1";
+const LB: &str = "192.168.1.50:5000";
+
+/// Run the binary with `input` on stdin (same isolation as `support::dcosreg`).
+fn with_stdin(args: &[&str], input: &[u8]) -> Output {
+    let home = std::env::temp_dir().join(format!("dcosreg-test-home-{}", std::process::id()));
+    let _ = fs::create_dir_all(&home);
+    let mut child = support::bin()
+        .args(args)
+        .env_remove("DCOSREG_INTERNAL")
+        .env_remove("DCOSREG_EXTERNAL")
+        .env_remove("DCOSREG_ROOT")
+        .env_remove("DCOSREG_TIMEOUT")
+        .env_remove("DCOSREG_CONFIG")
+        .env("HOME", &home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run docker-dcosreg");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = child.wait_with_output().expect("wait");
+    writer.join().expect("stdin writer");
+    out
+}
+
+/// `rewrite --to TO` as a filter, with the given endpoints.
+fn filter(internal: &str, external: &str, to: &str, input: &[u8]) -> Vec<u8> {
+    let out = with_stdin(
+        &[
+            "--internal",
+            internal,
+            "--external",
+            external,
+            "rewrite",
+            "--to",
+            to,
+        ],
+        input,
+    );
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
+    out.stdout
+}
+
+/// (name, internal form, external form): `--to external` turns the first into the second
+/// and `--to internal` turns the second back into the first, byte for byte.
+const ROUND_TRIP: &[(&str, &str, &str)] = &[
+    (
+        "plain FROM",
+        "FROM 192.168.0.1/base/docker-tomcat-base\n",
+        "FROM 192.168.1.50:5000/base/docker-tomcat-base\n",
+    ),
+    (
+        "platform flag, tag, stage name, any case",
+        "from --platform=$BUILDPLATFORM 192.168.0.1/base/go:1.22 As build\nFrOm 192.168.0.1/x@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n",
+        "from --platform=$BUILDPLATFORM 192.168.1.50:5000/base/go:1.22 As build\nFrOm 192.168.1.50:5000/x@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n",
+    ),
+    (
+        "COPY/ADD --from image, stage name and index untouched",
+        "FROM 192.168.0.1/a AS build\nFROM scratch\nCOPY --from=build /a /a\nCOPY --from=0 /b /b\nCOPY --link --from=192.168.0.1/tools:2 /t /t\nADD --from=\"192.168.0.1/x\" /x /x\n",
+        "FROM 192.168.1.50:5000/a AS build\nFROM scratch\nCOPY --from=build /a /a\nCOPY --from=0 /b /b\nCOPY --link --from=192.168.1.50:5000/tools:2 /t /t\nADD --from=\"192.168.1.50:5000/x\" /x /x\n",
+    ),
+    (
+        "RUN --mount from=image, not from=stage",
+        "FROM alpine AS s\nRUN --mount=type=bind,from=192.168.0.1/tools,target=/t --mount=type=cache,target=/c --mount=from=s,target=/s make\n",
+        "FROM alpine AS s\nRUN --mount=type=bind,from=192.168.1.50:5000/tools,target=/t --mount=type=cache,target=/c --mount=from=s,target=/s make\n",
+    ),
+    (
+        "ONBUILD",
+        "FROM x\nONBUILD COPY --from=192.168.0.1/a /a /a\nonbuild RUN --mount=from=192.168.0.1/b,target=/b true\n",
+        "FROM x\nONBUILD COPY --from=192.168.1.50:5000/a /a /a\nonbuild RUN --mount=from=192.168.1.50:5000/b,target=/b true\n",
+    ),
+    (
+        "ARG defaults used in FROM, directly and through another ARG",
+        "ARG REGISTRY=192.168.0.1\nARG BASE=\"192.168.0.1/base/x:1\"\nARG MIRROR=192.168.0.1\nARG TOOLS='192.168.0.1/t'\nARG T2=${TOOLS}\nFROM ${REGISTRY}/base/docker-tomcat-base\nFROM $BASE\nFROM ${T2}\n",
+        "ARG REGISTRY=192.168.1.50:5000\nARG BASE=\"192.168.1.50:5000/base/x:1\"\nARG MIRROR=192.168.0.1\nARG TOOLS='192.168.1.50:5000/t'\nARG T2=${TOOLS}\nFROM ${REGISTRY}/base/docker-tomcat-base\nFROM $BASE\nFROM ${T2}\n",
+    ),
+    (
+        "${VAR:-default} and ${VAR-default} in FROM",
+        "FROM ${REGISTRY:-192.168.0.1}/base/x\nFROM ${IMG-192.168.0.1/base/y:2} AS y\nFROM ${A:-${B:-192.168.0.1}}/z\n",
+        "FROM ${REGISTRY:-192.168.1.50:5000}/base/x\nFROM ${IMG-192.168.1.50:5000/base/y:2} AS y\nFROM ${A:-${B:-192.168.1.50:5000}}/z\n",
+    ),
+    (
+        "quoting preserved",
+        "FROM \"192.168.0.1/a\"\nFROM '192.168.0.1/b'\nCOPY --from='192.168.0.1/c' /c /c\nRUN --mount=\"type=bind,from=192.168.0.1/d\" true\n",
+        "FROM \"192.168.1.50:5000/a\"\nFROM '192.168.1.50:5000/b'\nCOPY --from='192.168.1.50:5000/c' /c /c\nRUN --mount=\"type=bind,from=192.168.1.50:5000/d\" true\n",
+    ),
+    (
+        "heredoc bodies never rewritten",
+        "FROM 192.168.0.1/a\nRUN <<EOF\nFROM 192.168.0.1/inside\nEOF\nCOPY <<-\"END\" /etc/x\n\tFROM 192.168.0.1/inside\n\tEND\nRUN cat <<A <<'B' > /f\nFROM 192.168.0.1/inside\nA\nCOPY --from=192.168.0.1/inside / /\nB\nONBUILD RUN <<X\nFROM 192.168.0.1/inside\nX\nFROM 192.168.0.1/b\n",
+        "FROM 192.168.1.50:5000/a\nRUN <<EOF\nFROM 192.168.0.1/inside\nEOF\nCOPY <<-\"END\" /etc/x\n\tFROM 192.168.0.1/inside\n\tEND\nRUN cat <<A <<'B' > /f\nFROM 192.168.0.1/inside\nA\nCOPY --from=192.168.0.1/inside / /\nB\nONBUILD RUN <<X\nFROM 192.168.0.1/inside\nX\nFROM 192.168.1.50:5000/b\n",
+    ),
+    (
+        "line continuations with comments and blank lines inside",
+        "FROM \\\n    192.168.0.1/a \\\n# a comment inside\n\n    AS a\nCOPY \\\n  --from=192.168.0.1/b \\ \t\n  /b /b\n",
+        "FROM \\\n    192.168.1.50:5000/a \\\n# a comment inside\n\n    AS a\nCOPY \\\n  --from=192.168.1.50:5000/b \\ \t\n  /b /b\n",
+    ),
+    (
+        "escape directive: backtick",
+        "# syntax=docker/dockerfile:1\n# escape=`\nFROM `\n  192.168.0.1/win:ltsc2022\nRUN dir c:\\ \nFROM 192.168.0.1/b\n",
+        "# syntax=docker/dockerfile:1\n# escape=`\nFROM `\n  192.168.1.50:5000/win:ltsc2022\nRUN dir c:\\ \nFROM 192.168.1.50:5000/b\n",
+    ),
+    (
+        "CRLF, BOM, no final newline",
+        "\u{feff}FROM 192.168.0.1/a\r\nRUN x \\\r\n  y\r\nFROM 192.168.0.1/b",
+        "\u{feff}FROM 192.168.1.50:5000/a\r\nRUN x \\\r\n  y\r\nFROM 192.168.1.50:5000/b",
+    ),
+    (
+        "indentation and tabs kept",
+        "  \tFROM\t192.168.0.1/a   AS   x\n",
+        "  \tFROM\t192.168.1.50:5000/a   AS   x\n",
+    ),
+];
+
+/// Inputs that `--to external` must leave byte-identical.
+const UNTOUCHED: &[(&str, &str)] = &[
+    (
+        "lookalikes",
+        "FROM 192.168.0.10/x\nFROM 192.168.0.1.nip.io/x\nFROM 192.168.0.1:5000/x\nFROM 192.168.0.1\nFROM 192.168.0.1:443\nFROM docker.io/192.168.0.1/x\nFROM 10.192.168.0.1/x\n",
+    ),
+    (
+        "not image positions",
+        "# FROM 192.168.0.1/x\nRUN docker pull 192.168.0.1/x\nRUN [\"echo\", \"192.168.0.1/x\"]\nENV IMG=192.168.0.1/x\nLABEL img=192.168.0.1/x\nARG UNUSED=192.168.0.1/x\nCOPY 192.168.0.1/x /x\nCOPY --chown=192.168.0.1/x a b\n",
+    ),
+    (
+        "unknown and malformed instructions",
+        "FOO 192.168.0.1/x\nFROM\nFROM \"192.168.0.1/unterminated\nCOPY --from\nRUN --mount=from\nFROM ${REG:-192.168.0.1/x\nONBUILD\n\u{1b}[31mFROM 192.168.0.1/x\nFROM\u{a0}192.168.0.1/x\n",
+    ),
+    (
+        "hosts interrupted by quotes or escapes",
+        "FROM 192.168.\"0.1\"/x\nFROM 192.168.0\\.1/x\n",
+    ),
+    (
+        "unterminated heredoc swallows the rest",
+        "FROM x\nRUN <<EOF\nFROM 192.168.0.1/a\n",
+    ),
+    (
+        "invalid bytes",
+        "FROM \u{fffd}\nRUN \\\n\u{0}\nFROM x\n",
+    ),
+];
+
+#[test]
+fn table_round_trips_byte_for_byte() {
+    for (name, internal, external) in ROUND_TRIP {
+        let got = filter(VIP, LB, "external", internal.as_bytes());
+        assert_eq!(
+            String::from_utf8_lossy(&got),
+            *external,
+            "{name}: internal -> external"
+        );
+        let back = filter(VIP, LB, "internal", external.as_bytes());
+        assert_eq!(
+            String::from_utf8_lossy(&back),
+            *internal,
+            "{name}: external -> internal"
+        );
+    }
+}
+
+#[test]
+fn table_leaves_the_rest_alone() {
+    for (name, input) in UNTOUCHED {
+        for to in ["external", "internal"] {
+            let got = filter(VIP, LB, to, input.as_bytes());
+            assert_eq!(String::from_utf8_lossy(&got), *input, "{name} --to {to}");
+        }
+    }
+    // Already pointing at the target: nothing to do, in either direction.
+    for (name, _, external) in ROUND_TRIP {
+        let got = filter(VIP, LB, "external", external.as_bytes());
+        assert_eq!(
+            String::from_utf8_lossy(&got),
+            *external,
+            "{name}: already external"
+        );
+    }
+    for (name, internal, _) in ROUND_TRIP {
+        let got = filter(VIP, LB, "internal", internal.as_bytes());
+        assert_eq!(
+            String::from_utf8_lossy(&got),
+            *internal,
+            "{name}: already internal"
+        );
+    }
+    let binary: Vec<u8> = (0..=255u8).cycle().take(4096).collect();
+    assert_eq!(filter(VIP, LB, "external", &binary), binary);
+}
+
+#[test]
+fn endpoint_spellings_normalize() {
+    // h == h:443; the target is written as configured, with no :443 added.
+    assert_eq!(
+        filter(VIP, LB, "external", b"FROM 192.168.0.1:443/a\n"),
+        b"FROM 192.168.1.50:5000/a\n"
+    );
+    assert_eq!(
+        filter(
+            "192.168.0.1:443",
+            LB,
+            "internal",
+            b"FROM 192.168.1.50:5000/a\n"
+        ),
+        b"FROM 192.168.0.1:443/a\n"
+    );
+    // DNS names compare case-insensitively; the configured spelling is written.
+    assert_eq!(
+        filter(
+            "Registry.Marathon.L4lb.Thisdcos.Directory",
+            "lb.example.com:5000",
+            "external",
+            b"FROM registry.marathon.l4lb.thisdcos.directory:443/a\nFROM REGISTRY.marathon.l4lb.thisdcos.directory/b\n"
+        ),
+        b"FROM lb.example.com:5000/a\nFROM lb.example.com:5000/b\n"
+    );
+    // A lookalike port stays when the endpoint has none.
+    assert_eq!(
+        filter(
+            VIP,
+            "[fd00::5]:5000",
+            "external",
+            b"FROM 192.168.0.1:5000/a\nFROM 192.168.0.1/b\n"
+        ),
+        b"FROM 192.168.0.1:5000/a\nFROM [fd00::5]:5000/b\n"
+    );
+    // `localhost` is a registry; a bare dotless name is a Docker Hub user.
+    assert_eq!(
+        filter(
+            "localhost:5000",
+            "myreg",
+            "external",
+            b"FROM localhost:5000/a\n"
+        ),
+        b"FROM myreg/a\n"
+    );
+    assert_eq!(
+        filter("localhost:5000", "myreg", "internal", b"FROM myreg/a\n"),
+        b"FROM myreg/a\n"
+    );
+}
+
+fn write(path: &Path, text: &str) {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).unwrap();
+    }
+    fs::write(path, text).unwrap();
+}
+
+fn read(path: &Path) -> String {
+    fs::read_to_string(path).unwrap()
+}
+
+const BEFORE: &str =
+    "FROM 192.168.0.1/base/docker-tomcat-base\nRUN make\nCOPY --from=192.168.0.1/tools /t /t\n";
+const AFTER: &str = "FROM 192.168.1.50:5000/base/docker-tomcat-base\nRUN make\nCOPY --from=192.168.1.50:5000/tools /t /t\n";
+
+fn args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec!["--internal", VIP, "--external", LB, "rewrite"];
+    v.extend_from_slice(extra);
+    v
+}
+
+#[test]
+fn directories_patterns_git_and_named_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let matching = [
+        "Dockerfile",
+        "svc/Dockerfile.prod",
+        "svc/app.Dockerfile",
+        "deep/a/b/Containerfile",
+        "deep/Containerfile.x",
+    ];
+    let ignored = [
+        ".git/Dockerfile",
+        "svc/.git/x/Dockerfile",
+        "svc/notes.txt",
+        "svc/dockerfile",
+    ];
+    for f in matching.iter().chain(ignored.iter()) {
+        write(&root.join(f), BEFORE);
+    }
+    write(&root.join("custom.build"), BEFORE);
+    fs::set_permissions(
+        root.join("svc/Dockerfile.prod"),
+        fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+
+    let root_s = root.to_str().unwrap();
+    let custom = root.join("custom.build");
+    let out = dcosreg(&args(&[
+        "--to",
+        "external",
+        root_s,
+        custom.to_str().unwrap(),
+    ]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for f in matching {
+        assert_eq!(read(&root.join(f)), AFTER, "{f}");
+    }
+    assert_eq!(
+        read(&custom),
+        AFTER,
+        "a file named on the command line, whatever its name"
+    );
+    for f in ignored {
+        assert_eq!(read(&root.join(f)), BEFORE, "{f}");
+    }
+    let mode = fs::metadata(root.join("svc/Dockerfile.prod"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "mode kept");
+    // Every change is listed as file:line.
+    let listed = stdout(&out);
+    assert!(
+        listed.contains("svc/app.Dockerfile:3: COPY --from=192.168.0.1/tools"),
+        "{listed}"
+    );
+
+    // Idempotent: a second run changes nothing and says so.
+    let again = dcosreg(&args(&["--to", "external", "--check", root_s]));
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert_eq!(stdout(&again), "");
+    assert!(
+        stderr(&again).contains("nothing to change"),
+        "{}",
+        stderr(&again)
+    );
+}
+
+#[test]
+fn check_diff_dry_run_and_json_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("Dockerfile");
+    write(&file, BEFORE);
+    let f = file.to_str().unwrap();
+
+    let check = dcosreg(&args(&["--to", "external", "--check", f]));
+    assert_eq!(check.status.code(), Some(1));
+    assert_eq!(
+        stdout(&check),
+        format!(
+            "{f}:1: FROM 192.168.0.1/base/docker-tomcat-base -> FROM 192.168.1.50:5000/base/docker-tomcat-base\n{f}:3: COPY --from=192.168.0.1/tools /t /t -> COPY --from=192.168.1.50:5000/tools /t /t\n"
+        )
+    );
+
+    let diff = dcosreg(&args(&["--to", "external", "--diff", f]));
+    assert_eq!(diff.status.code(), Some(0), "{}", stderr(&diff));
+    let text = stdout(&diff);
+    assert!(
+        text.starts_with(&format!("--- a/{f}\n+++ b/{f}\n@@ -1,3 +1,3 @@\n")),
+        "{text}"
+    );
+    assert!(text.contains("\n-FROM 192.168.0.1/base/docker-tomcat-base\n+FROM 192.168.1.50:5000/base/docker-tomcat-base\n RUN make\n"), "{text}");
+
+    let dry = dcosreg(&args(&["--to", "external", "--dry-run", f]));
+    assert_eq!(dry.status.code(), Some(0));
+    assert!(stdout(&dry).contains(":3: COPY"));
+
+    let json = dcosreg(&[
+        "--internal",
+        VIP,
+        "--external",
+        LB,
+        "--format",
+        "json",
+        "rewrite",
+        "--to",
+        "external",
+        "--check",
+        f,
+    ]);
+    assert_eq!(json.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["changes"][0]["file"], f);
+    assert_eq!(v["changes"][0]["line"], 1);
+    assert_eq!(
+        v["changes"][0]["before"],
+        "FROM 192.168.0.1/base/docker-tomcat-base"
+    );
+    assert_eq!(
+        v["changes"][0]["after"],
+        "FROM 192.168.1.50:5000/base/docker-tomcat-base"
+    );
+    assert_eq!(v["changes"][1]["line"], 3);
+    assert_eq!(v["written"], false);
+    assert_eq!(v["from"], VIP);
+    assert_eq!(v["to"], LB);
+
+    assert_eq!(
+        read(&file),
+        BEFORE,
+        "check, diff, dry-run and json --check wrote nothing"
+    );
+
+    let json = dcosreg(&[
+        "--internal",
+        VIP,
+        "--external",
+        LB,
+        "--format",
+        "json",
+        "rewrite",
+        "--to",
+        "external",
+        f,
+    ]);
+    assert_eq!(json.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["written"], true);
+    assert_eq!(v["files_changed"], 1);
+    assert_eq!(read(&file), AFTER);
+}
+
+#[test]
+fn stdin_to_stdout() {
+    for extra in [&["-"][..], &[][..]] {
+        let mut a = args(&["--to", "external"]);
+        a.extend_from_slice(extra);
+        let out = with_stdin(&a, BEFORE.as_bytes());
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_eq!(stdout(&out), AFTER);
+    }
+    let out = with_stdin(
+        &args(&["--to", "external", "--check", "-"]),
+        BEFORE.as_bytes(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).starts_with("-:1: FROM 192.168.0.1/"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn symlinks_are_written_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("real.Dockerfile");
+    write(&target, BEFORE);
+    let link = dir.path().join("Dockerfile");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let out = dcosreg(&args(&["--to", "external", link.to_str().unwrap()]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(read(&target), AFTER);
+}
+
+#[test]
+fn bad_input_is_exit_2_with_nothing_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("Dockerfile");
+    write(&good, BEFORE);
+    let missing = dir.path().join("missing/Dockerfile");
+    let out = dcosreg(&args(&[
+        "--to",
+        "external",
+        good.to_str().unwrap(),
+        missing.to_str().unwrap(),
+    ]));
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.starts_with("docker-dcosreg: cannot read "), "{err}");
+    assert!(err.contains(" — "), "{err}");
+    assert_eq!(read(&good), BEFORE);
+
+    let fifo = dir.path().join("fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let out = dcosreg(&args(&[
+        "--to",
+        "external",
+        good.to_str().unwrap(),
+        fifo.to_str().unwrap(),
+    ]));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not a regular file"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(read(&good), BEFORE);
+}
+
+#[test]
+fn auto_without_a_probe_is_a_clear_error() {
+    // Loopback endpoints on a port nothing listens on: nothing leaves the machine.
+    let out = dcosreg(&[
+        "--internal",
+        "127.0.0.1:9",
+        "--external",
+        "127.0.0.1:9",
+        "--timeout",
+        "200ms",
+        "rewrite",
+        "--to",
+        "auto",
+        "--check",
+        "-",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with("docker-dcosreg: "),
+        "{}",
+        stderr(&out)
+    );
+}
