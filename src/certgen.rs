@@ -225,6 +225,12 @@ pub(crate) fn load_ca(cert_path: &Path, key_path: &Path) -> Result<SigningCa, Ce
     }
     let not_after = OffsetDateTime::from_unix_timestamp(parsed.validity().not_after.timestamp())
         .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    if not_after <= OffsetDateTime::now_utc() + Duration::days(1) {
+        return Err(bad_cert(format!(
+            "the CA expires on {} — Go rejects certificates it signs after that; issue a new CA (without --ca-cert)",
+            not_after.date()
+        )));
+    }
     let issuer = Issuer::from_ca_cert_der(cert_der, key)
         .map_err(|e| bad_cert(format!("cannot use it as issuer ({e})")))?;
     Ok(SigningCa {
@@ -254,10 +260,16 @@ fn check_is_ca(cert: &x509_parser::certificate::X509Certificate<'_>) -> Result<(
     Ok(())
 }
 
-/// A PEM private key in PKCS#8 (`PRIVATE KEY`), or PKCS#1 RSA (`RSA PRIVATE KEY`,
-/// converted); the signature algorithm follows from the key.
+/// A PEM private key in PKCS#8 (`PRIVATE KEY`), PKCS#1 RSA (`RSA PRIVATE KEY`) or SEC1
+/// (`EC PRIVATE KEY`, as `openssl ecparam -genkey` writes it, possibly after an
+/// `EC PARAMETERS` block); the last two are converted to PKCS#8, which is all ring reads.
+/// The signature algorithm follows from the key.
 fn load_key(text: &str) -> Result<KeyPair, String> {
-    let block = pem::parse(text).map_err(|e| format!("not PEM: {e}"))?;
+    let blocks = pem::parse_many(text).map_err(|e| format!("not PEM: {e}"))?;
+    let block = blocks
+        .iter()
+        .find(|b| b.tag() != "EC PARAMETERS")
+        .ok_or_else(|| "no PEM block".to_string())?;
     match block.tag() {
         "PRIVATE KEY" => KeyPair::try_from(block.contents()).map_err(|e| e.to_string()),
         "RSA PRIVATE KEY" => {
@@ -272,9 +284,53 @@ fn load_key(text: &str) -> Result<KeyPair, String> {
             )
             .map_err(|e| e.to_string())
         }
+        "EC PRIVATE KEY" => {
+            // ring checks that the curve named inside the SEC1 key matches the one in
+            // the PKCS#8 wrapper, so trying each supported curve picks the right one.
+            for curve in [EC_P256_OID, EC_P384_OID] {
+                let pkcs8 = sec1_to_pkcs8(block.contents(), curve);
+                if let Ok(key) = KeyPair::try_from(pkcs8.as_slice()) {
+                    return Ok(key);
+                }
+            }
+            Err("an EC key on a curve other than P-256 or P-384".into())
+        }
         "ENCRYPTED PRIVATE KEY" => Err("the key is encrypted".into()),
         other => Err(format!("a {other:?} PEM block is not supported")),
     }
+}
+
+/// DER of the OIDs prime256v1 (1.2.840.10045.3.1.7) and secp384r1 (1.3.132.0.34).
+const EC_P256_OID: &[u8] = &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+const EC_P384_OID: &[u8] = &[0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22];
+/// DER of the OID id-ecPublicKey (1.2.840.10045.2.1).
+const EC_PUBLIC_KEY_OID: &[u8] = &[0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
+
+/// A DER TLV with definite length (X.690 §8.1.3).
+fn der(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = content.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes: Vec<u8> = len
+            .to_be_bytes()
+            .into_iter()
+            .skip_while(|b| *b == 0)
+            .collect();
+        out.push(0x80 | bytes.len() as u8);
+        out.extend(bytes);
+    }
+    out.extend_from_slice(content);
+    out
+}
+
+/// RFC 5208 PrivateKeyInfo { version 0, { id-ecPublicKey, curve }, OCTET STRING sec1 }
+/// (RFC 5915 §3 for the EC form).
+fn sec1_to_pkcs8(sec1: &[u8], curve_oid: &[u8]) -> Vec<u8> {
+    let algorithm = der(0x30, &[EC_PUBLIC_KEY_OID, curve_oid].concat());
+    let version = [0x02, 0x01, 0x00];
+    der(0x30, &[&version[..], &algorithm, &der(0x04, sec1)].concat())
 }
 
 /// The registry's server certificate, signed by `ca`.
@@ -282,8 +338,8 @@ pub(crate) fn issue_leaf(
     ca: &SigningCa,
     names: &SubjectNames,
     algorithm: KeyAlgorithm,
-    days: u32,
     now: OffsetDateTime,
+    not_after: OffsetDateTime,
 ) -> Result<Leaf, CertGenError> {
     let key = generate_key(algorithm)?;
     let mut params = CertificateParams::default();
@@ -303,7 +359,7 @@ pub(crate) fn issue_leaf(
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     params.use_authority_key_identifier_extension = true;
     params.not_before = now - BACKDATE;
-    params.not_after = now + Duration::days(i64::from(days));
+    params.not_after = not_after;
     params.serial_number = Some(random_serial()?);
     let cert = params
         .signed_by(&key, &ca.issuer)
@@ -332,7 +388,14 @@ mod tests {
     fn leaf_is_a_server_certificate_chained_to_the_ca() {
         let now = OffsetDateTime::now_utc();
         let ca = new_ca(KeyAlgorithm::EcdsaP256, now).unwrap();
-        let leaf = issue_leaf(&ca, &names(), KeyAlgorithm::EcdsaP256, 30, now).unwrap();
+        let leaf = issue_leaf(
+            &ca,
+            &names(),
+            KeyAlgorithm::EcdsaP256,
+            now,
+            now + Duration::days(30),
+        )
+        .unwrap();
         let (_, ca_cert) = parse_x509_certificate(&ca.cert_der).unwrap();
         let (_, cert) = parse_x509_certificate(&leaf.cert_der).unwrap();
         assert_eq!(cert.issuer().as_raw(), ca_cert.subject().as_raw());
@@ -351,7 +414,14 @@ mod tests {
     fn rsa_keys_sign_and_carry_key_encipherment() {
         let now = OffsetDateTime::now_utc();
         let ca = new_ca(KeyAlgorithm::Rsa2048, now).unwrap();
-        let leaf = issue_leaf(&ca, &names(), KeyAlgorithm::Rsa2048, 1, now).unwrap();
+        let leaf = issue_leaf(
+            &ca,
+            &names(),
+            KeyAlgorithm::Rsa2048,
+            now,
+            now + Duration::days(1),
+        )
+        .unwrap();
         let (_, cert) = parse_x509_certificate(&leaf.cert_der).unwrap();
         let ku = cert.key_usage().unwrap().unwrap().value;
         assert!(ku.digital_signature() && ku.key_encipherment());

@@ -61,12 +61,31 @@ fn check_status(endpoint: &str, ca: &Path) -> (String, String) {
     )
 }
 
+/// Install `ca` for Docker for every endpoint with our own `trust`, exactly as the next
+/// steps printed by `cert` say (with its fingerprint), under a staging root.
+fn trust_for_docker(report: &serde_json::Value, root: &Path, endpoints: &[String]) {
+    let command = report["trust_command"].as_str().expect("trust_command");
+    let words: Vec<&str> = command.split_whitespace().collect();
+    assert_eq!(words[..3], ["docker", "dcosreg", "trust"], "{command}");
+    let root_text = root.to_str().unwrap();
+    let mut args = vec!["--root", root_text, "--timeout", "5s", "trust"];
+    args.extend(endpoints.iter().map(String::as_str));
+    args.extend(&words[3..]);
+    args.extend(["--target", "docker", "--no-verify"]);
+    let out = dcosreg(&args);
+    assert!(out.status.success(), "{command}: {}", stderr(&out));
+}
+
 #[test]
 fn issued_certificate_is_accepted_on_every_address_it_names() {
-    let internal_ip = unique_loopback_ip();
+    // The docker CLI treats 127.0.0.0/8 as an insecure registry and skips verification
+    // there, so the endpoint it judges lives in a network namespace: the internal endpoint,
+    // served on 443 (no port given, as the VIP). The rest are on loopback for skopeo and
+    // our `check`.
+    let ns = Netns::create();
+    let internal_ip = ns.inner_ip.clone();
     let external_ip = unique_loopback_ip();
     let extra_ip = unique_loopback_ip();
-    let unnamed_ip = unique_loopback_ip();
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("certs");
     let external = format!("{external_ip}:5000");
@@ -79,6 +98,8 @@ fn issued_certificate_is_accepted_on_every_address_it_names() {
         &external,
         "--ip",
         &extra_ip,
+        "--ip",
+        "::1",
         "--name",
         "localhost",
     ]);
@@ -86,60 +107,81 @@ fn issued_certificate_is_accepted_on_every_address_it_names() {
     let key = out.join("domain.key");
     let ca = out.join("ca.crt");
     assert_eq!(report["cert"].as_str(), chain.to_str());
-    assert!(report["trust_command"]
-        .as_str()
-        .unwrap()
-        .contains(report["ca_sha256"].as_str().unwrap()));
 
-    // The internal endpoint has no port: it is served on 443, as the VIP is.
     let localhost_port = free_port("127.0.0.1");
     let extra_port = free_port(&extra_ip);
-    let unnamed_port = free_port(&unnamed_ip);
+    let v6_port = free_port("::1");
+    // Control: the host side of the veth, an address the certificate does not name.
+    let unnamed_port = free_port(&ns.host_ip);
     let registries = [
-        Registry::start(&internal_ip, 443, &chain, &key),
+        Registry::start_in_netns(&ns, 443, &chain, &key),
         Registry::start(&external_ip, 5000, &chain, &key),
         Registry::start(&extra_ip, extra_port, &chain, &key),
         Registry::start("127.0.0.1", localhost_port, &chain, &key),
-        Registry::start(&unnamed_ip, unnamed_port, &chain, &key),
+        Registry::start("::1", v6_port, &chain, &key),
+        Registry::start(&ns.host_ip, unnamed_port, &chain, &key),
     ];
-    let named = [
+    let v6 = format!("[::1]:{v6_port}");
+    let unnamed = format!("{}:{unnamed_port}", ns.host_ip);
+    let all = [
         internal_ip.clone(),
         external.clone(),
         format!("{extra_ip}:{extra_port}"),
         format!("localhost:{localhost_port}"),
+        v6.clone(),
+        unnamed.clone(),
     ];
-    let unnamed = format!("{unnamed_ip}:{unnamed_port}");
     let certs = cert_dir_with(&ca);
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    trust_for_docker(&report, &root, &[internal_ip.clone(), unnamed.clone()]);
+    let etc_docker = root.join("etc/docker");
 
     std::thread::scope(|scope| {
         let mut handles = Vec::new();
-        for endpoint in named.iter().chain(std::iter::once(&unnamed)) {
-            let certs = certs.path();
-            let ca = &ca;
+        for endpoint in &all {
+            let (certs, ca, etc_docker) = (certs.path(), &ca, &etc_docker);
+            let (v6, internal, unnamed) = (&v6, &internal_ip, &unnamed);
             handles.push(scope.spawn(move || {
-                (
-                    endpoint.clone(),
-                    skopeo_verdict(endpoint, certs),
-                    check_status(endpoint, ca),
-                )
+                let mut verdicts = Vec::new();
+                // skopeo 1.9.3's reference parser predates IPv6 literals.
+                if endpoint != v6 {
+                    verdicts.push(("skopeo", skopeo_verdict(endpoint, certs)));
+                }
+                if endpoint == internal || endpoint == unnamed {
+                    verdicts.push(("docker", docker_verdict(endpoint, etc_docker)));
+                }
+                (endpoint.clone(), verdicts, check_status(endpoint, ca))
             }));
         }
         for handle in handles {
-            let (endpoint, (accepted, message), (status, docker_error)) =
+            let (endpoint, verdicts, (status, docker_error)) =
                 handle.join().expect("verdict thread");
             if endpoint == unnamed {
-                // Control: the oracle does reject an address the certificate does not name,
-                // with the guide's failure; so the acceptances above mean something.
-                assert!(!accepted, "skopeo accepted {endpoint}, which is not named");
-                assert!(
-                    message.contains("certificate is valid for") && message.contains(&unnamed_ip),
-                    "{message}"
-                );
+                // The oracles do reject an address the certificate does not name, with the
+                // guide's failure; so the acceptances below mean something.
+                assert_eq!(verdicts.len(), 2);
+                for (client, (accepted, message)) in verdicts {
+                    assert!(
+                        !accepted,
+                        "{client} accepted {endpoint}, which is not named"
+                    );
+                    assert!(
+                        message.contains("certificate is valid for")
+                            && message.contains(&ns.host_ip),
+                        "{client}: {message}"
+                    );
+                }
                 assert_eq!(status, "untrusted", "check on {endpoint}");
-                assert!(docker_error.starts_with("x509:"), "{docker_error}");
+                assert!(
+                    docker_error.contains("certificate is valid for"),
+                    "{docker_error}"
+                );
             } else {
-                assert!(accepted, "skopeo rejected {endpoint}: {message}");
-                assert!(!message.contains("certificate is valid for"), "{message}");
+                for (client, (accepted, message)) in verdicts {
+                    assert!(accepted, "{client} rejected {endpoint}: {message}");
+                    assert!(!message.contains("certificate is valid for"), "{message}");
+                }
                 assert_eq!(status, "trusted", "check on {endpoint}: {docker_error}");
             }
         }
@@ -260,29 +302,52 @@ fn run(command: &mut Command) {
     );
 }
 
+/// How an openssl-made CA key is stored.
+#[derive(Clone, Copy)]
+enum KeyForm {
+    /// `genpkey`: PKCS#8 `PRIVATE KEY`.
+    EcPkcs8,
+    /// `ecparam -genkey`: an `EC PARAMETERS` block, then SEC1 `EC PRIVATE KEY`.
+    EcSec1,
+    /// `genrsa -traditional`: PKCS#1 `RSA PRIVATE KEY`.
+    RsaPkcs1,
+}
+
 /// An openssl-made CA as a user may already have one: PrintableString country, spaces,
-/// and (for RSA) a traditional PKCS#1 key.
-fn openssl_ca(dir: &Path, rsa: bool) -> (PathBuf, PathBuf) {
+/// and the key in one of the forms openssl writes.
+fn openssl_ca(dir: &Path, form: KeyForm) -> (PathBuf, PathBuf) {
     require_tool("openssl");
     let key = dir.join("user-ca.key");
     let cert = dir.join("user-ca.crt");
-    if rsa {
-        run(Command::new("openssl")
-            .args(["genrsa", "-traditional", "-out"])
-            .arg(&key)
-            .arg("2048"));
-    } else {
-        run(Command::new("openssl")
-            .args([
+    let (args, expected): (&[&str], &str) = match form {
+        KeyForm::EcPkcs8 => (
+            &[
                 "genpkey",
                 "-algorithm",
                 "EC",
                 "-pkeyopt",
                 "ec_paramgen_curve:P-256",
                 "-out",
-            ])
-            .arg(&key));
+            ],
+            "-----BEGIN PRIVATE KEY-----",
+        ),
+        KeyForm::EcSec1 => (
+            &["ecparam", "-genkey", "-name", "prime256v1", "-out"],
+            "-----BEGIN EC PARAMETERS-----",
+        ),
+        KeyForm::RsaPkcs1 => (
+            &["genrsa", "-traditional", "-out"],
+            "-----BEGIN RSA PRIVATE KEY-----",
+        ),
+    };
+    let mut keygen = Command::new("openssl");
+    keygen.args(args).arg(&key);
+    if matches!(form, KeyForm::RsaPkcs1) {
+        keygen.arg("2048");
     }
+    run(&mut keygen);
+    let written = std::fs::read_to_string(&key).unwrap();
+    assert!(written.starts_with(expected), "openssl wrote {written}");
     run(Command::new("openssl")
         .args(["req", "-x509", "-new", "-key"])
         .arg(&key)
@@ -313,25 +378,25 @@ fn renewal_with_an_existing_ca_needs_no_new_trust() {
         &ip,
     ]);
 
-    let (ossl_ec_cert, ossl_ec_key) = {
-        let sub = dir.path().join("ossl-ec");
+    let openssl = |label: &str, form: KeyForm| {
+        let sub = dir.path().join(label);
         std::fs::create_dir(&sub).unwrap();
-        openssl_ca(&sub, false)
+        openssl_ca(&sub, form)
     };
-    let (ossl_rsa_cert, ossl_rsa_key) = {
-        let sub = dir.path().join("ossl-rsa");
-        std::fs::create_dir(&sub).unwrap();
-        openssl_ca(&sub, true)
-    };
+    let (ec_cert, ec_key) = openssl("ossl-ec", KeyForm::EcPkcs8);
+    let (sec1_cert, sec1_key) = openssl("ossl-sec1", KeyForm::EcSec1);
+    let (rsa_cert, rsa_key) = openssl("ossl-rsa", KeyForm::RsaPkcs1);
+    let ours = (
+        "ours",
+        first.join("ca.crt"),
+        first.join("ca.key"),
+        "ecdsa-p256",
+    );
     let cases = [
-        (
-            "ours",
-            first.join("ca.crt"),
-            first.join("ca.key"),
-            "ecdsa-p256",
-        ),
-        ("openssl-ec", ossl_ec_cert, ossl_ec_key, "ecdsa-p256"),
-        ("openssl-rsa", ossl_rsa_cert, ossl_rsa_key, "rsa2048"),
+        ours,
+        ("openssl-ec", ec_cert, ec_key, "ecdsa-p256"),
+        ("openssl-sec1", sec1_cert, sec1_key, "rsa2048"),
+        ("openssl-rsa", rsa_cert, rsa_key, "rsa2048"),
     ];
     for (label, ca_cert, ca_key, key_type) in cases {
         let out = dir.path().join(format!("renewed-{label}"));
@@ -350,6 +415,10 @@ fn renewal_with_an_existing_ca_needs_no_new_trust() {
             key_type,
         ]);
         assert_eq!(report["ca_new"], false, "{label}");
+        if label.starts_with("openssl") {
+            // The openssl CAs live 30 days: the 365-day leaf is cut to end with its CA.
+            assert_eq!(report["not_after"], report["ca_not_after"], "{label}");
+        }
         assert!(report["ca_key"].is_null(), "{label}");
         assert!(
             !out.join("ca.key").exists(),

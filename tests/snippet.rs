@@ -498,3 +498,113 @@ fn an_unknown_kind_lists_the_kinds() {
     }
     assert!(stdout(&out).is_empty());
 }
+
+/// The Marathon app run for real, as far as one machine can: `docker-registry` started with
+/// the app's env, its container paths mapped through the app's volumes onto the files
+/// `cert` wrote (standing in for /etc/privateregistry/certs), listening on the VIP and on
+/// the service port; skopeo with only the CA must accept both.
+#[test]
+fn marathon_app_serves_the_cert_files_on_both_endpoints() {
+    let vip_ip = unique_loopback_ip();
+    let lb_ip = unique_loopback_ip();
+    let external = format!("{lb_ip}:{}", free_port(&lb_ip));
+    let dir = tempfile::tempdir().unwrap();
+    let certs = dir.path().join("privateregistry-certs");
+    let made = dcosreg(&[
+        "cert",
+        "--out",
+        certs.to_str().unwrap(),
+        "--internal",
+        &vip_ip,
+        "--external",
+        &external,
+    ]);
+    assert!(made.status.success(), "{}", stderr(&made));
+    let (app, _) = marathon_app(&vip_ip, &external);
+
+    let volumes = app["container"]["volumes"].as_array().unwrap();
+    let host_for = |inside: &str| -> String {
+        for volume in volumes {
+            let container_path = volume["containerPath"]
+                .as_str()
+                .unwrap()
+                .trim_end_matches('/');
+            if let Some(rest) = inside.strip_prefix(&format!("{container_path}/")) {
+                assert_eq!(volume["hostPath"], "/etc/privateregistry/certs", "{inside}");
+                return certs.join(rest).to_str().unwrap().to_string();
+            }
+        }
+        panic!("{inside} is on no volume of the app");
+    };
+    let env: Vec<(String, String)> = app["env"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(key, value)| {
+            let value = value.as_str().unwrap();
+            let mapped = if key.starts_with("REGISTRY_HTTP_TLS_") {
+                host_for(value)
+            } else {
+                value.to_string()
+            };
+            (key.clone(), mapped)
+        })
+        .collect();
+    assert_eq!(
+        env.iter()
+            .filter(|(k, _)| k.starts_with("REGISTRY_HTTP_TLS_"))
+            .count(),
+        2
+    );
+
+    let mapping = &app["container"]["docker"]["portMappings"][0];
+    let vip = mapping["labels"]["VIP_0"].as_str().unwrap().to_string();
+    let service = format!("{lb_ip}:{}", mapping["servicePort"]);
+    assert_eq!(service, external);
+    let registry = require_tool("docker-registry");
+    let mut children = Children(Vec::new());
+    for addr in [&vip, &service] {
+        let data = dir.path().join(format!("data-{addr}"));
+        // No tls: section: TLS comes from the app's env, as in the container.
+        let config = dir.path().join(format!("config-{addr}.yml"));
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: \"{addr}\"\n",
+                data.display()
+            ),
+        )
+        .unwrap();
+        let mut child = Command::new(&registry)
+            .arg("serve")
+            .arg(&config)
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start docker-registry");
+        wait_for_listener(addr, std::time::Duration::from_secs(10), &mut child);
+        children.0.push(child);
+    }
+    let trust = tempfile::tempdir().unwrap();
+    std::fs::copy(certs.join("ca.crt"), trust.path().join("ca.crt")).unwrap();
+    // The VIP is written ip:443; clients name it without the port, as the guide does.
+    for endpoint in [vip_ip.clone(), external.clone()] {
+        let (accepted, message) = skopeo_verdict(&endpoint, trust.path());
+        assert!(accepted, "{endpoint}: {message}");
+    }
+    drop(children);
+}
+
+/// Registries started by hand, stopped even when an assertion fails.
+struct Children(Vec<std::process::Child>);
+
+impl Drop for Children {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}

@@ -108,14 +108,18 @@ pub(crate) fn run(
         );
     }
 
-    let leaf = certgen::issue_leaf(&ca, &names, algorithm, args.days, now)?;
-    if leaf.not_after > ca.not_after {
+    // Go checks every certificate of the chain against the current time, so a leaf that
+    // outlives its CA would fail on the CA's last day anyway: end it there, and say so.
+    let wanted = now + time::Duration::days(i64::from(args.days));
+    let not_after = wanted.min(ca.not_after);
+    if not_after < wanted {
         printer.warn(format!(
-            "the certificate is valid until {}, but its CA only until {}: clients reject it once the CA has expired",
-            date(leaf.not_after),
-            date(ca.not_after)
+            "the certificate ends on {} with its CA instead of after {} days — issue a new CA (without --ca-cert) before then",
+            date(not_after),
+            args.days
         ));
     }
+    let leaf = certgen::issue_leaf(&ca, &names, algorithm, now, not_after)?;
     let mut chain = crate::pem::to_pem(&leaf.cert_der);
     chain.push_str(&ca_pem);
 

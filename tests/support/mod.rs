@@ -128,7 +128,7 @@ impl Registry {
         };
         let addr = format!("{host}:{port}");
         let config = format!(
-            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {data}\nhttp:\n  addr: {addr}\n  secret: test-secret\n  tls:\n    certificate: {cert}\n    key: {key}\n",
+            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {data}\nhttp:\n  addr: \"{addr}\"\n  secret: test-secret\n  tls:\n    certificate: {cert}\n    key: {key}\n",
             data = dir.path().join("data").display(),
             cert = chain_pem.display(),
             key = key_pem.display(),
