@@ -12,3 +12,6 @@ pub(crate) mod rewrite;
 pub(crate) mod shell;
 pub(crate) mod text;
 pub(crate) mod words;
+
+#[cfg(test)]
+mod props;
