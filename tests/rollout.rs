@@ -1,0 +1,899 @@
+//! `rollout` against real components: a real OpenSSH server (Debian `openssh-server`) started
+//! on loopback addresses with throwaway keys, a local HTTP server answering as a Mesos master
+//! (`/slaves`) and as Marathon, and the install script run by a real `sh`.
+//!
+//! Every agent is a distinct 127.x.y.z address that the one sshd listens on; `--remote-root
+//! DIR/%h` gives each agent its own directory, so results are told apart per agent. Nothing
+//! leaves loopback.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::MetadataExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use support::{require_tool, stderr, stdout, unique_loopback_ip};
+
+// Endpoints for the certs.d names: loopback, so nothing here could ever dial the defaults.
+const INTERNAL: &str = "127.0.0.9";
+const EXTERNAL: &str = "127.0.0.9:5000";
+
+/// The certs.d files one agent must end up with (the layout `trust` installs).
+const LAYOUT: [&str; 6] = [
+    "etc/docker/certs.d/127.0.0.9/ca.crt",
+    "etc/docker/certs.d/127.0.0.9:443/ca.crt",
+    "etc/docker/certs.d/127.0.0.9:5000/ca.crt",
+    "etc/containers/certs.d/127.0.0.9/ca.crt",
+    "etc/containers/certs.d/127.0.0.9:443/ca.crt",
+    "etc/containers/certs.d/127.0.0.9:5000/ca.crt",
+];
+
+/// A real sshd on `port` of every address in `ips`, with its own host key and one
+/// authorized client key, all in a temp dir.
+struct Sshd {
+    child: Child,
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl Sshd {
+    fn start(ips: &[String]) -> Sshd {
+        let sshd = Path::new("/usr/sbin/sshd");
+        assert!(
+            sshd.is_file(),
+            "/usr/sbin/sshd is missing: run .ci/run (it installs openssh-server)"
+        );
+        require_tool("ssh-keygen");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        for key in ["host", "client"] {
+            let out = Command::new("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-C", key, "-f"])
+                .arg(d.join(key))
+                .output()
+                .expect("ssh-keygen");
+            assert!(out.status.success(), "ssh-keygen: {}", stderr(&out));
+        }
+        std::fs::copy(d.join("client.pub"), d.join("authorized_keys")).expect("authorized_keys");
+        // sshd refuses to start without its privilege separation directory.
+        std::fs::create_dir_all("/run/sshd").expect("create /run/sshd");
+        let port = support::free_port(&ips[0]);
+        let mut config = String::new();
+        for ip in ips {
+            config.push_str(&format!("ListenAddress {ip}:{port}\n"));
+        }
+        config.push_str(&format!(
+            "HostKey {d}/host\nPidFile {d}/sshd.pid\nAuthorizedKeysFile {d}/authorized_keys\n\
+             StrictModes no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
+             PermitRootLogin prohibit-password\nUsePAM no\nPrintMotd no\nMaxStartups 200\n\
+             MaxSessions 200\nLogLevel ERROR\n",
+            d = d.display()
+        ));
+        std::fs::write(d.join("sshd_config"), config).expect("sshd_config");
+        let log = std::fs::File::create(d.join("sshd.log")).expect("log");
+        let mut child = Command::new(sshd)
+            .args(["-D", "-e", "-f"])
+            .arg(d.join("sshd_config"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("start sshd");
+        for ip in ips {
+            wait_for_port(&format!("{ip}:{port}"), &mut child, d);
+        }
+        Sshd { child, dir, port }
+    }
+
+    /// The ssh flags a test passes: our port, key and a private known_hosts.
+    fn ssh_args(&self) -> Vec<String> {
+        let d = self.dir.path();
+        vec![
+            "--ssh-user".into(),
+            "root".into(),
+            "--ssh-port".into(),
+            self.port.to_string(),
+            "--ssh-identity".into(),
+            d.join("client").display().to_string(),
+            "--ssh-option".into(),
+            format!("UserKnownHostsFile={}", d.join("known_hosts").display()),
+            "--ssh-option".into(),
+            "GlobalKnownHostsFile=/dev/null".into(),
+            "--ssh-option".into(),
+            "StrictHostKeyChecking=accept-new".into(),
+            "--ssh-option".into(),
+            "IdentitiesOnly=yes".into(),
+        ]
+    }
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn wait_for_port(addr: &str, child: &mut Child, dir: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if TcpStream::connect_timeout(&addr.parse().expect("addr"), Duration::from_millis(200))
+            .is_ok()
+        {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            let log = std::fs::read_to_string(dir.join("sshd.log")).unwrap_or_default();
+            panic!("sshd exited early with {status}: {log}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("sshd did not listen on {addr} within 10s");
+}
+
+/// One request as the test HTTP server saw it.
+#[derive(Debug, Clone)]
+struct Seen {
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Seen {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A minimal HTTP/1.1 server on 127.0.0.1 answering every request with `status` and `body`,
+/// recording what it was sent (stands in for the Mesos master and for Marathon).
+struct HttpServer {
+    url: String,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl HttpServer {
+    fn start(status: &'static str, body: String) -> HttpServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let record = Arc::clone(&seen);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                if let Some(request) = read_request(&stream) {
+                    record.lock().expect("lock").push(request);
+                }
+                let mut stream = stream;
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        HttpServer { url, seen }
+    }
+
+    fn requests(&self) -> Vec<Seen> {
+        self.seen.lock().expect("lock").clone()
+    }
+}
+
+fn read_request(stream: &TcpStream) -> Option<Seen> {
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    reader.read_line(&mut line).ok()?;
+    let mut parts = line.split_whitespace();
+    let method = parts.next()?.to_string();
+    let path = parts.next()?.to_string();
+    let mut headers = Vec::new();
+    loop {
+        let mut header = String::new();
+        reader.read_line(&mut header).ok()?;
+        let header = header.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        let (name, value) = header.split_once(':')?;
+        headers.push((name.trim().to_string(), value.trim().to_string()));
+    }
+    let length: usize = headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    Some(Seen {
+        method,
+        path,
+        headers,
+        body,
+    })
+}
+
+/// A fresh self-signed CA as PEM, written to `dir/ca.pem`.
+fn make_ca(dir: &Path, name: &str) -> (PathBuf, String) {
+    let key = rcgen::KeyPair::generate().expect("key");
+    let mut params = rcgen::CertificateParams::new(vec![]).expect("params");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, name);
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let cert = params.self_signed(&key).expect("self-signed");
+    let pem = cert.pem().replace("\r\n", "\n");
+    let path = dir.join(format!("{name}.pem"));
+    std::fs::write(&path, &pem).expect("write CA");
+    (path, pem)
+}
+
+/// Run the binary with a clean environment: no proxies, no token, no user config.
+fn run(args: &[String]) -> Output {
+    run_with_env(args, &[])
+}
+
+fn run_with_env(args: &[String], env: &[(&str, &str)]) -> Output {
+    let home = tempfile::tempdir().expect("home");
+    let mut command = support::bin();
+    command.args(args);
+    for var in [
+        "DCOSREG_INTERNAL",
+        "DCOSREG_EXTERNAL",
+        "DCOSREG_ROOT",
+        "DCOSREG_TIMEOUT",
+        "DCOSREG_CONFIG",
+        "DCOS_ACS_TOKEN",
+        "http_proxy",
+        "https_proxy",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "all_proxy",
+    ] {
+        command.env_remove(var);
+    }
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command
+        .env("HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path().join(".config"))
+        .stdin(Stdio::null());
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run docker-dcosreg");
+    support::wait_with_deadline(&mut child, Duration::from_secs(60))
+}
+
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+fn strings(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+fn base_args(ca: &Path, root: &Path) -> Vec<String> {
+    let mut args = strings(&["--internal", INTERNAL, "--external", EXTERNAL, "rollout"]);
+    args.extend(strings(&["--ca-file", &ca.display().to_string()]));
+    args.extend(strings(&[
+        "--remote-root",
+        &format!("{}/%h", root.display()),
+    ]));
+    args
+}
+
+fn line_for<'a>(out: &'a str, agent: &str) -> &'a str {
+    out.lines()
+        .find(|l| l.starts_with(&format!("{agent}: ")))
+        .unwrap_or_else(|| panic!("no line for {agent} in:\n{out}"))
+}
+
+fn assert_layout(root: &Path, agent: &str, pem: &str) {
+    for file in LAYOUT {
+        let path = root.join(agent).join(file);
+        let got =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(got, pem, "{}", path.display());
+        let mode = std::fs::metadata(&path).expect("meta").mode() & 0o777;
+        assert_eq!(mode, 0o644, "{}", path.display());
+    }
+}
+
+/// No temp file may be left next to an installed ca.crt (Docker reads every *.crt there).
+fn assert_no_leftovers(root: &Path) {
+    let out = Command::new("find")
+        .arg(root)
+        .args(["-name", ".dcosreg-*"])
+        .output()
+        .expect("find");
+    assert!(
+        stdout(&out).trim().is_empty(),
+        "leftovers: {}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn mesos_listed_agents_get_the_ca_over_ssh_and_the_refusing_one_is_reported() {
+    let agents: Vec<String> = (0..3).map(|_| unique_loopback_ip()).collect();
+    let refusing = unique_loopback_ip();
+    let sshd = Sshd::start(&agents);
+    let dir = tempfile::tempdir().expect("tmp");
+    let (ca, pem) = make_ca(dir.path(), "cluster-ca");
+    let root = dir.path().join("agents");
+    let pwned = dir.path().join("pwned");
+
+    // A Mesos 1.7 `/slaves` answer (fields as the master serves them) with our addresses,
+    // plus a hostile host name that must never reach ssh as an option.
+    let slaves = include_str!("data/mesos-slaves.json")
+        .replace("@AGENT1@", &agents[0])
+        .replace("@AGENT2@", &agents[1])
+        .replace("@AGENT3@", &agents[2])
+        .replace("@REFUSING@", &refusing)
+        .replace("@PWNED@", &pwned.display().to_string());
+    let mesos = HttpServer::start("200 OK", slaves);
+
+    let mut args = base_args(&ca, &root);
+    args.extend(strings(&["--mesos-url", &mesos.url, "--yes"]));
+    args.extend(sshd.ssh_args());
+    let out = run_with_env(&args, &[("DCOS_ACS_TOKEN", "s3cret")]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}\n{}", stderr(&out));
+
+    let requests = mesos.requests();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert_eq!(requests[0].method, "GET");
+    assert_eq!(requests[0].path, "/slaves");
+    assert_eq!(requests[0].header("authorization"), Some("token=s3cret"));
+
+    for agent in &agents {
+        assert_eq!(
+            line_for(&text, agent),
+            format!("{agent}: installed (6 files written)")
+        );
+        assert_layout(&root, agent, &pem);
+    }
+    let refused = line_for(&text, &refusing);
+    assert!(
+        refused.contains("failed — ssh: connect to host")
+            && refused.contains("Connection refused")
+            && refused.ends_with("(2 attempts)"),
+        "{refused}"
+    );
+    assert!(!root.join(&refusing).exists());
+    let hostile = line_for(&text, &format!("-oProxyCommand=touch {}", pwned.display()));
+    assert!(hostile.contains("failed — Mesos listed") && hostile.contains("not contacted"));
+    assert!(
+        !pwned.exists(),
+        "a host name from Mesos was run as an ssh option"
+    );
+    assert!(
+        text.ends_with("5 agents: 3 installed, 0 already installed, 2 failed\n"),
+        "{text}"
+    );
+    assert_no_leftovers(&root);
+
+    // Second run over the reachable agents: nothing is written, every agent says so.
+    let before: Vec<(u64, i64)> = agents
+        .iter()
+        .map(|a| {
+            let meta = std::fs::metadata(root.join(a).join(LAYOUT[0])).expect("meta");
+            (meta.ino(), meta.mtime_nsec())
+        })
+        .collect();
+    let list = dir.path().join("agents.txt");
+    std::fs::write(
+        &list,
+        format!("# reachable agents\n{}\n", agents.join("\n")),
+    )
+    .expect("list");
+    let mut again = base_args(&ca, &root);
+    again.extend(strings(&[
+        "--agents-file",
+        &list.display().to_string(),
+        "--fingerprint",
+        &fingerprint(&pem),
+        "--format",
+        "json",
+    ]));
+    again.extend(sshd.ssh_args());
+    let out = run(&again);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json["via"], "ssh");
+    assert_eq!(json["summary"]["agents"], 3);
+    assert_eq!(json["summary"]["already_installed"], 3);
+    assert_eq!(json["summary"]["failed"], 0);
+    for (index, agent) in agents.iter().enumerate() {
+        let entry = &json["agents"][index];
+        assert_eq!(entry["agent"], agent.as_str());
+        assert_eq!(entry["status"], "already_installed");
+        assert_eq!(entry["written"].as_array().map(Vec::len), Some(0));
+        assert_eq!(entry["unchanged"].as_array().map(Vec::len), Some(6));
+        let meta = std::fs::metadata(root.join(agent).join(LAYOUT[0])).expect("meta");
+        assert_eq!(
+            (meta.ino(), meta.mtime_nsec()),
+            before[index],
+            "{agent} was rewritten"
+        );
+    }
+}
+
+/// `openssl x509 -fingerprint -sha256` of the PEM, the oracle for the fingerprint we accept.
+fn fingerprint(pem: &str) -> String {
+    require_tool("openssl");
+    let mut child = Command::new("openssl")
+        .args(["x509", "-noout", "-fingerprint", "-sha256"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("openssl");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(pem.as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("openssl");
+    stdout(&out)
+        .trim()
+        .rsplit_once('=')
+        .map(|(_, fp)| fp.to_string())
+        .expect("fingerprint line")
+}
+
+#[test]
+fn a_different_ca_is_kept_unless_force_and_conntrack_is_persisted() {
+    let agent = unique_loopback_ip();
+    let sshd = Sshd::start(std::slice::from_ref(&agent));
+    let dir = tempfile::tempdir().expect("tmp");
+    let (ca, pem) = make_ca(dir.path(), "new-ca");
+    let (_, old_pem) = make_ca(dir.path(), "old-ca");
+    let root = dir.path().join("agents");
+    let existing = root.join(&agent).join(LAYOUT[0]);
+    std::fs::create_dir_all(existing.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&existing, &old_pem).expect("old CA");
+
+    let mut args = base_args(&ca, &root);
+    args.extend(strings(&[
+        "--agent",
+        &agent,
+        "--yes",
+        "--conntrack-liberal",
+    ]));
+    args.extend(sshd.ssh_args());
+    let out = run(&args);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let line = line_for(&text, &agent);
+    assert!(
+        line.contains("holds a different CA — rerun with --force to replace it"),
+        "{line}"
+    );
+    assert_eq!(std::fs::read_to_string(&existing).expect("read"), old_pem);
+
+    args.push("--force".into());
+    let out = run(&args);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}\n{}", stderr(&out));
+    let line = line_for(&text, &agent);
+    assert!(line.starts_with(&format!("{agent}: installed")), "{line}");
+    assert!(
+        line.contains("live sysctl skipped because --remote-root is set"),
+        "{line}"
+    );
+    assert_layout(&root, &agent, &pem);
+    let sysctl = std::fs::read_to_string(
+        root.join(&agent)
+            .join("etc/sysctl.d/90-dcosreg-conntrack.conf"),
+    )
+    .expect("sysctl.d file");
+    assert!(
+        sysctl
+            .lines()
+            .any(|l| l == "net.netfilter.nf_conntrack_tcp_be_liberal = 1"),
+        "{sysctl}"
+    );
+    assert_no_leftovers(&root);
+}
+
+#[test]
+fn dry_run_lists_agents_and_actions_and_touches_nothing() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (ca, _) = make_ca(dir.path(), "ca");
+    let root = dir.path().join("agents");
+    // Nothing listens here: a dry run must not connect at all.
+    let agents = [unique_loopback_ip(), unique_loopback_ip()];
+    let mut args = base_args(&ca, &root);
+    for agent in &agents {
+        args.extend(strings(&["--agent", agent]));
+    }
+    args.extend(strings(&[
+        "--dry-run",
+        "--conntrack-liberal",
+        "--ssh-port",
+        "1",
+    ]));
+    let started = Instant::now();
+    let out = run(&args);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}\n{}", stderr(&out));
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(text.starts_with("dry run: 2 agent(s) via ssh, 16 at a time; nothing is changed\n"));
+    for agent in &agents {
+        assert_eq!(line_for(&text, agent), format!("{agent}: planned"));
+        assert!(text.contains(&format!("-p 1 -- {agent} 'sh -c")), "{text}");
+        for file in LAYOUT {
+            let path = format!(
+                "write {}/{agent}/{file} (skipped when identical)",
+                root.display()
+            );
+            assert!(text.contains(&path), "missing {path} in\n{text}");
+        }
+    }
+    assert!(text.contains("skip the live sysctl (--remote-root is set)"));
+    assert!(!root.exists(), "a dry run wrote something");
+}
+
+#[test]
+fn nothing_is_installed_without_confirmation() {
+    let agent = unique_loopback_ip();
+    let sshd = Sshd::start(std::slice::from_ref(&agent));
+    let dir = tempfile::tempdir().expect("tmp");
+    let (ca, pem) = make_ca(dir.path(), "ca");
+    let root = dir.path().join("agents");
+    let mut args = base_args(&ca, &root);
+    args.extend(strings(&["--agent", &agent]));
+    args.extend(sshd.ssh_args());
+    let out = run(&args);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no terminal to ask on"),
+        "{}",
+        stderr(&out)
+    );
+    let mut wrong = args.clone();
+    wrong.extend(strings(&["--fingerprint", &"AB".repeat(32)]));
+    let out = run(&wrong);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("matches no certificate"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        !root.exists(),
+        "something was installed without confirmation"
+    );
+
+    args.extend(strings(&[
+        "--fingerprint",
+        &fingerprint(&pem).to_lowercase().replace(':', ""),
+    ]));
+    let out = run(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_layout(&root, &agent, &pem);
+}
+
+#[test]
+fn an_agent_that_never_answers_is_cut_at_the_agent_timeout() {
+    // Accepts TCP and then says nothing: ssh would wait for the banner.
+    let ip = unique_loopback_ip();
+    let silent = TcpListener::bind((ip.as_str(), 0)).expect("bind");
+    let port = silent.local_addr().expect("addr").port();
+    let held = std::thread::spawn(move || {
+        let first = silent.accept();
+        std::thread::sleep(Duration::from_secs(8));
+        drop(first);
+    });
+    let dir = tempfile::tempdir().expect("tmp");
+    let (ca, _) = make_ca(dir.path(), "ca");
+    let mut args = base_args(&ca, &dir.path().join("agents"));
+    args.extend(strings(&[
+        "--timeout",
+        "20s",
+        "--agent",
+        &ip,
+        "--ssh-port",
+        &port.to_string(),
+        "--agent-timeout",
+        "2s",
+        "--yes",
+    ]));
+    let started = Instant::now();
+    let out = run(&args);
+    let elapsed = started.elapsed();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        line_for(&stdout(&out), &ip)
+            .contains("no result within 2s — check the agent, or raise --agent-timeout"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(elapsed < Duration::from_secs(7), "took {elapsed:?}");
+    drop(held);
+}
+
+#[test]
+fn bad_input_is_a_usage_error_with_nothing_done() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (ca, _) = make_ca(dir.path(), "ca");
+    let root = dir.path().join("agents");
+    let closed = format!("http://127.0.0.1:{}", support::free_port("127.0.0.1"));
+    for (extra, expected) in [
+        (
+            vec!["--agent=-oProxyCommand=x"],
+            "is not a host name or IP address",
+        ),
+        (vec!["--agent", "h", "--parallel", "0"], "--parallel 0"),
+        (
+            vec!["--mesos-url", closed.as_str()],
+            "cannot reach the Mesos master",
+        ),
+        (
+            vec!["--agent", "h", "--agent-timeout", "soon"],
+            "--agent-timeout",
+        ),
+    ] {
+        let mut args = base_args(&ca, &root);
+        args.extend(strings(&extra));
+        args.push("--yes".into());
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.starts_with("docker-dcosreg: ") && err.contains(expected),
+            "{err}"
+        );
+        assert!(!root.exists());
+    }
+}
+
+/// Run a generated shell command the way the scheduler would, until it prints `done 0`
+/// (it then sleeps forever, as a long-running task must), and stop it.
+fn run_task_command(command: &str, env: &[(&str, &Path)]) -> String {
+    let mut child = Command::new("sh");
+    child.args(["-c", command]);
+    for (name, value) in env {
+        child.env(name, value);
+    }
+    // Its own process group, so that stopping it also stops the `sleep` it started.
+    let mut child = child
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("sh");
+    let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut all = String::new();
+        let mut line = String::new();
+        while reader.read_line(&mut line).unwrap_or(0) > 0 {
+            all.push_str(&line);
+            if line.starts_with("dcosreg: done") {
+                break;
+            }
+            line.clear();
+        }
+        let _ = tx.send(all);
+    });
+    let output = rx.recv_timeout(Duration::from_secs(10)).unwrap_or_default();
+    let _ = Command::new("kill")
+        .arg("--")
+        .arg(format!("-{}", child.id()))
+        .status();
+    let _ = child.kill();
+    let _ = child.wait();
+    output
+}
+
+#[test]
+fn marathon_app_runs_once_per_agent_and_its_command_installs_the_ca() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (ca, pem) = make_ca(dir.path(), "ca");
+    let agents: Vec<String> = (0..4).map(|_| unique_loopback_ip()).collect();
+    let mut args = strings(&["--internal", INTERNAL, "--external", EXTERNAL, "rollout"]);
+    args.extend(strings(&[
+        "--via",
+        "marathon",
+        "--ca-file",
+        &ca.display().to_string(),
+        "--yes",
+    ]));
+    for agent in &agents {
+        args.extend(strings(&["--agent", agent]));
+    }
+    let out = run(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let app: serde_json::Value = serde_json::from_slice(&out.stdout).expect("app JSON");
+    assert_eq!(app["id"], "/dcosreg-trust");
+    assert_eq!(app["instances"], 4);
+    assert_eq!(
+        app["constraints"],
+        serde_json::json!([["hostname", "UNIQUE"]])
+    );
+    assert_eq!(app["user"], "root");
+    assert_eq!(app["container"]["type"], "MESOS");
+    assert!(app["container"].get("docker").is_none(), "no image to pull");
+    let volumes = app["container"]["volumes"].as_array().expect("volumes");
+    assert_eq!(volumes.len(), 1);
+    assert_eq!(volumes[0]["hostPath"], "/etc");
+    assert_eq!(volumes[0]["containerPath"], "host/etc");
+    assert_eq!(volumes[0]["mode"], "RW");
+    assert!(app["cpus"].as_f64().expect("cpus") > 0.0);
+    assert!(app["mem"].as_f64().expect("mem") >= 32.0);
+
+    // The task's command, run as Mesos would: cwd and $MESOS_SANDBOX the sandbox, the host
+    // volume mounted at sandbox/host/etc (here a plain directory standing in for it).
+    let sandbox = dir.path().join("sandbox");
+    std::fs::create_dir_all(sandbox.join("host/etc")).expect("sandbox");
+    let cmd = app["cmd"].as_str().expect("cmd");
+    let output = run_task_command(cmd, &[("MESOS_SANDBOX", &sandbox)]);
+    assert!(output.ends_with("dcosreg: done 0\n"), "{output}");
+    for file in LAYOUT {
+        let got = std::fs::read_to_string(sandbox.join("host").join(file)).expect(file);
+        assert_eq!(got, pem, "{file}");
+    }
+}
+
+#[test]
+fn marathon_url_receives_the_app_with_the_dcos_token() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (ca, _) = make_ca(dir.path(), "ca");
+    let marathon = HttpServer::start(
+        "201 Created",
+        r#"{"id":"/dcosreg-trust","deploymentId":"5ed4c0c5-9ff8-4a6f-a0cd-f57f59a34b43"}"#.into(),
+    );
+    let agent = unique_loopback_ip();
+    let mut args = strings(&["--internal", INTERNAL, "--external", EXTERNAL, "rollout"]);
+    args.extend(strings(&[
+        "--via",
+        "marathon",
+        "--marathon-url",
+        &marathon.url,
+        "--auth-token",
+        "t0ken",
+        "--agent",
+        &agent,
+        "--ca-file",
+        &ca.display().to_string(),
+        "--yes",
+    ]));
+    let out = run(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("deployment 5ed4c0c5-9ff8-4a6f-a0cd-f57f59a34b43"),
+        "{}",
+        stdout(&out)
+    );
+    let requests = marathon.requests();
+    assert_eq!(requests.len(), 1);
+    let put = &requests[0];
+    assert_eq!(put.method, "PUT");
+    assert_eq!(put.path, "/v2/apps/dcosreg-trust");
+    assert_eq!(put.header("authorization"), Some("token=t0ken"));
+    assert_eq!(put.header("content-type"), Some("application/json"));
+    let sent: serde_json::Value = serde_json::from_slice(&put.body).expect("body JSON");
+    // What was sent is exactly what is printed without --marathon-url.
+    let without_url: Vec<String> = args
+        .iter()
+        .filter(|a| **a != marathon.url && *a != "--marathon-url")
+        .cloned()
+        .collect();
+    let printed = run(&without_url);
+    let printed: serde_json::Value = serde_json::from_slice(&printed.stdout).expect("printed");
+    assert_eq!(sent, printed);
+    assert_eq!(sent["instances"], 1);
+}
+
+#[test]
+fn kubernetes_daemonset_mounts_host_paths_and_its_init_command_installs_the_ca() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (ca, pem) = make_ca(dir.path(), "ca");
+    let mut args = strings(&["--internal", INTERNAL, "--external", EXTERNAL, "rollout"]);
+    args.extend(strings(&[
+        "--via",
+        "kubernetes",
+        "--image",
+        "registry.example/tools/busybox:1.36",
+        "--ca-file",
+        &ca.display().to_string(),
+        "--yes",
+        "--conntrack-liberal",
+    ]));
+    let out = run(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let ds: serde_json::Value = serde_json::from_slice(&out.stdout).expect("DaemonSet JSON");
+    assert_eq!(ds["apiVersion"], "apps/v1");
+    assert_eq!(ds["kind"], "DaemonSet");
+    assert_eq!(ds["metadata"]["name"], "dcosreg-trust");
+    let selector = &ds["spec"]["selector"]["matchLabels"];
+    let pod = &ds["spec"]["template"];
+    for (key, value) in selector.as_object().expect("selector") {
+        assert_eq!(
+            &pod["metadata"]["labels"][key], value,
+            "selector must match the pod"
+        );
+    }
+    let spec = &pod["spec"];
+    assert_eq!(
+        spec["tolerations"],
+        serde_json::json!([{"operator": "Exists"}])
+    );
+    assert_eq!(
+        spec["hostNetwork"], true,
+        "conntrack is per network namespace"
+    );
+    let init = &spec["initContainers"][0];
+    assert_eq!(init["image"], "registry.example/tools/busybox:1.36");
+    assert_eq!(init["securityContext"]["privileged"], true);
+    assert_eq!(init["env"][0]["name"], "DCOSREG_HOST_ROOT");
+    assert_eq!(init["env"][0]["value"], "/host");
+    let volumes = spec["volumes"].as_array().expect("volumes");
+    let mounts = init["volumeMounts"].as_array().expect("mounts");
+    let mut host_paths = Vec::new();
+    for volume in volumes {
+        let name = volume["name"].as_str().expect("name");
+        let host = volume["hostPath"]["path"].as_str().expect("hostPath");
+        assert_eq!(volume["hostPath"]["type"], "DirectoryOrCreate");
+        let mount = mounts
+            .iter()
+            .find(|m| m["name"] == name)
+            .unwrap_or_else(|| panic!("volume {name} is not mounted"));
+        assert_eq!(mount["mountPath"], format!("/host{host}"));
+        host_paths.push(host.to_string());
+    }
+    host_paths.sort();
+    assert_eq!(
+        host_paths,
+        [
+            "/etc/containers/certs.d",
+            "/etc/docker/certs.d",
+            "/etc/sysctl.d"
+        ]
+    );
+    let main = &spec["containers"][0];
+    assert_eq!(main["command"][0], "sh");
+    assert!(main.get("volumeMounts").is_none());
+
+    // The init command against a stand-in host root (what /host is in the pod), in a network
+    // namespace of its own (`unshare -n`): the live sysctl is per network namespace, so it
+    // really runs without touching this machine's setting.
+    assert_eq!(init["command"][0], "sh");
+    assert_eq!(init["command"][1], "-c");
+    let host = dir.path().join("node");
+    std::fs::create_dir_all(&host).expect("node");
+    let script = init["command"][2].as_str().expect("script");
+    require_tool("unshare");
+    let output = run_task_command(
+        &format!(
+            "exec unshare -n sh -c {}",
+            shell_quote(&format!("{script}\nsleep 600"))
+        ),
+        &[("DCOSREG_HOST_ROOT", &host)],
+    );
+    assert!(output.ends_with("dcosreg: done 0\n"), "{output}");
+    assert!(output.contains("dcosreg: sysctl set\n"), "{output}");
+    for file in LAYOUT {
+        let got = std::fs::read_to_string(host.join(file)).expect(file);
+        assert_eq!(got, pem, "{file}");
+    }
+    assert!(host
+        .join("etc/sysctl.d/90-dcosreg-conntrack.conf")
+        .is_file());
+}
