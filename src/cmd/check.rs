@@ -76,7 +76,14 @@ pub(crate) fn run(
             vec![report(&endpoint, judgement)]
         }
         _ => {
-            let endpoints = config.endpoints_or_default(&args.endpoints)?;
+            let mut endpoints = config.endpoints_or_default(&args.endpoints)?;
+            // `192.168.0.1` and `192.168.0.1:443` are one endpoint: judge it once.
+            let mut seen = Vec::new();
+            endpoints.retain(|ep| {
+                let new = !seen.contains(ep);
+                seen.push(ep.clone());
+                new
+            });
             let deadline = Instant::now() + config.timeout.value;
             // Endpoints are probed concurrently under one deadline for the whole command.
             let captured: Vec<_> = std::thread::scope(|scope| {

@@ -1,0 +1,291 @@
+//! `check` input handling and output contract: bad files exit 2 naming the file, hostile
+//! certificate strings never reach the terminal raw, trust under `--root` follows Docker's
+//! certs.d and Go's system-pool rules, JSON has CLI.md's shape, unreachable exits 1.
+
+mod support;
+
+use std::path::Path;
+
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+use support::{dcosreg, stderr, stdout};
+
+/// A CA and a leaf for `names` signed by it: (leaf PEM, key PEM, CA PEM, CA DER).
+fn ca_and_leaf(names: &[&str], cn: &str) -> (String, String, String, Vec<u8>) {
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(DnType::CommonName, "Test Registry CA");
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca, ca_key);
+    let leaf_key = KeyPair::generate().unwrap();
+    let mut leaf =
+        CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
+    leaf.distinguished_name.push(DnType::CommonName, cn);
+    let leaf_cert = leaf.signed_by(&leaf_key, &issuer).unwrap();
+    (
+        leaf_cert.pem(),
+        leaf_key.serialize_pem(),
+        ca_cert.pem(),
+        ca_cert.der().to_vec(),
+    )
+}
+
+fn write(path: &Path, contents: impl AsRef<[u8]>) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, contents).unwrap();
+}
+
+/// `check --cert FILE --host EP` with the configured endpoints pointing at test addresses.
+fn offline(extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "--internal",
+        "127.0.0.1:1",
+        "--external",
+        "127.0.0.1:2",
+        "check",
+    ];
+    args.extend_from_slice(extra);
+    dcosreg(&args)
+}
+
+fn json(out: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", stdout(out), stderr(out)))
+}
+
+#[test]
+fn bad_certificate_files_exit_2_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (leaf, key, ca, _) = ca_and_leaf(&["127.0.0.1"], "registry");
+    let good = dir.path().join("good.pem");
+    write(&good, &leaf);
+    let ca_file = dir.path().join("ca.pem");
+    write(&ca_file, &ca);
+    let empty = dir.path().join("empty.pem");
+    write(&empty, "");
+    let garbage = dir.path().join("garbage.pem");
+    write(
+        &garbage,
+        "-----BEGIN CERTIFICATE-----\nnot base64 at all!\n-----END CERTIFICATE-----\n",
+    );
+    let key_only = dir.path().join("key.pem");
+    write(&key_only, &key);
+    let missing = dir.path().join("missing.pem");
+    let bad = [&empty, &garbage, &key_only, &missing];
+    for file in bad {
+        let f = file.to_str().unwrap();
+        let g = good.to_str().unwrap();
+        let c = ca_file.to_str().unwrap();
+        for args in [
+            vec!["--cert", f, "--host", "127.0.0.1"],
+            vec!["--cert", g, "--host", "127.0.0.1", "--ca-file", f],
+            vec!["127.0.0.1:1", "--ca-file", f],
+            vec!["--cert", f, "--host", "127.0.0.1", "--ca-file", c],
+        ] {
+            let out = offline(&args);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+            let err = stderr(&out);
+            assert!(
+                err.contains(f),
+                "{args:?}: error does not name the file: {err}"
+            );
+            assert!(err.starts_with("docker-dcosreg: "), "{err}");
+            assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+            assert!(
+                stdout(&out).is_empty(),
+                "nothing on stdout: {}",
+                stdout(&out)
+            );
+        }
+    }
+    let nowhere = dir.path().join("no-such-dir");
+    let out = offline(&[
+        "--cert",
+        good.to_str().unwrap(),
+        "--host",
+        "127.0.0.1",
+        "--cert-dir",
+        nowhere.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("no-such-dir"), "{}", stderr(&out));
+    let out = offline(&["--cert", good.to_str().unwrap(), "--host", "http://x/"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+#[test]
+fn hostile_certificate_strings_are_sanitized() {
+    let hostile_cn = "evil\u{1b}]0;owned\u{7}\u{1b}[2J\rname";
+    let (leaf, _, ca, _) = ca_and_leaf(&["bad\u{1b}[31mname.example"], hostile_cn);
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("leaf.pem");
+    write(&cert, format!("{leaf}{ca}"));
+    let cert = cert.to_str().unwrap();
+    let out = offline(&["--cert", cert, "--host", "registry.example"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("evil"), "{text}");
+    for line in text.lines() {
+        assert!(
+            !line.chars().any(|c| c.is_control() && c != '\t'),
+            "control character reached the terminal: {line:?}"
+        );
+    }
+    let out = offline(&[
+        "--cert",
+        cert,
+        "--host",
+        "registry.example",
+        "--format",
+        "json",
+    ]);
+    let value = json(&out);
+    let subject = value["endpoints"][0]["chain"][0]["subject"]
+        .as_str()
+        .unwrap();
+    assert!(
+        subject.contains('\u{1b}'),
+        "JSON keeps the exact value, escaped by JSON: {subject:?}"
+    );
+    assert!(!stdout(&out).contains('\u{1b}'), "raw ESC in JSON output");
+}
+
+#[test]
+fn json_has_the_contract_shape_and_trust_follows_root() {
+    let root = tempfile::tempdir().unwrap();
+    let (leaf, _, ca, ca_der) = ca_and_leaf(&["127.0.0.1"], "registry");
+    let cert = root.path().join("served.pem");
+    write(&cert, &leaf);
+    let cert = cert.to_str().unwrap();
+    let root_dir = root.path().to_str().unwrap();
+    let run = |host: &str| {
+        offline(&[
+            "--root", root_dir, "--format", "json", "--cert", cert, "--host", host,
+        ])
+    };
+
+    // Nothing installed under ROOT: Go's "unknown authority".
+    let out = run("127.0.0.1:5000");
+    assert_eq!(out.status.code(), Some(1));
+    let value = json(&out);
+    let ep = &value["endpoints"][0];
+    let mut keys: Vec<&str> = ep.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        ["chain", "docker_error", "endpoint", "findings", "status"]
+    );
+    assert_eq!(ep["status"], "untrusted");
+    assert_eq!(
+        ep["docker_error"],
+        "x509: certificate signed by unknown authority"
+    );
+    let finding = &ep["findings"][0];
+    for key in ["code", "severity", "message"] {
+        assert!(finding.get(key).is_some(), "finding lacks {key}: {finding}");
+    }
+    let chain0 = ep["chain"][0].as_object().unwrap();
+    for key in [
+        "subject",
+        "issuer",
+        "sha256",
+        "not_before",
+        "not_after",
+        "dns_names",
+        "ip_addresses",
+        "is_ca",
+    ] {
+        assert!(chain0.contains_key(key), "chain entry lacks {key}");
+    }
+    assert_eq!(ep["chain"][0]["ip_addresses"][0], "127.0.0.1");
+
+    // A DER file named ca.crt: Go's AppendCertsFromPEM ignores it, and we say so.
+    let certs_d = root.path().join("etc/docker/certs.d/127.0.0.1:5000");
+    write(&certs_d.join("ca.crt"), &ca_der);
+    let value = json(&run("127.0.0.1:5000"));
+    assert_eq!(value["endpoints"][0]["status"], "untrusted");
+    let codes: Vec<&str> = value["endpoints"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["code"].as_str())
+        .collect();
+    assert!(codes.contains(&"ca-file-ignored"), "{codes:?}");
+
+    // PEM ca.crt in certs.d/<host:port>: trusted for that spelling only.
+    write(&certs_d.join("ca.crt"), &ca);
+    let out = run("127.0.0.1:5000");
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert_eq!(
+        json(&out)["endpoints"][0]["docker_error"],
+        serde_json::Value::Null
+    );
+    assert_eq!(run("127.0.0.1:5001").status.code(), Some(1));
+
+    // A file not ending in .crt is not read by Docker.
+    std::fs::rename(certs_d.join("ca.crt"), certs_d.join("ca.pem")).unwrap();
+    assert_eq!(run("127.0.0.1:5000").status.code(), Some(1));
+
+    // The system bundle under ROOT counts for every endpoint, as SystemCertPool does.
+    write(&root.path().join("etc/ssl/certs/ca-certificates.crt"), &ca);
+    assert_eq!(run("127.0.0.1:5001").status.code(), Some(0));
+    assert_eq!(run("127.0.0.1").status.code(), Some(0));
+}
+
+#[test]
+fn the_vip_certificate_warns_about_the_mlb_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let (leaf, _, ca, _) = ca_and_leaf(&["127.0.0.1"], "registry");
+    let cert = dir.path().join("leaf.pem");
+    write(&cert, &leaf);
+    let ca_file = dir.path().join("ca.pem");
+    write(&ca_file, &ca);
+    let out = dcosreg(&[
+        "--internal",
+        "127.0.0.1",
+        "--external",
+        "127.0.0.2:5000",
+        "check",
+        "--cert",
+        cert.to_str().unwrap(),
+        "--host",
+        "127.0.0.1",
+        "--ca-file",
+        ca_file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.starts_with("127.0.0.1: trusted"), "{text}");
+    assert!(
+        text.contains("missing-endpoint-san")
+            && text.contains("x509: certificate is valid for 127.0.0.1, not 127.0.0.2"),
+        "{text}"
+    );
+}
+
+#[test]
+fn unreachable_endpoints_exit_1() {
+    let ip = support::unique_loopback_ip();
+    let addr = format!("{ip}:{}", support::free_port(&ip));
+    let other = format!("{ip}:{}", support::free_port(&ip));
+    let out = dcosreg(&[
+        "--internal",
+        &addr,
+        "--external",
+        &other,
+        "--timeout",
+        "2s",
+        "check",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let value = json(&out);
+    let endpoints = value["endpoints"].as_array().unwrap();
+    assert_eq!(endpoints.len(), 2, "internal and external are both checked");
+    for ep in endpoints {
+        assert_eq!(ep["status"], "unreachable");
+        assert_eq!(ep["findings"][0]["code"], "unreachable");
+    }
+}
