@@ -126,7 +126,8 @@ fn trusted_by_skopeo_and_docker_after_trust_and_not_before() {
             "--external",
             &external,
             "trust",
-            "--yes",
+            "--fingerprint",
+            &fingerprint,
             "--target",
             "docker,containers",
         ],
@@ -158,8 +159,8 @@ fn trusted_by_skopeo_and_docker_after_trust_and_not_before() {
     // No docker oracle for the 127.x VIP: the docker CLI treats 127.0.0.0/8 as an
     // insecure registry by default and skips verification, so it could not fail.
 
-    // Our own verdict after installing agrees with the Go clients, and a second run with
-    // a pinned fingerprint changes nothing.
+    // Our own verdict after installing agrees with the Go clients, and a second run
+    // changes nothing.
     let out = run_in(
         t,
         &[
@@ -170,8 +171,7 @@ fn trusted_by_skopeo_and_docker_after_trust_and_not_before() {
             "--format",
             "json",
             "trust",
-            "--fingerprint",
-            &fingerprint,
+            "--yes",
             "--target",
             "docker,containers",
         ],
@@ -832,4 +832,47 @@ fn per_user_directories_when_not_root() {
         stdout(&out)
     );
     assert!(!t.join("etc/docker").exists());
+}
+
+#[test]
+fn an_unreachable_endpoint_is_reported_and_the_others_installed() {
+    let certs = tempfile::tempdir().unwrap();
+    let ip = unique_loopback_ip();
+    let port = free_port(&ip);
+    let (crt, key, _, _) = guide_cert(certs.path(), &[&ip]);
+    let registry = Registry::start(&ip, port, &crt, &key);
+    let closed = format!("{ip}:{}", free_port(&ip)); // nothing listens there
+    let root = tempfile::tempdir().unwrap();
+    let t = root.path();
+    let out = run_in(
+        t,
+        &[
+            "--timeout",
+            "2s",
+            "--format",
+            "json",
+            "trust",
+            &registry.addr,
+            &closed,
+            "--yes",
+            "--target",
+            "docker",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["endpoints"][1]["status"], "unreachable", "{json:#}");
+    assert!(stderr(&out).contains(&closed), "{}", stderr(&out));
+    assert!(t
+        .join(format!("etc/docker/certs.d/{}/ca.crt", registry.addr))
+        .is_file());
+    assert!(!t.join(format!("etc/docker/certs.d/{closed}")).exists());
+    // Only the unreachable one: nothing to trust, exit 2, nothing written.
+    let root2 = tempfile::tempdir().unwrap();
+    let out = run_in(
+        root2.path(),
+        &["--timeout", "2s", "trust", &closed, "--yes"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(snapshot(root2.path()).is_empty());
 }
