@@ -89,7 +89,7 @@ impl Target {
     /// we serve, and its certs.d also serves containerd-based tools that read it.
     pub(crate) fn detect(self, host: &Host) -> bool {
         match self {
-            Target::Docker => true,
+            Target::Docker => docker::detect(host),
             Target::Containerd => containerd::detect(host),
             Target::Containers => containers::detect(host),
             Target::Buildkit => buildkit::detect(host),

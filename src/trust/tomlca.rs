@@ -74,6 +74,7 @@ pub(crate) fn add_ca(
 }
 
 /// Whether `[OUTER."INNER"].ca` lists `ca_path`.
+#[cfg(test)]
 pub(crate) fn has_ca(text: &str, outer: &str, inner: &str, ca_path: &str) -> bool {
     let Ok(doc) = text.parse::<DocumentMut>() else {
         return false;
