@@ -12,8 +12,8 @@
 //! Probe threads are never joined: one stuck in a tarpit or in `getaddrinfo` must not
 //! hold the caller past the deadline (the process may exit with it still running).
 
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::sync::{mpsc, Arc, OnceLock};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
 
@@ -22,6 +22,7 @@ use crate::config::Config;
 use crate::endpoint::Endpoint;
 use crate::tls::http::{probe_registry, RegistryProbe};
 use crate::tls::{Progress, Unreachable};
+use crate::x509::{self, Anchors};
 
 /// Which configured endpoint a report is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -55,7 +56,9 @@ pub(crate) struct Report {
     /// From the start (DNS included) to the `GET /v2/` status line; null without TLS.
     pub(crate) latency_ms: Option<f64>,
     pub(crate) http_status: Option<u16>,
-    /// Whether Docker on this host would trust the presented chain; null when unknown.
+    /// Whether Docker on this host would trust the presented chain (system roots plus
+    /// `ROOT/etc/docker/certs.d/<endpoint>/`, judged by `crate::x509`); null without a
+    /// chain, or when the verdict was not ready by the deadline.
     pub(crate) trusted: Option<bool>,
     /// A short code for scripts: `refused`, `timeout`, `plain-http`, `http-status`, …
     pub(crate) error_code: Option<&'static str>,
@@ -89,18 +92,35 @@ pub(crate) fn choose(config: &Config, prefer: Prefer) -> Decision {
         (Role::Internal, config.internal.value.clone()),
         (Role::External, config.external.value.clone()),
     ];
+    // Go's SystemCertPool, read once for both endpoints while the network round trips
+    // run; a probe waits for it only when the certs.d CA alone does not verify the chain.
+    let system_pool = Arc::new(OnceLock::new());
+    {
+        let (pool, config) = (system_pool.clone(), config.clone());
+        let _ = std::thread::Builder::new()
+            .name("system-roots".into())
+            .spawn(move || pool.get_or_init(|| Anchors::system(&config)).len());
+    }
     let (tx, rx) = mpsc::channel();
     let mut got: [Option<Report>; 2] = [None, None];
+    // Per endpoint: None = no verdict received yet.
+    let mut verdicts: [Option<Option<bool>>; 2] = [None, None];
     let progress: [Progress; 2] = Default::default();
     for (index, (role, endpoint)) in endpoints.iter().cloned().enumerate() {
-        let tx = tx.clone();
-        let progress = progress[index].clone();
+        let probe = Probe {
+            index,
+            role,
+            endpoint,
+            other: endpoints[1 - index].1.clone(),
+            config: config.clone(),
+            deadline,
+            progress: progress[index].clone(),
+            system_pool: system_pool.clone(),
+            tx: tx.clone(),
+        };
         let spawned = std::thread::Builder::new()
             .name(format!("probe-{index}"))
-            .spawn(move || {
-                let report = probe_one(role, &endpoint, deadline, &progress);
-                let _ = tx.send((index, report));
-            });
+            .spawn(move || probe.run());
         if let Err(e) = spawned {
             got[index] = Some(failed(role, &endpoints[index].1, "thread", e.to_string()));
         }
@@ -121,7 +141,7 @@ pub(crate) fn choose(config: &Config, prefer: Prefer) -> Decision {
         // socket timeouts may fire a few scheduler ticks late.
         let left = deadline.saturating_duration_since(Instant::now());
         match rx.recv_timeout(left) {
-            Ok((index, report)) => got[index] = Some(report),
+            Ok(message) => message.record(&mut got, &mut verdicts),
             // Deadline passed (or every probe is gone): the other, if it answered.
             Err(_) => {
                 break got[other]
@@ -132,16 +152,42 @@ pub(crate) fn choose(config: &Config, prefer: Prefer) -> Decision {
         }
     };
     let timed_out = Instant::now() >= deadline;
+    // The trust verdicts of the endpoints that presented a chain, within the deadline
+    // (a report that arrives meanwhile is kept: it only adds information).
+    loop {
+        let missing = (0..2).any(|i| {
+            got[i].as_ref().is_some_and(|r| !r.chain_sha256.is_empty()) && verdicts[i].is_none()
+        });
+        if !missing {
+            break;
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        let message = if left.is_zero() {
+            rx.try_recv().ok()
+        } else {
+            rx.recv_timeout(left).ok()
+        };
+        match message {
+            Some(message) => message.record(&mut got, &mut verdicts),
+            None => break,
+        }
+    }
     let reports = endpoints
         .iter()
         .zip(got)
-        .zip(&progress)
-        .map(|(((role, endpoint), report), progress)| {
-            report.unwrap_or_else(|| {
-                let phase = timed_out.then(|| progress.phase());
-                unfinished(*role, endpoint, phase, config.timeout.value)
-            })
-        })
+        .zip(progress.iter().zip(verdicts))
+        .map(
+            |(((role, endpoint), report), (progress, verdict))| match report {
+                Some(report) => Report {
+                    trusted: verdict.flatten(),
+                    ..report
+                },
+                None => {
+                    let phase = timed_out.then(|| progress.phase());
+                    unfinished(*role, endpoint, phase, config.timeout.value)
+                }
+            },
+        )
         .collect();
     Decision {
         chosen: winner.map(|index| endpoints[index].clone()),
@@ -150,13 +196,90 @@ pub(crate) fn choose(config: &Config, prefer: Prefer) -> Decision {
     }
 }
 
-fn probe_one(role: Role, endpoint: &Endpoint, deadline: Instant, progress: &Progress) -> Report {
-    match probe_registry(endpoint, deadline, progress) {
-        Ok(probe) => from_probe(role, endpoint, &probe),
-        Err(err) => Report {
-            error_code: Some(err.code()),
-            ..failed(role, endpoint, "", err.to_string())
-        },
+/// What a probe thread tells the deciding thread: first whether the endpoint answered
+/// (all the decision needs), then, if it presented a chain, the trust verdict.
+enum Message {
+    Reached(usize, Report),
+    Trusted(usize, Option<bool>),
+}
+
+impl Message {
+    fn record(self, got: &mut [Option<Report>; 2], verdicts: &mut [Option<Option<bool>>; 2]) {
+        match self {
+            Message::Reached(index, report) => got[index] = Some(report),
+            Message::Trusted(index, verdict) => verdicts[index] = Some(verdict),
+        }
+    }
+}
+
+/// One endpoint's probe, run on its own thread.
+struct Probe {
+    index: usize,
+    role: Role,
+    endpoint: Endpoint,
+    /// The other configured endpoint (for `x509::judge`'s name findings).
+    other: Endpoint,
+    config: Config,
+    deadline: Instant,
+    progress: Progress,
+    system_pool: Arc<OnceLock<Anchors>>,
+    tx: mpsc::Sender<Message>,
+}
+
+impl Probe {
+    fn run(self) {
+        let probe = match probe_registry(&self.endpoint, self.deadline, &self.progress) {
+            Ok(probe) => probe,
+            Err(err) => {
+                let report = Report {
+                    error_code: Some(err.code()),
+                    ..failed(self.role, &self.endpoint, "", err.to_string())
+                };
+                let _ = self.tx.send(Message::Reached(self.index, report));
+                return;
+            }
+        };
+        let report = from_probe(self.role, &self.endpoint, &probe);
+        if self.tx.send(Message::Reached(self.index, report)).is_err() {
+            return; // nobody listens any more
+        }
+        let verdict = self.trusted(&probe);
+        let _ = self.tx.send(Message::Trusted(self.index, Some(verdict)));
+    }
+
+    /// Trust is recorded, not required: would Docker on this host accept this chain?
+    /// The pool is what Docker uses for the endpoint: the system roots plus
+    /// `ROOT/etc/docker/certs.d/<reference host>/*.crt` (as `Anchors::for_endpoint`).
+    /// The certs.d CA alone is tried first: more roots never turn a verified chain into
+    /// a failure, and it spares reading the system store (tens of ms) in the usual case
+    /// where `trust` has installed the CA.
+    fn trusted(&self, probe: &RegistryProbe) -> bool {
+        let judge = |anchors: &Anchors| {
+            x509::judge(
+                &probe.chain.certs,
+                anchors,
+                &self.endpoint,
+                std::slice::from_ref(&self.other),
+                SystemTime::now(),
+            )
+            .trusted
+        };
+        let dir = self
+            .config
+            .host_path("/etc/docker/certs.d")
+            .join(self.endpoint.reference_host());
+        let certs_d = Anchors::from_cert_dir(&dir).ok();
+        if certs_d.as_ref().is_some_and(|a| !a.is_empty() && judge(a)) {
+            return true;
+        }
+        let mut anchors = self
+            .system_pool
+            .get_or_init(|| Anchors::system(&self.config))
+            .clone();
+        anchors
+            .certs
+            .extend(certs_d.map(|a| a.certs).unwrap_or_default());
+        judge(&anchors)
     }
 }
 

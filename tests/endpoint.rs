@@ -192,3 +192,49 @@ fn the_endpoint_is_printed_as_configured() {
     assert_eq!(stdout(&out), format!("{spelled}\n"));
     drop(registry);
 }
+
+#[test]
+fn trust_is_recorded_not_required() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ip = unique_loopback_ip();
+    let chain = TestChain::new(dir.path(), &[&ip]);
+    let registry = Registry::start(&ip, 5000, &chain.chain_pem, &chain.key_pem);
+    let refused = format!("{ip}:{}", refused_port(&ip));
+    let root = tempfile::tempdir().expect("root");
+    let root_arg = root.path().to_str().expect("utf-8 path");
+
+    // No CA installed under ROOT: reachable, chosen, reported untrusted, warned about.
+    let (out, _) = endpoint(&registry.addr, &refused, "5s", &["--root", root_arg]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), format!("{}\n", registry.addr));
+    assert!(stderr(&out).contains("does not trust"), "{}", stderr(&out));
+    let (out, _) = endpoint(
+        &registry.addr,
+        &refused,
+        "5s",
+        &["--root", root_arg, "--format", "json"],
+    );
+    assert_eq!(json(&out)["endpoints"][0]["trusted"], false);
+
+    // The CA in ROOT/etc/docker/certs.d/<host:port>/ca.crt, as Docker reads it: trusted.
+    let certs_d = root.path().join("etc/docker/certs.d").join(&registry.addr);
+    std::fs::create_dir_all(&certs_d).expect("certs.d");
+    let ca_pem = std::fs::read_to_string(&chain.chain_pem).expect("chain");
+    let ca_start = ca_pem[1..].find("-----BEGIN").expect("two PEM blocks") + 1;
+    std::fs::write(certs_d.join("ca.crt"), &ca_pem[ca_start..]).expect("ca.crt");
+    let (out, _) = endpoint(
+        &registry.addr,
+        &refused,
+        "5s",
+        &["--root", root_arg, "--format", "json"],
+    );
+    let report = json(&out);
+    assert_eq!(report["endpoints"][0]["trusted"], true, "{report}");
+    assert_eq!(
+        report["endpoints"][1]["trusted"],
+        Value::Null,
+        "no chain, no verdict"
+    );
+    let (out, _) = endpoint(&registry.addr, &refused, "5s", &["--root", root_arg]);
+    assert!(!stderr(&out).contains("does not trust"), "{}", stderr(&out));
+}
