@@ -55,6 +55,8 @@ pub(crate) struct Report {
     pub(crate) status: Status,
     /// From the start (DNS included) to the `GET /v2/` status line; null without TLS.
     pub(crate) latency_ms: Option<f64>,
+    /// From the start (DNS included) to the end of the TLS handshake; null without TLS.
+    pub(crate) handshake_ms: Option<f64>,
     pub(crate) http_status: Option<u16>,
     /// Whether Docker on this host would trust the presented chain (system roots plus
     /// `ROOT/etc/docker/certs.d/<endpoint>/`, judged by `crate::x509`); null without a
@@ -300,6 +302,7 @@ fn from_probe(role: Role, endpoint: &Endpoint, probe: &RegistryProbe) -> Report 
         endpoint: endpoint.to_string(),
         status,
         latency_ms: Some(millis(probe.elapsed)),
+        handshake_ms: Some(millis(probe.chain.elapsed)),
         http_status: probe.http_status.as_ref().ok().copied(),
         trusted: None,
         error_code,
@@ -319,6 +322,7 @@ fn failed(role: Role, endpoint: &Endpoint, code: &'static str, error: String) ->
         endpoint: endpoint.to_string(),
         status: Status::Unreachable,
         latency_ms: None,
+        handshake_ms: None,
         http_status: None,
         trusted: None,
         error_code: (!code.is_empty()).then_some(code),

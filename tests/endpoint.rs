@@ -88,7 +88,9 @@ fn preferred_live_wins_and_prints_only_the_endpoint() {
     assert_eq!(first["role"], "internal");
     assert_eq!(first["status"], "registry");
     assert_eq!(first["http_status"], 200);
-    assert!(first["latency_ms"].as_f64().is_some_and(|ms| ms >= 0.0));
+    let latency = first["latency_ms"].as_f64().expect("latency_ms");
+    let handshake = first["handshake_ms"].as_f64().expect("handshake_ms");
+    assert!(0.0 <= handshake && handshake <= latency, "{first}");
     assert!(
         first.get("trusted").is_some(),
         "trusted is reported: {first}"

@@ -160,11 +160,6 @@ impl Unreachable {
         }
     }
 
-    /// Whether waiting longer could change the answer (the peer is silent, not wrong).
-    pub(crate) fn is_timeout(&self) -> bool {
-        matches!(self, Unreachable::Timeout { .. })
-    }
-
     pub(super) fn from_connect(
         endpoint: &Endpoint,
         addr: SocketAddr,
