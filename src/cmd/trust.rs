@@ -237,7 +237,10 @@ fn verify(
             let (trusted, docker_error) = match &chain {
                 Err(why) => (false, Some(format!("not verified: {why}"))),
                 Ok(chain) => {
-                    let anchors = if *target == Target::Docker {
+                    // Rootless Docker's per-user certs.d is not what for_endpoint reads.
+                    let system_docker = *target == Target::Docker
+                        && path.starts_with(config.host_path("/etc/docker/certs.d"));
+                    let anchors = if system_docker {
                         crate::x509::Anchors::for_endpoint(config, endpoint)
                     } else {
                         let mut anchors = crate::x509::Anchors::system(config);
