@@ -411,6 +411,13 @@ mod tests {
     }
 
     #[test]
+    fn der_lengths_use_the_long_form_past_127() {
+        assert_eq!(der(0x04, &[7; 3]), vec![0x04, 3, 7, 7, 7]);
+        assert_eq!(der(0x04, &[0; 200])[..3], [0x04, 0x81, 200]);
+        assert_eq!(der(0x04, &[0; 300])[..4], [0x04, 0x82, 0x01, 0x2c]);
+    }
+
+    #[test]
     fn rsa_keys_sign_and_carry_key_encipherment() {
         let now = OffsetDateTime::now_utc();
         let ca = new_ca(KeyAlgorithm::Rsa2048, now).unwrap();

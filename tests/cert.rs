@@ -197,6 +197,16 @@ fn files_have_their_modes_and_are_never_overwritten_without_force() {
     let loopback = ["--internal", "127.0.0.1", "--external", "127.0.0.1:5000"];
     let mut args = vec!["cert", "--out", out_text];
     args.extend(loopback);
+    let mut dry = args.clone();
+    dry.push("--dry-run");
+    let planned = dcosreg(&dry);
+    assert!(planned.status.success(), "{}", stderr(&planned));
+    assert!(
+        stdout(&planned).starts_with("Would issue"),
+        "{}",
+        stdout(&planned)
+    );
+    assert!(!out.exists(), "--dry-run wrote something");
     let first = dcosreg(&args);
     assert!(first.status.success(), "{}", stderr(&first));
     for (name, expected) in [
