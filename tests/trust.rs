@@ -585,6 +585,28 @@ fn kill_9_never_leaves_a_partial_file() {
             }
         }
     }
+    // Temp files an interrupted run left behind: the next run removes the stale ones
+    // (older than a minute) and leaves a fresh one, which may belong to a run in progress.
+    let root = prepare();
+    let t = root.path();
+    let dir = t.join("etc/docker/certs.d/192.168.0.1");
+    std::fs::create_dir_all(&dir).unwrap();
+    let stale = dir.join(".dcosreg-AbC123.tmp");
+    let fresh = dir.join(".dcosreg-XyZ789.tmp");
+    std::fs::write(&stale, "partial").unwrap();
+    std::fs::write(&fresh, "partial").unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&stale)
+        .unwrap()
+        .set_modified(SystemTime::now() - Duration::from_secs(3600))
+        .unwrap();
+    assert!(start(t).wait().unwrap().success());
+    assert!(!stale.exists(), "a stale temp file was left");
+    assert!(
+        fresh.exists(),
+        "a fresh temp file (maybe another run's) was removed"
+    );
     assert!(
         partial_runs > 0,
         "no run was killed while writing (a full run writes {complete} files in {span}µs)"

@@ -197,6 +197,7 @@ pub(crate) fn uninstall(
     dirs_to_try.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
     dirs_to_try.dedup();
     for dir in dirs_to_try {
+        super::remove_stale_temps(&dir);
         let _ = std::fs::remove_dir(&dir);
     }
     record.files = keep;

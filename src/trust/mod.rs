@@ -362,6 +362,9 @@ pub(crate) fn merge_same_path(steps: Vec<Step>) -> Vec<Step> {
 /// so a permission problem stops before the first file; records the manifest before the
 /// files; each file is replaced atomically (fsutil).
 pub(crate) fn install(host: &Host, steps: &[Step]) -> anyhow::Result<()> {
+    for dir in steps.iter().filter_map(|s| s.path.parent()) {
+        remove_stale_temps(dir);
+    }
     let writes: Vec<&Step> = steps.iter().filter(|s| s.action.writes()).collect();
     if writes.is_empty() {
         return Ok(());
@@ -391,6 +394,34 @@ pub(crate) fn install(host: &Host, steps: &[Step]) -> anyhow::Result<()> {
         crate::fsutil::write_atomic(&step.path, &step.contents, 0o644)?;
     }
     Ok(())
+}
+
+/// A kill -9 between creating fsutil's temp file and renaming it leaves a
+/// `.dcosreg-*.tmp` behind (never read by any store: none of them reads `*.tmp`). Remove
+/// those older than a minute, so an interrupted run is cleaned up by the next one without
+/// racing a run in progress.
+pub(crate) fn remove_stale_temps(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let limit = std::time::Duration::from_secs(60);
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !(name.starts_with(".dcosreg-") && name.ends_with(".tmp")) {
+            continue;
+        }
+        let stale = entry
+            .metadata()
+            .ok()
+            .filter(std::fs::Metadata::is_file)
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > limit);
+        if stale {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Directories that `create_dirs(dir)` would create, outermost first.
