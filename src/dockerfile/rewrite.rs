@@ -8,10 +8,10 @@
 //! an `ARG` is an image reference when that ARG is used (directly or through another ARG) in
 //! one and its value is, or begins with, a registry host.
 //!
-//! Only the bytes of the registry host change. A host whose bytes are interrupted by a quote
-//! or an escape is left alone (we would have to re-quote it); a host split by a line
-//! continuation is rewritten on the first line and removed from the following ones, so no
-//! newline moves. Heredoc bodies are not part of any logical line, so they are never touched.
+//! Only the bytes of the registry host change. A host whose bytes are interrupted by a quote,
+//! an escape or a line continuation is left alone (rewriting it would mean re-quoting or
+//! re-flowing lines). Heredoc bodies are not part of any logical line, so they are never
+//! touched.
 
 use std::collections::HashSet;
 use std::ops::Range;
@@ -225,12 +225,17 @@ impl Finder<'_> {
         }
     }
 
-    /// Replace a logical range of an instruction with the target host.
+    /// Replace a logical range of an instruction with the target host, when the range is
+    /// one run of source bytes. A host cut by a line continuation is left alone: removing
+    /// its tail could empty a line (which BuildKit then skips, joining the next
+    /// instruction) or put an escape in front of the continuation character.
     fn replace(&mut self, index: usize, logical: Range<usize>) {
         let inst: &Instruction = &self.df.instructions[index];
-        for (i, span) in inst.source_ranges(logical).into_iter().enumerate() {
-            let with = if i == 0 { self.to.to_vec() } else { Vec::new() };
-            self.edits.push(Edit { span, with });
+        if let [span] = inst.source_ranges(logical).as_slice() {
+            self.edits.push(Edit {
+                span: span.clone(),
+                with: self.to.to_vec(),
+            });
         }
     }
 }
@@ -409,7 +414,11 @@ mod tests {
         );
         assert_eq!(
             run("FROM 192.168.\\\n0.1/x\n", VIP, LB),
-            "FROM 192.168.1.50:5000\\\n/x\n"
+            "FROM 192.168.\\\n0.1/x\n"
+        );
+        assert_eq!(
+            run("FROM \\\n 192.168.0.1/x\n", VIP, LB),
+            "FROM \\\n 192.168.1.50:5000/x\n"
         );
     }
 }
