@@ -10,7 +10,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Output, Stdio};
 
-use support::{dcosreg, stderr, stdout};
+use support::peers::{refused_port, TestChain};
+use support::{dcosreg, stderr, stdout, unique_loopback_ip, Registry};
 
 const VIP: &str = "192.168.0.1";
 const LB: &str = "192.168.1.50:5000";
@@ -509,26 +510,95 @@ fn bad_input_is_exit_2_with_nothing_written() {
     assert_eq!(read(&good), BEFORE);
 }
 
+/// `--to auto` against real TLS registries on loopback: one answers, the other refuses.
 #[test]
-fn auto_without_a_probe_is_a_clear_error() {
-    // Loopback endpoints on a port nothing listens on: nothing leaves the machine.
+fn auto_points_at_the_endpoint_that_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let ip = unique_loopback_ip();
+    let chain = TestChain::new(dir.path(), &[&ip]);
+    let port = support::free_port(&ip);
+    let _registry = Registry::start(&ip, port, &chain.chain_pem, &chain.key_pem);
+    let live = format!("{ip}:{port}");
+    let dead = format!("{ip}:{}", refused_port(&ip));
+    let file = dir.path().join("Dockerfile");
+    let f = file.to_str().unwrap();
+
+    // The internal endpoint answers: references to the external one move to it.
+    write(&file, &format!("FROM {dead}/base/x\n"));
     let out = dcosreg(&[
         "--internal",
-        "127.0.0.1:9",
+        &live,
         "--external",
-        "127.0.0.1:9",
+        &dead,
         "--timeout",
-        "200ms",
+        "5s",
         "rewrite",
         "--to",
         "auto",
-        "--check",
-        "-",
+        f,
     ]);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(read(&file), format!("FROM {live}/base/x\n"));
     assert!(
-        stderr(&out).starts_with("docker-dcosreg: "),
+        stderr(&out).contains("internal endpoint"),
         "{}",
         stderr(&out)
     );
+
+    // Only the external endpoint answers: references to the internal one move to it
+    // (`auto` is the default).
+    let out = dcosreg(&[
+        "--internal",
+        &dead,
+        "--external",
+        &live,
+        "--timeout",
+        "5s",
+        "rewrite",
+        f,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(read(&file), format!("FROM {live}/base/x\n"));
+    write(&file, &format!("FROM {dead}/base/x\n"));
+    let out = dcosreg(&[
+        "--internal",
+        &dead,
+        "--external",
+        &live,
+        "--timeout",
+        "5s",
+        "rewrite",
+        f,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(read(&file), format!("FROM {live}/base/x\n"));
+}
+
+#[test]
+fn auto_with_nothing_answering_is_exit_1_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let ip = unique_loopback_ip();
+    let a = format!("{ip}:{}", refused_port(&ip));
+    let b = format!("{ip}:{}", refused_port(&ip));
+    let file = dir.path().join("Dockerfile");
+    write(&file, &format!("FROM {a}/x\nFROM {b}/y\n"));
+    let out = dcosreg(&[
+        "--internal",
+        &a,
+        "--external",
+        &b,
+        "--timeout",
+        "1s",
+        "rewrite",
+        "--to",
+        "auto",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("docker-dcosreg: --to auto: no registry endpoint answered within 1s — "),
+        "{err}"
+    );
+    assert_eq!(read(&file), format!("FROM {a}/x\nFROM {b}/y\n"));
 }

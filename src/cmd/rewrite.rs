@@ -18,13 +18,14 @@ use std::sync::Mutex;
 use anyhow::{anyhow, Context};
 use serde::Serialize;
 
-use crate::cli::{RewriteArgs, RewriteTarget};
+use crate::cli::{Prefer, RewriteArgs, RewriteTarget};
 use crate::config::Config;
 use crate::dockerfile::rewrite::rewrite;
 use crate::endpoint::Endpoint;
 use crate::exit::ExitStatus;
 use crate::fsutil;
 use crate::output::{sanitize_line, Printer};
+use crate::probe::{self, Role};
 
 /// The name `-` and an empty path list mean stdin.
 const STDIN: &str = "-";
@@ -76,7 +77,10 @@ pub(crate) fn run(
     args: &RewriteArgs,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    let (from, to) = direction(config, args.to)?;
+    let (from, to) = match direction(config, args.to) {
+        Ok(pair) => pair,
+        Err(status) => return Ok(status),
+    };
     let inputs = collect_inputs(&args.paths)?;
     let outcomes = read_and_rewrite(&inputs, &from, &to)?;
     let writes = !(args.check || args.diff || args.dry_run);
@@ -174,16 +178,45 @@ fn summary(args: &RewriteArgs, from: &Endpoint, to: &Endpoint, lines: usize, fil
     }
 }
 
-/// Which endpoint is replaced by which.
-fn direction(config: &Config, to: RewriteTarget) -> anyhow::Result<(Endpoint, Endpoint)> {
+/// Which endpoint is replaced by which. `auto` probes both endpoints once for the whole
+/// run, exactly as `endpoint --prefer internal` does, and points the references at the
+/// one that answers; when none answers, the run stops (exit 1) before reading any file.
+fn direction(config: &Config, to: RewriteTarget) -> Result<(Endpoint, Endpoint), ExitStatus> {
     let internal = config.internal.value.clone();
     let external = config.external.value.clone();
     match to {
         RewriteTarget::Internal => Ok((external, internal)),
         RewriteTarget::External => Ok((internal, external)),
-        RewriteTarget::Auto => Err(anyhow!(
-            "`--to auto` needs the endpoint probe, which is not in this build yet — use --to internal or --to external"
-        )),
+        RewriteTarget::Auto => {
+            let decision = probe::choose(config, Prefer::Internal);
+            match decision.chosen {
+                Some((Role::Internal, _)) => {
+                    eprintln!(
+                        "auto: the internal endpoint {internal} answers; pointing references at it"
+                    );
+                    Ok((external, internal))
+                }
+                Some((Role::External, _)) => {
+                    eprintln!("auto: only the external endpoint {external} answers; pointing references at it");
+                    Ok((internal, external))
+                }
+                None => {
+                    eprintln!(
+                        "docker-dcosreg: --to auto: no registry endpoint answered within {} — pass --to internal or --to external, or raise --timeout",
+                        humantime::format_duration(config.timeout.value)
+                    );
+                    for report in &decision.reports {
+                        let role = match report.role {
+                            Role::Internal => "internal",
+                            Role::External => "external",
+                        };
+                        let error = report.error.as_deref().unwrap_or("no answer");
+                        eprintln!("  {role} {}: {}", report.endpoint, sanitize_line(error));
+                    }
+                    Err(ExitStatus::No)
+                }
+            }
+        }
     }
 }
 
