@@ -99,6 +99,13 @@ pub(crate) fn run(
         if writes && !same_ca && path.symlink_metadata().is_ok() {
             conflicts.push(path.display().to_string());
         }
+        // Not even --force replaces a directory: the rename would fail half-way.
+        if writes && path.is_dir() {
+            bail!(
+                "{} is a directory — move it away or choose another --out",
+                path.display()
+            );
+        }
     }
     if !conflicts.is_empty() && !args.force {
         bail!(

@@ -9,7 +9,6 @@ pub(super) fn build(context: &Context) -> Snippet {
         "# The daemon inside reads {DOCKER_CERTS_D}/<registry>/ca.crt like the host's daemon;\n\
          # mount the host's directory (filled by `docker dcosreg trust`) read-only.\n\
          docker run -d --privileged --name dind \\\n  \
-         -e DOCKER_TLS_CERTDIR= \\\n  \
          -v {DOCKER_CERTS_D}:{DOCKER_CERTS_D}:ro \\\n  \
          docker:dind\n\
          # then: docker exec dind docker pull {registry}/<image>\n"
