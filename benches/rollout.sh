@@ -56,43 +56,42 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T
 OPTS=(-o UserKnownHostsFile="$T/known_hosts" -o StrictHostKeyChecking=accept-new -o GlobalKnownHostsFile=/dev/null -o IdentitiesOnly=yes -i "$T/client")
 in_ns() { ip netns exec "$NS" "$@"; }
 
-# The guide's loops (mkdir, copy, per agent, one after the other), made runnable here:
-# the copy goes through ssh's stdin instead of scp+mv, which only saves the guide a round trip.
-guide() {
-    for i in $(cat "$T/agents"); do
-        ssh "${OPTS[@]}" root@"$i" "mkdir -p $T/guide/$i/etc/docker/certs.d/192.168.0.1" </dev/null
-        ssh "${OPTS[@]}" root@"$i" "cat > $T/guide/$i/etc/docker/certs.d/192.168.0.1/ca.crt" < "$T/ca.crt"
-    done
-}
-export -f guide
-export T
-export OPTS_STR="${OPTS[*]}"
+# The guide's loops (mkdir, then copy, per agent, one after the other), made runnable here: the
+# copy goes through ssh's stdin instead of scp + a second ssh for mv, which only spares the
+# guide a round trip per agent.
+cat > "$T/guide.sh" <<GUIDE
+for i in \$(cat $T/agents); do
+    ssh ${OPTS[*]} root@"\$i" "mkdir -p $T/guide/\$i/etc/docker/certs.d/192.168.0.1" </dev/null
+    ssh ${OPTS[*]} root@"\$i" "cat > $T/guide/\$i/etc/docker/certs.d/192.168.0.1/ca.crt" < $T/ca.crt
+done
+GUIDE
 
 # Warm the known_hosts file so neither contender pays for the first host-key write.
 in_ns ssh "${OPTS[@]}" root@127.0.1.1 true
+elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }'; }
 
-start=$(date +%s.%N)
-in_ns bash -c "OPTS=($OPTS_STR); $(declare -f guide); guide"
-guide_s=$(echo "$(date +%s.%N) - $start" | bc)
+start=$EPOCHREALTIME
+in_ns bash "$T/guide.sh"
+guide_s=$(elapsed "$start")
 
 ROLL=("$BIN" --internal 192.168.0.1 --external 192.168.1.50:5000 rollout
     --agents-file "$T/agents" --parallel "$PARALLEL" --ca-file "$T/ca.crt" --yes
     --remote-root "$T/rollout/%h" --ssh-user root --ssh-identity "$T/client"
     --ssh-option UserKnownHostsFile="$T/known_hosts" --ssh-option StrictHostKeyChecking=accept-new
     --ssh-option GlobalKnownHostsFile=/dev/null --ssh-option IdentitiesOnly=yes)
-start=$(date +%s.%N)
-in_ns "${ROLL[@]}" > "$T/rollout.out"
-roll_s=$(echo "$(date +%s.%N) - $start" | bc)
+start=$EPOCHREALTIME
+in_ns "${ROLL[@]}" > "$T/rollout.out" || true
+roll_s=$(elapsed "$start")
 tail -1 "$T/rollout.out"
 
-start=$(date +%s.%N)
-in_ns "${ROLL[@]}" > "$T/rollout2.out"
-again_s=$(echo "$(date +%s.%N) - $start" | bc)
+start=$EPOCHREALTIME
+in_ns "${ROLL[@]}" > "$T/rollout2.out" || true
+again_s=$(elapsed "$start")
 tail -1 "$T/rollout2.out"
 
 guide_files=$(find "$T/guide" -name ca.crt | wc -l)
 roll_files=$(find "$T/rollout" -name ca.crt | wc -l)
 printf 'agents: %s\n' "$AGENTS"
-printf 'guide loop (sequential ssh, mkdir + copy, 1 endpoint): %6.2fs  (%s files)\n' "$guide_s" "$guide_files"
-printf 'rollout --parallel %s (both endpoints, 6 files/agent):  %6.2fs  (%s files)\n' "$PARALLEL" "$roll_s" "$roll_files"
-printf 'rollout again (already installed):                      %6.2fs\n' "$again_s"
+printf 'guide loop (sequential ssh, mkdir + copy, 1 endpoint): %6ss  (%s files)\n' "$guide_s" "$guide_files"
+printf 'rollout --parallel %s (both endpoints, 6 files/agent):  %6ss  (%s files)\n' "$PARALLEL" "$roll_s" "$roll_files"
+printf 'rollout again (already installed):                      %6ss\n' "$again_s"
