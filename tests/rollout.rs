@@ -385,6 +385,10 @@ fn mesos_listed_agents_get_the_ca_over_ssh_and_the_refusing_one_is_reported() {
         "{text}"
     );
     assert_no_leftovers(&root);
+    assert!(
+        !text.contains('\u{1b}'),
+        "no progress bar without a terminal: {text:?}"
+    );
 
     // Second run over the reachable agents: nothing is written, every agent says so.
     let before: Vec<(u64, i64)> = agents
@@ -896,4 +900,52 @@ fn kubernetes_daemonset_mounts_host_paths_and_its_init_command_installs_the_ca()
     assert!(host
         .join("etc/sysctl.d/90-dcosreg-conntrack.conf")
         .is_file());
+}
+
+#[test]
+fn on_a_terminal_it_asks_and_draws_a_progress_bar() {
+    // `script` (util-linux) gives the command a pseudo-terminal; the "y" typed on it confirms.
+    let script = require_tool("script");
+    let agents = [unique_loopback_ip(), unique_loopback_ip()];
+    let sshd = Sshd::start(&agents);
+    let dir = tempfile::tempdir().expect("tmp");
+    let (ca, pem) = make_ca(dir.path(), "ca");
+    let root = dir.path().join("agents");
+    let mut args = vec![env!("CARGO_BIN_EXE_docker-dcosreg").to_string()];
+    args.extend(base_args(&ca, &root));
+    for agent in &agents {
+        args.extend(strings(&["--agent", agent]));
+    }
+    args.extend(sshd.ssh_args());
+    let command_line: Vec<String> = args.iter().map(|a| shell_quote(a)).collect();
+    let mut child = Command::new(script)
+        .args(["-qec", &command_line.join(" "), "/dev/null"])
+        .env("HOME", dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"y\n")
+        .expect("type y");
+    let out = support::wait_with_deadline(&mut child, Duration::from_secs(60));
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("Trust these certificates for the endpoints above? [y/N]"),
+        "{text}"
+    );
+    assert!(text.contains("1/2 agents"), "no progress bar in {text:?}");
+    for agent in &agents {
+        assert!(
+            text.contains(&format!("{agent}: installed (6 files written)")),
+            "{text:?}"
+        );
+        assert_layout(&root, agent, &pem);
+    }
+    assert!(text.contains("2 agents: 2 installed, 0 already installed, 0 failed"));
 }
