@@ -732,6 +732,11 @@ fn marathon_app_runs_once_per_agent_and_its_command_installs_the_ca() {
         serde_json::json!([["hostname", "UNIQUE"]])
     );
     assert_eq!(app["user"], "root");
+    assert_eq!(
+        app["acceptedResourceRoles"],
+        serde_json::json!(["*", "slave_public"]),
+        "public agents are agents too"
+    );
     assert_eq!(app["container"]["type"], "MESOS");
     assert!(app["container"].get("docker").is_none(), "no image to pull");
     let volumes = app["container"]["volumes"].as_array().expect("volumes");

@@ -32,6 +32,9 @@ pub(crate) fn app(payload: &Payload, agents: usize) -> Value {
         "user": "root",
         "cmd": cmd,
         "constraints": [["hostname", "UNIQUE"]],
+        // DC/OS public agents offer their resources only to the `slave_public` role: without
+        // this the tasks meant for them (Marathon-LB's hosts pull images too) never start.
+        "acceptedResourceRoles": ["*", "slave_public"],
         "container": {
             "type": "MESOS",
             "volumes": [
