@@ -53,7 +53,7 @@ for _ in $(seq 100); do ip netns exec "$NS" bash -c 'exec 3<>/dev/tcp/127.0.1.1/
 for i in $(seq 1 "$AGENTS"); do echo "127.0.1.$i"; done > "$T/agents"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/ca.key" \
     -out "$T/ca.crt" -days 30 -subj /CN=bench-ca 2>/dev/null
-OPTS=(-o UserKnownHostsFile="$T/known_hosts" -o StrictHostKeyChecking=accept-new -o GlobalKnownHostsFile=/dev/null -o IdentitiesOnly=yes -i "$T/client")
+OPTS=(-o LogLevel=ERROR -o UserKnownHostsFile="$T/known_hosts" -o StrictHostKeyChecking=accept-new -o GlobalKnownHostsFile=/dev/null -o IdentitiesOnly=yes -i "$T/client")
 in_ns() { ip netns exec "$NS" "$@"; }
 
 # The guide's loops (mkdir, then copy, per agent, one after the other), made runnable here: the
