@@ -15,3 +15,5 @@ pub(crate) mod words;
 
 #[cfg(test)]
 mod props;
+#[cfg(test)]
+mod testfiles;
