@@ -954,3 +954,74 @@ fn on_a_terminal_it_asks_and_draws_a_progress_bar() {
     }
     assert!(text.contains("2 agents: 2 installed, 0 already installed, 0 failed"));
 }
+
+#[test]
+fn without_a_ca_file_the_ca_comes_from_the_registry_handshake() {
+    // A real docker-registry on loopback serving a self-signed certificate for the internal
+    // endpoint; the external endpoint refuses. The CA is taken from the handshake (trust's
+    // shared source), pinned by --fingerprint, and installed for the internal endpoint only.
+    let registry_ip = unique_loopback_ip();
+    let refusing_ip = unique_loopback_ip();
+    let agent = unique_loopback_ip();
+    let dir = tempfile::tempdir().expect("tmp");
+    let key = rcgen::KeyPair::generate().expect("key");
+    let mut params = rcgen::CertificateParams::new(vec![]).expect("params");
+    params.subject_alt_names = vec![rcgen::SanType::IpAddress(registry_ip.parse().expect("ip"))];
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, registry_ip.as_str());
+    let cert = params.self_signed(&key).expect("cert");
+    let pem = cert.pem().replace("\r\n", "\n");
+    std::fs::write(dir.path().join("domain.crt"), &pem).expect("crt");
+    std::fs::write(dir.path().join("domain.key"), key.serialize_pem()).expect("key");
+    let port = support::free_port(&registry_ip);
+    let _registry = support::Registry::start(
+        &registry_ip,
+        port,
+        &dir.path().join("domain.crt"),
+        &dir.path().join("domain.key"),
+    );
+    let internal = format!("{registry_ip}:{port}");
+    let external = format!("{refusing_ip}:{}", support::free_port(&refusing_ip));
+    let sshd = Sshd::start(std::slice::from_ref(&agent));
+    let root = dir.path().join("agents");
+    let mut args = strings(&["--internal", &internal, "--external", &external, "rollout"]);
+    args.extend(strings(&[
+        "--agent",
+        &agent,
+        "--remote-root",
+        &format!("{}/%h", root.display()),
+        "--fingerprint",
+        &fingerprint(&pem),
+    ]));
+    args.extend(sshd.ssh_args());
+    let out = run(&args);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}\n{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("{external}: no CA, nothing is installed for it")),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        line_for(&text, &agent),
+        format!("{agent}: installed (2 files written)")
+    );
+    for base in ["etc/docker/certs.d", "etc/containers/certs.d"] {
+        let path = root.join(&agent).join(base).join(&internal).join("ca.crt");
+        assert_eq!(std::fs::read_to_string(&path).expect("ca.crt"), pem);
+        assert!(!root.join(&agent).join(base).join(&external).exists());
+    }
+    // Go oracle: skopeo (crypto/x509) accepts the registry with what was installed, and
+    // rejects it with an empty certs directory.
+    let installed = root
+        .join(&agent)
+        .join("etc/containers/certs.d")
+        .join(&internal);
+    let (accepted, message) = support::skopeo_verdict(&internal, &installed);
+    assert!(accepted, "skopeo rejected the rolled-out CA: {message}");
+    let empty = dir.path().join("empty");
+    std::fs::create_dir_all(&empty).expect("empty");
+    let (accepted, message) = support::skopeo_verdict(&internal, &empty);
+    assert!(!accepted && message.contains("x509"), "{message}");
+}
