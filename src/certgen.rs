@@ -150,10 +150,12 @@ fn random_serial() -> Result<SerialNumber, CertGenError> {
     Ok(SerialNumber::from_slice(&bytes))
 }
 
-/// A new self-signed CA: `CA:TRUE, pathlen:0`, keyCertSign and cRLSign, ten years.
+/// A new self-signed CA: `CA:TRUE, pathlen:0`, keyCertSign and cRLSign, ten years (or as
+/// long as the first certificate it signs, `leaf_days`, if that is longer).
 pub(crate) fn new_ca(
     algorithm: KeyAlgorithm,
     now: OffsetDateTime,
+    leaf_days: u32,
 ) -> Result<SigningCa, CertGenError> {
     let key = generate_key(algorithm)?;
     let mut params = CertificateParams::default();
@@ -171,7 +173,7 @@ pub(crate) fn new_ca(
     params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
     params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     params.not_before = now - BACKDATE;
-    params.not_after = now + Duration::days(CA_DAYS);
+    params.not_after = now + Duration::days(CA_DAYS.max(i64::from(leaf_days) + 1));
     params.serial_number = Some(random_serial()?);
     let cert = params.self_signed(&key).map_err(CertGenError::Sign)?;
     let key_pem = key.serialize_pem();
@@ -387,7 +389,7 @@ mod tests {
     #[test]
     fn leaf_is_a_server_certificate_chained_to_the_ca() {
         let now = OffsetDateTime::now_utc();
-        let ca = new_ca(KeyAlgorithm::EcdsaP256, now).unwrap();
+        let ca = new_ca(KeyAlgorithm::EcdsaP256, now, 30).unwrap();
         let leaf = issue_leaf(
             &ca,
             &names(),
@@ -420,7 +422,7 @@ mod tests {
     #[test]
     fn rsa_keys_sign_and_carry_key_encipherment() {
         let now = OffsetDateTime::now_utc();
-        let ca = new_ca(KeyAlgorithm::Rsa2048, now).unwrap();
+        let ca = new_ca(KeyAlgorithm::Rsa2048, now, 1).unwrap();
         let leaf = issue_leaf(
             &ca,
             &names(),

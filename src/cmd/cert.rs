@@ -79,7 +79,7 @@ pub(crate) fn run(
     // any file is touched.
     let ca = match (&args.ca_cert, &args.ca_key) {
         (Some(cert), Some(key)) => certgen::load_ca(cert, key)?,
-        _ => certgen::new_ca(algorithm, now)?,
+        _ => certgen::new_ca(algorithm, now, args.days)?,
     };
     let ca_pem = crate::pem::to_pem(&ca.cert_der);
     let ca_sha256 = crate::pem::sha256_fingerprint(&ca.cert_der);
