@@ -82,9 +82,9 @@ hyperfine -N --warmup 3 --runs "$runs" -i \
     -n "(c) tarpit internal + refused external" "$(cmd "$tarpit" "$refused")" \
     -n "(b') as (b), real root (system CA store read for the trust verdict)" \
        "$bin endpoint --timeout 1s --internal $live --external $tarpit"
-jq -r '.results[] | "\(.command): mean \(.mean*1000|.*10|round/10) ms, max \(.max*1000|.*10|round/10) ms"' "$work/endpoint.json"
+jq -r '.results[] | "\(.command): median \(.median*1000|.*10|round/10) ms, mean \(.mean*1000|.*10|round/10) ms, max \(.max*1000|.*10|round/10) ms"' "$work/endpoint.json"
 
 hyperfine -N --warmup 50 --runs "${META_RUNS:-300}" \
     --export-json "$work/metadata.json" \
     '/bin/true' "$bin docker-cli-plugin-metadata"
-jq -r '.results as $r | "metadata call: \($r[1].mean*1e6|round) us vs /bin/true \($r[0].mean*1e6|round) us (\(($r[1].mean / $r[0].mean * 100 | round) / 100)x)"' "$work/metadata.json"
+jq -r '.results as $r | "metadata call: median \($r[1].median*1e6|round) us vs /bin/true \($r[0].median*1e6|round) us (\(($r[1].median / $r[0].median * 100 | round) / 100)x); means \($r[1].mean*1e6|round) us vs \($r[0].mean*1e6|round) us"' "$work/metadata.json"
