@@ -62,6 +62,11 @@ pub(crate) fn run(
         TrustSource::PerEndpoint => Anchors::for_endpoint(config, endpoint),
     };
 
+    if args.cert.is_some() && !args.endpoints.is_empty() {
+        anyhow::bail!(
+            "check: give endpoints to connect to, or --cert FILE --host EP to judge a file, not both"
+        );
+    }
     let reports = match (&args.cert, &args.host) {
         (Some(file), Some(host)) => {
             let endpoint: Endpoint = host.parse().with_context(|| format!("--host {host:?}"))?;

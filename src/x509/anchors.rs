@@ -9,8 +9,9 @@
 //! skipping symlinks that point into the same directory (the `c_rehash` hash links).
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
-use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::pem::{PemObject, SectionKind};
 use rustls_pki_types::CertificateDer;
 
 use super::cert::Cert;
@@ -31,10 +32,54 @@ const SYSTEM_BUNDLES: &[&str] = &[
 /// Go's `certDirectories` for Linux.
 const SYSTEM_DIRS: &[&str] = &["/etc/ssl/certs", "/etc/pki/tls/certs"];
 
+/// One pool certificate. The system pool holds a few hundred of them and a check needs
+/// at most a handful, so only the names are read up front; the rest is parsed on demand
+/// (Go's CertPool does the same with its lazy certificates since Go 1.19).
+#[derive(Debug, Clone)]
+pub(crate) struct Anchor {
+    pub(crate) der: CertificateDer<'static>,
+    pub(crate) raw_subject: Vec<u8>,
+    pub(crate) raw_issuer: Vec<u8>,
+    parsed: OnceLock<Option<Cert>>,
+}
+
+impl Anchor {
+    /// The parsed certificate; `None` when Go's parser would have skipped it too.
+    pub(crate) fn cert(&self) -> Option<&Cert> {
+        self.parsed
+            .get_or_init(|| Cert::parse(&self.der).ok())
+            .as_ref()
+    }
+
+    pub(crate) fn is_self_issued(&self) -> bool {
+        self.raw_subject == self.raw_issuer
+    }
+
+    fn parsed(cert: Cert) -> Anchor {
+        Anchor {
+            der: cert.der.clone(),
+            raw_subject: cert.raw_subject.clone(),
+            raw_issuer: cert.raw_issuer.clone(),
+            parsed: OnceLock::from(Some(cert)),
+        }
+    }
+
+    /// Names only; `None` when the DER is not even a certificate's outline.
+    fn lazy(der: CertificateDer<'static>) -> Option<Anchor> {
+        let (issuer, subject) = names(der.as_ref())?;
+        Some(Anchor {
+            raw_subject: subject.to_vec(),
+            raw_issuer: issuer.to_vec(),
+            der,
+            parsed: OnceLock::new(),
+        })
+    }
+}
+
 /// A root pool plus where it came from (for messages and findings).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Anchors {
-    pub(crate) certs: Vec<Cert>,
+    pub(crate) certs: Vec<Anchor>,
     /// Files the pool was read from, in order.
     pub(crate) sources: Vec<PathBuf>,
     /// The certs.d files (`*.crt`) that were read for the endpoint (empty when none).
@@ -74,7 +119,7 @@ impl Anchors {
         };
         for bundle in bundles {
             if let Ok(bytes) = std::fs::read(&bundle) {
-                anchors.append_pem(&bytes, &bundle);
+                anchors.append_pem_lazy(&bytes, &bundle);
                 break;
             }
         }
@@ -90,7 +135,7 @@ impl Anchors {
         for dir in dirs {
             for file in unique_directory_entries(&dir) {
                 if let Ok(bytes) = std::fs::read(&file) {
-                    anchors.append_pem(&bytes, &file);
+                    anchors.append_pem_lazy(&bytes, &file);
                 }
             }
         }
@@ -155,7 +200,15 @@ impl Anchors {
     fn add(&mut self, cert: Cert) {
         // CertPool.AddCert ignores a certificate it already holds.
         if !self.certs.iter().any(|c| c.der == cert.der) {
-            self.certs.push(cert);
+            self.certs.push(Anchor::parsed(cert));
+        }
+    }
+
+    fn add_lazy(&mut self, der: CertificateDer<'static>) {
+        if !self.certs.iter().any(|c| c.der == der) {
+            if let Some(anchor) = Anchor::lazy(der) {
+                self.certs.push(anchor);
+            }
         }
     }
 
@@ -195,12 +248,24 @@ impl Anchors {
         }
     }
 
+    /// [`Anchors::append_pem`] without parsing each certificate now (system bundles).
+    fn append_pem_lazy(&mut self, bytes: &[u8], origin: &Path) {
+        self.sources.push(origin.to_path_buf());
+        for item in <(SectionKind, Vec<u8>)>::pem_slice_iter(bytes) {
+            match item {
+                Ok((SectionKind::Certificate, der)) => self.add_lazy(CertificateDer::from(der)),
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+    }
+
     /// Go's `CertPool.AppendCertsFromPEM`: CERTIFICATE blocks only, unparsable ones skipped.
     fn append_pem(&mut self, bytes: &[u8], origin: &Path) {
         self.sources.push(origin.to_path_buf());
-        for item in <(rustls_pki_types::pem::SectionKind, Vec<u8>)>::pem_slice_iter(bytes) {
+        for item in <(SectionKind, Vec<u8>)>::pem_slice_iter(bytes) {
             match item {
-                Ok((rustls_pki_types::pem::SectionKind::Certificate, der)) => {
+                Ok((SectionKind::Certificate, der)) => {
                     match Cert::parse(&CertificateDer::from(der)) {
                         Ok(cert) => self.add(cert),
                         Err(e) => self.skipped.push(format!(
@@ -236,4 +301,80 @@ fn unique_directory_entries(dir: &Path) -> Vec<PathBuf> {
         .collect();
     files.sort();
     files
+}
+
+/// The raw issuer and subject Names of a DER certificate (full TLVs, as Go's RawIssuer /
+/// RawSubject), found by walking the outer structure only.
+fn names(der: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (cert, _) = tlv(der, 0x30)?;
+    let (tbs, _) = tlv(cert.content, 0x30)?;
+    let mut rest = tbs.content;
+    if rest.first() == Some(&0xa0) {
+        rest = tlv(rest, 0xa0)?.1; // [0] version
+    }
+    rest = tlv(rest, 0x02)?.1; // serialNumber
+    rest = tlv(rest, 0x30)?.1; // signature AlgorithmIdentifier
+    let (issuer, after_issuer) = tlv(rest, 0x30)?;
+    rest = tlv(after_issuer, 0x30)?.1; // validity
+    let (subject, _) = tlv(rest, 0x30)?;
+    Some((issuer.whole, subject.whole))
+}
+
+struct Tlv<'a> {
+    whole: &'a [u8],
+    content: &'a [u8],
+}
+
+/// One DER TLV with tag `tag` at the start of `input`, and what follows it.
+fn tlv(input: &[u8], tag: u8) -> Option<(Tlv<'_>, &[u8])> {
+    if *input.first()? != tag {
+        return None;
+    }
+    let first = *input.get(1)?;
+    let (len, header) = if first < 0x80 {
+        (usize::from(first), 2)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 4 {
+            return None;
+        }
+        let mut len = 0usize;
+        for b in input.get(2..2 + n)? {
+            len = (len << 8) | usize::from(*b);
+        }
+        (len, 2 + n)
+    };
+    let end = header.checked_add(len)?;
+    let whole = input.get(..end)?;
+    Some((
+        Tlv {
+            whole,
+            content: &whole[header..],
+        },
+        &input[end..],
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outline_names_equal_the_parsed_names() {
+        let mut params = rcgen::CertificateParams::new(vec!["a.example".to_string()]).unwrap();
+        params.distinguished_name.push(
+            rcgen::DnType::CommonName,
+            "Name With Some Length To Need Long Form ".repeat(4),
+        );
+        let cert = params
+            .self_signed(&rcgen::KeyPair::generate().unwrap())
+            .unwrap();
+        let der = cert.der().clone();
+        let parsed = Cert::parse(&der).unwrap();
+        let lazy = Anchor::lazy(der).unwrap();
+        assert_eq!(lazy.raw_subject, parsed.raw_subject);
+        assert_eq!(lazy.raw_issuer, parsed.raw_issuer);
+        assert!(lazy.cert().is_some());
+        assert!(Anchor::lazy(CertificateDer::from(vec![0x30, 0x03, 0x02, 0x01, 0x00])).is_none());
+    }
 }

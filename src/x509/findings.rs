@@ -124,12 +124,16 @@ fn verdict_finding(ctx: &Context<'_>, error: &GoError) -> Finding {
             "serve a certificate chain from the registry (REGISTRY_HTTP_TLS_CERTIFICATE)".into(),
         ),
     };
-    Finding::new(
-        code,
-        Severity::Error,
-        format!("Docker refuses {ep}: {}", error.message),
-        fix,
-    )
+    let mut message = format!("Docker refuses {ep}: {}", error.message);
+    if error.failure == Failure::UnknownAuthority {
+        if let Some(top) = ctx.presented.last() {
+            message.push_str(&format!(
+                " (the chain the registry sends ends at {}, issued by {}; that issuer must be installed, or sent by the registry if it is an intermediate)",
+                top.subject, top.issuer
+            ));
+        }
+    }
+    Finding::new(code, Severity::Error, message, fix)
 }
 
 fn san_for(ep: &Endpoint) -> String {
@@ -211,24 +215,17 @@ fn check_incomplete_chain(ctx: &Context<'_>, leaf: &Cert, out: &mut Vec<Finding>
     {
         return;
     }
-    let installed: Vec<&Cert> = ctx
+    let installed: Vec<&super::anchors::Anchor> = ctx
         .anchors
         .certs
         .iter()
         .filter(|c| c.raw_subject == leaf.raw_issuer)
         .collect();
+    // Only provable when the issuer is installed and is itself not a root: a leaf-only
+    // chain whose issuer is unknown may just as well come straight from an unknown root.
     let installed_is_intermediate =
         !installed.is_empty() && installed.iter().all(|c| !c.is_self_issued());
-    let failed_unknown = matches!(
-        ctx.error.map(|e| e.failure),
-        Some(Failure::UnknownAuthority)
-    );
-    if installed_is_intermediate
-        || (failed_unknown
-            && installed.is_empty()
-            && ctx.presented.len() == 1
-            && !ctx.anchors.is_empty())
-    {
+    if installed_is_intermediate {
         out.push(Finding::new(
             "incomplete-chain",
             Severity::Warning,

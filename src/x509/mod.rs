@@ -137,8 +137,7 @@ pub(crate) fn judge(
         };
     };
     let intermediates: Vec<&Cert> = parsed[1..].iter().collect();
-    let roots: Vec<&Cert> = anchors.certs.iter().collect();
-    let result = verify::verify(leaf, &intermediates, &roots, &endpoint.host, now);
+    let result = verify::verify(leaf, &intermediates, &anchors.certs, &endpoint.host, now);
     let error = result.err();
     let findings = findings::collect(&findings::Context {
         presented: &parsed,
@@ -262,5 +261,76 @@ mod tests {
             j.docker_error.as_deref(),
             Some("x509: certificate is valid for 192.168.0.1, not 10.1.1.1")
         );
+    }
+
+    /// Root → intermediate → leaf for 127.0.0.1: (leaf, intermediate, root) DERs.
+    fn three_level() -> (
+        CertificateDer<'static>,
+        CertificateDer<'static>,
+        CertificateDer<'static>,
+    ) {
+        let ca = |name: &str| {
+            let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+            p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+            p.distinguished_name.push(rcgen::DnType::CommonName, name);
+            p
+        };
+        let root_key = rcgen::KeyPair::generate().unwrap();
+        let root_params = ca("Root");
+        let root = root_params.self_signed(&root_key).unwrap();
+        let root_issuer = rcgen::Issuer::new(root_params, root_key);
+        let int_key = rcgen::KeyPair::generate().unwrap();
+        let int_params = ca("Intermediate");
+        let int = int_params.signed_by(&int_key, &root_issuer).unwrap();
+        let int_issuer = rcgen::Issuer::new(int_params, int_key);
+        let leaf_key = rcgen::KeyPair::generate().unwrap();
+        let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
+            .unwrap()
+            .signed_by(&leaf_key, &int_issuer)
+            .unwrap();
+        (leaf.der().clone(), int.der().clone(), root.der().clone())
+    }
+
+    fn codes(j: &Judgement) -> Vec<&'static str> {
+        j.findings.iter().map(|f| f.code).collect()
+    }
+
+    #[test]
+    fn incomplete_chain_only_when_provable() {
+        let (leaf, int, root) = three_level();
+        let host = ep("127.0.0.1");
+        let now = SystemTime::now();
+        // Intermediate installed, leaf served alone: trusted, but fragile.
+        let j = judge(
+            std::slice::from_ref(&leaf),
+            &Anchors::from_ders(std::slice::from_ref(&int)),
+            &host,
+            &[],
+            now,
+        );
+        assert!(j.trusted, "{:?}", j.docker_error);
+        assert!(codes(&j).contains(&"incomplete-chain"), "{:?}", codes(&j));
+        // Root installed, intermediate not served: Go's unknown authority; the issuer is named.
+        let j = judge(
+            std::slice::from_ref(&leaf),
+            &Anchors::from_ders(std::slice::from_ref(&root)),
+            &host,
+            &[],
+            now,
+        );
+        assert_eq!(
+            j.docker_error.as_deref(),
+            Some("x509: certificate signed by unknown authority")
+        );
+        assert!(
+            j.findings[0].message.contains("CN=Intermediate"),
+            "{}",
+            j.findings[0].message
+        );
+        // Full chain served: trusted, nothing about the chain.
+        let j = judge(&[leaf, int], &Anchors::from_ders(&[root]), &host, &[], now);
+        assert!(j.trusted, "{:?}", j.docker_error);
+        assert!(!codes(&j).contains(&"incomplete-chain"), "{:?}", codes(&j));
+        assert_eq!(j.chain.len(), 2);
     }
 }

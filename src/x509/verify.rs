@@ -9,6 +9,7 @@
 
 use std::net::IpAddr;
 
+use super::anchors::Anchor;
 use super::cert::{go_ip_equal, go_ip_string, Cert};
 use super::signature::check_signature_from;
 use crate::endpoint::Host;
@@ -59,7 +60,7 @@ const MAX_SIGNATURE_CHECKS: usize = 100;
 pub(crate) fn verify<'a>(
     leaf: &'a Cert,
     intermediates: &[&'a Cert],
-    roots: &[&'a Cert],
+    roots: &'a [Anchor],
     host: &Host,
     now: i64,
 ) -> Result<Vec<Vec<&'a Cert>>, GoError> {
@@ -285,7 +286,7 @@ fn check_chain_key_usage(chain: &[&Cert]) -> bool {
 }
 
 struct Builder<'p, 'a> {
-    roots: &'p [&'a Cert],
+    roots: &'a [Anchor],
     intermediates: &'p [&'a Cert],
     now: i64,
     signature_checks: usize,
@@ -301,7 +302,13 @@ impl<'a> Builder<'_, 'a> {
         let mut chains = Vec::new();
         let mut err: Option<GoError> = None;
         let mut hint: Option<(String, &Cert)> = None;
-        let candidates = potential_parents(self.roots, child)
+        let pool_roots: Vec<&'a Cert> = self
+            .roots
+            .iter()
+            .filter(|a| a.raw_subject == child.raw_issuer)
+            .filter_map(Anchor::cert)
+            .collect();
+        let candidates = potential_parents(&pool_roots, child)
             .into_iter()
             .map(|c| (ROOT, c))
             .chain(
