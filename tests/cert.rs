@@ -475,6 +475,28 @@ fn renewal_with_an_existing_ca_needs_no_new_trust() {
     forced.push("--force");
     let renewed = dcosreg(&forced);
     assert!(renewed.status.success(), "{}", stderr(&renewed));
+    assert!(
+        !stderr(&renewed).contains("belongs to"),
+        "{}",
+        stderr(&renewed)
+    );
+
+    // Switching DIR to another CA leaves the old ca.key alone, and says it is stale.
+    let switched = dcosreg(&[
+        "cert",
+        "--out",
+        first.to_str().unwrap(),
+        "--internal",
+        &ip,
+        "--ca-cert",
+        dir.path().join("ossl-ec/user-ca.crt").to_str().unwrap(),
+        "--ca-key",
+        dir.path().join("ossl-ec/user-ca.key").to_str().unwrap(),
+        "--force",
+    ]);
+    assert!(switched.status.success(), "{}", stderr(&switched));
+    assert!(stderr(&switched).contains("ca.key belongs to the CA that ca.crt held before"));
+    assert!(first.join("ca.key").exists());
 }
 
 #[test]

@@ -136,6 +136,14 @@ pub(crate) fn run(
         contents: ca_pem.into_bytes(),
         mode: 0o644,
     }];
+    // Signing with another CA replaces ca.crt but never touches a ca.key already in DIR:
+    // say that it no longer belongs to ca.crt rather than delete someone's key.
+    if ca.new_key_pem.is_none() && !plan[0].unchanged && paths[1].exists() && !args.dry_run {
+        printer.warn(format!(
+            "{} belongs to the CA that ca.crt held before, not to --ca-cert — move it away",
+            paths[1].display()
+        ));
+    }
     if let Some(key_pem) = &ca.new_key_pem {
         plan.push(Planned {
             path: paths[1].clone(),
