@@ -113,7 +113,10 @@ pub(crate) fn run(
         printer.json(&Report {
             from: from.reference_host(),
             to: to.reference_host(),
-            written: writes && outcomes.iter().any(|o| o.path.is_some() && o.new.is_some()),
+            written: writes
+                && outcomes
+                    .iter()
+                    .any(|o| o.path.is_some() && o.new.is_some() && !failed(&failures, o)),
             files_changed,
             changes: &changes,
             diffs,
@@ -130,19 +133,29 @@ pub(crate) fn run(
             out.write_all(diff.diff.as_bytes())?;
         }
     } else {
+        // One buffered stream: a tree of Dockerfiles can mean tens of thousands of lines.
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         for change in &changes {
-            printer.line(format!(
+            writeln!(
+                out,
                 "{}:{}: {} -> {}",
                 sanitize_line(&change.file),
                 change.line,
                 sanitize_line(change.before.trim_start()),
                 sanitize_line(change.after.trim_start()),
-            ))?;
+            )?;
         }
+        out.flush()?;
     }
     let quiet_filter = filter && stdin_only(&outcomes);
     if !printer.is_json() && !quiet_filter {
-        summary(args, &from, &to, changes.len(), files_changed);
+        summary(
+            args,
+            &from,
+            &to,
+            changes.len(),
+            files_changed - failures.len(),
+        );
     }
 
     for (display, err) in &failures {
@@ -156,6 +169,12 @@ pub(crate) fn run(
         status = ExitStatus::Error;
     }
     Ok(status)
+}
+
+fn failed(failures: &[(String, anyhow::Error)], outcome: &Outcome) -> bool {
+    failures
+        .iter()
+        .any(|(display, _)| *display == outcome.display)
 }
 
 fn stdin_only(outcomes: &[Outcome]) -> bool {
