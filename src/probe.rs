@@ -253,7 +253,7 @@ impl Probe {
     /// The pool is what Docker uses for the endpoint: the system roots plus
     /// `ROOT/etc/docker/certs.d/<reference host>/*.crt` (as `Anchors::for_endpoint`).
     /// The certs.d CA alone is tried first: more roots never turn a verified chain into
-    /// a failure, and it spares reading the system store (tens of ms) in the usual case
+    /// a failure, and it spares reading the system store in the usual case
     /// where `trust` has installed the CA.
     fn trusted(&self, probe: &RegistryProbe) -> bool {
         let judge = |anchors: &Anchors| {
