@@ -112,6 +112,19 @@ fn bad_certificate_files_exit_2_naming_the_file() {
     assert!(stderr(&out).contains("no-such-dir"), "{}", stderr(&out));
     let out = offline(&["--cert", good.to_str().unwrap(), "--host", "http://x/"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let out = offline(&[
+        "127.0.0.1:1",
+        "--cert",
+        good.to_str().unwrap(),
+        "--host",
+        "127.0.0.1",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "endpoints and --cert together: {}",
+        stderr(&out)
+    );
 }
 
 #[test]

@@ -151,6 +151,17 @@ fn report(endpoint: &Endpoint, judgement: Judgement) -> EndpointReport {
 }
 
 fn unreachable_report(endpoint: &Endpoint, why: String) -> EndpointReport {
+    // crate::tls words its reasons as "<what> — <what to do>": keep the two apart.
+    let (message, fix) = match why.split_once(" — ") {
+        Some((what, todo)) => (what.to_string(), todo.to_string()),
+        None => (
+            why,
+            format!(
+                "check that the registry listens on {} and that this host can reach it (firewall, VIP, Marathon-LB), or raise --timeout",
+                endpoint.host_port()
+            ),
+        ),
+    };
     EndpointReport {
         endpoint: endpoint.to_string(),
         status: Status::Unreachable,
@@ -158,11 +169,8 @@ fn unreachable_report(endpoint: &Endpoint, why: String) -> EndpointReport {
         findings: vec![Finding {
             code: "unreachable",
             severity: Severity::Error,
-            message: why,
-            fix: format!(
-                "check that the registry listens on {} and that this host can reach it (firewall, VIP, Marathon-LB), or raise --timeout",
-                endpoint.host_port()
-            ),
+            message,
+            fix,
         }],
         chain: Vec::new(),
     }
