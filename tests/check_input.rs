@@ -238,7 +238,13 @@ fn json_has_the_contract_shape_and_trust_follows_root() {
 
     // A file not ending in .crt is not read by Docker.
     std::fs::rename(certs_d.join("ca.crt"), certs_d.join("ca.pem")).unwrap();
-    assert_eq!(run("127.0.0.1:5000").status.code(), Some(1));
+    let out = run("127.0.0.1:5000");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("ca.pem is not read"),
+        "the trap is named: {}",
+        stdout(&out)
+    );
 
     // The system bundle under ROOT counts for every endpoint, as SystemCertPool does.
     write(&root.path().join("etc/ssl/certs/ca-certificates.crt"), &ca);

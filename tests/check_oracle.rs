@@ -24,7 +24,8 @@ struct Material {
     /// PEM chain, leaf first, as the registry serves it.
     chain: String,
     key: String,
-    /// Files for the client's certs.d directory: (file name, PEM).
+    /// Files for the client's certs.d directory: (file name, PEM). A name containing
+    /// `.der.` is written as DER (the first certificate of the PEM).
     trust: Vec<(&'static str, String)>,
 }
 
@@ -288,6 +289,32 @@ fn cases() -> Vec<Case> {
         }),
         case("CA-signed ECDSA P-256 leaf, CA installed", true, |g| {
             ecdsa_ca_signed(g, |_| {})
+        }),
+        case(
+            "CA installed in DER form as ca.der.crt (Go reads PEM only)",
+            true,
+            |g| {
+                let mut m = ecdsa_ca_signed(g, |_| {});
+                m.trust[0].0 = "ca.der.crt";
+                m
+            },
+        ),
+        case(
+            "CA installed as ca.pem (Docker reads *.crt only)",
+            true,
+            |g| {
+                let mut m = ecdsa_ca_signed(g, |_| {});
+                m.trust[0].0 = "ca.pem";
+                m
+            },
+        ),
+        case("two CAs installed, the right one second", false, |g| {
+            let mut m = ecdsa_ca_signed(g, |_| {});
+            let other = ca_params("Some Other CA")
+                .self_signed(&key(&rcgen::PKCS_ECDSA_P256_SHA256))
+                .expect("other ca");
+            m.trust.insert(0, ("a-other.crt", other.pem()));
+            m
         }),
         case(
             "root+intermediate+leaf served, root installed",
@@ -698,7 +725,12 @@ fn write_material(dir: &Path, m: &Material, certs_d: &Path) -> (PathBuf, PathBuf
     std::fs::write(&key, &m.key).expect("write key");
     std::fs::create_dir_all(certs_d).expect("certs.d dir");
     for (name, pem) in &m.trust {
-        std::fs::write(certs_d.join(name), pem).expect("write trust file");
+        if name.contains(".der.") {
+            let der = ::pem::parse(pem).expect("trust PEM").into_contents();
+            std::fs::write(certs_d.join(name), der).expect("write trust file");
+        } else {
+            std::fs::write(certs_d.join(name), pem).expect("write trust file");
+        }
     }
     (chain, key)
 }

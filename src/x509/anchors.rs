@@ -217,12 +217,24 @@ impl Anchors {
         let Ok(entries) = std::fs::read_dir(dir) else {
             return;
         };
-        let mut files: Vec<PathBuf> = entries
+        let (mut files, others): (Vec<PathBuf>, Vec<PathBuf>) = entries
             .filter_map(Result::ok)
             .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|ext| ext == "crt"))
-            .collect();
+            .partition(|p| p.extension().is_some_and(|ext| ext == "crt"));
         files.sort();
+        // CA certificates under another name are the classic silent trap (`*.cert` and
+        // `*.key` are client certificates, which Docker does read).
+        for other in others {
+            if other
+                .extension()
+                .is_some_and(|ext| ext == "pem" || ext == "cer" || ext == "der" || ext == "ca")
+            {
+                self.skipped.push(format!(
+                    "{} is not read: Docker takes CA certificates only from *.crt files",
+                    other.display()
+                ));
+            }
+        }
         for file in files {
             match std::fs::read(&file) {
                 Ok(bytes) => {
