@@ -795,9 +795,10 @@ fn run_loopback(case: &Case) -> Row {
     ]);
     let (accepted, message) = skopeo_verdict(&addr, &certs_d);
     let skopeo = from_oracle((accepted, unescape_logrus(&message)));
-    let compared_with = match case.oracles {
-        Oracles::Both => "skopeo+docker",
-        Oracles::DockerOnly => "docker (skopeo: Go 1.19 form)",
+    let compared_with = match (case.oracles, case.docker) {
+        (Oracles::Both, true) => "skopeo + docker",
+        (Oracles::Both, false) => "skopeo",
+        (Oracles::DockerOnly, _) => "docker (skopeo: Go 1.19 form)",
     };
     let mut row = Row {
         name: case.name,
