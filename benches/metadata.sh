@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 command -v hyperfine >/dev/null || { echo "benches/metadata.sh: install hyperfine (apt-get install hyperfine)" >&2; exit 2; }
 cargo build --release --locked --quiet
 bin=target/release/docker-dcosreg
-hyperfine --shell=none --warmup 50 --runs "${RUNS:-500}" -N \
+hyperfine --warmup 50 --runs "${RUNS:-500}" -N \
     --export-json "${TMPDIR:-/tmp}/dcosreg-metadata-bench.json" \
     '/bin/true' "$bin docker-cli-plugin-metadata"
 jq -r '.results as $r | "ratio metadata / true: \(($r[1].mean / $r[0].mean * 100 | round) / 100)x (\($r[1].mean*1e6|round) us vs \($r[0].mean*1e6|round) us)"' \
