@@ -13,6 +13,7 @@ mod dockerfile;
 mod doctor;
 mod endpoint;
 mod exit;
+mod finding;
 mod fsutil;
 mod output;
 mod pem;

@@ -170,7 +170,7 @@ fn unreachable_report(endpoint: &Endpoint, why: String) -> EndpointReport {
             code: "unreachable",
             severity: Severity::Error,
             message,
-            fix,
+            fix: Some(fix),
         }],
         chain: Vec::new(),
     }
@@ -209,17 +209,15 @@ fn print_text(printer: &Printer, r: &EndpointReport) -> std::io::Result<()> {
         ))?;
     }
     for f in &r.findings {
-        let severity = match f.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-            Severity::Info => "info",
-        };
+        let severity = f.severity;
         printer.line(format!(
             "  {severity} {}: {}",
             f.code,
             sanitize_line(&f.message)
         ))?;
-        printer.line(format!("    fix: {}", sanitize_line(&f.fix)))?;
+        if let Some(fix) = &f.fix {
+            printer.line(format!("    fix: {}", sanitize_line(fix)))?;
+        }
     }
     Ok(())
 }

@@ -77,22 +77,12 @@ pub(super) fn inspect(config: &Config, fixes: &Fixes) -> Vec<Finding> {
                 .fix(fixes.dcosreg(&format!("trust {ep}"))),
             );
         }
-        for finding in judgement.findings {
-            let severity = match finding.severity {
-                x509::Severity::Info => Severity::Info,
-                x509::Severity::Warning => Severity::Warning,
-                // The verdict above already carries the error; its explanations inform.
-                x509::Severity::Error => Severity::Warning,
-            };
-            findings.push(
-                Finding::new(
-                    finding.code,
-                    severity,
-                    format!("{endpoint}: {}", finding.message),
-                )
-                .fix(finding.fix),
-            );
-        }
+        // The verdict above already carries the error; the explanations inform.
+        findings.extend(judgement.findings.into_iter().map(|finding| Finding {
+            severity: finding.severity.min(Severity::Warning),
+            message: format!("{endpoint}: {}", finding.message),
+            ..finding
+        }));
     }
     if reachable == 0 {
         findings.push(

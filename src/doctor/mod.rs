@@ -13,56 +13,9 @@ mod endpoints;
 
 use std::path::Path;
 
-use serde::Serialize;
-
 use crate::config::Config;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum Severity {
-    Info,
-    Warning,
-    Error,
-}
-
-impl std::fmt::Display for Severity {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::Error => "error",
-        })
-    }
-}
-
-/// One problem, what it breaks, and the command that fixes it.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct Finding {
-    pub(crate) code: &'static str,
-    pub(crate) severity: Severity,
-    pub(crate) message: String,
-    pub(crate) fix: Option<String>,
-}
-
-impl Finding {
-    pub(crate) fn new(
-        code: &'static str,
-        severity: Severity,
-        message: impl Into<String>,
-    ) -> Finding {
-        Finding {
-            code,
-            severity,
-            message: message.into(),
-            fix: None,
-        }
-    }
-
-    pub(crate) fn fix(mut self, command: impl Into<String>) -> Finding {
-        self.fix = Some(command.into());
-        self
-    }
-}
+pub(crate) use crate::finding::{Finding, Severity};
 
 /// Every host check, in the order a person would fix things.
 pub(crate) fn inspect_host(config: &Config) -> Vec<Finding> {

@@ -3,45 +3,22 @@
 //! The verdict is Go's; findings explain it and warn about what will break next
 //! (the other endpoint's name missing from the certificate is the guide's Marathon-LB trap).
 
-use serde::Serialize;
-
 use super::cert::{Cert, KeyKind};
 use super::signature;
 use super::verify::{check_hostname, rfc3339, Failure, GoError};
 use super::Anchors;
 use crate::endpoint::Endpoint;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum Severity {
-    Info,
-    Warning,
-    Error,
-}
+pub(crate) use crate::finding::{Finding, Severity};
 
-/// One finding, as printed by `check` and `doctor`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub(crate) struct Finding {
-    pub(crate) code: &'static str,
-    pub(crate) severity: Severity,
-    pub(crate) message: String,
-    pub(crate) fix: String,
-}
-
-impl Finding {
-    fn new(
-        code: &'static str,
-        severity: Severity,
-        message: impl Into<String>,
-        fix: impl Into<String>,
-    ) -> Finding {
-        Finding {
-            code,
-            severity,
-            message: message.into(),
-            fix: fix.into(),
-        }
-    }
+/// Every finding here comes with its fix.
+fn finding(
+    code: &'static str,
+    severity: Severity,
+    message: impl Into<String>,
+    fix: impl Into<String>,
+) -> Finding {
+    Finding::new(code, severity, message).fix(fix)
 }
 
 /// Days before expiry from which `expires-soon` is reported.
@@ -71,7 +48,7 @@ pub(crate) fn collect(ctx: &Context<'_>) -> Vec<Finding> {
     }
     check_weak_keys(ctx, &mut out);
     for skipped in &ctx.anchors.skipped {
-        out.push(Finding::new(
+        out.push(finding(
             "ca-file-ignored",
             Severity::Warning,
             format!("{skipped}; Docker ignores it silently"),
@@ -133,7 +110,7 @@ fn verdict_finding(ctx: &Context<'_>, error: &GoError) -> Finding {
             ));
         }
     }
-    Finding::new(code, Severity::Error, message, fix)
+    finding(code, Severity::Error, message, fix)
 }
 
 fn san_for(ep: &Endpoint) -> String {
@@ -146,7 +123,7 @@ fn san_for(ep: &Endpoint) -> String {
 fn check_expires_soon(ctx: &Context<'_>, leaf: &Cert, out: &mut Vec<Finding>) {
     let left = leaf.not_after - ctx.now;
     if (0..EXPIRES_SOON_DAYS * 86_400).contains(&left) {
-        out.push(Finding::new(
+        out.push(finding(
             "expires-soon",
             Severity::Warning,
             format!(
@@ -161,7 +138,7 @@ fn check_expires_soon(ctx: &Context<'_>, leaf: &Cert, out: &mut Vec<Finding>) {
 
 fn check_ca_as_leaf(leaf: &Cert, out: &mut Vec<Finding>) {
     if leaf.basic_constraints_valid && leaf.is_ca {
-        out.push(Finding::new(
+        out.push(finding(
             "ca-as-leaf",
             Severity::Info,
             "the registry serves a CA certificate (CA:TRUE) as its own certificate; Docker accepts it when it is installed as the CA, stricter clients (Java, curl with OpenSSL 3 strict mode, browsers) refuse it",
@@ -172,7 +149,7 @@ fn check_ca_as_leaf(leaf: &Cert, out: &mut Vec<Finding>) {
 
 fn check_self_signed(leaf: &Cert, out: &mut Vec<Finding>) {
     if leaf.is_self_issued() && signature::check_signature_from(leaf, leaf).is_ok() {
-        out.push(Finding::new(
+        out.push(finding(
             "self-signed",
             Severity::Info,
             "the registry certificate is self-signed: every client must install this exact certificate, and must do it again whenever it is renewed",
@@ -188,7 +165,7 @@ fn check_other_endpoints(ctx: &Context<'_>, leaf: &Cert, out: &mut Vec<Finding>)
             continue;
         }
         if let Err(e) = check_hostname(leaf, &other.host) {
-            out.push(Finding::new(
+            out.push(finding(
                 "missing-endpoint-san",
                 Severity::Warning,
                 format!(
@@ -226,7 +203,7 @@ fn check_incomplete_chain(ctx: &Context<'_>, leaf: &Cert, out: &mut Vec<Finding>
     let installed_is_intermediate =
         !installed.is_empty() && installed.iter().all(|c| !c.is_self_issued());
     if installed_is_intermediate {
-        out.push(Finding::new(
+        out.push(finding(
             "incomplete-chain",
             Severity::Warning,
             format!(
@@ -247,7 +224,7 @@ fn check_weak_keys(ctx: &Context<'_>, out: &mut Vec<Finding>) {
         };
         if let KeyKind::Rsa { bits } = cert.key {
             if bits < 2048 {
-                out.push(Finding::new(
+                out.push(finding(
                     "weak-key",
                     Severity::Warning,
                     if bits < 1024 {
@@ -260,7 +237,7 @@ fn check_weak_keys(ctx: &Context<'_>, out: &mut Vec<Finding>) {
             }
         }
         if signature::is_insecure(cert) && !(i == 0 && cert.is_self_issued()) {
-            out.push(Finding::new(
+            out.push(finding(
                 "weak-signature",
                 Severity::Warning,
                 format!(

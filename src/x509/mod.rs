@@ -114,7 +114,7 @@ pub(crate) fn judge(
                         code: "malformed-certificate",
                         severity: Severity::Error,
                         message,
-                        fix: "serve a valid PEM certificate chain from the registry".into(),
+                        fix: Some("serve a valid PEM certificate chain from the registry".into()),
                     }],
                     chain: parsed.iter().map(CertSummary::of).collect(),
                 };
@@ -131,7 +131,7 @@ pub(crate) fn judge(
                 code: "no-certificate",
                 severity: Severity::Error,
                 message,
-                fix: "configure TLS on the registry (REGISTRY_HTTP_TLS_CERTIFICATE)".into(),
+                fix: Some("configure TLS on the registry (REGISTRY_HTTP_TLS_CERTIFICATE)".into()),
             }],
             chain: Vec::new(),
         };
