@@ -42,20 +42,7 @@ impl CaSource {
     }
 }
 
-/// What a person needs to decide whether to trust a certificate.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub(crate) struct CertSummary {
-    pub(crate) subject: String,
-    pub(crate) issuer: String,
-    pub(crate) dns_names: Vec<String>,
-    pub(crate) ip_addresses: Vec<String>,
-    pub(crate) not_before: String,
-    pub(crate) not_after: String,
-    /// Upper-case hex with colons, as `openssl x509 -fingerprint -sha256` prints it.
-    pub(crate) sha256: String,
-    pub(crate) is_ca: bool,
-    pub(crate) self_signed: bool,
-}
+pub(crate) use crate::x509::CertSummary;
 
 /// One certificate offered as a trust anchor.
 #[derive(Debug, Clone)]
@@ -282,67 +269,7 @@ fn dedup(cands: Vec<Candidate>) -> Vec<Candidate> {
 
 /// Subject, issuer, SANs, validity and fingerprint of a DER certificate.
 pub(crate) fn summarize(der: &[u8]) -> CertSummary {
-    let sha256 = pem::sha256_fingerprint(der);
-    let Ok((_, cert)) = x509_parser::parse_x509_certificate(der) else {
-        return CertSummary {
-            subject: "(unparsable certificate)".into(),
-            issuer: String::new(),
-            dns_names: vec![],
-            ip_addresses: vec![],
-            not_before: String::new(),
-            not_after: String::new(),
-            sha256,
-            is_ca: false,
-            self_signed: false,
-        };
-    };
-    let mut dns_names = Vec::new();
-    let mut ip_addresses = Vec::new();
-    if let Ok(Some(san)) = cert.subject_alternative_name() {
-        for name in &san.value.general_names {
-            match name {
-                x509_parser::extensions::GeneralName::DNSName(dns) => {
-                    dns_names.push(dns.to_string())
-                }
-                x509_parser::extensions::GeneralName::IPAddress(bytes) => {
-                    ip_addresses.push(ip_text(bytes))
-                }
-                _ => {}
-            }
-        }
-    }
-    let rfc3339 = |t: x509_parser::time::ASN1Time| {
-        t.to_datetime()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_else(|_| t.to_string())
-    };
-    // Go: a certificate is self-signed for chain building when it signs itself
-    // (subject == issuer and the signature checks with its own key).
-    let self_signed =
-        cert.subject().as_raw() == cert.issuer().as_raw() && cert.verify_signature(None).is_ok();
-    CertSummary {
-        subject: cert.subject().to_string(),
-        issuer: cert.issuer().to_string(),
-        dns_names,
-        ip_addresses,
-        not_before: rfc3339(cert.validity().not_before),
-        not_after: rfc3339(cert.validity().not_after),
-        sha256,
-        is_ca: cert.is_ca(),
-        self_signed,
-    }
-}
-
-fn ip_text(bytes: &[u8]) -> String {
-    match bytes.len() {
-        4 => std::net::Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3]).to_string(),
-        16 => {
-            let mut octets = [0u8; 16];
-            octets.copy_from_slice(bytes);
-            std::net::Ipv6Addr::from(octets).to_string()
-        }
-        _ => format!("(malformed {} bytes)", bytes.len()),
-    }
+    CertSummary::of_der(&CertificateDer::from(der))
 }
 
 /// A `--fingerprint` value: 64 hex digits, colons/spaces optional, any case, optionally

@@ -54,8 +54,9 @@ pub(crate) struct Judgement {
     pub(crate) chain: Vec<CertSummary>,
 }
 
-/// One presented certificate, for people and JSON (CLI.md `check`).
-#[derive(Debug, Clone, Serialize)]
+/// One certificate, for people and JSON (CLI.md `check`, and what `trust` shows before
+/// asking to trust it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct CertSummary {
     pub(crate) subject: String,
     pub(crate) issuer: String,
@@ -69,6 +70,8 @@ pub(crate) struct CertSummary {
     pub(crate) key: String,
     /// Go's name of the signature algorithm, e.g. "SHA256-RSA".
     pub(crate) signature_algorithm: String,
+    /// Signs itself (subject == issuer and its own key verifies the signature): a root.
+    pub(crate) self_signed: bool,
 }
 
 impl CertSummary {
@@ -84,6 +87,27 @@ impl CertSummary {
             is_ca: cert.basic_constraints_valid && cert.is_ca,
             key: cert.key.describe(),
             signature_algorithm: signature::algorithm_name(cert).to_string(),
+            self_signed: cert.is_self_issued() && signature::check_signature(cert, cert).is_ok(),
+        }
+    }
+
+    /// Summary of a DER certificate; one that does not parse still gets its fingerprint.
+    pub(crate) fn of_der(der: &CertificateDer<'_>) -> CertSummary {
+        match Cert::parse(der) {
+            Ok(cert) => CertSummary::of(&cert),
+            Err(_) => CertSummary {
+                subject: "(unparsable certificate)".into(),
+                issuer: String::new(),
+                sha256: crate::pem::sha256_fingerprint(der.as_ref()),
+                not_before: String::new(),
+                not_after: String::new(),
+                dns_names: Vec::new(),
+                ip_addresses: Vec::new(),
+                is_ca: false,
+                key: String::new(),
+                signature_algorithm: String::new(),
+                self_signed: false,
+            },
         }
     }
 }
