@@ -151,6 +151,7 @@ fn our_parse_dumps_like_buildkit_testfiles() {
     let mut dirs: Vec<_> = std::fs::read_dir(&root)
         .expect("tests/data/buildkit-parser")
         .map(|e| e.expect("entry").path())
+        .filter(|p| p.is_dir())
         .collect();
     dirs.sort();
     assert!(dirs.len() >= 30, "testfiles missing: {}", root.display());
