@@ -15,5 +15,3 @@ pub(crate) mod words;
 
 #[cfg(test)]
 mod props;
-#[cfg(test)]
-mod testfiles;
