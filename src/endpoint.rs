@@ -66,14 +66,6 @@ impl Endpoint {
         format!("{}:{}", self.host, self.port)
     }
 
-    /// The host as Go's TLS client sees it for name checks (no brackets for IPv6).
-    pub(crate) fn host_for_verify(&self) -> String {
-        match &self.host {
-            Host::Ip(ip) => ip.to_string(),
-            Host::Dns(name) => name.clone(),
-        }
-    }
-
     /// The directory names Docker may look up under certs.d for this endpoint.
     /// Docker uses the reference's host verbatim, so a 443 endpoint can be
     /// written either way by users: both names are installed and checked.
@@ -222,7 +214,6 @@ mod tests {
         assert_eq!(e.host_port(), "[fd00::1]:5000");
         assert_eq!(ep("[::1]").port, 443);
         assert_eq!(ep("::1"), ep("[::1]:443"));
-        assert_eq!(e.host_for_verify(), "fd00::1");
     }
 
     #[test]

@@ -3,8 +3,6 @@
 //! `main` only wires: the plugin handshake fast path, argument parsing, configuration,
 //! dispatch to one `cmd::*::run`, and rendering of the error chain.
 
-#![allow(dead_code)] // until every command is wired; removed once they are.
-
 mod certgen;
 mod cli;
 mod cmd;

@@ -178,7 +178,8 @@ impl Anchors {
         Ok(anchors)
     }
 
-    /// Certificates from DER bytes (for callers that already hold them, e.g. `trust`).
+    /// Certificates from DER bytes.
+    #[cfg(test)]
     pub(crate) fn from_ders(ders: &[CertificateDer<'_>]) -> Anchors {
         let mut anchors = Anchors::default();
         for der in ders {

@@ -96,10 +96,6 @@ fn verdict_finding(ctx: &Context<'_>, error: &GoError) -> Finding {
             "invalid-certificate",
             "reissue the certificate chain with a standard CA (`docker dcosreg cert`)".into(),
         ),
-        Failure::Handshake => (
-            "handshake-failed",
-            "serve a certificate chain from the registry (REGISTRY_HTTP_TLS_CERTIFICATE)".into(),
-        ),
     };
     let mut message = format!("Docker refuses {ep}: {}", error.message);
     if error.failure == Failure::UnknownAuthority {

@@ -11,14 +11,12 @@
 //! Anchors::system(&Config) -> Anchors                    // Go's SystemCertPool() under --root
 //! Anchors::from_file(&Path) -> Result<Anchors, CertFileError>      // --ca-file (PEM or DER)
 //! Anchors::from_cert_dir(&Path) -> Result<Anchors, CertFileError>  // --cert-dir (*.crt, PEM)
-//! Anchors::from_ders(&[CertificateDer]) -> Anchors
 //!
 //! judge(chain: &[CertificateDer<'static>], anchors: &Anchors, endpoint: &Endpoint,
 //!       other_endpoints: &[Endpoint], now: SystemTime) -> Judgement
-//! Judgement { trusted, docker_error: Option<String>, failure: Option<Failure>,
+//! Judgement { trusted, docker_error: Option<String>,
 //!             findings: Vec<Finding>, chain: Vec<CertSummary> }      // Serialize
 //! Finding { code, severity: Info|Warning|Error, message, fix }          // Serialize
-//! issuing_ca(chain) -> Option<usize>  // index of the presented cert to install as the CA
 //! ```
 //! Strings in `Judgement` come from certificates: sanitize them before printing.
 
@@ -35,7 +33,6 @@ use serde::Serialize;
 
 pub(crate) use anchors::Anchors;
 pub(crate) use findings::{Finding, Severity};
-pub(crate) use verify::Failure;
 
 use crate::endpoint::Endpoint;
 use cert::Cert;
@@ -47,8 +44,6 @@ pub(crate) struct Judgement {
     /// The text Go would report (from `x509:`, or `tls:` for handshake-level refusals);
     /// `None` when trusted.
     pub(crate) docker_error: Option<String>,
-    #[serde(skip)]
-    pub(crate) failure: Option<Failure>,
     pub(crate) findings: Vec<Finding>,
     /// The presented chain, leaf first.
     pub(crate) chain: Vec<CertSummary>,
@@ -133,7 +128,6 @@ pub(crate) fn judge(
                 return Judgement {
                     trusted: false,
                     docker_error: Some(message.clone()),
-                    failure: Some(Failure::InvalidCertificate),
                     findings: vec![Finding {
                         code: "malformed-certificate",
                         severity: Severity::Error,
@@ -150,7 +144,6 @@ pub(crate) fn judge(
         return Judgement {
             trusted: false,
             docker_error: Some(message.clone()),
-            failure: Some(Failure::Handshake),
             findings: vec![Finding {
                 code: "no-certificate",
                 severity: Severity::Error,
@@ -174,37 +167,9 @@ pub(crate) fn judge(
     Judgement {
         trusted: error.is_none(),
         docker_error: error.as_ref().map(|e| e.message.clone()),
-        failure: error.as_ref().map(|e| e.failure),
         findings,
         chain: parsed.iter().map(CertSummary::of).collect(),
     }
-}
-
-/// Which presented certificate to install as the CA: the top-most self-signed CA the
-/// server sent, else the last CA certificate, else a self-signed leaf. `None` when the
-/// server sends no CA (the root must then come from elsewhere, e.g. `--ca-url`).
-pub(crate) fn issuing_ca(chain: &[CertificateDer<'_>]) -> Option<usize> {
-    let parsed: Vec<Option<Cert>> = chain.iter().map(|d| Cert::parse(d).ok()).collect();
-    let is_ca = |c: &Cert| c.basic_constraints_valid && c.is_ca;
-    let self_signed =
-        |c: &Cert| c.is_self_issued() && signature::check_signature_from(c, c).is_ok();
-    let pick = |pred: &dyn Fn(&Cert) -> bool| {
-        parsed
-            .iter()
-            .enumerate()
-            .rev()
-            .find(|(_, c)| c.as_ref().is_some_and(pred))
-            .map(|(i, _)| i)
-    };
-    pick(&|c| is_ca(c) && self_signed(c))
-        .or_else(|| pick(&|c| is_ca(c)))
-        .or_else(|| {
-            parsed
-                .first()?
-                .as_ref()
-                .filter(|c| c.is_self_issued())
-                .map(|_| 0)
-        })
 }
 
 fn unix_seconds(time: SystemTime) -> i64 {
@@ -250,7 +215,6 @@ mod tests {
         let codes: Vec<_> = j.findings.iter().map(|f| f.code).collect();
         assert!(codes.contains(&"missing-endpoint-san"), "{codes:?}");
         assert!(codes.contains(&"ca-as-leaf"), "{codes:?}");
-        assert_eq!(issuing_ca(&chain), Some(0));
     }
 
     #[test]

@@ -7,8 +7,6 @@
 //! Not implemented: name constraints and certificate policies (no DC/OS or mkcert CA uses
 //! them), and the platform verifiers Go uses on macOS/Windows (Docker here runs on Linux).
 
-use std::net::IpAddr;
-
 use super::anchors::Anchor;
 use super::cert::{go_ip_equal, go_ip_string, Cert};
 use super::signature::check_signature_from;
@@ -29,8 +27,6 @@ pub(crate) enum Failure {
     IncompatibleUsage,
     /// Other `CertificateInvalidError`s and `UnhandledCriticalExtension`.
     InvalidCertificate,
-    /// Not x509: the TLS handshake itself fails (e.g. the server sent no certificate).
-    Handshake,
 }
 
 /// Go's error: the kind and the exact text Go prints.
@@ -426,11 +422,6 @@ pub(crate) fn go_quote(text: &str) -> String {
     }
     out.push('"');
     out
-}
-
-/// Whether `ip` is among the certificate's IP SANs (for findings about other endpoints).
-pub(crate) fn names_ip(cert: &Cert, ip: &IpAddr) -> bool {
-    cert.ip_addresses.iter().any(|san| go_ip_equal(san, ip))
 }
 
 #[cfg(test)]
