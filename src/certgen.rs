@@ -8,6 +8,7 @@
 //! ring cannot generate RSA keys, so RSA keys come from the RustCrypto `rsa` crate and are
 //! handed to rcgen/ring as PKCS#8 for signing.
 
+use crate::pem::der_tlv;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
@@ -308,31 +309,15 @@ const EC_P384_OID: &[u8] = &[0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22];
 /// DER of the OID id-ecPublicKey (1.2.840.10045.2.1).
 const EC_PUBLIC_KEY_OID: &[u8] = &[0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
 
-/// A DER TLV with definite length (X.690 §8.1.3).
-fn der(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = content.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes: Vec<u8> = len
-            .to_be_bytes()
-            .into_iter()
-            .skip_while(|b| *b == 0)
-            .collect();
-        out.push(0x80 | bytes.len() as u8);
-        out.extend(bytes);
-    }
-    out.extend_from_slice(content);
-    out
-}
-
 /// RFC 5208 PrivateKeyInfo { version 0, { id-ecPublicKey, curve }, OCTET STRING sec1 }
 /// (RFC 5915 §3 for the EC form).
 fn sec1_to_pkcs8(sec1: &[u8], curve_oid: &[u8]) -> Vec<u8> {
-    let algorithm = der(0x30, &[EC_PUBLIC_KEY_OID, curve_oid].concat());
+    let algorithm = der_tlv(0x30, &[EC_PUBLIC_KEY_OID, curve_oid].concat());
     let version = [0x02, 0x01, 0x00];
-    der(0x30, &[&version[..], &algorithm, &der(0x04, sec1)].concat())
+    der_tlv(
+        0x30,
+        &[&version[..], &algorithm, &der_tlv(0x04, sec1)].concat(),
+    )
 }
 
 /// The registry's server certificate, signed by `ca`.
@@ -414,9 +399,9 @@ mod tests {
 
     #[test]
     fn der_lengths_use_the_long_form_past_127() {
-        assert_eq!(der(0x04, &[7; 3]), vec![0x04, 3, 7, 7, 7]);
-        assert_eq!(der(0x04, &[0; 200])[..3], [0x04, 0x81, 200]);
-        assert_eq!(der(0x04, &[0; 300])[..4], [0x04, 0x82, 0x01, 0x2c]);
+        assert_eq!(der_tlv(0x04, &[7; 3]), vec![0x04, 3, 7, 7, 7]);
+        assert_eq!(der_tlv(0x04, &[0; 200])[..3], [0x04, 0x81, 200]);
+        assert_eq!(der_tlv(0x04, &[0; 300])[..4], [0x04, 0x82, 0x01, 0x2c]);
     }
 
     #[test]

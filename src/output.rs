@@ -63,6 +63,20 @@ pub(crate) fn sanitize_line(text: &str) -> String {
     sanitize(text).replace('\n', "\\n")
 }
 
+/// A word for POSIX sh: bare when it is plainly safe, else single-quoted (inside '…' only
+/// ' itself needs care). Used for every command line we print or send to a shell.
+pub(crate) fn shell_quote(text: &str) -> String {
+    let safe = !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"@%+=:,./_-".contains(&b));
+    if safe {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -99,6 +99,26 @@ pub(crate) fn sha256_fingerprint(der: &[u8]) -> String {
         .join(":")
 }
 
+/// A DER TLV with definite length (X.690 §8.1.3), for the few structures we re-encode
+/// (PKCS#8 wrapping of SEC1/PKCS#1 keys in `cert`, OpenSSL's canonical name in `trust`).
+pub(crate) fn der_tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = content.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes: Vec<u8> = len
+            .to_be_bytes()
+            .into_iter()
+            .skip_while(|b| *b == 0)
+            .collect();
+        out.push(0x80 | bytes.len() as u8);
+        out.extend(bytes);
+    }
+    out.extend_from_slice(content);
+    out
+}
+
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }

@@ -226,7 +226,8 @@ fn via_ssh(
             args.parallel,
             |host| {
                 let root = remote_root_for(template, host);
-                let text = script::render(payload, &script::sh_quote(&root), root.is_empty(), "");
+                let text =
+                    script::render(payload, &script::shell_quote(&root), root.is_empty(), "");
                 ssh::install(settings, host, &text)
             },
             |report| {

@@ -72,17 +72,9 @@ impl Fixes {
     }
 }
 
-/// Single-quote a path or word for sh.
+/// Quote a path or word for sh.
 pub(crate) fn quote(text: impl AsRef<std::ffi::OsStr>) -> String {
-    let text = text.as_ref().to_string_lossy();
-    if !text.is_empty()
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"/._-:,=+@".contains(&b))
-    {
-        return text.into_owned();
-    }
-    format!("'{}'", text.replace('\'', r"'\''"))
+    crate::output::shell_quote(&text.as_ref().to_string_lossy())
 }
 
 /// Whether the host looks like a DC/OS node (agent or master).

@@ -88,10 +88,7 @@ pub(crate) fn normalize_root(root: &str) -> String {
     root.trim_end_matches('/').to_string()
 }
 
-/// Single-quote `text` for sh: the only character that needs care inside '…' is ' itself.
-pub(crate) fn sh_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', r"'\''"))
-}
+pub(crate) use crate::output::shell_quote;
 
 /// The script. `root_expr` is the sh expression assigned to `root` (already quoted);
 /// `live_sysctl` says whether `--conntrack-liberal` may change the running kernel (not when a
@@ -117,7 +114,7 @@ pub(crate) fn render(payload: &Payload, root_expr: &str, live_sysctl: bool, tail
     for (path, index) in &payload.files {
         s.push_str(&format!(
             "install_file ca_{index} \"$root\"{} \"$force\"\n",
-            sh_quote(path)
+            shell_quote(path)
         ));
     }
     if payload.conntrack_liberal {
@@ -127,7 +124,7 @@ pub(crate) fn render(payload: &Payload, root_expr: &str, live_sysctl: bool, tail
         // The file is ours by name: a different content is replaced without --force.
         s.push_str(&format!(
             "install_file sysctl_conf \"$root\"{} 1\n",
-            sh_quote(SYSCTL_FILE)
+            shell_quote(SYSCTL_FILE)
         ));
         s.push_str(&format!(
             "if [ {} = 0 ]; then say 'sysctl skipped'\n\
@@ -238,8 +235,8 @@ mod tests {
 
     #[test]
     fn quoting_survives_hostile_text() {
-        assert_eq!(sh_quote("a'b"), r"'a'\''b'");
-        assert_eq!(sh_quote("$(reboot)"), "'$(reboot)'");
+        assert_eq!(shell_quote("a'b"), r"'a'\''b'");
+        assert_eq!(shell_quote("$(reboot)"), "'$(reboot)'");
     }
 
     #[test]

@@ -93,7 +93,7 @@ fn display_word(word: &str) -> String {
     {
         word.to_string()
     } else {
-        script::sh_quote(word)
+        script::shell_quote(word)
     }
 }
 

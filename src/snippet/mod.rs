@@ -154,18 +154,7 @@ pub(crate) fn quote(text: &str) -> String {
     serde_json::to_string(text).unwrap_or_else(|_| "\"\"".to_string())
 }
 
-/// A word for POSIX sh: bare when it is plainly safe, else single-quoted.
-pub(crate) fn shell_quote(text: &str) -> String {
-    let safe = !text.is_empty()
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"@%+=:,./_-".contains(&b));
-    if safe {
-        text.to_string()
-    } else {
-        format!("'{}'", text.replace('\'', r"'\''"))
-    }
-}
+pub(crate) use crate::output::shell_quote;
 
 #[cfg(test)]
 mod tests {

@@ -5,6 +5,7 @@
 //! symlink, so the manifest treats both alike).
 
 use super::{cert_step, Anchor, Host, Step, Target};
+use crate::pem::der_tlv;
 
 pub(crate) const DIR: &str = "/var/lib/dcos/pki/tls/certs";
 
@@ -140,22 +141,4 @@ fn canon_string(tag: u32, data: &[u8]) -> Option<String> {
         i += 1;
     }
     Some(String::from_utf8_lossy(&out).into_owned())
-}
-
-fn der_tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = content.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes: Vec<u8> = len
-            .to_be_bytes()
-            .into_iter()
-            .skip_while(|&b| b == 0)
-            .collect();
-        out.push(0x80 | bytes.len() as u8);
-        out.extend(bytes);
-    }
-    out.extend_from_slice(content);
-    out
 }
