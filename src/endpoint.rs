@@ -189,6 +189,28 @@ fn is_dns_name(text: &str) -> bool {
     labels_ok && !all_numeric
 }
 
+/// Whether `entry` is a CIDR (`10.0.0.0/8`) that contains `ip`, as Docker reads
+/// `insecure-registries` (moby `registry/config.go`).
+pub(crate) fn cidr_contains(entry: &str, ip: IpAddr) -> bool {
+    let Some((net, bits)) = entry.split_once('/') else {
+        return false;
+    };
+    let (Ok(net), Ok(bits)) = (net.parse::<IpAddr>(), bits.parse::<u32>()) else {
+        return false;
+    };
+    match (net, ip) {
+        (IpAddr::V4(net), IpAddr::V4(ip)) if bits <= 32 => {
+            let mask = u32::MAX.checked_shl(32 - bits).unwrap_or(0);
+            u32::from(net) & mask == u32::from(ip) & mask
+        }
+        (IpAddr::V6(net), IpAddr::V6(ip)) if bits <= 128 => {
+            let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
+            u128::from(net) & mask == u128::from(ip) & mask
+        }
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,5 +285,16 @@ mod tests {
         ] {
             assert!(good.parse::<Endpoint>().is_ok(), "{good:?} was rejected");
         }
+    }
+
+    #[test]
+    fn cidrs_match_like_docker() {
+        let ip = "192.168.1.50".parse().unwrap();
+        assert!(cidr_contains("192.168.0.0/16", ip));
+        assert!(cidr_contains("0.0.0.0/0", ip));
+        assert!(!cidr_contains("192.168.0.0/24", ip));
+        assert!(!cidr_contains("192.168.1.50", ip));
+        assert!(!cidr_contains("fd00::/8", ip));
+        assert!(cidr_contains("fd00::/8", "fd00::1".parse().unwrap()));
     }
 }

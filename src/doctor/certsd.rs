@@ -13,7 +13,9 @@ use super::{display, quote, Finding, Fixes, Severity};
 use crate::config::Config;
 use crate::endpoint::Endpoint;
 
-const SOON: Duration = Duration::from_secs(30 * 24 * 3600);
+/// The same horizon as `check`'s `expires-soon`.
+const SOON: Duration =
+    Duration::from_secs(crate::x509::EXPIRES_SOON_DAYS.unsigned_abs() * 24 * 3600);
 
 struct Store {
     target: &'static str,

@@ -4,8 +4,6 @@
 //! HTTP, so whatever certs.d holds for it is never used (moby `registry/config.go`,
 //! `isSecureIndex`: an exact `host[:port]` entry, or a CIDR holding the IP).
 
-use std::net::IpAddr;
-
 use super::{display, quote, Finding, Fixes, Severity};
 use crate::config::Config;
 use crate::endpoint::Host;
@@ -45,7 +43,7 @@ pub(super) fn inspect(config: &Config, fixes: &Fixes) -> Vec<Finding> {
         let names = endpoint.certs_d_names();
         let covering = entries.iter().find(|entry| {
             names.iter().any(|name| name.eq_ignore_ascii_case(entry))
-                || matches!(endpoint.host, Host::Ip(ip) if cidr_contains(entry, ip))
+                || matches!(endpoint.host, Host::Ip(ip) if crate::endpoint::cidr_contains(entry, ip))
         });
         if let Some(entry) = covering {
             let sudo = fixes.sudo();
@@ -73,41 +71,4 @@ pub(super) fn inspect(config: &Config, fixes: &Fixes) -> Vec<Finding> {
         }
     }
     findings
-}
-
-/// Whether `entry` is a CIDR (`10.0.0.0/8`) that contains `ip`.
-fn cidr_contains(entry: &str, ip: IpAddr) -> bool {
-    let Some((net, bits)) = entry.split_once('/') else {
-        return false;
-    };
-    let (Ok(net), Ok(bits)) = (net.parse::<IpAddr>(), bits.parse::<u32>()) else {
-        return false;
-    };
-    match (net, ip) {
-        (IpAddr::V4(net), IpAddr::V4(ip)) if bits <= 32 => {
-            let mask = u32::MAX.checked_shl(32 - bits).unwrap_or(0);
-            u32::from(net) & mask == u32::from(ip) & mask
-        }
-        (IpAddr::V6(net), IpAddr::V6(ip)) if bits <= 128 => {
-            let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
-            u128::from(net) & mask == u128::from(ip) & mask
-        }
-        _ => false,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::cidr_contains;
-
-    #[test]
-    fn cidrs_match_like_docker() {
-        let ip = "192.168.1.50".parse().unwrap();
-        assert!(cidr_contains("192.168.0.0/16", ip));
-        assert!(cidr_contains("0.0.0.0/0", ip));
-        assert!(!cidr_contains("192.168.0.0/24", ip));
-        assert!(!cidr_contains("192.168.1.50", ip));
-        assert!(!cidr_contains("fd00::/8", ip));
-        assert!(cidr_contains("fd00::/8", "fd00::1".parse().unwrap()));
-    }
 }

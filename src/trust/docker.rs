@@ -172,23 +172,10 @@ fn insecure_matches(entry: &str, ep: &crate::endpoint::Endpoint) -> bool {
             return true;
         }
     }
-    let (Some((net, bits)), crate::endpoint::Host::Ip(std::net::IpAddr::V4(ip))) =
-        (entry.split_once('/'), &ep.host)
-    else {
-        return false;
-    };
-    let (Ok(net), Ok(bits)) = (net.parse::<std::net::Ipv4Addr>(), bits.parse::<u32>()) else {
-        return false;
-    };
-    if bits > 32 {
-        return false;
+    match ep.host {
+        crate::endpoint::Host::Ip(ip) => crate::endpoint::cidr_contains(entry, ip),
+        crate::endpoint::Host::Dns(_) => false,
     }
-    let mask = if bits == 0 {
-        0
-    } else {
-        u32::MAX << (32 - bits)
-    };
-    u32::from(*ip) & mask == u32::from(net) & mask
 }
 
 #[cfg(test)]

@@ -32,7 +32,7 @@ use rustls_pki_types::CertificateDer;
 use serde::Serialize;
 
 pub(crate) use anchors::Anchors;
-pub(crate) use findings::{Finding, Severity};
+pub(crate) use findings::{Finding, Severity, EXPIRES_SOON_DAYS};
 
 use crate::endpoint::Endpoint;
 use cert::Cert;
