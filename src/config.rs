@@ -1,4 +1,4 @@
-//! The resolved configuration: flag > env > config file > default (CLI.md).
+//! The resolved configuration: flag > env > config file > default (docs/cli.md).
 //!
 //! clap options become this plain struct before any work; commands never see clap
 //! matches. Each value remembers where it came from, for `config` and for error messages.

@@ -1,4 +1,4 @@
-//! Registry endpoints: `HOST[:PORT]` as CLI.md defines them.
+//! Registry endpoints: `HOST[:PORT]` as docs/cli.md defines them.
 //!
 //! Docker names a registry by `host[:port]` and looks for trust in
 //! `certs.d/<host[:port]>/`; a missing port means 443. Two spellings of the same

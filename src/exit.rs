@@ -1,4 +1,4 @@
-//! Exit statuses shared by every command (CLI.md, "Exit status").
+//! Exit statuses shared by every command (docs/cli.md, "Exit status").
 
 use std::process::ExitCode;
 

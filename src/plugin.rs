@@ -65,7 +65,7 @@ mod tests {
         let meta: serde_json::Value = serde_json::from_str(METADATA_JSON).unwrap();
         assert_eq!(meta["Version"], env!("CARGO_PKG_VERSION"));
         assert_eq!(meta["SchemaVersion"], "0.1.0");
-        for key in ["Vendor", "ShortDescription", "URL"] {
+        for key in ["Vendor", "ShortDescription"] {
             assert!(meta[key].as_str().is_some_and(|v| !v.is_empty()), "{key}");
         }
     }

@@ -1,6 +1,6 @@
 //! `check` input handling and output contract: bad files exit 2 naming the file, hostile
 //! certificate strings never reach the terminal raw, trust under `--root` follows Docker's
-//! certs.d and Go's system-pool rules, JSON has CLI.md's shape, unreachable exits 1.
+//! certs.d and Go's system-pool rules, JSON has docs/cli.md's shape, unreachable exits 1.
 
 mod support;
 

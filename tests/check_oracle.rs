@@ -600,7 +600,7 @@ impl Verdict {
 }
 
 /// A Go oracle's (accepted, message), with Go 1.20+'s "tls: failed to verify certificate: "
-/// wrapper removed (CLI.md: docker_error starts at "x509:").
+/// wrapper removed (docs/cli.md: docker_error starts at "x509:").
 fn from_oracle((accepted, message): (bool, String)) -> Verdict {
     if accepted {
         return Verdict::Trusted;

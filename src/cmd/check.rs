@@ -24,7 +24,7 @@ enum Status {
     Unreachable,
 }
 
-/// One endpoint's result, in CLI.md's JSON shape.
+/// One endpoint's result, in docs/cli.md's JSON shape.
 #[derive(Debug, Serialize)]
 struct EndpointReport {
     endpoint: String,

@@ -1,5 +1,5 @@
 //! `rollout`: install trust on every agent of the cluster, in parallel, with one result per
-//! agent (CLI.md). The work lives in `crate::rollout`; this file turns the arguments into a
+//! agent (docs/cli.md). The work lives in `crate::rollout`; this file turns the arguments into a
 //! plan, asks for the CA confirmation, and prints.
 
 use std::io::IsTerminal;

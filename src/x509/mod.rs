@@ -49,7 +49,7 @@ pub(crate) struct Judgement {
     pub(crate) chain: Vec<CertSummary>,
 }
 
-/// One certificate, for people and JSON (CLI.md `check`, and what `trust` shows before
+/// One certificate, for people and JSON (docs/cli.md `check`, and what `trust` shows before
 /// asking to trust it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct CertSummary {

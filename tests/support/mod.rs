@@ -173,7 +173,7 @@ impl Drop for Registry {
 }
 
 /// A network namespace with a veth pair: the host side gets `host_ip`, the namespace
-/// side `inner_ip`, both in 10.213.N.0/30. Deleted on drop.
+/// side `inner_ip`, both in one /30 of 10.200.0.0/13. Deleted on drop.
 pub struct Netns {
     pub name: String,
     pub host_ip: String,
@@ -201,15 +201,19 @@ fn ip_ok(args: &[&str]) {
 impl Netns {
     pub fn create() -> Netns {
         require_tool("ip");
-        let index = (std::process::id() % 60) * 4 + next_index() % 4;
+        // 16,384 /30 subnets in 10.200.0.0/13, spread by process and call so that test
+        // binaries running side by side (and several checkouts on one machine) rarely meet.
+        let index = (std::process::id().wrapping_mul(7919) + next_index()) % 16_384;
         let name = format!("dcosreg-t{index}");
         let host_veth = format!("drg{index}h");
         let inner_veth = format!("drg{index}n");
         // Leftovers of a crashed earlier run with the same index.
         let _ = ip_cmd(&["netns", "delete", &name]);
         let _ = ip_cmd(&["link", "delete", &host_veth]);
-        let host_ip = format!("10.213.{index}.1");
-        let inner_ip = format!("10.213.{index}.2");
+        let (b, c) = (200 + index / 2048, (index % 2048) / 64);
+        let d = (index % 64) * 4;
+        let host_ip = format!("10.{b}.{c}.{}", d + 1);
+        let inner_ip = format!("10.{b}.{c}.{}", d + 2);
         ip_ok(&["netns", "add", &name]);
         ip_ok(&[
             "link",
