@@ -21,8 +21,10 @@ pub(crate) struct Cli {
     pub(crate) command: Command,
 }
 
-/// Settings every command shares (flag > env > config file > default).
+/// Settings every command shares (flag > env > config file > default). Listed under
+/// their own heading in every command's help, after the command's own options.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub(crate) struct GlobalArgs {
     /// Internal endpoint, the Layer-4 VIP [default: 192.168.0.1]
     #[arg(long, global = true, env = "DCOSREG_INTERNAL", value_name = "EP")]

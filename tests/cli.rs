@@ -149,6 +149,39 @@ fn standalone_and_plugin_argv_both_work() {
     assert!(stdout(&out).contains("Usage: docker dcosreg"));
 }
 
+/// A command's help lists its own options first, then the shared ones under their own
+/// heading, each once.
+#[test]
+fn command_help_keeps_global_options_under_their_own_heading() {
+    for command in ["check", "trust", "rewrite", "doctor"] {
+        let out = dcosreg(&[command, "--help"]);
+        assert!(out.status.success(), "{command} --help: {}", stderr(&out));
+        let text = stdout(&out);
+        let (own, global) = text
+            .split_once("\nGlobal options:\n")
+            .unwrap_or_else(|| panic!("{command} --help has no Global options heading:\n{text}"));
+        for flag in [
+            "--internal",
+            "--external",
+            "--root",
+            "--timeout",
+            "--format",
+            "--config",
+        ] {
+            assert!(
+                !own.contains(flag),
+                "{command}: {flag} among the command's own options"
+            );
+            assert_eq!(
+                global.matches(flag).count(),
+                1,
+                "{command}: {flag} once under Global"
+            );
+        }
+        assert!(own.contains("--help"), "{command}: own options come first");
+    }
+}
+
 fn settings(out: &std::process::Output) -> serde_json::Value {
     assert!(out.status.success(), "{}", stderr(out));
     let report = json(&stdout(out));
