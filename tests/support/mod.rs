@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod peers;
+pub mod runtime;
 
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -110,15 +111,41 @@ pub struct Registry {
 impl Registry {
     /// Serve TLS on `ip:port` with `chain_pem` (leaf first) and `key_pem`.
     pub fn start(ip: &str, port: u16, chain_pem: &Path, key_pem: &Path) -> Registry {
-        Self::spawn(None, ip, port, chain_pem, key_pem)
+        Self::spawn(None, ip, port, chain_pem, key_pem, None)
     }
 
     /// Serve TLS inside the network namespace `ns` on `ip:port`.
     pub fn start_in_netns(ns: &Netns, port: u16, chain_pem: &Path, key_pem: &Path) -> Registry {
-        Self::spawn(Some(&ns.name), &ns.inner_ip, port, chain_pem, key_pem)
+        Self::spawn(Some(&ns.name), &ns.inner_ip, port, chain_pem, key_pem, None)
     }
 
-    fn spawn(ns: Option<&str>, ip: &str, port: u16, chain_pem: &Path, key_pem: &Path) -> Registry {
+    /// Like [`Registry::start_in_netns`], storing images in `storage` (several registries
+    /// on one storage are one registry reached several ways).
+    pub fn start_in_netns_sharing(
+        ns: &Netns,
+        port: u16,
+        chain_pem: &Path,
+        key_pem: &Path,
+        storage: &Path,
+    ) -> Registry {
+        Self::spawn(
+            Some(&ns.name),
+            &ns.inner_ip,
+            port,
+            chain_pem,
+            key_pem,
+            Some(storage),
+        )
+    }
+
+    fn spawn(
+        ns: Option<&str>,
+        ip: &str,
+        port: u16,
+        chain_pem: &Path,
+        key_pem: &Path,
+        storage: Option<&Path>,
+    ) -> Registry {
         let registry = require_tool("docker-registry");
         let dir = tempfile::tempdir().expect("tempdir");
         let host = if ip.contains(':') {
@@ -129,7 +156,10 @@ impl Registry {
         let addr = format!("{host}:{port}");
         let config = format!(
             "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {data}\nhttp:\n  addr: \"{addr}\"\n  secret: test-secret\n  tls:\n    certificate: {cert}\n    key: {key}\n",
-            data = dir.path().join("data").display(),
+            data = storage
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| dir.path().join("data"))
+                .display(),
             cert = chain_pem.display(),
             key = key_pem.display(),
         );

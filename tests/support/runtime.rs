@@ -1,0 +1,500 @@
+//! Real container runtimes for tests: a private `containerd` and a private `dockerd`
+//! (Debian's `containerd` 1.6 and `docker.io` 20.10), never the system daemons.
+//!
+//! Both run inside a private mount namespace (`unshare -m`) whose `/etc` is an overlay:
+//! the host's `/etc` below, a temp directory above. So `docker-dcosreg trust --root /`
+//! run in that namespace ([`Runtime::dcosreg`]) writes exactly the `/etc/docker/certs.d`,
+//! `/etc/containerd`, `/etc/containers` and `/etc/ssl/certs` the daemons, `ctr` and `podman`
+//! read there ([`Runtime::in_ns`]), and nothing on the host changes. dockerd reads
+//! `/etc/docker/certs.d` hard-coded, so this is the only honest way to point it at a test
+//! directory.
+//!
+//! Everything runs under one holder shell in its own process group: [`Drop`] stops it by
+//! that group id (also when a test panics), then kills whatever is left in the namespace
+//! (containerd shims set their own process group); a watchdog in the holder takes the
+//! daemons down if the test process dies without unwinding. Every wait is bounded.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use super::{require_tool, wait_with_deadline, Netns, Registry};
+
+/// The Debian docker CLI (20.10): it builds with the daemon's embedded BuildKit without
+/// buildx. `/usr/local/bin/docker` (a newer CLI, first in PATH) wants buildx for that.
+pub const DOCKER_CLI: &str = "/usr/bin/docker";
+
+/// How long a daemon may take to answer after (re)starting.
+const START_LIMIT: Duration = Duration::from_secs(30);
+
+/// A private containerd + dockerd pair in a private mount namespace.
+pub struct Runtime {
+    holder: Child,
+    dir: tempfile::TempDir,
+    /// `unix://…/docker.sock`.
+    pub docker_host: String,
+    /// containerd's grpc socket.
+    pub containerd_sock: PathBuf,
+}
+
+/// The holder: overlay `/etc`, then keep containerd and dockerd running (restarted by the
+/// loop when a test stops one, until `stopping` exists), and a watchdog on the test process.
+const HOLDER: &str = r#"
+set -u
+T="$1"; WATCH="$2"
+mount -t overlay overlay -o "lowerdir=/etc,upperdir=$T/etc-upper,workdir=$T/etc-work" /etc || exit 90
+mount -t overlay overlay -o "lowerdir=/usr/local/share/ca-certificates,upperdir=$T/lsc-upper,workdir=$T/lsc-work" /usr/local/share/ca-certificates || exit 91
+keep() { while [ ! -e "$T/stopping" ]; do "$@"; sleep 0.1; done; }
+keep containerd --config "$T/containerd.toml" >>"$T/containerd.log" 2>&1 &
+keep dockerd --containerd "$T/containerd.sock" --data-root "$T/docker-data" \
+  --exec-root "$T/docker-exec" --pidfile "$T/docker.pid" -H "unix://$T/docker.sock" \
+  --config-file "$T/daemon.json" --storage-driver=vfs --iptables=false --ip6tables=false \
+  --bridge=none --shutdown-timeout 2 >>"$T/dockerd.log" 2>&1 &
+while [ ! -e "$T/stopping" ] && kill -0 "$WATCH" 2>/dev/null; do sleep 1; done
+touch "$T/stopping"
+kill -TERM 0
+"#;
+
+impl Runtime {
+    /// Start containerd and dockerd and wait until dockerd answers.
+    pub fn start() -> Runtime {
+        for tool in ["unshare", "nsenter", "containerd", "dockerd", "skopeo"] {
+            if !Path::new("/usr/sbin").join(tool).is_file() {
+                require_tool(tool);
+            }
+        }
+        assert!(
+            Path::new(DOCKER_CLI).is_file(),
+            "{DOCKER_CLI} is missing: run .ci/run (it installs docker.io)"
+        );
+        // Under /var/tmp-like storage, not a tmpfs: vfs copies whole layers.
+        let dir = tempfile::Builder::new()
+            .prefix("dcosreg-rt")
+            .tempdir()
+            .expect("tempdir");
+        let t = dir.path();
+        for sub in [
+            "etc-upper",
+            "etc-work",
+            "lsc-upper",
+            "lsc-work",
+            "containerd-root",
+            "containerd-state",
+            "docker-data",
+            "docker-exec",
+        ] {
+            std::fs::create_dir_all(t.join(sub)).expect("runtime dirs");
+        }
+        let containerd_sock = t.join("containerd.sock");
+        std::fs::write(
+            t.join("containerd.toml"),
+            format!(
+                "version = 2\nroot = \"{root}\"\nstate = \"{state}\"\n[grpc]\n  address = \"{sock}\"\n[ttrpc]\n  address = \"{sock}.ttrpc\"\n[debug]\n  address = \"\"\n[metrics]\n  address = \"\"\n[plugins.\"io.containerd.grpc.v1.cri\"]\n  disable_tcp_service = true\n",
+                root = t.join("containerd-root").display(),
+                state = t.join("containerd-state").display(),
+                sock = containerd_sock.display(),
+            ),
+        )
+        .expect("containerd.toml");
+        // A private daemon.json, so the host's /etc/docker/daemon.json is never read.
+        std::fs::write(t.join("daemon.json"), "{}\n").expect("daemon.json");
+        let mut command = Command::new("unshare");
+        command
+            .args([
+                "-m",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                HOLDER,
+                "holder",
+            ])
+            .arg(t)
+            .arg(std::process::id().to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let holder = command.spawn().expect("start the runtime holder (unshare)");
+        let runtime = Runtime {
+            holder,
+            docker_host: format!("unix://{}", t.join("docker.sock").display()),
+            containerd_sock,
+            dir,
+        };
+        runtime.wait_docker(None);
+        runtime
+    }
+
+    /// The temp directory holding sockets, logs and data.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The holder's pid (its mount namespace is the daemons').
+    pub fn pid(&self) -> u32 {
+        self.holder.id()
+    }
+
+    /// Wait until `docker version` answers (and, after a restart, a dockerd other than
+    /// `old_pid` wrote its pidfile).
+    fn wait_docker(&self, old_pid: Option<u32>) {
+        let deadline = Instant::now() + START_LIMIT;
+        loop {
+            let fresh = match old_pid {
+                None => true,
+                Some(old) => self.dockerd_pid().is_some_and(|p| p != old),
+            };
+            if fresh {
+                let mut child = self
+                    .docker(&["version", "--format", "{{.Server.Version}}"])
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .expect("run docker version");
+                let out = wait_with_deadline(&mut child, Duration::from_secs(5));
+                if out.status.success() {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "dockerd did not answer within {START_LIMIT:?}; its log:\n{}\ncontainerd's log:\n{}",
+                tail(&self.log("dockerd.log")),
+                tail(&self.log("containerd.log"))
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The running dockerd's pid, from its pidfile.
+    pub fn dockerd_pid(&self) -> Option<u32> {
+        std::fs::read_to_string(self.dir().join("docker.pid"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    /// Stop dockerd (TERM by pid) and wait for the holder to start a new one: what
+    /// `systemctl restart docker` does on a host.
+    pub fn restart_docker(&self) {
+        let old = self.dockerd_pid().expect("dockerd is running");
+        signal("TERM", &old.to_string());
+        self.wait_docker(Some(old));
+    }
+
+    /// A log of the runtime (`dockerd.log`, `containerd.log`).
+    pub fn log(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir().join(name)).unwrap_or_default()
+    }
+
+    /// The Debian docker CLI talking to this dockerd, with a private client config.
+    pub fn docker(&self, args: &[&str]) -> Command {
+        let config = self.dir().join("docker-client");
+        let mut command = Command::new(DOCKER_CLI);
+        command
+            .args(["-H", &self.docker_host])
+            .args(args)
+            .env("DOCKER_CONFIG", &config)
+            .env_remove("DOCKER_HOST")
+            .env_remove("DOCKER_CONTEXT")
+            .stdin(Stdio::null());
+        command
+    }
+
+    /// Run the docker CLI with a deadline; returns its output.
+    pub fn docker_out(&self, args: &[&str], limit: Duration) -> Output {
+        let mut child = self
+            .docker(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run docker");
+        wait_with_deadline(&mut child, limit)
+    }
+
+    /// `program` run inside the daemons' mount namespace (sees the overlaid /etc).
+    pub fn in_ns(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut command = Command::new("nsenter");
+        command
+            .arg("-t")
+            .arg(self.pid().to_string())
+            .args(["-m", "--"])
+            .arg(program)
+            .stdin(Stdio::null());
+        command
+    }
+
+    /// Run a command in the namespace with a deadline.
+    pub fn in_ns_out(&self, program: &str, args: &[&str], limit: Duration) -> Output {
+        let mut child = self
+            .in_ns(program)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run in the runtime's namespace");
+        wait_with_deadline(&mut child, limit)
+    }
+
+    /// The binary under test inside the namespace, with a clean environment like
+    /// [`super::dcosreg`]; `--root /` there is the daemons' `/etc`.
+    pub fn dcosreg(&self, args: &[&str]) -> Output {
+        let home = self.dir().join("home");
+        let _ = std::fs::create_dir_all(&home);
+        let mut child = self
+            .in_ns(env!("CARGO_BIN_EXE_docker-dcosreg"))
+            .args(args)
+            .env_remove("DCOSREG_INTERNAL")
+            .env_remove("DCOSREG_EXTERNAL")
+            .env_remove("DCOSREG_ROOT")
+            .env_remove("DCOSREG_TIMEOUT")
+            .env_remove("DCOSREG_CONFIG")
+            .env("HOME", &home)
+            .env("XDG_CONFIG_HOME", home.join(".config"))
+            .env("DOCKER_HOST", &self.docker_host)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run docker-dcosreg in the runtime's namespace");
+        wait_with_deadline(&mut child, Duration::from_secs(60))
+    }
+
+    /// Make `tag` from nothing: a busybox-static rootfs (`/bin/busybox` and a few
+    /// applet links) through `docker import`.
+    pub fn import_busybox(&self, tag: &str) {
+        let busybox = require_tool("busybox");
+        let rootfs = tempfile::tempdir().expect("tempdir");
+        let bin = rootfs.path().join("bin");
+        std::fs::create_dir_all(&bin).expect("rootfs/bin");
+        std::fs::copy(&busybox, bin.join("busybox")).expect("copy busybox");
+        for applet in ["sh", "ls", "cat", "echo", "true", "test", "wget"] {
+            std::os::unix::fs::symlink("busybox", bin.join(applet)).expect("applet link");
+        }
+        let tarball = rootfs.path().join("rootfs.tar");
+        let tar = Command::new("tar")
+            .arg("-C")
+            .arg(rootfs.path())
+            .arg("-cf")
+            .arg(&tarball)
+            .arg("bin")
+            .status()
+            .expect("run tar");
+        assert!(tar.success(), "tar of the busybox rootfs failed");
+        let out = self.docker_out(
+            &["import", &tarball.to_string_lossy(), tag],
+            Duration::from_secs(60),
+        );
+        assert!(
+            out.status.success(),
+            "docker import {tag} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Push a daemon image to `dest` (`host[:port]/repo:tag`) with skopeo, trusting the
+    /// CA files in `cert_dir` (skopeo's `--dest-cert-dir`).
+    pub fn push(&self, image: &str, dest: &str, cert_dir: &Path) {
+        let mut child = Command::new(require_tool("skopeo"))
+            .args([
+                "copy",
+                "--retry-times",
+                "0",
+                "--src-daemon-host",
+                &self.docker_host,
+            ])
+            .arg("--dest-cert-dir")
+            .arg(cert_dir)
+            .arg(format!("docker-daemon:{image}"))
+            .arg(format!("docker://{dest}"))
+            .env("HOME", self.dir())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run skopeo copy");
+        let out = wait_with_deadline(&mut child, Duration::from_secs(60));
+        assert!(
+            out.status.success(),
+            "skopeo copy {image} -> {dest} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// `docker pull REF`: Ok, or Err with the daemon's error line.
+    pub fn pull(&self, reference: &str) -> Result<(), String> {
+        let out = self.docker_out(&["pull", "-q", reference], Duration::from_secs(60));
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+        }
+    }
+
+    /// Remove an image tag (ignore "no such image").
+    pub fn rmi(&self, reference: &str) {
+        let _ = self.docker_out(&["rmi", "-f", reference], Duration::from_secs(30));
+    }
+
+    /// A BuildKit build (`DOCKER_BUILDKIT=1`) of `FROM base` + a `RUN`, without the
+    /// build cache, network `none` (the daemon has no bridge). Ok, or Err with the output.
+    pub fn buildkit_build(&self, base: &str) -> Result<(), String> {
+        self.build(base, true)
+    }
+
+    /// The classic builder (`DOCKER_BUILDKIT=0`) of the same file.
+    pub fn classic_build(&self, base: &str) -> Result<(), String> {
+        self.build(base, false)
+    }
+
+    fn build(&self, base: &str, buildkit: bool) -> Result<(), String> {
+        let context = tempfile::tempdir_in(self.dir()).expect("build context");
+        std::fs::write(
+            context.path().join("Dockerfile"),
+            format!("FROM {base}\nRUN echo built > /built\n"),
+        )
+        .expect("Dockerfile");
+        let mut child = self
+            .docker(&["build", "--no-cache", "--pull", "--network", "none", "-q"])
+            .arg(context.path())
+            .env("DOCKER_BUILDKIT", if buildkit { "1" } else { "0" })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run docker build");
+        let out = wait_with_deadline(&mut child, Duration::from_secs(120));
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ))
+        }
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        let t = self.dir.path().to_path_buf();
+        let _ = std::fs::write(t.join("stopping"), b"");
+        let ns = std::fs::read_link(format!("/proc/{}/ns/mnt", self.holder.id())).ok();
+        // dockerd first (it stops its containers, --shutdown-timeout 2), then the group.
+        if let Some(pid) = self.dockerd_pid() {
+            signal("TERM", &pid.to_string());
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        let group = format!("-{}", self.holder.id());
+        signal("TERM", &group);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match self.holder.try_wait() {
+                Ok(Some(_)) | Err(_) => break,
+                Ok(None) if Instant::now() >= deadline => {
+                    signal("KILL", &group);
+                    let _ = self.holder.wait();
+                    break;
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+        signal("KILL", &group);
+        // Shims and anything else still in our mount namespace.
+        if let Some(ns) = ns {
+            for pid in pids_in_mount_ns(&ns) {
+                signal("KILL", &pid.to_string());
+            }
+        }
+    }
+}
+
+/// Send a signal by pid (or `-pgid`) with kill(1): no libc binding for one call.
+fn signal(name: &str, target: &str) {
+    let _ = Command::new("kill")
+        .args([&format!("-{name}"), "--", target])
+        .stderr(Stdio::null())
+        .status();
+}
+
+fn pids_in_mount_ns(ns: &Path) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| *pid != std::process::id())
+        .filter(|pid| {
+            std::fs::read_link(format!("/proc/{pid}/ns/mnt")).is_ok_and(|link| link == ns)
+        })
+        .collect()
+}
+
+fn tail(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
+}
+
+/// The registry as a DC/OS cluster exposes it, inside a network namespace: the VIP form
+/// on `IP:443` and the Marathon-LB form on `IP:5000`, two `docker-registry` processes
+/// sharing one storage directory (one registry, two ways in), with one CA.
+pub struct ClusterRegistry {
+    pub ns: Netns,
+    pub chain: super::peers::TestChain,
+    /// `IP` (port 443 implied), as `--internal` and image references spell it.
+    pub vip: String,
+    /// `IP:5000`.
+    pub mlb: String,
+    /// A directory holding the CA as `ca.crt` (for skopeo `--dest-cert-dir`).
+    pub ca_dir: PathBuf,
+    _registries: Vec<Registry>,
+    _dir: tempfile::TempDir,
+}
+
+impl ClusterRegistry {
+    pub fn start() -> ClusterRegistry {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ns = Netns::create();
+        let chain = super::peers::TestChain::new(dir.path(), &[&ns.inner_ip]);
+        let storage = dir.path().join("storage");
+        let registries = vec![
+            Registry::start_in_netns_sharing(&ns, 443, &chain.chain_pem, &chain.key_pem, &storage),
+            Registry::start_in_netns_sharing(&ns, 5000, &chain.chain_pem, &chain.key_pem, &storage),
+        ];
+        let ca_dir = dir.path().join("ca");
+        std::fs::create_dir_all(&ca_dir).expect("ca dir");
+        let pem = std::fs::read_to_string(&chain.chain_pem).expect("chain.pem");
+        // chain.pem is leaf then CA: the CA is what follows the first END line.
+        let end = "-----END CERTIFICATE-----";
+        let ca_only = &pem[pem.find(end).expect("chain.pem has a certificate") + end.len()..];
+        std::fs::write(ca_dir.join("ca.crt"), ca_only.trim_start()).expect("ca.crt");
+        ClusterRegistry {
+            vip: ns.inner_ip.clone(),
+            mlb: format!("{}:5000", ns.inner_ip),
+            ns,
+            chain,
+            ca_dir,
+            _registries: registries,
+            _dir: dir,
+        }
+    }
+
+    /// The CA's SHA-256 fingerprint (what `trust --fingerprint` pins).
+    pub fn ca_fingerprint(&self) -> String {
+        self.chain.fingerprints()[1].clone()
+    }
+
+    /// The three spellings of the one registry: `IP`, `IP:443`, `IP:5000`.
+    pub fn spellings(&self) -> [String; 3] {
+        [
+            self.vip.clone(),
+            format!("{}:443", self.vip),
+            self.mlb.clone(),
+        ]
+    }
+}
