@@ -20,7 +20,7 @@ use serde::Serialize;
 
 use crate::cli::{Prefer, RewriteArgs, RewriteTarget};
 use crate::config::Config;
-use crate::dockerfile::rewrite::rewrite;
+use crate::dockerfile::rewrite::{retarget, BuildArgs, Skipped};
 use crate::endpoint::Endpoint;
 use crate::exit::ExitStatus;
 use crate::fsutil;
@@ -39,6 +39,15 @@ pub(crate) struct Change {
     pub(crate) after: String,
 }
 
+/// A reference that names the old endpoint but was left alone (see [`Skipped`]).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub(crate) struct Skip {
+    pub(crate) file: String,
+    pub(crate) line: usize,
+    pub(crate) reference: String,
+    pub(crate) reason: String,
+}
+
 #[derive(Serialize)]
 struct Report<'a> {
     from: String,
@@ -47,6 +56,8 @@ struct Report<'a> {
     written: bool,
     files_changed: usize,
     changes: &'a [Change],
+    /// References BuildKit would pull from `from` that could not be rewritten safely.
+    skipped: &'a [Skip],
     #[serde(skip_serializing_if = "Vec::is_empty")]
     diffs: Vec<FileDiff>,
 }
@@ -70,6 +81,7 @@ struct Outcome {
     path: Option<PathBuf>,
     old: Vec<u8>,
     new: Option<Vec<u8>>,
+    skipped: Vec<Skipped>,
 }
 
 pub(crate) fn run(
@@ -88,7 +100,14 @@ pub(crate) fn run(
     let mut changes = Vec::new();
     let mut diffs = Vec::new();
     let mut files_changed = 0;
+    let mut skipped = Vec::new();
     for outcome in &outcomes {
+        skipped.extend(outcome.skipped.iter().map(|s| Skip {
+            file: outcome.display.clone(),
+            line: s.line,
+            reference: s.reference.clone(),
+            reason: s.reason.clone(),
+        }));
         if let Some(new) = &outcome.new {
             files_changed += 1;
             changes.extend(changed_lines(&outcome.display, &outcome.old, new));
@@ -119,6 +138,7 @@ pub(crate) fn run(
                     .any(|o| o.path.is_some() && o.new.is_some() && !failed(&failures, o)),
             files_changed,
             changes: &changes,
+            skipped: &skipped,
             diffs,
         })?;
     } else if filter {
@@ -147,6 +167,18 @@ pub(crate) fn run(
         }
         out.flush()?;
     }
+    // Warnings for people, also in filter mode: stdout carries the file, stderr the why.
+    if !printer.is_json() {
+        for skip in &skipped {
+            eprintln!(
+                "{}:{}: cannot rewrite {}: {}",
+                sanitize_line(&skip.file),
+                skip.line,
+                sanitize_line(&skip.reference),
+                sanitize_line(&skip.reason)
+            );
+        }
+    }
     let quiet_filter = filter && stdin_only(&outcomes);
     if !printer.is_json() && !quiet_filter {
         summary(
@@ -162,7 +194,7 @@ pub(crate) fn run(
         eprintln!("docker-dcosreg: {}: {err:#}", sanitize_line(display));
     }
     let mut status = ExitStatus::Success;
-    if args.check && files_changed > 0 {
+    if args.check && (files_changed > 0 || !skipped.is_empty()) {
         status = ExitStatus::No;
     }
     if !failures.is_empty() {
@@ -372,12 +404,13 @@ fn read_and_rewrite(
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(input) = inputs.get(i) else { break };
                 let result = read_input(input).map(|old| {
-                    let new = rewrite(&old, from, to);
+                    let result = retarget(&old, from, to, &BuildArgs::new());
                     Outcome {
                         display: input.display.clone(),
                         path: input.path.clone(),
                         old,
-                        new,
+                        new: result.text,
+                        skipped: result.skipped,
                     }
                 });
                 if let Ok(mut slots) = results.lock() {

@@ -5,6 +5,11 @@
 //! [`reference`] decides whether a registry host is an endpoint; [`rewrite`] turns that
 //! into byte edits. Nothing here does I/O, so the fuzz target can build it on its own
 //! (it needs only `crate::endpoint`).
+//!
+//! # API
+//!
+//! [`rewrite::retarget`] (with [`rewrite::BuildArgs`] for `--build-arg` values) returns the
+//! rewritten text and the references it had to leave alone ([`rewrite::Skipped`]).
 
 pub(crate) mod lexer;
 pub(crate) mod reference;

