@@ -75,6 +75,14 @@ pub(crate) enum Command {
     Rollout(Box<RolloutArgs>),
     /// Inspect this host and the endpoints; print each problem with its fix.
     Doctor(DoctorArgs),
+    /// `docker build` with the Dockerfile's references pointed at the endpoint that answers.
+    ///
+    /// The Dockerfile is never edited: a rewritten copy goes to `docker build -f`. Every
+    /// argument after this command's own flags goes to `docker build` unchanged.
+    #[command(
+        after_help = "Example: docker dcosreg build --to auto -t app:1 --build-arg V=2 -f ci/Dockerfile ."
+    )]
+    Build(BuildArgs),
 }
 
 #[derive(Debug, Args)]
@@ -186,6 +194,24 @@ pub(crate) struct RewriteArgs {
     /// List the changes that would be made; write nothing
     #[arg(long)]
     pub(crate) dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BuildArgs {
+    /// Endpoint the references should name
+    #[arg(long, value_enum, default_value_t = RewriteTarget::Auto)]
+    pub(crate) to: RewriteTarget,
+    /// Print the rewritten Dockerfile's changes and the docker commands; run nothing
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Arguments for `docker build` (options, -f/--file, the context), passed unchanged
+    #[arg(
+        value_name = "DOCKER_BUILD_ARGS",
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        num_args = 0..
+    )]
+    pub(crate) docker_args: Vec<std::ffi::OsString>,
 }
 
 #[derive(Debug, Args)]

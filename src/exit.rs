@@ -11,6 +11,9 @@ pub(crate) enum ExitStatus {
     No,
     /// Usage, configuration or input error, or an operation that failed.
     Error,
+    /// The exit code of a program we ran on the user's behalf (`build` returns
+    /// `docker build`'s).
+    Child(u8),
 }
 
 impl ExitStatus {
@@ -19,6 +22,7 @@ impl ExitStatus {
             ExitStatus::Success => 0,
             ExitStatus::No => 1,
             ExitStatus::Error => 2,
+            ExitStatus::Child(code) => code,
         }
     }
 

@@ -6,6 +6,7 @@
 //! `docker-dcosreg <args>`. [`Invocation`] hides the difference.
 
 use std::ffi::OsString;
+use std::sync::OnceLock;
 
 use crate::exit::ExitStatus;
 
@@ -35,11 +36,64 @@ pub(crate) struct Invocation {
     pub(crate) args: Vec<OsString>,
 }
 
+/// Docker's global options that take a value (`docker --help`, "Global Options"); `-D`,
+/// `--debug`, `--tls` and `--tlsverify` take none.
+const DOCKER_VALUE_FLAGS: &[&str] = &[
+    "--config",
+    "-c",
+    "--context",
+    "-H",
+    "--host",
+    "-l",
+    "--log-level",
+    "--tlscacert",
+    "--tlscert",
+    "--tlskey",
+];
+const DOCKER_BOOL_FLAGS: &[&str] = &["-D", "--debug", "--tls", "--tlsverify"];
+
+/// The global options the user gave the docker CLI (`docker -H tcp://x dcosreg build`):
+/// Docker hands them to the plugin in front of its name, and commands that run `docker`
+/// again (`build`) pass them on so that it talks to the same daemon.
+static DOCKER_GLOBAL_FLAGS: OnceLock<Vec<OsString>> = OnceLock::new();
+
+pub(crate) fn docker_global_flags() -> &'static [OsString] {
+    DOCKER_GLOBAL_FLAGS.get().map_or(&[], Vec::as_slice)
+}
+
+/// How many leading arguments are docker global options, when the plugin name follows.
+fn docker_flags_len(args: &[OsString]) -> Option<usize> {
+    let mut i = 0;
+    while let Some(arg) = args.get(i).and_then(|a| a.to_str()) {
+        if arg == PLUGIN_NAME {
+            return Some(i);
+        }
+        let name = arg.split_once('=').map_or(arg, |(name, _)| name);
+        if DOCKER_VALUE_FLAGS.contains(&name) {
+            // `--host=x` is one argument, `--host x` two; pflag also takes `-Hx`.
+            i += if name.len() == arg.len() { 2 } else { 1 };
+        } else if DOCKER_BOOL_FLAGS.contains(&name)
+            || ["-H", "-c", "-l"]
+                .iter()
+                .any(|s| arg.starts_with(s) && arg.len() > 2)
+        {
+            i += 1;
+        } else {
+            return None;
+        }
+    }
+    None
+}
+
 impl Invocation {
     pub(crate) fn from_args(mut args: Vec<OsString>) -> Invocation {
         // Docker sets DOCKER_CLI_PLUGIN_ORIGINAL_CLI_COMMAND for plugins it runs, but the
         // argv shape is the documented part of the protocol, so that is what we rely on.
         // `docker help dcosreg [cmd]` arrives as `help dcosreg [cmd]`.
+        if let Some(n) = docker_flags_len(&args[1.min(args.len())..]).filter(|&n| n > 0) {
+            let flags: Vec<OsString> = args.drain(1..1 + n).collect();
+            let _ = DOCKER_GLOBAL_FLAGS.set(flags);
+        }
         let help_form = args.len() >= 3 && args[1] == "help" && args[2] == PLUGIN_NAME;
         if help_form || (args.len() >= 2 && args[1] == PLUGIN_NAME) {
             args.remove(if help_form { 2 } else { 1 });
@@ -78,6 +132,37 @@ mod tests {
         let inv = Invocation::from_args(vec!["x".into(), "help".into(), "dcosreg".into()]);
         assert_eq!(inv.args, vec![OsString::from("x"), "help".into()]);
         assert_eq!(inv.bin_name, "docker dcosreg");
+        let inv = Invocation::from_args(
+            [
+                "x",
+                "-H",
+                "unix:///s",
+                "--tls",
+                "-c=ctx",
+                "dcosreg",
+                "build",
+                ".",
+            ]
+            .map(OsString::from)
+            .to_vec(),
+        );
+        assert_eq!(
+            inv.args,
+            vec![OsString::from("x"), "build".into(), ".".into()]
+        );
+        assert_eq!(
+            docker_global_flags(),
+            ["-H", "unix:///s", "--tls", "-c=ctx"]
+        );
+        assert_eq!(
+            docker_flags_len(&["-Hunix:///s", "dcosreg"].map(OsString::from)),
+            Some(1)
+        );
+        // Not a plugin invocation: nothing is taken away.
+        assert_eq!(
+            docker_flags_len(&["--internal", "x"].map(OsString::from)),
+            None
+        );
         let inv = Invocation::from_args(vec!["x".into(), "check".into()]);
         assert_eq!(inv.args.len(), 2);
         assert_eq!(inv.bin_name, "docker-dcosreg");

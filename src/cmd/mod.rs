@@ -1,6 +1,7 @@
 //! One module per command, each with the same signature:
 //! `run(&Config, &Args, &Printer) -> anyhow::Result<ExitStatus>`.
 
+mod build;
 mod cert;
 mod check;
 mod config;
@@ -33,5 +34,6 @@ pub(crate) fn run(
         Command::Snippet(args) => snippet::run(config, args, printer),
         Command::Rollout(args) => rollout::run(config, args, printer),
         Command::Doctor(args) => doctor::run(config, args, printer),
+        Command::Build(args) => build::run(config, args, printer),
     }
 }

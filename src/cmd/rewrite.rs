@@ -232,7 +232,10 @@ fn summary(args: &RewriteArgs, from: &Endpoint, to: &Endpoint, lines: usize, fil
 /// Which endpoint is replaced by which. `auto` probes both endpoints once for the whole
 /// run, exactly as `endpoint --prefer internal` does, and points the references at the
 /// one that answers; when none answers, the run stops (exit 1) before reading any file.
-fn direction(config: &Config, to: RewriteTarget) -> Result<(Endpoint, Endpoint), ExitStatus> {
+pub(crate) fn direction(
+    config: &Config,
+    to: RewriteTarget,
+) -> Result<(Endpoint, Endpoint), ExitStatus> {
     let internal = config.internal.value.clone();
     let external = config.external.value.clone();
     match to {

@@ -1,0 +1,734 @@
+//! `build`: `docker build` with the Dockerfile's references pointed at the endpoint this
+//! machine reaches, without editing the file.
+//!
+//! The arguments after our own flags belong to `docker build` and reach it unchanged; we
+//! only read from them what we need (the Dockerfile, the context, `--build-arg`,
+//! `--platform`) and swap the Dockerfile for a rewritten copy. The copy keeps the
+//! original's file name inside a private temporary directory, next to a copy of its
+//! per-Dockerfile ignore file (`<name>.dockerignore`, which BuildKit reads from the
+//! Dockerfile's directory before the context's `.dockerignore`), so the build sends exactly
+//! the same context. The base images that name an endpoint are pulled through the daemon
+//! first: dockerd's embedded BuildKit only sees a certs.d directory that existed when the
+//! daemon started, while `docker pull` reads certs.d on every pull, and BuildKit then uses
+//! the local image. The `docker` run is the one that ran us (Docker tells plugins) or the
+//! one on PATH, with the user's docker global options (`-H`, `--context`, …) and
+//! `DOCKER_HOST` left to it.
+
+use std::ffi::{OsStr, OsString};
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context};
+use serde::Serialize;
+
+use crate::cli::BuildArgs;
+use crate::config::Config;
+use crate::dockerfile::lexer;
+use crate::dockerfile::reference::endpoint_domain_len;
+use crate::dockerfile::rewrite::rewrite;
+use crate::dockerfile::shell::{self, Piece};
+use crate::dockerfile::text::lower_eq;
+use crate::dockerfile::words::{split_command, split_whitespace};
+use crate::endpoint::Endpoint;
+use crate::exit::ExitStatus;
+use crate::output::{sanitize_line, shell_quote, Printer};
+use crate::plugin;
+
+/// A Dockerfile larger than this is not a Dockerfile.
+const MAX_DOCKERFILE: u64 = 16 << 20;
+
+/// `docker build` options that take a value as the next argument (docker CLI 20.10 to
+/// 28 and buildx). Anything else starting with `-` is a switch or carries `=value`.
+const VALUE_FLAGS: &[&str] = &[
+    "--add-host",
+    "--allow",
+    "--annotation",
+    "--attest",
+    "--build-arg",
+    "--build-context",
+    "--builder",
+    "--cache-from",
+    "--cache-to",
+    "--call",
+    "--cgroup-parent",
+    "--cpu-period",
+    "--cpu-quota",
+    "-c",
+    "--cpu-shares",
+    "--cpuset-cpus",
+    "--cpuset-mems",
+    "-f",
+    "--file",
+    "--iidfile",
+    "--isolation",
+    "--label",
+    "-m",
+    "--memory",
+    "--memory-swap",
+    "--metadata-file",
+    "--network",
+    "-o",
+    "--output",
+    "--platform",
+    "--progress",
+    "--provenance",
+    "--sbom",
+    "--secret",
+    "--security-opt",
+    "--shm-size",
+    "--ssh",
+    "-t",
+    "--tag",
+    "--target",
+    "--ulimit",
+];
+
+/// What we read from `docker build`'s arguments.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Parsed {
+    /// Index in the arguments of the `-f` value, or of the `-f=…`/`-fX`/`--file=…`
+    /// argument, and the text before the value in that argument.
+    file_at: Option<(usize, String)>,
+    file: Option<OsString>,
+    /// Index and value of the context argument.
+    context_at: Option<usize>,
+    context: Option<OsString>,
+    /// `--build-arg` values as given (`NAME=value` or `NAME`).
+    build_args: Vec<String>,
+    platform: Option<String>,
+}
+
+/// Find `-f`, the context and the build args, the way pflag reads them.
+fn parse_docker_args(args: &[OsString]) -> anyhow::Result<Parsed> {
+    let mut parsed = Parsed::default();
+    let mut i = 0;
+    let mut flags_done = false;
+    while i < args.len() {
+        let arg = args[i].to_string_lossy();
+        if flags_done || arg == "-" || !arg.starts_with('-') {
+            if parsed.context.is_some() {
+                return Err(anyhow!(
+                    "docker build takes one context, got {} and {} — quote paths with spaces",
+                    parsed
+                        .context
+                        .as_deref()
+                        .unwrap_or_default()
+                        .to_string_lossy(),
+                    arg
+                ));
+            }
+            parsed.context_at = Some(i);
+            parsed.context = Some(args[i].clone());
+            i += 1;
+            continue;
+        }
+        if arg == "--" {
+            flags_done = true;
+            i += 1;
+            continue;
+        }
+        // The flag name and, when in the same argument, its value.
+        let (name, inline): (String, Option<(usize, String)>) = if arg.starts_with("--") {
+            match arg.split_once('=') {
+                Some((n, v)) => (n.to_string(), Some((i, v.to_string()))),
+                None => (arg.to_string(), None),
+            }
+        } else {
+            // Short flags: `-t x`, `-tx`, `-t=x`; a cluster of switches (`-q`) has no value.
+            let name = arg.chars().take(2).collect::<String>();
+            let rest = &arg[name.len()..];
+            if rest.is_empty() || !VALUE_FLAGS.contains(&name.as_str()) {
+                (name, None)
+            } else {
+                let rest = rest.strip_prefix('=').unwrap_or(rest);
+                (name, Some((i, rest.to_string())))
+            }
+        };
+        if !VALUE_FLAGS.contains(&name.as_str()) {
+            i += 1;
+            continue;
+        }
+        let (at, value) = match inline {
+            Some(pair) => {
+                i += 1;
+                pair
+            }
+            None => {
+                let Some(value) = args.get(i + 1) else {
+                    return Err(anyhow!("docker build option {name} needs a value"));
+                };
+                i += 2;
+                (i - 1, value.to_string_lossy().into_owned())
+            }
+        };
+        match name.as_str() {
+            "-f" | "--file" => {
+                let whole = args[at].to_string_lossy();
+                let prefix = whole[..whole.len() - value.len()].to_string();
+                parsed.file = Some(if prefix.is_empty() {
+                    args[at].clone()
+                } else {
+                    OsString::from(&value)
+                });
+                parsed.file_at = Some((at, prefix));
+            }
+            "--build-arg" => parsed.build_args.push(value),
+            "--platform" => parsed.platform = Some(value),
+            _ => {}
+        }
+    }
+    if parsed.context.is_none() {
+        return Err(anyhow!(
+            "docker build needs a context, e.g. `docker dcosreg build -t app .`"
+        ));
+    }
+    Ok(parsed)
+}
+
+/// Where the Dockerfile comes from.
+#[derive(Debug, PartialEq, Eq)]
+enum Source {
+    Path(PathBuf),
+    Stdin,
+}
+
+/// docker/cli `build.GetContextFromLocalDir`: `-f` is relative to the working directory;
+/// without it, `Dockerfile` (or `dockerfile`) in the context directory.
+fn dockerfile_source(parsed: &Parsed) -> anyhow::Result<Source> {
+    let context = parsed.context.as_deref().unwrap_or_default();
+    if let Some(file) = &parsed.file {
+        if file == "-" {
+            if context == "-" {
+                return Err(anyhow!(
+                    "the Dockerfile and the context cannot both come from stdin"
+                ));
+            }
+            return Ok(Source::Stdin);
+        }
+    }
+    let ctx = context.to_string_lossy();
+    if context == "-" || is_remote_context(&ctx) {
+        return Err(anyhow!(
+            "the Dockerfile is inside the context {ctx}, which this command cannot rewrite — build from a local checkout, or run `docker dcosreg rewrite` on it first"
+        ));
+    }
+    if let Some(file) = &parsed.file {
+        return Ok(Source::Path(PathBuf::from(file)));
+    }
+    let dir = Path::new(context);
+    let upper = dir.join("Dockerfile");
+    let lower = dir.join("dockerfile");
+    Ok(Source::Path(if !upper.exists() && lower.exists() {
+        lower
+    } else {
+        upper
+    }))
+}
+
+/// docker/cli `urlutil.IsGitURL`/`IsURL`: contexts fetched by the daemon or BuildKit.
+fn is_remote_context(context: &str) -> bool {
+    context.starts_with("http://")
+        || context.starts_with("https://")
+        || context.starts_with("git://")
+        || context.starts_with("git@")
+        || context.starts_with("github.com/")
+}
+
+fn read_dockerfile(source: &Source) -> anyhow::Result<Vec<u8>> {
+    let mut data = Vec::new();
+    match source {
+        Source::Stdin => {
+            std::io::stdin()
+                .lock()
+                .take(MAX_DOCKERFILE + 1)
+                .read_to_end(&mut data)
+                .context("cannot read the Dockerfile from stdin")?;
+        }
+        Source::Path(path) => {
+            let meta = fs::metadata(path).map_err(|e| {
+                anyhow!(
+                    "cannot read the Dockerfile {}: {} — check -f/--file and the context",
+                    path.display(),
+                    match e.kind() {
+                        std::io::ErrorKind::NotFound => "no such file".to_string(),
+                        _ => e.to_string(),
+                    }
+                )
+            })?;
+            if !meta.is_file() {
+                return Err(anyhow!(
+                    "the Dockerfile {} is not a regular file — name a file with -f",
+                    path.display()
+                ));
+            }
+            fs::File::open(path)
+                .and_then(|f| f.take(MAX_DOCKERFILE + 1).read_to_end(&mut data))
+                .with_context(|| format!("cannot read the Dockerfile {}", path.display()))?;
+        }
+    }
+    if data.len() as u64 > MAX_DOCKERFILE {
+        return Err(anyhow!(
+            "the Dockerfile is larger than {} MiB — is -f the right file?",
+            MAX_DOCKERFILE >> 20
+        ));
+    }
+    Ok(data)
+}
+
+/// The variables a `FROM` line sees: the ARGs before the first FROM with their defaults,
+/// replaced by `--build-arg` (a bare `--build-arg NAME` takes NAME from the environment, as
+/// the docker CLI does), plus BuildKit's automatic platform args.
+fn meta_args(df: &lexer::Dockerfile, build_args: &[String]) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+    let given = |name: &[u8]| -> Option<Option<Vec<u8>>> {
+        build_args
+            .iter()
+            .rev()
+            .find_map(|arg| match arg.split_once('=') {
+                Some((n, v)) if n.as_bytes() == name => Some(Some(v.as_bytes().to_vec())),
+                None if arg.as_bytes() == name => {
+                    Some(std::env::var_os(arg).map(|v| v.to_string_lossy().as_bytes().to_vec()))
+                }
+                _ => None,
+            })
+    };
+    let mut vars: Vec<(Vec<u8>, Option<Vec<u8>>)> = Vec::new();
+    for inst in &df.instructions {
+        let cmd = split_command(&inst.text, 0..inst.text.len(), df.escape);
+        let name = &inst.text[cmd.name.clone()];
+        if lower_eq(name, "from") {
+            break;
+        }
+        if !lower_eq(name, "arg") {
+            continue;
+        }
+        for word in split_whitespace(&inst.text, cmd.args.clone()) {
+            let word = &inst.text[word];
+            let (key, default) = match word.iter().position(|&b| b == b'=') {
+                Some(eq) => {
+                    let value =
+                        shell::pieces(&word[eq + 1..], df.escape).and_then(|p| expand(&p, &vars));
+                    (word[..eq].to_vec(), value)
+                }
+                None => (word.to_vec(), None),
+            };
+            let value = given(&key).unwrap_or(default);
+            vars.retain(|(k, _)| *k != key);
+            vars.push((key, value));
+        }
+    }
+    vars
+}
+
+/// A processed word with the variables known, or `None` when it uses one we cannot know.
+fn expand(pieces: &[Piece], vars: &[(Vec<u8>, Option<Vec<u8>>)]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    for piece in pieces {
+        match piece {
+            Piece::Lit { byte, .. } => out.push(*byte),
+            Piece::Var { name, default } => {
+                let value = vars
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .and_then(|(_, v)| v.clone())
+                    .filter(|v| !v.is_empty());
+                match (value, default) {
+                    (Some(v), _) => out.extend(v),
+                    (None, Some(inner)) => out.extend(expand(inner, vars)?),
+                    // Unset: BuildKit expands it to nothing.
+                    (None, None) if vars.iter().any(|(k, _)| k == name) => {}
+                    (None, None) => return None,
+                }
+            }
+        }
+    }
+    Some(out)
+}
+
+/// The images the build pulls that name `endpoint`: every `FROM` image (its variables
+/// expanded as BuildKit does, with the build args) and every `--from` image of COPY/ADD.
+fn images_naming(src: &[u8], build_args: &[String], endpoint: &Endpoint) -> Vec<String> {
+    let df = lexer::parse(src);
+    let vars = meta_args(&df, build_args);
+    let mut images = Vec::new();
+    for inst in &df.instructions {
+        let cmd = split_command(&inst.text, 0..inst.text.len(), df.escape);
+        let name = &inst.text[cmd.name.clone()];
+        let image = if lower_eq(name, "from") {
+            split_whitespace(&inst.text, cmd.args.clone())
+                .first()
+                .and_then(|word| shell::pieces(&inst.text[word.clone()], df.escape))
+                .and_then(|pieces| expand(&pieces, &vars))
+        } else if lower_eq(name, "copy") || lower_eq(name, "add") {
+            cmd.flags
+                .iter()
+                .find_map(|f| f.value_of("from").map(|(v, _)| v.to_vec()))
+        } else {
+            None
+        };
+        if let Some(image) = image {
+            if endpoint_domain_len(&image, endpoint).is_some() {
+                let image = String::from_utf8_lossy(&image).into_owned();
+                if !images.contains(&image) {
+                    images.push(image);
+                }
+            }
+        }
+    }
+    images
+}
+
+/// The Dockerfile handed to docker build: same name, private directory, its ignore file.
+struct Copy {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+/// The copy keeps the original's file name: BuildKit finds `<name>.dockerignore` by it.
+fn copy_name(source: &Source) -> OsString {
+    match source {
+        Source::Path(path) => path
+            .file_name()
+            .map_or_else(|| OsString::from("Dockerfile"), OsStr::to_os_string),
+        Source::Stdin => OsString::from("Dockerfile"),
+    }
+}
+
+fn write_copy(source: &Source, content: &[u8]) -> anyhow::Result<Copy> {
+    let dir = tempfile::Builder::new()
+        .prefix("dcosreg-build-")
+        .tempdir()
+        .context("cannot create a temporary directory for the rewritten Dockerfile")?;
+    let name = copy_name(source);
+    let path = dir.path().join(&name);
+    fs::write(&path, content)
+        .with_context(|| format!("cannot write the rewritten Dockerfile {}", path.display()))?;
+    if let Source::Path(original) = source {
+        let mut ignore_name = name.clone();
+        ignore_name.push(".dockerignore");
+        let ignore = original.with_file_name(&ignore_name);
+        if ignore.is_file() {
+            fs::copy(&ignore, dir.path().join(&ignore_name))
+                .with_context(|| format!("cannot copy {}", ignore.display()))?;
+        }
+    }
+    Ok(Copy { _dir: dir, path })
+}
+
+/// The docker CLI to run: the one that ran us as a plugin, else `docker` on PATH.
+fn docker_program() -> OsString {
+    std::env::var_os("DOCKER_CLI_PLUGIN_ORIGINAL_CLI_COMMAND")
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| OsString::from("docker"))
+}
+
+fn docker() -> Command {
+    let mut cmd = Command::new(docker_program());
+    cmd.args(plugin::docker_global_flags());
+    cmd
+}
+
+/// Fail early, in one line, when there is no docker CLI or no daemon behind it.
+fn check_daemon(limit: Duration) -> anyhow::Result<()> {
+    let program = docker_program();
+    let mut child = docker()
+        .args(["version", "--format", "{{.Server.Version}}"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => anyhow!(
+                "no docker CLI: `{}` is not on PATH — install the Docker CLI",
+                program.to_string_lossy()
+            ),
+            _ => anyhow!("cannot run {}: {e}", program.to_string_lossy()),
+        })?;
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(anyhow!(
+                "the Docker daemon did not answer `docker version` within {} — is dockerd running? (DOCKER_HOST, --host, docker context)",
+                humantime::format_duration(limit)
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    if status.success() {
+        return Ok(());
+    }
+    let mut err = String::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        let _ = pipe.by_ref().take(64 << 10).read_to_string(&mut err);
+    }
+    let reason = err
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("docker version failed");
+    Err(anyhow!(
+        "the Docker daemon is not reachable: {} — start dockerd or point DOCKER_HOST/--host at it",
+        sanitize_line(reason)
+    ))
+}
+
+/// `build --dry-run --format json`.
+#[derive(Serialize)]
+struct Plan {
+    from: String,
+    to: String,
+    /// Whether the Dockerfile names `from` (and a rewritten copy is used).
+    rewritten: bool,
+    pulls: Vec<Vec<String>>,
+    build: Vec<String>,
+}
+
+pub(crate) fn run(
+    config: &Config,
+    args: &BuildArgs,
+    printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
+    if printer.is_json() && !args.dry_run {
+        return Err(anyhow!(
+            "build --format json needs --dry-run: docker build's output is text"
+        ));
+    }
+    let parsed = parse_docker_args(&args.docker_args)?;
+    let source = dockerfile_source(&parsed)?;
+    let original = read_dockerfile(&source)?;
+    if !args.dry_run {
+        check_daemon(config.timeout.value)?;
+    }
+    let (from, to) = match super::rewrite::direction(config, args.to) {
+        Ok(pair) => pair,
+        Err(status) => return Ok(status),
+    };
+    let rewritten = rewrite(&original, &from, &to);
+    let content = rewritten.as_deref().unwrap_or(&original);
+
+    for image in images_naming(content, &parsed.build_args, &from) {
+        printer.warn(format!(
+            "{} names {from} through a --build-arg, which is passed to docker build unchanged — pass the {to} spelling",
+            sanitize_line(&image)
+        ));
+    }
+    let images = images_naming(content, &parsed.build_args, &to);
+
+    // A copy is needed when the file changed, or when docker would read it from stdin
+    // (stdin was consumed above).
+    let needs_copy = rewritten.is_some() || source == Source::Stdin;
+    // --dry-run writes nothing: it shows where the copy would go.
+    let copy = if needs_copy && !args.dry_run {
+        Some(write_copy(&source, content)?)
+    } else {
+        None
+    };
+    let copy_path = match &copy {
+        Some(copy) => Some(copy.path.clone()),
+        None if needs_copy => Some(
+            std::env::temp_dir()
+                .join("dcosreg-build-XXXXXX")
+                .join(copy_name(&source)),
+        ),
+        None => None,
+    };
+    let mut build_args: Vec<OsString> = args.docker_args.clone();
+    if let Some(path) = &copy_path {
+        match &parsed.file_at {
+            Some((at, prefix)) => {
+                let mut arg = OsString::from(prefix);
+                arg.push(path);
+                build_args[*at] = arg;
+            }
+            None => {
+                let at = parsed.context_at.unwrap_or(build_args.len());
+                build_args.insert(at, path.clone().into_os_string());
+                build_args.insert(at, OsString::from("--file"));
+            }
+        }
+    }
+    let pull_args = |image: &str| -> Vec<String> {
+        let mut v = vec!["pull".to_string()];
+        if let Some(platform) = &parsed.platform {
+            if !platform.contains(',') {
+                v.push(format!("--platform={platform}"));
+            }
+        }
+        v.push(image.to_string());
+        v
+    };
+
+    if args.dry_run {
+        let mut build = vec!["build".to_string()];
+        build.extend(build_args.iter().map(|a| a.to_string_lossy().into_owned()));
+        let pulls: Vec<Vec<String>> = images.iter().map(|i| pull_args(i)).collect();
+        if printer.is_json() {
+            printer.json(&Plan {
+                from: from.reference_host(),
+                to: to.reference_host(),
+                rewritten: rewritten.is_some(),
+                pulls,
+                build,
+            })?;
+        } else {
+            let program = docker_program().to_string_lossy().into_owned();
+            let globals: Vec<String> = plugin::docker_global_flags()
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            let render = |args: &[String]| {
+                std::iter::once(&program)
+                    .chain(globals.iter())
+                    .chain(args.iter())
+                    .map(|a| shell_quote(a))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            if let Some(new) = &rewritten {
+                for (line, (old, new)) in original
+                    .split(|&b| b == b'\n')
+                    .zip(new.split(|&b| b == b'\n'))
+                    .enumerate()
+                {
+                    if old != new {
+                        printer.line(format!(
+                            "# line {}: {} -> {}",
+                            line + 1,
+                            sanitize_line(String::from_utf8_lossy(old).trim()),
+                            sanitize_line(String::from_utf8_lossy(new).trim())
+                        ))?;
+                    }
+                }
+            }
+            for pull in &pulls {
+                printer.line(render(pull))?;
+            }
+            printer.line(render(&build))?;
+        }
+        return Ok(ExitStatus::Success);
+    }
+
+    for image in &images {
+        eprintln!(
+            "pulling base image {} through the daemon",
+            sanitize_line(image)
+        );
+        let status = docker()
+            .args(pull_args(image))
+            .stdin(Stdio::null())
+            .status()
+            .with_context(|| format!("cannot run {}", docker_program().to_string_lossy()))?;
+        if !status.success() {
+            eprintln!(
+                "docker-dcosreg: docker pull {} failed — is the endpoint trusted? run `docker dcosreg check {to}`",
+                sanitize_line(image)
+            );
+            return Ok(exit_of(status));
+        }
+    }
+    let status = docker()
+        .arg("build")
+        .args(&build_args)
+        .status()
+        .with_context(|| format!("cannot run {}", docker_program().to_string_lossy()))?;
+    drop(copy);
+    Ok(exit_of(status))
+}
+
+/// The child's exit code; a child killed by a signal exits as a shell would show it.
+fn exit_of(status: std::process::ExitStatus) -> ExitStatus {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => ExitStatus::Child(u8::try_from(code).unwrap_or(1)),
+        (None, Some(signal)) => ExitStatus::Child(u8::try_from(128 + signal).unwrap_or(1)),
+        (None, None) => ExitStatus::Child(1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(args: &[&str]) -> Vec<OsString> {
+        args.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn finds_file_context_and_build_args_like_pflag() {
+        let p = parse_docker_args(&os(&[
+            "-t",
+            "app:1",
+            "--build-arg",
+            "A=1",
+            "--build-arg=B",
+            "-f",
+            "ci/Dockerfile",
+            "--no-cache",
+            "--platform=linux/amd64",
+            "ctx",
+        ]))
+        .unwrap();
+        assert_eq!(p.file.as_deref(), Some(OsStr::new("ci/Dockerfile")));
+        assert_eq!(p.file_at, Some((6, String::new())));
+        assert_eq!(
+            (p.context_at, p.context.as_deref()),
+            (Some(9), Some(OsStr::new("ctx")))
+        );
+        assert_eq!(p.build_args, ["A=1", "B"]);
+        assert_eq!(p.platform.as_deref(), Some("linux/amd64"));
+
+        let p = parse_docker_args(&os(&["-fX.df", "-q", "."])).unwrap();
+        assert_eq!(p.file.as_deref(), Some(OsStr::new("X.df")));
+        assert_eq!(p.file_at, Some((0, "-f".to_string())));
+        let p = parse_docker_args(&os(&["--file=Y", "-"])).unwrap();
+        assert_eq!(p.file.as_deref(), Some(OsStr::new("Y")));
+        assert_eq!(p.context.as_deref(), Some(OsStr::new("-")));
+
+        assert!(parse_docker_args(&os(&["-t", "x"])).is_err());
+        assert!(parse_docker_args(&os(&["a", "b"])).is_err());
+        assert!(parse_docker_args(&os(&["--tag"])).is_err());
+    }
+
+    #[test]
+    fn remote_and_stdin_contexts_are_refused_with_a_reason() {
+        let p = parse_docker_args(&os(&["https://example.invalid/repo.git"])).unwrap();
+        assert!(dockerfile_source(&p)
+            .unwrap_err()
+            .to_string()
+            .contains("cannot rewrite"));
+        let p = parse_docker_args(&os(&["-f", "-", "-"])).unwrap();
+        assert!(dockerfile_source(&p).is_err());
+        let p = parse_docker_args(&os(&["-f", "-", "."])).unwrap();
+        assert_eq!(dockerfile_source(&p).unwrap(), Source::Stdin);
+    }
+
+    #[test]
+    fn base_images_follow_args_and_build_args() {
+        let lb: Endpoint = "10.0.0.3:5000".parse().unwrap();
+        let src = b"ARG REG=10.0.0.3:5000\nARG TAG\nFROM ${REG}/base/a:${TAG:-1} AS one\n\
+FROM one\nFROM 10.0.0.3:5000/b\nCOPY --from=10.0.0.3:5000/c:2 /x /y\nFROM $UNDECLARED/x\nFROM busybox\n";
+        assert_eq!(
+            images_naming(src, &[], &lb),
+            [
+                "10.0.0.3:5000/base/a:1",
+                "10.0.0.3:5000/b",
+                "10.0.0.3:5000/c:2"
+            ]
+        );
+        assert_eq!(
+            images_naming(src, &["TAG=7".into(), "REG=docker.io".into()], &lb),
+            ["10.0.0.3:5000/b", "10.0.0.3:5000/c:2"]
+        );
+        assert_eq!(
+            images_naming(src, &["TAG=7".into()], &lb)[0],
+            "10.0.0.3:5000/base/a:7"
+        );
+    }
+}
