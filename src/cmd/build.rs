@@ -28,7 +28,7 @@ use crate::cli::BuildArgs;
 use crate::config::Config;
 use crate::dockerfile::lexer;
 use crate::dockerfile::reference::endpoint_domain_len;
-use crate::dockerfile::rewrite::rewrite;
+use crate::dockerfile::rewrite::{retarget, BuildArgs as ArgValues};
 use crate::dockerfile::shell::{self, Piece};
 use crate::dockerfile::text::lower_eq;
 use crate::dockerfile::words::{split_command, split_whitespace};
@@ -322,6 +322,18 @@ fn meta_args(df: &lexer::Dockerfile, build_args: &[String]) -> Vec<(Vec<u8>, Opt
     vars
 }
 
+/// `--build-arg` as the docker CLI sends them: `NAME=value`, or `NAME` with the value
+/// from the environment (left out when the environment has none).
+fn arg_values(build_args: &[String]) -> ArgValues {
+    build_args
+        .iter()
+        .filter_map(|arg| match arg.split_once('=') {
+            Some((name, value)) => Some((name.to_string(), value.to_string())),
+            None => std::env::var(arg).ok().map(|value| (arg.clone(), value)),
+        })
+        .collect()
+}
+
 /// A processed word with the variables known, or `None` when it uses one we cannot know.
 fn expand(pieces: &[Piece], vars: &[(Vec<u8>, Option<Vec<u8>>)]) -> Option<Vec<u8>> {
     let mut out = Vec::new();
@@ -510,7 +522,16 @@ pub(crate) fn run(
         Ok(pair) => pair,
         Err(status) => return Ok(status),
     };
-    let rewritten = rewrite(&original, &from, &to);
+    let outcome = retarget(&original, &from, &to, &arg_values(&parsed.build_args));
+    for skipped in &outcome.skipped {
+        printer.warn(format!(
+            "line {}: {} still names {from}: {}",
+            skipped.line,
+            sanitize_line(&skipped.reference),
+            sanitize_line(&skipped.reason)
+        ));
+    }
+    let rewritten = outcome.text;
     let content = rewritten.as_deref().unwrap_or(&original);
 
     for image in images_naming(content, &parsed.build_args, &from) {

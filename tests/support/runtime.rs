@@ -484,6 +484,13 @@ impl ClusterRegistry {
         }
     }
 
+    /// Stop the registry behind one port (443: the VIP, 5000: Marathon-LB): that
+    /// endpoint then refuses connections, as a cluster with that way in down does.
+    pub fn stop(&mut self, port: u16) {
+        let suffix = format!(":{port}");
+        self._registries.retain(|r| !r.addr.ends_with(&suffix));
+    }
+
     /// The CA's SHA-256 fingerprint (what `trust --fingerprint` pins).
     pub fn ca_fingerprint(&self) -> String {
         self.chain.fingerprints()[1].clone()
