@@ -1,5 +1,6 @@
 //! examples/local-registry.sh is the README's "Try it without a cluster": run it end to end
-//! with this build (real docker-registry processes on loopback, a temporary root).
+//! with this build (real docker-registry processes on loopback, a temporary root), with a
+//! private dockerd (tests/support/runtime.rs) as the Docker daemon it finds.
 
 mod support;
 
@@ -10,10 +11,16 @@ use std::time::Duration;
 fn local_registry_demo_runs_end_to_end() {
     support::require_tool("docker-registry");
     support::require_tool("openssl");
+    support::require_tool("skopeo");
+    support::require_tool("busybox");
+    let rt = support::runtime::Runtime::start();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/local-registry.sh");
     let mut child = Command::new("bash")
         .arg(script)
         .env("DCOSREG", env!("CARGO_BIN_EXE_docker-dcosreg"))
+        .env("DOCKER_HOST", &rt.docker_host)
+        .env("DOCKER_CONFIG", rt.dir().join("docker-client"))
+        .env_remove("DOCKER_CONTEXT")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -28,6 +35,12 @@ fn local_registry_demo_runs_end_to_end() {
         "127.0.0.42:5000: trusted",
         "rewrote 2 line(s)",
         "no problems found",
+        // The image made from nothing went in through Marathon-LB and came back through
+        // the VIP with its digest (skopeo), then through a Docker daemon and ran.
+        "pulled back through 127.0.0.41: sha256:",
+        "without the CA: ",
+        "docker has 127.0.0.42:5000/demo/busybox@sha256:",
+        "hello from the pulled image",
         "Done:",
     ] {
         assert!(
