@@ -83,6 +83,82 @@ pub(crate) enum Command {
         after_help = "Example: docker dcosreg build --to auto -t app:1 --build-arg V=2 -f ci/Dockerfile ."
     )]
     Build(BuildArgs),
+    /// Log in once for the registry at every endpoint (docker-credential-dcosreg).
+    Login(LoginArgs),
+    /// Remove the stored secret and exactly the credHelpers entries login added.
+    Logout(LogoutArgs),
+    /// Credentials for machines that cannot run a credential helper (DC/OS agents).
+    Credentials(CredentialsArgs),
+    /// The Docker credential-helper protocol (run as docker-credential-dcosreg).
+    #[command(hide = true)]
+    CredentialHelper(CredentialHelperArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LoginArgs {
+    /// Endpoints to log in to [default: the internal and external endpoints]
+    #[arg(value_name = "EP")]
+    pub(crate) endpoints: Vec<String>,
+    /// User name [default: asked on a terminal]
+    #[arg(long, short = 'u', value_name = "USER")]
+    pub(crate) username: Option<String>,
+    /// Read the password from stdin (one line)
+    #[arg(long)]
+    pub(crate) password_stdin: bool,
+    /// Check the credentials and print what would change; store and write nothing
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LogoutArgs {
+    /// Endpoints to log out of [default: the internal and external endpoints]
+    #[arg(value_name = "EP")]
+    pub(crate) endpoints: Vec<String>,
+    /// Print what would be removed; change nothing
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CredentialsArgs {
+    #[command(subcommand)]
+    pub(crate) command: CredentialsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CredentialsCommand {
+    /// Write the stored credentials as a DC/OS archive or a config.json (never to a terminal).
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ExportForm {
+    /// .tar.gz holding .docker/config.json, for a Marathon fetch of file:///etc/docker.tar.gz
+    DcosArchive,
+    /// config.json alone, for a pullConfig secret or a Kubernetes .dockerconfigjson
+    DockerConfig,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ExportArgs {
+    /// What to write
+    #[arg(long = "as", value_enum, value_name = "FORM")]
+    pub(crate) form: ExportForm,
+    /// File to write (mode 0600) [default: stdout, refused on a terminal]
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CredentialHelperArgs {
+    /// store, get, erase, list or version
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ACTION"
+    )]
+    pub(crate) args: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@ mod certgen;
 mod cli;
 mod cmd;
 mod config;
+mod credentials;
 mod dockerfile;
 mod doctor;
 mod endpoint;
@@ -36,6 +37,7 @@ fn main() -> ExitCode {
     {
         return plugin::print_metadata().into();
     }
+    let args = plugin::credential_helper_args(args);
     let invocation = plugin::Invocation::from_args(args);
     let (cli, matches) = match cli::parse(&invocation) {
         Ok(parsed) => parsed,

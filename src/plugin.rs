@@ -28,6 +28,24 @@ pub(crate) fn print_metadata() -> ExitStatus {
     }
 }
 
+/// The name Docker runs a credential helper by (`credHelpers: {"host": "dcosreg"}`).
+pub(crate) const CREDENTIAL_HELPER_NAME: &str = "docker-credential-dcosreg";
+
+/// Started as `docker-credential-dcosreg ACTION` (a link to or copy of this binary):
+/// argv becomes `docker-dcosreg credential-helper ACTION` for clap.
+pub(crate) fn credential_helper_args(mut args: Vec<OsString>) -> Vec<OsString> {
+    let called_as_helper = args.first().is_some_and(|argv0| {
+        std::path::Path::new(argv0)
+            .file_name()
+            .is_some_and(|name| name == CREDENTIAL_HELPER_NAME)
+    });
+    if called_as_helper {
+        args[0] = OsString::from("docker-dcosreg");
+        args.insert(1, OsString::from("credential-helper"));
+    }
+    args
+}
+
 /// How we were started: as a Docker plugin or as a standalone command.
 pub(crate) struct Invocation {
     /// The name to show in help and usage lines.
@@ -122,6 +140,24 @@ mod tests {
         for key in ["Vendor", "ShortDescription"] {
             assert!(meta[key].as_str().is_some_and(|v| !v.is_empty()), "{key}");
         }
+    }
+
+    #[test]
+    fn the_helper_name_selects_the_helper_protocol() {
+        let args = credential_helper_args(vec![
+            "/usr/local/bin/docker-credential-dcosreg".into(),
+            "get".into(),
+        ]);
+        assert_eq!(
+            args,
+            vec![
+                OsString::from("docker-dcosreg"),
+                "credential-helper".into(),
+                "get".into()
+            ]
+        );
+        let args = credential_helper_args(vec!["docker-dcosreg".into(), "get".into()]);
+        assert_eq!(args.len(), 2);
     }
 
     #[test]

@@ -5,8 +5,12 @@ mod build;
 mod cert;
 mod check;
 mod config;
+mod credential_helper;
+mod credentials;
 mod doctor;
 mod endpoint;
+mod login;
+mod logout;
 mod rewrite;
 mod rollout;
 mod snippet;
@@ -35,5 +39,9 @@ pub(crate) fn run(
         Command::Rollout(args) => rollout::run(config, args, printer),
         Command::Doctor(args) => doctor::run(config, args, printer),
         Command::Build(args) => build::run(config, args, printer),
+        Command::Login(args) => login::run(config, args, printer),
+        Command::Logout(args) => logout::run(config, args, printer),
+        Command::Credentials(args) => credentials::run(config, args, printer),
+        Command::CredentialHelper(args) => credential_helper::run(config, args),
     }
 }

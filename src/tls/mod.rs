@@ -14,6 +14,7 @@ mod dial;
 pub(crate) mod http;
 #[cfg(test)]
 pub(crate) mod tests;
+mod trusted;
 mod verifier;
 
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -27,6 +28,7 @@ use rustls_pki_types::CertificateDer;
 use crate::endpoint::{Endpoint, Host};
 
 pub(crate) use classify::Unreachable;
+pub(crate) use trusted::docker_trust_config;
 
 /// What the server sent in its handshake.
 #[derive(Debug, Clone)]

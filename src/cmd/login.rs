@@ -1,0 +1,240 @@
+//! `login`: check the credentials once against the registry, store the secret once, and
+//! point every endpoint spelling at `docker-credential-dcosreg` (docs/cli.md).
+
+use std::io::{BufRead, IsTerminal, Read};
+use std::time::Instant;
+
+use anyhow::{anyhow, bail};
+use serde::Serialize;
+
+use crate::cli::LoginArgs;
+use crate::config::Config;
+use crate::credentials::auth::{self, Accepted, AuthError};
+use crate::credentials::{self, docker_config, key, Credential};
+use crate::endpoint::Endpoint;
+use crate::exit::ExitStatus;
+use crate::output::{sanitize_line, Printer};
+use crate::plugin::CREDENTIAL_HELPER_NAME;
+
+const MAX_PASSWORD: u64 = 64 * 1024;
+
+#[derive(Serialize)]
+struct EndpointJson {
+    endpoint: String,
+    /// basic, bearer, open; null when not checked.
+    accepted: Option<Accepted>,
+    error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct LoginJson {
+    username: String,
+    logged_in: bool,
+    endpoints: Vec<EndpointJson>,
+    store: Option<String>,
+    config: Option<docker_config::Change>,
+    dry_run: bool,
+}
+
+pub(crate) fn run(
+    config: &Config,
+    args: &LoginArgs,
+    printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
+    let endpoints = config.endpoints_or_default(&args.endpoints)?;
+    let credential = read_credential(args)?;
+    let deadline = Instant::now() + config.timeout.value;
+
+    // One deadline for all: the VIP may be unreachable from a laptop while Marathon-LB answers.
+    let results: Vec<(Endpoint, Result<Accepted, AuthError>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = endpoints
+            .iter()
+            .map(|endpoint| {
+                let credential = &credential;
+                scope.spawn(move || auth::verify(config, endpoint, credential, deadline))
+            })
+            .collect();
+        endpoints
+            .iter()
+            .cloned()
+            .zip(handles.into_iter().map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(AuthError::Failed("the check panicked".into())))
+            }))
+            .collect()
+    });
+    let denied = results
+        .iter()
+        .any(|(_, r)| matches!(r, Err(AuthError::Denied { .. })));
+    let any_ok = results.iter().any(|(_, r)| r.is_ok());
+    let mut report = LoginJson {
+        username: credential.username.clone(),
+        logged_in: false,
+        endpoints: results
+            .iter()
+            .map(|(endpoint, result)| EndpointJson {
+                endpoint: endpoint.to_string(),
+                accepted: result.as_ref().ok().copied(),
+                error: result.as_ref().err().map(|e| sanitize_line(&e.to_string())),
+            })
+            .collect(),
+        store: None,
+        config: None,
+        dry_run: args.dry_run,
+    };
+    if denied || !any_ok {
+        if printer.is_json() {
+            printer.json(&report)?;
+        }
+        for (_, result) in &results {
+            if let Err(e) = result {
+                eprintln!("docker-dcosreg: login: {}", sanitize_line(&e.to_string()));
+            }
+        }
+        eprintln!("docker-dcosreg: login failed — nothing was stored");
+        return Ok(ExitStatus::No);
+    }
+
+    let store = credentials::user_store()?;
+    let mut keys: Vec<String> = Vec::new();
+    for endpoint in &endpoints {
+        let stored_key = key::canonical(config, endpoint);
+        if !keys.contains(&stored_key) {
+            keys.push(stored_key);
+        }
+    }
+    if !args.dry_run {
+        for stored_key in &keys {
+            store.put(stored_key, &credential)?;
+        }
+    }
+    let config_json = docker_config::path()?;
+    let spellings = key::all_spellings(&endpoints);
+    let change = docker_config::add_helpers(
+        &config_json,
+        &spellings,
+        &credentials::data_dir()?,
+        args.dry_run,
+    )?;
+    report.logged_in = !args.dry_run;
+    report.store = Some(store.describe());
+    report.config = Some(change.clone());
+
+    if store.is_file() {
+        printer.warn(format!(
+            "the password is stored unencrypted in {} (mode 0600), as docker login does without a credsStore; set \"credsStore\" in {} to keep it in a keychain",
+            store.describe().trim_start_matches("file "),
+            config_json.display()
+        ));
+    }
+    if !helper_on_path() {
+        printer.warn(format!(
+            "{CREDENTIAL_HELPER_NAME} is not on PATH, so docker cannot ask it — run install.sh, or link it next to docker-dcosreg"
+        ));
+    }
+    for (endpoint, result) in &results {
+        if let Err(e) = result {
+            printer.warn(format!(
+                "{endpoint} was not checked ({}); the stored login covers it",
+                sanitize_line(&e.to_string())
+            ));
+        }
+    }
+    if printer.is_json() {
+        printer.json(&report)?;
+        return Ok(ExitStatus::Success);
+    }
+    let verb = if args.dry_run {
+        "would log in"
+    } else {
+        "Login Succeeded"
+    };
+    let checked: Vec<String> = results
+        .iter()
+        .filter_map(|(endpoint, r)| {
+            r.as_ref()
+                .ok()
+                .map(|a| format!("{endpoint} ({})", accepted_text(*a)))
+        })
+        .collect();
+    printer.line(sanitize_line(&format!(
+        "{verb}: {} at {}",
+        credential.username,
+        checked.join(", ")
+    )))?;
+    printer.line(format!("secret: {}", store.describe()))?;
+    if change.entries.is_empty() {
+        printer.line(format!(
+            "credHelpers: already set in {}",
+            config_json.display()
+        ))?;
+    } else {
+        printer.line(sanitize_line(&format!(
+            "credHelpers: {} → dcosreg in {}{}",
+            change.entries.join(", "),
+            config_json.display(),
+            if args.dry_run {
+                " (not written: --dry-run)"
+            } else {
+                ""
+            }
+        )))?;
+    }
+    Ok(ExitStatus::Success)
+}
+
+fn accepted_text(accepted: Accepted) -> &'static str {
+    match accepted {
+        Accepted::Basic => "basic auth",
+        Accepted::Bearer => "token auth",
+        Accepted::Open => "open registry",
+    }
+}
+
+fn helper_on_path() -> bool {
+    std::env::var_os("PATH").is_some_and(|paths| {
+        std::env::split_paths(&paths).any(|dir| dir.join(CREDENTIAL_HELPER_NAME).is_file())
+    })
+}
+
+/// User name from `-u` or a terminal prompt; password from stdin (`--password-stdin`) or a
+/// terminal prompt; never from an argument.
+fn read_credential(args: &LoginArgs) -> anyhow::Result<Credential> {
+    let interactive = std::io::stdin().is_terminal();
+    let username = match &args.username {
+        Some(user) if !user.is_empty() => user.clone(),
+        Some(_) => bail!("--username is empty — give the registry user name"),
+        None if interactive && !args.password_stdin => {
+            eprint!("Username: ");
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line)?;
+            let user = line.trim().to_string();
+            if user.is_empty() {
+                bail!("no user name given");
+            }
+            user
+        }
+        None => bail!("no user name — give --username USER (with --password-stdin)"),
+    };
+    let secret = if args.password_stdin {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .lock()
+            .take(MAX_PASSWORD + 1)
+            .read_to_end(&mut bytes)?;
+        if bytes.len() as u64 > MAX_PASSWORD {
+            bail!("the password on stdin is longer than {MAX_PASSWORD} bytes");
+        }
+        let text =
+            String::from_utf8(bytes).map_err(|_| anyhow!("the password on stdin is not UTF-8"))?;
+        text.trim_end_matches(['\n', '\r']).to_string()
+    } else if interactive {
+        rpassword::prompt_password("Password: ")?
+    } else {
+        bail!("no password: stdin is not a terminal — pipe it in with --password-stdin");
+    };
+    if secret.is_empty() {
+        bail!("the password is empty");
+    }
+    Ok(Credential { username, secret })
+}

@@ -1,0 +1,395 @@
+//! Does the registry accept this user name and password? Checked as Docker's `docker login`
+//! checks it: `GET /v2/`, then the scheme the registry's `WWW-Authenticate` asks for —
+//! `Basic` (htpasswd, the DC/OS Universe registry) or the `Bearer` token flow
+//! (`realm`, `service`, `scope`; Harbor, GitLab, Nexus), per the distribution token spec
+//! (<https://distribution.github.io/distribution/spec/auth/token/>).
+//!
+//! TLS trusts exactly what Docker trusts for the endpoint ([`crate::tls::docker_trust_config`]);
+//! the token realm is reached with the registry's roots, as Docker's transport does. Every
+//! request is bounded by the command's deadline. Errors name the endpoint, never the secret.
+
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use reqwest::blocking::Client;
+use reqwest::StatusCode;
+
+use super::Credential;
+use crate::config::Config;
+use crate::endpoint::Endpoint;
+use crate::x509::Anchors;
+
+/// A token answer larger than this is not one.
+const MAX_TOKEN_BODY: u64 = 1024 * 1024;
+
+/// How the registry accepted the login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Accepted {
+    Basic,
+    Bearer,
+    /// `/v2/` answered 200 without credentials (Docker's login succeeds too).
+    Open,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum AuthError {
+    /// The registry (or its token service) refused the credentials.
+    #[error("{endpoint}: unauthorized: the registry refused user {username:?} — check the user name and password")]
+    Denied { endpoint: String, username: String },
+    /// Could not ask: network, TLS trust, not a registry.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// One `WWW-Authenticate` challenge: scheme (lower case) and parameters (keys lower case).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Challenge {
+    pub(crate) scheme: String,
+    pub(crate) params: Vec<(String, String)>,
+}
+
+impl Challenge {
+    fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Parse a `WWW-Authenticate` value (RFC 7235 §4.1): `Bearer realm="…",service="…"`.
+/// Several challenges in one header are split at a token that is followed by a space and
+/// not by `=`.
+pub(crate) fn parse_challenges(header: &str) -> Vec<Challenge> {
+    let mut challenges: Vec<Challenge> = Vec::new();
+    let mut rest = header.trim();
+    while !rest.is_empty() {
+        // A token: the scheme, or a parameter name.
+        let end = rest
+            .find(|c: char| c == '=' || c == ',' || c.is_whitespace())
+            .unwrap_or(rest.len());
+        let token = &rest[..end];
+        let after = rest[end..].trim_start();
+        if let Some(value_part) = after.strip_prefix('=').filter(|_| !token.is_empty()) {
+            let value_part = value_part.trim_start();
+            let (value, remaining) = if let Some(quoted) = value_part.strip_prefix('"') {
+                let mut value = String::new();
+                let mut chars = quoted.char_indices();
+                let mut consumed = quoted.len();
+                while let Some((at, ch)) = chars.next() {
+                    match ch {
+                        '\\' => {
+                            if let Some((_, escaped)) = chars.next() {
+                                value.push(escaped);
+                            }
+                        }
+                        '"' => {
+                            consumed = at + 1;
+                            break;
+                        }
+                        _ => value.push(ch),
+                    }
+                }
+                (value, &quoted[consumed.min(quoted.len())..])
+            } else {
+                let stop = value_part.find(',').unwrap_or(value_part.len());
+                (value_part[..stop].trim().to_string(), &value_part[stop..])
+            };
+            if let Some(current) = challenges.last_mut() {
+                current.params.push((token.to_ascii_lowercase(), value));
+            }
+            rest = remaining.trim_start().trim_start_matches(',').trim_start();
+        } else if token.is_empty() {
+            rest = after.trim_start_matches(',').trim_start();
+        } else {
+            challenges.push(Challenge {
+                scheme: token.to_ascii_lowercase(),
+                params: Vec::new(),
+            });
+            rest = after.trim_start_matches(',').trim_start();
+        }
+    }
+    challenges
+}
+
+/// `Authorization: Basic base64(user:secret)`.
+pub(crate) fn basic_value(credential: &Credential) -> String {
+    let raw = format!("{}:{}", credential.username, credential.secret);
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(raw)
+    )
+}
+
+fn remaining(deadline: Instant, endpoint: &Endpoint) -> Result<Duration, AuthError> {
+    deadline
+        .checked_duration_since(Instant::now())
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| {
+            AuthError::Failed(format!(
+                "{endpoint}: no answer before the deadline — raise --timeout"
+            ))
+        })
+}
+
+fn client(
+    anchors: &Anchors,
+    tls_endpoint: &Endpoint,
+    timeout: Duration,
+) -> Result<Client, AuthError> {
+    let tls = crate::tls::docker_trust_config(anchors.clone(), tls_endpoint.clone());
+    Client::builder()
+        .use_preconfigured_tls(tls)
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        // A redirect could carry the Authorization header elsewhere: follow none.
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("docker-dcosreg/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| AuthError::Failed(format!("cannot set up the HTTP client: {e}")))
+}
+
+/// The error chain of a failed request, one line, without the URL's query.
+fn describe(endpoint: &Endpoint, err: &reqwest::Error) -> AuthError {
+    let mut parts: Vec<String> = Vec::new();
+    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(err);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = cause.source();
+    }
+    let what = if err.is_timeout() {
+        "no answer before the deadline — raise --timeout".to_string()
+    } else if parts.is_empty() {
+        err.to_string()
+    } else {
+        parts.join(": ")
+    };
+    let hint = if what.contains("x509:") {
+        " — run `docker dcosreg trust` first"
+    } else {
+        ""
+    };
+    AuthError::Failed(crate::output::sanitize_line(&format!(
+        "{endpoint}: {what}{hint}"
+    )))
+}
+
+/// Check `credential` against the registry at `endpoint` before `deadline`.
+pub(crate) fn verify(
+    config: &Config,
+    endpoint: &Endpoint,
+    credential: &Credential,
+    deadline: Instant,
+) -> Result<Accepted, AuthError> {
+    let anchors = Anchors::for_endpoint(config, endpoint);
+    let registry = client(&anchors, endpoint, remaining(deadline, endpoint)?)?;
+    let v2 = format!("https://{}/v2/", endpoint.reference_host());
+    let first = registry
+        .get(&v2)
+        .send()
+        .map_err(|e| describe(endpoint, &e))?;
+    match first.status() {
+        StatusCode::OK => return Ok(Accepted::Open),
+        StatusCode::UNAUTHORIZED => {}
+        other => {
+            return Err(AuthError::Failed(format!(
+                "{endpoint}: GET /v2/ answered {other}, not 200 or 401 — is this a Docker registry?"
+            )))
+        }
+    }
+    let challenges: Vec<Challenge> = first
+        .headers()
+        .get_all(reqwest::header::WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(parse_challenges)
+        .collect();
+    let denied = || AuthError::Denied {
+        endpoint: endpoint.to_string(),
+        username: credential.username.clone(),
+    };
+    if let Some(bearer) = challenges.iter().find(|c| c.scheme == "bearer") {
+        let token = fetch_token(&anchors, endpoint, bearer, credential, deadline)?;
+        let answer = registry
+            .get(&v2)
+            .bearer_auth(token)
+            .timeout(remaining(deadline, endpoint)?)
+            .send()
+            .map_err(|e| describe(endpoint, &e))?;
+        return match answer.status() {
+            StatusCode::OK => Ok(Accepted::Bearer),
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Err(denied()),
+            other => Err(AuthError::Failed(format!(
+                "{endpoint}: GET /v2/ with the token answered {other}"
+            ))),
+        };
+    }
+    if challenges.iter().any(|c| c.scheme == "basic") || challenges.is_empty() {
+        let answer = registry
+            .get(&v2)
+            .header(reqwest::header::AUTHORIZATION, basic_value(credential))
+            .timeout(remaining(deadline, endpoint)?)
+            .send()
+            .map_err(|e| describe(endpoint, &e))?;
+        return match answer.status() {
+            StatusCode::OK => Ok(Accepted::Basic),
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Err(denied()),
+            other => Err(AuthError::Failed(format!(
+                "{endpoint}: GET /v2/ with Basic auth answered {other}"
+            ))),
+        };
+    }
+    let schemes: Vec<&str> = challenges.iter().map(|c| c.scheme.as_str()).collect();
+    Err(AuthError::Failed(crate::output::sanitize_line(&format!(
+        "{endpoint}: the registry asks for {} — only Basic and Bearer are supported",
+        schemes.join(", ")
+    ))))
+}
+
+/// The token flow: `GET realm?service=…&scope=…` with Basic auth, answer `{"token"}` or
+/// `{"access_token"}` (docker/distribution `registry/client/auth/session.go`).
+fn fetch_token(
+    anchors: &Anchors,
+    endpoint: &Endpoint,
+    challenge: &Challenge,
+    credential: &Credential,
+    deadline: Instant,
+) -> Result<String, AuthError> {
+    let realm = challenge.param("realm").ok_or_else(|| {
+        AuthError::Failed(format!(
+            "{endpoint}: the Bearer challenge names no realm (token service)"
+        ))
+    })?;
+    let mut url = reqwest::Url::parse(realm).map_err(|_| {
+        AuthError::Failed(crate::output::sanitize_line(&format!(
+            "{endpoint}: the token realm {realm:?} is not a URL"
+        )))
+    })?;
+    if !matches!(url.scheme(), "https" | "http") {
+        return Err(AuthError::Failed(crate::output::sanitize_line(&format!(
+            "{endpoint}: the token realm {realm:?} is not http(s)"
+        ))));
+    }
+    {
+        let mut query = url.query_pairs_mut();
+        if let Some(service) = challenge.param("service") {
+            query.append_pair("service", service);
+        }
+        if let Some(scope) = challenge.param("scope") {
+            query.append_pair("scope", scope);
+        }
+        query.append_pair("account", &credential.username);
+        query.append_pair("client_id", "docker-dcosreg");
+    }
+    let realm_host = url
+        .host_str()
+        .map(|h| match url.port() {
+            Some(port) => format!("{h}:{port}"),
+            None => h.to_string(),
+        })
+        .unwrap_or_default();
+    let realm_endpoint: Endpoint = realm_host
+        .parse()
+        .map_err(|e| AuthError::Failed(format!("{endpoint}: token realm host: {e}")))?;
+    let tokens = client(anchors, &realm_endpoint, remaining(deadline, endpoint)?)?;
+    let answer = tokens
+        .get(url)
+        .header(reqwest::header::AUTHORIZATION, basic_value(credential))
+        .send()
+        .map_err(|e| describe(&realm_endpoint, &e))?;
+    match answer.status() {
+        StatusCode::OK => {}
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+            return Err(AuthError::Denied {
+                endpoint: endpoint.to_string(),
+                username: credential.username.clone(),
+            })
+        }
+        other => {
+            return Err(AuthError::Failed(format!(
+                "{endpoint}: the token service {realm_endpoint} answered {other}"
+            )))
+        }
+    }
+    use std::io::Read;
+    let mut body = Vec::new();
+    answer
+        .take(MAX_TOKEN_BODY)
+        .read_to_end(&mut body)
+        .map_err(|_| AuthError::Failed(format!("{endpoint}: the token answer broke off")))?;
+    #[derive(serde::Deserialize)]
+    struct TokenAnswer {
+        token: Option<String>,
+        access_token: Option<String>,
+    }
+    let parsed: TokenAnswer = serde_json::from_slice(&body).map_err(|_| {
+        AuthError::Failed(format!(
+            "{endpoint}: the token service {realm_endpoint} did not answer token JSON"
+        ))
+    })?;
+    parsed
+        .token
+        .or(parsed.access_token)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            AuthError::Failed(format!(
+                "{endpoint}: the token service {realm_endpoint} answered no token"
+            ))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn challenges_parse_like_registries_send_them() {
+        let got = parse_challenges(
+            r#"Bearer realm="https://auth.example/token",service="registry.example",scope="registry:catalog:*""#,
+        );
+        assert_eq!(
+            got,
+            vec![Challenge {
+                scheme: "bearer".into(),
+                params: params(&[
+                    ("realm", "https://auth.example/token"),
+                    ("service", "registry.example"),
+                    ("scope", "registry:catalog:*"),
+                ]),
+            }]
+        );
+        assert_eq!(
+            parse_challenges(r#"Basic realm="Registry Realm""#),
+            vec![Challenge {
+                scheme: "basic".into(),
+                params: params(&[("realm", "Registry Realm")]),
+            }]
+        );
+        // Two challenges in one header; unquoted and escaped values.
+        let two = parse_challenges(r#"Basic realm=x, Bearer realm="a\"b", service=s"#);
+        assert_eq!(two.len(), 2);
+        assert_eq!(two[0].param("realm"), Some("x"));
+        assert_eq!(two[1].param("realm"), Some("a\"b"));
+        assert_eq!(two[1].param("service"), Some("s"));
+        assert!(parse_challenges("").is_empty());
+    }
+
+    #[test]
+    fn basic_is_base64_of_user_colon_secret() {
+        let cred = Credential {
+            username: "alice".into(),
+            secret: "s3cret".into(),
+        };
+        assert_eq!(basic_value(&cred), "Basic YWxpY2U6czNjcmV0");
+    }
+}
