@@ -1,0 +1,744 @@
+//! Credentials end to end with real components: `docker-registry` with htpasswd (Basic) or
+//! token (Bearer) auth at the VIP (:443) and at Marathon-LB (:5000) inside a network
+//! namespace, both serving one storage; the real docker CLI (`docker manifest inspect`, no
+//! daemon needed), skopeo with `--authfile` pointing at the docker config, and our
+//! `docker-credential-dcosreg` found on PATH as Docker finds it.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use base64::Engine;
+use support::peers::TestChain;
+use support::{require_tool, wait_for_listener, wait_with_deadline, Netns};
+
+const USER: &str = "alice";
+const PASSWORD: &str = "correct horse battery staple";
+/// The token flow's `service` and `iss`, as the registry's token auth is configured.
+const SERVICE: &str = "dcosreg-test-registry";
+const ISSUER: &str = "dcosreg-test-token-issuer";
+
+/// A `docker-registry` inside the namespace; killed on drop.
+struct Served {
+    child: Child,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+enum Auth {
+    Htpasswd,
+    /// The token service's realm URL and the PEM of the certificate that signs tokens.
+    Token {
+        realm: String,
+        signer_pem: PathBuf,
+    },
+}
+
+/// Two registries (the VIP :443 and Marathon-LB :5000) in one namespace, one storage; a
+/// `--root` whose certs.d trusts their CA for every spelling; a private HOME and PATH.
+struct Cluster {
+    // Dropped in this order: registries, then their namespace, then the files.
+    _registries: Vec<Served>,
+    _ns: Netns,
+    dir: tempfile::TempDir,
+    ip: String,
+    root: PathBuf,
+    home: PathBuf,
+    bin_dir: PathBuf,
+}
+
+impl Cluster {
+    fn start(auth: Auth) -> Cluster {
+        let registry = require_tool("docker-registry");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ns = Netns::create();
+        let ip = ns.inner_ip.clone();
+        let chain = TestChain::new(dir.path(), &[&ip]);
+        let auth_yaml = match &auth {
+            Auth::Htpasswd => {
+                let htpasswd = dir.path().join("htpasswd");
+                // -i: the password from stdin, not from the arguments.
+                let mut child = Command::new(require_tool("htpasswd"))
+                    .args(["-iBn", USER])
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .expect("run htpasswd");
+                child
+                    .stdin
+                    .take()
+                    .expect("stdin")
+                    .write_all(PASSWORD.as_bytes())
+                    .expect("password to htpasswd");
+                let out = wait_with_deadline(&mut child, Duration::from_secs(20));
+                assert!(out.status.success(), "htpasswd: {out:?}");
+                std::fs::write(&htpasswd, &out.stdout).expect("htpasswd file");
+                format!(
+                    "auth:\n  htpasswd:\n    realm: dcosreg-test\n    path: {}\n",
+                    htpasswd.display()
+                )
+            }
+            Auth::Token { realm, signer_pem } => format!(
+                "auth:\n  token:\n    realm: \"{realm}\"\n    service: {SERVICE}\n    issuer: {ISSUER}\n    rootcertbundle: {}\n",
+                signer_pem.display()
+            ),
+        };
+        let storage = dir.path().join("storage");
+        let mut registries = Vec::new();
+        for port in [443u16, 5000] {
+            let config = dir.path().join(format!("registry-{port}.yml"));
+            std::fs::write(
+                &config,
+                format!(
+                    "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: \"{ip}:{port}\"\n  secret: test-secret\n  tls:\n    certificate: {}\n    key: {}\n{auth_yaml}",
+                    storage.display(),
+                    chain.chain_pem.display(),
+                    chain.key_pem.display(),
+                ),
+            )
+            .expect("registry config");
+            let log = std::fs::File::create(dir.path().join(format!("registry-{port}.log")))
+                .expect("log");
+            let mut child = Command::new("ip")
+                .args(["netns", "exec", &ns.name])
+                .arg(&registry)
+                .arg("serve")
+                .arg(&config)
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().expect("log"))
+                .stderr(log)
+                .spawn()
+                .expect("start docker-registry");
+            wait_for_listener(&format!("{ip}:{port}"), Duration::from_secs(10), &mut child);
+            registries.push(Served { child });
+        }
+        // Docker's trust for every spelling, under --root (and bind-mounted for docker).
+        let root = dir.path().join("root");
+        let ca_pem = pem::encode(&pem::Pem::new("CERTIFICATE", chain.certs[1].to_vec()));
+        for name in [ip.clone(), format!("{ip}:443"), format!("{ip}:5000")] {
+            let certs_d = root.join("etc/docker/certs.d").join(&name);
+            std::fs::create_dir_all(&certs_d).expect("certs.d");
+            std::fs::write(certs_d.join("ca.crt"), &ca_pem).expect("ca.crt");
+        }
+        let home = dir.path().join("home");
+        std::fs::create_dir_all(&home).expect("home");
+        let bin_dir = dir.path().join("bin");
+        std::fs::create_dir_all(&bin_dir).expect("bin");
+        // What install.sh does: the helper is this binary under the helper's name.
+        std::os::unix::fs::symlink(
+            env!("CARGO_BIN_EXE_docker-dcosreg"),
+            bin_dir.join("docker-credential-dcosreg"),
+        )
+        .expect("helper link");
+        Cluster {
+            _registries: registries,
+            _ns: ns,
+            dir,
+            ip,
+            root,
+            home,
+            bin_dir,
+        }
+    }
+
+    fn vip(&self) -> String {
+        self.ip.clone()
+    }
+
+    fn mlb(&self) -> String {
+        format!("{}:5000", self.ip)
+    }
+
+    fn docker_config(&self) -> PathBuf {
+        self.home.join(".docker")
+    }
+
+    fn config_json(&self) -> PathBuf {
+        self.docker_config().join("config.json")
+    }
+
+    fn data_dir(&self) -> PathBuf {
+        self.home.join(".local/share/dcosreg")
+    }
+
+    /// The environment a user's shell would give every program here.
+    fn env(&self, command: &mut Command) {
+        let path = format!(
+            "{}:{}",
+            self.bin_dir.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        command
+            .env("PATH", path)
+            .env("HOME", &self.home)
+            .env("XDG_DATA_HOME", self.home.join(".local/share"))
+            .env("XDG_CONFIG_HOME", self.home.join(".config"))
+            .env("DOCKER_CONFIG", self.docker_config())
+            .env("DCOSREG_INTERNAL", self.vip())
+            .env("DCOSREG_EXTERNAL", self.mlb())
+            .env("DCOSREG_ROOT", &self.root)
+            .env("DCOSREG_TIMEOUT", "10s")
+            .env_remove("DCOSREG_CONFIG")
+            .env_remove("DCOSREG_USERNAME")
+            .env_remove("DCOSREG_PASSWORD")
+            .env_remove("DCOSREG_PASSWORD_FILE");
+    }
+
+    fn run(&self, mut command: Command, stdin: Option<&str>) -> Output {
+        self.env(&mut command);
+        let mut child = command
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        if let Some(text) = stdin {
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(text.as_bytes())
+                .expect("write stdin");
+        }
+        wait_with_deadline(&mut child, Duration::from_secs(60))
+    }
+
+    fn dcosreg(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_docker-dcosreg"));
+        command.args(args);
+        self.run(command, stdin)
+    }
+
+    fn helper(&self, action: &str, stdin: &str) -> Output {
+        let mut command = Command::new(self.bin_dir.join("docker-credential-dcosreg"));
+        command.arg(action);
+        self.run(command, Some(stdin))
+    }
+
+    /// The real docker CLI with ROOT/etc/docker bind-mounted over /etc/docker in a private
+    /// mount namespace (certs.d is read from /etc/docker only).
+    fn docker(&self, args: &[&str]) -> Output {
+        require_tool("docker");
+        let script =
+            "mkdir -p /etc/docker && mount --bind \"$1\" /etc/docker && shift && exec \"$@\"";
+        let mut command = Command::new(require_tool("unshare"));
+        command
+            .args(["-m", "--propagation", "private", "sh", "-c", script, "sh"])
+            .arg(self.root.join("etc/docker"))
+            .arg("docker")
+            .args(args);
+        self.run(command, None)
+    }
+
+    fn manifest_inspect(&self, reference: &str) -> Output {
+        self.docker(&["manifest", "inspect", reference])
+    }
+
+    /// `skopeo inspect` with an auth file and the certs.d directory of the spelling.
+    fn skopeo_inspect(&self, authfile: &Path, spelling: &str, repo: &str) -> Output {
+        let mut command = Command::new(require_tool("skopeo"));
+        command
+            .args(["inspect", "--raw", "--retry-times", "0", "--authfile"])
+            .arg(authfile)
+            .arg("--cert-dir")
+            .arg(self.root.join("etc/docker/certs.d").join(spelling))
+            .arg(format!("docker://{spelling}/{repo}"));
+        self.run(command, None)
+    }
+
+    /// Push a one-layer image built here to `spelling/repo` with skopeo, authenticated
+    /// through `authfile`.
+    fn push(&self, authfile: &Path, spelling: &str, repo: &str) {
+        let layout = self.dir.path().join("oci");
+        if !layout.exists() {
+            write_oci_layout(&layout);
+        }
+        let mut command = Command::new(require_tool("skopeo"));
+        command
+            .args(["copy", "--retry-times", "0", "--dest-authfile"])
+            .arg(authfile)
+            .arg("--dest-cert-dir")
+            .arg(self.root.join("etc/docker/certs.d").join(spelling))
+            .arg(format!("oci:{}:1", layout.display()))
+            .arg(format!("docker://{spelling}/{repo}"));
+        let out = self.run(command, None);
+        assert!(out.status.success(), "skopeo copy: {}", text(&out));
+    }
+
+    fn login(&self, password: &str) -> Output {
+        self.dcosreg(
+            &["login", "-u", USER, "--password-stdin"],
+            Some(&format!("{password}\n")),
+        )
+    }
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "status {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn assert_secret_absent(out: &Output) {
+    let all = text(out);
+    assert!(
+        !all.contains(PASSWORD),
+        "the password leaked into output:\n{all}"
+    );
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    ring::digest::digest(&ring::digest::SHA256, bytes)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// An OCI image layout holding one image (one small layer), tag `1`.
+fn write_oci_layout(dir: &Path) {
+    let blobs = dir.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).expect("oci blobs");
+    let put = |bytes: &[u8]| -> String {
+        let digest = sha256_hex(bytes);
+        std::fs::write(blobs.join(&digest), bytes).expect("blob");
+        format!("sha256:{digest}")
+    };
+    let mut tar = tar::Builder::new(Vec::new());
+    let body = b"hello from the private registry\n";
+    let mut header = tar::Header::new_gnu();
+    header.set_size(body.len() as u64);
+    header.set_mode(0o644);
+    header.set_mtime(0);
+    tar.append_data(&mut header, "hello.txt", &body[..])
+        .expect("tar");
+    let layer_tar = tar.into_inner().expect("tar");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&layer_tar).expect("gzip");
+    let layer = gz.finish().expect("gzip");
+    let layer_digest = put(&layer);
+    let config = serde_json::json!({
+        "architecture": "amd64",
+        "os": "linux",
+        "config": {},
+        "rootfs": {"type": "layers", "diff_ids": [format!("sha256:{}", sha256_hex(&layer_tar))]},
+    })
+    .to_string();
+    let config_digest = put(config.as_bytes());
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config.len()},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer_digest, "size": layer.len()}],
+    })
+    .to_string();
+    let manifest_digest = put(manifest.as_bytes());
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "manifests": [{
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": manifest_digest,
+            "size": manifest.len(),
+            "annotations": {"org.opencontainers.image.ref.name": "1"},
+        }],
+    });
+    std::fs::write(dir.join("index.json"), index.to_string()).expect("index.json");
+    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#)
+        .expect("oci-layout");
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).expect("stat").permissions().mode() & 0o777
+}
+
+#[test]
+fn one_login_serves_docker_and_skopeo_at_both_endpoints_and_logout_restores_config() {
+    let cluster = Cluster::start(Auth::Htpasswd);
+    let (vip, mlb) = (cluster.vip(), cluster.mlb());
+    let spellings = [vip.clone(), format!("{vip}:443"), mlb.clone()];
+
+    // A config.json of the user's own, in their formatting: login must keep it all.
+    std::fs::create_dir_all(cluster.docker_config()).expect("docker config dir");
+    let original = "{\n  \"psFormat\": \"table {{.ID}}\\t{{.Names}}\",\n  \"auths\": {}\n}\n";
+    std::fs::write(cluster.config_json(), original).expect("config.json");
+    std::fs::set_permissions(
+        cluster.config_json(),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .expect("chmod");
+
+    // Wrong password: exit 1, nothing stored, config.json untouched.
+    let wrong = cluster.login("not the password");
+    assert_eq!(wrong.status.code(), Some(1), "{}", text(&wrong));
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains("unauthorized"),
+        "{}",
+        text(&wrong)
+    );
+    assert!(!text(&wrong).contains("not the password"));
+    assert_eq!(
+        std::fs::read_to_string(cluster.config_json()).unwrap(),
+        original
+    );
+    assert!(!cluster.data_dir().join("credentials.json").exists());
+    let before = cluster.manifest_inspect(&format!("{vip}/creds/app:1"));
+    assert!(!before.status.success());
+    assert!(
+        String::from_utf8_lossy(&before.stderr).contains("no basic auth credentials"),
+        "{}",
+        text(&before)
+    );
+
+    // One login.
+    let login = cluster.login(PASSWORD);
+    assert_eq!(login.status.code(), Some(0), "{}", text(&login));
+    assert_secret_absent(&login);
+    assert!(
+        String::from_utf8_lossy(&login.stderr).contains("unencrypted"),
+        "{}",
+        text(&login)
+    );
+    let config_text = std::fs::read_to_string(cluster.config_json()).unwrap();
+    assert!(!config_text.contains(PASSWORD));
+    let config: serde_json::Value = serde_json::from_str(&config_text).unwrap();
+    assert_eq!(config["psFormat"], "table {{.ID}}\t{{.Names}}");
+    for spelling in &spellings {
+        assert_eq!(config["credHelpers"][spelling], "dcosreg", "{config_text}");
+    }
+    assert_eq!(mode(&cluster.config_json()), 0o600);
+    assert_eq!(mode(&cluster.data_dir().join("credentials.json")), 0o600);
+
+    // skopeo pushes through Marathon-LB with the docker config as its auth file (credHelpers).
+    cluster.push(&cluster.config_json(), &mlb, "creds/app:1");
+    for spelling in &spellings {
+        let reference = format!("{spelling}/creds/app:1");
+        let docker = cluster.manifest_inspect(&reference);
+        assert!(
+            docker.status.success(),
+            "docker manifest inspect {reference}: {}",
+            text(&docker)
+        );
+        assert!(String::from_utf8_lossy(&docker.stdout).contains("schemaVersion"));
+        let skopeo = cluster.skopeo_inspect(&cluster.config_json(), spelling, "creds/app:1");
+        assert!(
+            skopeo.status.success(),
+            "skopeo inspect {reference}: {}",
+            text(&skopeo)
+        );
+    }
+
+    // The helper itself, for URL forms Docker and others send.
+    for url in [
+        format!("https://{mlb}/v2/"),
+        format!("{vip}:443"),
+        format!("https://{vip}"),
+    ] {
+        let got = cluster.helper("get", &url);
+        assert!(got.status.success(), "get {url}: {}", text(&got));
+        let answer: serde_json::Value = serde_json::from_slice(&got.stdout).unwrap();
+        assert_eq!(answer["ServerURL"], url.as_str());
+        assert_eq!(answer["Username"], USER);
+        assert_eq!(answer["Secret"], PASSWORD);
+    }
+    let list = cluster.helper("list", "");
+    let listed: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    for spelling in &spellings {
+        assert_eq!(listed[spelling], USER, "{listed}");
+    }
+    let unknown = cluster.helper("get", "other.example:5000");
+    assert_eq!(unknown.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&unknown.stdout).trim_end(),
+        "credentials not found in native keychain"
+    );
+
+    // Machines without a helper: the exported config.json works as skopeo's auth file, and
+    // the DC/OS archive's .docker/ works as the docker CLI's --config.
+    let exported = cluster.dir.path().join("export.json");
+    let out = cluster.dcosreg(
+        &["credentials", "export", "--as", "docker-config", "--out"],
+        None,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "--out needs a value: {}",
+        text(&out)
+    );
+    let out = cluster.dcosreg(
+        &[
+            "credentials",
+            "export",
+            "--as",
+            "docker-config",
+            "--out",
+            exported.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert_secret_absent(&out);
+    assert_eq!(mode(&exported), 0o600);
+    for spelling in &spellings {
+        let skopeo = cluster.skopeo_inspect(&exported, spelling, "creds/app:1");
+        assert!(
+            skopeo.status.success(),
+            "exported auths at {spelling}: {}",
+            text(&skopeo)
+        );
+    }
+    let archive = cluster.dir.path().join("docker.tar.gz");
+    let out = cluster.dcosreg(
+        &[
+            "credentials",
+            "export",
+            "--as",
+            "dcos-archive",
+            "--out",
+            archive.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let sandbox = cluster.dir.path().join("sandbox");
+    std::fs::create_dir_all(&sandbox).unwrap();
+    let untar = Command::new("tar")
+        .arg("-xzf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(&sandbox)
+        .output()
+        .expect("tar");
+    assert!(untar.status.success(), "{untar:?}");
+    assert_eq!(mode(&sandbox.join(".docker/config.json")), 0o600);
+    let via_archive = cluster.docker(&[
+        "--config",
+        sandbox.join(".docker").to_str().unwrap(),
+        "manifest",
+        "inspect",
+        &format!("{mlb}/creds/app:1"),
+    ]);
+    assert!(via_archive.status.success(), "{}", text(&via_archive));
+
+    // Logout: config.json byte for byte as before login, the secret gone, access gone.
+    let logout = cluster.dcosreg(&["logout"], None);
+    assert!(logout.status.success(), "{}", text(&logout));
+    assert_eq!(
+        std::fs::read_to_string(cluster.config_json()).unwrap(),
+        original
+    );
+    let stored =
+        std::fs::read_to_string(cluster.data_dir().join("credentials.json")).unwrap_or_default();
+    assert!(!stored.contains(PASSWORD));
+    let after = cluster.manifest_inspect(&format!("{vip}/creds/app:1"));
+    assert!(!after.status.success(), "{}", text(&after));
+    let again = cluster.dcosreg(&["logout"], None);
+    assert!(again.status.success(), "logout twice: {}", text(&again));
+    assert_eq!(
+        std::fs::read_to_string(cluster.config_json()).unwrap(),
+        original
+    );
+
+    // The CI form: nothing stored, the credHelpers entries a job writes, and the secret in
+    // DCOSREG_USERNAME + DCOSREG_PASSWORD_FILE.
+    let password_file = cluster.dir.path().join("password");
+    std::fs::write(&password_file, format!("{PASSWORD}\n")).unwrap();
+    let ci_config = cluster.dir.path().join("ci-docker");
+    std::fs::create_dir_all(&ci_config).unwrap();
+    std::fs::write(
+        ci_config.join("config.json"),
+        serde_json::json!({"credHelpers": {&vip: "dcosreg", &mlb: "dcosreg"}}).to_string(),
+    )
+    .unwrap();
+    let script = "mkdir -p /etc/docker && mount --bind \"$1\" /etc/docker && shift && exec \"$@\"";
+    let mut command = Command::new("unshare");
+    command
+        .args(["-m", "--propagation", "private", "sh", "-c", script, "sh"])
+        .arg(cluster.root.join("etc/docker"))
+        .args([
+            "docker",
+            "manifest",
+            "inspect",
+            &format!("{mlb}/creds/app:1"),
+        ]);
+    cluster.env(&mut command);
+    let ci = command
+        .env("DOCKER_CONFIG", &ci_config)
+        .env("DCOSREG_USERNAME", USER)
+        .env("DCOSREG_PASSWORD_FILE", &password_file)
+        .stdin(Stdio::null())
+        .output()
+        .expect("docker in the CI form");
+    assert!(ci.status.success(), "{}", text(&ci));
+}
+
+/// A token service (distribution's token spec): Basic-authenticated `GET /token`, answering
+/// an ES256 JWT whose `x5c` certificate is the registry's `rootcertbundle`. Serves on
+/// loopback until the test process ends; every read is bounded.
+fn token_service(dir: &Path) -> (String, PathBuf) {
+    let key = rcgen::KeyPair::generate().expect("signer key");
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "dcosreg test token signer");
+    let cert = params.self_signed(&key).expect("signer cert");
+    let signer_pem = dir.join("token-signer.pem");
+    std::fs::write(&signer_pem, cert.pem()).expect("signer pem");
+    let der = cert.der().to_vec();
+    let pkcs8 = key.serialize_der();
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind token service");
+    let realm = format!("http://{}/token", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        let rng = ring::rand::SystemRandom::new();
+        let signer = ring::signature::EcdsaKeyPair::from_pkcs8(
+            &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+            &pkcs8,
+            &rng,
+        )
+        .expect("signer");
+        for stream in listener.incoming().flatten() {
+            let _ = serve_token(stream, &signer, &rng, &der);
+        }
+    });
+    (realm, signer_pem)
+}
+
+fn serve_token(
+    mut stream: TcpStream,
+    signer: &ring::signature::EcdsaKeyPair,
+    rng: &ring::rand::SystemRandom,
+    cert_der: &[u8],
+) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let mut reader = BufReader::new(stream.try_clone()?.take(64 * 1024));
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line)?;
+    let mut authorization = String::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 || line.trim().is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            if name.trim().eq_ignore_ascii_case("authorization") {
+                authorization = value.trim().to_string();
+            }
+        }
+    }
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let b64url = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let expected = format!("Basic {}", b64.encode(format!("{USER}:{PASSWORD}")));
+    if authorization != expected {
+        let body = r#"{"details":"invalid username or password"}"#;
+        return write!(
+            stream,
+            "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+    }
+    let target = request_line.split_whitespace().nth(1).unwrap_or("/");
+    let url = reqwest::Url::parse(&format!("http://token{target}")).expect("request target");
+    let access: Vec<serde_json::Value> = url
+        .query_pairs()
+        .filter(|(k, _)| k == "scope")
+        .flat_map(|(_, scope)| {
+            scope
+                .split(' ')
+                .filter_map(|one| {
+                    let mut parts = one.splitn(3, ':');
+                    let (kind, name, actions) = (parts.next()?, parts.next()?, parts.next()?);
+                    Some(serde_json::json!({
+                        "type": kind, "name": name,
+                        "actions": actions.split(',').collect::<Vec<_>>(),
+                    }))
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let header = serde_json::json!({"typ": "JWT", "alg": "ES256", "x5c": [b64.encode(cert_der)]});
+    let claims = serde_json::json!({
+        "iss": ISSUER, "sub": USER, "aud": SERVICE,
+        "exp": now + 300, "nbf": now - 10, "iat": now - 10,
+        "jti": format!("{now}-{}", access.len()), "access": access,
+    });
+    let input = format!(
+        "{}.{}",
+        b64url.encode(header.to_string()),
+        b64url.encode(claims.to_string())
+    );
+    let signature = signer.sign(rng, input.as_bytes()).expect("sign");
+    let token = format!("{input}.{}", b64url.encode(signature.as_ref()));
+    let body =
+        serde_json::json!({"token": token, "access_token": token, "expires_in": 300}).to_string();
+    write!(
+        stream,
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+#[test]
+fn bearer_token_flow_login_checks_and_serves_docker_and_skopeo() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (realm, signer_pem) = token_service(dir.path());
+    let cluster = Cluster::start(Auth::Token { realm, signer_pem });
+    let (vip, mlb) = (cluster.vip(), cluster.mlb());
+
+    let wrong = cluster.login("not the password");
+    assert_eq!(wrong.status.code(), Some(1), "{}", text(&wrong));
+    assert!(
+        !cluster.config_json().exists(),
+        "a refused login writes nothing"
+    );
+    assert!(!cluster.data_dir().join("credentials.json").exists());
+
+    let login = cluster.login(PASSWORD);
+    assert_eq!(login.status.code(), Some(0), "{}", text(&login));
+    assert!(
+        String::from_utf8_lossy(&login.stdout).contains("token auth"),
+        "{}",
+        text(&login)
+    );
+    assert_secret_absent(&login);
+
+    cluster.push(&cluster.config_json(), &vip, "bearer/app:1");
+    for reference in [format!("{vip}/bearer/app:1"), format!("{mlb}/bearer/app:1")] {
+        let docker = cluster.manifest_inspect(&reference);
+        assert!(
+            docker.status.success(),
+            "docker manifest inspect {reference}: {}",
+            text(&docker)
+        );
+    }
+    let skopeo = cluster.skopeo_inspect(&cluster.config_json(), &mlb, "bearer/app:1");
+    assert!(skopeo.status.success(), "{}", text(&skopeo));
+
+    let logout = cluster.dcosreg(&["logout"], None);
+    assert!(logout.status.success(), "{}", text(&logout));
+    assert!(
+        !cluster.config_json().exists(),
+        "login created config.json; logout removes it"
+    );
+}
