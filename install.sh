@@ -35,6 +35,11 @@ else
     bin_dir="${bin_dir:-$HOME/.local/bin}"
 fi
 install_to "$bin_dir"
+# The Docker credential helper is the same binary under Docker's helper name: a relative
+# link next to it (replaced by rename, so rerunning is safe).
+ln -sf docker-dcosreg "$bin_dir/.docker-credential-dcosreg.new"
+mv -f "$bin_dir/.docker-credential-dcosreg.new" "$bin_dir/docker-credential-dcosreg"
+echo "install.sh: installed $bin_dir/docker-credential-dcosreg (credential helper)"
 
 case ":$PATH:" in
     *":$bin_dir:"*) ;;

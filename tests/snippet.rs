@@ -11,7 +11,7 @@ use serde_json::Value;
 use support::*;
 
 const CERTS_D: &str = "/etc/docker/certs.d";
-const KINDS: [&str; 7] = [
+const KINDS: [&str; 8] = [
     "dind",
     "jenkins",
     "gitlab-runner",
@@ -19,6 +19,7 @@ const KINDS: [&str; 7] = [
     "marathon",
     "kaniko",
     "buildx",
+    "dcos-credentials",
 ];
 
 /// `snippet KIND --format json` with the given endpoints (no network is used).
@@ -179,10 +180,8 @@ fn jenkins_mesos_kubernetes_and_docker_agents_mount_certs_d() {
 
 #[test]
 fn gitlab_runner_volumes_include_certs_d() {
-    // Text output of a one-section kind is the bare file: parse stdout itself.
-    let out = dcosreg(&["--internal", "10.1.2.3", "snippet", "gitlab-runner"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let config = toml_value(&stdout(&out));
+    let snippet = snippet_json("gitlab-runner", "10.1.2.3", "192.168.1.50:5000");
+    let config = toml_value(&sections(&snippet, "toml")[0].1);
     let runner = &config["runners"][0];
     assert_eq!(runner["executor"], "docker");
     assert_eq!(runner["docker"]["privileged"], true);
@@ -606,5 +605,58 @@ impl Drop for Children {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+}
+
+#[test]
+fn dcos_credentials_fetch_pull_config_and_cluster_config_name_every_spelling() {
+    let snippet = snippet_json("dcos-credentials", "10.9.0.1", "10.9.1.50:5000");
+    let apps = sections(&snippet, "json");
+    assert_eq!(apps.len(), 2);
+    let docker_app: Value = serde_json::from_str(&apps[0].1).expect("JSON");
+    assert_eq!(docker_app["container"]["type"], "DOCKER");
+    assert_eq!(docker_app["fetch"][0]["uri"], "file:///etc/docker.tar.gz");
+    assert_eq!(docker_app["fetch"][0]["extract"], true);
+    assert_eq!(
+        docker_app["container"]["docker"]["image"],
+        "10.9.0.1/my-app:1"
+    );
+    let ucr_app: Value = serde_json::from_str(&apps[1].1).expect("JSON");
+    assert_eq!(ucr_app["container"]["type"], "MESOS");
+    let secret = ucr_app["container"]["docker"]["pullConfig"]["secret"]
+        .as_str()
+        .unwrap();
+    assert!(ucr_app["secrets"][secret]["source"].is_string());
+    let cluster = yaml(&sections(&snippet, "yaml")[0].1);
+    for name in ["10.9.0.1", "10.9.0.1:443", "10.9.1.50:5000"] {
+        assert!(
+            cluster["cluster_docker_credentials"]["auths"][name]["auth"].is_string(),
+            "{name}: {cluster}"
+        );
+    }
+    let ship = &sections(&snippet, "shell")[0].1;
+    assert!(ship.contains("credentials export --as dcos-archive"));
+    assert!(ship.contains("rollout --credentials-archive"));
+}
+
+#[test]
+fn jenkins_and_gitlab_jobs_point_every_spelling_at_the_helper() {
+    for kind in ["jenkins", "gitlab-runner"] {
+        let snippet = snippet_json(kind, "10.9.0.1", "10.9.1.50:5000");
+        let json = sections(&snippet, "json");
+        let config: Value = serde_json::from_str(&json[0].1).expect("JSON");
+        for name in ["10.9.0.1", "10.9.0.1:443", "10.9.1.50:5000"] {
+            assert_eq!(config["credHelpers"][name], "dcosreg", "{kind}");
+        }
+        let all: String = snippet["sections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["content"].as_str().unwrap())
+            .collect();
+        assert!(
+            all.contains("DCOSREG_USERNAME") && all.contains("DCOSREG_PASSWORD"),
+            "{kind}"
+        );
     }
 }

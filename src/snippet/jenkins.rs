@@ -4,7 +4,7 @@
 //! JCasC, field names from the plugin's `MesosAgentSpecTemplate.ContainerInfo.Volume`),
 //! the Kubernetes plugin (a pod template), and a plain `docker run` agent.
 
-use super::{quote, Context, Language, Section, Snippet, DOCKER_CERTS_D};
+use super::{cred_helpers_json, quote, Context, Language, Section, Snippet, DOCKER_CERTS_D};
 
 pub(super) fn build(context: &Context) -> Snippet {
     let certs_d = quote(DOCKER_CERTS_D);
@@ -75,6 +75,22 @@ spec:
          -v {DOCKER_CERTS_D}:{DOCKER_CERTS_D}:ro \\\n  \
          jenkins/inbound-agent\n"
     );
+    let helpers = cred_helpers_json(context);
+    let login = format!(
+        "# Jenkinsfile: bind a \"Username with password\" credential (id dcos-registry) to the\n\
+         # variables docker-credential-dcosreg reads; nothing is stored on the agent:\n\
+         #   withCredentials([usernamePassword(credentialsId: 'dcos-registry',\n\
+         #       usernameVariable: 'DCOSREG_USERNAME', passwordVariable: 'DCOSREG_PASSWORD')]) {{\n\
+         #     sh(script: '...this script...')\n\
+         #   }}\n\
+         # The agent needs docker-credential-dcosreg on PATH (install.sh, or the binary copied\n\
+         # under that name).\n\
+         export DOCKER_CONFIG=\"${{WORKSPACE:-$PWD}}/.docker\"\n\
+         mkdir -p \"$DOCKER_CONFIG\"\n\
+         cat > \"$DOCKER_CONFIG/config.json\" <<'JSON'\n{helpers}JSON\n\
+         docker pull {image}\n",
+        image = super::shell_quote(&format!("{}/my-app:1", context.internal.reference_host())),
+    );
     Snippet {
         kind: "jenkins",
         sections: vec![
@@ -92,6 +108,16 @@ spec:
                 title: "docker run: a Jenkins agent".into(),
                 format: Language::Shell,
                 content: agent,
+            },
+            Section {
+                title: "CI job credentials: the job's config.json (credHelpers)".into(),
+                format: Language::Json,
+                content: helpers,
+            },
+            Section {
+                title: "CI job credentials: Jenkinsfile sh step with the login as secret variables".into(),
+                format: Language::Shell,
+                content: login,
             },
         ],
         notes: vec![

@@ -10,6 +10,7 @@
 
 mod buildx;
 mod compose;
+pub(crate) mod dcos_credentials;
 mod dind;
 mod gitlab_runner;
 mod jenkins;
@@ -94,6 +95,21 @@ impl Context {
     }
 }
 
+/// The config.json a CI job writes so that Docker asks `docker-credential-dcosreg` for
+/// every registry name; the job's secret variables `DCOSREG_USERNAME` and
+/// `DCOSREG_PASSWORD` (or `DCOSREG_PASSWORD_FILE`) then answer with nothing stored.
+pub(crate) fn cred_helpers_json(context: &Context) -> String {
+    let entries: Vec<String> = context
+        .registry_names()
+        .into_iter()
+        .map(|(name, _)| format!("    {}: \"dcosreg\"", quote(&name)))
+        .collect();
+    format!(
+        "{{\n  \"credHelpers\": {{\n{}\n  }}\n}}\n",
+        entries.join(",\n")
+    )
+}
+
 /// One kind of snippet: its name, what it is for, how it is made.
 pub(crate) struct Kind {
     pub(crate) name: &'static str,
@@ -142,6 +158,12 @@ pub(crate) const KINDS: &[Kind] = &[
         name: "buildx",
         description: "buildkitd.toml with the CA per registry, and the buildx create command",
         build: buildx::build,
+    },
+    Kind {
+        name: "dcos-credentials",
+        description:
+            "DC/OS agents' registry login: fetched archive, UCR pullConfig, cluster config",
+        build: dcos_credentials::build,
     },
 ];
 
