@@ -406,6 +406,10 @@ pub(crate) struct RolloutArgs {
     /// Also set and persist net.netfilter.nf_conntrack_tcp_be_liberal=1
     #[arg(long)]
     pub(crate) conntrack_liberal: bool,
+    /// Also copy this archive (credentials export --as dcos-archive) to every agent as
+    /// /etc/docker.tar.gz, mode 0600 (--via ssh only)
+    #[arg(long, value_name = "FILE")]
+    pub(crate) credentials_archive: Option<PathBuf>,
     /// List agents and actions; change nothing
     #[arg(long)]
     pub(crate) dry_run: bool,

@@ -1025,3 +1025,94 @@ fn without_a_ca_file_the_ca_comes_from_the_registry_handshake() {
     let (accepted, message) = support::skopeo_verdict(&internal, &empty);
     assert!(!accepted && message.contains("x509"), "{message}");
 }
+
+#[test]
+fn credentials_archive_reaches_every_agent_private_and_idempotent() {
+    let agents = [unique_loopback_ip(), unique_loopback_ip()];
+    let sshd = Sshd::start(&agents);
+    let dir = tempfile::tempdir().expect("tmp");
+    let (ca, _) = make_ca(dir.path(), "ca");
+    let root = dir.path().join("agents");
+    // The archive as a user makes it; the CI variables stand in for a stored login.
+    let archive = dir.path().join("docker.tar.gz");
+    let export = run_with_env(
+        &strings(&[
+            "--internal",
+            INTERNAL,
+            "--external",
+            EXTERNAL,
+            "credentials",
+            "export",
+            "--as",
+            "dcos-archive",
+            "--out",
+            &archive.display().to_string(),
+        ]),
+        &[
+            ("DCOSREG_USERNAME", "ci"),
+            ("DCOSREG_PASSWORD", "rollout-secret"),
+        ],
+    );
+    assert!(export.status.success(), "{}", stderr(&export));
+    let bytes = std::fs::read(&archive).expect("archive");
+
+    let mut args = base_args(&ca, &root);
+    args.extend(strings(&[
+        "--credentials-archive",
+        &archive.display().to_string(),
+        "--yes",
+    ]));
+    for agent in &agents {
+        args.extend(strings(&["--agent", agent]));
+    }
+    args.extend(sshd.ssh_args());
+    let out = run(&args);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}\n{}", stderr(&out));
+    assert!(!text.contains("rollout-secret") && !stderr(&out).contains("rollout-secret"));
+    for agent in &agents {
+        assert!(line_for(&text, agent).starts_with(&format!("{agent}: installed")));
+        let installed = root.join(agent).join("etc/docker.tar.gz");
+        assert_eq!(std::fs::read(&installed).expect("installed archive"), bytes);
+        let mode = std::fs::metadata(&installed).expect("meta").mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", installed.display());
+    }
+    // Rerun: nothing written anywhere.
+    let out = run(&args);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    for agent in &agents {
+        assert_eq!(
+            line_for(&text, agent),
+            format!("{agent}: already installed")
+        );
+    }
+    assert_no_leftovers(&root);
+
+    // Not a .tar.gz, or another transport: refused before anything is done.
+    let mut bad = args.clone();
+    let at = bad
+        .iter()
+        .position(|a| a == "--credentials-archive")
+        .unwrap()
+        + 1;
+    bad[at] = ca.display().to_string();
+    assert_eq!(run(&bad).status.code(), Some(2));
+    let mut marathon = strings(&[
+        "--internal",
+        INTERNAL,
+        "rollout",
+        "--via",
+        "marathon",
+        "--agent",
+        "127.0.0.1",
+        "--ca-file",
+        &ca.display().to_string(),
+        "--credentials-archive",
+        &archive.display().to_string(),
+    ]);
+    marathon.push("--yes".into());
+    let out = run(&marathon);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty(), "no app printed with the password");
+}

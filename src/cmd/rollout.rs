@@ -39,6 +39,7 @@ pub(crate) fn run(
     }
     let timeout = config.timeout.value;
     let token = args.auth_token.as_deref().filter(|t| !t.is_empty());
+    let archive = read_credentials_archive(args)?;
 
     // Kubernetes schedules on every node itself: no agent list is needed.
     let agents = match args.via {
@@ -53,7 +54,10 @@ pub(crate) fn run(
         .iter()
         .map(|entry| (entry.endpoint.clone(), entry.bundle_pem()))
         .collect();
-    let payload = Payload::new(&per_endpoint, args.force, args.conntrack_liberal);
+    let mut payload = Payload::new(&per_endpoint, args.force, args.conntrack_liberal);
+    if let Some(archive) = archive {
+        payload = payload.with_credentials_archive(archive);
+    }
 
     match args.via {
         Via::Kubernetes => {
@@ -91,6 +95,31 @@ pub(crate) fn run(
             )
         }
     }
+}
+
+/// `--credentials-archive FILE`: a gzip file of sane size, for `--via ssh` only (the
+/// Marathon app and the DaemonSet are printed or posted, and would carry the password).
+fn read_credentials_archive(args: &RolloutArgs) -> anyhow::Result<Option<Vec<u8>>> {
+    const MAX_ARCHIVE: u64 = 1024 * 1024;
+    let Some(path) = &args.credentials_archive else {
+        return Ok(None);
+    };
+    if args.via != Via::Ssh {
+        bail!("--credentials-archive works with --via ssh only: a Marathon app or DaemonSet spec would carry the password — copy the archive with --via ssh");
+    }
+    let bytes = crate::credentials::read_capped(path, MAX_ARCHIVE)?.ok_or_else(|| {
+        anyhow!(
+            "--credentials-archive {} does not exist — make it with `docker dcosreg credentials export --as dcos-archive --out FILE`",
+            path.display()
+        )
+    })?;
+    if !bytes.starts_with(&[0x1f, 0x8b]) {
+        bail!(
+            "--credentials-archive {} is not a .tar.gz — make it with `docker dcosreg credentials export --as dcos-archive --out FILE`",
+            path.display()
+        );
+    }
+    Ok(Some(bytes))
 }
 
 /// The CA per endpoint, from `trust`'s shared source with `trust`'s rules: shown, then

@@ -32,7 +32,12 @@ pub(crate) struct Payload {
     pub(crate) force: bool,
     /// Also set and persist nf_conntrack_tcp_be_liberal=1.
     pub(crate) conntrack_liberal: bool,
+    /// `--credentials-archive`: the `.tar.gz` every agent gets as [`CREDENTIALS_ARCHIVE`].
+    pub(crate) credentials_archive: Option<Vec<u8>>,
 }
+
+/// Where DC/OS tasks fetch the registry login from (`fetch: file:///etc/docker.tar.gz`).
+pub(crate) const CREDENTIALS_ARCHIVE: &str = crate::snippet::dcos_credentials::AGENT_ARCHIVE;
 
 impl Payload {
     /// Each endpoint with its CA bundle → every certs.d file of both runtimes.
@@ -61,7 +66,14 @@ impl Payload {
             files,
             force,
             conntrack_liberal: conntrack,
+            credentials_archive: None,
         }
+    }
+
+    /// Also install `archive` as [`CREDENTIALS_ARCHIVE`] (mode 0600).
+    pub(crate) fn with_credentials_archive(mut self, archive: Vec<u8>) -> Self {
+        self.credentials_archive = Some(archive);
+        self
     }
 
     /// Human-readable actions for `--dry-run`, with `root` prefixed.
@@ -71,6 +83,11 @@ impl Payload {
             .iter()
             .map(|(path, _)| format!("write {root}{path} (skipped when identical)"))
             .collect();
+        if self.credentials_archive.is_some() {
+            actions.push(format!(
+                "write {root}{CREDENTIALS_ARCHIVE} (mode 0600, skipped when identical)"
+            ));
+        }
         if self.conntrack_liberal {
             actions.push(format!("write {root}{SYSCTL_FILE} ({SYSCTL_KEY} = 1)"));
             if live_sysctl {
@@ -117,6 +134,9 @@ pub(crate) fn render(payload: &Payload, root_expr: &str, live_sysctl: bool, tail
             shell_quote(path)
         ));
     }
+    if let Some(archive) = &payload.credentials_archive {
+        s.push_str(&archive_installer(archive));
+    }
     if payload.conntrack_liberal {
         s.push_str(&format!(
             "sysctl_conf() {{ printf '%s\\n' '# written by docker-dcosreg rollout --conntrack-liberal' '{SYSCTL_KEY} = 1'; }}\n"
@@ -136,6 +156,43 @@ pub(crate) fn render(payload: &Payload, root_expr: &str, live_sysctl: bool, tail
     s.push_str("say \"done $failed\"\n[ \"$failed\" -eq 0 ] || exit 1\n");
     s.push_str(tail);
     s
+}
+
+/// The archive travels base64-encoded in a quoted here-document (binary is not safe in a
+/// shell script) and is compared in that form, so identical content is left alone. It is
+/// ours by name: a different archive (a new password) replaces the old one without --force.
+/// Written 0600 under umask 077 before the rename: the password is never readable by others.
+fn archive_installer(archive: &[u8]) -> String {
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(archive);
+    let mut lines = String::new();
+    for chunk in encoded.as_bytes().chunks(76) {
+        lines.push_str(&String::from_utf8_lossy(chunk));
+        lines.push('\n');
+    }
+    format!(
+        r#"archive_b64() {{
+cat <<'DCOSREG_ARCHIVE'
+{lines}DCOSREG_ARCHIVE
+}}
+install_archive() {{
+  target="$root"{path}
+  dir=${{target%/*}}
+  if ! mkdir -p "$dir" 2>/dev/null; then say "error $target cannot create $dir"; failed=$((failed + 1)); return; fi
+  if [ -f "$target" ] && [ "$(base64 < "$target" | tr -d '\n')" = "$(archive_b64 | tr -d '\n')" ]; then
+    if chmod 600 "$target"; then say "same $target"; else say "error $target cannot set mode 0600"; failed=$((failed + 1)); fi
+    return
+  fi
+  tmp="$dir/.dcosreg-$$.tmp"
+  if ! (umask 077 && archive_b64 | base64 -d > "$tmp") 2>/dev/null; then rm -f "$tmp"; say "error $target cannot write into $dir (needs base64)"; failed=$((failed + 1)); return; fi
+  if ! chmod 600 "$tmp" || ! mv -f "$tmp" "$target"; then rm -f "$tmp"; say "error $target cannot replace it"; failed=$((failed + 1)); return; fi
+  tmp=''
+  say "installed $target"
+}}
+install_archive
+"#,
+        path = shell_quote(CREDENTIALS_ARCHIVE),
+    )
 }
 
 fn ensure_newline(text: &str) -> String {
