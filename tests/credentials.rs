@@ -742,3 +742,115 @@ fn bearer_token_flow_login_checks_and_serves_docker_and_skopeo() {
         "login created config.json; logout removes it"
     );
 }
+
+/// A real dockerd (tests/support/runtime.rs) pulls with the credentials the docker CLI gets
+/// from `docker-credential-dcosreg`, at both endpoints; after logout, the exported DC/OS
+/// archive's `.docker/` alone (`docker --config`) lets it pull, as an agent's task does.
+#[test]
+fn dockerd_pulls_through_the_helper_and_through_the_exported_archive() {
+    use support::runtime::Runtime;
+    let runtime = Runtime::start();
+    let cluster = Cluster::start(Auth::Htpasswd);
+    let (vip, mlb) = (cluster.vip(), cluster.mlb());
+    // The daemon's trust: certs.d in its namespace's /etc (what `trust` installs).
+    let copy = runtime.in_ns_out(
+        "sh",
+        &[
+            "-c",
+            "mkdir -p /etc/docker/certs.d && cp -R \"$1\"/. /etc/docker/certs.d/",
+            "sh",
+            &cluster
+                .root
+                .join("etc/docker/certs.d")
+                .display()
+                .to_string(),
+        ],
+        Duration::from_secs(20),
+    );
+    assert!(copy.status.success(), "{}", text(&copy));
+
+    let login = cluster.login(PASSWORD);
+    assert!(login.status.success(), "{}", text(&login));
+    cluster.push(&cluster.config_json(), &vip, "pull/app:1");
+
+    let docker = |args: &[&str]| -> Output {
+        let mut command = runtime.docker(args);
+        cluster.env(&mut command);
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run docker");
+        wait_with_deadline(&mut child, Duration::from_secs(90))
+    };
+    for spelling in [&vip, &mlb] {
+        let reference = format!("{spelling}/pull/app:1");
+        let pull = docker(&["pull", "-q", &reference]);
+        assert!(
+            pull.status.success(),
+            "docker pull {reference}: {}",
+            text(&pull)
+        );
+        let _ = docker(&["rmi", "-f", &reference]);
+    }
+
+    let archive = cluster.dir.path().join("agent.tar.gz");
+    let out = cluster.dcosreg(
+        &[
+            "credentials",
+            "export",
+            "--as",
+            "dcos-archive",
+            "--out",
+            archive.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let logout = cluster.dcosreg(&["logout"], None);
+    assert!(logout.status.success(), "{}", text(&logout));
+    let reference = format!("{mlb}/pull/app:1");
+    let refused = docker(&["pull", "-q", &reference]);
+    assert!(
+        !refused.status.success(),
+        "logged out, yet: {}",
+        text(&refused)
+    );
+
+    // The Mesos fetcher's step: unpack into the sandbox; the task's docker reads .docker/.
+    let sandbox = cluster.dir.path().join("task-sandbox");
+    std::fs::create_dir_all(&sandbox).unwrap();
+    let untar = Command::new("tar")
+        .arg("-xzf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(&sandbox)
+        .output()
+        .expect("tar");
+    assert!(untar.status.success(), "{untar:?}");
+    let agent_config = sandbox.join(".docker");
+    let pull = docker(&[
+        "--config",
+        agent_config.to_str().unwrap(),
+        "pull",
+        "-q",
+        &reference,
+    ]);
+    assert!(
+        pull.status.success(),
+        "pull with the archive: {}",
+        text(&pull)
+    );
+    let pull = docker(&[
+        "--config",
+        agent_config.to_str().unwrap(),
+        "pull",
+        "-q",
+        &format!("{vip}:443/pull/app:1"),
+    ]);
+    assert!(
+        pull.status.success(),
+        "pull with the archive at :443: {}",
+        text(&pull)
+    );
+}
