@@ -76,9 +76,9 @@ const ROUND_TRIP: &[(&str, &str, &str)] = &[
         "from --platform=$BUILDPLATFORM 192.168.1.50:5000/base/go:1.22 As build\nFrOm 192.168.1.50:5000/x@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n",
     ),
     (
-        "COPY/ADD --from image, stage name and index untouched",
-        "FROM 192.168.0.1/a AS build\nFROM scratch\nCOPY --from=build /a /a\nCOPY --from=0 /b /b\nCOPY --link --from=192.168.0.1/tools:2 /t /t\nADD --from=\"192.168.0.1/x\" /x /x\n",
-        "FROM 192.168.1.50:5000/a AS build\nFROM scratch\nCOPY --from=build /a /a\nCOPY --from=0 /b /b\nCOPY --link --from=192.168.1.50:5000/tools:2 /t /t\nADD --from=\"192.168.1.50:5000/x\" /x /x\n",
+        "COPY --from image, stage name and index untouched",
+        "FROM 192.168.0.1/a AS build\nFROM scratch\nCOPY --from=build /a /a\nCOPY --from=0 /b /b\nCOPY --link --from=192.168.0.1/tools:2 /t /t\nCOPY --from=\"192.168.0.1/x\" /x /x\n",
+        "FROM 192.168.1.50:5000/a AS build\nFROM scratch\nCOPY --from=build /a /a\nCOPY --from=0 /b /b\nCOPY --link --from=192.168.1.50:5000/tools:2 /t /t\nCOPY --from=\"192.168.1.50:5000/x\" /x /x\n",
     ),
     (
         "RUN --mount from=image, not from=stage",
@@ -151,6 +151,10 @@ const UNTOUCHED: &[(&str, &str)] = &[
         "FROM 192.168.\"0.1\"/x\nFROM 192.168.0\\.1/x\n",
     ),
     (
+        "ADD has no --from (BuildKit refuses the flag)",
+        "FROM x\nADD --from=192.168.0.1/x /x /x\n",
+    ),
+    (
         "unterminated heredoc swallows the rest",
         "FROM x\nRUN <<EOF\nFROM 192.168.0.1/a\n",
     ),
@@ -159,6 +163,254 @@ const UNTOUCHED: &[(&str, &str)] = &[
         "FROM \u{fffd}\nRUN \\\n\u{0}\nFROM x\n",
     ),
 ];
+
+/// One row per class of issue 17: (name, input, expected, lines reported as skipped).
+/// `{H}` is the endpoint the references name, `{T}` the target; every row runs both ways
+/// (`{H}` internal with `--to external`, then `{H}` external with `--to internal`).
+const CLASSES: &[(&str, &str, &str, &[usize])] = &[
+    (
+        "ARG equal to the endpoint, host extended by the reference: not the endpoint",
+        "ARG REG={H}\nFROM ${REG}0/base/x\nFROM ${REG}:5000/base/x\nFROM ${REG}.nip.io/base/x\n",
+        "ARG REG={H}\nFROM ${REG}0/base/x\nFROM ${REG}:5000/base/x\nFROM ${REG}.nip.io/base/x\n",
+        &[],
+    ),
+    (
+        "ARG that is the host of one FROM and part of another host: reported",
+        "ARG REG={H}\nFROM ${REG}/a\nFROM ${REG}0/base/x\n",
+        "ARG REG={H}\nFROM ${REG}/a\nFROM ${REG}0/base/x\n",
+        &[2],
+    ),
+    (
+        "FROM ${IMG} with IMG the bare endpoint is a Docker Hub name",
+        "ARG IMG={H}\nFROM ${IMG}\n",
+        "ARG IMG={H}\nFROM ${IMG}\n",
+        &[],
+    ),
+    (
+        "stage-scoped ARG never reaches a FROM",
+        "FROM {H}/a\nARG REG={H}\nFROM ${REG}/b\n",
+        "FROM {T}/a\nARG REG={H}\nFROM ${REG}/b\n",
+        &[],
+    ),
+    (
+        "of two meta ARG lines the last one counts",
+        "ARG REG={H}\nARG REG={H}\nFROM ${REG}/a\n",
+        "ARG REG={H}\nARG REG={T}\nFROM ${REG}/a\n",
+        &[],
+    ),
+    (
+        "the default of ${REG:-…} is unused when REG has a value, used when R2 is stage-scoped",
+        "ARG REG=docker.io\nFROM ${REG:-{H}}/a\nARG R2={H}\nFROM ${R2:-{H}}/b\n",
+        "ARG REG=docker.io\nFROM ${REG:-{H}}/a\nARG R2={H}\nFROM ${R2:-{T}}/b\n",
+        &[],
+    ),
+    (
+        "meta ARG with a value; the default stays",
+        "ARG R2={H}\nFROM ${R2:-{H}}/b\n",
+        "ARG R2={T}\nFROM ${R2:-{H}}/b\n",
+        &[],
+    ),
+    (
+        "of two from= keys in one --mount the last one counts",
+        "FROM x\nRUN --mount=from={H}/a,from={H}/b,target=/t true\n",
+        "FROM x\nRUN --mount=from={H}/a,from={T}/b,target=/t true\n",
+        &[],
+    ),
+    (
+        "${A:+…} with A set",
+        "ARG A=1\nFROM ${A:+{H}/base/x}\n",
+        "ARG A=1\nFROM ${A:+{T}/base/x}\n",
+        &[],
+    ),
+    (
+        "${IMG/pattern/replacement}",
+        "ARG IMG=docker.io/base/x\nFROM ${IMG/docker.io/{H}}\n",
+        "ARG IMG=docker.io/base/x\nFROM ${IMG/docker.io/{T}}\n",
+        &[],
+    ),
+    (
+        "${IMG#prefix} with the host in the ARG",
+        "ARG IMG=docker://{H}/base/x\nFROM ${IMG#docker://}\nFROM ${IMG##*//}\n",
+        "ARG IMG=docker://{T}/base/x\nFROM ${IMG#docker://}\nFROM ${IMG##*//}\n",
+        &[],
+    ),
+    (
+        "${IMG%suffix}",
+        "ARG IMG={H}/base/x:1-old\nFROM ${IMG%-old}\n",
+        "ARG IMG={T}/base/x:1-old\nFROM ${IMG%-old}\n",
+        &[],
+    ),
+    (
+        "# syntax= names the endpoint",
+        "# syntax={H}/docker/dockerfile:1.7\nFROM {H}/a\n",
+        "# syntax={T}/docker/dockerfile:1.7\nFROM {T}/a\n",
+        &[],
+    ),
+    (
+        "an ARG also inherited by a stage is not changed behind its back",
+        "ARG REG={H}\nFROM ${REG}/a\nARG REG\nRUN docker pull $REG/x\n",
+        "ARG REG={H}\nFROM ${REG}/a\nARG REG\nRUN docker pull $REG/x\n",
+        &[2],
+    ),
+    (
+        "one ARG feeding several references that all need the change",
+        "ARG REG={H}\nARG BASE=${REG}/base\nFROM ${BASE}/a\nFROM ${REG}/b\nFROM x\nCOPY --from={H}/c / /\n",
+        "ARG REG={T}\nARG BASE=${REG}/base\nFROM ${BASE}/a\nFROM ${REG}/b\nFROM x\nCOPY --from={T}/c / /\n",
+        &[],
+    ),
+    (
+        "empty quotes after an ARG do not split its host",
+        "ARG P={H}\nFROM ${P}\"\"/x\n",
+        "ARG P={T}\nFROM ${P}\"\"/x\n",
+        &[],
+    ),
+];
+
+/// Hosts split or assembled in ways that depend on the spelling: (from, to, input, lines).
+const SPLIT: &[(&str, &str, &str, &[usize])] = &[
+    (
+        "192.168.0.1",
+        "external",
+        "FROM 192.168.\"0.1\"/x\nFROM 192.168.0\\.1/y\nFROM 192.168.\\\n0.1/z\n",
+        &[1, 2, 3],
+    ),
+    (
+        "192.168.0.1",
+        "external",
+        "ARG OCT=0.1\nFROM 192.168.${OCT}/x\n",
+        &[2],
+    ),
+    (
+        "192.168.1.50:5000",
+        "internal",
+        "ARG PORT=5000\nFROM 192.168.1.50:'5000'/x\nFROM 192.168.1.50:${PORT}/y\n",
+        &[2, 3],
+    ),
+];
+
+fn instantiate(text: &str, host: &str, target: &str) -> String {
+    text.replace("{H}", host).replace("{T}", target)
+}
+
+/// `rewrite` on stdin in text mode and in JSON mode with --check: the text, the warnings
+/// and the JSON `skipped` list.
+fn classify(to: &str, input: &str) -> (String, String, Vec<usize>, i32) {
+    let base = ["--internal", VIP, "--external", LB];
+    let text = with_stdin(
+        &[&base[..], &["rewrite", "--to", to]].concat(),
+        input.as_bytes(),
+    );
+    assert_eq!(text.status.code(), Some(0), "{}", stderr(&text));
+    let json = with_stdin(
+        &[
+            &base[..],
+            &["--format", "json", "rewrite", "--to", to, "--check"],
+        ]
+        .concat(),
+        input.as_bytes(),
+    );
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON report");
+    let lines = report["skipped"]
+        .as_array()
+        .expect("skipped list")
+        .iter()
+        .map(|s| {
+            assert!(s["reason"].as_str().is_some_and(|r| !r.is_empty()), "{s}");
+            assert_eq!(s["file"], "-");
+            s["line"].as_u64().expect("line") as usize
+        })
+        .collect();
+    (
+        String::from_utf8_lossy(&text.stdout).into_owned(),
+        stderr(&text),
+        lines,
+        json.status.code().unwrap_or(-1),
+    )
+}
+
+#[test]
+fn classes_follow_buildkit_both_ways() {
+    for (name, input, expected, skipped) in CLASSES {
+        for (host, target, to) in [(VIP, LB, "external"), (LB, VIP, "internal")] {
+            let input = instantiate(input, host, target);
+            let expected = instantiate(expected, host, target);
+            let (got, warnings, lines, check) = classify(to, &input);
+            assert_eq!(got, expected, "{name} --to {to}");
+            assert_eq!(lines, *skipped, "{name} --to {to}: JSON skipped");
+            for line in *skipped {
+                let prefix = format!("-:{line}: cannot rewrite ");
+                assert!(warnings.contains(&prefix), "{name} --to {to}: {warnings}");
+            }
+            assert_eq!(
+                warnings.matches("cannot rewrite").count(),
+                skipped.len(),
+                "{name} --to {to}: {warnings}"
+            );
+            let want = if got != input || !skipped.is_empty() {
+                1
+            } else {
+                0
+            };
+            assert_eq!(check, want, "{name} --to {to}: --check exit");
+            // Idempotent: the output run again changes nothing more.
+            let (again, _, _, _) = classify(to, &got);
+            assert_eq!(again, got, "{name} --to {to}: idempotent");
+        }
+    }
+    for (host, to, input, skipped) in SPLIT {
+        let (got, warnings, lines, check) = classify(to, input);
+        assert_eq!(got, *input, "{input}");
+        assert_eq!(lines, *skipped, "{input}: {warnings}");
+        assert!(warnings.contains(&format!("cannot rewrite {host}")) || skipped.is_empty());
+        assert_eq!(check, 1, "{input}");
+    }
+}
+
+#[test]
+fn deep_nesting_and_long_arg_chains() {
+    // 10,000 nested defaults: no stack overflow, a warning only where the endpoint appears,
+    // and the other references of the file and of the directory are still rewritten.
+    let depth = 10_000;
+    let nested = |inner: &str| format!("{}{inner}{}", "${A:-".repeat(depth), "}".repeat(depth));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let deep = dir.path().join("Dockerfile");
+    let deep_text = format!(
+        "FROM 192.168.0.1/a\nRUN echo {}\nFROM {}/x\nFROM {}\n",
+        nested("x"),
+        nested("192.168.0.1"),
+        nested("busybox"),
+    );
+    write(&deep, &deep_text);
+    let other = dir.path().join("b.Dockerfile");
+    write(&other, "FROM 192.168.0.1/b\n");
+    let out = dcosreg(&args(&["--to", "external", dir.path().to_str().unwrap()]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(read(&deep).starts_with("FROM 192.168.1.50:5000/a\n"));
+    assert_eq!(read(&deep).len(), deep_text.len() + LB.len() - VIP.len());
+    assert_eq!(read(&other), "FROM 192.168.1.50:5000/b\n");
+    let warnings = stderr(&out);
+    assert_eq!(warnings.matches("cannot rewrite").count(), 1, "{warnings}");
+    assert!(
+        warnings.contains("Dockerfile:3: cannot rewrite"),
+        "{warnings}"
+    );
+    assert!(warnings.contains("nested more than"), "{warnings}");
+
+    // 20,000 chained ARGs resolve in linear time: one second is generous.
+    let mut chain = String::from("ARG V0=192.168.0.1\n");
+    for i in 1..20_000 {
+        chain.push_str(&format!("ARG V{i}=${{V{}}}\n", i - 1));
+    }
+    chain.push_str("FROM ${V19999}/base/x\n");
+    let started = std::time::Instant::now();
+    let got = filter(VIP, LB, "external", chain.as_bytes());
+    let took = started.elapsed();
+    assert!(
+        String::from_utf8_lossy(&got).starts_with("ARG V0=192.168.1.50:5000\nARG V1=${V0}\n"),
+        "the chain's root default is the host"
+    );
+    assert!(took < std::time::Duration::from_secs(5), "{took:?}");
+}
 
 #[test]
 fn table_round_trips_byte_for_byte() {

@@ -32,11 +32,12 @@ fuzz_target!(|data: &[u8]| {
     let internal: endpoint::Endpoint = "192.168.0.1".parse().expect("endpoint");
     let external: endpoint::Endpoint = "192.168.1.50:5000".parse().expect("endpoint");
     for (from, to) in [(&internal, &external), (&external, &internal)] {
-        if let Some(out) = dockerfile::rewrite::rewrite(data, from, to) {
+        let none = dockerfile::rewrite::BuildArgs::new();
+        if let Some(out) = dockerfile::rewrite::retarget(data, from, to, &none).text {
             let newlines = |b: &[u8]| b.iter().filter(|&&c| c == b'\n').count();
             assert_eq!(newlines(&out), newlines(data), "no line moves");
             assert!(
-                dockerfile::rewrite::rewrite(&out, from, to).is_none(),
+                dockerfile::rewrite::retarget(&out, from, to, &none).text.is_none(),
                 "rewrite is idempotent"
             );
         }

@@ -26,12 +26,8 @@ use serde::Serialize;
 
 use crate::cli::BuildArgs;
 use crate::config::Config;
-use crate::dockerfile::lexer;
 use crate::dockerfile::reference::endpoint_domain_len;
-use crate::dockerfile::rewrite::{retarget, BuildArgs as ArgValues};
-use crate::dockerfile::shell::{self, Piece};
-use crate::dockerfile::text::lower_eq;
-use crate::dockerfile::words::{split_command, split_whitespace};
+use crate::dockerfile::rewrite::{pulled_images, retarget, BuildArgs as ArgValues};
 use crate::endpoint::Endpoint;
 use crate::exit::ExitStatus;
 use crate::output::{sanitize_line, shell_quote, Printer};
@@ -278,50 +274,6 @@ fn read_dockerfile(source: &Source) -> anyhow::Result<Vec<u8>> {
     Ok(data)
 }
 
-/// The variables a `FROM` line sees: the ARGs before the first FROM with their defaults,
-/// replaced by `--build-arg` (a bare `--build-arg NAME` takes NAME from the environment, as
-/// the docker CLI does), plus BuildKit's automatic platform args.
-fn meta_args(df: &lexer::Dockerfile, build_args: &[String]) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
-    let given = |name: &[u8]| -> Option<Option<Vec<u8>>> {
-        build_args
-            .iter()
-            .rev()
-            .find_map(|arg| match arg.split_once('=') {
-                Some((n, v)) if n.as_bytes() == name => Some(Some(v.as_bytes().to_vec())),
-                None if arg.as_bytes() == name => {
-                    Some(std::env::var_os(arg).map(|v| v.to_string_lossy().as_bytes().to_vec()))
-                }
-                _ => None,
-            })
-    };
-    let mut vars: Vec<(Vec<u8>, Option<Vec<u8>>)> = Vec::new();
-    for inst in &df.instructions {
-        let cmd = split_command(&inst.text, 0..inst.text.len(), df.escape);
-        let name = &inst.text[cmd.name.clone()];
-        if lower_eq(name, "from") {
-            break;
-        }
-        if !lower_eq(name, "arg") {
-            continue;
-        }
-        for word in split_whitespace(&inst.text, cmd.args.clone()) {
-            let word = &inst.text[word];
-            let (key, default) = match word.iter().position(|&b| b == b'=') {
-                Some(eq) => {
-                    let value =
-                        shell::pieces(&word[eq + 1..], df.escape).and_then(|p| expand(&p, &vars));
-                    (word[..eq].to_vec(), value)
-                }
-                None => (word.to_vec(), None),
-            };
-            let value = given(&key).unwrap_or(default);
-            vars.retain(|(k, _)| *k != key);
-            vars.push((key, value));
-        }
-    }
-    vars
-}
-
 /// `--build-arg` as the docker CLI sends them: `NAME=value`, or `NAME` with the value
 /// from the environment (left out when the environment has none).
 fn arg_values(build_args: &[String]) -> ArgValues {
@@ -334,62 +286,13 @@ fn arg_values(build_args: &[String]) -> ArgValues {
         .collect()
 }
 
-/// A processed word with the variables known, or `None` when it uses one we cannot know.
-fn expand(pieces: &[Piece], vars: &[(Vec<u8>, Option<Vec<u8>>)]) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    for piece in pieces {
-        match piece {
-            Piece::Lit { byte, .. } => out.push(*byte),
-            Piece::Var { name, default } => {
-                let value = vars
-                    .iter()
-                    .find(|(k, _)| k == name)
-                    .and_then(|(_, v)| v.clone())
-                    .filter(|v| !v.is_empty());
-                match (value, default) {
-                    (Some(v), _) => out.extend(v),
-                    (None, Some(inner)) => out.extend(expand(inner, vars)?),
-                    // Unset: BuildKit expands it to nothing.
-                    (None, None) if vars.iter().any(|(k, _)| k == name) => {}
-                    (None, None) => return None,
-                }
-            }
-        }
-    }
-    Some(out)
-}
-
-/// The images the build pulls that name `endpoint`: every `FROM` image (its variables
-/// expanded as BuildKit does, with the build args) and every `--from` image of COPY/ADD.
+/// The images the build pulls that name `endpoint`, resolved as BuildKit does with the
+/// build args (`# syntax=`, `FROM`, `COPY --from`, `--mount from=`).
 fn images_naming(src: &[u8], build_args: &[String], endpoint: &Endpoint) -> Vec<String> {
-    let df = lexer::parse(src);
-    let vars = meta_args(&df, build_args);
-    let mut images = Vec::new();
-    for inst in &df.instructions {
-        let cmd = split_command(&inst.text, 0..inst.text.len(), df.escape);
-        let name = &inst.text[cmd.name.clone()];
-        let image = if lower_eq(name, "from") {
-            split_whitespace(&inst.text, cmd.args.clone())
-                .first()
-                .and_then(|word| shell::pieces(&inst.text[word.clone()], df.escape))
-                .and_then(|pieces| expand(&pieces, &vars))
-        } else if lower_eq(name, "copy") || lower_eq(name, "add") {
-            cmd.flags
-                .iter()
-                .find_map(|f| f.value_of("from").map(|(v, _)| v.to_vec()))
-        } else {
-            None
-        };
-        if let Some(image) = image {
-            if endpoint_domain_len(&image, endpoint).is_some() {
-                let image = String::from_utf8_lossy(&image).into_owned();
-                if !images.contains(&image) {
-                    images.push(image);
-                }
-            }
-        }
-    }
-    images
+    pulled_images(src, &arg_values(build_args))
+        .into_iter()
+        .filter(|image| endpoint_domain_len(image.as_bytes(), endpoint).is_some())
+        .collect()
 }
 
 /// The Dockerfile handed to docker build: same name, private directory, its ignore file.

@@ -180,13 +180,20 @@ pub(crate) fn run(
         }
     }
     let quiet_filter = filter && stdin_only(&outcomes);
-    if !printer.is_json() && !quiet_filter {
+    if !printer.is_json() && !quiet_filter && (files_changed > 0 || skipped.is_empty()) {
         summary(
             args,
             &from,
             &to,
             changes.len(),
             files_changed - failures.len(),
+        );
+    }
+    if !printer.is_json() && !quiet_filter && !skipped.is_empty() {
+        eprintln!(
+            "{} reference(s) to {} left as they are: they cannot be rewritten safely (see above)",
+            skipped.len(),
+            from.reference_host()
         );
     }
 

@@ -11,8 +11,10 @@
 //! [`rewrite::retarget`] (with [`rewrite::BuildArgs`] for `--build-arg` values) returns the
 //! rewritten text and the references it had to leave alone ([`rewrite::Skipped`]).
 
+pub(crate) mod expand;
 pub(crate) mod lexer;
 pub(crate) mod reference;
+pub(crate) mod resolve;
 pub(crate) mod rewrite;
 pub(crate) mod shell;
 pub(crate) mod text;

@@ -1,26 +1,22 @@
-//! Retarget the image references of a lexed Dockerfile from one endpoint to another.
+//! Retarget the image references of a Dockerfile from one endpoint to another.
 //!
-//! What is an image reference (BuildKit's instructions/parse.go and dockerfile2llb):
-//! the first argument of `FROM` (after `--platform`), the value of `COPY`/`ADD --from=` and
-//! of `from=` inside `RUN --mount=…` (a CSV list), the same under `ONBUILD`. A `--from` that
-//! is an earlier stage name or a stage index is not an image. Variables: `${VAR:-default}`
-//! and `${VAR-default}` defaults inside an image reference are followed, and the default of
-//! an `ARG` is an image reference when that ARG is used (directly or through another ARG) in
-//! one and its value is, or begins with, a registry host.
-//!
-//! Only the bytes of the registry host change. A host whose bytes are interrupted by a quote,
-//! an escape or a line continuation is left alone (rewriting it would mean re-quoting or
-//! re-flowing lines). Heredoc bodies are not part of any logical line, so they are never
-//! touched.
+//! [`super::resolve`] gives every value BuildKit resolves (images, platforms, inherited
+//! ARGs) with the source offset of each byte. A reference needs the change when its
+//! registry host (`splitDockerDomain`, after expansion) is the old endpoint. It is
+//! rewritten only when the host's bytes are one contiguous run of the file (a literal, or
+//! one ARG default), and only when changing that run changes nothing else BuildKit sees:
+//! the file is rewritten, resolved again, and every value must be what it was except the
+//! hosts that were meant to change. Whatever fails is left byte for byte and reported as
+//! [`Skipped`] with the reason. Heredoc bodies, comments and RUN/ENV/LABEL text are never
+//! values, so they are never touched.
 
-use std::collections::HashSet;
 use std::ops::Range;
 
-use super::lexer::{Dockerfile, Instruction};
-use super::reference::{endpoint_domain_len, is_registry_component, names_endpoint};
-use super::shell::{self, Piece};
-use super::text::{is_as_keyword, lower_eq};
-use super::words::{parse_words, split_command, split_whitespace, Command};
+use super::expand::{Failure, MAX_DEPTH, NOWHERE};
+use super::lexer;
+use super::reference::endpoint_domain_len;
+pub(crate) use super::resolve::BuildArgs;
+use super::resolve::{sites, Site};
 use crate::endpoint::Endpoint;
 
 /// Replace `span` of the source with `with`.
@@ -29,26 +25,6 @@ pub(crate) struct Edit {
     pub(crate) span: Range<usize>,
     pub(crate) with: Vec<u8>,
 }
-
-/// Rewrite `src` so that references to `from` name `to` instead, written as
-/// `to.reference_host()` (the configured spelling; no `:443` is added).
-/// Returns `None` when nothing changes.
-pub(crate) fn rewrite(src: &[u8], from: &Endpoint, to: &Endpoint) -> Option<Vec<u8>> {
-    if from == to {
-        return None;
-    }
-    let df = super::lexer::parse(src);
-    let edits = edits(&df, from, to.reference_host().as_bytes());
-    if edits.is_empty() {
-        return None;
-    }
-    let out = apply(src, &edits);
-    (out != src).then_some(out)
-}
-
-/// `--build-arg` values, by name. BuildKit applies them to meta ARGs (before the first
-/// `FROM`) and to stage ARGs; an ARG given here has that value whatever its default says.
-pub(crate) type BuildArgs = std::collections::BTreeMap<String, String>;
 
 /// What [`retarget`] made of a Dockerfile.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -64,26 +40,249 @@ pub(crate) struct Retarget {
 pub(crate) struct Skipped {
     /// 1-based line of the instruction (or directive) that uses the reference.
     pub(crate) line: usize,
-    /// The reference as BuildKit resolves it.
+    /// The reference as BuildKit resolves it (as written when it cannot be resolved).
     pub(crate) reference: String,
     /// Why it was left alone, for people.
     pub(crate) reason: String,
 }
 
-/// Retarget the image references BuildKit would pull from `from` to `to`, resolving
-/// variables with `build_args` as `docker build --build-arg` does. This is the entry point
-/// for callers outside this module (`rewrite`, `build`).
+/// Rewrite `src` so that references to `from` name `to` instead; `None` when nothing
+/// changes. Skipped references are dropped: use [`retarget`] to see them.
+#[cfg(test)]
+pub(crate) fn rewrite(src: &[u8], from: &Endpoint, to: &Endpoint) -> Option<Vec<u8>> {
+    retarget(src, from, to, &BuildArgs::new()).text
+}
+
+/// Retarget the image references BuildKit would pull from `from` to `to` (written as
+/// `to.reference_host()`, the configured spelling), resolving variables with `build_args`
+/// as `docker build --build-arg` does. This is the entry point for callers outside this
+/// module (`rewrite`, `build`).
 pub(crate) fn retarget(
     src: &[u8],
     from: &Endpoint,
     to: &Endpoint,
     build_args: &BuildArgs,
 ) -> Retarget {
-    let _ = build_args;
-    Retarget {
-        text: rewrite(src, from, to),
-        skipped: Vec::new(),
+    if from == to {
+        return Retarget::default();
     }
+    let to_text = to.reference_host().into_bytes();
+    let df = lexer::parse(src);
+    let before = sites(src, &df, build_args);
+    let mut skipped = Vec::new();
+    // For each site, the source span of its host when it needs the change.
+    let mut wants: Vec<Option<Range<usize>>> = vec![None; before.len()];
+    for (i, site) in before.iter().enumerate() {
+        if !site.image {
+            continue;
+        }
+        match &site.value {
+            Ok(value) => {
+                let Some(len) = endpoint_domain_len(&value.bytes, from) else {
+                    continue;
+                };
+                match host_span(&value.origin[..len], &df) {
+                    Ok(span) => wants[i] = Some(span),
+                    Err(reason) => skipped.push(skip(site, reason)),
+                }
+            }
+            Err(Failure::TooDeep) if mentions(&site.raw, from) => skipped.push(skip(
+                site,
+                format!("its variables are nested more than {MAX_DEPTH} levels deep"),
+            )),
+            Err(_) => {}
+        }
+    }
+    let mut spans: Vec<Range<usize>> = wants.iter().flatten().cloned().collect();
+    spans.sort_by_key(|s| (s.start, s.end));
+    spans.dedup();
+
+    let check = |accepted: &[Range<usize>]| -> Result<Vec<u8>, usize> {
+        let edits: Vec<Edit> = accepted
+            .iter()
+            .map(|span| Edit {
+                span: span.clone(),
+                with: to_text.clone(),
+            })
+            .collect();
+        let out = apply(src, &edits);
+        let df = lexer::parse(&out);
+        let after = sites(&out, &df, build_args);
+        if after.len() != before.len() {
+            return Err(before.len().min(after.len()));
+        }
+        for (i, (old, new)) in before.iter().zip(&after).enumerate() {
+            let expected = match (&old.value, &wants[i]) {
+                (Ok(v), Some(span)) if accepted.contains(span) => {
+                    let len = endpoint_domain_len(&v.bytes, from).unwrap_or(0);
+                    let mut bytes = to_text.clone();
+                    bytes.extend_from_slice(&v.bytes[len..]);
+                    Ok(bytes)
+                }
+                (Ok(v), _) => Ok(v.bytes.clone()),
+                (Err(e), _) => Err(*e),
+            };
+            let got = new.value.as_ref().map(|v| v.bytes.clone()).map_err(|e| *e);
+            if got != expected || old.kind != new.kind || old.image != new.image {
+                return Err(i);
+            }
+        }
+        Ok(out)
+    };
+
+    let mut accepted: Vec<Range<usize>> = Vec::new();
+    let mut out = None;
+    let mut rejected: Vec<(Range<usize>, usize)> = Vec::new();
+    let disjoint = spans.windows(2).all(|w| w[0].end <= w[1].start);
+    match (!spans.is_empty()).then(|| check(&spans)) {
+        None => {}
+        Some(Ok(text)) if disjoint => out = Some(text),
+        _ => {
+            // Some span also feeds a value that must not change: add them one at a time.
+            for span in spans {
+                if accepted
+                    .iter()
+                    .any(|a| a.start < span.end && span.start < a.end)
+                {
+                    rejected.push((span, usize::MAX));
+                    continue;
+                }
+                let mut trial = accepted.clone();
+                trial.push(span.clone());
+                trial.sort_by_key(|s| s.start);
+                match check(&trial) {
+                    Ok(text) => {
+                        accepted = trial;
+                        out = Some(text);
+                    }
+                    Err(site) => rejected.push((span, site)),
+                }
+            }
+        }
+    }
+    for (i, want) in wants.iter().enumerate() {
+        let Some(span) = want else { continue };
+        if let Some((_, culprit)) = rejected.iter().find(|(s, _)| s == span) {
+            let reason = match before.get(*culprit) {
+                Some(other) if *culprit != i => format!(
+                    "its host is {} on line {}, which also feeds {} on line {} ({}); changing it would change that too",
+                    describe_span(src, span),
+                    line_of(src, span.start),
+                    other.kind.label(),
+                    other.line,
+                    shown(other),
+                ),
+                Some(_) => format!(
+                    "rewriting {} (line {}) would change how the line is read",
+                    describe_span(src, span),
+                    line_of(src, span.start)
+                ),
+                None => "rewriting its host would overlap another rewrite or change how the file is read".to_string(),
+            };
+            skipped.push(skip(&before[i], reason));
+        }
+    }
+    skipped.sort_by_key(|s| s.line);
+    Retarget {
+        text: out.filter(|o| o != src),
+        skipped,
+    }
+}
+
+/// The images a build of `src` pulls, resolved as BuildKit does with `build_args`, in
+/// file order without repeats: `# syntax=`, `FROM` images, `COPY --from` and `--mount
+/// from=` images (not those under `ONBUILD`, which only a child build pulls).
+pub(crate) fn pulled_images(src: &[u8], build_args: &BuildArgs) -> Vec<String> {
+    let df = lexer::parse(src);
+    let mut images: Vec<String> = Vec::new();
+    for site in sites(src, &df, build_args) {
+        if let (true, false, Ok(value)) = (site.image, site.onbuild, &site.value) {
+            let image = String::from_utf8_lossy(&value.bytes).into_owned();
+            if !images.contains(&image) {
+                images.push(image);
+            }
+        }
+    }
+    images
+}
+
+/// The one source span the host's bytes were copied from, or why there is none.
+fn host_span(origin: &[usize], df: &lexer::Dockerfile) -> Result<Range<usize>, String> {
+    if origin.contains(&NOWHERE) {
+        return Err(
+            "part of its host comes from a --build-arg or a platform ARG, not from the file".into(),
+        );
+    }
+    let (Some(&first), Some(&last)) = (origin.first(), origin.last()) else {
+        return Err("its host is empty".into());
+    };
+    if origin.windows(2).all(|w| w[1] == w[0] + 1) {
+        return Ok(first..last + 1);
+    }
+    let within = |o: usize| {
+        df.instructions
+            .iter()
+            .position(|inst| inst.span.contains(&o))
+    };
+    let mut places: Vec<Option<usize>> = origin.iter().map(|&o| within(o)).collect();
+    places.dedup();
+    if places.len() == 1 {
+        Err("its host is split by a quote, an escape or a line continuation".into())
+    } else {
+        let lines: Vec<String> = places
+            .iter()
+            .map(|p| p.map_or("?".into(), |i| df.instructions[i].line.to_string()))
+            .collect();
+        Err(format!(
+            "its host is assembled from several places (lines {})",
+            lines.join(", ")
+        ))
+    }
+}
+
+/// The source text of `span`, for messages.
+fn describe_span(src: &[u8], span: &Range<usize>) -> String {
+    format!("\"{}\"", String::from_utf8_lossy(&src[span.clone()]))
+}
+
+fn line_of(src: &[u8], offset: usize) -> usize {
+    src[..offset.min(src.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+fn shown(site: &Site) -> String {
+    match &site.value {
+        Ok(v) => String::from_utf8_lossy(&v.bytes).into_owned(),
+        Err(_) => String::from_utf8_lossy(&site.raw).into_owned(),
+    }
+}
+
+fn skip(site: &Site, reason: String) -> Skipped {
+    Skipped {
+        line: site.line,
+        reference: shown(site),
+        reason,
+    }
+}
+
+/// Whether the text as written could name `from` (its host appears in it): only then is
+/// a word we could not resolve worth a warning.
+fn mentions(raw: &[u8], from: &Endpoint) -> bool {
+    let host = from.reference_host().to_ascii_lowercase();
+    let host = host
+        .split(':')
+        .next()
+        .unwrap_or_default()
+        .as_bytes()
+        .to_vec();
+    !host.is_empty()
+        && raw
+            .to_ascii_lowercase()
+            .windows(host.len())
+            .any(|w| w == host.as_slice())
 }
 
 /// Apply non-overlapping edits sorted by position.
@@ -97,280 +296,6 @@ pub(crate) fn apply(src: &[u8], edits: &[Edit]) -> Vec<u8> {
     }
     out.extend_from_slice(&src[at..]);
     out
-}
-
-/// An `ARG NAME=value` seen in the file.
-struct ArgDefault {
-    inst: usize,
-    name: Vec<u8>,
-    /// The value's range in the instruction's logical line.
-    value: Range<usize>,
-    pieces: Vec<Piece>,
-}
-
-struct Finder<'a> {
-    df: &'a Dockerfile,
-    from: &'a Endpoint,
-    to: &'a [u8],
-    /// Stage names so far, lower-cased as BuildKit stores them.
-    stages: Vec<Vec<u8>>,
-    /// Variables used inside image references.
-    used: HashSet<Vec<u8>>,
-    args: Vec<ArgDefault>,
-    edits: Vec<Edit>,
-}
-
-/// Every edit that retargets `from` to the host text `to`, sorted and non-overlapping.
-pub(crate) fn edits(df: &Dockerfile, from: &Endpoint, to: &[u8]) -> Vec<Edit> {
-    let mut finder = Finder {
-        df,
-        from,
-        to,
-        stages: Vec::new(),
-        used: HashSet::new(),
-        args: Vec::new(),
-        edits: Vec::new(),
-    };
-    for (index, inst) in df.instructions.iter().enumerate() {
-        let cmd = split_command(&inst.text, 0..inst.text.len(), df.escape);
-        finder.instruction(index, &cmd, false);
-    }
-    finder.arg_defaults();
-    let mut edits = finder.edits;
-    edits.sort_by_key(|e| (e.span.start, e.span.end));
-    edits.dedup();
-    let mut last_end = 0;
-    edits.retain(|e| {
-        let keep = e.span.start >= last_end;
-        if keep {
-            last_end = e.span.end.max(e.span.start);
-        }
-        keep
-    });
-    edits
-}
-
-impl Finder<'_> {
-    fn instruction(&mut self, index: usize, cmd: &Command, under_onbuild: bool) {
-        let inst = &self.df.instructions[index];
-        let text = &inst.text;
-        let name = &text[cmd.name.clone()];
-        if lower_eq(name, "from") && !under_onbuild {
-            let args = split_whitespace(text, cmd.args.clone());
-            if let Some(image) = args.first() {
-                self.image_word(index, image.clone());
-            }
-            if args.len() == 3 && is_as_keyword(&text[args[1].clone()]) {
-                self.stages.push(text[args[2].clone()].to_ascii_lowercase());
-            }
-        } else if lower_eq(name, "copy") || lower_eq(name, "add") {
-            for flag in &cmd.flags {
-                if let Some((value, map)) = flag.value_of("from") {
-                    self.literal(index, value, map);
-                }
-            }
-        } else if lower_eq(name, "run") {
-            for flag in &cmd.flags {
-                if let Some((value, map)) = flag.value_of("mount") {
-                    for (field, field_map) in csv_fields(value, map) {
-                        let Some(eq) = field.iter().position(|&b| b == b'=') else {
-                            continue;
-                        };
-                        if field[..eq].eq_ignore_ascii_case(b"from") {
-                            self.literal(index, &field[eq + 1..], &field_map[eq + 1..]);
-                        }
-                    }
-                }
-            }
-        } else if lower_eq(name, "onbuild") && !under_onbuild {
-            let sub = split_command(text, cmd.args.clone(), self.df.escape);
-            self.instruction(index, &sub, true);
-        } else if lower_eq(name, "arg") && !under_onbuild {
-            for word in parse_words(text, cmd.args.clone(), self.df.escape) {
-                let Some(eq) = text[word.clone()].iter().position(|&b| b == b'=') else {
-                    continue;
-                };
-                let value = word.start + eq + 1..word.end;
-                if let Some(pieces) = shell::pieces(&text[value.clone()], self.df.escape) {
-                    self.args.push(ArgDefault {
-                        inst: index,
-                        name: text[word.start..word.start + eq].to_vec(),
-                        value,
-                        pieces,
-                    });
-                }
-            }
-        }
-    }
-
-    /// `FROM`'s image: shell-processed, so quotes, escapes and `${VAR:-default}` apply.
-    fn image_word(&mut self, index: usize, word: Range<usize>) {
-        let inst = &self.df.instructions[index];
-        let Some(pieces) = shell::pieces(&inst.text[word.clone()], self.df.escape) else {
-            return;
-        };
-        let mut names = Vec::new();
-        shell::variables(&pieces, &mut names);
-        self.used.extend(names);
-        if let Some(positions) = host_positions(&pieces, self.from, false) {
-            self.replace(
-                index,
-                word.start + positions.start..word.start + positions.end,
-            );
-        }
-    }
-
-    /// A `--from`/`from=` value: quotes already removed by the flag parser, no variables
-    /// (BuildKit refuses them there). Stage names and indexes are not images.
-    fn literal(&mut self, index: usize, value: &[u8], map: &[usize]) {
-        if is_stage_index(value) || self.stages.iter().any(|s| value.eq_ignore_ascii_case(s)) {
-            return;
-        }
-        let Some(len) = endpoint_domain_len(value, self.from) else {
-            return;
-        };
-        if contiguous(&map[..len]) {
-            self.replace(index, map[0]..map[len - 1] + 1);
-        }
-    }
-
-    /// ARG defaults used (transitively) by image references.
-    fn arg_defaults(&mut self) {
-        loop {
-            let mut grew = false;
-            for arg in &self.args {
-                if self.used.contains(&arg.name) {
-                    let mut names = Vec::new();
-                    shell::variables(&arg.pieces, &mut names);
-                    for name in names {
-                        grew |= self.used.insert(name);
-                    }
-                }
-            }
-            if !grew {
-                break;
-            }
-        }
-        let mut found = Vec::new();
-        for arg in &self.args {
-            if self.used.contains(&arg.name) {
-                if let Some(positions) = host_positions(&arg.pieces, self.from, true) {
-                    let start = arg.value.start;
-                    found.push((arg.inst, start + positions.start..start + positions.end));
-                }
-            }
-        }
-        for (inst, range) in found {
-            self.replace(inst, range);
-        }
-    }
-
-    /// Replace a logical range of an instruction with the target host, when the range is
-    /// one run of source bytes. A host cut by a line continuation is left alone: removing
-    /// its tail could empty a line (which BuildKit then skips, joining the next
-    /// instruction) or put an escape in front of the continuation character.
-    fn replace(&mut self, index: usize, logical: Range<usize>) {
-        let inst: &Instruction = &self.df.instructions[index];
-        if let [span] = inst.source_ranges(logical).as_slice() {
-            self.edits.push(Edit {
-                span: span.clone(),
-                with: self.to.to_vec(),
-            });
-        }
-    }
-}
-
-/// Where the registry host of a processed word sits in the raw word, when it is `from`.
-/// Leading `${VAR:-default}`/`${VAR-default}` are read through their default (the value
-/// used when VAR is unset); any other variable before the host means we cannot know it.
-/// `bare`: the whole word may be just the host (`ARG REGISTRY=192.168.0.1`).
-fn host_positions(pieces: &[Piece], from: &Endpoint, bare: bool) -> Option<Range<usize>> {
-    enum Flow {
-        Slash,
-        End,
-        Unknown,
-    }
-    fn walk(pieces: &[Piece], host: &mut Vec<u8>, at: &mut Vec<usize>) -> Flow {
-        for piece in pieces {
-            match piece {
-                Piece::Lit { byte: b'/', .. } => return Flow::Slash,
-                Piece::Lit { byte, pos } => {
-                    host.push(*byte);
-                    at.push(*pos);
-                }
-                Piece::Var {
-                    default: Some(inner),
-                    ..
-                } => match walk(inner, host, at) {
-                    Flow::End => {}
-                    other => return other,
-                },
-                Piece::Var { default: None, .. } => return Flow::Unknown,
-            }
-        }
-        Flow::End
-    }
-    let mut host = Vec::new();
-    let mut at = Vec::new();
-    let matched = match walk(pieces, &mut host, &mut at) {
-        Flow::Slash => is_registry_component(&host) && names_endpoint(&host, from),
-        Flow::End => bare && names_endpoint(&host, from),
-        Flow::Unknown => false,
-    };
-    (matched && contiguous(&at)).then(|| at[0]..at[at.len() - 1] + 1)
-}
-
-/// Non-empty and consecutive: no quote or escape was removed from between these bytes.
-fn contiguous(positions: &[usize]) -> bool {
-    !positions.is_empty() && positions.windows(2).all(|w| w[1] == w[0] + 1)
-}
-
-/// `strconv.Atoi` succeeds: `COPY --from=0` names the first stage.
-fn is_stage_index(value: &[u8]) -> bool {
-    let digits = value
-        .strip_prefix(b"-")
-        .or(value.strip_prefix(b"+"))
-        .unwrap_or(value);
-    !digits.is_empty() && digits.iter().all(u8::is_ascii_digit)
-}
-
-/// `csvvalue.Fields` on a `--mount` value: comma-separated, `"quoted"` fields with `""`
-/// for a quote. Each field comes with the map of its bytes to logical positions.
-fn csv_fields<'a>(value: &'a [u8], map: &'a [usize]) -> Vec<(Vec<u8>, Vec<usize>)> {
-    let mut fields = Vec::new();
-    let mut i = 0;
-    loop {
-        let mut field = Vec::new();
-        let mut field_map = Vec::new();
-        if value.get(i) == Some(&b'"') {
-            i += 1;
-            while i < value.len() {
-                if value[i] == b'"' {
-                    if value.get(i + 1) == Some(&b'"') {
-                        field.push(b'"');
-                        field_map.push(map[i + 1]);
-                        i += 2;
-                        continue;
-                    }
-                    i += 1;
-                    break;
-                }
-                field.push(value[i]);
-                field_map.push(map[i]);
-                i += 1;
-            }
-        }
-        while i < value.len() && value[i] != b',' {
-            field.push(value[i]);
-            field_map.push(map[i]);
-            i += 1;
-        }
-        fields.push((field, field_map));
-        if i >= value.len() {
-            return fields;
-        }
-        i += 1;
-    }
 }
 
 #[cfg(test)]
@@ -419,10 +344,6 @@ mod tests {
             run("RUN --mount=\"from=192.168.0.1/t\",target=/t x\n", VIP, LB),
             "RUN --mount=\"from=192.168.1.50:5000/t\",target=/t x\n"
         );
-        let fields = csv_fields(b"a,\"b,\"\"c\",d", &(0..12).collect::<Vec<_>>());
-        let texts: Vec<_> = fields.iter().map(|(f, _)| f.clone()).collect();
-        assert_eq!(texts, vec![b"a".to_vec(), b"b,\"c".to_vec(), b"d".to_vec()]);
-        assert!(is_stage_index(b"0") && is_stage_index(b"+1") && !is_stage_index(b"a1"));
     }
 
     #[test]
@@ -430,7 +351,7 @@ mod tests {
         let src = "ARG REG=192.168.0.1\nARG OTHER=192.168.0.1\nARG BASE=\"${REG}/base/x:1\"\nFROM ${REG:-192.168.0.1}/a\nFROM $BASE\n";
         assert_eq!(
             run(src, VIP, LB),
-            "ARG REG=192.168.1.50:5000\nARG OTHER=192.168.0.1\nARG BASE=\"${REG}/base/x:1\"\nFROM ${REG:-192.168.1.50:5000}/a\nFROM $BASE\n"
+            "ARG REG=192.168.1.50:5000\nARG OTHER=192.168.0.1\nARG BASE=\"${REG}/base/x:1\"\nFROM ${REG:-192.168.0.1}/a\nFROM $BASE\n"
         );
         assert_eq!(
             run("ARG B='192.168.0.1/x'\nFROM ${B}\n", VIP, LB),

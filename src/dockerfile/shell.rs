@@ -4,9 +4,10 @@
 //!   `SkipUnsetEnv` (unset variables stay as written). parser.go uses it to find heredoc
 //!   words (`<<EOF`, `<<-"EOF"`) and their delimiters, which decide which lines are heredoc
 //!   bodies; getting that wrong would rewrite a body or miss an instruction.
-//! * [`pieces`] processes one word (an image name, an ARG value) and keeps, for every
-//!   resulting byte, where it came from, plus the `${VAR:-default}` structure, so that a
-//!   registry host can be located in the source even behind quotes or inside a default.
+//!
+//! Words with values (an image name, an ARG default) are processed by [`super::expand`].
+
+use super::expand::MAX_DEPTH;
 
 /// Port of `shellWord.processStopOn` and friends with escape token `\` (parser.go always
 /// builds this lexer with `shell.NewLex('\\')` for heredocs).
@@ -18,6 +19,9 @@ struct Lexer {
     /// Go keeps ONE words buffer per lexer and every nested `processStopOn` resets it;
     /// reproducing that quirk keeps our word boundaries identical to BuildKit's.
     buf: String,
+    /// Nested `processStopOn` calls; past [`MAX_DEPTH`] the line counts as unparsable
+    /// (no heredoc) rather than overflowing the stack.
+    depth: usize,
 }
 
 #[derive(Default)]
@@ -68,9 +72,14 @@ impl Lexer {
     }
 
     fn stop_on(&mut self, stop: Option<char>, raw_escapes: bool) -> Option<(String, Vec<String>)> {
+        if self.depth >= MAX_DEPTH {
+            return None;
+        }
+        self.depth += 1;
         let saved = std::mem::replace(&mut self.raw_escapes, raw_escapes);
         let out = self.stop_on_inner(stop);
         self.raw_escapes = saved;
+        self.depth -= 1;
         out
     }
 
@@ -292,6 +301,7 @@ pub(crate) fn process_words(line: &str, raw: bool) -> Option<Vec<String>> {
         raw_quotes: raw,
         raw_escapes: raw,
         buf: String::new(),
+        depth: 0,
     };
     lexer.stop_on(None, raw).map(|(_, words)| words)
 }
@@ -339,208 +349,6 @@ fn heredoc_from_word(word: &str) -> Option<Heredoc> {
     }
 }
 
-/// One byte of a processed word, or a variable.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Piece {
-    /// A byte of the result and its index in the raw word.
-    Lit { byte: u8, pos: usize },
-    /// `$NAME`, `${NAME}`, `${NAME…}`; `default` is the word of `${NAME:-…}`/`${NAME-…}`.
-    Var {
-        name: Vec<u8>,
-        default: Option<Vec<Piece>>,
-    },
-}
-
-/// `Lex.ProcessWord` on one word with the Dockerfile's escape token, keeping positions.
-/// `None` when BuildKit would fail on the word (unterminated quote, bad substitution).
-pub(crate) fn pieces(raw: &[u8], escape: u8) -> Option<Vec<Piece>> {
-    let mut scanner = PieceScanner {
-        raw,
-        pos: 0,
-        escape,
-    };
-    scanner.stop_on(None, false)
-}
-
-struct PieceScanner<'a> {
-    raw: &'a [u8],
-    pos: usize,
-    escape: u8,
-}
-
-impl PieceScanner<'_> {
-    fn peek(&self) -> Option<u8> {
-        self.raw.get(self.pos).copied()
-    }
-
-    fn lit(&mut self, out: &mut Vec<Piece>) -> Option<()> {
-        let byte = self.peek()?;
-        out.push(Piece::Lit {
-            byte,
-            pos: self.pos,
-        });
-        self.pos += 1;
-        Some(())
-    }
-
-    fn stop_on(&mut self, stop: Option<u8>, raw_escapes: bool) -> Option<Vec<Piece>> {
-        let mut out = Vec::new();
-        while let Some(ch) = self.peek() {
-            if Some(ch) == stop {
-                self.pos += 1;
-                return Some(out);
-            }
-            match ch {
-                b'$' => self.dollar(&mut out)?,
-                b'\'' => {
-                    self.pos += 1;
-                    while self.peek()? != b'\'' {
-                        self.lit(&mut out)?;
-                    }
-                    self.pos += 1;
-                }
-                b'"' => {
-                    self.pos += 1;
-                    loop {
-                        match self.peek()? {
-                            b'"' => break,
-                            b'$' => self.dollar(&mut out)?,
-                            c if c == self.escape => {
-                                if raw_escapes {
-                                    self.lit(&mut out)?;
-                                } else {
-                                    self.pos += 1;
-                                }
-                                match self.peek() {
-                                    None => return None,
-                                    Some(n) if n == b'"' || n == b'$' || n == self.escape => {
-                                        self.lit(&mut out)?
-                                    }
-                                    // The escape stays: "all other \'s are left as-is".
-                                    Some(_) if !raw_escapes => out.push(Piece::Lit {
-                                        byte: c,
-                                        pos: self.pos - 1,
-                                    }),
-                                    Some(_) => {}
-                                }
-                            }
-                            _ => self.lit(&mut out)?,
-                        }
-                    }
-                    self.pos += 1;
-                }
-                c if c == self.escape => {
-                    if raw_escapes {
-                        self.lit(&mut out)?;
-                    } else {
-                        self.pos += 1;
-                    }
-                    if self.peek().is_none() {
-                        break;
-                    }
-                    self.lit(&mut out)?;
-                }
-                _ => self.lit(&mut out)?,
-            }
-        }
-        match stop {
-            Some(_) => None,
-            None => Some(out),
-        }
-    }
-
-    fn dollar(&mut self, out: &mut Vec<Piece>) -> Option<()> {
-        let dollar_pos = self.pos;
-        self.pos += 1;
-        if self.peek() != Some(b'{') {
-            let name = self.name();
-            if name.is_empty() {
-                out.push(Piece::Lit {
-                    byte: b'$',
-                    pos: dollar_pos,
-                });
-            } else {
-                out.push(Piece::Var {
-                    name,
-                    default: None,
-                });
-            }
-            return Some(());
-        }
-        self.pos += 1;
-        if matches!(self.peek(), None | Some(b'{' | b'}' | b':')) {
-            return None;
-        }
-        let name = self.name();
-        let ch = self.peek()?;
-        self.pos += 1;
-        let default = match ch {
-            b'}' => None,
-            b':' | b'+' | b'-' | b'?' | b'#' | b'%' => {
-                let mut op = ch;
-                if ch == b':' {
-                    op = self.peek()?;
-                    self.pos += 1;
-                }
-                let raw = op == b'#' || op == b'%';
-                if ch == b':' && raw {
-                    return None;
-                }
-                let word = self.stop_on(Some(b'}'), raw)?;
-                (op == b'-').then_some(word)
-            }
-            b'/' => {
-                if self.peek() == Some(b'/') {
-                    self.pos += 1;
-                }
-                self.stop_on(Some(b'/'), true)?;
-                self.stop_on(Some(b'}'), true)?;
-                None
-            }
-            _ => return None,
-        };
-        out.push(Piece::Var { name, default });
-        Some(())
-    }
-
-    /// `processName`, on bytes: ASCII names are what Dockerfiles use; a non-ASCII
-    /// letter ends the name here, which only makes us more conservative.
-    fn name(&mut self) -> Vec<u8> {
-        let mut name = Vec::new();
-        while let Some(ch) = self.peek() {
-            if name.is_empty() && ch.is_ascii_digit() {
-                while let Some(d) = self.peek().filter(u8::is_ascii_digit) {
-                    name.push(d);
-                    self.pos += 1;
-                }
-                return name;
-            }
-            if name.is_empty() && matches!(ch, b'@' | b'*' | b'#' | b'?' | b'-' | b'$' | b'!') {
-                self.pos += 1;
-                return vec![ch];
-            }
-            if !ch.is_ascii_alphanumeric() && ch != b'_' {
-                break;
-            }
-            name.push(ch);
-            self.pos += 1;
-        }
-        name
-    }
-}
-
-/// Every variable name a word mentions, defaults included.
-pub(crate) fn variables(pieces: &[Piece], out: &mut Vec<Vec<u8>>) {
-    for piece in pieces {
-        if let Piece::Var { name, default } = piece {
-            out.push(name.clone());
-            if let Some(inner) = default {
-                variables(inner, out);
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -581,58 +389,5 @@ mod tests {
         assert!(words("${", false).is_none());
         assert!(words("${:}", false).is_none());
         assert!(words("'open", false).is_none());
-    }
-
-    fn lits(p: &[Piece]) -> (String, Vec<usize>) {
-        let mut s = Vec::new();
-        let mut pos = Vec::new();
-        for piece in p {
-            if let Piece::Lit { byte, pos: at } = piece {
-                s.push(*byte);
-                pos.push(*at);
-            }
-        }
-        (String::from_utf8(s).unwrap(), pos)
-    }
-
-    #[test]
-    fn pieces_keep_positions_through_quotes() {
-        let p = pieces(br#""ab"'c'\d"#, b'\\').unwrap();
-        assert_eq!(lits(&p), ("abcd".into(), vec![1, 2, 5, 8]));
-        let p = pieces(br#""a\b""#, b'\\').unwrap();
-        assert_eq!(lits(&p).0, r"a\b");
-        let p = pieces(b"a`$b", b'`').unwrap();
-        assert_eq!(lits(&p).0, "a$b");
-        assert!(pieces(b"'x", b'\\').is_none());
-    }
-
-    #[test]
-    fn defaults_are_kept_as_words() {
-        let p = pieces(b"${REG:-192.168.0.1}/x", b'\\').unwrap();
-        let Piece::Var { name, default } = &p[0] else {
-            panic!("{p:?}")
-        };
-        assert_eq!(name, b"REG");
-        assert_eq!(
-            lits(default.as_ref().unwrap()),
-            ("192.168.0.1".into(), (7..18).collect())
-        );
-        let p = pieces(b"${REG+x}$Y", b'\\').unwrap();
-        assert_eq!(
-            p,
-            vec![
-                Piece::Var {
-                    name: b"REG".to_vec(),
-                    default: None
-                },
-                Piece::Var {
-                    name: b"Y".to_vec(),
-                    default: None
-                }
-            ]
-        );
-        let mut names = Vec::new();
-        variables(&pieces(b"${A:-${B}}", b'\\').unwrap(), &mut names);
-        assert_eq!(names, vec![b"A".to_vec(), b"B".to_vec()]);
     }
 }
