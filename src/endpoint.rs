@@ -80,6 +80,16 @@ impl Endpoint {
         }
     }
 
+    /// The host as the user spelled it, without brackets or port: what Go's TLS client is
+    /// given as `ServerName` and prints in its hostname errors (`OTHER.Example.com`,
+    /// `fd00:0::1`).
+    pub(crate) fn dialled_host(&self) -> String {
+        match split_host_port(&self.spelled) {
+            Ok((host, _)) => host.to_string(),
+            Err(_) => self.host.to_string(),
+        }
+    }
+
     /// The registry part of an image reference, as Docker would print it.
     pub(crate) fn reference_host(&self) -> String {
         if self.explicit_port {
@@ -169,6 +179,8 @@ fn parse_host(text: &str) -> Option<Host> {
 
 /// RFC 1123 host names (underscore tolerated, as Docker's reference grammar does not
 /// forbid it in practice), and not something that only looks like a broken IPv4 address.
+/// A dotted quad with a leading zero (`010.1.2.3`) is a name: Go's `net.ParseIP` refuses
+/// leading zeros since Go 1.17, so Docker resolves and verifies it as a DNS name.
 fn is_dns_name(text: &str) -> bool {
     let name = text.strip_suffix('.').unwrap_or(text);
     if name.is_empty() || name.len() > 253 {
@@ -186,7 +198,15 @@ fn is_dns_name(text: &str) -> bool {
     let all_numeric = name
         .split('.')
         .all(|label| label.bytes().all(|b| b.is_ascii_digit()));
-    labels_ok && !all_numeric
+    let quad_with_leading_zero = {
+        let parts: Vec<&str> = name.split('.').collect();
+        parts.len() == 4
+            && parts
+                .iter()
+                .all(|p| (1..=3).contains(&p.len()) && p.parse::<u16>().is_ok_and(|v| v <= 255))
+            && parts.iter().any(|p| p.len() > 1 && p.starts_with('0'))
+    };
+    labels_ok && (!all_numeric || quad_with_leading_zero)
 }
 
 /// Whether `entry` is a CIDR (`10.0.0.0/8`) that contains `ip`, as Docker reads
@@ -272,6 +292,16 @@ mod tests {
         ] {
             assert!(bad.parse::<Endpoint>().is_err(), "{bad:?} was accepted");
         }
+    }
+
+    #[test]
+    fn a_dotted_quad_with_a_leading_zero_is_a_dns_name_as_in_go() {
+        assert_eq!(ep("010.1.2.3").host, Host::Dns("010.1.2.3".into()));
+        assert_eq!(
+            ep("OTHER.Example.com:5000").dialled_host(),
+            "OTHER.Example.com"
+        );
+        assert_eq!(ep("[fd00:0::1]:5000").dialled_host(), "fd00:0::1");
     }
 
     #[test]

@@ -144,19 +144,18 @@ impl Anchors {
     }
 
     /// `--ca-file`: exactly the certificates in this PEM (or DER) file. A file that holds
-    /// no certificate is an input error (exit 2), unlike Go's silent skip.
+    /// no certificate is an input error (exit 2), unlike Go's silent skip; a certificate Go
+    /// cannot parse is left out of the pool as Go does, and reported.
     pub(crate) fn from_file(path: &Path) -> Result<Anchors, CertFileError> {
         let ders = crate::pem::read_certificates(path)?;
         let mut anchors = Anchors::default();
         for der in ders {
             match Cert::parse(&der) {
                 Ok(cert) => anchors.add(cert),
-                Err(e) => {
-                    return Err(CertFileError::BadPem {
-                        path: path.to_path_buf(),
-                        detail: e.to_string(),
-                    })
-                }
+                Err(e) => anchors.skipped.push(format!(
+                    "{}: a certificate was skipped: {e}",
+                    path.display()
+                )),
             }
         }
         anchors.sources.push(path.to_path_buf());

@@ -9,8 +9,9 @@
 use std::net::IpAddr;
 
 use rustls_pki_types::CertificateDer;
-use x509_parser::extensions::{GeneralName, ParsedExtension};
-use x509_parser::public_key::PublicKey;
+
+use super::goname;
+use super::parser::{self, GoKey, GoTime, NameConstraints};
 
 /// The public key, as far as verification needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,16 +23,17 @@ pub(crate) enum KeyKind {
         curve: Curve,
     },
     Ed25519,
-    /// DSA, GOST, ...: Go cannot verify with these either.
+    /// DSA, X25519, unknown algorithms: Go parses them but verifies nothing with them,
+    /// and crypto/tls refuses them in a server certificate. Holds Go's `%T` of the key.
     Other(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Curve {
+    P224,
     P256,
     P384,
     P521,
-    Unknown,
 }
 
 impl KeyKind {
@@ -42,14 +44,18 @@ impl KeyKind {
             KeyKind::Ec { curve } => format!(
                 "ECDSA {}",
                 match curve {
+                    Curve::P224 => "P-224",
                     Curve::P256 => "P-256",
                     Curve::P384 => "P-384",
                     Curve::P521 => "P-521",
-                    Curve::Unknown => "(unknown curve)",
                 }
             ),
             KeyKind::Ed25519 => "Ed25519".into(),
-            KeyKind::Other(oid) => format!("key algorithm {oid}"),
+            KeyKind::Other(go_type) => match go_type.as_str() {
+                "*dsa.PublicKey" => "DSA".into(),
+                "*ecdh.PublicKey" => "X25519".into(),
+                _ => "unknown key algorithm".into(),
+            },
         }
     }
 }
@@ -71,16 +77,15 @@ pub(crate) struct Cert {
     pub(crate) tbs: Vec<u8>,
     pub(crate) signature: Vec<u8>,
     pub(crate) sig_oid: String,
-    /// For RSASSA-PSS: the hash size (256/384/512) when the parameters have the shape Go
-    /// accepts (MGF1 with the same hash, salt length = hash length, trailer 1).
-    pub(crate) pss_hash_bits: Option<u32>,
+    /// The signature AlgorithmIdentifier's parameters element (empty when absent).
+    pub(crate) sig_params: Vec<u8>,
     pub(crate) key: KeyKind,
-    /// The subjectPublicKey BIT STRING contents (what ring verifies with).
+    /// The subjectPublicKey BIT STRING contents (what the verifiers take).
     pub(crate) key_bytes: Vec<u8>,
     pub(crate) version: u32,
     pub(crate) basic_constraints_valid: bool,
     pub(crate) is_ca: bool,
-    pub(crate) max_path_len: Option<u32>,
+    pub(crate) max_path_len: Option<u64>,
     /// Raw KeyUsage flags; 0 when absent (Go: no restriction).
     pub(crate) key_usage: u16,
     pub(crate) key_cert_sign: bool,
@@ -89,183 +94,120 @@ pub(crate) struct Cert {
     pub(crate) ip_addresses: Vec<IpAddr>,
     pub(crate) has_san_extension: bool,
     pub(crate) san_value: Option<Vec<u8>>,
+    pub(crate) name_constraints: Option<NameConstraints>,
+    pub(crate) policies: Vec<String>,
+    pub(crate) policy_mappings: Vec<(String, String)>,
+    pub(crate) require_explicit_policy: Option<i64>,
+    pub(crate) inhibit_policy_mapping: Option<i64>,
+    pub(crate) inhibit_any_policy: Option<i64>,
     pub(crate) common_name: String,
     pub(crate) organization: Option<String>,
+    /// `SerialNumber.String()`: signed decimal.
     pub(crate) serial_decimal: String,
-    pub(crate) not_before: i64,
-    pub(crate) not_after: i64,
+    pub(crate) not_before: GoTime,
+    pub(crate) not_after: GoTime,
     pub(crate) subject_key_id: Vec<u8>,
     pub(crate) authority_key_id: Vec<u8>,
     pub(crate) unhandled_critical_extension: bool,
-    /// RFC 4514-style subject and issuer, for people (hostile: sanitize before printing).
+    /// Go's `pkix.Name.String()` of subject and issuer, for people (hostile: sanitize
+    /// before printing).
     pub(crate) subject: String,
     pub(crate) issuer: String,
 }
 
-/// Why bytes are not a certificate Go would parse.
+/// Why bytes are not a certificate Go would parse: Go's own error text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("x509: malformed certificate ({0})")]
+#[error("{0}")]
 pub(crate) struct ParseError(pub(crate) String);
 
-// Extensions Go's parser understands when critical
-// (https://github.com/golang/go/blob/master/src/crypto/x509/parser.go processExtensions).
-const HANDLED_CRITICAL: &[&str] = &[
-    "2.5.29.14",
-    "2.5.29.15",
-    "2.5.29.19",
-    "2.5.29.30",
-    "2.5.29.31",
-    "2.5.29.32",
-    "2.5.29.33",
-    "2.5.29.35",
-    "2.5.29.36",
-    "2.5.29.37",
-    "2.5.29.54",
-    "1.3.6.1.5.5.7.1.1",
-];
-
 impl Cert {
+    /// Go's `x509.ParseCertificate`: the same certificates refused, with Go's message.
     pub(crate) fn parse(der: &CertificateDer<'_>) -> Result<Cert, ParseError> {
-        let (rest, x509) = x509_parser::parse_x509_certificate(der.as_ref())
-            .map_err(|e| ParseError(e.to_string()))?;
-        if !rest.is_empty() {
-            return Err(ParseError("trailing data".into()));
-        }
-        let tbs = &x509.tbs_certificate;
-        let spki = tbs.public_key();
-        let key = match spki.parsed() {
-            Ok(PublicKey::RSA(rsa)) => KeyKind::Rsa {
-                bits: bit_length(rsa.modulus),
+        let p = parser::parse_certificate(der.as_ref()).map_err(ParseError)?;
+        let key = match &p.key {
+            GoKey::Rsa { n, .. } => KeyKind::Rsa {
+                bits: bit_length(n),
             },
-            Ok(PublicKey::EC(_)) => {
-                let curve = spki
-                    .algorithm
-                    .parameters
-                    .as_ref()
-                    .and_then(|p| p.as_oid().ok())
-                    .map(|oid| oid.to_id_string());
-                KeyKind::Ec {
-                    curve: match curve.as_deref() {
-                        Some("1.2.840.10045.3.1.7") => Curve::P256,
-                        Some("1.3.132.0.34") => Curve::P384,
-                        Some("1.3.132.0.35") => Curve::P521,
-                        _ => Curve::Unknown,
-                    },
-                }
-            }
-            _ if spki.algorithm.algorithm.to_id_string() == "1.3.101.112" => KeyKind::Ed25519,
-            _ => KeyKind::Other(spki.algorithm.algorithm.to_id_string()),
+            GoKey::Ec { curve_oid, .. } => KeyKind::Ec {
+                curve: match curve_oid.as_str() {
+                    "1.2.840.10045.3.1.7" => Curve::P256,
+                    "1.3.132.0.34" => Curve::P384,
+                    "1.3.132.0.35" => Curve::P521,
+                    _ => Curve::P224,
+                },
+            },
+            GoKey::Ed25519(_) => KeyKind::Ed25519,
+            GoKey::X25519 => KeyKind::Other("*ecdh.PublicKey".into()),
+            GoKey::Dsa => KeyKind::Other("*dsa.PublicKey".into()),
+            GoKey::Unknown(_) => KeyKind::Other("<nil>".into()),
         };
-
-        let mut cert = Cert {
+        let (sig_oid, sig_params) = parser::algorithm(&p.sig_alg);
+        let e = &p.extensions;
+        let names: Vec<&parser::Attribute> = p.subject.iter().flatten().collect();
+        let last_cn = names
+            .iter()
+            .rev()
+            .find(|a| a.oid == "2.5.4.3")
+            .map(|a| a.value.clone())
+            .unwrap_or_default();
+        let organization = names
+            .iter()
+            .find(|a| a.oid == "2.5.4.10")
+            .map(|a| a.value.clone());
+        Ok(Cert {
             der: der.clone().into_owned(),
-            raw_subject: tbs.subject.as_raw().to_vec(),
-            raw_issuer: tbs.issuer.as_raw().to_vec(),
-            tbs: tbs.as_ref().to_vec(),
-            signature: x509.signature_value.data.to_vec(),
-            sig_oid: x509.signature_algorithm.algorithm.to_id_string(),
-            pss_hash_bits: pss_hash_bits(&x509.signature_algorithm),
+            raw_subject: p.raw_subject.clone(),
+            raw_issuer: p.raw_issuer.clone(),
+            tbs: p.tbs.clone(),
+            signature: p.signature.clone(),
+            sig_oid,
+            sig_params,
             key,
-            key_bytes: spki.subject_public_key.data.to_vec(),
-            version: tbs.version.0 + 1,
-            basic_constraints_valid: false,
-            is_ca: false,
-            max_path_len: None,
-            key_usage: 0,
-            key_cert_sign: false,
-            eku: Eku::default(),
-            dns_names: Vec::new(),
-            ip_addresses: Vec::new(),
-            has_san_extension: false,
-            san_value: None,
-            common_name: tbs
-                .subject
-                .iter_common_name()
-                .filter_map(|cn| attribute_text(cn.as_slice(), cn.as_str().ok()))
-                .last()
-                .unwrap_or_default(),
-            organization: tbs
-                .subject
-                .iter_organization()
-                .find_map(|o| attribute_text(o.as_slice(), o.as_str().ok())),
-            serial_decimal: tbs.serial.to_string(),
-            not_before: tbs.validity.not_before.timestamp(),
-            not_after: tbs.validity.not_after.timestamp(),
-            subject_key_id: Vec::new(),
-            authority_key_id: Vec::new(),
-            unhandled_critical_extension: false,
-            subject: tbs.subject.to_string(),
-            issuer: tbs.issuer.to_string(),
-        };
+            key_bytes: p.key_bytes.clone(),
+            version: p.version,
+            basic_constraints_valid: e.basic_constraints_valid,
+            is_ca: e.is_ca,
+            max_path_len: e.max_path_len,
+            key_usage: e.key_usage,
+            key_cert_sign: e.key_usage & (1 << 5) != 0,
+            eku: Eku {
+                any: e.eku_any,
+                server_auth: e.eku_server_auth,
+                count: e.eku_count,
+            },
+            dns_names: e.dns_names.clone(),
+            ip_addresses: e.ips.iter().filter_map(|b| ip_from_bytes(b)).collect(),
+            has_san_extension: e.san.is_some(),
+            san_value: e.san.clone(),
+            name_constraints: e.name_constraints.clone(),
+            policies: e.policies.clone(),
+            policy_mappings: e.policy_mappings.clone(),
+            require_explicit_policy: e.require_explicit_policy,
+            inhibit_policy_mapping: e.inhibit_policy_mapping,
+            inhibit_any_policy: e.inhibit_any_policy,
+            common_name: last_cn,
+            organization,
+            serial_decimal: signed_decimal(&p.serial),
+            not_before: p.not_before,
+            not_after: p.not_after,
+            subject_key_id: e.subject_key_id.clone(),
+            authority_key_id: e.authority_key_id.clone(),
+            unhandled_critical_extension: e.unhandled_critical,
+            subject: goname::name_string(&p.subject),
+            issuer: goname::name_string(&p.issuer),
+        })
+    }
 
-        for ext in tbs.extensions() {
-            let oid = ext.oid.to_id_string();
-            let mut handled = HANDLED_CRITICAL.contains(&oid.as_str());
-            match ext.parsed_extension() {
-                ParsedExtension::BasicConstraints(bc) => {
-                    cert.basic_constraints_valid = true;
-                    cert.is_ca = bc.ca;
-                    cert.max_path_len = bc.path_len_constraint;
-                }
-                ParsedExtension::KeyUsage(ku) => {
-                    cert.key_usage = ku.flags;
-                    cert.key_cert_sign = ku.key_cert_sign();
-                }
-                ParsedExtension::ExtendedKeyUsage(eku) => {
-                    let known = [
-                        eku.any,
-                        eku.server_auth,
-                        eku.client_auth,
-                        eku.code_signing,
-                        eku.email_protection,
-                        eku.time_stamping,
-                        eku.ocsp_signing,
-                    ];
-                    cert.eku = Eku {
-                        any: eku.any,
-                        server_auth: eku.server_auth,
-                        count: known.iter().filter(|k| **k).count() + eku.other.len(),
-                    };
-                }
-                ParsedExtension::SubjectAlternativeName(san) => {
-                    cert.has_san_extension = true;
-                    cert.san_value = Some(ext.value.to_vec());
-                    for name in &san.general_names {
-                        match name {
-                            GeneralName::DNSName(dns) => cert.dns_names.push(dns.to_string()),
-                            GeneralName::IPAddress(bytes) => {
-                                if let Some(ip) = ip_from_bytes(bytes) {
-                                    cert.ip_addresses.push(ip);
-                                }
-                            }
-                            _ => {}
-                        }
-                    }
-                    // Go treats a critical SAN it found no names in as unhandled.
-                    handled = !san.general_names.is_empty();
-                }
-                ParsedExtension::SubjectKeyIdentifier(kid) => {
-                    cert.subject_key_id = kid.0.to_vec();
-                }
-                ParsedExtension::AuthorityKeyIdentifier(aki) => {
-                    cert.authority_key_id = aki
-                        .key_identifier
-                        .as_ref()
-                        .map(|k| k.0.to_vec())
-                        .unwrap_or_default();
-                }
-                _ => {
-                    if oid == "2.5.29.17" {
-                        cert.has_san_extension = true;
-                        cert.san_value = Some(ext.value.to_vec());
-                    }
-                }
-            }
-            if ext.critical && !handled {
-                cert.unhandled_critical_extension = true;
-            }
+    /// The SAN extension's email addresses and URIs (for name constraints).
+    pub(crate) fn san_entries(&self) -> Vec<(u8, Vec<u8>)> {
+        let mut out = Vec::new();
+        if let Some(san) = &self.san_value {
+            let _ = parser::for_each_san(super::der::Der(san), |tag, data| {
+                out.push((tag, data.to_vec()));
+                Ok(())
+            });
         }
-        Ok(cert)
+        out
     }
 
     /// Subject and issuer are the same name (a self-issued, usually self-signed, cert).
@@ -285,23 +227,9 @@ impl Cert {
     }
 }
 
-/// Go's `getSignatureAlgorithmFromAI` rules for RSASSA-PSS parameters.
-fn pss_hash_bits(alg: &x509_parser::x509::AlgorithmIdentifier<'_>) -> Option<u32> {
-    use x509_parser::signature_algorithm::SignatureAlgorithm;
-    let SignatureAlgorithm::RSASSA_PSS(params) = SignatureAlgorithm::try_from(alg).ok()? else {
-        return None;
-    };
-    let hash = params.hash_algorithm_oid().to_id_string();
-    let bits = match hash.as_str() {
-        "2.16.840.1.101.3.4.2.1" => 256,
-        "2.16.840.1.101.3.4.2.2" => 384,
-        "2.16.840.1.101.3.4.2.3" => 512,
-        _ => return None,
-    };
-    let mgf = params.mask_gen_algorithm().ok()?;
-    let same_hash =
-        mgf.mgf.to_id_string() == "1.2.840.113549.1.1.8" && mgf.hash.to_id_string() == hash;
-    (same_hash && params.salt_length() == bits / 8 && params.trailer_field() == 1).then_some(bits)
+/// `big.Int.String()` of a two's-complement DER INTEGER.
+fn signed_decimal(bytes: &[u8]) -> String {
+    x509_parser::der_parser::num_bigint::BigInt::from_signed_bytes_be(bytes).to_string()
 }
 
 /// Bits in a big-endian modulus (Go's `N.BitLen()`), ignoring leading zero bytes.
@@ -311,11 +239,6 @@ fn bit_length(bytes: &[u8]) -> usize {
         None => return 0,
     };
     trimmed.len() * 8 - trimmed[0].leading_zeros() as usize
-}
-
-fn attribute_text(raw: &[u8], text: Option<&str>) -> Option<String> {
-    text.map(str::to_string)
-        .or_else(|| std::str::from_utf8(raw).ok().map(str::to_string))
 }
 
 fn ip_from_bytes(bytes: &[u8]) -> Option<IpAddr> {
@@ -384,6 +307,7 @@ mod tests {
         );
         assert_eq!(parsed.common_name, "Registry");
         assert_eq!(parsed.key, KeyKind::Ec { curve: Curve::P256 });
+        assert_eq!(parsed.subject, "CN=Registry");
         assert!(parsed.has_san_extension);
         assert_eq!(parsed.version, 3);
     }

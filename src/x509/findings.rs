@@ -5,7 +5,7 @@
 
 use super::cert::{Cert, KeyKind};
 use super::signature;
-use super::verify::{check_hostname, rfc3339, Failure, GoError};
+use super::verify::{check_hostname, go_rfc3339, Failure, GoError};
 use super::Anchors;
 use crate::endpoint::Endpoint;
 
@@ -117,14 +117,14 @@ fn san_for(ep: &Endpoint) -> String {
 }
 
 fn check_expires_soon(ctx: &Context<'_>, leaf: &Cert, out: &mut Vec<Finding>) {
-    let left = leaf.not_after - ctx.now;
+    let left = leaf.not_after.unix - ctx.now;
     if (0..EXPIRES_SOON_DAYS * 86_400).contains(&left) {
         out.push(finding(
             "expires-soon",
             Severity::Warning,
             format!(
                 "the registry certificate expires on {} ({} days left)",
-                rfc3339(leaf.not_after),
+                go_rfc3339(&leaf.not_after),
                 left / 86_400
             ),
             "renew it before then: `docker dcosreg cert`, then restart the registry",
@@ -160,7 +160,7 @@ fn check_other_endpoints(ctx: &Context<'_>, leaf: &Cert, out: &mut Vec<Finding>)
         if other == ctx.endpoint {
             continue;
         }
-        if let Err(e) = check_hostname(leaf, &other.host) {
+        if let Err(e) = check_hostname(leaf, &other.host, &other.dialled_host()) {
             out.push(finding(
                 "missing-endpoint-san",
                 Severity::Warning,

@@ -22,7 +22,10 @@
 
 mod anchors;
 mod cert;
+mod der;
 mod findings;
+mod goname;
+mod parser;
 mod signature;
 mod verify;
 
@@ -75,8 +78,8 @@ impl CertSummary {
             subject: cert.subject.clone(),
             issuer: cert.issuer.clone(),
             sha256: crate::pem::sha256_fingerprint(cert.der.as_ref()),
-            not_before: verify::rfc3339(cert.not_before),
-            not_after: verify::rfc3339(cert.not_after),
+            not_before: verify::go_rfc3339(&cert.not_before),
+            not_after: verify::go_rfc3339(&cert.not_after),
             dns_names: cert.dns_names.clone(),
             ip_addresses: cert.ip_addresses.iter().map(cert::go_ip_string).collect(),
             is_ca: cert.basic_constraints_valid && cert.is_ca,
@@ -117,10 +120,32 @@ pub(crate) fn judge(
     other_endpoints: &[Endpoint],
     now: SystemTime,
 ) -> Judgement {
+    let now_nanos = unix_nanos(now);
     let now = unix_seconds(now);
     let mut parsed = Vec::with_capacity(chain.len());
     for der in chain {
         match Cert::parse(der) {
+            // crypto/tls checkKeySize: Go 1.24 refuses RSA keys over 8192 bits from a
+            // server (tlsmaxrsasize), in any certificate of the chain it sends.
+            Ok(cert) if matches!(cert.key, cert::KeyKind::Rsa { bits } if bits > 8192) => {
+                let message =
+                    "tls: server sent certificate containing RSA key larger than 8192 bits"
+                        .to_string();
+                return Judgement {
+                    trusted: false,
+                    docker_error: Some(message.clone()),
+                    findings: vec![Finding {
+                        code: "malformed-certificate",
+                        severity: Severity::Error,
+                        message,
+                        fix: Some(
+                            "reissue the certificate with an RSA key of at most 8192 bits (or ECDSA P-256)"
+                                .into(),
+                        ),
+                    }],
+                    chain: parsed.iter().map(CertSummary::of).collect(),
+                };
+            }
             Ok(cert) => parsed.push(cert),
             Err(e) => {
                 // crypto/tls: "tls: failed to parse certificate from server: " + err
@@ -154,7 +179,24 @@ pub(crate) fn judge(
         };
     };
     let intermediates: Vec<&Cert> = parsed[1..].iter().collect();
-    let result = verify::verify(leaf, &intermediates, &anchors.certs, &endpoint.host, now);
+    let result = verify::verify(
+        leaf,
+        &intermediates,
+        &anchors.certs,
+        &endpoint.host,
+        &endpoint.dialled_host(),
+        now_nanos,
+    );
+    // crypto/tls, after a successful verification: the leaf's key must be one it can use.
+    let result = result.and_then(|chains| match &leaf.key {
+        cert::KeyKind::Other(go_type) => Err(verify::GoError {
+            failure: verify::Failure::InvalidCertificate,
+            message: format!(
+                "tls: server's certificate contains an unsupported type of public key: {go_type}"
+            ),
+        }),
+        _ => Ok(chains),
+    });
     let error = result.err();
     let findings = findings::collect(&findings::Context {
         presented: &parsed,
@@ -169,6 +211,13 @@ pub(crate) fn judge(
         docker_error: error.as_ref().map(|e| e.message.clone()),
         findings,
         chain: parsed.iter().map(CertSummary::of).collect(),
+    }
+}
+
+fn unix_nanos(time: SystemTime) -> i128 {
+    match time.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => d.as_nanos() as i128,
+        Err(e) => -(e.duration().as_nanos() as i128),
     }
 }
 

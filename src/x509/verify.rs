@@ -4,11 +4,13 @@
 //!
 //! Source: <https://github.com/golang/go/blob/master/src/crypto/x509/verify.go>
 //! (Go 1.24 for Docker 28; differences from skopeo's Go 1.19 are noted where they matter).
-//! Not implemented: name constraints and certificate policies (no DC/OS or mkcert CA uses
-//! them), and the platform verifiers Go uses on macOS/Windows (Docker here runs on Linux).
+//! Not implemented: the platform verifiers Go uses on macOS/Windows (Docker here runs on
+//! Linux).
 
 use super::anchors::Anchor;
 use super::cert::{go_ip_equal, go_ip_string, Cert};
+use super::goname;
+use super::parser::{GoTime, Subtrees};
 use super::signature::check_signature_from;
 use crate::endpoint::Host;
 
@@ -51,17 +53,22 @@ const ROOT: u8 = 2;
 /// verify.go `maxChainSignatureChecks`.
 const MAX_SIGNATURE_CHECKS: usize = 100;
 
-/// Verify `leaf` for `host` at `now` (Unix seconds) the way a Go TLS client does.
+/// verify.go's default `MaxConstraintComparisions`.
+const MAX_CONSTRAINT_COMPARISONS: usize = 250_000;
+
+/// Verify `leaf` for `host` (spelled `dialled`, as Go's `DNSName` and its messages have
+/// it) at `now` (Unix nanoseconds) the way a Go TLS client does.
 /// On success returns the chains found (leaf first, anchor last).
 pub(crate) fn verify<'a>(
     leaf: &'a Cert,
     intermediates: &[&'a Cert],
     roots: &'a [Anchor],
     host: &Host,
-    now: i64,
+    dialled: &str,
+    now: i128,
 ) -> Result<Vec<Vec<&'a Cert>>, GoError> {
     check_valid(leaf, LEAF, &[], now)?;
-    check_hostname(leaf, host)?;
+    check_hostname(leaf, host, dialled)?;
     let candidates = if roots.iter().any(|root| root.der == leaf.der) {
         // A leaf that is itself in the pool is trusted as is: no chain building, no
         // signature check. This is why the guide's CA:TRUE self-signed cert works.
@@ -98,18 +105,49 @@ pub(crate) fn verify<'a>(
 /// RFC 3339 in UTC, as Go's `time.Format(time.RFC3339)` prints a UTC time.
 /// (Go prints "now" in the local zone; Docker hosts run in UTC, and so do we.)
 pub(crate) fn rfc3339(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| unix.to_string())
+    go_rfc3339(&GoTime {
+        unix,
+        nanos: 0,
+        offset_seconds: 0,
+    })
+}
+
+/// Go's `t.Format(time.RFC3339)` of a certificate time: whole seconds, in the UTC offset
+/// the certificate wrote (`Z` for UTC).
+pub(crate) fn go_rfc3339(t: &GoTime) -> String {
+    let offset =
+        time::UtcOffset::from_whole_seconds(t.offset_seconds).unwrap_or(time::UtcOffset::UTC);
+    let Ok(at) = time::OffsetDateTime::from_unix_timestamp(t.unix) else {
+        return t.unix.to_string();
+    };
+    let local = at.to_offset(offset);
+    let zone = if t.offset_seconds == 0 {
+        "Z".to_string()
+    } else {
+        let (h, m, _) = offset.as_hms();
+        let sign = if t.offset_seconds < 0 { '-' } else { '+' };
+        format!("{sign}{:02}:{:02}", h.unsigned_abs(), m.unsigned_abs())
+    };
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{zone}",
+        local.year(),
+        u8::from(local.month()),
+        local.day(),
+        local.hour(),
+        local.minute(),
+        local.second()
+    )
+}
+
+/// `now` in Unix nanoseconds, printed as Go prints `time.Now()` in UTC.
+fn now_rfc3339(now: i128) -> String {
+    let seconds = now.div_euclid(1_000_000_000);
+    rfc3339(i64::try_from(seconds).unwrap_or(i64::MAX))
 }
 
 /// verify.go `isValid`: critical extensions, issuer name, validity period, CA flag and
 /// path length, for `cert` about to be appended to `chain`.
-fn check_valid(cert: &Cert, kind: u8, chain: &[&Cert], now: i64) -> Result<(), GoError> {
+fn check_valid(cert: &Cert, kind: u8, chain: &[&Cert], now: i128) -> Result<(), GoError> {
     if cert.unhandled_critical_extension {
         return Err(GoError::new(
             Failure::InvalidCertificate,
@@ -125,6 +163,9 @@ fn check_valid(cert: &Cert, kind: u8, chain: &[&Cert], now: i64) -> Result<(), G
         }
     }
     check_validity_period(cert, now)?;
+    if kind != LEAF {
+        check_name_constraints(cert, chain)?;
+    }
     if kind == INTERMEDIATE && (!cert.basic_constraints_valid || !cert.is_ca) {
         return Err(GoError::new(
             Failure::InvalidCertificate,
@@ -132,8 +173,8 @@ fn check_valid(cert: &Cert, kind: u8, chain: &[&Cert], now: i64) -> Result<(), G
         ));
     }
     if let (true, Some(max)) = (cert.basic_constraints_valid, cert.max_path_len) {
-        let intermediates = chain.len() as i64 - 1;
-        if intermediates > i64::from(max) {
+        let intermediates = chain.len().saturating_sub(1) as u64;
+        if intermediates > max {
             return Err(GoError::new(
                 Failure::InvalidCertificate,
                 "x509: too many intermediates for path length constraint",
@@ -143,40 +184,237 @@ fn check_valid(cert: &Cert, kind: u8, chain: &[&Cert], now: i64) -> Result<(), G
     Ok(())
 }
 
-/// "x509: certificate has expired or is not yet valid: current time … is after …".
-fn check_validity_period(cert: &Cert, now: i64) -> Result<(), GoError> {
-    if now < cert.not_before {
+/// "x509: certificate has expired or is not yet valid: current time … is after …",
+/// compared to the nanosecond (a GeneralizedTime may carry a fraction).
+fn check_validity_period(cert: &Cert, now: i128) -> Result<(), GoError> {
+    if now < cert.not_before.unix_nanos() {
         return Err(GoError::new(
             Failure::NotYetValid,
             format!(
                 "x509: certificate has expired or is not yet valid: current time {} is before {}",
-                rfc3339(now),
-                rfc3339(cert.not_before)
+                now_rfc3339(now),
+                go_rfc3339(&cert.not_before)
             ),
         ));
     }
-    if now > cert.not_after {
+    if now > cert.not_after.unix_nanos() {
         return Err(GoError::new(
             Failure::Expired,
             format!(
                 "x509: certificate has expired or is not yet valid: current time {} is after {}",
-                rfc3339(now),
-                rfc3339(cert.not_after)
+                now_rfc3339(now),
+                go_rfc3339(&cert.not_after)
             ),
         ));
     }
     Ok(())
 }
 
+/// `CertificateInvalidError{CANotAuthorizedForThisName}`.
+fn not_authorized(detail: String) -> GoError {
+    GoError::new(
+        Failure::InvalidCertificate,
+        format!(
+            "x509: a root or intermediate certificate is not authorized to sign for this name: {detail}"
+        ),
+    )
+}
+
+/// verify.go `isValid`'s name-constraint part: every SAN of every certificate already in
+/// the chain (that has a SAN extension) against `ca`'s permitted and excluded subtrees.
+fn check_name_constraints(ca: &Cert, chain: &[&Cert]) -> Result<(), GoError> {
+    let Some(nc) = &ca.name_constraints else {
+        return Ok(());
+    };
+    let mut count = 0usize;
+    for cert in chain.iter().filter(|c| c.has_san_extension) {
+        for (tag, data) in cert.san_entries() {
+            let text = String::from_utf8_lossy(&data).into_owned();
+            match tag {
+                1 => {
+                    let Some(mailbox) = goname::parse_mailbox(&text) else {
+                        // Go formats the zero mailbox struct here: {%q %q} of two empty strings.
+                        return Err(GoError::new(
+                            Failure::InvalidCertificate,
+                            "x509: cannot parse rfc822Name {\"\" \"\"}",
+                        ));
+                    };
+                    check_subtrees(
+                        &mut count,
+                        "email address",
+                        &text,
+                        nc,
+                        |c, s, ex| goname::match_email_constraint(&mailbox, c_str(c, s), ex),
+                        |s| &s.email,
+                    )?;
+                }
+                2 => {
+                    if goname::domain_to_reverse_labels(&text).is_none() || text.is_empty() {
+                        return Err(GoError::new(
+                            Failure::InvalidCertificate,
+                            format!("x509: cannot parse dnsName {}", go_quote(&text)),
+                        ));
+                    }
+                    check_subtrees(
+                        &mut count,
+                        "DNS name",
+                        &text,
+                        nc,
+                        |c, s, ex| goname::match_domain_constraint(&text, c_str(c, s), ex),
+                        |s| &s.dns,
+                    )?;
+                }
+                6 => {
+                    let host = match goname::parse_url(&text) {
+                        Ok(h) => h,
+                        Err(_) => {
+                            return Err(GoError::new(
+                                Failure::InvalidCertificate,
+                                format!(
+                                    "x509: internal error: URI SAN {} failed to parse",
+                                    go_quote(&text)
+                                ),
+                            ))
+                        }
+                    };
+                    check_subtrees(
+                        &mut count,
+                        "URI",
+                        &text,
+                        nc,
+                        |c, s, ex| goname::match_uri_constraint(&text, &host, c_str(c, s), ex),
+                        |s| &s.uri,
+                    )?;
+                }
+                7 => {
+                    let shown = goname::ip_bytes_string(&data);
+                    check_ip_subtrees(&mut count, &data, &shown, nc)?;
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+fn c_str<'s>(i: usize, list: &'s [String]) -> &'s str {
+    list.get(i).map(String::as_str).unwrap_or("")
+}
+
+/// verify.go `checkNameConstraints` for the string-valued forms: excluded first, then
+/// permitted (an empty permitted list permits everything).
+fn check_subtrees(
+    count: &mut usize,
+    name_type: &str,
+    name: &str,
+    nc: &super::parser::NameConstraints,
+    matches: impl Fn(usize, &[String], bool) -> Result<bool, String>,
+    list: impl Fn(&Subtrees) -> &Vec<String>,
+) -> Result<(), GoError> {
+    let excluded = list(&nc.excluded);
+    *count += excluded.len();
+    if *count > MAX_CONSTRAINT_COMPARISONS {
+        return Err(GoError::new(
+            Failure::InvalidCertificate,
+            "x509: unknown error",
+        ));
+    }
+    for (i, constraint) in excluded.iter().enumerate() {
+        match matches(i, excluded, true) {
+            Err(e) => return Err(not_authorized(e)),
+            Ok(true) => {
+                return Err(not_authorized(format!(
+                    "{name_type} {} is excluded by constraint {}",
+                    go_quote(name),
+                    go_quote(constraint)
+                )))
+            }
+            Ok(false) => {}
+        }
+    }
+    let permitted = list(&nc.permitted);
+    *count += permitted.len();
+    if *count > MAX_CONSTRAINT_COMPARISONS {
+        return Err(GoError::new(
+            Failure::InvalidCertificate,
+            "x509: unknown error",
+        ));
+    }
+    let mut ok = true;
+    for i in 0..permitted.len() {
+        ok = matches(i, permitted, false).map_err(not_authorized)?;
+        if ok {
+            break;
+        }
+    }
+    if !ok {
+        return Err(not_authorized(format!(
+            "{name_type} {} is not permitted by any constraint",
+            go_quote(name)
+        )));
+    }
+    Ok(())
+}
+
+/// `checkNameConstraints` for IP addresses (constraints print as Go's `*net.IPNet`).
+fn check_ip_subtrees(
+    count: &mut usize,
+    ip: &[u8],
+    shown: &str,
+    nc: &super::parser::NameConstraints,
+) -> Result<(), GoError> {
+    let net_string = |(addr, mask): &(Vec<u8>, Vec<u8>)| {
+        let ones: u32 = mask.iter().map(|b| b.count_ones()).sum();
+        let masked: Vec<u8> = addr.iter().zip(mask).map(|(a, m)| a & m).collect();
+        format!("{}/{ones}", goname::ip_bytes_string(&masked))
+    };
+    *count += nc.excluded.ip.len();
+    if *count > MAX_CONSTRAINT_COMPARISONS {
+        return Err(GoError::new(
+            Failure::InvalidCertificate,
+            "x509: unknown error",
+        ));
+    }
+    for net in &nc.excluded.ip {
+        if goname::match_ip_constraint(ip, net) {
+            return Err(not_authorized(format!(
+                "IP address {} is excluded by constraint {}",
+                go_quote(shown),
+                go_quote(&net_string(net))
+            )));
+        }
+    }
+    *count += nc.permitted.ip.len();
+    if *count > MAX_CONSTRAINT_COMPARISONS {
+        return Err(GoError::new(
+            Failure::InvalidCertificate,
+            "x509: unknown error",
+        ));
+    }
+    if !nc.permitted.ip.is_empty()
+        && !nc
+            .permitted
+            .ip
+            .iter()
+            .any(|net| goname::match_ip_constraint(ip, net))
+    {
+        return Err(not_authorized(format!(
+            "IP address {} is not permitted by any constraint",
+            go_quote(shown)
+        )));
+    }
+    Ok(())
+}
+
 /// verify.go `VerifyHostname` + `HostnameError.Error`: IP hosts match IP SANs only, DNS
 /// hosts match DNS SANs (wildcards in the left-most label), the Common Name never counts.
-pub(crate) fn check_hostname(cert: &Cert, host: &Host) -> Result<(), GoError> {
+pub(crate) fn check_hostname(cert: &Cert, host: &Host, dialled: &str) -> Result<(), GoError> {
     let shown = match host {
         Host::Ip(ip) => {
             if cert.ip_addresses.iter().any(|san| go_ip_equal(san, ip)) {
                 return Ok(());
             }
-            ip.to_string()
+            dialled.to_string()
         }
         Host::Dns(name) => {
             let candidate = name.to_ascii_lowercase();
@@ -191,7 +429,7 @@ pub(crate) fn check_hostname(cert: &Cert, host: &Host) -> Result<(), GoError> {
             if matched {
                 return Ok(());
             }
-            name.clone()
+            dialled.to_string()
         }
     };
     Err(GoError::new(
@@ -284,7 +522,7 @@ fn check_chain_key_usage(chain: &[&Cert]) -> bool {
 struct Builder<'p, 'a> {
     roots: &'a [Anchor],
     intermediates: &'p [&'a Cert],
-    now: i64,
+    now: i128,
     signature_checks: usize,
 }
 
@@ -453,5 +691,11 @@ mod tests {
     fn times_print_like_go_rfc3339_utc() {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
+        let t = GoTime {
+            unix: 1_700_000_000,
+            nanos: 500_000_000,
+            offset_seconds: 5 * 3600 + 30 * 60,
+        };
+        assert_eq!(go_rfc3339(&t), "2023-11-15T03:43:20+05:30");
     }
 }
