@@ -3,7 +3,9 @@
 //! The handshake signature is still checked (the server must hold the leaf's key),
 //! except where ring cannot check it but Go would: RSA keys of 1024–2047 bits (ring's
 //! RSA verification starts at 2048; Go accepts ≥ 1024 — `crate::x509` reports the key
-//! size as Go does, so the chain must reach it).
+//! size as Go does, so the chain must reach it), and leaves webpki cannot read at all
+//! (a v1 certificate, a P-521 key): Go verifies the chain before the handshake signature,
+//! so its verdict on such a chain is the one `crate::x509` gives.
 
 use std::sync::Arc;
 
@@ -41,8 +43,15 @@ fn accept_unverifiable(
     result: Result<HandshakeSignatureValid, rustls::Error>,
     cert: &CertificateDer<'_>,
 ) -> Result<HandshakeSignatureValid, rustls::Error> {
+    use rustls::{CertificateError, Error};
     match result {
         Err(_) if is_short_rsa(cert) => Ok(HandshakeSignatureValid::assertion()),
+        // A wrong signature by a key webpki could read is a refusal; anything webpki
+        // cannot evaluate is left to the judge.
+        Err(Error::InvalidCertificate(CertificateError::BadSignature)) => result,
+        Err(Error::InvalidCertificate(_)) | Err(Error::PeerMisbehaved(_)) => {
+            Ok(HandshakeSignatureValid::assertion())
+        }
         other => other,
     }
 }

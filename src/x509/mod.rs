@@ -26,6 +26,7 @@ mod der;
 mod findings;
 mod goname;
 mod parser;
+mod policy;
 mod signature;
 mod verify;
 

@@ -410,16 +410,10 @@ fn zone(text: &[u8]) -> Option<i32> {
     }
 }
 
-fn civil(
-    year: i32,
-    month: u32,
-    day: u32,
-    h: u32,
-    m: u32,
-    s: u32,
-    nanos: u32,
-    offset: i32,
-) -> Option<GoTime> {
+/// A calendar time (year, month, day, hour, minute, second) with nanoseconds and the
+/// UTC offset it was written in.
+fn civil([year, month, day, h, m, s]: [u32; 6], nanos: u32, offset: i32) -> Option<GoTime> {
+    let year = i32::try_from(year).ok()?;
     let month = time::Month::try_from(u8::try_from(month).ok()?).ok()?;
     let date = time::Date::from_calendar_date(year, month, u8::try_from(day).ok()?).ok()?;
     let clock = time::Time::from_hms(
@@ -455,7 +449,7 @@ fn utc_time(text: &[u8]) -> Option<GoTime> {
     };
     let offset = zone(rest)?;
     let year = if yy >= 50 { 1900 + yy } else { 2000 + yy };
-    civil(i32::try_from(year).ok()?, mo, d, h, mi, s, 0, offset)
+    civil([year, mo, d, h, mi, s], 0, offset)
 }
 
 /// cryptobyte `ReadASN1GeneralizedTime`: "20060102150405.999999999Z0700" (a fraction
@@ -480,7 +474,7 @@ fn generalized_time(text: &[u8]) -> Option<GoTime> {
         rest = &after[n..];
     }
     let offset = zone(rest)?;
-    civil(i32::try_from(year).ok()?, mo, d, h, mi, s, nanos, offset)
+    civil([year, mo, d, h, mi, s], nanos, offset)
 }
 
 /// `parsePublicKey`, with Go's errors for the encodings it refuses.

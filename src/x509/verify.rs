@@ -89,14 +89,38 @@ pub(crate) fn verify<'a>(
         };
         builder.build(vec![leaf])?
     };
+    // Go 1.24's Verify tail: per chain, key usage then certificate policies; the error
+    // counts what failed (Go 1.25 moved the policy check first).
+    let (mut incompatible, mut invalid_policies) = (0, 0);
     let chains: Vec<_> = candidates
         .into_iter()
-        .filter(|chain| check_chain_key_usage(chain))
+        .filter(|chain| {
+            if !check_chain_key_usage(chain) {
+                incompatible += 1;
+                false
+            } else if !super::policy::policies_valid(chain) {
+                invalid_policies += 1;
+                false
+            } else {
+                true
+            }
+        })
         .collect();
     if chains.is_empty() {
+        if invalid_policies == 0 {
+            return Err(GoError::new(
+                Failure::IncompatibleUsage,
+                "x509: certificate specifies an incompatible key usage",
+            ));
+        }
+        let mut details = Vec::new();
+        if incompatible > 0 {
+            details.push(format!("{incompatible} chains with incompatible key usage"));
+        }
+        details.push(format!("{invalid_policies} chains with invalid policies"));
         return Err(GoError::new(
-            Failure::IncompatibleUsage,
-            "x509: certificate specifies an incompatible key usage",
+            Failure::InvalidCertificate,
+            format!("x509: no valid chains built: {}", details.join(", ")),
         ));
     }
     Ok(chains)
@@ -297,7 +321,7 @@ fn check_name_constraints(ca: &Cert, chain: &[&Cert]) -> Result<(), GoError> {
     Ok(())
 }
 
-fn c_str<'s>(i: usize, list: &'s [String]) -> &'s str {
+fn c_str(i: usize, list: &[String]) -> &str {
     list.get(i).map(String::as_str).unwrap_or("")
 }
 
@@ -363,10 +387,10 @@ fn check_ip_subtrees(
     shown: &str,
     nc: &super::parser::NameConstraints,
 ) -> Result<(), GoError> {
+    // `*net.IPNet`'s String(): the address as the certificate wrote it (not masked).
     let net_string = |(addr, mask): &(Vec<u8>, Vec<u8>)| {
         let ones: u32 = mask.iter().map(|b| b.count_ones()).sum();
-        let masked: Vec<u8> = addr.iter().zip(mask).map(|(a, m)| a & m).collect();
-        format!("{}/{ones}", goname::ip_bytes_string(&masked))
+        format!("{}/{ones}", goname::ip_bytes_string(addr))
     };
     *count += nc.excluded.ip.len();
     if *count > MAX_CONSTRAINT_COMPARISONS {
