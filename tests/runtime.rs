@@ -1,12 +1,19 @@
-//! `trust` and `untrust` proven with real runtimes: a private dockerd and containerd
-//! (tests/support/runtime.rs) pull and build from a registry reached at a VIP (`IP`, port
-//! 443) and through Marathon-LB (`IP:5000`) inside a network namespace, after doing
-//! exactly what the tool said.
+//! `trust`, `untrust` and `doctor` proven with real runtimes: a private dockerd 20.10 and
+//! containerd 1.6 (tests/support/runtime.rs), `ctr` and Debian's podman pull and build from
+//! one registry reached at a VIP (`IP`, port 443) and through Marathon-LB (`IP:5000`) in a
+//! network namespace. Each test does exactly what the tool said (the restarts it listed,
+//! no more) and then pulls and builds; "no restart needed" is checked the same way.
+//!
+//! The tool runs inside the daemons' mount namespace with `--root /`, so it writes the
+//! `/etc` the daemons read (an overlay: the host's `/etc` never changes).
 
 mod support;
 
+use serde_json::Value;
 use support::runtime::{ClusterRegistry, Runtime};
 use support::*;
+
+const X509: &str = "x509: certificate signed by unknown authority";
 
 /// Start a runtime and a registry holding `base/app:1`, pushed from an image made from
 /// nothing.
@@ -22,40 +29,196 @@ fn setup() -> (Runtime, ClusterRegistry) {
     (rt, reg)
 }
 
-fn global<'a>(reg: &'a ClusterRegistry, rest: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec![
+/// Run the tool in the runtime's namespace with both endpoints and `--format json`.
+fn run_json(rt: &Runtime, reg: &ClusterRegistry, args: &[&str]) -> Value {
+    let mut full = vec![
         "--internal",
         reg.vip.as_str(),
         "--external",
         reg.mlb.as_str(),
+        "--format",
+        "json",
     ];
-    args.extend_from_slice(rest);
-    args
-}
-
-#[test]
-fn classic_pull_fails_before_trust_and_works_after() {
-    let (rt, reg) = setup();
-    let image = format!("{}/base/app:1", reg.vip);
-    let before = rt.pull(&image).expect_err("pull before trust");
-    assert!(
-        before.contains("x509: certificate signed by unknown authority"),
-        "{before}"
-    );
-    let fingerprint = reg.ca_fingerprint();
-    let out = rt.dcosreg(&global(
-        &reg,
-        &["trust", "--fingerprint", &fingerprint, "--target", "docker"],
-    ));
+    full.extend_from_slice(args);
+    let out = rt.dcosreg(&full);
     assert!(
         out.status.success(),
-        "trust: {}{}",
+        "docker-dcosreg {}: {}{}",
+        args.join(" "),
         stdout(&out),
         stderr(&out)
     );
-    for spelling in reg.spellings() {
-        let image = format!("{spelling}/base/app:1");
-        rt.pull(&image)
-            .unwrap_or_else(|e| panic!("pull {image} after trust: {e}"));
+    serde_json::from_slice(&out.stdout).expect("JSON output")
+}
+
+/// The services a `trust`/`untrust` report says to restart, with the command shape checked.
+fn restarts(report: &Value) -> Vec<String> {
+    let list = report["restart"].as_array().expect("a restart list");
+    list.iter()
+        .map(|r| {
+            let service = r["service"].as_str().expect("service").to_string();
+            let command = r["command"].as_str().expect("command");
+            assert!(
+                command == format!("systemctl restart {service}")
+                    || command == format!("service {service} restart"),
+                "{r}"
+            );
+            assert!(!r["why"].as_str().unwrap_or("").is_empty(), "{r}");
+            service
+        })
+        .collect()
+}
+
+fn image(spelling: &str) -> String {
+    format!("{spelling}/base/app:1")
+}
+
+fn assert_x509(result: Result<(), String>, what: &str) {
+    let err = result.expect_err(what);
+    assert!(err.contains(X509), "{what}: {err}");
+}
+
+#[test]
+fn trust_with_the_said_restarts_then_docker_buildkit_ctr_and_podman_pull_and_untrust_undoes_it() {
+    let (rt, reg) = setup();
+    let [vip, vip443, mlb] = reg.spellings();
+    // Before: every client refuses, and BuildKit has met the registry (the worst case).
+    assert_x509(rt.pull(&image(&vip)), "classic pull before trust");
+    assert_x509(rt.buildkit_build(&image(&mlb)), "BuildKit before trust");
+    assert_x509(rt.ctr_pull(&image(&vip)), "ctr before trust");
+    assert_x509(rt.podman_pull(&image(&mlb)), "podman before trust");
+
+    let fingerprint = reg.ca_fingerprint();
+    let trust = [
+        "trust",
+        "--fingerprint",
+        fingerprint.as_str(),
+        "--target",
+        "docker,containerd,containers",
+    ];
+    let report = run_json(&rt, &reg, &trust);
+    let said = restarts(&report);
+    assert_eq!(said, ["docker"], "{report}");
+    // The restart is real: before it, classic pulls work but BuildKit still refuses.
+    rt.pull(&image(&vip))
+        .expect("classic pull needs no restart");
+    assert_x509(
+        rt.buildkit_build(&image(&mlb)),
+        "BuildKit before the restart trust asked for",
+    );
+    // doctor names the stale daemon, with the restart as its fix.
+    let doctor = run_json(&rt, &reg, &["doctor", "--offline"]);
+    let stale: Vec<&Value> = doctor["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["code"] == "daemon-predates-certs-d")
+        .collect();
+    assert!(!stale.is_empty(), "{doctor}");
+    let fix = stale[0]["fix"].as_str().expect("a fix");
+    assert!(
+        fix == "sudo systemctl restart docker" || fix == "sudo service docker restart",
+        "{fix}"
+    );
+
+    for service in &said {
+        rt.restart(service);
     }
+    let doctor = run_json(&rt, &reg, &["doctor", "--offline"]);
+    assert!(
+        !doctor.to_string().contains("daemon-predates-certs-d"),
+        "{doctor}"
+    );
+    for spelling in [&vip, &vip443, &mlb] {
+        let reference = image(spelling);
+        rt.rmi(&reference);
+        rt.pull(&reference)
+            .unwrap_or_else(|e| panic!("classic pull {reference}: {e}"));
+        rt.buildkit_build(&reference)
+            .unwrap_or_else(|e| panic!("BuildKit FROM {reference}: {e}"));
+        rt.ctr_pull(&reference)
+            .unwrap_or_else(|e| panic!("ctr pull {reference}: {e}"));
+        rt.podman_pull(&reference)
+            .unwrap_or_else(|e| panic!("podman pull {reference}: {e}"));
+    }
+
+    // Nothing changed since dockerd started: an empty list, and it holds without a restart.
+    let again = run_json(&rt, &reg, &trust);
+    assert_eq!(restarts(&again), Vec::<String>::new(), "{again}");
+    rt.buildkit_build(&image(&vip443))
+        .expect("BuildKit after an empty restart list");
+    rt.pull(&image(&mlb))
+        .expect("classic pull after an empty restart list");
+
+    // untrust: BuildKit keeps the CA it loaded until the restart untrust asks for.
+    let report = run_json(
+        &rt,
+        &reg,
+        &["untrust", "--target", "docker,containerd,containers"],
+    );
+    let said = restarts(&report);
+    assert_eq!(said, ["docker"], "{report}");
+    rt.buildkit_build(&image(&vip))
+        .expect("BuildKit still trusts before the restart (why untrust asks for it)");
+    for service in &said {
+        rt.restart(service);
+    }
+    for spelling in [&vip, &vip443, &mlb] {
+        let reference = image(spelling);
+        assert_x509(rt.pull(&reference), "classic pull after untrust");
+        assert_x509(rt.buildkit_build(&reference), "BuildKit after untrust");
+        assert_x509(rt.ctr_pull(&reference), "ctr after untrust");
+        assert_x509(rt.podman_pull(&reference), "podman after untrust");
+    }
+}
+
+#[test]
+fn system_store_changes_need_the_daemons_that_loaded_it_restarted_and_leave_no_dangling_link() {
+    let (rt, reg) = setup();
+    let [vip, vip443, mlb] = reg.spellings();
+    // The pull loads dockerd's system roots (Go does that once per process).
+    assert_x509(rt.pull(&image(&mlb)), "classic pull before trust");
+    let fingerprint = reg.ca_fingerprint();
+    let report = run_json(
+        &rt,
+        &reg,
+        &["trust", "--fingerprint", &fingerprint, "--target", "system"],
+    );
+    let said = restarts(&report);
+    assert!(said.contains(&"docker".to_string()), "{report}");
+    assert_x509(
+        rt.pull(&image(&mlb)),
+        "classic pull before the restart trust asked for",
+    );
+    for service in &said {
+        rt.restart(service);
+    }
+    for spelling in [&vip, &vip443, &mlb] {
+        let reference = image(spelling);
+        rt.pull(&reference)
+            .unwrap_or_else(|e| panic!("classic pull {reference} with the system store: {e}"));
+    }
+
+    let report = run_json(&rt, &reg, &["untrust", "--target", "system"]);
+    let said = restarts(&report);
+    assert!(said.contains(&"docker".to_string()), "{report}");
+    let dangling = rt.in_ns_out(
+        "find",
+        &["-L", "/etc/ssl/certs", "-type", "l"],
+        std::time::Duration::from_secs(10),
+    );
+    assert!(
+        dangling.status.success() && dangling.stdout.is_empty(),
+        "dangling links in /etc/ssl/certs after untrust: {}",
+        stdout(&dangling)
+    );
+    rt.pull(&image(&vip))
+        .expect("dockerd keeps the roots it loaded until the restart untrust asks for");
+    for service in &said {
+        rt.restart(service);
+    }
+    assert_x509(
+        rt.pull(&image(&vip)),
+        "classic pull after untrust + restart",
+    );
 }

@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::endpoint::Endpoint;
 use crate::exit::ExitStatus;
 use crate::output::{sanitize_line, Printer};
+use crate::trust::running::Restart;
 use crate::trust::source::{self, Approval, CaSource, CertSummary, EndpointCa};
 use crate::trust::{self, Action, Anchor, Host, Step, Target};
 
@@ -54,6 +55,9 @@ struct Report {
     verdicts: Vec<VerdictReport>,
     warnings: Vec<String>,
     notes: Vec<String>,
+    /// The running services to restart before every pull and build sees the change;
+    /// empty is a promise that none must.
+    restart: Vec<Restart>,
 }
 
 pub(crate) fn run(
@@ -149,6 +153,7 @@ pub(crate) fn run(
         }
     }
 
+    let restart = restarts(&host, &targets, &steps);
     let report = Report {
         dry_run: args.dry_run,
         approval: (!args.dry_run || args.source.fingerprint.is_some()).then_some(approved.how),
@@ -166,6 +171,7 @@ pub(crate) fn run(
         verdicts,
         warnings,
         notes,
+        restart,
     };
     if printer.is_json() {
         printer.json(&report)?;
@@ -173,6 +179,45 @@ pub(crate) fn run(
         print_text(printer, &report)?;
     }
     Ok(status)
+}
+
+/// Per target: when its files last changed (now, when this run writes), and which running
+/// daemons predate that.
+fn restarts(host: &Host, targets: &[Target], steps: &[Step]) -> Vec<Restart> {
+    let mut out = Vec::new();
+    for target in targets {
+        let mine: Vec<&Step> = steps.iter().filter(|s| s.target == *target).collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let when = if mine.iter().any(|s| s.action.writes()) {
+            Some(std::time::SystemTime::now())
+        } else {
+            let paths: Vec<std::path::PathBuf> = mine
+                .iter()
+                .flat_map(|s| [Some(s.path.clone()), s.path.parent().map(Into::into)])
+                .flatten()
+                .collect();
+            trust::running::newest_change(&paths)
+        };
+        if let Some(when) = when {
+            out.extend(target.restarts(host, when));
+        }
+    }
+    trust::running::merge(out)
+}
+
+/// `restart needed: …` lines (docs/cli.md).
+pub(crate) fn print_restarts(printer: &Printer, restarts: &[Restart]) -> anyhow::Result<()> {
+    for r in restarts {
+        printer.line(format!(
+            "restart needed: {} — {} (run: {})",
+            r.service,
+            sanitize_line(&r.why),
+            r.command
+        ))?;
+    }
+    Ok(())
 }
 
 fn refuse(refusal: source::Refusal) -> anyhow::Result<ExitStatus> {
@@ -350,6 +395,7 @@ fn print_text(printer: &Printer, report: &Report) -> anyhow::Result<()> {
     for note in &report.notes {
         printer.line(format!("note: {note}"))?;
     }
+    print_restarts(printer, &report.restart)?;
     Ok(())
 }
 

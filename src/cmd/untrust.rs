@@ -9,12 +9,16 @@ use crate::config::Config;
 use crate::exit::ExitStatus;
 use crate::output::Printer;
 use crate::trust::manifest::Removal;
+use crate::trust::running::Restart;
 use crate::trust::{self, Host, Target};
 
 #[derive(Debug, Serialize)]
 struct Report<'a> {
     dry_run: bool,
     files: &'a [Removal],
+    /// The running services to restart before pulls and builds stop trusting the CA;
+    /// empty is a promise that none must.
+    restart: &'a [Restart],
 }
 
 pub(crate) fn run(
@@ -36,10 +40,22 @@ pub(crate) fn run(
             }
         }
     }
+    // A removal happens now: every daemon running now predates it.
+    let now = std::time::SystemTime::now();
+    let mut restart = Vec::new();
+    let mut seen = Vec::new();
+    for removal in &removals {
+        if matches!(removal.action, "remove" | "edit") && !seen.contains(&removal.target) {
+            seen.push(removal.target);
+            restart.extend(removal.target.restarts(&host, now));
+        }
+    }
+    let restart = trust::running::merge(restart);
     if printer.is_json() {
         printer.json(&Report {
             dry_run: args.dry_run,
             files: &removals,
+            restart: &restart,
         })?;
         return Ok(ExitStatus::Success);
     }
@@ -70,5 +86,6 @@ pub(crate) fn run(
         })
         .collect();
     super::trust::print_table(printer, ["ENDPOINT", "TARGET", "PATH", "ACTION"], &rows)?;
+    super::trust::print_restarts(printer, &restart)?;
     Ok(ExitStatus::Success)
 }

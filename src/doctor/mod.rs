@@ -9,6 +9,7 @@ mod certsd;
 mod conntrack;
 mod containerd;
 mod daemon_json;
+mod daemons;
 mod endpoints;
 
 use std::path::Path;
@@ -23,6 +24,7 @@ pub(crate) fn inspect_host(config: &Config) -> Vec<Finding> {
     let mut findings = Vec::new();
     findings.extend(daemon_json::inspect(config, &fixes));
     findings.extend(certsd::inspect(config, &fixes));
+    findings.extend(daemons::inspect(config, &fixes));
     findings.extend(containerd::inspect(config, &fixes));
     findings.extend(buildkit::inspect(config, &fixes));
     findings.extend(conntrack::inspect(config, &fixes));

@@ -4,6 +4,9 @@
 //! buildkitd reads its config at start; `docker-container` builders get it only through
 //! `docker buildx create --config` (docker/buildx docs/guides/custom-registry-config.md).
 
+use std::time::SystemTime;
+
+use super::running::{self, Restart};
 use super::{cert_step, read_optional, tomlca, Action, Anchor, Edit, Host, Step, Target};
 
 pub(crate) fn detect(host: &Host) -> bool {
@@ -72,8 +75,30 @@ pub(crate) fn check(host: &Host, anchors: &[Anchor], force: bool) -> anyhow::Res
     Ok(steps)
 }
 
+/// A standalone buildkitd reads buildkitd.toml, and with it the `ca` files it names, when it
+/// starts (moby/buildkit `cmd/buildkitd` loads the config once): a buildkitd running since
+/// before the change must restart. (Not proven here: Debian ships no buildkitd.)
+pub(crate) fn restarts(host: &Host, when: SystemTime) -> Vec<Restart> {
+    let base = base(host);
+    let daemon_base = host.unrooted(&base);
+    running::daemons("buildkitd")
+        .into_iter()
+        .filter(|d| d.reads(&base, &daemon_base, host.config.is_real_root()) && d.predates(when))
+        .map(|d| Restart {
+            service: "buildkit",
+            why: format!(
+                "buildkitd (pid {}, started {}) reads {} only when it starts",
+                d.pid,
+                d.started_text(),
+                daemon_base.join("buildkitd.toml").display()
+            ),
+            command: running::restart_command("buildkit"),
+        })
+        .collect()
+}
+
 pub(crate) fn notes(_host: &Host) -> Vec<String> {
     vec![
-        "buildkit: restart buildkitd to load buildkitd.toml; docker-container builders need `docker buildx create --config /etc/buildkit/buildkitd.toml`".to_string(),
+        "buildkit: docker-container builders need `docker buildx create --config /etc/buildkit/buildkitd.toml`".to_string(),
     ]
 }

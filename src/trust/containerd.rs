@@ -3,8 +3,11 @@
 //! but only when the CRI plugin's `config_path` points there: set by default since
 //! containerd 2.0, not in 1.x — we say so when config.toml does not mention it.
 
+use std::time::SystemTime;
+
 use toml_edit::Value;
 
+use super::running::{self, Restart};
 use super::{cert_step, read_optional, tomlca, Action, Anchor, Edit, Host, Step, Target};
 
 pub(crate) fn detect(host: &Host) -> bool {
@@ -83,9 +86,44 @@ pub(crate) fn is_leftover(text: &str) -> bool {
     }
 }
 
+/// containerd reads `certs.d/<host>/hosts.toml` and the CA it names on every pull (`ctr
+/// images pull --hosts-dir` in the client, the CRI plugin in the daemon through
+/// `config_path`; proven for `ctr` in tests/runtime.rs), so our files need no restart. Its
+/// `config.toml` (where `config_path` is set) is read only at start: a containerd older
+/// than its config.toml has not applied it yet.
+pub(crate) fn restarts(host: &Host, _when: SystemTime) -> Vec<Restart> {
+    let config = host.path("/etc/containerd/config.toml");
+    let Some(changed) = running::newest_change(std::slice::from_ref(&config)) else {
+        return Vec::new();
+    };
+    let mentions = std::fs::read_to_string(&config)
+        .map(|t| t.contains("config_path"))
+        .unwrap_or(false);
+    if !mentions {
+        return Vec::new();
+    }
+    let daemon_config = host.unrooted(&config);
+    running::daemons("containerd")
+        .into_iter()
+        .filter(|d| {
+            d.reads(&config, &daemon_config, host.config.is_real_root()) && d.predates(changed)
+        })
+        .map(|d| Restart {
+            service: "containerd",
+            why: format!(
+                "containerd (pid {}, started {}) predates {}: config_path, which makes it read certs.d, applies after a restart",
+                d.pid,
+                d.started_text(),
+                daemon_config.display()
+            ),
+            command: running::restart_command("containerd"),
+        })
+        .collect()
+}
+
 pub(crate) fn notes(host: &Host) -> Vec<String> {
     let mut notes =
-        vec!["containerd: no restart needed — certs.d/hosts.toml is read per pull".to_string()];
+        vec!["containerd: certs.d/hosts.toml is read per pull (ctr needs --hosts-dir /etc/containerd/certs.d)".to_string()];
     let config = host.path("/etc/containerd/config.toml");
     let mentions = std::fs::read_to_string(&config)
         .map(|t| t.contains("config_path"))

@@ -25,7 +25,7 @@ pub(crate) fn check(host: &Host, anchors: &[Anchor], force: bool) -> anyhow::Res
 
 pub(crate) fn notes(_host: &Host) -> Vec<String> {
     vec![
-        "containers: no restart needed — podman, skopeo, buildah and CRI-O read certs.d per pull"
+        "containers: podman, skopeo, buildah and CRI-O read certs.d per pull (no daemon to restart)"
             .to_string(),
     ]
 }

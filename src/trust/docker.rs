@@ -1,11 +1,14 @@
-//! Docker: `/etc/docker/certs.d/<host[:port]>/ca.crt`, read by the daemon on every
-//! connection to that registry (no restart). Rootless Docker reads
+//! Docker: `/etc/docker/certs.d/<host[:port]>/ca.crt`. dockerd's classic pull and push read
+//! it on every connection to that registry (no restart), but its embedded BuildKit does not:
+//! see [`restarts`]. Rootless Docker reads
 //! `$XDG_CONFIG_HOME/docker/certs.d` instead; Docker Desktop `~/.docker/certs.d` (and
 //! needs a restart). The docker CLI itself (`docker manifest inspect`) reads the same
 //! `/etc/docker/certs.d` (docker/cli `registry.CertsDir`).
 
 use std::path::PathBuf;
+use std::time::SystemTime;
 
+use super::running::{self, Restart};
 use super::{cert_step, Anchor, Host, Step, Target};
 
 pub(crate) fn detect(_host: &Host) -> bool {
@@ -57,9 +60,44 @@ pub(crate) fn certs_d_steps(
     Ok(steps)
 }
 
+/// Which running dockerd must restart after its certs.d changed at `when`.
+///
+/// Measured with Debian's dockerd 20.10 (tests/runtime.rs): classic `docker pull`/`push`
+/// and the classic builder see a new `certs.d/<host>` at once (moby `registry.
+/// ReadCertsDirectory` runs per connection). The embedded BuildKit (`DOCKER_BUILDKIT=1
+/// docker build`, buildx's default `docker` driver) lists the certs.d directories once
+/// when dockerd starts (moby `Daemon.RegistryHosts`) and keeps the CA files it loaded:
+/// a directory created later is never seen, a CA added to a directory it already used is
+/// not read, and a removed CA stays trusted. So every change to certs.d while dockerd
+/// runs needs a restart before builds see it; only a daemon started after the change
+/// needs none. A dockerd that does not read this certs.d (a staged `--root`, another mount
+/// namespace) is not asked to restart.
+pub(crate) fn restarts(host: &Host, when: SystemTime) -> Vec<Restart> {
+    let dir = certs_dir(host);
+    let daemon_dir = host.unrooted(&dir);
+    let command = if rootless(host) {
+        "systemctl --user restart docker".to_string()
+    } else {
+        running::restart_command("docker")
+    };
+    running::daemons("dockerd")
+        .into_iter()
+        .filter(|d| d.reads(&dir, &daemon_dir, host.config.is_real_root()) && d.predates(when))
+        .map(|d| Restart {
+            service: "docker",
+            why: format!(
+                "dockerd (pid {}, started {}) predates the change to {}: its embedded BuildKit (DOCKER_BUILDKIT=1 docker build, buildx's docker driver) sees certs.d only as it was when dockerd started; classic pull and push see it already",
+                d.pid,
+                d.started_text(),
+                daemon_dir.display()
+            ),
+            command: command.clone(),
+        })
+        .collect()
+}
+
 pub(crate) fn notes(host: &Host) -> Vec<String> {
-    let mut notes =
-        vec!["docker: no restart needed — dockerd reads certs.d on every connection".to_string()];
+    let mut notes = Vec::new();
     if host
         .home
         .as_ref()

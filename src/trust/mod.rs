@@ -14,6 +14,7 @@ pub(crate) mod containers;
 pub(crate) mod docker;
 pub(crate) mod manifest;
 pub(crate) mod mesos;
+pub(crate) mod running;
 pub(crate) mod source;
 pub(crate) mod system;
 mod tomlca;
@@ -127,6 +128,24 @@ impl Target {
         }
     }
 
+    /// The running daemons that must restart before pulls and builds see a change to this
+    /// store made at `when` (empty: a promise that none must).
+    pub(crate) fn restarts(
+        self,
+        host: &Host,
+        when: std::time::SystemTime,
+    ) -> Vec<running::Restart> {
+        match self {
+            Target::Docker => docker::restarts(host, when),
+            Target::Containerd => containerd::restarts(host, when),
+            Target::Buildkit => buildkit::restarts(host, when),
+            Target::System => system::restarts(host, when),
+            // podman, skopeo, buildah: no daemon, certs.d is read per pull. Mesos: its
+            // agent's restart rule is a note (UCR, not a Docker pull path).
+            Target::Containers | Target::Mesos => Vec::new(),
+        }
+    }
+
     /// Classic traps that make an installed CA useless (before installing).
     pub(crate) fn traps(self, host: &Host, anchors: &[Anchor]) -> Vec<String> {
         match self {
@@ -136,7 +155,7 @@ impl Target {
         }
     }
 
-    /// Run after files of this store changed (only for a real root).
+    /// Run after files of this store changed.
     pub(crate) fn refresh(self, host: &Host, printer: &crate::output::Printer) {
         if self == Target::System {
             system::refresh(host, printer);

@@ -67,7 +67,6 @@ impl Runtime {
             Path::new(DOCKER_CLI).is_file(),
             "{DOCKER_CLI} is missing: run .ci/run (it installs docker.io)"
         );
-        // Under /var/tmp-like storage, not a tmpfs: vfs copies whole layers.
         let dir = tempfile::Builder::new()
             .prefix("dcosreg-rt")
             .tempdir()
@@ -182,6 +181,102 @@ impl Runtime {
         let old = self.dockerd_pid().expect("dockerd is running");
         signal("TERM", &old.to_string());
         self.wait_docker(Some(old));
+    }
+
+    /// The running containerd's pid (the one in our namespace).
+    pub fn containerd_pid(&self) -> Option<u32> {
+        let ns = std::fs::read_link(format!("/proc/{}/ns/mnt", self.pid())).ok()?;
+        pids_in_mount_ns(&ns).into_iter().find(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.trim_end() == "containerd")
+        })
+    }
+
+    /// Stop containerd (TERM by pid) and wait until a new one answers `ctr version`.
+    pub fn restart_containerd(&self) {
+        let old = self.containerd_pid().expect("containerd is running");
+        signal("TERM", &old.to_string());
+        let deadline = Instant::now() + START_LIMIT;
+        loop {
+            let fresh = self.containerd_pid().is_some_and(|p| p != old);
+            if fresh
+                && self
+                    .ctr(&["version"], Duration::from_secs(5))
+                    .status
+                    .success()
+            {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "containerd did not come back within {START_LIMIT:?}:\n{}",
+                tail(&self.log("containerd.log"))
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Do what a `restart` entry of `trust`/`untrust` says, the way this runtime runs its
+    /// daemons (the entry's `command` is `systemctl restart SERVICE` on a host).
+    pub fn restart(&self, service: &str) {
+        match service {
+            "docker" => self.restart_docker(),
+            "containerd" => self.restart_containerd(),
+            other => panic!("no {other} runs in the test runtime, yet a restart was asked"),
+        }
+    }
+
+    /// `ctr -a SOCK ARGS` inside the namespace.
+    pub fn ctr(&self, args: &[&str], limit: Duration) -> Output {
+        let sock = self.containerd_sock.to_string_lossy().into_owned();
+        let mut full = vec!["-a", sock.as_str()];
+        full.extend_from_slice(args);
+        self.in_ns_out("ctr", &full, limit)
+    }
+
+    /// `ctr images pull --hosts-dir /etc/containerd/certs.d REF`: Ok, or Err with its output.
+    pub fn ctr_pull(&self, reference: &str) -> Result<(), String> {
+        let out = self.ctr(
+            &[
+                "images",
+                "pull",
+                "--hosts-dir",
+                "/etc/containerd/certs.d",
+                reference,
+            ],
+            Duration::from_secs(60),
+        );
+        result(out)
+    }
+
+    /// `podman pull REF` inside the namespace (Debian podman, vfs, private storage): reads
+    /// /etc/containers/certs.d and /etc/docker/certs.d there. Ok, or Err with its output.
+    pub fn podman_pull(&self, reference: &str) -> Result<(), String> {
+        let root = self.dir().join("podman-root");
+        let run = self.dir().join("podman-run");
+        let mut child = self
+            .in_ns("podman")
+            .arg("--root")
+            .arg(&root)
+            .arg("--runroot")
+            .arg(&run)
+            .args([
+                "--storage-driver",
+                "vfs",
+                "--events-backend",
+                "none",
+                "--cgroup-manager",
+                "cgroupfs",
+                "pull",
+                "-q",
+                reference,
+            ])
+            .env("HOME", self.dir().join("home"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run podman");
+        result(wait_with_deadline(&mut child, Duration::from_secs(60)))
     }
 
     /// A log of the runtime (`dockerd.log`, `containerd.log`).
@@ -433,6 +528,18 @@ fn pids_in_mount_ns(ns: &Path) -> Vec<u32> {
             std::fs::read_link(format!("/proc/{pid}/ns/mnt")).is_ok_and(|link| link == ns)
         })
         .collect()
+}
+
+fn result(out: Output) -> Result<(), String> {
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
 }
 
 fn tail(text: &str) -> String {

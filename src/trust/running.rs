@@ -1,0 +1,227 @@
+//! The daemons running on this host, for the stores' restart rules: which `dockerd`,
+//! `containerd` or `buildkitd` processes exist, when each started, and whether it reads
+//! the files we changed (the same file seen through its `/proc/PID/root`, so a daemon in
+//! another mount namespace, or a staged `--root` no daemon reads, needs no restart).
+//!
+//! Start times come from `/proc/PID/stat` field 22 (clock ticks after boot) against
+//! `/proc/uptime`, both to 10 ms: the age of the process, not a wall-clock boot time
+//! rounded to the second (proc(5)). Linux reports these ticks in USER_HZ, 100 on every
+//! architecture Docker ships for.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+
+/// proc(5): `starttime` is in clock ticks, `sysconf(_SC_CLK_TCK)`, which is USER_HZ.
+const USER_HZ: f64 = 100.0;
+
+/// A change no older than this before a daemon started may still have been missed by it
+/// (both clocks are read to 10 ms): say restart rather than promise too much.
+const MARGIN: Duration = Duration::from_millis(50);
+
+/// One restart a store asks for: `docs/cli.md` "Added for the second wave".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct Restart {
+    /// `docker`, `containerd`, `buildkit`.
+    pub(crate) service: &'static str,
+    pub(crate) why: String,
+    pub(crate) command: String,
+}
+
+/// A running daemon.
+#[derive(Debug, Clone)]
+pub(crate) struct Daemon {
+    pub(crate) pid: u32,
+    pub(crate) started: SystemTime,
+}
+
+impl Daemon {
+    /// Did it start before `when` (allowing for the clocks' resolution)?
+    pub(crate) fn predates(&self, when: SystemTime) -> bool {
+        self.started < when + MARGIN
+    }
+
+    /// Whether this daemon sees `ours` (a path under `--root`) as its `daemon_path`: the
+    /// nearest existing ancestor of both is the same inode. A daemon we may not look into
+    /// (another user's) counts as reading it when ROOT is `/`.
+    pub(crate) fn reads(&self, ours: &Path, daemon_path: &Path, real_root: bool) -> bool {
+        let base = PathBuf::from(format!("/proc/{}/root", self.pid));
+        let mut ours = ours.to_path_buf();
+        let mut rel = daemon_path
+            .strip_prefix("/")
+            .unwrap_or(daemon_path)
+            .to_path_buf();
+        loop {
+            match (std::fs::metadata(&ours), std::fs::metadata(base.join(&rel))) {
+                (Ok(a), Ok(b)) => return a.dev() == b.dev() && a.ino() == b.ino(),
+                (Ok(_), Err(e)) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                    return real_root
+                }
+                (Err(_), Err(_)) => {}
+                (Ok(_), Err(_)) | (Err(_), Ok(_)) => return false,
+            }
+            if rel.as_os_str().is_empty() || !ours.pop() {
+                return false;
+            }
+            rel.pop();
+        }
+    }
+
+    /// `HH:MM:SS UTC` of its start, for people.
+    pub(crate) fn started_text(&self) -> String {
+        let secs = self
+            .started
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let day = secs % 86_400;
+        format!(
+            "{:02}:{:02}:{:02} UTC",
+            day / 3600,
+            (day % 3600) / 60,
+            day % 60
+        )
+    }
+}
+
+/// Every running process whose command name is `comm` (`/proc/PID/comm`).
+pub(crate) fn daemons(comm: &str) -> Vec<Daemon> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let uptime = uptime();
+    let now = SystemTime::now();
+    let mut out = Vec::new();
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let dir = entry.path();
+        let name = read_proc(&dir.join("comm"), 64).unwrap_or_default();
+        if String::from_utf8_lossy(&name).trim_end() != comm {
+            continue;
+        }
+        let (Some(uptime), Some(ticks)) = (uptime, start_ticks(&dir)) else {
+            continue;
+        };
+        let age = (uptime - ticks / USER_HZ).max(0.0);
+        let started = now
+            .checked_sub(Duration::from_secs_f64(age))
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        out.push(Daemon { pid, started });
+    }
+    out.sort_by_key(|d| d.pid);
+    out
+}
+
+/// A small /proc file, read to at most `cap` bytes.
+fn read_proc(path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    std::fs::File::open(path)?.take(cap).read_to_end(&mut out)?;
+    Ok(out)
+}
+
+/// Seconds since boot, from `/proc/uptime`.
+fn uptime() -> Option<f64> {
+    let text = read_proc(Path::new("/proc/uptime"), 128).ok()?;
+    String::from_utf8_lossy(&text)
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Field 22 of `/proc/PID/stat`, counted after the `(comm)` field, which may hold spaces.
+fn start_ticks(dir: &Path) -> Option<f64> {
+    let stat = read_proc(&dir.join("stat"), 4096).ok()?;
+    let stat = String::from_utf8_lossy(&stat);
+    let after = &stat[stat.rfind(')')? + 1..];
+    // After ")" come field 3 (state) onwards: starttime is field 22, the 20th here.
+    after.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// The newest modification time among `paths` that exist (a directory's changes when a
+/// file in it was created or removed).
+pub(crate) fn newest_change(paths: &[PathBuf]) -> Option<SystemTime> {
+    paths
+        .iter()
+        .filter_map(|p| std::fs::symlink_metadata(p).ok()?.modified().ok())
+        .max()
+}
+
+/// How to restart `unit` on this host: systemd when it runs, else the SysV wrapper.
+pub(crate) fn restart_command(unit: &str) -> String {
+    if Path::new("/run/systemd/system").is_dir() {
+        format!("systemctl restart {unit}")
+    } else {
+        format!("service {unit} restart")
+    }
+}
+
+/// One entry per service: the stores may each ask for the same daemon.
+pub(crate) fn merge(restarts: Vec<Restart>) -> Vec<Restart> {
+    let mut out: Vec<Restart> = Vec::new();
+    for restart in restarts {
+        match out.iter_mut().find(|r| r.service == restart.service) {
+            Some(existing) if !existing.why.contains(&restart.why) => {
+                existing.why = format!("{}; {}", existing.why, restart.why);
+            }
+            Some(_) => {}
+            None => out.push(restart),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn this_process_is_found_with_a_start_time_in_the_past() {
+        let comm = std::fs::read_to_string("/proc/self/comm").unwrap();
+        let me = std::process::id();
+        let found = daemons(comm.trim_end());
+        let this = found.iter().find(|d| d.pid == me).expect("found by comm");
+        let age = SystemTime::now().duration_since(this.started).unwrap();
+        assert!(age < Duration::from_secs(3600), "{age:?}");
+        assert!(this.predates(SystemTime::now()));
+        assert!(!this.predates(this.started - Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn a_process_reads_its_own_root() {
+        let me = Daemon {
+            pid: std::process::id(),
+            started: SystemTime::now(),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("a/b/c");
+        assert!(me.reads(&missing, &missing, true));
+        let other = tempfile::tempdir().unwrap();
+        assert!(!me.reads(dir.path(), other.path(), true));
+    }
+
+    #[test]
+    fn restarts_merge_per_service() {
+        let r = |s, w: &str| Restart {
+            service: s,
+            why: w.into(),
+            command: format!("systemctl restart {s}"),
+        };
+        let merged = merge(vec![
+            r("docker", "a"),
+            r("docker", "b"),
+            r("containerd", "c"),
+        ]);
+        assert_eq!(merged.len(), 2);
+        assert_eq!(merged[0].why, "a; b");
+    }
+}
