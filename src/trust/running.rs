@@ -165,7 +165,8 @@ pub(crate) fn restart_command(unit: &str) -> String {
     }
 }
 
-/// One entry per service: the stores may each ask for the same daemon.
+/// One entry per service (the stores may each ask for the same daemon), in the order to run
+/// them: containerd before the dockerd that uses it.
 pub(crate) fn merge(restarts: Vec<Restart>) -> Vec<Restart> {
     let mut out: Vec<Restart> = Vec::new();
     for restart in restarts {
@@ -177,6 +178,11 @@ pub(crate) fn merge(restarts: Vec<Restart>) -> Vec<Restart> {
             None => out.push(restart),
         }
     }
+    out.sort_by_key(|r| {
+        ["containerd", "docker", "buildkit"]
+            .iter()
+            .position(|s| *s == r.service)
+    });
     out
 }
 
@@ -222,6 +228,7 @@ mod tests {
             r("containerd", "c"),
         ]);
         assert_eq!(merged.len(), 2);
-        assert_eq!(merged[0].why, "a; b");
+        assert_eq!(merged[0].service, "containerd");
+        assert_eq!(merged[1].why, "a; b");
     }
 }

@@ -205,6 +205,8 @@ impl Runtime {
                     .status
                     .success()
             {
+                // dockerd reconnects to it on its own; wait until it answers again.
+                self.wait_docker(None);
                 return;
             }
             assert!(
