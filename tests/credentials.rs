@@ -55,6 +55,8 @@ struct Cluster {
     root: PathBuf,
     home: PathBuf,
     bin_dir: PathBuf,
+    /// More environment for every program (a `pass` store's GNUPGHOME, …).
+    extra_env: Vec<(String, PathBuf)>,
 }
 
 impl Cluster {
@@ -149,6 +151,7 @@ impl Cluster {
             root,
             home,
             bin_dir,
+            extra_env: Vec::new(),
         }
     }
 
@@ -193,6 +196,9 @@ impl Cluster {
             .env_remove("DCOSREG_USERNAME")
             .env_remove("DCOSREG_PASSWORD")
             .env_remove("DCOSREG_PASSWORD_FILE");
+        for (name, value) in &self.extra_env {
+            command.env(name, value);
+        }
     }
 
     fn run(&self, mut command: Command, stdin: Option<&str>) -> Output {
@@ -853,4 +859,116 @@ fn dockerd_pulls_through_the_helper_and_through_the_exported_archive() {
         "pull with the archive at :443: {}",
         text(&pull)
     );
+}
+
+/// A `pass` password store with a fresh GnuPG key, for `docker-credential-pass`; its
+/// gpg-agent is stopped on drop.
+struct PassStore {
+    gnupg: PathBuf,
+    store: PathBuf,
+}
+
+impl PassStore {
+    fn create(dir: &Path) -> PassStore {
+        let gnupg = dir.join("gnupg");
+        let store = dir.join("password-store");
+        std::fs::create_dir_all(&gnupg).unwrap();
+        std::fs::set_permissions(&gnupg, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let pass = PassStore { gnupg, store };
+        let gpg = |args: &[&str]| {
+            let out = Command::new(require_tool("gpg"))
+                .args(["--batch", "--passphrase", ""])
+                .args(args)
+                .env("GNUPGHOME", &pass.gnupg)
+                .stdin(Stdio::null())
+                .output()
+                .expect("gpg");
+            assert!(out.status.success(), "gpg {args:?}: {out:?}");
+            out
+        };
+        gpg(&[
+            "--quick-gen-key",
+            "dcosreg test <test@example.invalid>",
+            "ed25519",
+            "cert",
+        ]);
+        let listing = gpg(&["--list-keys", "--with-colons"]);
+        let fingerprint = String::from_utf8_lossy(&listing.stdout)
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("fpr:")
+                    .map(|r| r.trim_matches(':').to_string())
+            })
+            .expect("key fingerprint");
+        gpg(&["--quick-add-key", &fingerprint, "cv25519", "encr"]);
+        let init = Command::new(require_tool("pass"))
+            .args(["init", &fingerprint])
+            .env("GNUPGHOME", &pass.gnupg)
+            .env("PASSWORD_STORE_DIR", &pass.store)
+            .output()
+            .expect("pass init");
+        assert!(init.status.success(), "pass init: {init:?}");
+        pass
+    }
+
+    fn env(&self) -> Vec<(String, PathBuf)> {
+        vec![
+            ("GNUPGHOME".into(), self.gnupg.clone()),
+            ("PASSWORD_STORE_DIR".into(), self.store.clone()),
+        ]
+    }
+}
+
+impl Drop for PassStore {
+    fn drop(&mut self) {
+        let _ = Command::new("gpgconf")
+            .args(["--kill", "all"])
+            .env("GNUPGHOME", &self.gnupg)
+            .output();
+    }
+}
+
+/// With `"credsStore": "pass"` the secret goes to `docker-credential-pass` (encrypted by
+/// gpg), not to our file; Docker still reaches it through our helper, and logout takes it
+/// back out of the store.
+#[test]
+fn a_creds_store_keeps_the_secret_and_docker_still_pulls() {
+    require_tool("docker-credential-pass");
+    let mut cluster = Cluster::start(Auth::Htpasswd);
+    let pass = PassStore::create(cluster.dir.path());
+    cluster.extra_env = pass.env();
+    let mlb = cluster.mlb();
+    std::fs::create_dir_all(cluster.docker_config()).unwrap();
+    let original = "{\n\t\"credsStore\": \"pass\"\n}";
+    std::fs::write(cluster.config_json(), original).unwrap();
+
+    let login = cluster.login(PASSWORD);
+    assert!(login.status.success(), "{}", text(&login));
+    assert!(
+        !String::from_utf8_lossy(&login.stderr).contains("unencrypted"),
+        "{}",
+        text(&login)
+    );
+    assert!(String::from_utf8_lossy(&login.stdout).contains("docker-credential-pass"));
+    assert!(!cluster.data_dir().join("credentials.json").exists());
+    let mut list = Command::new("docker-credential-pass");
+    list.arg("list");
+    let listed = cluster.run(list, None);
+    let keys: serde_json::Value = serde_json::from_slice(&listed.stdout).expect("pass list");
+    assert_eq!(keys.as_object().map(|m| m.len()), Some(1), "{keys}");
+
+    cluster.push(&cluster.config_json(), &mlb, "stored/app:1");
+    let docker = cluster.manifest_inspect(&format!("{}/stored/app:1", cluster.vip()));
+    assert!(docker.status.success(), "{}", text(&docker));
+
+    let logout = cluster.dcosreg(&["logout"], None);
+    assert!(logout.status.success(), "{}", text(&logout));
+    assert_eq!(
+        std::fs::read_to_string(cluster.config_json()).unwrap(),
+        original
+    );
+    let mut list = Command::new("docker-credential-pass");
+    list.arg("list");
+    let listed = cluster.run(list, None);
+    assert_eq!(String::from_utf8_lossy(&listed.stdout).trim(), "{}");
 }

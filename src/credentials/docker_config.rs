@@ -427,6 +427,36 @@ mod tests {
     }
 
     #[test]
+    fn a_docker_login_landing_between_read_and_rename_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config.json");
+        std::fs::write(&config, r#"{"auths": {}}"#).unwrap();
+        let mut calls = 0;
+        edit(&config, false, |before| {
+            calls += 1;
+            let mut map = parse(&config, before)?;
+            if calls == 1 {
+                // What `docker login other.example` does meanwhile: its own temp + rename.
+                let theirs = r#"{"auths": {"other.example": {"auth": "eDp5"}}}"#;
+                let temp = dir.path().join("theirs.tmp");
+                std::fs::write(&temp, theirs).unwrap();
+                std::fs::rename(&temp, &config).unwrap();
+            }
+            map.insert(
+                "credHelpers".into(),
+                serde_json::json!({"h:5000": "dcosreg"}),
+            );
+            Ok(Outcome::Write(render(&map)?))
+        })
+        .unwrap();
+        assert_eq!(calls, 2, "the edit was redone on the new file");
+        let value: Value =
+            serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+        assert_eq!(value["auths"]["other.example"]["auth"], "eDp5");
+        assert_eq!(value["credHelpers"]["h:5000"], "dcosreg");
+    }
+
+    #[test]
     fn broken_json_is_refused_without_quoting_it() {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("config.json");

@@ -79,6 +79,10 @@ impl Store {
                 let answer: Answer = serde_json::from_str(&out).map_err(|_| {
                     anyhow!("docker-credential-{name} get answered something that is not the credential-helper JSON")
                 })?;
+                // Older helpers (docker-credential-pass 0.6) answer a miss with empty fields.
+                if answer.username.is_empty() && answer.secret.is_empty() {
+                    return Ok(None);
+                }
                 Ok(Some(Credential {
                     username: answer.username,
                     secret: answer.secret,
