@@ -96,6 +96,28 @@ fn trust_with_the_said_restarts_then_docker_buildkit_ctr_and_podman_pull_and_unt
         "--target",
         "docker,containerd,containers",
     ];
+    // The plan already says it, as a line for people.
+    let plan = rt.dcosreg(&[
+        "--internal",
+        &reg.vip,
+        "--external",
+        &reg.mlb,
+        "trust",
+        "--dry-run",
+        "--fingerprint",
+        &fingerprint,
+        "--target",
+        "docker,containerd,containers",
+    ]);
+    let text = stdout(&plan);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("restart needed: docker — dockerd (pid ")
+                && (l.ends_with("(run: systemctl restart docker)")
+                    || l.ends_with("(run: service docker restart)"))),
+        "{text}{}",
+        stderr(&plan)
+    );
     let report = run_json(&rt, &reg, &trust);
     let said = restarts(&report);
     assert_eq!(said, ["docker"], "{report}");
