@@ -38,6 +38,15 @@ pub(crate) struct GlobalArgs {
     /// Network deadline per command, e.g. 500ms or 2s [default: 3s]
     #[arg(long, global = true, env = "DCOSREG_TIMEOUT", value_name = "DUR")]
     pub(crate) timeout: Option<String>,
+    /// How long `endpoint` and `--to auto` wait for the preferred endpoint's TCP connect once
+    /// the other has answered, e.g. 250ms or 1s [default: 250ms]
+    #[arg(
+        long,
+        global = true,
+        env = "DCOSREG_FALLBACK_DELAY",
+        value_name = "DUR"
+    )]
+    pub(crate) fallback_delay: Option<String>,
     /// Output format
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     pub(crate) format: Format,

@@ -18,6 +18,8 @@ use crate::endpoint::Endpoint;
 pub(crate) const DEFAULT_INTERNAL: &str = "192.168.0.1";
 pub(crate) const DEFAULT_EXTERNAL: &str = "192.168.1.50:5000";
 pub(crate) const DEFAULT_TIMEOUT: &str = "3s";
+/// RFC 8305's recommended Connection Attempt Delay.
+pub(crate) const DEFAULT_FALLBACK_DELAY: &str = "250ms";
 
 /// Where a setting's value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +54,9 @@ pub(crate) struct Config {
     pub(crate) external: Setting<Endpoint>,
     pub(crate) root: Setting<PathBuf>,
     pub(crate) timeout: Setting<Duration>,
+    /// How long `endpoint` (and every `--to auto`) waits for the preferred endpoint's TCP
+    /// connect once the other one has answered as a registry (`crate::probe`).
+    pub(crate) fallback_delay: Setting<Duration>,
     pub(crate) format: Format,
     /// The config file that was read, if any.
     pub(crate) config_file: Option<PathBuf>,
@@ -65,6 +70,8 @@ struct FileConfig {
     external: Option<String>,
     root: Option<PathBuf>,
     timeout: Option<String>,
+    #[serde(alias = "fallback-delay")]
+    fallback_delay: Option<String>,
 }
 
 impl Config {
@@ -126,6 +133,16 @@ impl Config {
         let timeout = parse_timeout(&timeout_text)
             .map_err(|e| anyhow!("timeout {timeout_text:?} from {timeout_source}: {e}"))?;
 
+        let (delay_text, delay_source) = pick(
+            &global.fallback_delay,
+            "fallback_delay",
+            "DCOSREG_FALLBACK_DELAY",
+            &file.fallback_delay,
+            DEFAULT_FALLBACK_DELAY,
+        );
+        let fallback_delay = parse_delay(&delay_text)
+            .map_err(|e| anyhow!("fallback delay {delay_text:?} from {delay_source}: {e}"))?;
+
         let root = match (&global.root, &file.root) {
             (Some(root), _) => Setting {
                 value: root.clone(),
@@ -148,6 +165,10 @@ impl Config {
             timeout: Setting {
                 value: timeout,
                 source: timeout_source,
+            },
+            fallback_delay: Setting {
+                value: fallback_delay,
+                source: delay_source,
             },
             format: global.format,
             config_file,
@@ -202,6 +223,13 @@ pub(crate) fn parse_timeout(text: &str) -> Result<Duration, String> {
     Ok(duration)
 }
 
+/// Like [`parse_timeout`], but zero is allowed: `--fallback-delay 0s` takes the other
+/// endpoint as soon as it answers while the preferred one has not connected.
+pub(crate) fn parse_delay(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text.trim())
+        .map_err(|e| format!("{e} — use a duration such as 250ms or 1s"))
+}
+
 fn default_config_path() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "dcosreg")
         .map(|dirs| dirs.config_dir().join("config.toml"))
@@ -244,7 +272,7 @@ fn load_file(
             .map(|before| before.matches('\n').count() + 1)
             .unwrap_or(1);
         anyhow!(
-            "config file {}:{line}: {} — valid keys are internal, external, root, timeout",
+            "config file {}:{line}: {} — valid keys are internal, external, root, timeout, fallback_delay",
             path.display(),
             e.message()
         )
@@ -263,5 +291,8 @@ mod tests {
         assert!(parse_timeout("0s").is_err());
         assert!(parse_timeout("soon").is_err());
         assert!(parse_timeout("").is_err());
+        assert_eq!(parse_delay("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_delay("0s").unwrap(), Duration::ZERO);
+        assert!(parse_delay("soon").is_err());
     }
 }

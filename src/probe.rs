@@ -3,16 +3,22 @@
 //! A CI job does not know whether it runs inside the cluster (the VIP answers) or
 //! outside (only Marathon-LB does). Both endpoints are probed concurrently — TLS
 //! handshake (trust recorded, not required) then `GET /v2/` expecting 200 or 401 — and
-//! the decision follows issue 7:
+//! the decision follows issue 7, with the fallback of Happy Eyeballs (RFC 8305 §5: a
+//! preferred address keeps its preference only for a short "Connection Attempt Delay"):
 //! - the preferred endpoint wins as soon as it answers, without waiting for the other;
 //! - if it fails fast (refused, reset, plain HTTP…), the other wins as soon as it answers;
-//! - if it hangs, we wait for it until the deadline, then take the other if it answered;
+//! - if the other has answered and the preferred one has not completed its TCP connect
+//!   within `config.fallback_delay` (250 ms by default), the other wins: outside the
+//!   cluster the VIP's packets are dropped, and waiting out the deadline gains nothing;
+//! - if it connected but hangs in TLS or HTTP, we wait for it until the deadline, then
+//!   take the other if it answered (a slow registry is still the preferred one);
 //! - nothing answered: no endpoint.
 //!
 //! Probe threads are never joined: one stuck in a tarpit or in `getaddrinfo` must not
 //! hold the caller past the deadline (the process may exit with it still running).
 
-use std::sync::{mpsc, Arc, OnceLock};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
@@ -42,7 +48,8 @@ pub(crate) enum Status {
     NotRegistry,
     /// No TLS session (refused, timed out, plain HTTP, …): see `error`.
     Unreachable,
-    /// Still probing when the preferred endpoint answered; not waited for.
+    /// Still probing when the decision was made; not waited for (the preferred endpoint
+    /// answered, or this preferred one had not connected within the fallback delay).
     Pending,
 }
 
@@ -75,6 +82,23 @@ impl Report {
     }
 }
 
+/// Which rule of [`choose`] made the decision, as `endpoint --format json` prints it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum DecidedBy {
+    /// The preferred endpoint answered as a registry.
+    Preferred,
+    /// The preferred endpoint failed before the deadline (refused, reset, not a
+    /// registry…); the other is chosen if it answered.
+    PreferredFailed,
+    /// The other endpoint answered and the preferred one had no TCP connection within
+    /// the fallback delay.
+    FallbackDelay,
+    /// The deadline passed with the preferred endpoint unfinished; the other is chosen
+    /// if it answered.
+    Deadline,
+}
+
 /// The outcome of [`choose`].
 #[derive(Debug, Clone)]
 pub(crate) struct Decision {
@@ -84,6 +108,7 @@ pub(crate) struct Decision {
     pub(crate) reports: Vec<Report>,
     /// Time the decision took.
     pub(crate) elapsed: Duration,
+    pub(crate) decided_by: DecidedBy,
 }
 
 /// Probe both configured endpoints and decide which to use, by `config.timeout`.
@@ -133,23 +158,46 @@ pub(crate) fn choose(config: &Config, prefer: Prefer) -> Decision {
         Prefer::Internal => (0, 1),
         Prefer::External => (1, 0),
     };
-    let winner = loop {
-        match (&got[preferred], &got[other]) {
-            (Some(p), _) if p.answered() => break Some(preferred),
-            (Some(_), Some(o)) => break o.answered().then_some(other),
+    let fallback_at = start + config.fallback_delay.value;
+    let (winner, decided_by) = loop {
+        let other_answered = got[other].as_ref().is_some_and(Report::answered);
+        match &got[preferred] {
+            Some(p) if p.answered() => break (Some(preferred), DecidedBy::Preferred),
+            Some(_) if got[other].is_some() => {
+                break (other_answered.then_some(other), DecidedBy::PreferredFailed)
+            }
+            // RFC 8305 §5: the preferred endpoint had its head start and not even its
+            // TCP connect completed; a connected one is awaited (slow TLS is still there).
+            None if other_answered
+                && Instant::now() >= fallback_at
+                && !progress[preferred].connected() =>
+            {
+                got[preferred] = Some(no_tcp_answer(
+                    endpoints[preferred].0,
+                    &endpoints[preferred].1,
+                    progress[preferred].phase(),
+                    config.fallback_delay.value,
+                ));
+                break (Some(other), DecidedBy::FallbackDelay);
+            }
             _ => {}
         }
         // The main thread owns the deadline: a futex wait is precise where the probes'
-        // socket timeouts may fire a few scheduler ticks late.
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
+        // socket timeouts may fire a few scheduler ticks late. Once the other endpoint
+        // has answered, it also wakes at the end of the fallback delay.
+        let now = Instant::now();
+        let wake = if other_answered && now < fallback_at {
+            fallback_at.min(deadline)
+        } else {
+            deadline
+        };
+        match rx.recv_timeout(wake.saturating_duration_since(now)) {
             Ok(message) => message.record(&mut got, &mut verdicts),
+            Err(RecvTimeoutError::Timeout) if Instant::now() < deadline => {}
             // Deadline passed (or every probe is gone): the other, if it answered.
             Err(_) => {
-                break got[other]
-                    .as_ref()
-                    .is_some_and(Report::answered)
-                    .then_some(other)
+                let other_answered = got[other].as_ref().is_some_and(Report::answered);
+                break (other_answered.then_some(other), DecidedBy::Deadline);
             }
         }
     };
@@ -180,6 +228,7 @@ pub(crate) fn choose(config: &Config, prefer: Prefer) -> Decision {
         .zip(progress.iter().zip(verdicts))
         .map(
             |(((role, endpoint), report), (progress, verdict))| match report {
+                Some(report) if report.status == Status::Pending => report,
                 Some(report) => Report {
                     trusted: verdict.flatten(),
                     ..report
@@ -195,6 +244,7 @@ pub(crate) fn choose(config: &Config, prefer: Prefer) -> Decision {
         chosen: winner.map(|index| endpoints[index].clone()),
         reports,
         elapsed: start.elapsed(),
+        decided_by,
     }
 }
 
@@ -206,9 +256,13 @@ enum Message {
 }
 
 impl Message {
+    /// A report never replaces one already there: a probe reports once, and the
+    /// fallback's `no-tcp-answer` report stays what the decision saw.
     fn record(self, got: &mut [Option<Report>; 2], verdicts: &mut [Option<Option<bool>>; 2]) {
         match self {
-            Message::Reached(index, report) => got[index] = Some(report),
+            Message::Reached(index, report) => {
+                got[index].get_or_insert(report);
+            }
             Message::Trusted(index, verdict) => verdicts[index] = Some(verdict),
         }
     }
@@ -354,6 +408,28 @@ fn unfinished(
     Report {
         error_code: Some(err.code()),
         ..failed(role, endpoint, "", err.to_string())
+    }
+}
+
+/// The preferred endpoint given up by the fallback delay: still pending (it may yet
+/// answer), with the reason for stderr and scripts.
+fn no_tcp_answer(role: Role, endpoint: &Endpoint, phase: &str, delay: Duration) -> Report {
+    let what = if phase == "DNS lookup" {
+        "no DNS answer"
+    } else {
+        "no TCP answer"
+    };
+    Report {
+        status: Status::Pending,
+        ..failed(
+            role,
+            endpoint,
+            "no-tcp-answer",
+            format!(
+                "{endpoint}: {what} within {} ms while the other endpoint answered as a registry — outside the cluster the VIP's packets are dropped; raise --fallback-delay if this endpoint is only slow to connect",
+                delay.as_millis()
+            ),
+        )
     }
 }
 

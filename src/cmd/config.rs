@@ -41,6 +41,11 @@ pub(crate) fn run(config: &Config, printer: &Printer) -> anyhow::Result<ExitStat
             value: humantime::format_duration(config.timeout.value).to_string(),
             source: config.timeout.source.to_string(),
         },
+        Entry {
+            key: "fallback_delay",
+            value: humantime::format_duration(config.fallback_delay.value).to_string(),
+            source: config.fallback_delay.source.to_string(),
+        },
     ];
     let report = Report {
         config_file: config.config_file.as_ref().map(|p| p.display().to_string()),
@@ -52,7 +57,7 @@ pub(crate) fn run(config: &Config, printer: &Printer) -> anyhow::Result<ExitStat
     }
     for entry in &report.settings {
         printer.line(format!(
-            "{:<9} {:<22} ({})",
+            "{:<14} {:<22} ({})",
             entry.key,
             sanitize_line(&entry.value),
             sanitize_line(&entry.source)

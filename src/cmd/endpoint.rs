@@ -10,7 +10,7 @@ use crate::cli::{EndpointArgs, Prefer};
 use crate::config::Config;
 use crate::exit::ExitStatus;
 use crate::output::{sanitize_line, Printer};
-use crate::probe::{self, Report, Status};
+use crate::probe::{self, Report};
 
 /// `endpoint --format json`.
 #[derive(Serialize)]
@@ -21,7 +21,10 @@ struct JsonOutput<'a> {
     chosen_role: Option<probe::Role>,
     prefer: &'static str,
     timeout_ms: u128,
+    fallback_delay_ms: u128,
     elapsed_ms: f64,
+    /// Which rule decided: `preferred`, `preferred-failed`, `fallback-delay`, `deadline`.
+    decided_by: probe::DecidedBy,
     endpoints: &'a [Report],
 }
 
@@ -44,7 +47,9 @@ pub(crate) fn run(
                 Prefer::External => "external",
             },
             timeout_ms: config.timeout.value.as_millis(),
+            fallback_delay_ms: config.fallback_delay.value.as_millis(),
             elapsed_ms: (decision.elapsed.as_secs_f64() * 10_000.0).round() / 10.0,
+            decided_by: decision.decided_by,
             endpoints: &decision.reports,
         })?;
         return Ok(status);
@@ -52,9 +57,10 @@ pub(crate) fn run(
     match &decision.chosen {
         Some((role, endpoint)) => {
             printer.line(endpoint.to_string())?;
-            // Say why the preferred endpoint lost, off stdout.
+            // Say why the preferred endpoint lost, off stdout (one not awaited because the
+            // preferred one answered has no error to tell).
             for report in &decision.reports {
-                if report.role != *role && report.status != Status::Pending {
+                if report.role != *role {
                     if let Some(error) = &report.error {
                         printer.warn(format!(
                             "using {} {endpoint}; {}",

@@ -108,6 +108,11 @@ impl Progress {
             .store(u8::try_from(index).unwrap_or(0), Ordering::Release);
     }
 
+    /// Whether the TCP connect has completed (the attempt is in the TLS handshake or later).
+    pub(crate) fn connected(&self) -> bool {
+        usize::from(self.0.load(Ordering::Acquire)) >= 2
+    }
+
     /// "DNS lookup", "connect", "TLS handshake" or "GET /v2/".
     pub(crate) fn phase(&self) -> &'static str {
         Self::PHASES

@@ -29,6 +29,7 @@ pub fn dcosreg(args: &[&str]) -> Output {
         .env_remove("DCOSREG_EXTERNAL")
         .env_remove("DCOSREG_ROOT")
         .env_remove("DCOSREG_TIMEOUT")
+        .env_remove("DCOSREG_FALLBACK_DELAY")
         .env_remove("DCOSREG_CONFIG")
         .env("HOME", &home)
         .env("XDG_CONFIG_HOME", home.join(".config"))
