@@ -259,6 +259,11 @@ pub(crate) fn direction(
                 }
                 Some((Role::External, _)) => {
                     eprintln!("auto: only the external endpoint {external} answers; pointing references at it");
+                    // Why the internal one lost (refused, no TCP answer within the fallback
+                    // delay, timed out…).
+                    if let Some(error) = decision.reports.first().and_then(|r| r.error.as_deref()) {
+                        eprintln!("auto: {}", sanitize_line(error));
+                    }
                     Ok((internal, external))
                 }
                 None => {
