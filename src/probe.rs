@@ -163,8 +163,14 @@ pub(crate) fn choose(config: &Config, prefer: Prefer) -> Decision {
         let other_answered = got[other].as_ref().is_some_and(Report::answered);
         match &got[preferred] {
             Some(p) if p.answered() => break (Some(preferred), DecidedBy::Preferred),
-            Some(_) if got[other].is_some() => {
-                break (other_answered.then_some(other), DecidedBy::PreferredFailed)
+            Some(p) if got[other].is_some() => {
+                // Its own socket timeout may fire a tick before our deadline wake.
+                let by = if p.error_code == Some("timeout") {
+                    DecidedBy::Deadline
+                } else {
+                    DecidedBy::PreferredFailed
+                };
+                break (other_answered.then_some(other), by);
             }
             // RFC 8305 §5: the preferred endpoint had its head start and not even its
             // TCP connect completed; a connected one is awaited (slow TLS is still there).
