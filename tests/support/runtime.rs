@@ -52,7 +52,12 @@ keep dockerd --containerd "$T/containerd.sock" --data-root "$T/docker-data" \
   --bridge=none --shutdown-timeout 2 >>"$T/dockerd.log" 2>&1 &
 while [ ! -e "$T/stopping" ] && kill -0 "$WATCH" 2>/dev/null; do sleep 1; done
 touch "$T/stopping"
+# Reached on Drop (which then stops this group itself) or when the test process died
+# without unwinding: then stop the daemons here and remove the temp dir.
+trap '' TERM
 kill -TERM 0
+wait
+kill -0 "$WATCH" 2>/dev/null || rm -rf "$T"
 "#;
 
 impl Runtime {
