@@ -203,6 +203,11 @@ impl Cluster {
 
     fn run(&self, mut command: Command, stdin: Option<&str>) -> Output {
         self.env(&mut command);
+        self.run_prepared(command, stdin)
+    }
+
+    /// Run `command` with its environment as the caller set it.
+    fn run_prepared(&self, mut command: Command, stdin: Option<&str>) -> Output {
         let mut child = command
             .stdin(if stdin.is_some() {
                 Stdio::piped()
@@ -569,11 +574,19 @@ fn one_login_serves_docker_and_skopeo_at_both_endpoints_and_logout_restores_conf
     std::fs::write(&password_file, format!("{PASSWORD}\n")).unwrap();
     let ci_config = cluster.dir.path().join("ci-docker");
     std::fs::create_dir_all(&ci_config).unwrap();
-    std::fs::write(
-        ci_config.join("config.json"),
-        serde_json::json!({"credHelpers": {&vip: "dcosreg", &mlb: "dcosreg"}}).to_string(),
-    )
-    .unwrap();
+    // The job's config.json exactly as `snippet jenkins` prints it.
+    let snippet = cluster.dcosreg(&["--format", "json", "snippet", "jenkins"], None);
+    assert!(snippet.status.success(), "{}", text(&snippet));
+    let snippet: serde_json::Value = serde_json::from_slice(&snippet.stdout).unwrap();
+    let job_config = snippet["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["format"] == "json")
+        .and_then(|s| s["content"].as_str())
+        .expect("the snippet's config.json section")
+        .to_string();
+    std::fs::write(ci_config.join("config.json"), job_config).unwrap();
     let script = "mkdir -p /etc/docker && mount --bind \"$1\" /etc/docker && shift && exec \"$@\"";
     let mut command = Command::new("unshare");
     command
@@ -594,6 +607,43 @@ fn one_login_serves_docker_and_skopeo_at_both_endpoints_and_logout_restores_conf
         .output()
         .expect("docker in the CI form");
     assert!(ci.status.success(), "{}", text(&ci));
+
+    // `docker login` at one spelling goes through the helper's `store` and serves every
+    // spelling; `docker logout` erases it for all of them.
+    let docker_in = |args: &[&str], stdin: Option<&str>| {
+        let mut command = Command::new("unshare");
+        command
+            .args(["-m", "--propagation", "private", "sh", "-c", script, "sh"])
+            .arg(cluster.root.join("etc/docker"))
+            .arg("docker")
+            .args(args);
+        cluster.env(&mut command);
+        command.env("DOCKER_CONFIG", &ci_config);
+        cluster.run_prepared(command, stdin)
+    };
+    let login = docker_in(
+        &["login", "-u", USER, "--password-stdin", &mlb],
+        Some(PASSWORD),
+    );
+    assert!(
+        login.status.success(),
+        "docker login {mlb}: {}",
+        text(&login)
+    );
+    let config_text = std::fs::read_to_string(ci_config.join("config.json")).unwrap();
+    assert!(!config_text.contains(PASSWORD), "{config_text}");
+    let other = docker_in(
+        &["manifest", "inspect", &format!("{vip}:443/creds/app:1")],
+        None,
+    );
+    assert!(other.status.success(), "{}", text(&other));
+    let logout = docker_in(&["logout", &mlb], None);
+    assert!(logout.status.success(), "{}", text(&logout));
+    let gone = docker_in(
+        &["manifest", "inspect", &format!("{vip}/creds/app:1")],
+        None,
+    );
+    assert!(!gone.status.success(), "{}", text(&gone));
 }
 
 /// A token service (distribution's token spec): Basic-authenticated `GET /token`, answering
@@ -728,6 +778,21 @@ fn bearer_token_flow_login_checks_and_serves_docker_and_skopeo() {
         text(&login)
     );
     assert_secret_absent(&login);
+    let json = cluster.dcosreg(
+        &["--format", "json", "login", "-u", USER, "--password-stdin"],
+        Some(PASSWORD),
+    );
+    assert!(json.status.success(), "{}", text(&json));
+    assert_secret_absent(&json);
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    assert_eq!(report["logged_in"], true);
+    for endpoint in report["endpoints"].as_array().unwrap() {
+        assert_eq!(endpoint["accepted"], "bearer", "{report}");
+    }
+    assert_eq!(
+        report["config"]["written"], false,
+        "second login: already set"
+    );
 
     cluster.push(&cluster.config_json(), &vip, "bearer/app:1");
     for reference in [format!("{vip}/bearer/app:1"), format!("{mlb}/bearer/app:1")] {

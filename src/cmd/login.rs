@@ -96,6 +96,11 @@ pub(crate) fn run(
     }
 
     let store = credentials::user_store()?;
+    let config_json = docker_config::path()?;
+    let spellings = key::all_spellings(&endpoints);
+    let data_dir = credentials::data_dir()?;
+    // A config.json we cannot edit fails the login before the secret is stored.
+    docker_config::add_helpers(&config_json, &spellings, &data_dir, true)?;
     let mut keys: Vec<String> = Vec::new();
     for endpoint in &endpoints {
         let stored_key = key::canonical(config, endpoint);
@@ -108,14 +113,7 @@ pub(crate) fn run(
             store.put(stored_key, &credential)?;
         }
     }
-    let config_json = docker_config::path()?;
-    let spellings = key::all_spellings(&endpoints);
-    let change = docker_config::add_helpers(
-        &config_json,
-        &spellings,
-        &credentials::data_dir()?,
-        args.dry_run,
-    )?;
+    let change = docker_config::add_helpers(&config_json, &spellings, &data_dir, args.dry_run)?;
     report.logged_in = !args.dry_run;
     report.store = Some(store.describe());
     report.config = Some(change.clone());
