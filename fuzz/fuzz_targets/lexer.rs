@@ -1,6 +1,8 @@
-//! Fuzz the Dockerfile lexer and rewrite: never panic, tokens give every byte back,
-//! fragments point at the bytes of their logical line, a rewrite keeps every newline
-//! and is idempotent. The crate is a binary, so its pure modules are included by path.
+//! Fuzz the Dockerfile lexer, the resolver and the rewrite: never panic, tokens give every
+//! byte back, fragments point at the bytes of their logical line, every resolved byte that
+//! claims a source offset is the byte at that offset, a rewrite keeps every newline, is
+//! idempotent, and leaves every value BuildKit resolves as it was except the hosts it
+//! retargets. The crate is a binary, so its pure modules are included by path.
 #![no_main]
 #![allow(dead_code)]
 
@@ -10,6 +12,9 @@ use libfuzzer_sys::fuzz_target;
 mod dockerfile;
 #[path = "../../src/endpoint.rs"]
 mod endpoint;
+
+use dockerfile::expand::NOWHERE;
+use dockerfile::rewrite::{retarget, BuildArgs};
 
 fuzz_target!(|data: &[u8]| {
     let df = dockerfile::lexer::parse(data);
@@ -29,17 +34,48 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 
-    let internal: endpoint::Endpoint = "192.168.0.1".parse().expect("endpoint");
-    let external: endpoint::Endpoint = "192.168.1.50:5000".parse().expect("endpoint");
-    for (from, to) in [(&internal, &external), (&external, &internal)] {
-        let none = dockerfile::rewrite::BuildArgs::new();
-        if let Some(out) = dockerfile::rewrite::retarget(data, from, to, &none).text {
-            let newlines = |b: &[u8]| b.iter().filter(|&&c| c == b'\n').count();
-            assert_eq!(newlines(&out), newlines(data), "no line moves");
-            assert!(
-                dockerfile::rewrite::retarget(&out, from, to, &none).text.is_none(),
-                "rewrite is idempotent"
-            );
+    // The second set of build args makes R a value from outside the file.
+    let mut outside = BuildArgs::new();
+    outside.insert("R".into(), "192.168.0.1".into());
+    for build_args in [BuildArgs::new(), outside] {
+        for site in dockerfile::resolve::sites(data, &df, &build_args) {
+            if let Ok(value) = &site.value {
+                assert_eq!(value.bytes.len(), value.origin.len());
+                for (byte, &origin) in value.bytes.iter().zip(&value.origin) {
+                    if origin != NOWHERE {
+                        assert_eq!(data[origin], *byte, "a byte's origin holds that byte");
+                    }
+                }
+            }
+        }
+
+        let internal: endpoint::Endpoint = "192.168.0.1".parse().expect("endpoint");
+        let external: endpoint::Endpoint = "192.168.1.50:5000".parse().expect("endpoint");
+        for (from, to) in [(&internal, &external), (&external, &internal)] {
+            let first = retarget(data, from, to, &build_args);
+            if let Some(out) = first.text {
+                let newlines = |b: &[u8]| b.iter().filter(|&&c| c == b'\n').count();
+                assert_eq!(newlines(&out), newlines(data), "no line moves");
+                let again = retarget(&out, from, to, &build_args);
+                assert!(again.text.is_none(), "rewrite is idempotent");
+                // Values that did not name `from` before are unchanged after.
+                let before = dockerfile::resolve::sites(data, &df, &build_args);
+                let df2 = dockerfile::lexer::parse(&out);
+                let after = dockerfile::resolve::sites(&out, &df2, &build_args);
+                assert_eq!(before.len(), after.len(), "same values");
+                for (b, a) in before.iter().zip(&after) {
+                    let named = b.value.as_ref().is_ok_and(|v| {
+                        dockerfile::reference::endpoint_domain_len(&v.bytes, from).is_some()
+                    });
+                    if !named {
+                        assert_eq!(
+                            b.value.as_ref().map(|v| &v.bytes),
+                            a.value.as_ref().map(|v| &v.bytes),
+                            "only hosts of {from} change"
+                        );
+                    }
+                }
+            }
         }
     }
 });

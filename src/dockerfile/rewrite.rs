@@ -130,33 +130,40 @@ pub(crate) fn retarget(
         Ok(out)
     };
 
-    let mut accepted: Vec<Range<usize>> = Vec::new();
     let mut out = None;
     let mut rejected: Vec<(Range<usize>, usize)> = Vec::new();
-    let disjoint = spans.windows(2).all(|w| w[0].end <= w[1].start);
-    match (!spans.is_empty()).then(|| check(&spans)) {
-        None => {}
-        Some(Ok(text)) if disjoint => out = Some(text),
-        _ => {
-            // Some span also feeds a value that must not change: add them one at a time.
-            for span in spans {
-                if accepted
-                    .iter()
-                    .any(|a| a.start < span.end && span.start < a.end)
-                {
-                    rejected.push((span, usize::MAX));
-                    continue;
+    // Overlapping spans cannot both be replaced: keep the first of each overlap.
+    let mut candidates: Vec<Range<usize>> = Vec::new();
+    for span in spans {
+        if candidates.last().is_some_and(|last| span.start < last.end) {
+            rejected.push((span, usize::MAX));
+        } else {
+            candidates.push(span);
+        }
+    }
+    // Drop the spans a changed value was built from until nothing else changes; each round
+    // removes at least one span, and one or two rounds are the rule.
+    while !candidates.is_empty() {
+        match check(&candidates) {
+            Ok(text) => {
+                out = Some(text);
+                break;
+            }
+            Err(site) => {
+                let feeds = |span: &Range<usize>| match before.get(site).map(|s| &s.value) {
+                    Some(Ok(v)) => v.origin.iter().any(|o| span.contains(o)),
+                    _ => false,
+                };
+                let (culprits, rest): (Vec<_>, Vec<_>) =
+                    candidates.iter().cloned().partition(|s| feeds(s));
+                if culprits.is_empty() {
+                    // The change shows nowhere in the value (a pattern, a test of
+                    // set-ness): find the span one at a time.
+                    out = one_at_a_time(&candidates, &check, &mut rejected);
+                    break;
                 }
-                let mut trial = accepted.clone();
-                trial.push(span.clone());
-                trial.sort_by_key(|s| s.start);
-                match check(&trial) {
-                    Ok(text) => {
-                        accepted = trial;
-                        out = Some(text);
-                    }
-                    Err(site) => rejected.push((span, site)),
-                }
+                rejected.extend(culprits.into_iter().map(|s| (s, site)));
+                candidates = rest;
             }
         }
     }
@@ -187,6 +194,33 @@ pub(crate) fn retarget(
         text: out.filter(|o| o != src),
         skipped,
     }
+}
+
+/// Rewrite with these spans and resolve again: the text, or the first site that changed
+/// in a way it should not.
+type Check<'a> = dyn Fn(&[Range<usize>]) -> Result<Vec<u8>, usize> + 'a;
+
+/// Accept spans one at a time, each kept when the file with it and the ones kept so far
+/// changes only the hosts meant to change. The text with the accepted spans.
+fn one_at_a_time(
+    candidates: &[Range<usize>],
+    check: &Check,
+    rejected: &mut Vec<(Range<usize>, usize)>,
+) -> Option<Vec<u8>> {
+    let mut accepted: Vec<Range<usize>> = Vec::new();
+    let mut out = None;
+    for span in candidates {
+        let mut trial = accepted.clone();
+        trial.push(span.clone());
+        match check(&trial) {
+            Ok(text) => {
+                accepted = trial;
+                out = Some(text);
+            }
+            Err(site) => rejected.push((span.clone(), site)),
+        }
+    }
+    out
 }
 
 /// The images a build of `src` pulls, resolved as BuildKit does with `build_args`, in
@@ -380,6 +414,57 @@ mod tests {
         assert_eq!(
             run("FROM \\\n 192.168.0.1/x\n", VIP, LB),
             "FROM \\\n 192.168.1.50:5000/x\n"
+        );
+    }
+
+    fn build(src: &str, args: &[(&str, &str)]) -> Retarget {
+        let args: BuildArgs = args
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        retarget(src.as_bytes(), &ep(VIP), &ep(LB), &args)
+    }
+
+    #[test]
+    fn build_args_replace_meta_defaults() {
+        let src = "ARG REG=192.168.0.1\nFROM ${REG}/a\nFROM 192.168.0.1/b\n";
+        let out = build(src, &[("REG", "docker.io")]);
+        assert_eq!(
+            out.text.as_deref(),
+            Some(&b"ARG REG=192.168.0.1\nFROM ${REG}/a\nFROM 192.168.1.50:5000/b\n"[..])
+        );
+        assert!(out.skipped.is_empty());
+        let out = build(src, &[("REG", "192.168.0.1")]);
+        assert_eq!(out.skipped.len(), 1);
+        assert_eq!(out.skipped[0].line, 2);
+        assert!(
+            out.skipped[0].reason.contains("--build-arg"),
+            "{:?}",
+            out.skipped
+        );
+        // A build arg for a stage ARG changes nothing a FROM sees.
+        let src = "FROM x\nARG REG\nFROM ${REG:-192.168.0.1}/a\n";
+        let out = build(src, &[("REG", "docker.io")]);
+        assert_eq!(
+            out.text.as_deref(),
+            Some(&b"FROM x\nARG REG\nFROM ${REG:-192.168.1.50:5000}/a\n"[..])
+        );
+    }
+
+    #[test]
+    fn a_span_used_as_a_pattern_is_found_and_reported() {
+        let src = "ARG REG=192.168.0.1\nARG X=${REG}/a\nFROM ${X}\nFROM ${X#192.168.0.1/}/b\nFROM 192.168.0.1/c\n";
+        let out = build(src, &[]);
+        assert_eq!(
+            String::from_utf8(out.text.unwrap()).unwrap(),
+            "ARG REG=192.168.0.1\nARG X=${REG}/a\nFROM ${X}\nFROM ${X#192.168.0.1/}/b\nFROM 192.168.1.50:5000/c\n"
+        );
+        assert_eq!(out.skipped.len(), 1);
+        assert_eq!(out.skipped[0].line, 3);
+        assert!(
+            out.skipped[0].reason.contains("line 4"),
+            "{:?}",
+            out.skipped
         );
     }
 }
