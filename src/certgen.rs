@@ -212,7 +212,7 @@ pub(crate) fn load_ca(cert_path: &Path, key_path: &Path) -> Result<SigningCa, Ce
         ));
     }
 
-    let key_text = std::fs::read_to_string(key_path).map_err(|error| CertGenError::Read {
+    let key_text = crate::fsutil::read_text(key_path).map_err(|error| CertGenError::Read {
         path: key_path.to_path_buf(),
         error,
     })?;

@@ -201,10 +201,16 @@ impl Config {
             .collect()
     }
 
-    /// A host path under `--root`: `/etc/docker` becomes `ROOT/etc/docker`.
+    /// A host path under `--root`: `/etc/docker` becomes `ROOT/etc/docker`, with links
+    /// under ROOT resolved as if ROOT were `/` (fsutil::resolve_in_root), so the path never
+    /// leaves ROOT and the path we print is the one we use.
     pub(crate) fn host_path(&self, path: impl AsRef<Path>) -> PathBuf {
         let relative = path.as_ref().strip_prefix("/").unwrap_or(path.as_ref());
-        self.root.value.join(relative)
+        if self.is_real_root() {
+            return self.root.value.join(relative);
+        }
+        crate::fsutil::resolve_in_root(&self.root.value, relative, true)
+            .unwrap_or_else(|_| self.root.value.join(relative))
     }
 
     /// Whether the tool works on the real system (not under a test or staging root).
@@ -213,12 +219,21 @@ impl Config {
     }
 }
 
-/// `500ms`, `2s`, `1m30s`; zero is refused because every wait must be able to succeed.
+/// The longest wait we accept. Deadlines are `Instant::now() + timeout`, which panics
+/// on overflow for absurd values (`9223372036854775807s`); no network wait or agent
+/// rollout needs more than an hour.
+pub(crate) const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// `500ms`, `2s`, `1m30s`; zero is refused because every wait must be able to succeed,
+/// and more than [`MAX_TIMEOUT`] because a deadline must be representable.
 pub(crate) fn parse_timeout(text: &str) -> Result<Duration, String> {
     let duration = humantime::parse_duration(text.trim())
         .map_err(|e| format!("{e} — use a duration such as 500ms or 2s"))?;
     if duration.is_zero() {
         return Err("must be longer than zero — use a duration such as 500ms or 2s".into());
+    }
+    if duration > MAX_TIMEOUT {
+        return Err("longer than the maximum of 1h — use a duration such as 30s or 5m".into());
     }
     Ok(duration)
 }
@@ -226,8 +241,12 @@ pub(crate) fn parse_timeout(text: &str) -> Result<Duration, String> {
 /// Like [`parse_timeout`], but zero is allowed: `--fallback-delay 0s` takes the other
 /// endpoint as soon as it answers while the preferred one has not connected.
 pub(crate) fn parse_delay(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text.trim())
-        .map_err(|e| format!("{e} — use a duration such as 250ms or 1s"))
+    let delay = humantime::parse_duration(text.trim())
+        .map_err(|e| format!("{e} — use a duration such as 250ms or 1s"))?;
+    if delay > MAX_TIMEOUT {
+        return Err("longer than the maximum of 1h — use a duration such as 250ms or 1s".into());
+    }
+    Ok(delay)
 }
 
 fn default_config_path() -> Option<PathBuf> {
@@ -247,7 +266,7 @@ fn load_file(
             None => return Ok((FileConfig::default(), None)),
         },
     };
-    let text = match std::fs::read_to_string(&path) {
+    let text = match crate::fsutil::read_text(&path) {
         Ok(text) => text,
         Err(e) if !must_exist && e.kind() == std::io::ErrorKind::NotFound => {
             return Ok((FileConfig::default(), None))
@@ -294,5 +313,9 @@ mod tests {
         assert_eq!(parse_delay("250ms").unwrap(), Duration::from_millis(250));
         assert_eq!(parse_delay("0s").unwrap(), Duration::ZERO);
         assert!(parse_delay("soon").is_err());
+        assert_eq!(parse_timeout("1h").unwrap(), MAX_TIMEOUT);
+        assert!(parse_timeout("61m").is_err());
+        assert!(parse_timeout("9223372036854775807s").is_err());
+        assert!(parse_timeout("18446744073709551615s").is_err());
     }
 }

@@ -52,12 +52,15 @@ fn main() -> ExitCode {
         }
     };
     let status = config::Config::resolve(&cli, &matches).and_then(|config| {
+        fsutil::set_root(&config.root.value);
         let printer = output::Printer::new(config.format);
         cmd::run(&config, &cli.command, &printer)
     });
     match status {
         Ok(status) => status.into(),
-        Err(err) if is_broken_pipe(&err) => ExitStatus::Success.into(),
+        // Stdout swallows a closed pipe (output::stdout); one that still surfaces here came
+        // from elsewhere and is an error like any other, only not worth a message.
+        Err(err) if is_broken_pipe(&err) => ExitStatus::Error.into(),
         Err(err) => {
             eprintln!("docker-dcosreg: {}", output::sanitize(&format!("{err:#}")));
             ExitStatus::Error.into()
@@ -65,7 +68,7 @@ fn main() -> ExitCode {
     }
 }
 
-/// `docker dcosreg check | head -1` must not end in an error message.
+/// `docker dcosreg check | head -1` must not end in an error message (nor in exit 0).
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
         cause

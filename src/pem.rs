@@ -30,9 +30,11 @@ pub(crate) enum CertFileError {
 pub(crate) fn read_certificates(
     path: &Path,
 ) -> Result<Vec<CertificateDer<'static>>, CertFileError> {
-    let bytes = std::fs::read(path).map_err(|source| CertFileError::Read {
-        path: path.to_path_buf(),
-        source,
+    let bytes = crate::fsutil::read_file(path, crate::fsutil::MAX_FILE).map_err(|source| {
+        CertFileError::Read {
+            path: path.to_path_buf(),
+            source,
+        }
     })?;
     parse_certificates(&bytes, path)
 }

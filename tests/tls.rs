@@ -174,7 +174,7 @@ fn every_failure_is_classified() {
             endpoint: at(slow),
             status: "unreachable",
             code: "timeout",
-            message: "no TLS answer",
+            message: "started its TLS answer but did not finish the handshake",
         },
         Case {
             name: "TLS but not a registry",

@@ -2,7 +2,8 @@
 //!
 //! Input is checked, the CA loaded (`--ca-cert/--ca-key`) and every target file checked
 //! before any key is generated or any file written, so a refusal changes nothing. Files are
-//! written with [`crate::fsutil::write_atomic`]: private keys 0600, certificates 0644.
+//! written with [`crate::fsutil::write_atomic`]: private keys 0600 (fresh, never through a
+//! link), certificates 0644.
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -95,7 +96,9 @@ pub(crate) fn run(
     let mut conflicts = Vec::new();
     for (index, path) in paths.iter().enumerate() {
         let writes = index != 1 || ca.new_key_pem.is_some();
-        let same_ca = index == 0 && std::fs::read(path).is_ok_and(|old| old == ca_pem.as_bytes());
+        let same_ca = index == 0
+            && crate::fsutil::read_file(path, crate::fsutil::MAX_FILE)
+                .is_ok_and(|old| old == ca_pem.as_bytes());
         if writes && !same_ca && path.symlink_metadata().is_ok() {
             conflicts.push(path.display().to_string());
         }
@@ -131,7 +134,8 @@ pub(crate) fn run(
     chain.push_str(&ca_pem);
 
     let mut plan = vec![Planned {
-        unchanged: std::fs::read(&paths[0]).is_ok_and(|old| old == ca_pem.as_bytes()),
+        unchanged: crate::fsutil::read_file(&paths[0], crate::fsutil::MAX_FILE)
+            .is_ok_and(|old| old == ca_pem.as_bytes()),
         path: paths[0].clone(),
         contents: ca_pem.into_bytes(),
         mode: 0o644,
@@ -201,19 +205,15 @@ pub(crate) fn run(
     Ok(ExitStatus::Success)
 }
 
-/// Write one file with its mode. `write_atomic` keeps an existing file's mode, so an old
-/// file is set to the mode first: a new key is never readable by others, not even briefly.
+/// Write one file with its mode. A private key is a new 0600 file renamed over whatever
+/// is there (fsutil::write_secret): neither an old file's mode nor a link's target decides
+/// who can read it. A certificate keeps the mode an existing one has.
 fn write_file(file: &Planned) -> anyhow::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    if file
-        .path
-        .symlink_metadata()
-        .is_ok_and(|meta| meta.file_type().is_file())
-    {
-        std::fs::set_permissions(&file.path, std::fs::Permissions::from_mode(file.mode))
-            .with_context(|| format!("cannot set the mode of {}", file.path.display()))?;
+    if file.mode & 0o077 == 0 {
+        crate::fsutil::write_secret(&file.path, &file.contents)
+    } else {
+        crate::fsutil::write_atomic(&file.path, &file.contents, file.mode)
     }
-    crate::fsutil::write_atomic(&file.path, &file.contents, file.mode)
 }
 
 /// `--out` as an absolute path (the next steps are pasted elsewhere). It is created only

@@ -52,9 +52,12 @@ pub(crate) struct Skip {
 struct Report<'a> {
     from: String,
     to: String,
-    /// Whether files were written (false for --check, --diff, --dry-run, stdin).
+    /// Whether files were written (false for --check, --diff, --dry-run, stdin, and when
+    /// any file could not be staged: then none is written).
     written: bool,
     files_changed: usize,
+    /// Files actually replaced on disk.
+    files_written: usize,
     changes: &'a [Change],
     /// References BuildKit would pull from `from` that could not be rewritten safely.
     skipped: &'a [Skip],
@@ -121,10 +124,10 @@ pub(crate) fn run(
     }
 
     // Write before reporting, so a report never claims a write that failed.
-    let failures = if writes {
+    let (failures, files_written) = if writes {
         write_all(&outcomes)
     } else {
-        Vec::new()
+        (Vec::new(), 0)
     };
     // As a filter (stdin, no --check/--diff/--dry-run) stdout carries the file itself.
     let filter = writes && outcomes.iter().any(|o| o.path.is_none());
@@ -132,29 +135,27 @@ pub(crate) fn run(
         printer.json(&Report {
             from: from.reference_host(),
             to: to.reference_host(),
-            written: writes
-                && outcomes
-                    .iter()
-                    .any(|o| o.path.is_some() && o.new.is_some() && !failed(&failures, o)),
+            written: files_written > 0,
             files_changed,
+            files_written,
             changes: &changes,
             skipped: &skipped,
             diffs,
         })?;
     } else if filter {
         if let Some(outcome) = outcomes.iter().find(|o| o.path.is_none()) {
-            let mut out = std::io::stdout().lock();
+            let mut out = crate::output::stdout();
             out.write_all(outcome.new.as_deref().unwrap_or(&outcome.old))?;
             out.flush()?;
         }
     } else if args.diff {
-        let mut out = std::io::stdout().lock();
+        let mut out = crate::output::stdout();
         for diff in &diffs {
             out.write_all(diff.diff.as_bytes())?;
         }
     } else {
         // One buffered stream: a tree of Dockerfiles can mean tens of thousands of lines.
-        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        let mut out = std::io::BufWriter::new(crate::output::stdout());
         for change in &changes {
             writeln!(
                 out,
@@ -186,7 +187,7 @@ pub(crate) fn run(
             &from,
             &to,
             changes.len(),
-            files_changed - failures.len(),
+            if writes { files_written } else { files_changed },
         );
     }
     if !printer.is_json() && !quiet_filter && !skipped.is_empty() {
@@ -208,12 +209,6 @@ pub(crate) fn run(
         status = ExitStatus::Error;
     }
     Ok(status)
-}
-
-fn failed(failures: &[(String, anyhow::Error)], outcome: &Outcome) -> bool {
-    failures
-        .iter()
-        .any(|(display, _)| *display == outcome.display)
 }
 
 fn stdin_only(outcomes: &[Outcome]) -> bool {
@@ -471,14 +466,19 @@ fn read_input(input: &Input) -> Result<Vec<u8>, String> {
     })
 }
 
-/// Write every changed file atomically; returns the failures (display name, error).
-fn write_all(outcomes: &[Outcome]) -> Vec<(String, anyhow::Error)> {
+/// Write every changed file: first stage each one (new content fsync-ed in a temp file
+/// beside it, owner, group and mode of the old file kept), and only when every file is
+/// staged rename them all. A directory that cannot be written or a full disk thus stops the
+/// run before any file changed. Returns the failures (display name, error) and the number
+/// of files written.
+fn write_all(outcomes: &[Outcome]) -> (Vec<(String, anyhow::Error)>, usize) {
     let jobs: Vec<(&Outcome, &Path, &[u8])> = outcomes
         .iter()
         .filter_map(|o| Some((o, o.path.as_deref()?, o.new.as_deref()?)))
         .collect();
     let next = AtomicUsize::new(0);
     let failures = Mutex::new(Vec::new());
+    let staged = Mutex::new(Vec::with_capacity(jobs.len()));
     std::thread::scope(|scope| {
         for _ in 0..workers(jobs.len()) {
             scope.spawn(|| loop {
@@ -486,15 +486,35 @@ fn write_all(outcomes: &[Outcome]) -> Vec<(String, anyhow::Error)> {
                 let Some((outcome, path, new)) = jobs.get(i) else {
                     break;
                 };
-                if let Err(err) = fsutil::write_atomic(path, new, 0o644) {
-                    if let Ok(mut f) = failures.lock() {
-                        f.push((outcome.display.clone(), err));
+                match fsutil::stage(path, new, 0o644) {
+                    Ok(file) => {
+                        if let Ok(mut s) = staged.lock() {
+                            s.push((outcome.display.clone(), file));
+                        }
+                    }
+                    Err(err) => {
+                        if let Ok(mut f) = failures.lock() {
+                            f.push((outcome.display.clone(), err));
+                        }
                     }
                 }
             });
         }
     });
-    failures.into_inner().unwrap_or_default()
+    let mut failures = failures.into_inner().unwrap_or_default();
+    let staged = staged.into_inner().unwrap_or_default();
+    if !failures.is_empty() {
+        // Dropping the staged files removes their temp files: nothing was written.
+        return (failures, 0);
+    }
+    let mut written = 0;
+    for (display, file) in staged {
+        match file.commit() {
+            Ok(()) => written += 1,
+            Err(err) => failures.push((display, err)),
+        }
+    }
+    (failures, written)
 }
 
 /// The lines that differ. Edits never add or remove a newline, so lines pair up.

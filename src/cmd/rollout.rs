@@ -133,7 +133,7 @@ fn obtain_ca(
     let found = source::obtain(
         &CaSource::from_args(&args.source),
         &config.endpoints(),
-        config.timeout.value,
+        std::time::Instant::now() + config.timeout.value,
     )?;
     for entry in &found {
         if let Err(why) = &entry.cas {

@@ -68,8 +68,19 @@ pub(crate) fn run(
     let endpoints = dedup(config.endpoints_or_default(&args.endpoints)?);
     let host = Host::from_env(config);
     let targets = trust::select_targets(&host, &args.target)?;
+    // Another trust/untrust on this root waits: the manifest and shared TOML files are
+    // read, planned and written under one lock.
+    let _lock = if args.dry_run {
+        None
+    } else {
+        Some(crate::fsutil::lock_root(&config.root.value)?)
+    };
     let source = CaSource::from_args(&args.source);
-    let found = source::obtain(&source, &endpoints, config.timeout.value)?;
+    // One deadline for the network work of the whole command: obtaining the CA (download
+    // or handshakes) and the verification handshakes afterwards. Only the time a person
+    // takes to answer the confirmation is added to it.
+    let mut deadline = std::time::Instant::now() + config.timeout.value;
+    let found = source::obtain(&source, &endpoints, deadline)?;
 
     let mut warnings: Vec<String> = Vec::new();
     let mut status = ExitStatus::Success;
@@ -100,7 +111,10 @@ pub(crate) fn run(
             endpoints: offered,
         }
     } else {
-        match source::confirm(&found, &args.source, printer) {
+        let asked = std::time::Instant::now();
+        let answer = source::confirm(&found, &args.source, printer);
+        deadline += asked.elapsed();
+        match answer {
             Ok(approved) => approved,
             Err(refusal) => return refuse(refusal),
         }
@@ -146,7 +160,7 @@ pub(crate) fn run(
             notes.extend(target.notes(&host));
         }
         if !args.no_verify {
-            verdicts = verify(config, &approved.endpoints, &targets, &steps);
+            verdicts = verify(config, &approved.endpoints, &targets, &steps, deadline);
             if verdicts.iter().any(|v| !v.trusted) {
                 status = status.worst(ExitStatus::No);
             }
@@ -256,24 +270,39 @@ fn endpoint_report(entry: &EndpointCa) -> EndpointReport {
 /// client of that store would: Docker with the system pool plus its certs.d directory
 /// (x509::Anchors::for_endpoint), the other stores with the system pool plus the CA file
 /// they were given. The chain comes from the handshake that provided the CA, or from a new
-/// one (for --ca-file / --ca-url).
+/// one (for --ca-file / --ca-url): those handshakes run concurrently, within what is left
+/// of the command's deadline.
 fn verify(
     config: &Config,
     approved: &[EndpointCa],
     targets: &[Target],
     steps: &[Step],
+    deadline: std::time::Instant,
 ) -> Vec<VerdictReport> {
-    let deadline = std::time::Instant::now() + config.timeout.value;
     let all: Vec<Endpoint> = approved.iter().map(|e| e.endpoint.clone()).collect();
+    let chains: Vec<Result<Vec<_>, String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = approved
+            .iter()
+            .map(|entry| {
+                scope.spawn(move || match &entry.chain {
+                    Some(chain) => Ok(chain.clone()),
+                    None => crate::tls::capture_chain(&entry.endpoint, deadline)
+                        .map(|c| c.certs)
+                        .map_err(|e| e.to_string()),
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("internal error while connecting".into()))
+            })
+            .collect()
+    });
     let mut out = Vec::new();
-    for entry in approved {
+    for (entry, chain) in approved.iter().zip(chains) {
         let endpoint = &entry.endpoint;
-        let chain = match &entry.chain {
-            Some(chain) => Ok(chain.clone()),
-            None => crate::tls::capture_chain(endpoint, deadline)
-                .map(|c| c.certs)
-                .map_err(|e| e.to_string()),
-        };
         let others: Vec<Endpoint> = all.iter().filter(|e| *e != endpoint).cloned().collect();
         for target in targets {
             let Some(path) = ca_file_for(steps, *target, endpoint) else {

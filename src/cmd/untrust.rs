@@ -29,6 +29,12 @@ pub(crate) fn run(
     let endpoints = config.endpoints_or_default(&args.endpoints)?;
     let host = Host::from_env(config);
     let targets = Target::parse_list(&args.target)?;
+    // Another trust/untrust on this root waits: the manifest is read-modify-write.
+    let _lock = if args.dry_run {
+        None
+    } else {
+        Some(crate::fsutil::lock_root(&config.root.value)?)
+    };
     let selected = (!targets.is_empty()).then_some(targets.as_slice());
     let removals = trust::uninstall(&host, &endpoints, selected, args.dry_run)?;
     if !args.dry_run {
@@ -51,6 +57,14 @@ pub(crate) fn run(
         }
     }
     let restart = trust::running::merge(restart);
+    // A file changed since trust is the admin's now and is left alone; it may still name
+    // the CA, which only a person can judge.
+    for kept in removals.iter().filter(|r| r.action == "changed-kept") {
+        printer.warn(crate::output::sanitize_line(&format!(
+            "{} changed since trust and was left alone — if it still trusts the registry's CA, edit it by hand",
+            kept.path.display()
+        )));
+    }
     if printer.is_json() {
         printer.json(&Report {
             dry_run: args.dry_run,

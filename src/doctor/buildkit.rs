@@ -6,7 +6,7 @@ use crate::config::Config;
 
 pub(super) fn inspect(config: &Config, fixes: &Fixes) -> Vec<Finding> {
     let path = config.host_path("/etc/buildkit/buildkitd.toml");
-    let Ok(text) = std::fs::read_to_string(&path) else {
+    let Ok(text) = crate::fsutil::read_text(&path) else {
         return Vec::new();
     };
     let doc = match text.parse::<toml_edit::DocumentMut>() {

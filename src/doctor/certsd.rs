@@ -184,7 +184,7 @@ fn inspect_ca_file(
     findings: &mut Vec<Finding>,
 ) -> usize {
     let sudo = fixes.sudo();
-    let bytes = match std::fs::read(path) {
+    let bytes = match crate::fsutil::read_file(path, crate::fsutil::MAX_FILE) {
         Ok(bytes) => bytes,
         Err(e) => {
             findings.push(

@@ -64,7 +64,7 @@ fn persisted(config: &Config) -> bool {
         files.extend(entries.filter_map(Result::ok).map(|e| e.path()));
     }
     files.iter().any(|file| {
-        std::fs::read_to_string(file).is_ok_and(|text| {
+        crate::fsutil::read_text(file).is_ok_and(|text| {
             text.lines().any(|line| {
                 let line: String = line.chars().filter(|c| !c.is_whitespace()).collect();
                 line == format!("{KEY}=1")

@@ -14,7 +14,7 @@ pub(super) fn inspect(config: &Config, fixes: &Fixes) -> Vec<Finding> {
     let mut findings = Vec::new();
     let sudo = fixes.sudo();
     let config_file = etc.join("config.toml");
-    if let Ok(text) = std::fs::read_to_string(&config_file) {
+    if let Ok(text) = crate::fsutil::read_text(&config_file) {
         match text.parse::<toml_edit::DocumentMut>() {
             Err(e) => findings.push(Finding::new(
                 "containerd-config-invalid",

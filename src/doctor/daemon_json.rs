@@ -10,7 +10,7 @@ use crate::endpoint::Host;
 
 pub(super) fn inspect(config: &Config, fixes: &Fixes) -> Vec<Finding> {
     let path = config.host_path("/etc/docker/daemon.json");
-    let Ok(text) = std::fs::read_to_string(&path) else {
+    let Ok(text) = crate::fsutil::read_text(&path) else {
         return Vec::new();
     };
     let json: serde_json::Value = match serde_json::from_str(&text) {

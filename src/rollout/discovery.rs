@@ -56,7 +56,7 @@ pub(crate) fn discover(source: &Source<'_>, timeout: Duration) -> anyhow::Result
             agents
         }
         Source::File(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| {
+            let text = crate::fsutil::read_text(path).with_context(|| {
                 format!(
                     "cannot read the agents file {} — check the path",
                     path.display()
@@ -126,6 +126,7 @@ pub(crate) fn slaves_url(url: &str) -> String {
 
 fn fetch_slaves(url: &str, token: Option<&str>, timeout: Duration) -> anyhow::Result<Vec<u8>> {
     let target = slaves_url(url);
+    let deadline = std::time::Instant::now() + timeout;
     let client = super::http::client(timeout)?;
     let mut request = client.get(&target);
     if let Some(token) = token {
@@ -149,7 +150,7 @@ fn fetch_slaves(url: &str, token: Option<&str>, timeout: Duration) -> anyhow::Re
     if !status.is_success() {
         anyhow::bail!("the Mesos master at {target} answered {status} — check --mesos-url");
     }
-    super::http::read_body(response)
+    super::http::read_body(response, super::http::MAX_BODY, deadline)
         .with_context(|| format!("cannot read the agent list from {target}"))
 }
 

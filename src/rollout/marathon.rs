@@ -60,6 +60,7 @@ pub(crate) fn deploy(
         url.trim_end_matches('/'),
         APP_ID.trim_start_matches('/')
     );
+    let deadline = std::time::Instant::now() + timeout;
     let client = super::http::client(timeout)?;
     let mut request = client
         .put(&target)
@@ -75,7 +76,7 @@ pub(crate) fn deploy(
         anyhow!("cannot reach Marathon at {target}: {e} — check --marathon-url (DC/OS: https://<master>/service/marathon)")
     })?;
     let status = response.status();
-    let body = super::http::read_body(response).unwrap_or_default();
+    let body = super::http::read_body(response, super::http::MAX_BODY, deadline)?;
     let text = crate::output::sanitize_line(&String::from_utf8_lossy(&body));
     if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
         bail!("Marathon answered {status} — pass --auth-token or set DCOS_ACS_TOKEN");

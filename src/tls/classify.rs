@@ -27,7 +27,9 @@ pub(crate) enum Unreachable {
     #[error("{endpoint}: {}", timeout_sentence(phase, *after))]
     Timeout {
         endpoint: String,
-        /// "DNS lookup", "connect", "TLS handshake" or "GET /v2/".
+        /// "start" (the deadline passed before dialing), "DNS lookup", "connect",
+        /// "TLS handshake", "TLS handshake mid-answer" (the peer started answering, then
+        /// stalled) or "GET /v2/".
         phase: &'static str,
         after: Duration,
     },
@@ -61,6 +63,10 @@ pub(crate) enum Unreachable {
 fn timeout_sentence(phase: &str, after: Duration) -> String {
     let after = humantime::format_duration(round_ms(after));
     match phase {
+        "start" => "the deadline passed before a connection could be tried — the command's --timeout was spent before this endpoint's turn; raise --timeout".to_string(),
+        "TLS handshake mid-answer" => format!(
+            "started its TLS answer but did not finish the handshake within {after} — a server that sends slowly or stalls mid-handshake (slowloris-like), or a lossy path; check the server, or raise --timeout"
+        ),
         "TLS handshake" => format!(
             "accepted the connection but sent no TLS answer within {after} — a tarpit, a half-open path (firewall, conntrack) or an overloaded server; check the port and the path"
         ),
@@ -223,7 +229,11 @@ impl Unreachable {
             },
             (io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock, None) => Unreachable::Timeout {
                 endpoint,
-                phase: "TLS handshake",
+                phase: if first.is_empty() {
+                    "TLS handshake"
+                } else {
+                    "TLS handshake mid-answer"
+                },
                 after: start.elapsed(),
             },
             (

@@ -23,6 +23,9 @@ pub(super) struct DeadlineStream {
     tcp: TcpStream,
     deadline: Instant,
     first: Vec<u8>,
+    /// Told when the server's first bytes arrive during the handshake, so a deadline that
+    /// passes later is a stalled answer, not silence.
+    progress: Progress,
 }
 
 impl DeadlineStream {
@@ -55,6 +58,9 @@ impl Read for DeadlineStream {
         let left = self.remaining()?;
         self.tcp.set_read_timeout(Some(left))?;
         let n = self.tcp.read(buf).map_err(timed_out)?;
+        if n > 0 && self.first.is_empty() && self.progress.phase() == "TLS handshake" {
+            self.progress.set("TLS handshake mid-answer");
+        }
         if self.first.len() < SNIFF {
             let take = n.min(SNIFF - self.first.len());
             self.first.extend_from_slice(&buf[..take]);
@@ -82,7 +88,9 @@ pub(super) fn connect(
     progress: &Progress,
 ) -> Result<DeadlineStream, Unreachable> {
     let start = Instant::now();
-    progress.set("DNS lookup");
+    if matches!(endpoint.host, Host::Dns(_)) {
+        progress.set("DNS lookup");
+    }
     let addrs = resolve(endpoint, deadline)?;
     progress.set("connect");
     let mut first_error = None;
@@ -101,6 +109,7 @@ pub(super) fn connect(
                     tcp,
                     deadline,
                     first: Vec::with_capacity(SNIFF),
+                    progress: progress.clone(),
                 });
             }
             Err(err) => {
@@ -110,9 +119,10 @@ pub(super) fn connect(
     }
     Err(match first_error {
         Some((addr, err)) => Unreachable::from_connect(endpoint, addr, &err, start),
+        // No address was even tried: the deadline had passed already.
         None => Unreachable::Timeout {
             endpoint: endpoint.to_string(),
-            phase: "connect",
+            phase: "start",
             after: start.elapsed(),
         },
     })

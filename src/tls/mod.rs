@@ -100,9 +100,19 @@ fn server_name(endpoint: &Endpoint) -> (ServerName<'static>, Arc<ClientConfig>) 
 pub(crate) struct Progress(Arc<AtomicU8>);
 
 impl Progress {
-    const PHASES: [&'static str; 4] = ["DNS lookup", "connect", "TLS handshake", "GET /v2/"];
+    /// "start" until the dial begins: a deadline that passes before (`--timeout 1ns`, or
+    /// the command's deadline spent elsewhere) must not be blamed on DNS, which an IP
+    /// endpoint never uses.
+    const PHASES: [&'static str; 6] = [
+        "start",
+        "DNS lookup",
+        "connect",
+        "TLS handshake",
+        "TLS handshake mid-answer",
+        "GET /v2/",
+    ];
 
-    fn set(&self, phase: &'static str) {
+    pub(super) fn set(&self, phase: &'static str) {
         let index = Self::PHASES.iter().position(|p| *p == phase).unwrap_or(0);
         self.0
             .store(u8::try_from(index).unwrap_or(0), Ordering::Release);
@@ -110,10 +120,15 @@ impl Progress {
 
     /// Whether the TCP connect has completed (the attempt is in the TLS handshake or later).
     pub(crate) fn connected(&self) -> bool {
-        usize::from(self.0.load(Ordering::Acquire)) >= 2
+        let handshake = Self::PHASES
+            .iter()
+            .position(|p| *p == "TLS handshake")
+            .unwrap_or(usize::MAX);
+        usize::from(self.0.load(Ordering::Acquire)) >= handshake
     }
 
-    /// "DNS lookup", "connect", "TLS handshake" or "GET /v2/".
+    /// "start", "DNS lookup", "connect", "TLS handshake", "TLS handshake mid-answer" (the
+    /// server began answering, then stalled) or "GET /v2/".
     pub(crate) fn phase(&self) -> &'static str {
         Self::PHASES
             .get(usize::from(self.0.load(Ordering::Acquire)))

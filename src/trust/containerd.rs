@@ -125,7 +125,7 @@ pub(crate) fn notes(host: &Host) -> Vec<String> {
     let mut notes =
         vec!["containerd: certs.d/hosts.toml is read per pull (ctr needs --hosts-dir /etc/containerd/certs.d)".to_string()];
     let config = host.path("/etc/containerd/config.toml");
-    let mentions = std::fs::read_to_string(&config)
+    let mentions = crate::fsutil::read_text(&config)
         .map(|t| t.contains("config_path"))
         .unwrap_or(false);
     if !mentions {

@@ -171,7 +171,7 @@ fn key_without_cert(store: &str, dir: &std::path::Path) -> Vec<String> {
 /// CA installed here is never consulted for it.
 fn insecure_registry_traps(host: &Host, anchors: &[Anchor]) -> Vec<String> {
     let path = host.path("/etc/docker/daemon.json");
-    let Ok(text) = std::fs::read_to_string(&path) else {
+    let Ok(text) = crate::fsutil::read_text(&path) else {
         return Vec::new();
     };
     let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else {

@@ -6,7 +6,7 @@
 //! entries we added, and removes only the directories we created, once they are empty.
 //! Paths are stored as seen from ROOT (`/etc/docker/...`), so a staged root can be moved.
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
@@ -53,7 +53,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 
 impl Manifest {
     pub(crate) fn load(path: &Path) -> anyhow::Result<Manifest> {
-        match std::fs::read(path) {
+        match crate::fsutil::read_file(path, crate::fsutil::MAX_FILE) {
             Ok(bytes) => serde_json::from_slice(&bytes).with_context(|| {
                 format!(
                     "{} is damaged — move it away and run untrust/trust again",
@@ -70,13 +70,13 @@ impl Manifest {
 
     pub(crate) fn save(&self, path: &Path) -> anyhow::Result<()> {
         if self.files.is_empty() {
-            match std::fs::remove_file(path) {
+            match crate::fsutil::remove_file(path) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(crate::fsutil::permission_hint(e, path)),
             }
             if let Some(dir) = path.parent() {
-                let _ = std::fs::remove_dir(dir); // ours; only if empty
+                let _ = crate::fsutil::remove_dir(dir); // ours; only if empty
             }
             return Ok(());
         }
@@ -130,6 +130,79 @@ pub(crate) struct Removal {
     pub(crate) action: &'static str,
 }
 
+impl Entry {
+    /// A manifest is a file on disk: whoever can edit it must not be able to make
+    /// `untrust` delete or edit anything but the store files `trust` writes. Each path must
+    /// be absolute as seen from ROOT, without `.`/`..`, strictly inside its target's own
+    /// directories, and each created directory must be an ancestor of it.
+    fn validate(&self, host: &Host) -> Result<(), String> {
+        let bad = |why: &str| Err(format!("entry {:?} {why}", self.path));
+        if !self.path.is_absolute() {
+            return bad("is not an absolute path");
+        }
+        if self
+            .path
+            .components()
+            .any(|c| !matches!(c, Component::RootDir | Component::Normal(_)))
+            || self.path.to_string_lossy().contains("//")
+        {
+            return bad("contains `.` or `..`");
+        }
+        let dirs = own_dirs(host, self.target);
+        if !dirs
+            .iter()
+            .any(|d| self.path.starts_with(d) && self.path != *d)
+        {
+            return bad(&format!(
+                "is outside the {} store's directories",
+                self.target
+            ));
+        }
+        for dir in &self.created_dirs {
+            let ancestor = self.path.ancestors().skip(1).any(|a| a == dir);
+            if !ancestor || dir == Path::new("/") {
+                return Err(format!(
+                    "entry {:?} lists {dir:?} as a directory it created, which is not one of its parents",
+                    self.path
+                ));
+            }
+        }
+        if self.sha256.len() != 64 || !self.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return bad("has no valid sha256");
+        }
+        Ok(())
+    }
+}
+
+/// The directories a store writes into, as seen from ROOT (trust/<target>.rs), both as
+/// named and as links under ROOT resolve them (where `trust` then wrote).
+fn own_dirs(host: &Host, target: Target) -> Vec<PathBuf> {
+    let named = named_dirs(host, target);
+    let resolved = named.iter().map(|d| host.unrooted(&host.path(d)));
+    let mut all: Vec<PathBuf> = resolved.collect();
+    all.extend(named);
+    all
+}
+
+fn named_dirs(host: &Host, target: Target) -> Vec<PathBuf> {
+    let user = |rel: &str| host.xdg_config.as_ref().map(|c| c.join(rel));
+    let mut dirs: Vec<PathBuf> = match target {
+        Target::Docker => vec!["/etc/docker/certs.d".into()],
+        Target::Containerd => vec!["/etc/containerd/certs.d".into()],
+        Target::Containers => vec!["/etc/containers/certs.d".into()],
+        Target::Buildkit => vec!["/etc/buildkit".into()],
+        Target::Mesos => vec![super::mesos::DIR.into()],
+        Target::System => super::system::DIRS.iter().map(PathBuf::from).collect(),
+    };
+    dirs.extend(match target {
+        Target::Docker => user("docker/certs.d"),
+        Target::Containers => user("containers/certs.d"),
+        Target::Buildkit => user("buildkit"),
+        _ => None,
+    });
+    dirs
+}
+
 /// Remove what `trust` installed for these endpoints and targets (`None` = all recorded).
 pub(crate) fn uninstall(
     host: &Host,
@@ -139,6 +212,14 @@ pub(crate) fn uninstall(
 ) -> anyhow::Result<Vec<Removal>> {
     let manifest_path = path(host);
     let mut record = Manifest::load(&manifest_path)?;
+    for entry in &record.files {
+        entry.validate(host).map_err(|why| {
+            anyhow::anyhow!(
+                "{}: {why} — the manifest was edited or is damaged; nothing was removed. Check it and move it away",
+                manifest_path.display()
+            )
+        })?;
+    }
     let selected = |ep: &str| {
         ep.parse::<Endpoint>()
             .map(|e| endpoints.contains(&e))
@@ -198,7 +279,7 @@ pub(crate) fn uninstall(
     dirs_to_try.dedup();
     for dir in dirs_to_try {
         super::remove_stale_temps(&dir);
-        let _ = std::fs::remove_dir(&dir);
+        let _ = crate::fsutil::remove_dir(&dir);
     }
     record.files = keep;
     record.save(&manifest_path)?;
@@ -207,10 +288,11 @@ pub(crate) fn uninstall(
 
 /// A file wholly ours: removed only while it holds exactly what we wrote.
 fn remove_whole(full: &Path, sha256: &str, dry_run: bool) -> anyhow::Result<(&'static str, bool)> {
-    match std::fs::read(full) {
+    match crate::fsutil::read_file(full, crate::fsutil::MAX_FILE) {
         Ok(bytes) if sha256_hex(&bytes) == sha256 => {
             if !dry_run {
-                std::fs::remove_file(full).map_err(|e| crate::fsutil::permission_hint(e, full))?;
+                crate::fsutil::remove_file(full)
+                    .map_err(|e| crate::fsutil::permission_hint(e, full))?;
             }
             Ok(("remove", true))
         }
@@ -232,13 +314,20 @@ fn remove_edits(
         entry.edits.retain(|e| !ours.contains(&e.endpoint));
         return Ok(("already-absent", entry.edits.is_empty()));
     };
+    if sha256_hex(text.as_bytes()) != entry.sha256 {
+        // Someone edited the file since we last wrote it (a comment, another `server`):
+        // their file, their call. Nothing is edited or removed, and untrust says so.
+        entry.edits.retain(|e| !ours.contains(&e.endpoint));
+        return Ok(("changed-kept", entry.edits.is_empty()));
+    }
     if entry.created
         && entry.edits.iter().all(|e| ours.contains(&e.endpoint))
         && sha256_hex(text.as_bytes()) == entry.sha256
     {
         {
             if !dry_run {
-                std::fs::remove_file(full).map_err(|e| crate::fsutil::permission_hint(e, full))?;
+                crate::fsutil::remove_file(full)
+                    .map_err(|e| crate::fsutil::permission_hint(e, full))?;
             }
             return Ok(("remove", true));
         }
@@ -269,7 +358,7 @@ fn remove_edits(
         return Ok(("edit", done));
     }
     if entry.created && done && super::containerd::is_leftover(&text) {
-        std::fs::remove_file(full).map_err(|e| crate::fsutil::permission_hint(e, full))?;
+        crate::fsutil::remove_file(full).map_err(|e| crate::fsutil::permission_hint(e, full))?;
         return Ok(("remove", true));
     }
     crate::fsutil::write_atomic(full, text.as_bytes(), 0o644)?;

@@ -48,7 +48,7 @@ pub(crate) fn check(host: &Host, anchors: &[Anchor], force: bool) -> anyhow::Res
 fn hashed_slot(dir: &std::path::Path, hash: &str, pem: &str) -> std::path::PathBuf {
     for n in 0..16 {
         let path = dir.join(format!("{hash}.{n}"));
-        match std::fs::read(&path) {
+        match crate::fsutil::read_file(&path, crate::fsutil::MAX_FILE) {
             Err(_) => return path,
             Ok(bytes) if super::same_certificates(&bytes, pem.as_bytes()) => return path,
             Ok(_) => continue,

@@ -319,7 +319,7 @@ pub(crate) fn cert_step(
     pem: &str,
     force: bool,
 ) -> anyhow::Result<Step> {
-    let action = match std::fs::read(&path) {
+    let action = match crate::fsutil::read_file(&path, crate::fsutil::MAX_FILE) {
         Ok(existing) if same_certificates(&existing, pem.as_bytes()) => Action::AlreadyInstalled,
         Ok(_) if force => Action::Update,
         Ok(_) => Action::KeptDifferent,
@@ -349,7 +349,7 @@ fn same_certificates(a: &[u8], b: &[u8]) -> bool {
 
 /// Read a text file that may be absent (absent = empty).
 pub(crate) fn read_optional(path: &Path) -> anyhow::Result<Option<String>> {
-    match std::fs::read_to_string(path) {
+    match crate::fsutil::read_text(path) {
         Ok(text) => Ok(Some(text)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(crate::fsutil::permission_hint(e, path)),
@@ -420,6 +420,9 @@ pub(crate) fn install(host: &Host, steps: &[Step]) -> anyhow::Result<()> {
 /// those older than a minute, so an interrupted run is cleaned up by the next one without
 /// racing a run in progress.
 pub(crate) fn remove_stale_temps(dir: &Path) {
+    let Ok(dir) = crate::fsutil::confine(dir, true) else {
+        return;
+    };
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };

@@ -11,7 +11,7 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use rustls_pki_types::CertificateDer;
 use serde::Serialize;
@@ -110,12 +110,12 @@ pub(crate) enum SourceError {
 pub(crate) fn obtain(
     source: &CaSource,
     endpoints: &[Endpoint],
-    timeout: Duration,
+    deadline: Instant,
 ) -> Result<Vec<EndpointCa>, SourceError> {
     let shared = match source {
-        CaSource::Handshake => return Ok(from_handshakes(endpoints, timeout)),
+        CaSource::Handshake => return Ok(from_handshakes(endpoints, deadline)),
         CaSource::File(path) => from_file(path)?,
-        CaSource::Url(url) => from_url(url, timeout)?,
+        CaSource::Url(url) => from_url(url, deadline)?,
     };
     Ok(endpoints
         .iter()
@@ -142,7 +142,9 @@ pub(crate) fn from_file(path: &Path) -> Result<Vec<Candidate>, SourceError> {
 /// Download a PEM (or DER) bundle. The server is not verified: a cluster CA URL is usually
 /// served with a certificate signed by the very CA being fetched (DC/OS documents
 /// `curl -k`); what protects the user is the fingerprint shown and confirmed below.
-pub(crate) fn from_url(url: &str, timeout: Duration) -> Result<Vec<Candidate>, SourceError> {
+/// The body is read by the one bounded network reader (size cap, the command's deadline
+/// over connect, headers and body together).
+pub(crate) fn from_url(url: &str, deadline: Instant) -> Result<Vec<Candidate>, SourceError> {
     if !(url.starts_with("https://") || url.starts_with("http://")) {
         return Err(SourceError::BadUrl(url.to_string()));
     }
@@ -152,9 +154,11 @@ pub(crate) fn from_url(url: &str, timeout: Duration) -> Result<Vec<Candidate>, S
     };
     // The same record-everything client as the handshake (crate::tls): no verification.
     let tls = (*crate::tls::client_config()).clone();
+    let left = deadline.saturating_duration_since(Instant::now());
     let client = reqwest::blocking::Client::builder()
         .use_preconfigured_tls(tls)
-        .timeout(timeout)
+        .timeout(left)
+        .connect_timeout(left)
         .build()
         .map_err(|e| download(error_chain(&e)))?;
     let response = client
@@ -165,7 +169,8 @@ pub(crate) fn from_url(url: &str, timeout: Duration) -> Result<Vec<Candidate>, S
     if !status.is_success() {
         return Err(download(format!("the server answered {status}")));
     }
-    let body = response.bytes().map_err(|e| download(error_chain(&e)))?;
+    let body = crate::rollout::http::read_body(response, crate::fsutil::MAX_FILE, deadline)
+        .map_err(|e| download(format!("{e:#}")))?;
     let certs = pem::parse_certificates(&body, Path::new(url)).map_err(|e| {
         SourceError::NotACertificate {
             url: url.to_string(),
@@ -192,8 +197,7 @@ fn error_chain(err: &dyn std::error::Error) -> String {
 }
 
 /// Handshake every endpoint concurrently (one deadline for all) and pick its anchor.
-fn from_handshakes(endpoints: &[Endpoint], timeout: Duration) -> Vec<EndpointCa> {
-    let deadline = Instant::now() + timeout;
+fn from_handshakes(endpoints: &[Endpoint], deadline: Instant) -> Vec<EndpointCa> {
     std::thread::scope(|scope| {
         let handles: Vec<_> = endpoints
             .iter()

@@ -12,6 +12,8 @@ use super::{cert_step, Anchor, Host, Step, Target};
 
 const DEBIAN: &str = "/usr/local/share/ca-certificates";
 const RHEL: &str = "/etc/pki/ca-trust/source/anchors";
+/// Every directory this store writes into (the manifest's entries must stay inside).
+pub(crate) const DIRS: [&str; 2] = [DEBIAN, RHEL];
 
 /// The anchor directories of the layouts present.
 fn layouts(host: &Host) -> Vec<(PathBuf, &'static str)> {

@@ -118,7 +118,7 @@ impl Anchors {
             None => SYSTEM_BUNDLES.iter().map(|p| config.host_path(p)).collect(),
         };
         for bundle in bundles {
-            if let Ok(bytes) = std::fs::read(&bundle) {
+            if let Ok(bytes) = crate::fsutil::read_file(&bundle, crate::fsutil::MAX_FILE) {
                 anchors.append_pem_lazy(&bytes, &bundle);
                 break;
             }
@@ -134,7 +134,7 @@ impl Anchors {
         };
         for dir in dirs {
             for file in unique_directory_entries(&dir) {
-                if let Ok(bytes) = std::fs::read(&file) {
+                if let Ok(bytes) = crate::fsutil::read_file(&file, crate::fsutil::MAX_FILE) {
                     anchors.append_pem_lazy(&bytes, &file);
                 }
             }
@@ -236,7 +236,7 @@ impl Anchors {
             }
         }
         for file in files {
-            match std::fs::read(&file) {
+            match crate::fsutil::read_file(&file, crate::fsutil::MAX_FILE) {
                 Ok(bytes) => {
                     let before = self.certs.len();
                     self.append_pem(&bytes, &file);

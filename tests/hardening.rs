@@ -1,0 +1,760 @@
+//! Hostile roots, manifests, files and pipes (issue "hardening"): each test builds the
+//! hostile thing itself, under a temporary root, and asserts the promise holds. No network
+//! beyond loopback peers this process starts.
+
+mod support;
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::*;
+
+/// A self-signed CA as PEM in `dir/ca.crt`; returns its path.
+fn ca_file(dir: &Path, cn: &str) -> PathBuf {
+    let mut params = rcgen::CertificateParams::new(vec!["registry.test".to_string()]).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, cn);
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let path = dir.join("ca.crt");
+    std::fs::write(&path, cert.pem()).unwrap();
+    path
+}
+
+fn in_root(root: &Path, args: &[&str]) -> std::process::Output {
+    let mut full = vec!["--root", root.to_str().unwrap()];
+    full.extend_from_slice(args);
+    dcosreg(&full)
+}
+
+/// `trust` offline: the CA from a file, no verification handshake.
+fn trust(root: &Path, ca: &Path, endpoint: &str, targets: &str) -> std::process::Output {
+    in_root(
+        root,
+        &[
+            "trust",
+            endpoint,
+            "--ca-file",
+            ca.to_str().unwrap(),
+            "--yes",
+            "--no-verify",
+            "--target",
+            targets,
+        ],
+    )
+}
+
+/// Every path under `dir` (files, links and directories).
+fn tree(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if entry.file_type().unwrap().is_dir() {
+                stack.push(path.clone());
+            }
+            out.push(path);
+        }
+    }
+    out.sort();
+    out
+}
+
+// Class 1: a link planted under --root never leads a write or a delete outside it.
+#[test]
+fn trust_and_untrust_stay_inside_a_root_with_planted_links() {
+    let work = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let ca = ca_file(work.path(), "planted-link CA");
+    let r = root.path();
+    std::fs::create_dir_all(r.join("etc/docker")).unwrap();
+    std::fs::create_dir_all(r.join("etc/containerd")).unwrap();
+    // Absolute and relative links that point out of the root.
+    std::os::unix::fs::symlink(outside.path(), r.join("etc/docker/certs.d")).unwrap();
+    let climb = format!("../../../../../../../..{}", outside.path().display());
+    std::os::unix::fs::symlink(&climb, r.join("etc/containerd/certs.d")).unwrap();
+
+    let out = trust(r, &ca, "10.1.2.3:5000", "docker,containerd");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        tree(outside.path()).is_empty(),
+        "trust wrote outside the root: {:?}",
+        tree(outside.path())
+    );
+    // Where it went instead: the link's target, read as if ROOT were `/`, and the path
+    // printed is that one.
+    let inside = r.join(outside.path().strip_prefix("/").unwrap());
+    let docker_ca = inside.join("10.1.2.3:5000/ca.crt");
+    assert!(docker_ca.is_file(), "{:?}", tree(r));
+    assert!(
+        stdout(&out).contains(&*docker_ca.to_string_lossy()),
+        "the printed path is the one written: {}",
+        stdout(&out)
+    );
+
+    // A file outside with the very content untrust would remove stays.
+    std::fs::create_dir_all(outside.path().join("10.1.2.3:5000")).unwrap();
+    std::fs::copy(&docker_ca, outside.path().join("10.1.2.3:5000/ca.crt")).unwrap();
+    let out = in_root(r, &["untrust", "10.1.2.3:5000"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!docker_ca.exists(), "untrust removed what trust wrote");
+    assert!(outside.path().join("10.1.2.3:5000/ca.crt").is_file());
+}
+
+/// The manifest `trust` keeps under a root.
+fn manifest(root: &Path) -> PathBuf {
+    root.join("var/lib/docker-dcosreg/installed.json")
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    ring::digest::digest(&ring::digest::SHA256, bytes)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+// Class 2: a forged manifest cannot make untrust delete or edit outside the store.
+#[test]
+fn untrust_refuses_forged_manifest_entries() {
+    let outside = tempfile::tempdir().unwrap();
+    let victim = outside.path().join("precious");
+    std::fs::write(&victim, b"keep me\n").unwrap();
+    let sha = sha256_hex(b"keep me\n");
+    let victim_rel = victim.strip_prefix("/").unwrap().display().to_string();
+    let cases = [
+        // `..` out of the root
+        format!("/etc/docker/certs.d/x/../../../../../../../../../{victim_rel}"),
+        // inside the root but not a store file
+        "/etc/passwd".to_string(),
+        // relative
+        "etc/docker/certs.d/x/ca.crt".to_string(),
+    ];
+    for path in cases {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        std::fs::create_dir_all(r.join("etc")).unwrap();
+        std::fs::write(r.join("etc/passwd"), b"keep me\n").unwrap();
+        let forged = serde_json::json!({
+            "version": 1,
+            "files": [{
+                "target": "docker", "endpoints": ["10.1.2.3:5000"], "path": path,
+                "sha256": sha, "created": true, "created_dirs": [], "edits": []
+            }]
+        });
+        std::fs::create_dir_all(manifest(r).parent().unwrap()).unwrap();
+        std::fs::write(manifest(r), forged.to_string()).unwrap();
+        let out = in_root(r, &["untrust", "10.1.2.3:5000"]);
+        assert_eq!(out.status.code(), Some(2), "{path}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("manifest was edited or is damaged"),
+            "{path}: {}",
+            stderr(&out)
+        );
+        assert!(victim.is_file() && r.join("etc/passwd").is_file(), "{path}");
+    }
+
+    // created_dirs that are not parents of the entry.
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    let empty_outside = tempfile::tempdir().unwrap();
+    let forged = serde_json::json!({
+        "version": 1,
+        "files": [{
+            "target": "docker", "endpoints": ["10.1.2.3:5000"],
+            "path": "/etc/docker/certs.d/10.1.2.3:5000/ca.crt",
+            "sha256": sha, "created": true,
+            "created_dirs": [format!("/etc/docker/certs.d/../../..{}", empty_outside.path().display())],
+            "edits": []
+        }]
+    });
+    std::fs::create_dir_all(manifest(r).parent().unwrap()).unwrap();
+    std::fs::write(manifest(r), forged.to_string()).unwrap();
+    let out = in_root(r, &["untrust", "10.1.2.3:5000"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(empty_outside.path().is_dir());
+}
+
+// Class 3: a containerd hosts.toml the admin edited after trust is kept, and untrust says
+// so.
+#[test]
+fn untrust_keeps_an_admin_edited_hosts_toml() {
+    let work = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    std::fs::create_dir_all(r.join("etc/containerd")).unwrap();
+    let ca = ca_file(work.path(), "edited CA");
+    let out = trust(r, &ca, "10.1.2.3:5000", "containerd");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let hosts = r.join("etc/containerd/certs.d/10.1.2.3:5000/hosts.toml");
+    let mut text = std::fs::read_to_string(&hosts).unwrap();
+    text.insert_str(0, "# pinned by ops, ticket 4711\n");
+    std::fs::write(&hosts, &text).unwrap();
+
+    let out = in_root(r, &["untrust", "10.1.2.3:5000", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("hosts.toml changed since trust and was left alone"),
+        "{}",
+        stderr(&out)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let action = report["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"].as_str().unwrap().ends_with("hosts.toml"))
+        .map(|f| f["action"].as_str().unwrap().to_string());
+    assert_eq!(action.as_deref(), Some("changed-kept"), "{report}");
+    assert_eq!(
+        std::fs::read_to_string(&hosts).unwrap(),
+        text,
+        "kept byte for byte"
+    );
+}
+
+// Class 4: concurrent trust runs on one root queue on a lock: every entry is recorded and
+// untrust removes every file.
+#[test]
+fn concurrent_trust_runs_lose_no_manifest_entry() {
+    let work = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    std::fs::create_dir_all(r.join("etc/containers")).unwrap();
+    let ca = ca_file(work.path(), "concurrent CA");
+    let endpoints: Vec<String> = (1..=8).map(|i| format!("10.9.0.{i}:5000")).collect();
+    let home = work.path().join("home");
+    let children: Vec<_> = endpoints
+        .iter()
+        .map(|ep| {
+            bin()
+                .args(["--root", r.to_str().unwrap(), "trust", ep, "--ca-file"])
+                .arg(&ca)
+                .args(["--yes", "--no-verify", "--target", "docker,containers"])
+                .env("HOME", &home)
+                .env("XDG_CONFIG_HOME", home.join(".config"))
+                .env_remove("DCOSREG_ROOT")
+                .env_remove("DCOSREG_CONFIG")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let recorded: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(manifest(r)).unwrap()).unwrap();
+    assert_eq!(
+        recorded["files"].as_array().unwrap().len(),
+        16,
+        "every run's entries are recorded: {recorded}"
+    );
+    let mut args = vec!["untrust"];
+    args.extend(endpoints.iter().map(String::as_str));
+    let out = in_root(r, &args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let left: Vec<_> = tree(r).into_iter().filter(|p| p.is_file()).collect();
+    assert!(left.is_empty(), "untrust left files behind: {left:?}");
+}
+
+// Class 5: cert --force writes keys as fresh 0600 files, never through a planted link;
+// trust --force over a linked ca.crt writes a 0644 file in its place.
+#[test]
+fn keys_are_fresh_0600_files_and_links_are_replaced() {
+    let out_dir = tempfile::tempdir().unwrap();
+    let o = out_dir.path();
+    let out = dcosreg(&[
+        "cert",
+        "--out",
+        o.to_str().unwrap(),
+        "--internal",
+        "10.1.2.3",
+        "--external",
+        "10.1.2.4:5000",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let victim = o.join("victim.txt");
+    std::fs::write(&victim, b"world-readable\n").unwrap();
+    std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o644)).unwrap();
+    for key in ["ca.key", "domain.key"] {
+        if o.join(key).exists() {
+            std::fs::remove_file(o.join(key)).unwrap();
+            std::os::unix::fs::symlink(&victim, o.join(key)).unwrap();
+        }
+    }
+    let out = dcosreg(&[
+        "cert",
+        "--out",
+        o.to_str().unwrap(),
+        "--internal",
+        "10.1.2.3",
+        "--external",
+        "10.1.2.4:5000",
+        "--force",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for key in ["ca.key", "domain.key"] {
+        let path = o.join(key);
+        if !path.exists() {
+            continue;
+        }
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        assert!(meta.is_file(), "{key} is a file, not the link");
+        assert_eq!(meta.mode() & 0o777, 0o600, "{key}");
+    }
+    assert_eq!(std::fs::read(&victim).unwrap(), b"world-readable\n");
+
+    let work = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    let ca = ca_file(work.path(), "link CA");
+    let secret = work.path().join("secret");
+    std::fs::write(&secret, b"x").unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let dir = r.join("etc/docker/certs.d/10.1.2.3:5000");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::os::unix::fs::symlink(&secret, dir.join("ca.crt")).unwrap();
+    let out = in_root(
+        r,
+        &[
+            "trust",
+            "10.1.2.3:5000",
+            "--ca-file",
+            ca.to_str().unwrap(),
+            "--yes",
+            "--no-verify",
+            "--target",
+            "docker",
+            "--force",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let meta = std::fs::symlink_metadata(dir.join("ca.crt")).unwrap();
+    assert!(meta.is_file());
+    assert_eq!(meta.mode() & 0o777, 0o644);
+    assert_eq!(std::fs::read(&secret).unwrap(), b"x");
+}
+
+// Class 11: absurd durations are input errors (exit 2), not a panic (101).
+#[test]
+fn absurd_durations_are_refused() {
+    for args in [
+        vec!["--timeout", "9223372036854775807s", "config"],
+        vec!["--timeout", "2h", "config"],
+        vec![
+            "rollout",
+            "--agent",
+            "a1",
+            "--agent-timeout",
+            "9223372036854775807s",
+        ],
+    ] {
+        let out = dcosreg(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("maximum"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    let out = bin()
+        .args(["config"])
+        .env("DCOSREG_TIMEOUT", "9223372036854775807s")
+        .env_remove("DCOSREG_CONFIG")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+/// Run with stdout on a pipe whose reader is already gone.
+fn with_closed_stdout(args: &[&str], dir: &Path) -> Option<i32> {
+    // The pipe's only reader is `true`, which has exited: the closed end of `| true`.
+    let mut reader = Command::new("true").stdin(Stdio::piped()).spawn().unwrap();
+    let writer = reader.stdin.take().unwrap();
+    reader.wait().unwrap();
+    let mut child = bin()
+        .args(args)
+        .current_dir(dir)
+        .env_remove("DCOSREG_CONFIG")
+        .stdin(Stdio::null())
+        .stdout(writer)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_with_deadline(&mut child, Duration::from_secs(30))
+        .status
+        .code()
+}
+
+// Class 15: a closed pipe keeps the exit status (`rewrite --check | head` must fail a CI
+// gate when there is something to report).
+#[test]
+fn a_closed_pipe_keeps_the_exit_status() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..200 {
+        std::fs::write(
+            dir.path().join(format!("Dockerfile.{i}")),
+            "FROM 10.1.2.3/app:1\nRUN true\nFROM 10.1.2.3/base:2\n",
+        )
+        .unwrap();
+    }
+    let args = [
+        "--internal",
+        "10.1.2.3",
+        "--external",
+        "10.1.2.4:5000",
+        "rewrite",
+        "--check",
+        "--to",
+        "external",
+        ".",
+    ];
+    assert_eq!(with_closed_stdout(&args, dir.path()), Some(1));
+    // And the same run with a reader says the same.
+    let out = bin()
+        .args(args)
+        .current_dir(dir.path())
+        .env_remove("DCOSREG_CONFIG")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+}
+
+fn mkfifo(path: &Path) {
+    let status = Command::new("mkfifo").arg(path).status().unwrap();
+    assert!(status.success());
+}
+
+// Class 16: a FIFO or a device where a CA file is expected is refused at once, never
+// waited on or read to exhaustion.
+#[test]
+fn fifos_and_devices_are_refused_not_read() {
+    let work = tempfile::tempdir().unwrap();
+    let fifo = work.path().join("ca.pem");
+    mkfifo(&fifo);
+    for ca in [fifo.as_path(), Path::new("/dev/zero")] {
+        let root = tempfile::tempdir().unwrap();
+        let started = Instant::now();
+        let out = trust(root.path(), ca, "10.1.2.3:5000", "docker");
+        assert_eq!(out.status.code(), Some(2), "{ca:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("not a regular file"),
+            "{ca:?}: {}",
+            stderr(&out)
+        );
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+
+    // A FIFO planted as the installed ca.crt, and in the system anchors.
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    let dir = r.join("etc/docker/certs.d/10.1.2.3:5000");
+    std::fs::create_dir_all(&dir).unwrap();
+    mkfifo(&dir.join("ca.crt"));
+    std::fs::create_dir_all(r.join("etc/ssl/certs")).unwrap();
+    mkfifo(&r.join("etc/ssl/certs/ca-certificates.crt"));
+    mkfifo(&r.join("etc/ssl/certs/evil.pem"));
+    let ca = ca_file(work.path(), "fifo CA");
+    let started = Instant::now();
+    let mut child = bin()
+        .args([
+            "--root",
+            r.to_str().unwrap(),
+            "trust",
+            "10.1.2.3:5000",
+            "--ca-file",
+        ])
+        .arg(&ca)
+        .args(["--yes", "--no-verify", "--target", "docker"])
+        .env_remove("DCOSREG_CONFIG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = wait_with_deadline(&mut child, Duration::from_secs(20));
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "hung on a FIFO"
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let mut child = bin()
+        .args(["--root", r.to_str().unwrap(), "doctor", "--offline"])
+        .env_remove("DCOSREG_CONFIG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = wait_with_deadline(&mut child, Duration::from_secs(20));
+    assert!(
+        out.status.code().is_some_and(|c| c <= 2),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// A loopback HTTP peer: each connection's request is read, then `answer` writes.
+fn http_peer(ip: &str, answer: fn(&mut std::net::TcpStream)) -> u16 {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind((ip, 0)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut tcp) = conn else { return };
+            std::thread::spawn(move || {
+                let _ = tcp.set_read_timeout(Some(Duration::from_secs(2)));
+                let mut request = [0u8; 4096];
+                let _ = tcp.read(&mut request);
+                answer(&mut tcp);
+            });
+        }
+    });
+    port
+}
+
+/// Headers, then a body that never ends (as fast as the client reads).
+fn endless_body(tcp: &mut std::net::TcpStream) {
+    use std::io::Write;
+    let _ = tcp.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/x-pem-file\r\n\r\n");
+    let chunk = vec![b'A'; 64 * 1024];
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(30) && tcp.write_all(&chunk).is_ok() {}
+}
+
+/// Headers, then one body byte every 300 ms.
+fn trickle_body(tcp: &mut std::net::TcpStream) {
+    use std::io::Write;
+    let _ = tcp.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n");
+    for _ in 0..200 {
+        if tcp.write_all(b" ").is_err() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+fn run_bounded(args: &[&str], limit: Duration) -> (std::process::Output, Duration) {
+    let started = Instant::now();
+    let mut child = bin()
+        .args(args)
+        .env_remove("DCOSREG_CONFIG")
+        .env_remove("DCOSREG_TIMEOUT")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = wait_with_deadline(&mut child, limit);
+    (out, started.elapsed())
+}
+
+// Classes 6 and 7: every network body is capped and read under the command's deadline.
+#[test]
+fn network_bodies_are_capped_and_bounded_by_the_deadline() {
+    let ip = unique_loopback_ip();
+    let endless = http_peer(&ip, endless_body);
+    let trickle = http_peer(&ip, trickle_body);
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path().to_str().unwrap();
+
+    let url = format!("http://{ip}:{endless}/ca.crt");
+    let (out, took) = run_bounded(
+        &[
+            "--root",
+            r,
+            "--timeout",
+            "20s",
+            "trust",
+            "10.1.2.3:5000",
+            "--ca-url",
+            &url,
+            "--yes",
+        ],
+        Duration::from_secs(25),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("larger than"), "{}", stderr(&out));
+    assert!(took < Duration::from_secs(15), "took {took:?}");
+
+    let url = format!("http://{ip}:{trickle}/ca.crt");
+    let (out, took) = run_bounded(
+        &[
+            "--root",
+            r,
+            "--timeout",
+            "1s",
+            "trust",
+            "10.1.2.3:5000",
+            "--ca-url",
+            &url,
+            "--yes",
+        ],
+        Duration::from_secs(20),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("before the deadline"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        took < Duration::from_secs(3),
+        "trust --ca-url took {took:?}"
+    );
+
+    let url = format!("http://{ip}:{trickle}");
+    for args in [
+        vec![
+            "--timeout",
+            "1s",
+            "rollout",
+            "--mesos-url",
+            &url,
+            "--dry-run",
+        ],
+        vec![
+            "--timeout",
+            "1s",
+            "rollout",
+            "--via",
+            "marathon",
+            "--marathon-url",
+            &url,
+            "--ca-file",
+            "/nonexistent",
+        ],
+    ] {
+        let (out, took) = run_bounded(&args, Duration::from_secs(20));
+        assert!(
+            took < Duration::from_secs(3),
+            "{args:?} took {took:?}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+// Classes 19 and 20: one deadline covers --ca-url download and the verification handshakes
+// (run together); a deadline spent before an endpoint's turn, or `--timeout 1ns`, is not
+// blamed on the host or on DNS.
+#[test]
+fn one_deadline_for_download_and_verification() {
+    use std::io::Write;
+    let ip = unique_loopback_ip();
+    let work = tempfile::tempdir().unwrap();
+    let ca = ca_file(work.path(), "slow download CA");
+    let pem = std::fs::read(&ca).unwrap();
+    // A download that takes most of the deadline.
+    let listener = std::net::TcpListener::bind((ip.as_str(), 0)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut tcp) = conn else { return };
+            let pem = pem.clone();
+            std::thread::spawn(move || {
+                use std::io::Read;
+                let mut request = [0u8; 4096];
+                let _ = tcp.read(&mut request);
+                std::thread::sleep(Duration::from_millis(1200));
+                let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", pem.len());
+                let _ = tcp.write_all(head.as_bytes());
+                let _ = tcp.write_all(&pem);
+            });
+        }
+    });
+    // Endpoints that accept and never answer.
+    let (_t1, p1) = support::peers::tarpit(&ip);
+    let (_t2, p2) = support::peers::tarpit(&ip);
+    let (e1, e2) = (format!("{ip}:{p1}"), format!("{ip}:{p2}"));
+    let root = tempfile::tempdir().unwrap();
+    let url = format!("http://{ip}:{port}/ca.crt");
+    let (out, took) = run_bounded(
+        &[
+            "--root",
+            root.path().to_str().unwrap(),
+            "--timeout",
+            "2s",
+            "--format",
+            "json",
+            "trust",
+            &e1,
+            &e2,
+            "--ca-url",
+            &url,
+            "--yes",
+            "--target",
+            "docker",
+        ],
+        Duration::from_secs(20),
+    );
+    assert!(took < Duration::from_millis(3500), "took {took:?}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+    let verdicts = report["verdicts"].as_array().unwrap();
+    assert_eq!(verdicts.len(), 2, "{report}");
+    for verdict in verdicts {
+        let why = verdict["docker_error"].as_str().unwrap_or_default();
+        assert!(!why.contains("host is down"), "{why}");
+        assert!(
+            why.contains("no TLS answer") || why.contains("deadline"),
+            "{why}"
+        );
+    }
+
+    // `--timeout 1ns` on an IP endpoint: a timeout, never a DNS failure.
+    let refused = support::peers::refused_port(&ip);
+    let out = dcosreg(&[
+        "endpoint",
+        "--format",
+        "json",
+        "--timeout",
+        "1ns",
+        "--internal",
+        &format!("{ip}:{refused}"),
+        "--external",
+        &format!("{ip}:{}", refused),
+    ]);
+    let text = stdout(&out);
+    assert!(!text.contains("DNS"), "{text}");
+}
+
+// Class 20: a slowloris TLS peer (a byte at a time, never finishing) is described as a
+// handshake that stalled mid-answer, not as a peer that sent nothing.
+#[test]
+fn slowloris_is_a_stalled_handshake() {
+    use std::io::Write;
+    let ip = unique_loopback_ip();
+    let slow = support::peers::raw_peer(&ip, |mut tcp| {
+        for byte in [22u8, 3, 3, 0, 200, 2, 0, 0] {
+            if tcp.write_all(&[byte]).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        std::thread::sleep(Duration::from_secs(3));
+    });
+    let out = dcosreg(&[
+        "endpoint",
+        "--format",
+        "json",
+        "--timeout",
+        "1500ms",
+        "--internal",
+        &format!("{ip}:{slow}"),
+        "--external",
+        &format!("{ip}:{}", support::peers::refused_port(&ip)),
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let error = report["endpoints"][0]["error"].as_str().unwrap_or_default();
+    assert!(error.contains("did not finish the handshake"), "{report}");
+}
