@@ -81,8 +81,14 @@ pub(crate) fn check(host: &Host, anchors: &[Anchor], force: bool) -> anyhow::Res
 pub(crate) fn restarts(host: &Host, when: SystemTime) -> Vec<Restart> {
     let base = base(host);
     let daemon_base = host.unrooted(&base);
+    let daemon_config = daemon_base.join("buildkitd.toml");
     running::daemons("buildkitd")
         .into_iter()
+        // A buildkitd started with `--config OTHER` never reads ours.
+        .filter(|d| {
+            d.arg(&["--config"])
+                .is_none_or(|c| std::path::Path::new(&c) == daemon_config)
+        })
         .filter(|d| d.reads(&base, &daemon_base, host.config.is_real_root()) && d.predates(when))
         .map(|d| Restart {
             service: "buildkit",
@@ -90,7 +96,7 @@ pub(crate) fn restarts(host: &Host, when: SystemTime) -> Vec<Restart> {
                 "buildkitd (pid {}, started {}) reads {} only when it starts",
                 d.pid,
                 d.started_text(),
-                daemon_base.join("buildkitd.toml").display()
+                daemon_config.display()
             ),
             command: running::restart_command("buildkit"),
         })

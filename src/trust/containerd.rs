@@ -105,6 +105,11 @@ pub(crate) fn restarts(host: &Host, _when: SystemTime) -> Vec<Restart> {
     let daemon_config = host.unrooted(&config);
     running::daemons("containerd")
         .into_iter()
+        // A containerd started with `--config OTHER` never reads this file.
+        .filter(|d| {
+            d.arg(&["--config", "-c"])
+                .is_none_or(|c| std::path::Path::new(&c) == daemon_config)
+        })
         .filter(|d| {
             d.reads(&config, &daemon_config, host.config.is_real_root()) && d.predates(changed)
         })

@@ -69,6 +69,28 @@ impl Daemon {
         }
     }
 
+    /// The value of `flag` on its command line (`--flag VALUE`, `--flag=VALUE`, or a short
+    /// alias given the same way), e.g. containerd's `--config`.
+    pub(crate) fn arg(&self, names: &[&str]) -> Option<String> {
+        let raw = read_proc(Path::new(&format!("/proc/{}/cmdline", self.pid)), 64 * 1024).ok()?;
+        let args: Vec<String> = raw
+            .split(|b| *b == 0)
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        let mut iter = args.iter();
+        while let Some(arg) = iter.next() {
+            for name in names {
+                if arg == name {
+                    return iter.next().cloned();
+                }
+                if let Some(value) = arg.strip_prefix(&format!("{name}=")) {
+                    return Some(value.to_string());
+                }
+            }
+        }
+        None
+    }
+
     /// `HH:MM:SS UTC` of its start, for people.
     pub(crate) fn started_text(&self) -> String {
         let secs = self
@@ -213,6 +235,28 @@ mod tests {
         assert!(me.reads(&missing, &missing, true));
         let other = tempfile::tempdir().unwrap();
         assert!(!me.reads(dir.path(), other.path(), true));
+    }
+
+    #[test]
+    fn command_line_flags_are_read() {
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "sleep 30; true", "sh", "--config", "/x", "--root=/y"])
+            .spawn()
+            .unwrap();
+        let daemon = Daemon {
+            pid: child.id(),
+            started: SystemTime::now(),
+        };
+        let (config, root, none) = (
+            daemon.arg(&["--config"]),
+            daemon.arg(&["--root"]),
+            daemon.arg(&["--state"]),
+        );
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_eq!(config.as_deref(), Some("/x"));
+        assert_eq!(root.as_deref(), Some("/y"));
+        assert_eq!(none, None);
     }
 
     #[test]
