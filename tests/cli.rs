@@ -63,11 +63,7 @@ fn docker_home_with_plugin() -> tempfile::TempDir {
     let home = tempfile::tempdir().unwrap();
     let plugins = home.path().join(".docker/cli-plugins");
     std::fs::create_dir_all(&plugins).unwrap();
-    std::fs::copy(
-        env!("CARGO_BIN_EXE_docker-dcosreg"),
-        plugins.join("docker-dcosreg"),
-    )
-    .unwrap();
+    std::fs::copy(support::bin_path(), plugins.join("docker-dcosreg")).unwrap();
     home
 }
 
@@ -317,4 +313,77 @@ fn install_script_fails_clearly_without_cargo() {
         stderr(&out)
     );
     assert!(!dir.path().join(".docker").exists(), "nothing installed");
+}
+
+#[test]
+fn install_script_installs_a_prebuilt_binary_or_tarball_without_cargo() {
+    let dir = tempfile::tempdir().unwrap();
+    let install = |from: &Path| {
+        Command::new("sh")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("install.sh"))
+            .arg("--from")
+            .arg(from)
+            .env("PATH", "/usr/bin:/bin")
+            .env("HOME", dir.path())
+            .env("CARGO_HOME", dir.path().join("no-cargo"))
+            .env("DOCKER_CONFIG", dir.path().join("docker"))
+            .env("PREFIX", dir.path().join("prefix"))
+            .output()
+            .unwrap()
+    };
+    let plugin = dir.path().join("docker/cli-plugins/docker-dcosreg");
+    let command = dir.path().join("prefix/bin/docker-dcosreg");
+    let built = std::fs::read(support::bin_path()).unwrap();
+
+    // Not a file, then not a binary for this machine: exit 2, nothing installed.
+    let out = install(&dir.path().join("missing"));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let junk = dir.path().join("junk");
+    std::fs::write(&junk, "not a program").unwrap();
+    let out = install(&junk);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("does not run on this machine"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!plugin.exists() && !command.exists(), "nothing installed");
+
+    // The binary, twice (idempotent), then a tarball laid out as ./dist.sh writes it.
+    let tarball = dir
+        .path()
+        .join("docker-dcosreg-0.0.0-x86_64-linux-gnu.tar.gz");
+    let top = dir.path().join("docker-dcosreg-0.0.0-x86_64-linux-gnu");
+    std::fs::create_dir(&top).unwrap();
+    std::fs::copy(support::bin_path(), top.join("docker-dcosreg")).unwrap();
+    let out = Command::new("tar")
+        .arg("-czf")
+        .arg(&tarball)
+        .arg("-C")
+        .arg(dir.path())
+        .arg(top.file_name().unwrap())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    for from in [support::bin_path(), support::bin_path(), tarball] {
+        let out = install(&from);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert!(stdout(&out).contains("installed"), "{}", stdout(&out));
+        for path in [&plugin, &command] {
+            assert_eq!(std::fs::read(path).unwrap(), built, "{}", path.display());
+            let mode = std::os::unix::fs::PermissionsExt::mode(
+                &std::fs::metadata(path).unwrap().permissions(),
+            );
+            assert_eq!(mode & 0o777, 0o755, "{}", path.display());
+        }
+    }
+    let helper = dir.path().join("prefix/bin/docker-credential-dcosreg");
+    assert_eq!(
+        std::fs::read_link(&helper).unwrap(),
+        Path::new("docker-dcosreg"),
+        "the credential helper links to the command"
+    );
+    // What it installed runs.
+    let out = Command::new(&command).arg("--version").output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
 }

@@ -14,9 +14,18 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-/// The binary under test.
+/// The binary under test: `DCOSREG_TEST_BIN` when set (e.g. the glibc 2.17 build in
+/// dist/, as `./dist.sh --check` runs the CLI tests), else the one cargo built.
+pub fn bin_path() -> PathBuf {
+    match std::env::var_os("DCOSREG_TEST_BIN") {
+        Some(path) if !path.is_empty() => PathBuf::from(path),
+        _ => PathBuf::from(env!("CARGO_BIN_EXE_docker-dcosreg")),
+    }
+}
+
+/// The binary under test (see [`bin_path`]).
 pub fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_docker-dcosreg"))
+    Command::new(bin_path())
 }
 
 /// Run the binary with a clean, isolated environment (no user config, no env overrides).
