@@ -9,7 +9,8 @@
 # The live peer is a real docker-registry (Go) with TLS; the tarpit is a listening socket
 # that is never accepted (the kernel completes the handshake, nobody speaks); the dropped
 # host is a network namespace (needs root) that routes its replies to us into a blackhole.
-# `benches/endpoint.sh OLD_BINARY` also times (d) with an older build, side by side.
+# `benches/endpoint.sh OLD_BINARY` also times (d) with an older build, side by side;
+# BIN=path times that binary instead of building target/release.
 # Loopback, plus 10.207.255.248/30 inside the namespace this script creates.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,8 +19,11 @@ old=${1:-}
 for tool in hyperfine jq openssl docker-registry python3 ip; do
     command -v "$tool" >/dev/null || { echo "benches/endpoint.sh: install $tool (.ci/run installs the test packages)" >&2; exit 2; }
 done
-cargo build --release --locked --quiet
-bin=$PWD/target/release/docker-dcosreg
+# BIN=path times a binary built elsewhere (e.g. a dist/ build) instead of building one.
+if [[ -z ${BIN:-} ]]; then
+    cargo build --release --locked --quiet
+fi
+bin=${BIN:-$PWD/target/release/docker-dcosreg}
 ip=127.0.98.1
 runs=${RUNS:-20}
 work=$(mktemp -d)
