@@ -158,15 +158,8 @@ fn dind_image(rt: &Runtime, work: &Path) {
     }
     let entry = root.join("usr/local/bin/dockerd-entrypoint.sh");
     fs::write(&entry, DIND_ENTRYPOINT).unwrap();
-    std::os::unix::fs::PermissionsExt::set_mode(
-        &mut fs::metadata(&entry).unwrap().permissions(),
-        0o755,
-    );
-    Command::new("chmod")
-        .arg("755")
-        .arg(&entry)
-        .status()
-        .unwrap();
+    let mode = std::os::unix::fs::PermissionsExt::from_mode(0o755);
+    fs::set_permissions(&entry, mode).unwrap();
     import(
         rt,
         &root,
