@@ -396,6 +396,32 @@ fn one_login_serves_docker_and_skopeo_at_both_endpoints_and_logout_restores_conf
     )
     .expect("chmod");
 
+    // Without Docker's trust for the registry the password is not sent: exit 1, Go's text.
+    let empty_root = cluster.dir.path().join("empty-root");
+    std::fs::create_dir_all(&empty_root).unwrap();
+    let untrusted = cluster.dcosreg(
+        &[
+            "--root",
+            empty_root.to_str().unwrap(),
+            "login",
+            "-u",
+            USER,
+            "--password-stdin",
+        ],
+        Some(PASSWORD),
+    );
+    assert_eq!(untrusted.status.code(), Some(1), "{}", text(&untrusted));
+    assert!(
+        String::from_utf8_lossy(&untrusted.stderr)
+            .contains("x509: certificate signed by unknown authority"),
+        "{}",
+        text(&untrusted)
+    );
+    assert_eq!(
+        std::fs::read_to_string(cluster.config_json()).unwrap(),
+        original
+    );
+
     // Wrong password: exit 1, nothing stored, config.json untouched.
     let wrong = cluster.login("not the password");
     assert_eq!(wrong.status.code(), Some(1), "{}", text(&wrong));
