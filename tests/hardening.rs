@@ -758,3 +758,48 @@ fn slowloris_is_a_stalled_handshake() {
     let error = report["endpoints"][0]["error"].as_str().unwrap_or_default();
     assert!(error.contains("did not finish the handshake"), "{report}");
 }
+
+// Class 8: ssh runs in its own process group and the group dies at --agent-timeout, so a
+// ProxyCommand that keeps ssh's stderr open cannot stretch the deadline.
+#[test]
+fn agent_timeout_kills_ssh_and_its_proxy_command() {
+    let work = tempfile::tempdir().unwrap();
+    let ca = ca_file(work.path(), "rollout CA");
+    let marker = work.path().join("proxy-still-running");
+    let proxy = format!("ProxyCommand=sh -c 'sleep 30; touch {}'", marker.display());
+    let remote = format!("{}/%h", work.path().join("agents").display());
+    let (out, took) = run_bounded(
+        &[
+            "--internal",
+            "10.1.2.3",
+            "--external",
+            "10.1.2.4:5000",
+            "rollout",
+            "--ca-file",
+            ca.to_str().unwrap(),
+            "--remote-root",
+            &remote,
+            "--agent",
+            "agent-behind-proxy",
+            "--ssh-option",
+            &proxy,
+            "--ssh-option",
+            "BatchMode=yes",
+            "--agent-timeout",
+            "2s",
+            "--yes",
+        ],
+        Duration::from_secs(40),
+    );
+    assert!(
+        took < Duration::from_secs(6),
+        "took {took:?}: {}",
+        stderr(&out)
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("no result within 2s"),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -179,6 +179,7 @@ install_archive() {{
   target="$root"{path}
   dir=${{target%/*}}
   if ! mkdir -p "$dir" 2>/dev/null; then say "error $target cannot create $dir"; failed=$((failed + 1)); return; fi
+  if [ -d "$target" ]; then say "error $target is a directory, not a file — move it away"; failed=$((failed + 1)); return; fi
   if [ -f "$target" ] && [ "$(base64 < "$target" | tr -d '\n')" = "$(archive_b64 | tr -d '\n')" ]; then
     if chmod 600 "$target"; then say "same $target"; else say "error $target cannot set mode 0600"; failed=$((failed + 1)); fi
     return
@@ -187,6 +188,7 @@ install_archive() {{
   if ! (umask 077 && archive_b64 | base64 -d > "$tmp") 2>/dev/null; then rm -f "$tmp"; say "error $target cannot write into $dir (needs base64)"; failed=$((failed + 1)); return; fi
   if ! chmod 600 "$tmp" || ! mv -f "$tmp" "$target"; then rm -f "$tmp"; say "error $target cannot replace it"; failed=$((failed + 1)); return; fi
   tmp=''
+  if [ ! -f "$target" ] || [ -L "$target" ] || [ "$(base64 < "$target" | tr -d '\n')" != "$(archive_b64 | tr -d '\n')" ]; then say "error $target does not hold what was written"; failed=$((failed + 1)); return; fi
   say "installed $target"
 }}
 install_archive
@@ -205,8 +207,11 @@ fn ensure_newline(text: &str) -> String {
 
 /// install_file WRITER PATH FORCE: put WRITER's output at PATH atomically, unless identical.
 /// The `$(cat …; echo .)` comparison keeps trailing newlines exact and needs no `cmp`.
+/// "installed" is said only after reading the file back: `mv` onto a directory (or a link
+/// to one) moves the file *into* it and succeeds, which must not count as installed.
 const INSTALL_FN: &str = r#"install_file() {
   dir=${2%/*}
+  if [ -d "$2" ]; then say "error $2 is a directory, not a file — move it away"; failed=$((failed + 1)); return; fi
   if ! mkdir -p "$dir" 2>/dev/null; then say "error $2 cannot create $dir"; failed=$((failed + 1)); return; fi
   tmp="$dir/.dcosreg-$$.tmp"
   if ! "$1" > "$tmp" 2>/dev/null; then rm -f "$tmp"; say "error $2 cannot write into $dir"; failed=$((failed + 1)); return; fi
@@ -214,6 +219,7 @@ const INSTALL_FN: &str = r#"install_file() {
   if [ -e "$2" ] && [ "$3" != 1 ]; then rm -f "$tmp"; say "conflict $2"; failed=$((failed + 1)); return; fi
   if ! chmod 644 "$tmp" || ! mv -f "$tmp" "$2"; then rm -f "$tmp"; say "error $2 cannot replace it"; failed=$((failed + 1)); return; fi
   tmp=''
+  if [ ! -f "$2" ] || [ -L "$2" ] || [ "$(cat "$2"; echo .)" != "$("$1"; echo .)" ]; then say "error $2 does not hold what was written"; failed=$((failed + 1)); return; fi
   say "installed $2"
 }
 "#;
@@ -288,6 +294,39 @@ mod tests {
             1,
             "one bundle shared by both endpoints"
         );
+    }
+
+    /// The script run by sh against a root where one ca.crt is a directory (and one a link
+    /// to a directory): those are errors, never "installed".
+    #[test]
+    fn a_directory_at_ca_crt_is_an_error_not_installed() {
+        let root = tempfile::tempdir().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        let pem = "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n".to_string();
+        let payload = Payload::new(&[(ep("10.1.2.3:5000"), pem)], true, false);
+        let docker = root.path().join("etc/docker/certs.d/10.1.2.3:5000/ca.crt");
+        std::fs::create_dir_all(&docker).unwrap();
+        let podman = root.path().join("etc/containers/certs.d/10.1.2.3:5000");
+        std::fs::create_dir_all(&podman).unwrap();
+        std::os::unix::fs::symlink(elsewhere.path(), podman.join("ca.crt")).unwrap();
+        let script = render(
+            &payload,
+            &shell_quote(&root.path().to_string_lossy()),
+            false,
+            "",
+        );
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .output()
+            .unwrap();
+        let outcome = parse_output(&String::from_utf8_lossy(&out.stdout));
+        assert!(outcome.installed.is_empty(), "{outcome:?}");
+        assert_eq!(outcome.errors.len(), 2, "{outcome:?}");
+        assert!(std::fs::read_dir(elsewhere.path())
+            .unwrap()
+            .next()
+            .is_none());
     }
 
     #[test]

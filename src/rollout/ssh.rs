@@ -217,8 +217,13 @@ fn failure_reason(run: &Run, outcome: &ScriptOutcome) -> String {
 }
 
 fn run_once(settings: &SshSettings, host: &str, script_text: &str) -> std::io::Result<Run> {
+    use std::os::unix::process::CommandExt;
+    // Its own process group: at the deadline the whole group goes (a ProxyCommand or
+    // ControlMaster child that keeps ssh's stderr open would otherwise outlive it, and we
+    // would wait on that pipe forever).
     let mut child = Command::new(&settings.program)
         .args(settings.args(host))
+        .process_group(0)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -237,10 +242,35 @@ fn run_once(settings: &SshSettings, host: &str, script_text: &str) -> std::io::R
     let (status, timed_out) = wait_until(&mut child, deadline, &rx);
     Ok(Run {
         status,
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
+        stdout: join_bounded(stdout, timed_out),
+        stderr: join_bounded(stderr, timed_out),
         timed_out,
     })
+}
+
+/// A pipe's text. After a timeout the group was killed, so the pipe closes at once;
+/// should something outside the group (a daemonised helper) still hold it, we give up
+/// after a moment rather than wait for it.
+fn join_bounded(handle: std::thread::JoinHandle<String>, timed_out: bool) -> String {
+    if timed_out {
+        let until = Instant::now() + Duration::from_millis(500);
+        while !handle.is_finished() && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if !handle.is_finished() {
+            return String::new();
+        }
+    }
+    handle.join().unwrap_or_default()
+}
+
+/// Kill `child` and every process of its group (it leads one: `process_group(0)`).
+fn kill_group(child: &mut Child) {
+    if let Some(pid) = rustix::process::Pid::from_raw(child.id() as i32) {
+        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 /// Read a pipe to its end on a thread; tell `done` when it closes.
@@ -270,8 +300,7 @@ fn wait_until(
         match pipes.recv_timeout(left) {
             Ok(()) => closed += 1,
             Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
+                kill_group(child);
                 return (None, true);
             }
         }
@@ -282,8 +311,7 @@ fn wait_until(
             Ok(Some(status)) => return (status.code(), false),
             Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
             _ => {
-                let _ = child.kill();
-                let _ = child.wait();
+                kill_group(child);
                 return (None, true);
             }
         }
