@@ -61,8 +61,8 @@ version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
 [[ -n $version ]] || die "cannot read the version from Cargo.toml"
 
 say "building docker-dcosreg $version for glibc $GLIBC (cargo zigbuild --release --locked)"
-# A zig found on PATH would win over the pinned one: use the pinned one.
-CARGO_ZIGBUILD_ZIG_PATH="" cargo zigbuild --release --locked --target "$TRIPLE.$GLIBC"
+# cargo-zigbuild tries `python3 -m ziglang` (the pinned zig) before a zig on PATH.
+cargo zigbuild --release --locked --target "$TRIPLE.$GLIBC"
 binary=target/$TRIPLE/release/docker-dcosreg
 
 # Not one symbol newer than the baseline (the loader refuses the binary otherwise).
