@@ -803,3 +803,53 @@ fn agent_timeout_kills_ssh_and_its_proxy_command() {
         stdout(&out)
     );
 }
+
+// Class 18: doctor's fix on a staged root names files under that root, quoted so that a
+// file name with a newline is moved by the printed command, in JSON and in text.
+#[test]
+fn doctor_fixes_are_runnable_for_hostile_file_names() {
+    for format in ["json", "text"] {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        let dir = r.join("etc/docker/certs.d/10.1.2.3:5000");
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = dir.join("client\nx'y.key");
+        std::fs::write(&key, b"not a key").unwrap();
+        let out = in_root(
+            r,
+            &[
+                "--internal",
+                "10.1.2.3:5000",
+                "--format",
+                format,
+                "doctor",
+                "--offline",
+            ],
+        );
+        let fix = if format == "json" {
+            let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            report["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["code"] == "orphan-key")
+                .and_then(|f| f["fix"].as_str())
+                .unwrap_or_else(|| panic!("{report}"))
+                .to_string()
+        } else {
+            // The fix starts after "fix: " and runs to the next finding line.
+            let text = stdout(&out);
+            let start = text.find("fix: ").unwrap_or_else(|| panic!("{text}")) + 5;
+            let rest = &text[start..];
+            let end = rest
+                .find("\nerror ")
+                .or(rest.find("\nwarning "))
+                .unwrap_or(rest.len());
+            rest[..end].trim_end().to_string()
+        };
+        assert!(fix.contains(&*r.to_string_lossy()), "{fix}");
+        let ran = Command::new("sh").arg("-c").arg(&fix).output().unwrap();
+        assert!(ran.status.success(), "{fix}: {}", stderr(&ran));
+        assert!(!key.exists(), "{format}: `{fix}` did not move the file");
+    }
+}

@@ -40,7 +40,11 @@ pub(crate) fn run(
                 sanitize_line(&finding.message)
             ))?;
             if let Some(fix) = &finding.fix {
-                printer.line(format!("        fix: {}", sanitize_line(fix)))?;
+                // A fix is a command to paste: file names in it are shell-quoted, so a
+                // newline inside one stays a literal newline inside quotes (escaping it
+                // would name another file); other control and bidi characters are still
+                // neutralised.
+                printer.line(format!("        fix: {}", crate::output::sanitize(fix)))?;
             }
         }
     }
