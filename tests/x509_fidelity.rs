@@ -279,6 +279,15 @@ fn cases() -> Vec<Case> {
         },
         Case {
             class: "1 signatures",
+            name: "P-224 CA signing with SHA-256",
+            go: None,
+            build: |g| {
+                g.openssl_ca(&["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-224"], "-sha256", &[]);
+                g.openssl_leaf(&["-sha256"])
+            },
+        },
+        Case {
+            class: "1 signatures",
             name: "P-256 CA signing with ECDSA-SHA512",
             go: None,
             build: |g| {

@@ -177,8 +177,8 @@ impl Anchors {
         Ok(anchors)
     }
 
-    /// Certificates from DER bytes.
-    #[cfg(test)]
+    /// Certificates from DER bytes (tests and the `x509_judge` fuzz target).
+    #[cfg(any(test, fuzzing))]
     pub(crate) fn from_ders(ders: &[CertificateDer<'_>]) -> Anchors {
         let mut anchors = Anchors::default();
         for der in ders {

@@ -371,4 +371,203 @@ mod tests {
         assert!(!codes(&j).contains(&"incomplete-chain"), "{:?}", codes(&j));
         assert_eq!(j.chain.len(), 2);
     }
+
+    // --- Certificates the docker-registry cannot serve (tests/x509_fidelity.rs covers
+    // the ones it can): built by re-encoding one TBS field of an rcgen certificate that
+    // is installed as the root, so its own (now broken) signature is never checked. ---
+
+    use crate::pem::der_tlv;
+
+    /// `der` with TBS element `index` (0 = version, 4 = validity, 6 = SPKI) replaced.
+    fn replace_tbs_element(der: &[u8], index: usize, element: &[u8]) -> CertificateDer<'static> {
+        let mut outer = der::Der(der).read(der::SEQUENCE).unwrap();
+        let tbs = outer.read(der::SEQUENCE).unwrap();
+        let rest = outer.0;
+        let mut elements = Vec::new();
+        let mut t = tbs;
+        while !t.is_empty() {
+            elements.push(t.read_any_element().unwrap().1.to_vec());
+        }
+        elements[index] = element.to_vec();
+        let tbs = der_tlv(der::SEQUENCE, &elements.concat());
+        CertificateDer::from(der_tlv(der::SEQUENCE, &[tbs.as_slice(), rest].concat()))
+    }
+
+    /// A self-signed CA:TRUE certificate for 192.168.0.1, as DER.
+    fn base() -> Vec<u8> {
+        guide_cert("192.168.0.1").der().to_vec()
+    }
+
+    fn judge_installed(
+        der: &CertificateDer<'static>,
+        endpoint: &str,
+        now: SystemTime,
+    ) -> Judgement {
+        let chain = vec![der.clone()];
+        let anchors = Anchors::from_ders(&chain);
+        judge(&chain, &anchors, &ep(endpoint), &[], now)
+    }
+
+    fn at(unix: i64, nanos: u32) -> SystemTime {
+        SystemTime::UNIX_EPOCH + std::time::Duration::new(unix as u64, nanos)
+    }
+
+    fn validity(not_before: &[u8], not_after: (u8, &[u8])) -> Vec<u8> {
+        let nb = der_tlv(der::UTC_TIME, not_before);
+        let na = der_tlv(not_after.0, not_after.1);
+        der_tlv(der::SEQUENCE, &[nb, na].concat())
+    }
+
+    #[test]
+    fn not_after_is_compared_to_the_nanosecond() {
+        // notAfter 2060-01-01T00:00:00.5Z (2840140800.5).
+        let cert = replace_tbs_element(
+            &base(),
+            4,
+            &validity(
+                b"200101000000Z",
+                (der::GENERALIZED_TIME, b"20600101000000.5Z"),
+            ),
+        );
+        let j = judge_installed(&cert, "192.168.0.1", at(2_840_140_800, 300_000_000));
+        assert!(j.trusted, "{:?}", j.docker_error);
+        let j = judge_installed(&cert, "192.168.0.1", at(2_840_140_800, 700_000_000));
+        assert_eq!(
+            j.docker_error.as_deref(),
+            Some("x509: certificate has expired or is not yet valid: current time 2060-01-01T00:00:00Z is after 2060-01-01T00:00:00Z")
+        );
+    }
+
+    #[test]
+    fn a_validity_with_a_utc_offset_prints_with_that_offset() {
+        // 2030-01-01T00:00:00+02:00 = 2029-12-31T22:00:00Z (1893448800).
+        let cert = replace_tbs_element(
+            &base(),
+            4,
+            &validity(b"200101000000Z", (der::UTC_TIME, b"300101000000+0200")),
+        );
+        let j = judge_installed(&cert, "192.168.0.1", at(1_893_448_801, 0));
+        assert_eq!(
+            j.docker_error.as_deref(),
+            Some("x509: certificate has expired or is not yet valid: current time 2029-12-31T22:00:01Z is after 2030-01-01T00:00:00+02:00")
+        );
+        assert!(judge_installed(&cert, "192.168.0.1", at(1_893_448_799, 0)).trusted);
+    }
+
+    fn spki(algorithm: &[u8], key: &[u8]) -> Vec<u8> {
+        let mut bits = vec![0u8];
+        bits.extend_from_slice(key);
+        der_tlv(
+            der::SEQUENCE,
+            &[
+                der_tlv(der::SEQUENCE, algorithm),
+                der_tlv(der::BIT_STRING, &bits),
+            ]
+            .concat(),
+        )
+    }
+
+    const OID_ED25519: [u8; 5] = [0x06, 0x03, 0x2b, 0x65, 0x70];
+
+    #[test]
+    fn a_dsa_leaf_verifies_but_crypto_tls_refuses_its_key() {
+        let int = |v: u8| der_tlv(der::INTEGER, &[v]);
+        let dsa_oid = [0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x38, 0x04, 0x01];
+        let params = der_tlv(der::SEQUENCE, &[int(23), int(11), int(4)].concat());
+        let cert = replace_tbs_element(
+            &base(),
+            6,
+            &spki(&[&dsa_oid[..], &params].concat(), &int(9)),
+        );
+        let j = judge_installed(&cert, "192.168.0.1", SystemTime::now());
+        assert_eq!(
+            j.docker_error.as_deref(),
+            Some("tls: server's certificate contains an unsupported type of public key: *dsa.PublicKey")
+        );
+        assert_eq!(j.chain[0].key, "DSA");
+    }
+
+    #[test]
+    fn parse_errors_of_presented_certificates_quote_go() {
+        let cases: Vec<(Vec<u8>, &str)> = vec![
+            (
+                spki(&[&OID_ED25519[..], &[0x05, 0x00]].concat(), &[7u8; 32]),
+                "x509: Ed25519 key encoded with illegal parameters",
+            ),
+            (
+                spki(&OID_ED25519, &[7u8; 31]),
+                "x509: wrong Ed25519 public key size",
+            ),
+            (
+                // RSA without the NULL parameters.
+                spki(
+                    &[
+                        0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01,
+                    ],
+                    &der_tlv(
+                        der::SEQUENCE,
+                        &[der_tlv(der::INTEGER, &[0x41]), der_tlv(der::INTEGER, &[3])].concat(),
+                    ),
+                ),
+                "x509: RSA key missing NULL parameters",
+            ),
+        ];
+        for (key, message) in cases {
+            let cert = replace_tbs_element(&base(), 6, &key);
+            let j = judge_installed(&cert, "192.168.0.1", SystemTime::now());
+            assert_eq!(
+                j.docker_error.as_deref(),
+                Some(format!("tls: failed to parse certificate from server: {message}").as_str())
+            );
+        }
+        // Version 4 does not exist.
+        let cert = replace_tbs_element(&base(), 0, &[0xa0, 0x03, 0x02, 0x01, 0x03]);
+        let j = judge_installed(&cert, "192.168.0.1", SystemTime::now());
+        assert_eq!(
+            j.docker_error.as_deref(),
+            Some("tls: failed to parse certificate from server: x509: invalid version")
+        );
+    }
+
+    #[test]
+    fn presented_rsa_keys_over_8192_bits_are_refused_by_crypto_tls() {
+        let mut n = vec![0u8];
+        n.extend(std::iter::repeat_n(0xc5u8, 1025)); // 8200 bits
+        let key = der_tlv(
+            der::SEQUENCE,
+            &[der_tlv(der::INTEGER, &n), der_tlv(der::INTEGER, &[1, 0, 1])].concat(),
+        );
+        let rsa_ai = [
+            &[
+                0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01,
+            ][..],
+            &[0x05, 0x00],
+        ]
+        .concat();
+        let cert = replace_tbs_element(&base(), 6, &spki(&rsa_ai, &key));
+        let j = judge_installed(&cert, "192.168.0.1", SystemTime::now());
+        assert_eq!(
+            j.docker_error.as_deref(),
+            Some("tls: server sent certificate containing RSA key larger than 8192 bits")
+        );
+    }
+
+    #[test]
+    fn hostname_errors_show_the_endpoint_as_dialled() {
+        let cert = CertificateDer::from(base());
+        for (endpoint, shown) in [
+            ("OTHER.Example.com", "OTHER.Example.com"),
+            ("[fd00:0::1]:5000", "fd00:0::1"),
+            ("010.1.2.3", "010.1.2.3"),
+        ] {
+            let j = judge_installed(&cert, endpoint, SystemTime::now());
+            let message = j.docker_error.unwrap_or_default();
+            assert!(
+                message.ends_with(&format!(", not {shown}"))
+                    || message.ends_with(&format!("match {shown}"))
+                    || message.contains(&format!("for {shown} because")),
+                "{endpoint}: {message}"
+            );
+        }
+    }
 }

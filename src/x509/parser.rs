@@ -514,8 +514,7 @@ fn parse_public_key(oid: &str, params: &[u8], key: &[u8]) -> R<GoKey> {
                 "1.2.840.10045.3.1.7" => p256::PublicKey::from_sec1_bytes(key).is_ok(),
                 "1.3.132.0.34" => p384::PublicKey::from_sec1_bytes(key).is_ok(),
                 "1.3.132.0.35" => p521::PublicKey::from_sec1_bytes(key).is_ok(),
-                // P-224 is a Go curve too; nothing here verifies with it.
-                "1.3.132.0.33" => true,
+                "1.3.132.0.33" => p224::PublicKey::from_sec1_bytes(key).is_ok(),
                 _ => return err("x509: unsupported elliptic curve"),
             };
             // elliptic.Unmarshal takes the uncompressed form only.

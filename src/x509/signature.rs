@@ -1,8 +1,9 @@
 //! `CheckSignatureFrom` with Go's rules and Go's error strings.
 //!
 //! Two verifiers: ring for what it implements (RSA 2048-8192, P-256/P-384 with SHA-256/384,
-//! Ed25519: the common chains, and fast), and RustCrypto (`rsa`, `p256`, `p384`, `p521`)
-//! for every other algorithm Go verifies: P-521, ECDSA with SHA-512 on any curve, RSA
+//! Ed25519: the common chains, and fast), and RustCrypto (`rsa`, `p224`, `p256`, `p384`,
+//! `p521`) for every other algorithm Go verifies: P-224, P-521, ECDSA with SHA-512 on any
+//! curve, RSA
 //! under 2048 bits with any hash or PSS, RSA over 8192 bits (a pool CA may have one).
 //! Go 1.24 refuses RSA keys under 1024 bits only with `GODEBUG=rsa1024min=1`, the default
 //! for main modules declaring go >= 1.24; the docker CLI 28.2.2 is built with
@@ -311,9 +312,10 @@ fn ecdsa_crypto(
             .ok()
             .zip(p521::ecdsa::Signature::from_der(signature).ok())
             .is_some_and(|(k, s)| k.verify_prehash(&padded(66), &s).is_ok()),
-        // P-224: Go verifies it; no maintained crate here does. Go's answer for a valid
-        // signature is trust, so this is the one curve we cannot follow.
-        Curve::P224 => return Err(ERR_UNSUPPORTED.into()),
+        Curve::P224 => p224::ecdsa::VerifyingKey::from_sec1_bytes(key)
+            .ok()
+            .zip(p224::ecdsa::Signature::from_der(signature).ok())
+            .is_some_and(|(k, s)| k.verify_prehash(&padded(28), &s).is_ok()),
     };
     if ok {
         Ok(())
