@@ -18,6 +18,9 @@ use rustls_pki_types::CertificateDer;
 mod endpoint;
 #[path = "../../src/finding.rs"]
 mod finding;
+/// pem.rs and the anchors read files through fsutil's bounded, root-confined reader.
+#[path = "../../src/fsutil.rs"]
+mod fsutil;
 #[path = "../../src/pem.rs"]
 mod pem;
 #[path = "../../src/x509/mod.rs"]
