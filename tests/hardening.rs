@@ -853,3 +853,85 @@ fn doctor_fixes_are_runnable_for_hostile_file_names() {
         assert!(!key.exists(), "{format}: `{fix}` did not move the file");
     }
 }
+
+/// Class 12: `rewrite` run as root replaces a user's file with one that keeps its owner,
+/// group and mode (as `sed -i` does), not one owned by root with the umask's mode.
+#[test]
+fn rewrite_keeps_owner_group_and_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("Dockerfile");
+    std::fs::write(&file, "FROM 192.168.0.1/base/app:1\n").unwrap();
+    std::os::unix::fs::chown(&file, Some(4321), Some(5432)).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
+
+    let out = dcosreg(&["rewrite", "--to", "external", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "FROM 192.168.1.50:5000/base/app:1\n"
+    );
+    let meta = std::fs::metadata(&file).unwrap();
+    assert_eq!(
+        (meta.uid(), meta.gid()),
+        (4321, 5432),
+        "owner and group kept"
+    );
+    assert_eq!(meta.mode() & 0o7777, 0o640, "mode kept");
+}
+
+/// Class 13: over several files, one that cannot be written (a read-only mount) stops the
+/// run before any file is replaced: exit 2, every file as it was, and the JSON says
+/// nothing was written.
+#[test]
+fn rewrite_writes_no_file_when_one_cannot_be_written() {
+    require_tool("unshare");
+    let dir = tempfile::tempdir().unwrap();
+    let (good, locked) = (dir.path().join("good"), dir.path().join("locked"));
+    let original = "FROM 192.168.0.1/base/app:1\n";
+    for sub in [&good, &locked] {
+        std::fs::create_dir(sub).unwrap();
+        std::fs::write(sub.join("Dockerfile"), original).unwrap();
+    }
+    // The locked directory is a read-only bind mount in a private mount namespace, so
+    // even root cannot create the temp file there.
+    let script = r#"mount --bind "$1" "$1" && mount -o remount,ro,bind "$1" && shift && exec "$@""#;
+    let out = Command::new("unshare")
+        .args(["-m", "sh", "-c", script, "sh"])
+        .arg(&locked)
+        .arg(bin_path())
+        .args(["--format", "json", "rewrite", "--to", "external"])
+        .arg(good.join("Dockerfile"))
+        .arg(locked.join("Dockerfile"))
+        .env("HOME", dir.path())
+        .env_remove("DCOSREG_INTERNAL")
+        .env_remove("DCOSREG_EXTERNAL")
+        .env_remove("DCOSREG_CONFIG")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    for sub in [&good, &locked] {
+        assert_eq!(
+            std::fs::read_to_string(sub.join("Dockerfile")).unwrap(),
+            original,
+            "{} must be untouched",
+            sub.display()
+        );
+        let leftovers: Vec<_> = std::fs::read_dir(sub)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .filter(|n| n != "Dockerfile")
+            .collect();
+        assert!(leftovers.is_empty(), "temp files left: {leftovers:?}");
+    }
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(&out)));
+    assert_eq!(report["written"], false, "{report}");
+    assert_eq!(report["files_written"], 0, "{report}");
+    assert_eq!(report["files_changed"], 2, "{report}");
+    assert!(
+        stderr(&out).contains("locked/Dockerfile"),
+        "the failing file is named: {}",
+        stderr(&out)
+    );
+}
