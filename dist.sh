@@ -122,7 +122,8 @@ trap cleanup_check EXIT
 tar -xzf "$tarball" -C "$unpacked"
 bin=$unpacked/$name/docker-dcosreg
 want="docker-credential-dcosreg -> docker-dcosreg"
-tar -tvzf "$tarball" | grep -q -- "$want" || fail "$tarball: no $want"
+# grep reads the whole listing: with pipefail, `grep -q` leaving early would fail tar with SIGPIPE.
+tar -tvzf "$tarball" | grep -- "$want" >/dev/null || fail "$tarball: no $want"
 for f in docker-dcosreg install.sh README.md LICENSE-MIT LICENSE-APACHE; do
     [[ -f $unpacked/$name/$f ]] || fail "$tarball has no $name/$f"
 done
