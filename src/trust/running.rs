@@ -243,6 +243,15 @@ mod tests {
             .args(["-c", "sleep 30; true", "sh", "--config", "/x", "--root=/y"])
             .spawn()
             .unwrap();
+        // Until the child has exec'd, its cmdline is still the test binary's (fork copies
+        // it): wait, bounded, for the shell's own arguments.
+        let cmdline = format!("/proc/{}/cmdline", child.id());
+        let limit = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !std::fs::read(&cmdline).is_ok_and(|c| c.ends_with(b"--root=/y\0"))
+            && std::time::Instant::now() < limit
+        {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
         let daemon = Daemon {
             pid: child.id(),
             started: SystemTime::now(),
