@@ -465,16 +465,7 @@ impl Runtime {
             .stderr(Stdio::piped())
             .spawn()
             .expect("run docker build");
-        let out = wait_with_deadline(&mut child, Duration::from_secs(120));
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ))
-        }
+        result(wait_with_deadline(&mut child, Duration::from_secs(120)))
     }
 }
 
