@@ -11,12 +11,9 @@ mod support;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
-};
+use rcgen::{ExtendedKeyUsagePurpose, IsCa};
+use support::certs::{chain, days_from_now, CertificateParams, Openssl, OpensslKey::Rsa, Spec};
 use support::{dcosreg, docker_verdict, require_tool, skopeo_verdict, Netns, Registry};
 
 /// What the registry serves and what the client trusts.
@@ -49,121 +46,16 @@ struct Case {
     build: fn(&Gen) -> Material,
 }
 
-/// Where a case's material is made: the IP the registry listens on and a work directory.
+/// Where a case's material is made: the IP the registry listens on and openssl's work
+/// directory.
 struct Gen {
     ip: String,
-    dir: PathBuf,
+    ssl: Openssl,
 }
 
-impl Gen {
-    fn openssl(&self, args: &[&str]) {
-        let out = Command::new("openssl")
-            .args(args)
-            .current_dir(&self.dir)
-            .output()
-            .expect("run openssl");
-        assert!(
-            out.status.success(),
-            "openssl {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    fn read(&self, name: &str) -> String {
-        std::fs::read_to_string(self.dir.join(name)).expect("read openssl output")
-    }
-
-    fn write(&self, name: &str, text: &str) {
-        std::fs::write(self.dir.join(name), text).expect("write openssl input");
-    }
-
-    /// An RSA CA made with the openssl CLI (`bits`, SHA-256), files ca.key / ca.crt.
-    fn openssl_ca(&self, bits: &str) {
-        self.openssl(&["genrsa", "-out", "ca.key", bits]);
-        self.openssl(&[
-            "req",
-            "-x509",
-            "-new",
-            "-key",
-            "ca.key",
-            "-sha256",
-            "-days",
-            "30",
-            "-subj",
-            "/CN=Registry CA",
-            "-out",
-            "ca.crt",
-        ]);
-    }
-
-    /// A leaf for this case's IP signed by ca.crt with `digest`, RSA `bits`.
-    fn openssl_leaf(&self, bits: &str, digest: &str) -> String {
-        self.openssl(&["genrsa", "-out", "leaf.key", bits]);
-        self.openssl(&[
-            "req",
-            "-new",
-            "-key",
-            "leaf.key",
-            "-subj",
-            "/CN=registry",
-            "-out",
-            "leaf.csr",
-        ]);
-        self.write(
-            "leaf.ext",
-            &format!(
-                "subjectAltName=IP:{}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
-                self.ip
-            ),
-        );
-        self.openssl(&[
-            "x509",
-            "-req",
-            "-in",
-            "leaf.csr",
-            "-CA",
-            "ca.crt",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-days",
-            "30",
-            digest,
-            "-extfile",
-            "leaf.ext",
-            "-out",
-            "leaf.crt",
-        ]);
-        self.read("leaf.crt")
-    }
-}
-
-fn now_offset(days: i64) -> time::OffsetDateTime {
-    time::OffsetDateTime::now_utc() + time::Duration::days(days)
-}
-
-fn ca_params(name: &str) -> CertificateParams {
-    let mut params = CertificateParams::new(Vec::<String>::new()).expect("ca params");
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    params.distinguished_name.push(DnType::CommonName, name);
-    params
-}
-
-fn leaf_params(names: &[&str]) -> CertificateParams {
-    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-    let mut params = CertificateParams::new(names).expect("leaf params");
-    params
-        .distinguished_name
-        .push(DnType::CommonName, "registry");
-    params.is_ca = IsCa::ExplicitNoCa;
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    params
-}
-
-fn key(alg: &'static rcgen::SignatureAlgorithm) -> KeyPair {
-    KeyPair::generate_for(alg).expect("generate key")
+/// A CA with keyUsage keyCertSign and cRLSign.
+fn ca(name: &str) -> Spec {
+    Spec::ca(name).cert_sign()
 }
 
 /// A CA, and a leaf for `names` signed by it, all with `alg`.
@@ -172,15 +64,11 @@ fn ca_and_leaf(
     names: &[&str],
     edit_leaf: impl FnOnce(&mut CertificateParams),
 ) -> (String, String, String) {
-    let ca_key = key(alg);
-    let ca = ca_params("Registry CA");
-    let ca_cert = ca.self_signed(&ca_key).expect("ca");
-    let issuer = Issuer::new(ca, ca_key);
-    let leaf_key = key(alg);
-    let mut leaf = leaf_params(names);
-    edit_leaf(&mut leaf);
-    let leaf_cert = leaf.signed_by(&leaf_key, &issuer).expect("leaf");
-    (leaf_cert.pem(), leaf_key.serialize_pem(), ca_cert.pem())
+    let [ca, leaf] = chain([
+        ca("Registry CA").alg(alg),
+        Spec::server(names).alg(alg).edit(edit_leaf),
+    ]);
+    (leaf.pem(), leaf.key_pem(), ca.pem())
 }
 
 fn ecdsa_ca_signed(g: &Gen, edit: impl FnOnce(&mut CertificateParams)) -> Material {
@@ -194,24 +82,12 @@ fn ecdsa_ca_signed(g: &Gen, edit: impl FnOnce(&mut CertificateParams)) -> Materi
 
 /// Root → intermediate → leaf; returns (leaf, key, intermediate, root) PEMs.
 fn three_level(g: &Gen) -> (String, String, String, String) {
-    let root_key = key(&rcgen::PKCS_ECDSA_P256_SHA256);
-    let root = ca_params("Registry Root CA");
-    let root_cert = root.self_signed(&root_key).expect("root");
-    let root_issuer = Issuer::new(root, root_key);
-    let int_key = key(&rcgen::PKCS_ECDSA_P256_SHA256);
-    let int = ca_params("Registry Intermediate CA");
-    let int_cert = int.signed_by(&int_key, &root_issuer).expect("intermediate");
-    let int_issuer = Issuer::new(int, int_key);
-    let leaf_key = key(&rcgen::PKCS_ECDSA_P256_SHA256);
-    let leaf = leaf_params(&[&g.ip])
-        .signed_by(&leaf_key, &int_issuer)
-        .expect("leaf");
-    (
-        leaf.pem(),
-        leaf_key.serialize_pem(),
-        int_cert.pem(),
-        root_cert.pem(),
-    )
+    let [root, int, leaf] = chain([
+        ca("Registry Root CA"),
+        ca("Registry Intermediate CA"),
+        Spec::server(&[&g.ip]),
+    ]);
+    (leaf.pem(), leaf.key_pem(), int.pem(), root.pem())
 }
 
 /// The guide's recipe, verbatim except the address: openssl.cnf with
@@ -223,8 +99,8 @@ fn guide_recipe(g: &Gen, san_ip: &str) -> Material {
         &format!("[ v3_ca ]\nsubjectAltName = IP:{san_ip}"),
         1,
     );
-    g.write("openssl.cnf", &cnf);
-    g.openssl(&[
+    g.ssl.write("openssl.cnf", &cnf);
+    g.ssl.run(&[
         "req",
         "-config",
         "./openssl.cnf",
@@ -241,23 +117,20 @@ fn guide_recipe(g: &Gen, san_ip: &str) -> Material {
         "-subj",
         &format!("/C=CN/ST=SH/L=Shang Hai/O=example.com/CN={san_ip}"),
     ]);
-    let cert = g.read("domain.crt");
+    let cert = g.ssl.read("domain.crt");
     Material {
         chain: cert.clone(),
-        key: g.read("domain.key"),
+        key: g.ssl.read("domain.key"),
         trust: vec![("domain.crt", cert)],
     }
 }
 
 fn self_signed(names: &[&str], edit: impl FnOnce(&mut CertificateParams)) -> Material {
-    let k = key(&rcgen::PKCS_ECDSA_P256_SHA256);
-    let mut params = leaf_params(names);
-    edit(&mut params);
-    let cert = params.self_signed(&k).expect("self-signed").pem();
+    let cert = Spec::server(names).edit(edit).self_signed();
     Material {
-        chain: cert.clone(),
-        key: k.serialize_pem(),
-        trust: vec![("ca.crt", cert)],
+        chain: cert.pem(),
+        key: cert.key_pem(),
+        trust: vec![("ca.crt", cert.pem())],
     }
 }
 
@@ -310,9 +183,7 @@ fn cases() -> Vec<Case> {
         ),
         case("two CAs installed, the right one second", false, |g| {
             let mut m = ecdsa_ca_signed(g, |_| {});
-            let other = ca_params("Some Other CA")
-                .self_signed(&key(&rcgen::PKCS_ECDSA_P256_SHA256))
-                .expect("other ca");
+            let other = ca("Some Other CA").self_signed();
             m.trust.insert(0, ("a-other.crt", other.pem()));
             m
         }),
@@ -350,47 +221,37 @@ fn cases() -> Vec<Case> {
         ),
         case("wrong CA installed (other name)", false, |g| {
             let mut m = ecdsa_ca_signed(g, |_| {});
-            let other = ca_params("Some Other CA")
-                .self_signed(&key(&rcgen::PKCS_ECDSA_P256_SHA256))
-                .expect("other ca");
+            let other = ca("Some Other CA").self_signed();
             m.trust = vec![("ca.crt", other.pem())];
             m
         }),
         case("wrong CA installed (regenerated, same name)", true, |g| {
             let mut m = ecdsa_ca_signed(g, |_| {});
-            let other = ca_params("Registry CA")
-                .self_signed(&key(&rcgen::PKCS_ECDSA_P256_SHA256))
-                .expect("other ca");
+            let other = ca("Registry CA").self_signed();
             m.trust = vec![("ca.crt", other.pem())];
             m
         }),
         case("expired leaf", true, |g| {
             ecdsa_ca_signed(g, |p| {
-                p.not_before = now_offset(-60);
-                p.not_after = now_offset(-1);
+                p.not_before = days_from_now(-60);
+                p.not_after = days_from_now(-1);
             })
         }),
         case("not yet valid leaf", false, |g| {
             ecdsa_ca_signed(g, |p| {
-                p.not_before = now_offset(2);
-                p.not_after = now_offset(60);
+                p.not_before = days_from_now(2);
+                p.not_after = days_from_now(60);
             })
         }),
         case("expired CA, valid leaf", true, |g| {
-            let ca_key = key(&rcgen::PKCS_ECDSA_P256_SHA256);
-            let mut ca = ca_params("Registry CA");
-            ca.not_before = now_offset(-400);
-            ca.not_after = now_offset(-2);
-            let ca_cert = ca.self_signed(&ca_key).expect("ca");
-            let issuer = Issuer::new(ca, ca_key);
-            let leaf_key = key(&rcgen::PKCS_ECDSA_P256_SHA256);
-            let leaf = leaf_params(&[&g.ip])
-                .signed_by(&leaf_key, &issuer)
-                .expect("leaf");
+            let [ca, leaf] = chain([
+                ca("Registry CA").valid_days(-400, -2),
+                Spec::server(&[&g.ip]),
+            ]);
             Material {
                 chain: leaf.pem(),
-                key: leaf_key.serialize_pem(),
-                trust: vec![("ca.crt", ca_cert.pem())],
+                key: leaf.key_pem(),
+                trust: vec![("ca.crt", ca.pem())],
             }
         }),
         case("client-auth-only EKU", true, |g| {
@@ -404,7 +265,7 @@ fn cases() -> Vec<Case> {
             })
         }),
         case("SHA-1 self-signed, itself installed", true, |g| {
-            g.openssl(&[
+            g.ssl.run(&[
                 "req",
                 "-x509",
                 "-newkey",
@@ -422,10 +283,10 @@ fn cases() -> Vec<Case> {
                 "-out",
                 "ss.crt",
             ]);
-            let cert = g.read("ss.crt");
+            let cert = g.ssl.read("ss.crt");
             Material {
                 chain: cert.clone(),
-                key: g.read("ss.key"),
+                key: g.ssl.read("ss.key"),
                 trust: vec![("ca.crt", cert)],
             }
         }),
@@ -446,21 +307,21 @@ fn cases() -> Vec<Case> {
             }
         }),
         case("RSA 1024 leaf from an RSA 2048 CA", true, |g| {
-            g.openssl_ca("2048");
-            let leaf = g.openssl_leaf("1024", "-sha256");
+            g.ssl.ca(Rsa("2048"), "-sha256", "Registry CA", &[]);
+            let leaf = g.ssl.leaf(Rsa("1024"), &g.ip, &["-sha256"]);
             Material {
                 chain: leaf,
-                key: g.read("leaf.key"),
-                trust: vec![("ca.crt", g.read("ca.crt"))],
+                key: g.ssl.read("leaf.key"),
+                trust: vec![("ca.crt", g.ssl.read("ca.crt"))],
             }
         }),
         case("RSA 4096 leaf from an RSA 2048 CA", false, |g| {
-            g.openssl_ca("2048");
-            let leaf = g.openssl_leaf("4096", "-sha256");
+            g.ssl.ca(Rsa("2048"), "-sha256", "Registry CA", &[]);
+            let leaf = g.ssl.leaf(Rsa("4096"), &g.ip, &["-sha256"]);
             Material {
                 chain: leaf,
-                key: g.read("leaf.key"),
-                trust: vec![("ca.crt", g.read("ca.crt"))],
+                key: g.ssl.read("leaf.key"),
+                trust: vec![("ca.crt", g.ssl.read("ca.crt"))],
             }
         }),
         case("self-signed non-CA leaf, itself installed", true, |g| {
@@ -472,17 +333,11 @@ fn cases() -> Vec<Case> {
             |g| self_signed(&[&g.ip], |p| p.is_ca = IsCa::NoCa),
         ),
         case("CN only (no SAN), CN = the address", true, |g| {
-            let k = key(&rcgen::PKCS_ECDSA_P256_SHA256);
-            let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
-            params
-                .distinguished_name
-                .push(DnType::CommonName, g.ip.as_str());
-            params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-            let cert = params.self_signed(&k).expect("cert").pem();
+            let cert = Spec::names(&[]).cn(&g.ip).ca_true().self_signed();
             Material {
-                chain: cert.clone(),
-                key: k.serialize_pem(),
-                trust: vec![("ca.crt", cert)],
+                chain: cert.pem(),
+                key: cert.key_pem(),
+                trust: vec![("ca.crt", cert.pem())],
             }
         }),
         case("DNS SAN only, reached by IP", true, |g| {
@@ -549,12 +404,12 @@ fn cases() -> Vec<Case> {
             oracles: Oracles::DockerOnly,
             docker: true,
             build: |g| {
-                g.openssl_ca("2048");
-                let leaf = g.openssl_leaf("2048", "-sha1");
+                g.ssl.ca(Rsa("2048"), "-sha256", "Registry CA", &[]);
+                let leaf = g.ssl.leaf(Rsa("2048"), &g.ip, &["-sha1"]);
                 Material {
                     chain: leaf,
-                    key: g.read("leaf.key"),
-                    trust: vec![("ca.crt", g.read("ca.crt"))],
+                    key: g.ssl.read("leaf.key"),
+                    trust: vec![("ca.crt", g.ssl.read("ca.crt"))],
                 }
             },
         },
@@ -568,12 +423,12 @@ fn cases() -> Vec<Case> {
             oracles: Oracles::Both,
             docker: true,
             build: |g| {
-                g.openssl_ca("512");
-                let leaf = g.openssl_leaf("2048", "-sha256");
+                g.ssl.ca(Rsa("512"), "-sha256", "Registry CA", &[]);
+                let leaf = g.ssl.leaf(Rsa("2048"), &g.ip, &["-sha256"]);
                 Material {
                     chain: leaf,
-                    key: g.read("leaf.key"),
-                    trust: vec![("ca.crt", g.read("ca.crt"))],
+                    key: g.ssl.read("leaf.key"),
+                    trust: vec![("ca.crt", g.ssl.read("ca.crt"))],
                 }
             },
         },
@@ -762,7 +617,7 @@ fn run_loopback(case: &Case) -> Row {
     };
     let gen = Gen {
         ip: ip.clone(),
-        dir: work.path().to_path_buf(),
+        ssl: Openssl::new(work.path()),
     };
     let material = (case.build)(&gen);
     let certs_d = work.path().join("certs.d");
@@ -838,7 +693,7 @@ fn run_docker(cases: &[&Case], rows: &mut [Row]) {
         std::fs::create_dir_all(&dir).expect("case dir");
         let gen = Gen {
             ip: ns.inner_ip.clone(),
-            dir: dir.clone(),
+            ssl: Openssl::new(&dir),
         };
         let material = (case.build)(&gen);
         let port = 20_000 + i as u16;

@@ -10,12 +10,14 @@
 mod support;
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, CustomExtension, DnType, DnValue, ExtendedKeyUsagePurpose,
-    GeneralSubtree, IsCa, Issuer, KeyPair, KeyUsagePurpose, NameConstraints, SanType, SerialNumber,
+    BasicConstraints, CustomExtension, DnType, DnValue, GeneralSubtree, IsCa, NameConstraints,
+    SanType, SerialNumber,
+};
+use support::certs::{
+    chain, CertificateParams, Openssl, OpensslKey::Ec, OpensslKey::Genpkey, Spec,
 };
 use support::{dcosreg, docker_verdict, require_tool, Netns, Registry};
 
@@ -35,144 +37,53 @@ struct Case {
     build: fn(&Gen) -> Material,
 }
 
+/// Where a case's material is made: the IP the registry listens on and openssl's work
+/// directory.
 struct Gen {
     ip: String,
-    dir: PathBuf,
+    ssl: Openssl,
 }
 
 impl Gen {
     fn openssl(&self, args: &[&str]) {
-        let out = Command::new("openssl")
-            .args(args)
-            .current_dir(&self.dir)
-            .output()
-            .expect("run openssl");
-        assert!(
-            out.status.success(),
-            "openssl {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        self.ssl.run(args);
     }
 
     fn read(&self, name: &str) -> String {
-        std::fs::read_to_string(self.dir.join(name)).expect("read openssl output")
+        self.ssl.read(name)
     }
 
     /// An openssl CA: `genkey` are the key arguments (after `genpkey`), `digest` the
     /// self-signature digest, `extra` more `req` arguments.
     fn openssl_ca(&self, genkey: &[&str], digest: &str, extra: &[&str]) {
-        let mut args = vec!["genpkey"];
-        args.extend_from_slice(genkey);
-        args.extend(["-out", "ca.key"]);
-        self.openssl(&args);
-        let mut req = vec![
-            "req",
-            "-x509",
-            "-new",
-            "-key",
-            "ca.key",
-            digest,
-            "-days",
-            "30",
-            "-subj",
-            "/CN=Fidelity CA",
-            "-out",
-            "ca.crt",
-        ];
-        req.extend_from_slice(extra);
-        self.openssl(&req);
+        self.ssl.ca(Genpkey(genkey), digest, "Fidelity CA", extra);
     }
 
     /// A P-256 leaf for this case's IP signed by ca.crt/ca.key with `sign` arguments.
     fn openssl_leaf(&self, sign: &[&str]) -> Material {
-        self.openssl(&[
-            "ecparam",
-            "-name",
-            "prime256v1",
-            "-genkey",
-            "-noout",
-            "-out",
-            "leaf.key",
-        ]);
-        self.openssl(&[
-            "req",
-            "-new",
-            "-key",
-            "leaf.key",
-            "-subj",
-            "/CN=registry",
-            "-out",
-            "leaf.csr",
-        ]);
-        std::fs::write(
-            self.dir.join("leaf.ext"),
-            format!(
-                "subjectAltName=IP:{}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
-                self.ip
-            ),
-        )
-        .expect("leaf.ext");
-        let mut args = vec![
-            "x509",
-            "-req",
-            "-in",
-            "leaf.csr",
-            "-CA",
-            "ca.crt",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-days",
-            "30",
-            "-extfile",
-            "leaf.ext",
-            "-out",
-            "leaf.crt",
-        ];
-        args.extend_from_slice(sign);
-        self.openssl(&args);
         Material {
-            chain: self.read("leaf.crt"),
+            chain: self.ssl.leaf(Ec("prime256v1"), &self.ip, sign),
             key: self.read("leaf.key"),
             trust: vec![self.read("ca.crt")],
         }
     }
 }
 
-fn ca_params(name: &str) -> CertificateParams {
-    let mut params = CertificateParams::new(Vec::<String>::new()).expect("ca params");
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    params.distinguished_name.push(DnType::CommonName, name);
-    params
+fn ca_params(name: &str) -> Spec {
+    Spec::ca(name).cert_sign()
 }
 
-fn leaf_params(g: &Gen) -> CertificateParams {
-    let mut params = CertificateParams::new(vec![g.ip.clone()]).expect("leaf params");
-    params
-        .distinguished_name
-        .push(DnType::CommonName, "registry");
-    params.is_ca = IsCa::ExplicitNoCa;
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    params
-}
-
-fn key() -> KeyPair {
-    KeyPair::generate().expect("key")
+fn leaf_params(g: &Gen) -> Spec {
+    Spec::server(&[&g.ip])
 }
 
 /// A CA made from `ca`, and a leaf from `leaf` signed by it.
-fn signed(ca: CertificateParams, leaf: CertificateParams) -> Material {
-    let ca_key = key();
-    let ca_cert = ca.self_signed(&ca_key).expect("ca");
-    let issuer = Issuer::new(ca, ca_key);
-    let leaf_key = key();
-    let leaf_cert = leaf.signed_by(&leaf_key, &issuer).expect("leaf");
+fn signed(ca: Spec, leaf: Spec) -> Material {
+    let [ca, leaf] = chain([ca, leaf]);
     Material {
-        chain: leaf_cert.pem(),
-        key: leaf_key.serialize_pem(),
-        trust: vec![ca_cert.pem()],
+        chain: leaf.pem(),
+        key: leaf.key_pem(),
+        trust: vec![ca.pem()],
     }
 }
 
@@ -182,23 +93,15 @@ fn three_level(
     edit_int: impl FnOnce(&mut CertificateParams),
     edit_leaf: impl FnOnce(&mut CertificateParams),
 ) -> Material {
-    let root_key = key();
-    let root = ca_params("Fidelity Root");
-    let root_cert = root.self_signed(&root_key).expect("root");
-    let root_issuer = Issuer::new(root, root_key);
-    let int_key = key();
-    let mut int = ca_params("Fidelity Intermediate");
-    edit_int(&mut int);
-    let int_cert = int.signed_by(&int_key, &root_issuer).expect("intermediate");
-    let int_issuer = Issuer::new(int, int_key);
-    let leaf_key = key();
-    let mut leaf = leaf_params(g);
-    edit_leaf(&mut leaf);
-    let leaf_cert = leaf.signed_by(&leaf_key, &int_issuer).expect("leaf");
+    let [root, int, leaf] = chain([
+        ca_params("Fidelity Root"),
+        ca_params("Fidelity Intermediate").edit(edit_int),
+        leaf_params(g).edit(edit_leaf),
+    ]);
     Material {
-        chain: format!("{}{}", leaf_cert.pem(), int_cert.pem()),
-        key: leaf_key.serialize_pem(),
-        trust: vec![root_cert.pem()],
+        chain: format!("{}{}", leaf.pem(), int.pem()),
+        key: leaf.key_pem(),
+        trust: vec![root.pem()],
     }
 }
 
@@ -224,10 +127,12 @@ fn with_extra(g: &Gen, extra: Vec<u8>) -> Material {
 
 /// A self-signed certificate with extra extensions, as DER.
 fn odd_cert(edit: impl FnOnce(&mut CertificateParams)) -> Vec<u8> {
-    let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
-    params.distinguished_name.push(DnType::CommonName, "odd");
-    edit(&mut params);
-    params.self_signed(&key()).expect("odd cert").der().to_vec()
+    Spec::names(&[])
+        .cn("odd")
+        .edit(edit)
+        .self_signed()
+        .der()
+        .to_vec()
 }
 
 fn ext(oid: &[u64], content: Vec<u8>, critical: bool) -> CustomExtension {
@@ -566,16 +471,16 @@ fn cases() -> Vec<Case> {
             name: "negative serial number (Docker 28 is built with x509negativeserial=1)",
             go: None,
             build: |g| {
-                let k = key();
                 let mut params = leaf_params(g);
                 params.serial_number = Some(SerialNumber::from(vec![0x7f, 0xff, 0x01]));
-                let mut der = params.self_signed(&k).expect("cert").der().to_vec();
+                let cert = params.self_signed();
+                let mut der = cert.der().to_vec();
                 // Installed as the root, so the signature the patch breaks is never checked.
                 patch_last(&mut der, &[0x02, 0x03, 0x7f, 0xff, 0x01], &[0x02, 0x03, 0x80, 0xff, 0x01]);
                 let text = pem(&der);
                 Material {
                     chain: text.clone(),
-                    key: k.serialize_pem(),
+                    key: cert.key_pem(),
                     trust: vec![text],
                 }
             },
@@ -586,17 +491,17 @@ fn cases() -> Vec<Case> {
             name: "self-signed leaf patched to v1: its SAN is ignored",
             go: Some("x509: cannot validate certificate for"),
             build: |g| {
-                let k = key();
                 let mut params = leaf_params(g);
                 params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-                let mut der = params.self_signed(&k).expect("cert").der().to_vec();
+                let cert = params.self_signed();
+                let mut der = cert.der().to_vec();
                 // [0] { INTEGER 2 } → [0] { INTEGER 0 }: the certificate is installed as
                 // the root, so its (now broken) signature is never checked.
                 patch_last(&mut der, &[0xa0, 0x03, 0x02, 0x01, 0x02], &[0xa0, 0x03, 0x02, 0x01, 0x00]);
                 let text = pem(&der);
                 Material {
                     chain: text.clone(),
-                    key: k.serialize_pem(),
+                    key: cert.key_pem(),
                     trust: vec![text],
                 }
             },
@@ -630,7 +535,7 @@ fn cases() -> Vec<Case> {
                     p
                 };
                 let mut m = signed(named(), leaf_params(g));
-                m.trust = vec![named().self_signed(&key()).expect("other").pem()];
+                m.trust = vec![named().self_signed().pem()];
                 m
             },
         },
@@ -647,7 +552,7 @@ fn cases() -> Vec<Case> {
                     p
                 };
                 let mut m = signed(named(), leaf_params(g));
-                let mut other = named().self_signed(&key()).expect("other").der().to_vec();
+                let mut other = named().self_signed().der().to_vec();
                 // -8323327: a root's own signature is never checked, so the patch is safe.
                 patch_last(&mut other, &[0x02, 0x03, 0x7f, 0xff, 0x01], &[0x02, 0x03, 0x80, 0xff, 0x01]);
                 m.trust = vec![pem(&other)];
@@ -730,7 +635,7 @@ fn x509_engine_agrees_with_docker_28_class_by_class() {
         std::fs::create_dir_all(&dir).expect("case dir");
         let g = Gen {
             ip: ns.inner_ip.clone(),
-            dir: dir.clone(),
+            ssl: Openssl::new(&dir),
         };
         let m = (case.build)(&g);
         let port = 21_000 + i as u16;

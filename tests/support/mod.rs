@@ -5,8 +5,12 @@
 //! namespace this process created. Every wait is bounded.
 #![allow(dead_code)]
 
+pub mod certs;
 pub mod peers;
+mod run;
 pub mod runtime;
+
+pub use run::*;
 
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -14,45 +18,10 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-/// The binary under test: `DCOSREG_TEST_BIN` when set (e.g. the glibc 2.17 build in
-/// dist/, as `./dist.sh --check` runs the CLI tests), else the one cargo built.
-pub fn bin_path() -> PathBuf {
-    match std::env::var_os("DCOSREG_TEST_BIN") {
-        Some(path) if !path.is_empty() => PathBuf::from(path),
-        _ => PathBuf::from(env!("CARGO_BIN_EXE_docker-dcosreg")),
-    }
-}
-
-/// The binary under test (see [`bin_path`]).
+/// The binary under test as a bare command, for the few tests that need the environment
+/// as it is (see [`Dcosreg`] for the one way to run it).
 pub fn bin() -> Command {
     Command::new(bin_path())
-}
-
-/// Run the binary with a clean, isolated environment (no user config, no env overrides).
-pub fn dcosreg(args: &[&str]) -> Output {
-    let home = std::env::temp_dir().join(format!("dcosreg-test-home-{}", std::process::id()));
-    let _ = std::fs::create_dir_all(&home);
-    bin()
-        .args(args)
-        .env_remove("DCOSREG_INTERNAL")
-        .env_remove("DCOSREG_EXTERNAL")
-        .env_remove("DCOSREG_ROOT")
-        .env_remove("DCOSREG_TIMEOUT")
-        .env_remove("DCOSREG_FALLBACK_DELAY")
-        .env_remove("DCOSREG_CONFIG")
-        .env("HOME", &home)
-        .env("XDG_CONFIG_HOME", home.join(".config"))
-        .stdin(Stdio::null())
-        .output()
-        .expect("run docker-dcosreg")
-}
-
-pub fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-pub fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// Fail loudly (never skip) when a tool the tests need is missing.
@@ -369,37 +338,6 @@ pub fn skopeo_default_verdict(
         .expect("run skopeo in a mount namespace");
     let out = wait_with_deadline(&mut child, Duration::from_secs(20));
     go_verdict(&String::from_utf8_lossy(&out.stderr))
-}
-
-/// Kill `child` if it runs longer than `limit`, then collect its output.
-pub fn wait_with_deadline(child: &mut Child, limit: Duration) -> Output {
-    let deadline = Instant::now() + limit;
-    loop {
-        match child.try_wait() {
-            Ok(Some(_)) => break,
-            Ok(None) if Instant::now() >= deadline => {
-                let _ = child.kill();
-                break;
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => panic!("wait: {e}"),
-        }
-    }
-    let mut stdout = Vec::new();
-    let mut stderr = Vec::new();
-    use std::io::Read;
-    if let Some(mut s) = child.stdout.take() {
-        let _ = s.read_to_end(&mut stdout);
-    }
-    if let Some(mut s) = child.stderr.take() {
-        let _ = s.read_to_end(&mut stderr);
-    }
-    let status = child.wait().expect("wait");
-    Output {
-        status,
-        stdout,
-        stderr,
-    }
 }
 
 /// Reduce a Go client's error output to (accepted, message starting at `x509:`/`tls:`).
