@@ -9,6 +9,7 @@
 use std::net::IpAddr;
 
 use super::parser::Attribute;
+use super::url::Url;
 
 /// `net.ParseIP`: dotted quads without leading zeros, IPv6 without zones.
 pub(crate) fn parse_ip(text: &str) -> Option<IpAddr> {
@@ -109,204 +110,26 @@ pub(crate) fn parse_mailbox(input: &str) -> Option<Mailbox> {
     })
 }
 
-/// The part of Go's `url.Parse` that can fail on a certificate's URI, returning the URL's
-/// host (with port); the error is Go's `parse "…": …` text.
-pub(crate) fn parse_url(raw: &str) -> Result<String, String> {
-    let fail = |e: String| Err(format!("parse {}: {e}", super::verify::go_quote(raw)));
-    if raw.bytes().any(|b| b < 0x20 || b == 0x7f) {
-        return fail("net/url: invalid control character in URL".into());
-    }
-    let (rest, fragment) = match raw.split_once('#') {
-        Some((r, f)) => (r, Some(f)),
-        None => (raw, None),
-    };
-    if let Some(f) = fragment {
-        if let Err(e) = unescape(f, false) {
-            return fail(e);
-        }
-    }
-    if rest == "*" {
-        return Ok(String::new());
-    }
-    // getScheme
-    let mut scheme = "";
-    let mut after = rest;
-    for (i, c) in rest.char_indices() {
-        match c {
-            'a'..='z' | 'A'..='Z' => {}
-            '0'..='9' | '+' | '-' | '.' if i > 0 => {}
-            ':' => {
-                if i == 0 {
-                    return fail("missing protocol scheme".into());
-                }
-                scheme = &rest[..i];
-                after = &rest[i + 1..];
-                break;
-            }
-            _ => break,
-        }
-    }
-    let (path_part, _query) = match after.split_once('?') {
-        Some((p, q)) => (p, Some(q)),
-        None => (after, None),
-    };
-    if !path_part.starts_with('/') && !scheme.is_empty() {
-        return Ok(String::new()); // opaque
-    }
-    if scheme.is_empty() {
-        if let Some(colon) = path_part.find(':') {
-            if !path_part[..colon].contains('/') {
-                return fail("first path segment in URL cannot contain colon".into());
-            }
-        }
-    }
-    let mut host = String::new();
-    let mut path = path_part;
-    if let Some(auth_rest) = path_part.strip_prefix("//") {
-        if !scheme.is_empty() || !path_part.starts_with("///") {
-            let (authority, p) = match auth_rest.find('/') {
-                Some(at) => auth_rest.split_at(at),
-                None => (auth_rest, ""),
-            };
-            path = p;
-            let host_part = match authority.rfind('@') {
-                Some(at) => {
-                    let userinfo = &authority[..at];
-                    if !userinfo
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b"-._:~!$&'()*+,;=%@".contains(&b))
-                    {
-                        return fail("net/url: invalid userinfo".into());
-                    }
-                    if let Err(e) = unescape(userinfo, false) {
-                        return fail(e);
-                    }
-                    &authority[at + 1..]
-                }
-                None => authority,
-            };
-            host = match parse_host(host_part) {
-                Ok(h) => h,
-                Err(e) => return fail(e),
-            };
-        }
-    }
-    if let Err(e) = unescape(path, false) {
-        return fail(e);
-    }
-    Ok(host)
-}
-
-/// url.go `parseHost`.
-fn parse_host(host: &str) -> Result<String, String> {
-    if host.starts_with('[') {
-        let Some(close) = host.rfind(']') else {
-            return Err("missing ']' in host".into());
-        };
-        let port = &host[close + 1..];
-        if !valid_optional_port(port) {
-            return Err(format!(
-                "invalid port {} after host",
-                super::verify::go_quote(port)
-            ));
-        }
-        unescape(&host[..close + 1], true)?;
-        return Ok(host.to_string());
-    }
-    if let Some(colon) = host.rfind(':') {
-        let port = &host[colon..];
-        if !valid_optional_port(port) {
-            return Err(format!(
-                "invalid port {} after host",
-                super::verify::go_quote(port)
-            ));
-        }
-    }
-    unescape(host, true)
-}
-
-fn valid_optional_port(port: &str) -> bool {
-    port.is_empty()
-        || port
-            .strip_prefix(':')
-            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
-}
-
-/// url.go `unescape` for hosts (`encodeHost`) and paths: `%` must start two hex digits;
-/// in hosts only unreserved and sub-delim ASCII characters are allowed.
-fn unescape(s: &str, host: bool) -> Result<String, String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if b == b'%' {
-            let hex = bytes.get(i + 1..i + 3);
-            match hex {
-                Some(h) if h.iter().all(u8::is_ascii_hexdigit) => {
-                    let v =
-                        u8::from_str_radix(std::str::from_utf8(h).unwrap_or("zz"), 16).unwrap_or(0);
-                    // Hosts may only escape non-ASCII bytes (and %25 in an IPv6 zone).
-                    if host && v < 0x80 && &s[i..i + 3] != "%25" {
-                        return Err(format!(
-                            "invalid URL escape {}",
-                            super::verify::go_quote(&s[i..i + 3])
-                        ));
-                    }
-                    out.push(v);
-                    i += 3;
-                }
-                _ => {
-                    let end = (i + 3).min(bytes.len());
-                    let shown = String::from_utf8_lossy(&bytes[i..end]).into_owned();
-                    return Err(format!(
-                        "invalid URL escape {}",
-                        super::verify::go_quote(&shown)
-                    ));
-                }
-            }
-            continue;
-        }
-        if host && b < 0x80 && !host_char_ok(b) {
-            return Err(format!(
-                "invalid character {} in host name",
-                super::verify::go_quote(&char::from(b).to_string())
-            ));
-        }
-        out.push(b);
-        i += 1;
-    }
-    Ok(String::from_utf8_lossy(&out).into_owned())
-}
-
-/// url.go `shouldEscape(c, encodeHost)` is false for these.
-fn host_char_ok(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:[]<>\"".contains(&b)
-}
-
 // --- name constraint matching (verify.go) ---
 
-/// `matchDomainConstraint`; `excluded` enables Go's wildcard handling for exclusions.
-pub(crate) fn match_domain_constraint(
-    domain: &str,
-    constraint: &str,
-    excluded: bool,
-) -> Result<bool, String> {
+/// `matchDomainConstraint` as Go 1.24.3 has it: a wildcard SAN (`*.example.com`) is
+/// compared label by label like any other name, so an excluded `foo.example.com` does not
+/// exclude it (Go 1.24.11 and 1.25.5 added a wildcard rule for exclusions).
+pub(crate) fn match_domain_constraint(domain: &str, constraint: &str) -> Result<bool, String> {
     if constraint.is_empty() {
         return Ok(true);
     }
-    let Some(mut domain_labels) = domain_to_reverse_labels(domain) else {
+    let Some(domain_labels) = domain_to_reverse_labels(domain) else {
         return Err(format!(
             "x509: internal error: cannot parse domain {}",
             super::verify::go_quote(domain)
         ));
     };
-    let wildcard = domain.starts_with('*');
     let (must_have_subdomains, constraint) = match constraint.strip_prefix('.') {
         Some(c) => (true, c),
         None => (false, constraint),
     };
-    let Some(mut constraint_labels) = domain_to_reverse_labels(constraint) else {
+    let Some(constraint_labels) = domain_to_reverse_labels(constraint) else {
         return Err(format!(
             "x509: internal error: cannot parse domain {}",
             super::verify::go_quote(constraint)
@@ -317,10 +140,6 @@ pub(crate) fn match_domain_constraint(
     {
         return Ok(false);
     }
-    if excluded && wildcard && domain_labels.len() > 1 && !constraint_labels.is_empty() {
-        domain_labels.pop();
-        constraint_labels.pop();
-    }
     Ok(constraint_labels
         .iter()
         .zip(&domain_labels)
@@ -328,11 +147,7 @@ pub(crate) fn match_domain_constraint(
 }
 
 /// `matchEmailConstraint`.
-pub(crate) fn match_email_constraint(
-    mailbox: &Mailbox,
-    constraint: &str,
-    excluded: bool,
-) -> Result<bool, String> {
+pub(crate) fn match_email_constraint(mailbox: &Mailbox, constraint: &str) -> Result<bool, String> {
     if constraint.contains('@') {
         let Some(c) = parse_mailbox(constraint) else {
             return Err(format!(
@@ -342,40 +157,29 @@ pub(crate) fn match_email_constraint(
         };
         return Ok(mailbox.local == c.local && mailbox.domain.eq_ignore_ascii_case(&c.domain));
     }
-    match_domain_constraint(&mailbox.domain, constraint, excluded)
+    match_domain_constraint(&mailbox.domain, constraint)
 }
 
-/// `matchURIConstraint`: `uri` is the full URI text, `host` its host as url.Parse gives it.
-pub(crate) fn match_uri_constraint(
-    uri: &str,
-    host: &str,
-    constraint: &str,
-    excluded: bool,
-) -> Result<bool, String> {
+/// `matchURIConstraint`: the host of the parsed URI (port split off with
+/// `net.SplitHostPort`) must be a domain; errors quote `URL.String()`.
+pub(crate) fn match_uri_constraint(uri: &Url, constraint: &str) -> Result<bool, String> {
+    let mut host = uri.host.clone();
     if host.is_empty() {
         return Err(format!(
             "URI with empty host ({}) cannot be matched against constraints",
-            super::verify::go_quote(uri)
+            super::verify::go_quote(&uri.go_string())
         ));
     }
-    let mut host = host.to_string();
     if host.contains(':') && !host.ends_with(']') {
-        match host.rsplit_once(':') {
-            Some((h, _)) if !h.contains(':') || h.starts_with('[') => {
-                host = h.trim_start_matches('[').trim_end_matches(']').to_string()
-            }
-            _ => {
-                return Err(format!("address {host}: too many colons in address"));
-            }
-        }
+        host = super::url::split_host_port(&uri.host)?;
     }
     if (host.starts_with('[') && host.ends_with(']')) || parse_ip(&host).is_some() {
         return Err(format!(
             "URI with IP ({}) cannot be matched against constraints",
-            super::verify::go_quote(uri)
+            super::verify::go_quote(&uri.go_string())
         ));
     }
-    match_domain_constraint(&host, constraint, excluded)
+    match_domain_constraint(&host, constraint)
 }
 
 /// `matchIPConstraint`.
@@ -544,37 +348,23 @@ mod tests {
     #[test]
     fn domain_constraints_follow_go() {
         assert_eq!(
-            match_domain_constraint("a.example.com", "example.com", false),
+            match_domain_constraint("a.example.com", "example.com"),
             Ok(true)
         );
         assert_eq!(
-            match_domain_constraint("example.com", ".example.com", false),
+            match_domain_constraint("example.com", ".example.com"),
             Ok(false)
         );
         assert_eq!(
-            match_domain_constraint("a.example.com", ".example.com", false),
+            match_domain_constraint("a.example.com", ".example.com"),
             Ok(true)
         );
         assert_eq!(
-            match_domain_constraint("notexample.com", "example.com", false),
+            match_domain_constraint("notexample.com", "example.com"),
             Ok(false)
         );
-        assert_eq!(match_domain_constraint("x.com", "", false), Ok(true));
+        assert_eq!(match_domain_constraint("x.com", ""), Ok(true));
         assert!(domain_to_reverse_labels("example.com.").is_none());
-    }
-
-    #[test]
-    fn urls_fail_like_go() {
-        assert_eq!(
-            parse_url("https://example.com:8080/x").as_deref(),
-            Ok("example.com:8080")
-        );
-        assert_eq!(
-            parse_url("https://ex%zzample.com/").unwrap_err(),
-            "parse \"https://ex%zzample.com/\": invalid URL escape \"%zz\""
-        );
-        assert!(parse_url("spiffe://example.com/a%2").is_err());
-        assert_eq!(parse_url("urn:foo:bar").as_deref(), Ok(""));
     }
 
     #[test]

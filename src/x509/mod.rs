@@ -28,6 +28,7 @@ mod goname;
 mod parser;
 mod policy;
 mod signature;
+mod url;
 mod verify;
 
 use std::time::SystemTime;

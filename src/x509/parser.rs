@@ -754,13 +754,15 @@ fn san(v: Der<'_>, out: &mut Extensions) -> R<()> {
                 let Some(text) = ascii(data) else {
                     return err("x509: SAN uniformResourceIdentifier is malformed");
                 };
-                let host = super::goname::parse_url(&text).map_err(|e| {
+                let uri = super::url::parse(&text).map_err(|e| {
                     format!(
                         "x509: cannot parse URI {}: {e}",
                         super::verify::go_quote(&text)
                     )
                 })?;
-                if !host.is_empty() && super::goname::domain_to_reverse_labels(&host).is_none() {
+                if !uri.host.is_empty()
+                    && super::goname::domain_to_reverse_labels(&uri.host).is_none()
+                {
                     return Err(format!(
                         "x509: cannot parse URI {}: invalid domain",
                         super::verify::go_quote(&text)

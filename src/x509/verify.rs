@@ -268,7 +268,7 @@ fn check_name_constraints(ca: &Cert, chain: &[&Cert]) -> Result<(), GoError> {
                         "email address",
                         &text,
                         nc,
-                        |c, s, ex| goname::match_email_constraint(&mailbox, c_str(c, s), ex),
+                        |c, s| goname::match_email_constraint(&mailbox, c_str(c, s)),
                         |s| &s.email,
                     )?;
                 }
@@ -284,13 +284,13 @@ fn check_name_constraints(ca: &Cert, chain: &[&Cert]) -> Result<(), GoError> {
                         "DNS name",
                         &text,
                         nc,
-                        |c, s, ex| goname::match_domain_constraint(&text, c_str(c, s), ex),
+                        |c, s| goname::match_domain_constraint(&text, c_str(c, s)),
                         |s| &s.dns,
                     )?;
                 }
                 6 => {
-                    let host = match goname::parse_url(&text) {
-                        Ok(h) => h,
+                    let uri = match super::url::parse(&text) {
+                        Ok(u) => u,
                         Err(_) => {
                             return Err(GoError::new(
                                 Failure::InvalidCertificate,
@@ -306,7 +306,7 @@ fn check_name_constraints(ca: &Cert, chain: &[&Cert]) -> Result<(), GoError> {
                         "URI",
                         &text,
                         nc,
-                        |c, s, ex| goname::match_uri_constraint(&text, &host, c_str(c, s), ex),
+                        |c, s| goname::match_uri_constraint(&uri, c_str(c, s)),
                         |s| &s.uri,
                     )?;
                 }
@@ -332,7 +332,7 @@ fn check_subtrees(
     name_type: &str,
     name: &str,
     nc: &super::parser::NameConstraints,
-    matches: impl Fn(usize, &[String], bool) -> Result<bool, String>,
+    matches: impl Fn(usize, &[String]) -> Result<bool, String>,
     list: impl Fn(&Subtrees) -> &Vec<String>,
 ) -> Result<(), GoError> {
     let excluded = list(&nc.excluded);
@@ -344,7 +344,7 @@ fn check_subtrees(
         ));
     }
     for (i, constraint) in excluded.iter().enumerate() {
-        match matches(i, excluded, true) {
+        match matches(i, excluded) {
             Err(e) => return Err(not_authorized(e)),
             Ok(true) => {
                 return Err(not_authorized(format!(
@@ -366,7 +366,7 @@ fn check_subtrees(
     }
     let mut ok = true;
     for i in 0..permitted.len() {
-        ok = matches(i, permitted, false).map_err(not_authorized)?;
+        ok = matches(i, permitted).map_err(not_authorized)?;
         if ok {
             break;
         }

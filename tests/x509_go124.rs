@@ -1,0 +1,375 @@
+//! Where Docker 28's Go (1.24.3) differs from Go's current crypto/x509, and the URI SAN
+//! forms `net/url` parses in ways a simple parser would not, each judged by our `check` and
+//! by the real docker CLI against a `docker-registry` in a network namespace:
+//! - a wildcard SAN under an excluded subdomain is not excluded (Go 1.24.11 and 1.25.5
+//!   added that rule);
+//! - a CA's name constraints apply to the SANs of every certificate below it in the chain,
+//!   not to its own;
+//! - URI SANs: a control character in the fragment, zone escapes, ports, uppercase schemes
+//!   (quoted as `URL.String()` prints them), `net.SplitHostPort` errors, and which of the
+//!   host or the userinfo fails first.
+
+mod support;
+
+use std::fmt::Write as _;
+
+use rcgen::{
+    BasicConstraints, CertificateParams, CustomExtension, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, SanType,
+};
+use support::{dcosreg, docker_verdict, require_tool, Netns, Registry};
+
+struct Material {
+    chain: String,
+    key: String,
+    trust: String,
+}
+
+/// A name in a SAN or a constraint: (GeneralName context tag, value).
+type Name = (u8, &'static str);
+const DNS: u8 = 0x82;
+const URI: u8 = 0x86;
+
+struct Case {
+    name: &'static str,
+    /// The root's permitted and excluded subtrees.
+    permitted: &'static [Name],
+    excluded: &'static [Name],
+    /// SANs of the root itself and of an intermediate (None: no intermediate).
+    root_sans: &'static [Name],
+    intermediate_sans: Option<&'static [Name]>,
+    /// The leaf's SANs besides the registry's IP address.
+    leaf_sans: &'static [Name],
+    /// A certificate Go cannot parse is served after the leaf (the leaf's extra SANs
+    /// go to it): the registry (Go 1.19) parses only its own leaf, the client all.
+    unparsable_extra: bool,
+    /// What the docker CLI 28.2.2 says (a prefix); None = trusted.
+    go: Option<&'static str>,
+}
+
+fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let n = content.len();
+    if n < 0x80 {
+        out.push(n as u8);
+    } else {
+        out.extend([0x81, n as u8]);
+    }
+    out.extend_from_slice(content);
+    out
+}
+
+fn name_constraints(permitted: &[Name], excluded: &[Name]) -> CustomExtension {
+    let subtrees = |tag: u8, names: &[Name]| {
+        let inner: Vec<u8> = names
+            .iter()
+            .flat_map(|(t, v)| tlv(0x30, &tlv(*t, v.as_bytes())))
+            .collect();
+        tlv(tag, &inner)
+    };
+    let mut body = Vec::new();
+    if !permitted.is_empty() {
+        body.extend(subtrees(0xa0, permitted));
+    }
+    if !excluded.is_empty() {
+        body.extend(subtrees(0xa1, excluded));
+    }
+    let mut ext = CustomExtension::from_oid_content(&[2, 5, 29, 30], tlv(0x30, &body));
+    ext.set_criticality(true);
+    ext
+}
+
+fn san(name: &Name) -> SanType {
+    let ia5 = |v: &str| v.to_string().try_into().expect("IA5 string");
+    match name.0 {
+        DNS => SanType::DnsName(ia5(name.1)),
+        URI => SanType::URI(ia5(name.1)),
+        t => panic!("SAN tag {t:#x}"),
+    }
+}
+
+fn ca(name: &str, sans: &[Name]) -> CertificateParams {
+    let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    params.distinguished_name.push(DnType::CommonName, name);
+    params.subject_alt_names = sans.iter().map(san).collect();
+    params
+}
+
+fn leaf(ip: &str, sans: &[Name]) -> CertificateParams {
+    let mut params = CertificateParams::new(vec![ip.to_string()]).expect("leaf params");
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "registry");
+    params.is_ca = IsCa::ExplicitNoCa;
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    params.subject_alt_names.extend(sans.iter().map(san));
+    params
+}
+
+fn build(case: &Case, ip: &str) -> Material {
+    let key = || KeyPair::generate().expect("key");
+    let mut root = ca("Go 1.24 Root", case.root_sans);
+    if !case.permitted.is_empty() || !case.excluded.is_empty() {
+        root.custom_extensions = vec![name_constraints(case.permitted, case.excluded)];
+    }
+    let root_key = key();
+    let root_cert = root.self_signed(&root_key).expect("root");
+    let mut issuer = Issuer::new(root, root_key);
+    let mut chain_tail = String::new();
+    if let Some(sans) = case.intermediate_sans {
+        let int_key = key();
+        let int = ca("Go 1.24 Intermediate", sans);
+        let int_cert = int.signed_by(&int_key, &issuer).expect("intermediate");
+        chain_tail = int_cert.pem();
+        issuer = Issuer::new(int, int_key);
+    }
+    let leaf_key = key();
+    let (own_sans, extra_sans) = if case.unparsable_extra {
+        (&[][..], case.leaf_sans)
+    } else {
+        (case.leaf_sans, &[][..])
+    };
+    let leaf_cert = leaf(ip, own_sans)
+        .signed_by(&leaf_key, &issuer)
+        .expect("leaf");
+    let mut chain = format!("{}{chain_tail}", leaf_cert.pem());
+    if !extra_sans.is_empty() {
+        let extra = leaf(ip, extra_sans)
+            .signed_by(&key(), &issuer)
+            .expect("extra certificate");
+        chain.push_str(&extra.pem());
+    }
+    Material {
+        chain,
+        key: leaf_key.serialize_pem(),
+        trust: root_cert.pem(),
+    }
+}
+
+fn cases() -> Vec<Case> {
+    let base = Case {
+        name: "",
+        permitted: &[],
+        excluded: &[],
+        root_sans: &[],
+        intermediate_sans: None,
+        leaf_sans: &[],
+        unparsable_extra: false,
+        go: None,
+    };
+    vec![
+        Case {
+            name: "excluded foo.example.com does not exclude a *.example.com SAN",
+            excluded: &[(DNS, "foo.example.com")],
+            leaf_sans: &[(DNS, "*.example.com")],
+            ..base
+        },
+        Case {
+            name: "excluded example.com excludes *.example.com (label by label)",
+            excluded: &[(DNS, "example.com")],
+            leaf_sans: &[(DNS, "*.example.com")],
+            go: Some("x509: a root or intermediate certificate is not authorized to sign for this name: DNS name \"*.example.com\" is excluded by constraint \"example.com\""),
+            ..base
+        },
+        Case {
+            name: "the root's constraint applies to the intermediate's own SAN",
+            permitted: &[(DNS, "example.com")],
+            intermediate_sans: Some(&[(DNS, "int.other.test")]),
+            go: Some("x509: a root or intermediate certificate is not authorized to sign for this name: DNS name \"int.other.test\" is not permitted by any constraint"),
+            ..base
+        },
+        Case {
+            name: "the root's constraint does not apply to its own SAN",
+            permitted: &[(DNS, "example.com")],
+            root_sans: &[(DNS, "root.other.test")],
+            intermediate_sans: Some(&[]),
+            ..base
+        },
+        Case {
+            name: "a dNSName SAN with a leading dot under a DNS constraint",
+            permitted: &[(DNS, "example.com")],
+            leaf_sans: &[(DNS, ".example.com")],
+            go: Some("x509: cannot parse dnsName \".example.com\""),
+            ..base
+        },
+        Case {
+            name: "URI SAN with a control character in its fragment parses",
+            leaf_sans: &[(URI, "spiffe://reg.example.com/x#\u{1}")],
+            ..base
+        },
+        Case {
+            name: "URI SAN with an escaped zone in a bracketed host parses",
+            leaf_sans: &[(URI, "spiffe://[fe80::1%25en%30]/x")],
+            ..base
+        },
+        Case {
+            name: "URI SAN with a port, under a URI constraint",
+            permitted: &[(URI, "example.com")],
+            leaf_sans: &[(URI, "spiffe://reg.example.com:8443/x")],
+            ..base
+        },
+        Case {
+            name: "URI SAN with an uppercase scheme and an IP host: Go quotes URL.String()",
+            permitted: &[(URI, "example.com")],
+            leaf_sans: &[(URI, "HTTPS://10.1.2.3/a%41")],
+            go: Some("x509: a root or intermediate certificate is not authorized to sign for this name: URI with IP (\"https://10.1.2.3/a%41\") cannot be matched against constraints"),
+            ..base
+        },
+        Case {
+            name: "opaque URI SAN with an uppercase scheme under a URI constraint",
+            excluded: &[(URI, "example.com")],
+            leaf_sans: &[(URI, "URN:Example:x")],
+            go: Some("x509: a root or intermediate certificate is not authorized to sign for this name: URI with empty host (\"urn:Example:x\") cannot be matched against constraints"),
+            ..base
+        },
+        Case {
+            name: "URI SAN whose host has two colons: net.SplitHostPort's error",
+            permitted: &[(URI, "example.com")],
+            leaf_sans: &[(URI, "spiffe://a:b:1/x")],
+            go: Some("x509: a root or intermediate certificate is not authorized to sign for this name: address a:b:1: too many colons in address"),
+            ..base
+        },
+        Case {
+            name: "URI SAN with a bad userinfo and a bad host: the host's error wins",
+            leaf_sans: &[(URI, "spiffe://us er@%zz/")],
+            unparsable_extra: true,
+            go: Some("tls: failed to parse certificate from server: x509: cannot parse URI \"spiffe://us er@%zz/\": parse \"spiffe://us er@%zz/\": invalid URL escape \"%zz\""),
+            ..base
+        },
+        Case {
+            name: "URI SAN with an escaped ASCII byte in the host",
+            leaf_sans: &[(URI, "spiffe://reg%2Eexample.com/")],
+            unparsable_extra: true,
+            go: Some("tls: failed to parse certificate from server: x509: cannot parse URI \"spiffe://reg%2Eexample.com/\": parse \"spiffe://reg%2Eexample.com/\": invalid URL escape \"%2E\""),
+            ..base
+        },
+        Case {
+            name: "URI SAN with a control character before the fragment",
+            leaf_sans: &[(URI, "spiffe://reg.example.com/\u{1}#f")],
+            unparsable_extra: true,
+            go: Some("tls: failed to parse certificate from server: x509: cannot parse URI \"spiffe://reg.example.com/\\x01#f\": parse \"spiffe://reg.example.com/\\x01\": net/url: invalid control character in URL"),
+            ..base
+        },
+    ]
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Verdict {
+    Trusted,
+    Refused(String),
+    Other(String),
+}
+
+fn ours(addr: &str, ca_file: &std::path::Path) -> Verdict {
+    let ca_file = ca_file.to_string_lossy().into_owned();
+    let out = dcosreg(&[
+        "--internal",
+        addr,
+        "--external",
+        addr,
+        "--timeout",
+        "5s",
+        "check",
+        addr,
+        "--ca-file",
+        &ca_file,
+        "--format",
+        "json",
+    ]);
+    let json: serde_json::Value = match serde_json::from_slice(&out.stdout) {
+        Ok(j) => j,
+        Err(e) => return Verdict::Other(format!("no JSON ({e}): {}", support::stderr(&out))),
+    };
+    let ep = &json["endpoints"][0];
+    match ep["status"].as_str() {
+        Some("trusted") => Verdict::Trusted,
+        Some("untrusted") => {
+            Verdict::Refused(ep["docker_error"].as_str().unwrap_or("<null>").to_string())
+        }
+        _ => Verdict::Other(ep["findings"][0]["message"].to_string()),
+    }
+}
+
+fn docker(addr: &str, etc_docker: &std::path::Path) -> Verdict {
+    let (accepted, message) = docker_verdict(addr, etc_docker);
+    if accepted {
+        return Verdict::Trusted;
+    }
+    Verdict::Refused(
+        message
+            .strip_prefix("tls: failed to verify certificate: ")
+            .unwrap_or(&message)
+            .to_string(),
+    )
+}
+
+#[test]
+fn uri_sans_and_go_1_24_name_constraints_agree_with_docker_28() {
+    require_tool("docker-registry");
+    let ns = Netns::create();
+    let work = tempfile::tempdir().expect("tempdir");
+    let etc_docker = work.path().join("etc-docker");
+    let cases = cases();
+    let mut registries = Vec::new();
+    let mut targets = Vec::new();
+    for (i, case) in cases.iter().enumerate() {
+        let dir = work.path().join(format!("case{i}"));
+        std::fs::create_dir_all(&dir).expect("case dir");
+        let m = build(case, &ns.inner_ip);
+        let port = 22_000 + i as u16;
+        let addr = format!("{}:{port}", ns.inner_ip);
+        let certs_d = etc_docker.join("certs.d").join(&addr);
+        std::fs::create_dir_all(&certs_d).expect("certs.d");
+        std::fs::write(certs_d.join("ca.crt"), &m.trust).expect("trust file");
+        let (chain, key) = (dir.join("chain.pem"), dir.join("key.pem"));
+        std::fs::write(&chain, &m.chain).expect("chain");
+        std::fs::write(&key, &m.key).expect("key");
+        registries.push(Registry::start_in_netns(&ns, port, &chain, &key));
+        targets.push((addr, certs_d.join("ca.crt")));
+    }
+    let results: Vec<(Verdict, Verdict)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = targets
+            .iter()
+            .map(|(addr, ca_file)| {
+                let etc_docker = &etc_docker;
+                scope.spawn(move || (ours(addr, ca_file), docker(addr, etc_docker)))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("oracle thread"))
+            .collect()
+    });
+    drop(registries);
+    let mut report = String::new();
+    let mut failed = 0;
+    for (case, (ours, docker)) in cases.iter().zip(&results) {
+        // The oracle's text loses its closing quotes (support's go_verdict trims them).
+        let agree = match (ours, docker) {
+            (Verdict::Refused(o), Verdict::Refused(d)) => {
+                o.trim_end_matches(['"', '\\']) == d.as_str()
+            }
+            _ => ours == docker,
+        };
+        let documented = match (docker, case.go) {
+            (Verdict::Trusted, None) => true,
+            (Verdict::Refused(m), Some(prefix)) => {
+                m.starts_with(prefix.trim_end_matches(['"', '\\']))
+            }
+            _ => false,
+        };
+        if !(agree && documented) {
+            failed += 1;
+        }
+        let _ = writeln!(
+            report,
+            "{} {}\n     ours  : {ours:?}\n     docker: {docker:?}",
+            if agree && documented { "ok  " } else { "FAIL" },
+            case.name,
+        );
+    }
+    println!("{report}");
+    assert_eq!(failed, 0, "{failed} case(s) disagree:\n{report}");
+}
