@@ -27,6 +27,7 @@ struct Material {
 
 /// A name in a SAN or a constraint: (GeneralName context tag, value).
 type Name = (u8, &'static str);
+const EMAIL: u8 = 0x81;
 const DNS: u8 = 0x82;
 const URI: u8 = 0x86;
 
@@ -82,6 +83,7 @@ fn name_constraints(permitted: &[Name], excluded: &[Name]) -> CustomExtension {
 fn san(name: &Name) -> SanType {
     let ia5 = |v: &str| v.to_string().try_into().expect("IA5 string");
     match name.0 {
+        EMAIL => SanType::Rfc822Name(ia5(name.1)),
         DNS => SanType::DnsName(ia5(name.1)),
         URI => SanType::URI(ia5(name.1)),
         t => panic!("SAN tag {t:#x}"),
@@ -192,6 +194,25 @@ fn cases() -> Vec<Case> {
             permitted: &[(DNS, "example.com")],
             leaf_sans: &[(DNS, ".example.com")],
             go: Some("x509: cannot parse dnsName \".example.com\""),
+            ..base
+        },
+        Case {
+            name: "an empty dNSName SAN under an excluded DNS constraint",
+            excluded: &[(DNS, "example.com")],
+            leaf_sans: &[(DNS, "")],
+            ..base
+        },
+        Case {
+            name: "an rfc822Name SAN with two @ under an email constraint",
+            excluded: &[(EMAIL, "example.com")],
+            leaf_sans: &[(EMAIL, "a@b@c.com")],
+            ..base
+        },
+        Case {
+            name: "URI SAN with an IPv6 zone and a port under a URI constraint",
+            permitted: &[(URI, "example.com")],
+            leaf_sans: &[(URI, "spiffe://[fe80::1%25en0]:16/")],
+            go: Some("x509: a root or intermediate certificate is not authorized to sign for this name: URI with IP (\"spiffe://[fe80::1%25en0]:16/\") cannot be matched against constraints"),
             ..base
         },
         Case {

@@ -173,13 +173,24 @@ pub(crate) fn match_uri_constraint(uri: &Url, constraint: &str) -> Result<bool, 
     if host.contains(':') && !host.ends_with(']') {
         host = super::url::split_host_port(&uri.host)?;
     }
-    if (host.starts_with('[') && host.ends_with(']')) || parse_ip(&host).is_some() {
+    if netip_parse_addr(&host) || (host.starts_with('[') && host.ends_with(']')) {
         return Err(format!(
             "URI with IP ({}) cannot be matched against constraints",
             super::verify::go_quote(&uri.go_string())
         ));
     }
     match_domain_constraint(&host, constraint)
+}
+
+/// `netip.ParseAddr` succeeds: `net.ParseIP`'s forms plus an IPv6 zone (`fe80::1%en0`).
+/// Go 1.24 checks a URI's host with it (the fix for CVE-2024-45341, Go 1.23.5).
+fn netip_parse_addr(text: &str) -> bool {
+    match text.find('%') {
+        Some(at) if at > 0 => {
+            at + 1 < text.len() && text[..at].parse::<std::net::Ipv6Addr>().is_ok()
+        }
+        _ => parse_ip(text).is_some(),
+    }
 }
 
 /// `matchIPConstraint`.

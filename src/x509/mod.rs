@@ -24,6 +24,8 @@ mod anchors;
 mod cert;
 mod der;
 mod findings;
+#[cfg(test)]
+mod go_vectors;
 mod goname;
 mod parser;
 mod policy;

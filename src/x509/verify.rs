@@ -67,8 +67,22 @@ pub(crate) fn verify<'a>(
     dialled: &str,
     now: i128,
 ) -> Result<Vec<Vec<&'a Cert>>, GoError> {
+    verify_options(leaf, intermediates, roots, Some((host, dialled)), now)
+}
+
+/// `Verify` with `VerifyOptions.DNSName` optional (empty: no hostname check), as Go's own
+/// tests call it; key usage is serverAuth, as crypto/tls asks.
+pub(crate) fn verify_options<'a>(
+    leaf: &'a Cert,
+    intermediates: &[&'a Cert],
+    roots: &'a [Anchor],
+    dns_name: Option<(&Host, &str)>,
+    now: i128,
+) -> Result<Vec<Vec<&'a Cert>>, GoError> {
     check_valid(leaf, LEAF, &[], now)?;
-    check_hostname(leaf, host, dialled)?;
+    if let Some((host, dialled)) = dns_name {
+        check_hostname(leaf, host, dialled)?;
+    }
     let candidates = if roots.iter().any(|root| root.der == leaf.der) {
         // A leaf that is itself in the pool is trusted as is: no chain building, no
         // signature check. This is why the guide's CA:TRUE self-signed cert works.
@@ -273,7 +287,7 @@ fn check_name_constraints(ca: &Cert, chain: &[&Cert]) -> Result<(), GoError> {
                     )?;
                 }
                 2 => {
-                    if goname::domain_to_reverse_labels(&text).is_none() || text.is_empty() {
+                    if goname::domain_to_reverse_labels(&text).is_none() {
                         return Err(GoError::new(
                             Failure::InvalidCertificate,
                             format!("x509: cannot parse dnsName {}", go_quote(&text)),
