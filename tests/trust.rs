@@ -897,4 +897,10 @@ fn an_unreachable_endpoint_is_reported_and_the_others_installed() {
     );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(snapshot(root2.path()).is_empty());
+    // Each fact once: the cause in one warning naming the endpoint once, not again in the
+    // final error.
+    let err = stderr(&out);
+    assert_eq!(err.matches("connection refused").count(), 1, "{err}");
+    assert_eq!(err.matches(closed.as_str()).count(), 1, "{err}");
+    assert!(err.contains("see the warnings above"), "{err}");
 }

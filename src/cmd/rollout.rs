@@ -146,7 +146,7 @@ fn obtain_ca(
     if args.dry_run {
         let offered: Vec<EndpointCa> = found.into_iter().filter(|e| e.cas.is_ok()).collect();
         if offered.is_empty() {
-            anyhow::bail!("nothing to trust: no endpoint offered a certificate — give --ca-file PEM or --ca-url URL");
+            return Err(source::Refusal::NothingOffered.into());
         }
         return Ok(Ok(offered));
     }

@@ -87,7 +87,7 @@ pub(crate) fn run(
     for entry in &found {
         match &entry.cas {
             Err(why) => {
-                warnings.push(format!("{}: cannot get its CA — {why}", entry.endpoint));
+                warnings.push(format!("{}: cannot get its CA: {why}", entry.endpoint));
                 status = status.worst(ExitStatus::No);
             }
             Ok(cas) => warnings.extend(cas.iter().filter_map(|c| c.warning.clone())),
@@ -102,9 +102,7 @@ pub(crate) fn run(
     let approved = if args.dry_run && args.source.fingerprint.is_none() {
         let offered: Vec<EndpointCa> = found.iter().filter(|e| e.cas.is_ok()).cloned().collect();
         if offered.is_empty() {
-            return refuse(source::Refusal::NothingOffered(
-                "see the warnings above".into(),
-            ));
+            return refuse(source::Refusal::NothingOffered);
         }
         source::Approved {
             how: Approval::Yes,

@@ -22,7 +22,10 @@ pub(crate) enum Unreachable {
         "{endpoint}: DNS lookup failed: {reason} — check the name, /etc/hosts and /etc/resolv.conf"
     )]
     Dns { endpoint: String, reason: String },
-    #[error("{endpoint}: connection refused (nothing listens on {addr}) — check the port and that the registry is running")]
+    #[error(
+        "{endpoint}: connection refused ({}) — check the port and that the registry is running",
+        nothing_listens(endpoint, addr)
+    )]
     Refused { endpoint: String, addr: SocketAddr },
     #[error("{endpoint}: {}", timeout_sentence(phase, *after))]
     Timeout {
@@ -58,6 +61,15 @@ pub(crate) enum Unreachable {
     Http { endpoint: String, reason: String },
     #[error("{endpoint}: cannot connect: {reason} — check the address and the route to it")]
     Network { endpoint: String, reason: String },
+}
+
+/// The address is news only when the endpoint did not spell it (a name, a default port).
+fn nothing_listens(endpoint: &str, addr: &SocketAddr) -> String {
+    if *endpoint == addr.to_string() {
+        "nothing listens there".to_string()
+    } else {
+        format!("nothing listens on {addr}")
+    }
 }
 
 fn timeout_sentence(phase: &str, after: Duration) -> String {
@@ -149,6 +161,36 @@ fn describe_bytes(first: &[u8]) -> String {
 }
 
 impl Unreachable {
+    /// The endpoint the sentence is about.
+    fn endpoint(&self) -> &str {
+        match self {
+            Unreachable::Dns { endpoint, .. }
+            | Unreachable::Refused { endpoint, .. }
+            | Unreachable::Timeout { endpoint, .. }
+            | Unreachable::Reset { endpoint, .. }
+            | Unreachable::Closed { endpoint }
+            | Unreachable::PlainHttp { endpoint }
+            | Unreachable::NotTls { endpoint, .. }
+            | Unreachable::TlsAlert { endpoint, .. }
+            | Unreachable::Tls { endpoint, .. }
+            | Unreachable::Http { endpoint, .. }
+            | Unreachable::Network { endpoint, .. } => endpoint,
+        }
+    }
+
+    /// The sentence without its leading `endpoint: `, for a caller that names the endpoint
+    /// itself (so it is said once).
+    pub(crate) fn cause(&self) -> String {
+        let text = self.to_string();
+        match text
+            .strip_prefix(self.endpoint())
+            .and_then(|t| t.strip_prefix(": "))
+        {
+            Some(rest) => rest.to_string(),
+            None => text,
+        }
+    }
+
     /// A short stable code for JSON (`refused`, `timeout`, `plain-http`, ...).
     pub(crate) fn code(&self) -> &'static str {
         match self {

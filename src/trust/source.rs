@@ -208,10 +208,9 @@ fn from_handshakes(endpoints: &[Endpoint], deadline: Instant) -> Vec<EndpointCa>
                             anchor_from_chain(endpoint, &chain.certs).map(|c| vec![c]),
                             Some(chain.certs),
                         ),
+                        // The caller names the endpoint; the cause keeps its own hint.
                         Err(e) => (
-                            Err(format!(
-                                "{e} — check the address, or install with --ca-file PEM"
-                            )),
+                            Err(format!("{}, or install with --ca-file PEM", e.cause())),
                             None,
                         ),
                     };
@@ -341,8 +340,9 @@ pub(crate) enum Refusal {
     NoMatch { given: String, offered: String },
     #[error("--fingerprint matches no certificate offered by {endpoint} (it offers {offered}) — nothing installed; add its fingerprint (comma-separated) or leave {endpoint} out")]
     EndpointUnmatched { endpoint: String, offered: String },
-    #[error("nothing to trust: no endpoint offered a certificate — {0}")]
-    NothingOffered(String),
+    /// Each endpoint's cause was already said in a warning; not again here.
+    #[error("nothing to trust: no endpoint offered a certificate — see the warnings above")]
+    NothingOffered,
     #[error("not confirmed — nothing installed")]
     Declined,
     #[error("cannot read the answer from the terminal — {0}")]
@@ -377,17 +377,7 @@ pub(crate) fn confirm(
 ) -> Result<Approved, Refusal> {
     let offered: Vec<&EndpointCa> = found.iter().filter(|e| e.cas.is_ok()).collect();
     if offered.is_empty() {
-        let why = found
-            .iter()
-            .filter_map(|e| {
-                e.cas
-                    .as_ref()
-                    .err()
-                    .map(|why| format!("{}: {why}", e.endpoint))
-            })
-            .collect::<Vec<_>>()
-            .join("; ");
-        return Err(Refusal::NothingOffered(why));
+        return Err(Refusal::NothingOffered);
     }
     if !printer.is_json() {
         describe(&offered);
