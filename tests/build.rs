@@ -6,7 +6,7 @@ mod support;
 use std::fs;
 use std::path::Path;
 
-use support::{dcosreg, stderr, stdout};
+use support::{assert_status, assert_status_for, dcosreg, stderr, stdout};
 
 const VIP: &str = "192.168.0.1";
 const LB: &str = "192.168.1.50:5000";
@@ -43,7 +43,7 @@ fn dry_run_plans_pulls_and_the_build_and_writes_nothing() {
         "TAG=7",
         ctx,
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status(&out, 0);
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(plan["from"], VIP);
     assert_eq!(plan["to"], LB);
@@ -79,7 +79,7 @@ fn dry_run_plans_pulls_and_the_build_and_writes_nothing() {
         "--no-cache",
         ctx,
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status(&out, 0);
     let text = stdout(&out);
     assert!(
         text.trim_end()
@@ -125,7 +125,7 @@ fn no_docker_cli_and_no_daemon_are_one_line_errors() {
         cmd.output().unwrap()
     };
     let out = run(&[("PATH", empty.path().to_str().unwrap())]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_status(&out, 2);
     let err = stderr(&out);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("no docker CLI"), "{err}");
@@ -136,7 +136,7 @@ fn no_docker_cli_and_no_daemon_are_one_line_errors() {
         ("DOCKER_HOST", &sock),
         ("DOCKER_CONFIG", empty.path().to_str().unwrap()),
     ]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_status(&out, 2);
     let err = stderr(&out);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("Docker daemon is not reachable"), "{err}");
@@ -168,7 +168,7 @@ fn input_errors_exit_2_before_any_docker_call() {
         let mut full = vec!["--internal", VIP, "--external", LB];
         full.extend(args);
         let out = dcosreg(&full);
-        assert_eq!(out.status.code(), Some(2), "{full:?}");
+        assert_status_for(&out, 2, format_args!("{full:?}"));
         assert!(stderr(&out).contains(needle), "{full:?}: {}", stderr(&out));
     }
 }

@@ -12,7 +12,7 @@ use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use support::runtime::{ClusterRegistry, Runtime, DOCKER_CLI};
-use support::{stderr, stdout, wait_with_deadline};
+use support::{assert_status, assert_status_for, stderr, stdout, wait_with_deadline};
 
 /// `docker-dcosreg ARGS` in the daemons' namespace with `docker` on PATH being `docker`
 /// (the Debian CLI when `debian_cli`, which builds with BuildKit without buildx).
@@ -97,7 +97,7 @@ fn build_reaches_the_endpoint_that_answers_without_a_daemon_restart() {
         "--target",
         "docker",
     ]);
-    assert!(trust.status.success(), "trust: {}", stderr(&trust));
+    assert_status_for(&trust, 0, "trust");
     let dockerd = rt.dockerd_pid();
 
     // Marathon-LB down (a namespace port nobody answers), the VIP up: a Dockerfile naming
@@ -139,7 +139,7 @@ fn build_reaches_the_endpoint_that_answers_without_a_daemon_restart() {
         text.contains(&format!("pulling base image {}/base/app:1", reg.vip)),
         "{text}"
     );
-    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert_status(&out, 1);
     assert!(text.contains("returned a non-zero code: 1"), "{text}");
     assert!(image_exists(&rt, &format!("{}/base/app:1", reg.vip)));
     // Without the ignore check the same command builds and tags.
@@ -171,13 +171,7 @@ fn build_reaches_the_endpoint_that_answers_without_a_daemon_restart() {
             ctx.path().to_str().unwrap(),
         ],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_status(&out, 0);
     assert!(image_exists(&rt, "built:b"));
     fs::write(&df, &original).unwrap();
 
@@ -240,7 +234,7 @@ fn build_reaches_the_endpoint_that_answers_without_a_daemon_restart() {
         ],
     );
     let text = format!("{}{}", stdout(&out), stderr(&out));
-    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert_status(&out, 0);
     assert!(text.contains("only the external endpoint"), "{text}");
     assert!(
         text.contains(&format!("pulling base image {}/base/app:1", reg.mlb)),
@@ -278,6 +272,6 @@ fn build_reaches_the_endpoint_that_answers_without_a_daemon_restart() {
         ],
     );
     let text = format!("{}{}", stdout(&out), stderr(&out));
-    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert_status(&out, 1);
     assert!(text.contains("test ! -e /ctx/secret.txt"), "{text}");
 }

@@ -28,11 +28,7 @@ fn cert_ok(args: &[&str]) -> serde_json::Value {
     let mut full = vec!["--format", "json", "cert"];
     full.extend_from_slice(args);
     let out = dcosreg(&full);
-    assert!(
-        out.status.success(),
-        "cert {args:?} failed: {}",
-        stderr(&out)
-    );
+    assert_status_for(&out, 0, format_args!("cert {args:?} failed"));
     serde_json::from_str(&stdout(&out)).expect("cert --format json prints JSON")
 }
 
@@ -73,7 +69,7 @@ fn trust_for_docker(report: &serde_json::Value, root: &Path, endpoints: &[String
     args.extend(&words[3..]);
     args.extend(["--target", "docker", "--no-verify"]);
     let out = dcosreg(&args);
-    assert!(out.status.success(), "{command}: {}", stderr(&out));
+    assert_status_for(&out, 0, format_args!("{command}"));
 }
 
 #[test]
@@ -200,7 +196,7 @@ fn files_have_their_modes_and_are_never_overwritten_without_force() {
     let mut dry = args.clone();
     dry.push("--dry-run");
     let planned = dcosreg(&dry);
-    assert!(planned.status.success(), "{}", stderr(&planned));
+    assert_status(&planned, 0);
     assert!(
         stdout(&planned).starts_with("Would issue"),
         "{}",
@@ -208,7 +204,7 @@ fn files_have_their_modes_and_are_never_overwritten_without_force() {
     );
     assert!(!out.exists(), "--dry-run wrote something");
     let first = dcosreg(&args);
-    assert!(first.status.success(), "{}", stderr(&first));
+    assert_status(&first, 0);
     for (name, expected) in [
         ("ca.crt", 0o644),
         ("ca.key", 0o600),
@@ -227,7 +223,7 @@ fn files_have_their_modes_and_are_never_overwritten_without_force() {
 
     // Second run: refused, one line, every file unchanged.
     let again = dcosreg(&args);
-    assert_eq!(again.status.code(), Some(2));
+    assert_status(&again, 2);
     let message = stderr(&again);
     assert_eq!(message.lines().count(), 1, "{message}");
     assert!(
@@ -243,7 +239,7 @@ fn files_have_their_modes_and_are_never_overwritten_without_force() {
     let mut lonely_args = vec!["cert", "--out", lonely.to_str().unwrap()];
     lonely_args.extend(loopback);
     let refused = dcosreg(&lonely_args);
-    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert_status(&refused, 2);
     let names: Vec<_> = std::fs::read_dir(&lonely)
         .unwrap()
         .map(|e| e.unwrap().file_name())
@@ -260,7 +256,7 @@ fn files_have_their_modes_and_are_never_overwritten_without_force() {
     let mut forced = args.clone();
     forced.push("--force");
     let replaced = dcosreg(&forced);
-    assert!(replaced.status.success(), "{}", stderr(&replaced));
+    assert_status(&replaced, 0);
     let after = read_all();
     for (index, (old, new)) in before.iter().zip(&after).enumerate() {
         assert_ne!(old, new, "file {index} was not replaced");
@@ -292,7 +288,7 @@ fn bad_input_is_one_line_and_writes_nothing() {
         args.extend_from_slice(extra);
         let result = dcosreg(&args);
         let message = stderr(&result);
-        assert_eq!(result.status.code(), Some(2), "{extra:?}: {message}");
+        assert_status_for(&result, 2, format_args!("{extra:?}: {message}"));
         assert_eq!(message.lines().count(), 1, "{extra:?}: {message}");
         assert!(
             message.starts_with("docker-dcosreg: ") && message.contains(" — "),
@@ -305,11 +301,7 @@ fn bad_input_is_one_line_and_writes_nothing() {
 /// Run a command that must succeed (openssl).
 fn run(command: &mut Command) {
     let out = command.output().expect("run command");
-    assert!(
-        out.status.success(),
-        "{command:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_status_for(&out, 0, format_args!("{command:?}"));
 }
 
 /// How an openssl-made CA key is stored.
@@ -465,7 +457,7 @@ fn renewal_with_an_existing_ca_needs_no_new_trust() {
     ]
     .map(String::from);
     let refused = dcosreg(&in_place.iter().map(String::as_str).collect::<Vec<_>>());
-    assert_eq!(refused.status.code(), Some(2));
+    assert_status(&refused, 2);
     let message = stderr(&refused);
     assert!(
         message.contains("domain.crt") && !message.contains("ca.crt,"),
@@ -474,7 +466,7 @@ fn renewal_with_an_existing_ca_needs_no_new_trust() {
     let mut forced: Vec<&str> = in_place.iter().map(String::as_str).collect();
     forced.push("--force");
     let renewed = dcosreg(&forced);
-    assert!(renewed.status.success(), "{}", stderr(&renewed));
+    assert_status(&renewed, 0);
     assert!(
         !stderr(&renewed).contains("belongs to"),
         "{}",
@@ -494,7 +486,7 @@ fn renewal_with_an_existing_ca_needs_no_new_trust() {
         dir.path().join("ossl-ec/user-ca.key").to_str().unwrap(),
         "--force",
     ]);
-    assert!(switched.status.success(), "{}", stderr(&switched));
+    assert_status(&switched, 0);
     assert!(stderr(&switched).contains("ca.key belongs to the CA that ca.crt held before"));
     assert!(first.join("ca.key").exists());
 }
@@ -540,7 +532,7 @@ fn a_wrong_ca_is_refused_before_anything_is_written() {
             ca_key.to_str().unwrap(),
         ]);
         let message = stderr(&result);
-        assert_eq!(result.status.code(), Some(2), "{message}");
+        assert_status_for(&result, 2, format_args!("{message}"));
         assert_eq!(message.lines().count(), 1, "{message}");
         assert!(message.contains(expected), "{message}");
     }

@@ -7,7 +7,7 @@ mod support;
 use std::path::Path;
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
-use support::{dcosreg, stderr, stdout};
+use support::{assert_status, assert_status_for, dcosreg, stderr, stdout};
 
 /// A CA and a leaf for `names` signed by it: (leaf PEM, key PEM, CA PEM, CA DER).
 fn ca_and_leaf(names: &[&str], cn: &str) -> (String, String, String, Vec<u8>) {
@@ -84,7 +84,7 @@ fn bad_certificate_files_exit_2_naming_the_file() {
             vec!["--cert", f, "--host", "127.0.0.1", "--ca-file", c],
         ] {
             let out = offline(&args);
-            assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+            assert_status_for(&out, 2, format_args!("{args:?}"));
             let err = stderr(&out);
             assert!(
                 err.contains(f),
@@ -108,10 +108,10 @@ fn bad_certificate_files_exit_2_naming_the_file() {
         "--cert-dir",
         nowhere.to_str().unwrap(),
     ]);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_status(&out, 2);
     assert!(stderr(&out).contains("no-such-dir"), "{}", stderr(&out));
     let out = offline(&["--cert", good.to_str().unwrap(), "--host", "http://x/"]);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_status(&out, 2);
     let out = offline(&[
         "127.0.0.1:1",
         "--cert",
@@ -119,12 +119,7 @@ fn bad_certificate_files_exit_2_naming_the_file() {
         "--host",
         "127.0.0.1",
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "endpoints and --cert together: {}",
-        stderr(&out)
-    );
+    assert_status_for(&out, 2, "endpoints and --cert together");
 }
 
 #[test]
@@ -136,7 +131,7 @@ fn hostile_certificate_strings_are_sanitized() {
     write(&cert, format!("{leaf}{ca}"));
     let cert = cert.to_str().unwrap();
     let out = offline(&["--cert", cert, "--host", "registry.example"]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_status(&out, 1);
     let text = stdout(&out);
     assert!(text.contains("evil"), "{text}");
     for line in text.lines() {
@@ -180,7 +175,7 @@ fn json_has_the_contract_shape_and_trust_follows_root() {
 
     // Nothing installed under ROOT: Go's "unknown authority".
     let out = run("127.0.0.1:5000");
-    assert_eq!(out.status.code(), Some(1));
+    assert_status(&out, 1);
     let value = json(&out);
     let ep = &value["endpoints"][0];
     let mut keys: Vec<&str> = ep.as_object().unwrap().keys().map(|k| k.as_str()).collect();
@@ -229,17 +224,17 @@ fn json_has_the_contract_shape_and_trust_follows_root() {
     // PEM ca.crt in certs.d/<host:port>: trusted for that spelling only.
     write(&certs_d.join("ca.crt"), &ca);
     let out = run("127.0.0.1:5000");
-    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert_status(&out, 0);
     assert_eq!(
         json(&out)["endpoints"][0]["docker_error"],
         serde_json::Value::Null
     );
-    assert_eq!(run("127.0.0.1:5001").status.code(), Some(1));
+    assert_status(&run("127.0.0.1:5001"), 1);
 
     // A file not ending in .crt is not read by Docker.
     std::fs::rename(certs_d.join("ca.crt"), certs_d.join("ca.pem")).unwrap();
     let out = run("127.0.0.1:5000");
-    assert_eq!(out.status.code(), Some(1));
+    assert_status(&out, 1);
     assert!(
         stdout(&out).contains("ca.pem is not read"),
         "the trap is named: {}",
@@ -248,8 +243,8 @@ fn json_has_the_contract_shape_and_trust_follows_root() {
 
     // The system bundle under ROOT counts for every endpoint, as SystemCertPool does.
     write(&root.path().join("etc/ssl/certs/ca-certificates.crt"), &ca);
-    assert_eq!(run("127.0.0.1:5001").status.code(), Some(0));
-    assert_eq!(run("127.0.0.1").status.code(), Some(0));
+    assert_status(&run("127.0.0.1:5001"), 0);
+    assert_status(&run("127.0.0.1"), 0);
 }
 
 #[test]
@@ -273,7 +268,7 @@ fn the_vip_certificate_warns_about_the_mlb_address() {
         "--ca-file",
         ca_file.to_str().unwrap(),
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status(&out, 0);
     let text = stdout(&out);
     assert!(text.starts_with("127.0.0.1: trusted"), "{text}");
     assert!(
@@ -299,7 +294,7 @@ fn unreachable_endpoints_exit_1() {
         "--format",
         "json",
     ]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_status(&out, 1);
     let value = json(&out);
     let endpoints = value["endpoints"].as_array().unwrap();
     assert_eq!(endpoints.len(), 2, "internal and external are both checked");

@@ -18,7 +18,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use support::runtime::{ClusterRegistry, Runtime};
-use support::{require_tool, stderr, stdout, wait_with_deadline};
+use support::{assert_status_for, require_tool, stderr, stdout, wait_with_deadline};
 
 const LIMIT: Duration = Duration::from_secs(120);
 
@@ -107,7 +107,7 @@ fn import(rt: &Runtime, root: &Path, tag: &str, cmd: &str) {
         ],
         LIMIT,
     );
-    assert!(out.status.success(), "import {tag}: {}", text(&out));
+    assert_status_for(&out, 0, format_args!("import {tag}"));
     let _ = fs::remove_file(&tarball);
 }
 
@@ -206,7 +206,7 @@ fn run_snippet(rt: &Runtime, words: &[String], name: &str, drop_certs_mount: boo
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = rt.docker_out(&args, LIMIT);
-    assert!(out.status.success(), "docker {args:?}: {}", text(&out));
+    assert_status_for(&out, 0, format_args!("docker {args:?}"));
 }
 
 /// Whether CAP_SYS_RESOURCE (bit 24) is in this process's bounding set. dockerd 20.10
@@ -279,7 +279,7 @@ fn snippet(rt: &Runtime, reg: &ClusterRegistry, kind: &str) -> String {
         "snippet",
         kind,
     ]);
-    assert!(out.status.success(), "snippet {kind}: {}", text(&out));
+    assert_status_for(&out, 0, format_args!("snippet {kind}"));
     stdout(&out)
 }
 
@@ -305,7 +305,7 @@ fn jenkins_dind_and_compose_snippets_pull_from_both_endpoints() {
         "--target",
         "docker",
     ]);
-    assert!(trust.status.success(), "trust: {}", text(&trust));
+    assert_status_for(&trust, 0, "trust");
     let work = tempfile::tempdir_in(rt.dir()).unwrap();
     let images = [reg.vip.clone(), reg.mlb.clone()].map(|ep| format!("{ep}/base/app:1"));
 
@@ -320,13 +320,9 @@ fn jenkins_dind_and_compose_snippets_pull_from_both_endpoints() {
     run_snippet(&rt, &runs[0], "agent-nomount", true);
     for image in &images {
         let out = exec(&rt, "agent", &["docker", "manifest", "inspect", image]);
-        assert!(
-            out.status.success(),
-            "agent: manifest inspect {image}: {}",
-            text(&out)
-        );
+        assert_status_for(&out, 0, format_args!("agent: manifest inspect {image}"));
         let out = exec(&rt, "agent", &["docker", "pull", "-q", image]);
-        assert!(out.status.success(), "agent: pull {image}: {}", text(&out));
+        assert_status_for(&out, 0, format_args!("agent: pull {image}"));
         let out = exec(
             &rt,
             "agent-nomount",
@@ -353,7 +349,7 @@ fn jenkins_dind_and_compose_snippets_pull_from_both_endpoints() {
     wait_inner_dockerd(&rt, "dind");
     for image in &images {
         let out = exec(&rt, "dind", &["docker", "pull", "-q", image]);
-        assert!(out.status.success(), "dind: pull {image}: {}", text(&out));
+        assert_status_for(&out, 0, format_args!("dind: pull {image}"));
     }
     rt.docker_out(&["rm", "-f", "dind"], LIMIT);
 
@@ -398,21 +394,13 @@ fn jenkins_dind_and_compose_snippets_pull_from_both_endpoints() {
         wait_with_deadline(&mut child, LIMIT)
     };
     let up = compose(&["up", "-d"]);
-    assert!(up.status.success(), "docker-compose up: {}", text(&up));
+    assert_status_for(&up, 0, "docker-compose up");
     let container = "dcosregtest_dind_1";
     wait_inner_dockerd(&rt, container);
     for image in &images {
         let out = exec(&rt, container, &["docker", "pull", "-q", image]);
-        assert!(
-            out.status.success(),
-            "compose dind: pull {image}: {}",
-            text(&out)
-        );
+        assert_status_for(&out, 0, format_args!("compose dind: pull {image}"));
     }
     let down = compose(&["down", "-t", "2"]);
-    assert!(
-        down.status.success(),
-        "docker-compose down: {}",
-        text(&down)
-    );
+    assert_status_for(&down, 0, "docker-compose down");
 }

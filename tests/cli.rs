@@ -6,7 +6,7 @@ mod support;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use support::{bin, dcosreg, stderr, stdout};
+use support::{assert_status, assert_status_for, bin, dcosreg, stderr, stdout};
 
 fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
@@ -15,7 +15,7 @@ fn json(text: &str) -> serde_json::Value {
 #[test]
 fn metadata_is_valid_and_matches_the_crate_version() {
     let out = dcosreg(&["docker-cli-plugin-metadata"]);
-    assert!(out.status.success());
+    assert_status(&out, 0);
     let meta = json(&stdout(&out));
     assert_eq!(meta["SchemaVersion"], "0.1.0");
     assert_eq!(meta["Version"], env!("CARGO_PKG_VERSION"));
@@ -53,7 +53,7 @@ fn metadata_reads_no_config_and_ignores_bad_settings() {
         .env("DCOSREG_TIMEOUT", "never")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_status(&out, 0);
     assert!(stderr(&out).is_empty());
 }
 
@@ -97,7 +97,7 @@ fn the_real_docker_cli_lists_and_runs_the_plugin() {
         &["dcosreg", "-h"],
     ] {
         let out = docker(home.path(), help);
-        assert!(out.status.success(), "docker {help:?}: {}", stderr(&out));
+        assert_status_for(&out, 0, format_args!("docker {help:?}"));
         let text = stdout(&out);
         assert!(
             text.contains("Usage: docker dcosreg"),
@@ -120,7 +120,7 @@ fn the_real_docker_cli_lists_and_runs_the_plugin() {
             "json",
         ],
     );
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_status(&out, 0);
     let report = json(&stdout(&out));
     assert_eq!(report["settings"][0]["value"], "127.0.0.9");
     assert_eq!(report["settings"][0]["source"], "flag");
@@ -129,14 +129,14 @@ fn the_real_docker_cli_lists_and_runs_the_plugin() {
         home.path(),
         &["dcosreg", "--internal", "http://x", "config"],
     );
-    assert_eq!(out.status.code(), Some(2));
+    assert_status(&out, 2);
 }
 
 #[test]
 fn standalone_and_plugin_argv_both_work() {
     for args in [&["config"][..], &["dcosreg", "config"]] {
         let out = dcosreg(args);
-        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        assert_status_for(&out, 0, format_args!("{args:?}"));
         assert!(stdout(&out).contains("192.168.0.1"), "defaults shown");
     }
     let out = dcosreg(&["--help"]);
@@ -151,7 +151,7 @@ fn standalone_and_plugin_argv_both_work() {
 fn command_help_keeps_global_options_under_their_own_heading() {
     for command in ["check", "trust", "rewrite", "doctor"] {
         let out = dcosreg(&[command, "--help"]);
-        assert!(out.status.success(), "{command} --help: {}", stderr(&out));
+        assert_status_for(&out, 0, format_args!("{command} --help"));
         let text = stdout(&out);
         let (own, global) = text
             .split_once("\nGlobal options:\n")
@@ -179,7 +179,7 @@ fn command_help_keeps_global_options_under_their_own_heading() {
 }
 
 fn settings(out: &std::process::Output) -> serde_json::Value {
-    assert!(out.status.success(), "{}", stderr(out));
+    assert_status(out, 0);
     let report = json(&stdout(out));
     let mut by_key = serde_json::Map::new();
     for entry in report["settings"].as_array().unwrap() {
@@ -261,13 +261,13 @@ fn malformed_config_names_the_file_and_line() {
         let file = dir.path().join("bad.toml");
         std::fs::write(&file, text).unwrap();
         let out = dcosreg(&["config", "--config", file.to_str().unwrap()]);
-        assert_eq!(out.status.code(), Some(2));
+        assert_status(&out, 2);
         let err = stderr(&out);
         assert!(err.contains(&format!("{}:{line}", file.display())), "{err}");
         assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
     }
     let out = dcosreg(&["config", "--config", "/nonexistent/dcosreg.toml"]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_status(&out, 2);
     assert!(stderr(&out).contains("/nonexistent/dcosreg.toml"));
 }
 
@@ -284,7 +284,7 @@ fn nonsense_endpoints_and_durations_exit_2_with_one_line() {
         &["no-such-command"],
     ] {
         let out = dcosreg(args);
-        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert_status_for(&out, 2, format_args!("{args:?}"));
         let err = stderr(&out);
         assert!(!err.contains("panicked"), "{args:?}: {err}");
         assert!(!err.is_empty());
@@ -306,7 +306,7 @@ fn install_script_fails_clearly_without_cargo() {
         .env("CARGO_HOME", dir.path().join("no-cargo"))
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    assert_status(&out, 2);
     assert!(
         stderr(&out).contains("cargo is not installed"),
         "{}",
@@ -337,11 +337,11 @@ fn install_script_installs_a_prebuilt_binary_or_tarball_without_cargo() {
 
     // Not a file, then not a binary for this machine: exit 2, nothing installed.
     let out = install(&dir.path().join("missing"));
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_status(&out, 2);
     let junk = dir.path().join("junk");
     std::fs::write(&junk, "not a program").unwrap();
     let out = install(&junk);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_status(&out, 2);
     assert!(
         stderr(&out).contains("does not run on this machine"),
         "{}",
@@ -364,10 +364,10 @@ fn install_script_installs_a_prebuilt_binary_or_tarball_without_cargo() {
         .arg(top.file_name().unwrap())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_status(&out, 0);
     for from in [support::bin_path(), support::bin_path(), tarball] {
         let out = install(&from);
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_status(&out, 0);
         assert!(stdout(&out).contains("installed"), "{}", stdout(&out));
         for path in [&plugin, &command] {
             assert_eq!(std::fs::read(path).unwrap(), built, "{}", path.display());
@@ -385,5 +385,5 @@ fn install_script_installs_a_prebuilt_binary_or_tarball_without_cargo() {
     );
     // What it installed runs.
     let out = Command::new(&command).arg("--version").output().unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_status(&out, 0);
 }

@@ -15,7 +15,9 @@ use std::time::Duration;
 
 use base64::Engine;
 use support::peers::TestChain;
-use support::{require_tool, wait_for_listener, wait_with_deadline, Netns};
+use support::{
+    assert_status, assert_status_for, require_tool, wait_for_listener, wait_with_deadline, Netns,
+};
 
 const USER: &str = "alice";
 const PASSWORD: &str = "correct horse battery staple";
@@ -84,7 +86,7 @@ impl Cluster {
                     .write_all(PASSWORD.as_bytes())
                     .expect("password to htpasswd");
                 let out = wait_with_deadline(&mut child, Duration::from_secs(20));
-                assert!(out.status.success(), "htpasswd: {out:?}");
+                assert_status_for(&out, 0, "htpasswd");
                 std::fs::write(&htpasswd, &out.stdout).expect("htpasswd file");
                 format!(
                     "auth:\n  htpasswd:\n    realm: dcosreg-test\n    path: {}\n",
@@ -288,7 +290,7 @@ impl Cluster {
             .arg(format!("oci:{}:1", layout.display()))
             .arg(format!("docker://{spelling}/{repo}"));
         let out = self.run(command, None);
-        assert!(out.status.success(), "skopeo copy: {}", text(&out));
+        assert_status_for(&out, 0, "skopeo copy");
     }
 
     fn login(&self, password: &str) -> Output {
@@ -410,7 +412,7 @@ fn one_login_serves_docker_and_skopeo_at_both_endpoints_and_logout_restores_conf
         ],
         Some(PASSWORD),
     );
-    assert_eq!(untrusted.status.code(), Some(1), "{}", text(&untrusted));
+    assert_status(&untrusted, 1);
     assert!(
         String::from_utf8_lossy(&untrusted.stderr)
             .contains("x509: certificate signed by unknown authority"),
@@ -424,7 +426,7 @@ fn one_login_serves_docker_and_skopeo_at_both_endpoints_and_logout_restores_conf
 
     // Wrong password: exit 1, nothing stored, config.json untouched.
     let wrong = cluster.login("not the password");
-    assert_eq!(wrong.status.code(), Some(1), "{}", text(&wrong));
+    assert_status(&wrong, 1);
     assert!(
         String::from_utf8_lossy(&wrong.stderr).contains("unauthorized"),
         "{}",
@@ -446,7 +448,7 @@ fn one_login_serves_docker_and_skopeo_at_both_endpoints_and_logout_restores_conf
 
     // One login.
     let login = cluster.login(PASSWORD);
-    assert_eq!(login.status.code(), Some(0), "{}", text(&login));
+    assert_status(&login, 0);
     assert_secret_absent(&login);
     assert!(
         String::from_utf8_lossy(&login.stderr).contains("unencrypted"),
@@ -468,18 +470,14 @@ fn one_login_serves_docker_and_skopeo_at_both_endpoints_and_logout_restores_conf
     for spelling in &spellings {
         let reference = format!("{spelling}/creds/app:1");
         let docker = cluster.manifest_inspect(&reference);
-        assert!(
-            docker.status.success(),
-            "docker manifest inspect {reference}: {}",
-            text(&docker)
+        assert_status_for(
+            &docker,
+            0,
+            format_args!("docker manifest inspect {reference}"),
         );
         assert!(String::from_utf8_lossy(&docker.stdout).contains("schemaVersion"));
         let skopeo = cluster.skopeo_inspect(&cluster.config_json(), spelling, "creds/app:1");
-        assert!(
-            skopeo.status.success(),
-            "skopeo inspect {reference}: {}",
-            text(&skopeo)
-        );
+        assert_status_for(&skopeo, 0, format_args!("skopeo inspect {reference}"));
     }
 
     // The helper itself, for URL forms Docker and others send.
@@ -489,7 +487,7 @@ fn one_login_serves_docker_and_skopeo_at_both_endpoints_and_logout_restores_conf
         format!("https://{vip}"),
     ] {
         let got = cluster.helper("get", &url);
-        assert!(got.status.success(), "get {url}: {}", text(&got));
+        assert_status_for(&got, 0, format_args!("get {url}"));
         let answer: serde_json::Value = serde_json::from_slice(&got.stdout).unwrap();
         assert_eq!(answer["ServerURL"], url.as_str());
         assert_eq!(answer["Username"], USER);
@@ -501,7 +499,7 @@ fn one_login_serves_docker_and_skopeo_at_both_endpoints_and_logout_restores_conf
         assert_eq!(listed[spelling], USER, "{listed}");
     }
     let unknown = cluster.helper("get", "other.example:5000");
-    assert_eq!(unknown.status.code(), Some(1));
+    assert_status(&unknown, 1);
     assert_eq!(
         String::from_utf8_lossy(&unknown.stdout).trim_end(),
         "credentials not found in native keychain"
@@ -514,12 +512,7 @@ fn one_login_serves_docker_and_skopeo_at_both_endpoints_and_logout_restores_conf
         &["credentials", "export", "--as", "docker-config", "--out"],
         None,
     );
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "--out needs a value: {}",
-        text(&out)
-    );
+    assert_status_for(&out, 2, "--out needs a value");
     let out = cluster.dcosreg(
         &[
             "credentials",
@@ -531,16 +524,12 @@ fn one_login_serves_docker_and_skopeo_at_both_endpoints_and_logout_restores_conf
         ],
         None,
     );
-    assert!(out.status.success(), "{}", text(&out));
+    assert_status(&out, 0);
     assert_secret_absent(&out);
     assert_eq!(mode(&exported), 0o600);
     for spelling in &spellings {
         let skopeo = cluster.skopeo_inspect(&exported, spelling, "creds/app:1");
-        assert!(
-            skopeo.status.success(),
-            "exported auths at {spelling}: {}",
-            text(&skopeo)
-        );
+        assert_status_for(&skopeo, 0, format_args!("exported auths at {spelling}"));
     }
     let archive = cluster.dir.path().join("docker.tar.gz");
     let out = cluster.dcosreg(
@@ -554,7 +543,7 @@ fn one_login_serves_docker_and_skopeo_at_both_endpoints_and_logout_restores_conf
         ],
         None,
     );
-    assert!(out.status.success(), "{}", text(&out));
+    assert_status(&out, 0);
     let sandbox = cluster.dir.path().join("sandbox");
     std::fs::create_dir_all(&sandbox).unwrap();
     let untar = Command::new("tar")
@@ -564,7 +553,7 @@ fn one_login_serves_docker_and_skopeo_at_both_endpoints_and_logout_restores_conf
         .arg(&sandbox)
         .output()
         .expect("tar");
-    assert!(untar.status.success(), "{untar:?}");
+    assert_status(&untar, 0);
     assert_eq!(mode(&sandbox.join(".docker/config.json")), 0o600);
     let via_archive = cluster.docker(&[
         "--config",
@@ -573,11 +562,11 @@ fn one_login_serves_docker_and_skopeo_at_both_endpoints_and_logout_restores_conf
         "inspect",
         &format!("{mlb}/creds/app:1"),
     ]);
-    assert!(via_archive.status.success(), "{}", text(&via_archive));
+    assert_status(&via_archive, 0);
 
     // Logout: config.json byte for byte as before login, the secret gone, access gone.
     let logout = cluster.dcosreg(&["logout"], None);
-    assert!(logout.status.success(), "{}", text(&logout));
+    assert_status(&logout, 0);
     assert_eq!(
         std::fs::read_to_string(cluster.config_json()).unwrap(),
         original
@@ -588,7 +577,7 @@ fn one_login_serves_docker_and_skopeo_at_both_endpoints_and_logout_restores_conf
     let after = cluster.manifest_inspect(&format!("{vip}/creds/app:1"));
     assert!(!after.status.success(), "{}", text(&after));
     let again = cluster.dcosreg(&["logout"], None);
-    assert!(again.status.success(), "logout twice: {}", text(&again));
+    assert_status_for(&again, 0, "logout twice");
     assert_eq!(
         std::fs::read_to_string(cluster.config_json()).unwrap(),
         original
@@ -602,7 +591,7 @@ fn one_login_serves_docker_and_skopeo_at_both_endpoints_and_logout_restores_conf
     std::fs::create_dir_all(&ci_config).unwrap();
     // The job's config.json exactly as `snippet jenkins` prints it.
     let snippet = cluster.dcosreg(&["--format", "json", "snippet", "jenkins"], None);
-    assert!(snippet.status.success(), "{}", text(&snippet));
+    assert_status(&snippet, 0);
     let snippet: serde_json::Value = serde_json::from_slice(&snippet.stdout).unwrap();
     let job_config = snippet["sections"]
         .as_array()
@@ -632,7 +621,7 @@ fn one_login_serves_docker_and_skopeo_at_both_endpoints_and_logout_restores_conf
         .stdin(Stdio::null())
         .output()
         .expect("docker in the CI form");
-    assert!(ci.status.success(), "{}", text(&ci));
+    assert_status(&ci, 0);
 
     // `docker login` at one spelling goes through the helper's `store` and serves every
     // spelling; `docker logout` erases it for all of them.
@@ -651,20 +640,16 @@ fn one_login_serves_docker_and_skopeo_at_both_endpoints_and_logout_restores_conf
         &["login", "-u", USER, "--password-stdin", &mlb],
         Some(PASSWORD),
     );
-    assert!(
-        login.status.success(),
-        "docker login {mlb}: {}",
-        text(&login)
-    );
+    assert_status_for(&login, 0, format_args!("docker login {mlb}"));
     let config_text = std::fs::read_to_string(ci_config.join("config.json")).unwrap();
     assert!(!config_text.contains(PASSWORD), "{config_text}");
     let other = docker_in(
         &["manifest", "inspect", &format!("{vip}:443/creds/app:1")],
         None,
     );
-    assert!(other.status.success(), "{}", text(&other));
+    assert_status(&other, 0);
     let logout = docker_in(&["logout", &mlb], None);
-    assert!(logout.status.success(), "{}", text(&logout));
+    assert_status(&logout, 0);
     let gone = docker_in(
         &["manifest", "inspect", &format!("{vip}/creds/app:1")],
         None,
@@ -789,7 +774,7 @@ fn bearer_token_flow_login_checks_and_serves_docker_and_skopeo() {
     let (vip, mlb) = (cluster.vip(), cluster.mlb());
 
     let wrong = cluster.login("not the password");
-    assert_eq!(wrong.status.code(), Some(1), "{}", text(&wrong));
+    assert_status(&wrong, 1);
     assert!(
         !cluster.config_json().exists(),
         "a refused login writes nothing"
@@ -797,7 +782,7 @@ fn bearer_token_flow_login_checks_and_serves_docker_and_skopeo() {
     assert!(!cluster.data_dir().join("credentials.json").exists());
 
     let login = cluster.login(PASSWORD);
-    assert_eq!(login.status.code(), Some(0), "{}", text(&login));
+    assert_status(&login, 0);
     assert!(
         String::from_utf8_lossy(&login.stdout).contains("token auth"),
         "{}",
@@ -808,7 +793,7 @@ fn bearer_token_flow_login_checks_and_serves_docker_and_skopeo() {
         &["--format", "json", "login", "-u", USER, "--password-stdin"],
         Some(PASSWORD),
     );
-    assert!(json.status.success(), "{}", text(&json));
+    assert_status(&json, 0);
     assert_secret_absent(&json);
     let report: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
     assert_eq!(report["logged_in"], true);
@@ -823,17 +808,17 @@ fn bearer_token_flow_login_checks_and_serves_docker_and_skopeo() {
     cluster.push(&cluster.config_json(), &vip, "bearer/app:1");
     for reference in [format!("{vip}/bearer/app:1"), format!("{mlb}/bearer/app:1")] {
         let docker = cluster.manifest_inspect(&reference);
-        assert!(
-            docker.status.success(),
-            "docker manifest inspect {reference}: {}",
-            text(&docker)
+        assert_status_for(
+            &docker,
+            0,
+            format_args!("docker manifest inspect {reference}"),
         );
     }
     let skopeo = cluster.skopeo_inspect(&cluster.config_json(), &mlb, "bearer/app:1");
-    assert!(skopeo.status.success(), "{}", text(&skopeo));
+    assert_status(&skopeo, 0);
 
     let logout = cluster.dcosreg(&["logout"], None);
-    assert!(logout.status.success(), "{}", text(&logout));
+    assert_status(&logout, 0);
     assert!(
         !cluster.config_json().exists(),
         "login created config.json; logout removes it"
@@ -864,10 +849,10 @@ fn dockerd_pulls_through_the_helper_and_through_the_exported_archive() {
         ],
         Duration::from_secs(20),
     );
-    assert!(copy.status.success(), "{}", text(&copy));
+    assert_status(&copy, 0);
 
     let login = cluster.login(PASSWORD);
-    assert!(login.status.success(), "{}", text(&login));
+    assert_status(&login, 0);
     cluster.push(&cluster.config_json(), &vip, "pull/app:1");
 
     let docker = |args: &[&str]| -> Output {
@@ -883,11 +868,7 @@ fn dockerd_pulls_through_the_helper_and_through_the_exported_archive() {
     for spelling in [&vip, &mlb] {
         let reference = format!("{spelling}/pull/app:1");
         let pull = docker(&["pull", "-q", &reference]);
-        assert!(
-            pull.status.success(),
-            "docker pull {reference}: {}",
-            text(&pull)
-        );
+        assert_status_for(&pull, 0, format_args!("docker pull {reference}"));
         let _ = docker(&["rmi", "-f", &reference]);
     }
 
@@ -903,9 +884,9 @@ fn dockerd_pulls_through_the_helper_and_through_the_exported_archive() {
         ],
         None,
     );
-    assert!(out.status.success(), "{}", text(&out));
+    assert_status(&out, 0);
     let logout = cluster.dcosreg(&["logout"], None);
-    assert!(logout.status.success(), "{}", text(&logout));
+    assert_status(&logout, 0);
     let reference = format!("{mlb}/pull/app:1");
     let refused = docker(&["pull", "-q", &reference]);
     assert!(
@@ -924,7 +905,7 @@ fn dockerd_pulls_through_the_helper_and_through_the_exported_archive() {
         .arg(&sandbox)
         .output()
         .expect("tar");
-    assert!(untar.status.success(), "{untar:?}");
+    assert_status(&untar, 0);
     let agent_config = sandbox.join(".docker");
     let pull = docker(&[
         "--config",
@@ -933,11 +914,7 @@ fn dockerd_pulls_through_the_helper_and_through_the_exported_archive() {
         "-q",
         &reference,
     ]);
-    assert!(
-        pull.status.success(),
-        "pull with the archive: {}",
-        text(&pull)
-    );
+    assert_status_for(&pull, 0, "pull with the archive");
     let pull = docker(&[
         "--config",
         agent_config.to_str().unwrap(),
@@ -945,11 +922,7 @@ fn dockerd_pulls_through_the_helper_and_through_the_exported_archive() {
         "-q",
         &format!("{vip}:443/pull/app:1"),
     ]);
-    assert!(
-        pull.status.success(),
-        "pull with the archive at :443: {}",
-        text(&pull)
-    );
+    assert_status_for(&pull, 0, "pull with the archive at :443");
 }
 
 /// A `pass` password store with a fresh GnuPG key, for `docker-credential-pass`; its
@@ -974,7 +947,7 @@ impl PassStore {
                 .stdin(Stdio::null())
                 .output()
                 .expect("gpg");
-            assert!(out.status.success(), "gpg {args:?}: {out:?}");
+            assert_status_for(&out, 0, format_args!("gpg {args:?}"));
             out
         };
         gpg(&[
@@ -998,7 +971,7 @@ impl PassStore {
             .env("PASSWORD_STORE_DIR", &pass.store)
             .output()
             .expect("pass init");
-        assert!(init.status.success(), "pass init: {init:?}");
+        assert_status_for(&init, 0, "pass init");
         pass
     }
 
@@ -1034,7 +1007,7 @@ fn a_creds_store_keeps_the_secret_and_docker_still_pulls() {
     std::fs::write(cluster.config_json(), original).unwrap();
 
     let login = cluster.login(PASSWORD);
-    assert!(login.status.success(), "{}", text(&login));
+    assert_status(&login, 0);
     assert!(
         !String::from_utf8_lossy(&login.stderr).contains("unencrypted"),
         "{}",
@@ -1050,10 +1023,10 @@ fn a_creds_store_keeps_the_secret_and_docker_still_pulls() {
 
     cluster.push(&cluster.config_json(), &mlb, "stored/app:1");
     let docker = cluster.manifest_inspect(&format!("{}/stored/app:1", cluster.vip()));
-    assert!(docker.status.success(), "{}", text(&docker));
+    assert_status(&docker, 0);
 
     let logout = cluster.dcosreg(&["logout"], None);
-    assert!(logout.status.success(), "{}", text(&logout));
+    assert_status(&logout, 0);
     assert_eq!(
         std::fs::read_to_string(cluster.config_json()).unwrap(),
         original

@@ -6,7 +6,7 @@ mod support;
 use std::path::Path;
 use std::process::Command;
 
-use support::{dcosreg, stderr, stdout};
+use support::{assert_status, assert_status_for, dcosreg, stderr, stdout};
 
 const INTERNAL: &str = "127.0.0.5";
 const EXTERNAL: &str = "127.0.0.6:5000";
@@ -91,11 +91,7 @@ fn assert_fix_works(code: &str, expect_exit: i32, breakage: impl FnOnce(&Path)) 
     assert!(!fix.contains("sudo"), "no sudo on a staged root: {fix}");
 
     let ran = Command::new("sh").arg("-c").arg(fix).output().unwrap();
-    assert!(
-        ran.status.success(),
-        "fix for {code} failed: {fix}\n{}",
-        String::from_utf8_lossy(&ran.stderr)
-    );
+    assert_status_for(&ran, 0, format_args!("fix for {code} failed: {fix}"));
     let (_, after) = doctor(root.path());
     assert!(
         find(&after, code).is_none(),
@@ -312,7 +308,7 @@ fn text_output_shows_code_severity_and_fix() {
         "doctor",
         "--offline",
     ]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_status(&out, 1);
     let text = stdout(&out);
     assert!(text.contains("error   orphan-key:"), "{text}");
     assert!(text.contains("fix: mv "), "{text}");
@@ -386,11 +382,7 @@ fn live_endpoints_untrusted_then_trusted_by_the_printed_fix() {
         let fix =
             fix.replacen("docker-dcosreg", env!("CARGO_BIN_EXE_docker-dcosreg"), 1) + " --yes";
         let ran = Command::new("sh").arg("-c").arg(&fix).output().unwrap();
-        assert!(
-            ran.status.success(),
-            "{fix}: {}",
-            String::from_utf8_lossy(&ran.stderr)
-        );
+        assert_status_for(&ran, 0, format_args!("{fix}"));
     }
     let (status, findings) = run(root.path());
     assert!(
@@ -421,7 +413,7 @@ fn unreachable_endpoints_are_reported_within_the_deadline() {
         "json",
     ]);
     assert!(started.elapsed() < std::time::Duration::from_secs(3));
-    assert_eq!(out.status.code(), Some(1));
+    assert_status(&out, 1);
     let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     let findings = report["findings"].as_array().unwrap();
     assert!(

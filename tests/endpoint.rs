@@ -15,7 +15,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::peers::{refused_port, tarpit, TestChain};
-use support::{bin, dcosreg, stderr, stdout, unique_loopback_ip, Netns, Registry};
+use support::{
+    assert_status, assert_status_for, bin, dcosreg, stderr, stdout, unique_loopback_ip, Netns,
+    Registry,
+};
 
 /// Two live TLS registries (internal, external) on their own loopback addresses.
 struct Live {
@@ -68,7 +71,7 @@ fn json(out: &Output) -> Value {
 fn preferred_live_wins_and_prints_only_the_endpoint() {
     let live = live();
     let (out, _) = endpoint(&live.internal.addr, &live.external.addr, "3s", &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status(&out, 0);
     assert_eq!(stdout(&out), format!("{}\n", live.internal.addr));
 
     let (out, _) = endpoint(
@@ -77,7 +80,7 @@ fn preferred_live_wins_and_prints_only_the_endpoint() {
         "3s",
         &["--prefer", "external"],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status(&out, 0);
     assert_eq!(stdout(&out), format!("{}\n", live.external.addr));
 
     let (out, _) = endpoint(
@@ -108,7 +111,7 @@ fn preferred_refused_gives_the_other_without_waiting_for_the_deadline() {
     let live = live();
     let refused = format!("{}:{}", live.ip, refused_port(&live.ip));
     let (out, took) = endpoint(&refused, &live.external.addr, "20s", &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status(&out, 0);
     assert_eq!(stdout(&out), format!("{}\n", live.external.addr));
     assert!(
         stderr(&out).contains("connection refused"),
@@ -140,7 +143,7 @@ fn hung_preferred_is_awaited_until_the_deadline_then_the_other_wins() {
     let (_pit, port) = tarpit(&live.ip);
     let pit = format!("{}:{port}", live.ip);
     let (out, took) = endpoint(&pit, &live.external.addr, "1s", &["--format", "json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status(&out, 0);
     let report = json(&out);
     assert_eq!(report["chosen"], live.external.addr.as_str(), "{report}");
     assert_eq!(report["chosen_role"], "external");
@@ -165,7 +168,7 @@ fn nothing_answers_exit_1_within_the_deadline() {
     let refused = format!("{ip}:{}", refused_port(&ip));
     for (internal, external) in [(&pit, &refused), (&refused, &pit)] {
         let (out, took) = endpoint(internal, external, "1s", &[]);
-        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert_status(&out, 1);
         assert_eq!(stdout(&out), "", "nothing on stdout for $(...)");
         let err = stderr(&out);
         assert!(
@@ -179,7 +182,7 @@ fn nothing_answers_exit_1_within_the_deadline() {
         assert!(took < Duration::from_secs(2), "took {took:?}");
     }
     let (out, took) = endpoint(&pit, &pit, "1s", &["--format", "json"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_status(&out, 1);
     let report = json(&out);
     assert_eq!(report["chosen"], Value::Null);
     assert_eq!(report["endpoints"][1]["error_code"], "timeout");
@@ -195,7 +198,7 @@ fn the_endpoint_is_printed_as_configured() {
     let spelled = format!("LocalHost:{port}");
     let refused = format!("127.0.0.1:{}", refused_port("127.0.0.1"));
     let (out, _) = endpoint(&refused, &spelled, "5s", &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status(&out, 0);
     assert_eq!(stdout(&out), format!("{spelled}\n"));
     drop(registry);
 }
@@ -212,7 +215,7 @@ fn trust_is_recorded_not_required() {
 
     // No CA installed under ROOT: reachable, chosen, reported untrusted, warned about.
     let (out, _) = endpoint(&registry.addr, &refused, "5s", &["--root", root_arg]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status(&out, 0);
     assert_eq!(stdout(&out), format!("{}\n", registry.addr));
     assert!(stderr(&out).contains("does not trust"), "{}", stderr(&out));
     let (out, _) = endpoint(
@@ -256,7 +259,7 @@ fn dark_host() -> Netns {
         .arg(format!("{}/32", ns.host_ip))
         .output()
         .expect("run ip");
-    assert!(out.status.success(), "ip route: {}", stderr(&out));
+    assert_status_for(&out, 0, "ip route");
     ns
 }
 
@@ -394,7 +397,7 @@ fn unconnected_preferred_loses_to_the_answering_other_after_the_fallback_delay()
 
     // Text: the endpoint on stdout, why the preferred one lost on stderr.
     let (out, _) = endpoint(&dark, &hosts.b.addr, "3s", &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status(&out, 0);
     assert_eq!(stdout(&out), format!("{}\n", hosts.b.addr));
     assert!(
         stderr(&out).contains(&format!("{dark}: no TCP answer within 250 ms")),
@@ -416,7 +419,7 @@ fn unconnected_preferred_loses_to_the_answering_other_after_the_fallback_delay()
 
     // With nothing else answering, the deadline still bounds the wait.
     let (out, took) = endpoint(&dark, &hosts.refused, "1s", &["--format", "json"]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_status(&out, 1);
     let report = json(&out);
     assert_eq!(report["chosen"], Value::Null);
     assert_eq!(report["decided_by"], "deadline", "{report}");
@@ -498,7 +501,7 @@ fn fallback_delay_is_a_setting_like_timeout() {
         (Some("0s"), Some("env DCOSREG_FALLBACK_DELAY"))
     );
     let out = dcosreg(&["endpoint", "--fallback-delay", "soon"]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_status(&out, 2);
     assert!(
         stderr(&out).contains("fallback delay \"soon\""),
         "{}",

@@ -81,7 +81,7 @@ fn trust_and_untrust_stay_inside_a_root_with_planted_links() {
     std::os::unix::fs::symlink(&climb, r.join("etc/containerd/certs.d")).unwrap();
 
     let out = trust(r, &ca, "10.1.2.3:5000", "docker,containerd");
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status(&out, 0);
     assert!(
         tree(outside.path()).is_empty(),
         "trust wrote outside the root: {:?}",
@@ -102,7 +102,7 @@ fn trust_and_untrust_stay_inside_a_root_with_planted_links() {
     std::fs::create_dir_all(outside.path().join("10.1.2.3:5000")).unwrap();
     std::fs::copy(&docker_ca, outside.path().join("10.1.2.3:5000/ca.crt")).unwrap();
     let out = in_root(r, &["untrust", "10.1.2.3:5000"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status(&out, 0);
     assert!(!docker_ca.exists(), "untrust removed what trust wrote");
     assert!(outside.path().join("10.1.2.3:5000/ca.crt").is_file());
 }
@@ -151,7 +151,7 @@ fn untrust_refuses_forged_manifest_entries() {
         std::fs::create_dir_all(manifest(r).parent().unwrap()).unwrap();
         std::fs::write(manifest(r), forged.to_string()).unwrap();
         let out = in_root(r, &["untrust", "10.1.2.3:5000"]);
-        assert_eq!(out.status.code(), Some(2), "{path}: {}", stderr(&out));
+        assert_status_for(&out, 2, format_args!("{path}"));
         assert!(
             stderr(&out).contains("manifest was edited or is damaged"),
             "{path}: {}",
@@ -177,7 +177,7 @@ fn untrust_refuses_forged_manifest_entries() {
     std::fs::create_dir_all(manifest(r).parent().unwrap()).unwrap();
     std::fs::write(manifest(r), forged.to_string()).unwrap();
     let out = in_root(r, &["untrust", "10.1.2.3:5000"]);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_status(&out, 2);
     assert!(empty_outside.path().is_dir());
 }
 
@@ -191,14 +191,14 @@ fn untrust_keeps_an_admin_edited_hosts_toml() {
     std::fs::create_dir_all(r.join("etc/containerd")).unwrap();
     let ca = ca_file(work.path(), "edited CA");
     let out = trust(r, &ca, "10.1.2.3:5000", "containerd");
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status(&out, 0);
     let hosts = r.join("etc/containerd/certs.d/10.1.2.3:5000/hosts.toml");
     let mut text = std::fs::read_to_string(&hosts).unwrap();
     text.insert_str(0, "# pinned by ops, ticket 4711\n");
     std::fs::write(&hosts, &text).unwrap();
 
     let out = in_root(r, &["untrust", "10.1.2.3:5000", "--format", "json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status(&out, 0);
     assert!(
         stderr(&out).contains("hosts.toml changed since trust and was left alone"),
         "{}",
@@ -250,7 +250,7 @@ fn concurrent_trust_runs_lose_no_manifest_entry() {
         .collect();
     for child in children {
         let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "{}", stderr(&out));
+        assert_status(&out, 0);
     }
     let recorded: serde_json::Value =
         serde_json::from_slice(&std::fs::read(manifest(r)).unwrap()).unwrap();
@@ -262,7 +262,7 @@ fn concurrent_trust_runs_lose_no_manifest_entry() {
     let mut args = vec!["untrust"];
     args.extend(endpoints.iter().map(String::as_str));
     let out = in_root(r, &args);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status(&out, 0);
     let left: Vec<_> = tree(r).into_iter().filter(|p| p.is_file()).collect();
     assert!(left.is_empty(), "untrust left files behind: {left:?}");
 }
@@ -282,7 +282,7 @@ fn keys_are_fresh_0600_files_and_links_are_replaced() {
         "--external",
         "10.1.2.4:5000",
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status(&out, 0);
     let victim = o.join("victim.txt");
     std::fs::write(&victim, b"world-readable\n").unwrap();
     std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o644)).unwrap();
@@ -302,7 +302,7 @@ fn keys_are_fresh_0600_files_and_links_are_replaced() {
         "10.1.2.4:5000",
         "--force",
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status(&out, 0);
     for key in ["ca.key", "domain.key"] {
         let path = o.join(key);
         if !path.exists() {
@@ -338,7 +338,7 @@ fn keys_are_fresh_0600_files_and_links_are_replaced() {
             "--force",
         ],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status(&out, 0);
     let meta = std::fs::symlink_metadata(dir.join("ca.crt")).unwrap();
     assert!(meta.is_file());
     assert_eq!(meta.mode() & 0o777, 0o644);
@@ -360,7 +360,7 @@ fn absurd_durations_are_refused() {
         ],
     ] {
         let out = dcosreg(&args);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert_status_for(&out, 2, format_args!("{args:?}"));
         assert!(
             stderr(&out).contains("maximum"),
             "{args:?}: {}",
@@ -373,7 +373,7 @@ fn absurd_durations_are_refused() {
         .env_remove("DCOSREG_CONFIG")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_status(&out, 2);
 }
 
 /// Run with stdout on a pipe whose reader is already gone.
@@ -427,7 +427,7 @@ fn a_closed_pipe_keeps_the_exit_status() {
         .env_remove("DCOSREG_CONFIG")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_status(&out, 1);
 }
 
 fn mkfifo(path: &Path) {
@@ -446,7 +446,7 @@ fn fifos_and_devices_are_refused_not_read() {
         let root = tempfile::tempdir().unwrap();
         let started = Instant::now();
         let out = trust(root.path(), ca, "10.1.2.3:5000", "docker");
-        assert_eq!(out.status.code(), Some(2), "{ca:?}: {}", stderr(&out));
+        assert_status_for(&out, 2, format_args!("{ca:?}"));
         assert!(
             stderr(&out).contains("not a regular file"),
             "{ca:?}: {}",
@@ -487,7 +487,7 @@ fn fifos_and_devices_are_refused_not_read() {
         started.elapsed() < Duration::from_secs(10),
         "hung on a FIFO"
     );
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_status(&out, 2);
     let mut child = bin()
         .args(["--root", r.to_str().unwrap(), "doctor", "--offline"])
         .env_remove("DCOSREG_CONFIG")
@@ -583,7 +583,7 @@ fn network_bodies_are_capped_and_bounded_by_the_deadline() {
         ],
         Duration::from_secs(25),
     );
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_status(&out, 2);
     assert!(stderr(&out).contains("larger than"), "{}", stderr(&out));
     assert!(took < Duration::from_secs(15), "took {took:?}");
 
@@ -602,7 +602,7 @@ fn network_bodies_are_capped_and_bounded_by_the_deadline() {
         ],
         Duration::from_secs(20),
     );
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_status(&out, 2);
     assert!(
         stderr(&out).contains("before the deadline"),
         "{}",
@@ -796,7 +796,7 @@ fn agent_timeout_kills_ssh_and_its_proxy_command() {
         "took {took:?}: {}",
         stderr(&out)
     );
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_status(&out, 1);
     assert!(
         stdout(&out).contains("no result within 2s"),
         "{}",
@@ -849,7 +849,7 @@ fn doctor_fixes_are_runnable_for_hostile_file_names() {
         };
         assert!(fix.contains(&*r.to_string_lossy()), "{fix}");
         let ran = Command::new("sh").arg("-c").arg(&fix).output().unwrap();
-        assert!(ran.status.success(), "{fix}: {}", stderr(&ran));
+        assert_status_for(&ran, 0, format_args!("{fix}"));
         assert!(!key.exists(), "{format}: `{fix}` did not move the file");
     }
 }
@@ -865,7 +865,7 @@ fn rewrite_keeps_owner_group_and_mode() {
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
 
     let out = dcosreg(&["rewrite", "--to", "external", file.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status(&out, 0);
     assert_eq!(
         std::fs::read_to_string(&file).unwrap(),
         "FROM 192.168.1.50:5000/base/app:1\n"
@@ -909,7 +909,7 @@ fn rewrite_writes_no_file_when_one_cannot_be_written() {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_status(&out, 2);
     for sub in [&good, &locked] {
         assert_eq!(
             std::fs::read_to_string(sub.join("Dockerfile")).unwrap(),

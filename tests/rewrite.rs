@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Output, Stdio};
 
 use support::peers::{refused_port, TestChain};
-use support::{dcosreg, stderr, stdout, unique_loopback_ip, Registry};
+use support::{assert_status, dcosreg, stderr, stdout, unique_loopback_ip, Registry};
 
 const VIP: &str = "192.168.0.1";
 const LB: &str = "192.168.1.50:5000";
@@ -58,7 +58,7 @@ fn filter(internal: &str, external: &str, to: &str, input: &[u8]) -> Vec<u8> {
         ],
         input,
     );
-    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
+    assert_status(&out, 0);
     out.stdout
 }
 
@@ -300,7 +300,7 @@ fn classify(to: &str, input: &str) -> (String, String, Vec<usize>, i32) {
         &[&base[..], &["rewrite", "--to", to]].concat(),
         input.as_bytes(),
     );
-    assert_eq!(text.status.code(), Some(0), "{}", stderr(&text));
+    assert_status(&text, 0);
     let json = with_stdin(
         &[
             &base[..],
@@ -384,7 +384,7 @@ fn deep_nesting_and_long_arg_chains() {
     let other = dir.path().join("b.Dockerfile");
     write(&other, "FROM 192.168.0.1/b\n");
     let out = dcosreg(&args(&["--to", "external", dir.path().to_str().unwrap()]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status(&out, 0);
     assert!(read(&deep).starts_with("FROM 192.168.1.50:5000/a\n"));
     assert_eq!(read(&deep).len(), deep_text.len() + LB.len() - VIP.len());
     assert_eq!(read(&other), "FROM 192.168.1.50:5000/b\n");
@@ -567,7 +567,7 @@ fn directories_patterns_git_and_named_files() {
         root_s,
         custom.to_str().unwrap(),
     ]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status(&out, 0);
     for f in matching {
         assert_eq!(read(&root.join(f)), AFTER, "{f}");
     }
@@ -593,7 +593,7 @@ fn directories_patterns_git_and_named_files() {
 
     // Idempotent: a second run changes nothing and says so.
     let again = dcosreg(&args(&["--to", "external", "--check", root_s]));
-    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert_status(&again, 0);
     assert_eq!(stdout(&again), "");
     assert!(
         stderr(&again).contains("nothing to change"),
@@ -610,7 +610,7 @@ fn check_diff_dry_run_and_json_write_nothing() {
     let f = file.to_str().unwrap();
 
     let check = dcosreg(&args(&["--to", "external", "--check", f]));
-    assert_eq!(check.status.code(), Some(1));
+    assert_status(&check, 1);
     assert_eq!(
         stdout(&check),
         format!(
@@ -619,7 +619,7 @@ fn check_diff_dry_run_and_json_write_nothing() {
     );
 
     let diff = dcosreg(&args(&["--to", "external", "--diff", f]));
-    assert_eq!(diff.status.code(), Some(0), "{}", stderr(&diff));
+    assert_status(&diff, 0);
     let text = stdout(&diff);
     assert!(
         text.starts_with(&format!("--- a/{f}\n+++ b/{f}\n@@ -1,3 +1,3 @@\n")),
@@ -628,7 +628,7 @@ fn check_diff_dry_run_and_json_write_nothing() {
     assert!(text.contains("\n-FROM 192.168.0.1/base/docker-tomcat-base\n+FROM 192.168.1.50:5000/base/docker-tomcat-base\n RUN make\n"), "{text}");
 
     let dry = dcosreg(&args(&["--to", "external", "--dry-run", f]));
-    assert_eq!(dry.status.code(), Some(0));
+    assert_status(&dry, 0);
     assert!(stdout(&dry).contains(":3: COPY"));
 
     let json = dcosreg(&[
@@ -644,7 +644,7 @@ fn check_diff_dry_run_and_json_write_nothing() {
         "--check",
         f,
     ]);
-    assert_eq!(json.status.code(), Some(1));
+    assert_status(&json, 1);
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(v["changes"][0]["file"], f);
     assert_eq!(v["changes"][0]["line"], 1);
@@ -679,7 +679,7 @@ fn check_diff_dry_run_and_json_write_nothing() {
         "external",
         f,
     ]);
-    assert_eq!(json.status.code(), Some(0));
+    assert_status(&json, 0);
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(v["written"], true);
     assert_eq!(v["files_changed"], 1);
@@ -692,14 +692,14 @@ fn stdin_to_stdout() {
         let mut a = args(&["--to", "external"]);
         a.extend_from_slice(extra);
         let out = with_stdin(&a, BEFORE.as_bytes());
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_status(&out, 0);
         assert_eq!(stdout(&out), AFTER);
     }
     let out = with_stdin(
         &args(&["--to", "external", "--check", "-"]),
         BEFORE.as_bytes(),
     );
-    assert_eq!(out.status.code(), Some(1));
+    assert_status(&out, 1);
     assert!(
         stdout(&out).starts_with("-:1: FROM 192.168.0.1/"),
         "{}",
@@ -715,7 +715,7 @@ fn symlinks_are_written_through() {
     let link = dir.path().join("Dockerfile");
     std::os::unix::fs::symlink(&target, &link).unwrap();
     let out = dcosreg(&args(&["--to", "external", link.to_str().unwrap()]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status(&out, 0);
     assert!(fs::symlink_metadata(&link)
         .unwrap()
         .file_type()
@@ -735,7 +735,7 @@ fn bad_input_is_exit_2_with_nothing_written() {
         good.to_str().unwrap(),
         missing.to_str().unwrap(),
     ]));
-    assert_eq!(out.status.code(), Some(2));
+    assert_status(&out, 2);
     let err = stderr(&out);
     assert!(err.starts_with("docker-dcosreg: cannot read "), "{err}");
     assert!(err.contains(" — "), "{err}");
@@ -753,7 +753,7 @@ fn bad_input_is_exit_2_with_nothing_written() {
         good.to_str().unwrap(),
         fifo.to_str().unwrap(),
     ]));
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_status(&out, 2);
     assert!(
         stderr(&out).contains("not a regular file"),
         "{}",
@@ -789,7 +789,7 @@ fn auto_points_at_the_endpoint_that_answers() {
         "auto",
         f,
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status(&out, 0);
     assert_eq!(read(&file), format!("FROM {live}/base/x\n"));
     assert!(
         stderr(&out).contains("internal endpoint"),
@@ -809,7 +809,7 @@ fn auto_points_at_the_endpoint_that_answers() {
         "rewrite",
         f,
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status(&out, 0);
     assert_eq!(read(&file), format!("FROM {live}/base/x\n"));
     write(&file, &format!("FROM {dead}/base/x\n"));
     let out = dcosreg(&[
@@ -822,7 +822,7 @@ fn auto_points_at_the_endpoint_that_answers() {
         "rewrite",
         f,
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status(&out, 0);
     assert_eq!(read(&file), format!("FROM {live}/base/x\n"));
 }
 
@@ -846,7 +846,7 @@ fn auto_with_nothing_answering_is_exit_1_and_writes_nothing() {
         "auto",
         file.to_str().unwrap(),
     ]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_status(&out, 1);
     let err = stderr(&out);
     assert!(
         err.starts_with("docker-dcosreg: --to auto: no registry endpoint answered within 1s — "),

@@ -17,7 +17,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use support::{require_tool, stderr, stdout, unique_loopback_ip};
+use support::{assert_status, assert_status_for, require_tool, stderr, stdout, unique_loopback_ip};
 
 // Endpoints for the certs.d names: loopback, so nothing here could ever dial the defaults.
 const INTERNAL: &str = "127.0.0.9";
@@ -57,7 +57,7 @@ impl Sshd {
                 .arg(d.join(key))
                 .output()
                 .expect("ssh-keygen");
-            assert!(out.status.success(), "ssh-keygen: {}", stderr(&out));
+            assert_status_for(&out, 0, "ssh-keygen");
         }
         std::fs::copy(d.join("client.pub"), d.join("authorized_keys")).expect("authorized_keys");
         // sshd refuses to start without its privilege separation directory.
@@ -351,7 +351,7 @@ fn mesos_listed_agents_get_the_ca_over_ssh_and_the_refusing_one_is_reported() {
     args.extend(sshd.ssh_args());
     let out = run_with_env(&args, &[("DCOS_ACS_TOKEN", "s3cret")]);
     let text = stdout(&out);
-    assert_eq!(out.status.code(), Some(1), "{text}\n{}", stderr(&out));
+    assert_status(&out, 1);
 
     let requests = mesos.requests();
     assert_eq!(requests.len(), 1, "{requests:?}");
@@ -415,7 +415,7 @@ fn mesos_listed_agents_get_the_ca_over_ssh_and_the_refusing_one_is_reported() {
     ]));
     again.extend(sshd.ssh_args());
     let out = run(&again);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status(&out, 0);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(json["via"], "ssh");
     assert_eq!(json["summary"]["agents"], 3);
@@ -481,7 +481,7 @@ fn a_different_ca_is_kept_unless_force_and_conntrack_is_persisted() {
     args.extend(sshd.ssh_args());
     let out = run(&args);
     let text = stdout(&out);
-    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert_status(&out, 1);
     let line = line_for(&text, &agent);
     assert!(
         line.contains("holds a different CA — rerun with --force to replace it"),
@@ -492,7 +492,7 @@ fn a_different_ca_is_kept_unless_force_and_conntrack_is_persisted() {
     args.push("--force".into());
     let out = run(&args);
     let text = stdout(&out);
-    assert_eq!(out.status.code(), Some(0), "{text}\n{}", stderr(&out));
+    assert_status(&out, 0);
     let line = line_for(&text, &agent);
     assert!(line.starts_with(&format!("{agent}: installed")), "{line}");
     assert!(
@@ -534,7 +534,7 @@ fn dry_run_lists_agents_and_actions_and_touches_nothing() {
     let started = Instant::now();
     let out = run(&args);
     let text = stdout(&out);
-    assert_eq!(out.status.code(), Some(0), "{text}\n{}", stderr(&out));
+    assert_status(&out, 0);
     assert!(started.elapsed() < Duration::from_secs(5));
     assert!(text.starts_with("dry run: 2 agent(s) via ssh, 16 at a time; nothing is changed\n"));
     for agent in &agents {
@@ -563,7 +563,7 @@ fn nothing_is_installed_without_confirmation() {
     args.extend(strings(&["--agent", &agent]));
     args.extend(sshd.ssh_args());
     let out = run(&args);
-    assert_eq!(out.status.code(), Some(2));
+    assert_status(&out, 2);
     assert!(
         stderr(&out).contains("no terminal to ask on"),
         "{}",
@@ -572,7 +572,7 @@ fn nothing_is_installed_without_confirmation() {
     let mut wrong = args.clone();
     wrong.extend(strings(&["--fingerprint", &"AB".repeat(32)]));
     let out = run(&wrong);
-    assert_eq!(out.status.code(), Some(2));
+    assert_status(&out, 2);
     assert!(
         stderr(&out).contains("matches no certificate"),
         "{}",
@@ -588,7 +588,7 @@ fn nothing_is_installed_without_confirmation() {
         &fingerprint(&pem).to_lowercase().replace(':', ""),
     ]));
     let out = run(&args);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status(&out, 0);
     assert_layout(&root, &agent, &pem);
 }
 
@@ -620,7 +620,7 @@ fn an_agent_that_never_answers_is_cut_at_the_agent_timeout() {
     let started = Instant::now();
     let out = run(&args);
     let elapsed = started.elapsed();
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_status(&out, 1);
     assert!(
         line_for(&stdout(&out), &ip)
             .contains("no result within 2s — check the agent, or raise --agent-timeout"),
@@ -656,7 +656,7 @@ fn bad_input_is_a_usage_error_with_nothing_done() {
         args.extend(strings(&extra));
         args.push("--yes".into());
         let out = run(&args);
-        assert_eq!(out.status.code(), Some(2), "{extra:?}: {}", stderr(&out));
+        assert_status_for(&out, 2, format_args!("{extra:?}"));
         let err = stderr(&out);
         assert!(
             err.starts_with("docker-dcosreg: ") && err.contains(expected),
@@ -723,7 +723,7 @@ fn marathon_app_runs_once_per_agent_and_its_command_installs_the_ca() {
         args.extend(strings(&["--agent", agent]));
     }
     let out = run(&args);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status(&out, 0);
     let app: serde_json::Value = serde_json::from_slice(&out.stdout).expect("app JSON");
     assert_eq!(app["id"], "/dcosreg-trust");
     assert_eq!(app["instances"], 4);
@@ -784,7 +784,7 @@ fn marathon_url_receives_the_app_with_the_dcos_token() {
         "--yes",
     ]));
     let out = run(&args);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status(&out, 0);
     assert!(
         stdout(&out).contains("deployment 5ed4c0c5-9ff8-4a6f-a0cd-f57f59a34b43"),
         "{}",
@@ -826,7 +826,7 @@ fn kubernetes_daemonset_mounts_host_paths_and_its_init_command_installs_the_ca()
         "--conntrack-liberal",
     ]));
     let out = run(&args);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status(&out, 0);
     let ds: serde_json::Value = serde_json::from_slice(&out.stdout).expect("DaemonSet JSON");
     assert_eq!(ds["apiVersion"], "apps/v1");
     assert_eq!(ds["kind"], "DaemonSet");
@@ -939,7 +939,7 @@ fn on_a_terminal_it_asks_and_draws_a_progress_bar() {
         .expect("type y");
     let out = support::wait_with_deadline(&mut child, Duration::from_secs(60));
     let text = stdout(&out);
-    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert_status(&out, 0);
     assert!(
         text.contains("Trust these certificates for the endpoints above? [y/N]"),
         "{text}"
@@ -997,7 +997,7 @@ fn without_a_ca_file_the_ca_comes_from_the_registry_handshake() {
     args.extend(sshd.ssh_args());
     let out = run(&args);
     let text = stdout(&out);
-    assert_eq!(out.status.code(), Some(0), "{text}\n{}", stderr(&out));
+    assert_status(&out, 0);
     assert!(
         stderr(&out).contains(&format!("{external}: no CA, nothing is installed for it")),
         "{}",
@@ -1053,7 +1053,7 @@ fn credentials_archive_reaches_every_agent_private_and_idempotent() {
             ("DCOSREG_PASSWORD", "rollout-secret"),
         ],
     );
-    assert!(export.status.success(), "{}", stderr(&export));
+    assert_status(&export, 0);
     let bytes = std::fs::read(&archive).expect("archive");
 
     let mut args = base_args(&ca, &root);
@@ -1068,7 +1068,7 @@ fn credentials_archive_reaches_every_agent_private_and_idempotent() {
     args.extend(sshd.ssh_args());
     let out = run(&args);
     let text = stdout(&out);
-    assert_eq!(out.status.code(), Some(0), "{text}\n{}", stderr(&out));
+    assert_status(&out, 0);
     assert!(!text.contains("rollout-secret") && !stderr(&out).contains("rollout-secret"));
     for agent in &agents {
         assert!(line_for(&text, agent).starts_with(&format!("{agent}: installed")));
@@ -1080,7 +1080,7 @@ fn credentials_archive_reaches_every_agent_private_and_idempotent() {
     // Rerun: nothing written anywhere.
     let out = run(&args);
     let text = stdout(&out);
-    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert_status(&out, 0);
     for agent in &agents {
         assert_eq!(
             line_for(&text, agent),
@@ -1097,7 +1097,7 @@ fn credentials_archive_reaches_every_agent_private_and_idempotent() {
         .unwrap()
         + 1;
     bad[at] = ca.display().to_string();
-    assert_eq!(run(&bad).status.code(), Some(2));
+    assert_status(&run(&bad), 2);
     let mut marathon = strings(&[
         "--internal",
         INTERNAL,
@@ -1113,6 +1113,6 @@ fn credentials_archive_reaches_every_agent_private_and_idempotent() {
     ]);
     marathon.push("--yes".into());
     let out = run(&marathon);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_status(&out, 2);
     assert!(stdout(&out).is_empty(), "no app printed with the password");
 }

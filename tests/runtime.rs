@@ -41,13 +41,7 @@ fn run_json(rt: &Runtime, reg: &ClusterRegistry, args: &[&str]) -> Value {
     ];
     full.extend_from_slice(args);
     let out = rt.dcosreg(&full);
-    assert!(
-        out.status.success(),
-        "docker-dcosreg {}: {}{}",
-        args.join(" "),
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_status_for(&out, 0, format_args!("docker-dcosreg {}", args.join(" ")));
     serde_json::from_slice(&out.stdout).expect("JSON output")
 }
 

@@ -34,7 +34,7 @@ fn snippet_json(kind: &str, internal: &str, external: &str) -> Value {
         "snippet",
         kind,
     ]);
-    assert!(out.status.success(), "snippet {kind}: {}", stderr(&out));
+    assert_status_for(&out, 0, format_args!("snippet {kind}"));
     serde_json::from_str(&stdout(&out)).expect("snippet --format json prints JSON")
 }
 
@@ -69,11 +69,7 @@ fn docker_invocations(script: &str) -> Vec<Vec<String>> {
         .args(["--norc", "-n", "-c", script])
         .output()
         .expect("bash");
-    assert!(
-        check.status.success(),
-        "bash -n: {}\n{script}",
-        String::from_utf8_lossy(&check.stderr)
-    );
+    assert_status_for(&check, 0, format_args!("bash -n\n{script}"));
     let wrapped = format!(
         "docker() {{ for a in \"$@\"; do printf '%s\\0' \"$a\"; done; printf '\\036'; }}\n{script}"
     );
@@ -84,11 +80,7 @@ fn docker_invocations(script: &str) -> Vec<Vec<String>> {
         .stdin(Stdio::null())
         .output()
         .expect("bash");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_status(&out, 0);
     String::from_utf8(out.stdout)
         .unwrap()
         .split('\u{1e}')
@@ -201,7 +193,7 @@ fn gitlab_runner_volumes_include_certs_d() {
 #[test]
 fn compose_service_binds_certs_d_read_only() {
     let out = dcosreg(&["--internal", "registry.example:8443", "snippet", "compose"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_status(&out, 0);
     let compose = yaml(&stdout(&out));
     let service = &compose["services"]["dind"];
     let volumes = service["volumes"].as_array().unwrap();
@@ -257,7 +249,7 @@ fn marathon_app(internal: &str, external: &str) -> (Value, String) {
         "snippet",
         "marathon",
     ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_status(&out, 0);
     let text = stdout(&out);
     let app: Value = serde_json::from_str(&text).expect("snippet marathon prints bare JSON");
     (app, stderr(&out))
@@ -365,7 +357,7 @@ fn kaniko_and_buildx_name_every_endpoint_and_the_files_trust_installs() {
         "--external",
         &external,
     ]);
-    assert!(made.status.success(), "{}", stderr(&made));
+    assert_status(&made, 0);
     let root = dir.path().join("root");
     std::fs::create_dir(&root).unwrap();
     let trusted = dcosreg(&[
@@ -453,7 +445,7 @@ fn mask_secret(text: &str) -> String {
 #[test]
 fn text_sections_match_json_and_list_covers_every_kind() {
     let list = dcosreg(&["snippet", "--list"]);
-    assert!(list.status.success());
+    assert_status(&list, 0);
     let listed: Vec<String> = stdout(&list)
         .lines()
         .map(|l| l.split_whitespace().next().unwrap().to_string())
@@ -489,7 +481,7 @@ fn text_sections_match_json_and_list_covers_every_kind() {
 #[test]
 fn an_unknown_kind_lists_the_kinds() {
     let out = dcosreg(&["snippet", "kubernetes-operator"]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_status(&out, 2);
     let message = stderr(&out);
     assert_eq!(message.lines().count(), 1, "{message}");
     for kind in KINDS {
@@ -518,7 +510,7 @@ fn marathon_app_serves_the_cert_files_on_both_endpoints() {
         "--external",
         &external,
     ]);
-    assert!(made.status.success(), "{}", stderr(&made));
+    assert_status(&made, 0);
     let (app, _) = marathon_app(&vip_ip, &external);
 
     let volumes = app["container"]["volumes"].as_array().unwrap();

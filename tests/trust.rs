@@ -132,13 +132,7 @@ fn trusted_by_skopeo_and_docker_after_trust_and_not_before() {
             "docker,containers",
         ],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_status(&out, 0);
     // The user was shown the fingerprint openssl computes.
     assert!(stderr(&out).contains(&fingerprint), "{}", stderr(&out));
     for dir in [
@@ -176,7 +170,7 @@ fn trusted_by_skopeo_and_docker_after_trust_and_not_before() {
             "docker,containers",
         ],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status(&out, 0);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let verdicts = json["verdicts"].as_array().unwrap();
     assert_eq!(verdicts.len(), 4, "{json:#}");
@@ -192,7 +186,7 @@ fn trusted_by_skopeo_and_docker_after_trust_and_not_before() {
         t,
         &["--internal", &internal, "--external", &external, "untrust"],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status(&out, 0);
     let (ok, _) = docker_verdict(&external, &etc_docker);
     assert!(!ok, "docker still accepts after untrust");
     assert!(
@@ -234,7 +228,7 @@ fn refusals_write_nothing() {
 
     // No terminal, no --yes, no --fingerprint.
     let out = run_in(t, &file_args(ca, &[]));
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_status(&out, 2);
     assert!(stderr(&out).contains("--fingerprint"), "{}", stderr(&out));
     assert!(
         stderr(&out).contains(&fingerprint),
@@ -246,7 +240,7 @@ fn refusals_write_nothing() {
     // A fingerprint that matches nothing.
     let wrong = "00:".repeat(31) + "00";
     let out = run_in(t, &file_args(ca, &["--fingerprint", &wrong]));
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_status(&out, 2);
     assert!(
         stderr(&out).contains("matches no certificate"),
         "{}",
@@ -256,20 +250,20 @@ fn refusals_write_nothing() {
 
     // Malformed fingerprint.
     let out = run_in(t, &file_args(ca, &["--fingerprint", "abc"]));
-    assert_eq!(out.status.code(), Some(2));
+    assert_status(&out, 2);
     assert!(snapshot(t).is_empty());
 
     // Unknown target, unreadable CA file.
     let out = run_in(t, &file_args(ca, &["--yes", "--target", "dockerd"]));
-    assert_eq!(out.status.code(), Some(2));
+    assert_status(&out, 2);
     assert!(stderr(&out).contains("unknown target"), "{}", stderr(&out));
     let out = run_in(t, &file_args("/nonexistent/ca.pem", &["--yes"]));
-    assert_eq!(out.status.code(), Some(2));
+    assert_status(&out, 2);
     assert!(snapshot(t).is_empty());
 
     // --dry-run prints the plan and writes nothing.
     let out = run_in(t, &file_args(ca, &["--dry-run"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status(&out, 0);
     assert!(stdout(&out).contains("would install"), "{}", stdout(&out));
     assert!(
         stdout(&out).contains("certs.d/192.168.0.1:443/ca.crt"),
@@ -281,7 +275,7 @@ fn refusals_write_nothing() {
     // The right fingerprint, lower case without colons, installs.
     let bare = fingerprint.replace(':', "").to_lowercase();
     let out = run_in(t, &file_args(ca, &["--fingerprint", &bare]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status(&out, 0);
     assert!(t
         .join("etc/docker/certs.d/192.168.1.50:5000/ca.crt")
         .is_file());
@@ -303,7 +297,7 @@ fn second_run_writes_nothing_and_untrust_spares_foreign_files() {
 
     // Default targets: docker plus what is present under ROOT.
     let out = run_in(t, &file_args(ca, &["--yes", "--format", "json"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status(&out, 0);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let targets: Vec<&str> = json["targets"]
         .as_array()
@@ -359,7 +353,7 @@ fn second_run_writes_nothing_and_untrust_spares_foreign_files() {
     let before = snapshot(t);
     std::thread::sleep(Duration::from_millis(20));
     let out = run_in(t, &file_args(ca, &["--yes"]));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status(&out, 0);
     let text = stdout(&out);
     assert!(
         !text.contains("now installed") && !text.contains("now updated"),
@@ -384,7 +378,7 @@ fn second_run_writes_nothing_and_untrust_spares_foreign_files() {
             "untrust",
         ],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status(&out, 0);
     assert_eq!(std::fs::read_to_string(&foreign).unwrap(), "not ours");
     assert_eq!(
         std::fs::read_to_string(&edited).unwrap(),
@@ -433,13 +427,7 @@ fn a_different_ca_is_kept_unless_forced_and_traps_are_named() {
     .unwrap();
 
     let out = run_in(t, &file_args(ca, &["--yes", "--target", "docker"]));
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_status(&out, 1);
     assert!(
         stdout(&out).contains("different CA kept"),
         "{}",
@@ -461,7 +449,7 @@ fn a_different_ca_is_kept_unless_forced_and_traps_are_named() {
         t,
         &file_args(ca, &["--yes", "--target", "docker", "--force"]),
     );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status(&out, 0);
     assert_eq!(
         std::fs::read_to_string(&existing).unwrap(),
         pem.replace("\r\n", "\n")
@@ -498,13 +486,7 @@ fn no_permission_means_exit_2_and_nothing_written() {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_status(&out, 2);
     assert!(stderr(&out).contains("run with sudo"), "{}", stderr(&out));
     assert_eq!(before, snapshot(t));
 }
@@ -662,7 +644,7 @@ fn verdict_after_install_matches_go_when_the_name_is_wrong_and_when_the_root_is_
             "docker",
         ],
     );
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_status(&out, 1);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let ours = json["verdicts"][0]["docker_error"]
         .as_str()
@@ -693,13 +675,7 @@ fn verdict_after_install_matches_go_when_the_name_is_wrong_and_when_the_root_is_
         t2,
         &["trust", &registry2.addr, "--yes", "--target", "docker"],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_status(&out, 0);
     assert!(
         stderr(&out).contains("did not send its root CA"),
         "{}",
@@ -757,7 +733,7 @@ fn ca_url_and_a_yes_typed_on_a_terminal() {
         ],
     );
     server.join().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_status(&out, 0);
     assert_eq!(
         std::fs::read_to_string(t.join("etc/docker/certs.d/192.168.1.50:5000/ca.crt")).unwrap(),
         pem.replace("\r\n", "\n")
@@ -790,11 +766,11 @@ fn ca_url_and_a_yes_typed_on_a_terminal() {
     };
     let root2 = tempfile::tempdir().unwrap();
     let out = typed("n", root2.path());
-    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert_status(&out, 1);
     assert!(stdout(&out).contains("[y/N]"), "{}", stdout(&out));
     assert!(snapshot(root2.path()).is_empty());
     let out = typed("y", root2.path());
-    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert_status(&out, 0);
     assert!(root2
         .path()
         .join("etc/docker/certs.d/192.168.0.1/ca.crt")
@@ -834,13 +810,7 @@ fn per_user_directories_when_not_root() {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_status(&out, 0);
     assert!(
         t.join("home/u/.config/docker/certs.d/192.168.1.50:5000/ca.crt")
             .is_file(),
@@ -881,7 +851,7 @@ fn an_unreachable_endpoint_is_reported_and_the_others_installed() {
             "docker",
         ],
     );
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_status(&out, 1);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["endpoints"][1]["status"], "unreachable", "{json:#}");
     assert!(stderr(&out).contains(&closed), "{}", stderr(&out));
@@ -895,7 +865,7 @@ fn an_unreachable_endpoint_is_reported_and_the_others_installed() {
         root2.path(),
         &["--timeout", "2s", "trust", &closed, "--yes"],
     );
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_status(&out, 2);
     assert!(snapshot(root2.path()).is_empty());
     // Each fact once: the cause in one warning naming the endpoint once, not again in the
     // final error.

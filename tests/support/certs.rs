@@ -7,6 +7,7 @@ use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use super::assert_status_for;
 use rcgen::{
     BasicConstraints, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyUsagePurpose, SanType,
 };
@@ -237,12 +238,7 @@ impl Openssl {
             .current_dir(&self.dir)
             .output()
             .expect("run openssl");
-        assert!(
-            out.status.success(),
-            "openssl {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_status_for(&out, 0, format_args!("openssl {}", args.join(" ")));
     }
 
     pub fn read(&self, name: &str) -> String {

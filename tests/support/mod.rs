@@ -199,11 +199,10 @@ fn ip_cmd(args: &[&str]) -> Output {
 
 fn ip_ok(args: &[&str]) {
     let out = ip_cmd(args);
-    assert!(
-        out.status.success(),
-        "ip {} failed: {} (these tests need root and iproute2)",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
+    assert_status_for(
+        &out,
+        0,
+        format_args!("ip {} (these tests need root and iproute2)", args.join(" ")),
     );
 }
 

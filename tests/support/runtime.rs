@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{require_tool, wait_with_deadline, Netns, Registry};
+use super::{assert_status_for, require_tool, wait_with_deadline, Netns, Registry};
 
 /// The Debian docker CLI (20.10): it builds with the daemon's embedded BuildKit without
 /// buildx. `/usr/local/bin/docker` (a newer CLI, first in PATH) wants buildx for that.
@@ -388,11 +388,7 @@ impl Runtime {
             &["import", &tarball.to_string_lossy(), tag],
             Duration::from_secs(60),
         );
-        assert!(
-            out.status.success(),
-            "docker import {tag} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_status_for(&out, 0, format_args!("docker import {tag} failed"));
     }
 
     /// Push a daemon image to `dest` (`host[:port]/repo:tag`) with skopeo, trusting the
@@ -417,10 +413,10 @@ impl Runtime {
             .spawn()
             .expect("run skopeo copy");
         let out = wait_with_deadline(&mut child, Duration::from_secs(60));
-        assert!(
-            out.status.success(),
-            "skopeo copy {image} -> {dest} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
+        assert_status_for(
+            &out,
+            0,
+            format_args!("skopeo copy {image} -> {dest} failed"),
         );
     }
 
