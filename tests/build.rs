@@ -6,7 +6,7 @@ mod support;
 use std::fs;
 use std::path::Path;
 
-use support::{assert_status, assert_status_for, dcosreg, stderr, stdout};
+use support::{assert_status, assert_status_for, dcosreg, stderr, stdout, Dcosreg};
 
 const VIP: &str = "192.168.0.1";
 const LB: &str = "192.168.1.50:5000";
@@ -102,8 +102,7 @@ fn no_docker_cli_and_no_daemon_are_one_line_errors() {
     let ctx = dir.path().to_str().unwrap();
     let empty = tempfile::tempdir().unwrap();
     let run = |envs: &[(&str, &str)]| {
-        let mut cmd = support::bin();
-        cmd.args([
+        Dcosreg::new([
             "--internal",
             VIP,
             "--external",
@@ -117,12 +116,8 @@ fn no_docker_cli_and_no_daemon_are_one_line_errors() {
             "x",
             ctx,
         ])
-        .env_remove("DOCKER_CLI_PLUGIN_ORIGINAL_CLI_COMMAND")
-        .env_remove("DOCKER_CONTEXT");
-        for (k, v) in envs {
-            cmd.env(k, v);
-        }
-        cmd.output().unwrap()
+        .envs(envs.iter().copied())
+        .run()
     };
     let out = run(&[("PATH", empty.path().to_str().unwrap())]);
     assert_status(&out, 2);

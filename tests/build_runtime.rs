@@ -17,9 +17,7 @@ use support::{assert_status, assert_status_for, stderr, stdout, wait_with_deadli
 /// `docker-dcosreg ARGS` in the daemons' namespace with `docker` on PATH being `docker`
 /// (the Debian CLI when `debian_cli`, which builds with BuildKit without buildx).
 fn dcosreg(rt: &Runtime, debian_cli: bool, envs: &[(&str, &str)], args: &[&str]) -> Output {
-    let home = rt.dir().join("home");
     let bin = rt.dir().join("debian-cli");
-    fs::create_dir_all(&home).unwrap();
     fs::create_dir_all(&bin).unwrap();
     let _ = std::os::unix::fs::symlink(DOCKER_CLI, bin.join("docker"));
     let path = std::env::var("PATH").unwrap_or_default();
@@ -28,27 +26,12 @@ fn dcosreg(rt: &Runtime, debian_cli: bool, envs: &[(&str, &str)], args: &[&str])
     } else {
         path
     };
-    let mut cmd = rt.in_ns(env!("CARGO_BIN_EXE_docker-dcosreg"));
-    cmd.args(args)
-        .env_remove("DCOSREG_INTERNAL")
-        .env_remove("DCOSREG_EXTERNAL")
-        .env_remove("DCOSREG_ROOT")
-        .env_remove("DCOSREG_TIMEOUT")
-        .env_remove("DCOSREG_CONFIG")
-        .env_remove("DOCKER_CLI_PLUGIN_ORIGINAL_CLI_COMMAND")
-        .env_remove("DOCKER_CONTEXT")
-        .env("HOME", &home)
-        .env("XDG_CONFIG_HOME", home.join(".config"))
+    rt.dcosreg_in(args)
         .env("DOCKER_CONFIG", rt.dir().join("docker-client"))
-        .env("DOCKER_HOST", &rt.docker_host)
         .env("PATH", path)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("run docker-dcosreg build");
-    wait_with_deadline(&mut child, Duration::from_secs(180))
+        .envs(envs.iter().copied())
+        .timeout(Duration::from_secs(180))
+        .run()
 }
 
 fn image_exists(rt: &Runtime, image: &str) -> bool {

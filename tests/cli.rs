@@ -4,9 +4,9 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use support::{assert_status, assert_status_for, bin, dcosreg, stderr, stdout};
+use support::{assert_status, assert_status_for, dcosreg, stderr, stdout, Dcosreg};
 
 fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
@@ -46,13 +46,11 @@ fn metadata_reads_no_config_and_ignores_bad_settings() {
     let dir = tempfile::tempdir().unwrap();
     let broken = dir.path().join("broken.toml");
     std::fs::write(&broken, "internal = [oops\n").unwrap();
-    let out = bin()
-        .arg("docker-cli-plugin-metadata")
+    let out = Dcosreg::new(["docker-cli-plugin-metadata"])
         .env("DCOSREG_CONFIG", &broken)
         .env("DCOSREG_INTERNAL", "http://nonsense")
         .env("DCOSREG_TIMEOUT", "never")
-        .output()
-        .unwrap();
+        .run();
     assert_status(&out, 0);
     assert!(stderr(&out).is_empty());
 }
@@ -67,17 +65,13 @@ fn docker_home_with_plugin() -> tempfile::TempDir {
     home
 }
 
+/// The real docker CLI, which runs the plugin.
 fn docker(home: &Path, args: &[&str]) -> std::process::Output {
-    Command::new("docker")
+    Dcosreg::via(Command::new("docker"))
         .args(args)
-        .env("HOME", home)
+        .home(home)
         .env_remove("DOCKER_CONFIG")
-        .env_remove("DCOSREG_INTERNAL")
-        .env_remove("DCOSREG_EXTERNAL")
-        .env("XDG_CONFIG_HOME", home.join(".config"))
-        .stdin(Stdio::null())
-        .output()
-        .expect("run the docker CLI")
+        .run()
 }
 
 #[test]
@@ -209,22 +203,18 @@ fn precedence_is_flag_then_env_then_file_then_default() {
     assert_eq!(s["root"]["source"], "default");
 
     // env beats file, flag beats env; global flags work before and after the command
-    let out = bin()
-        .args([
-            "--external",
-            "127.0.0.14:6000",
-            "config",
-            "--format",
-            "json",
-            "--config",
-            file_arg,
-        ])
-        .env("DCOSREG_INTERNAL", "127.0.0.13")
-        .env("DCOSREG_EXTERNAL", "127.0.0.15:7000")
-        .env_remove("DCOSREG_ROOT")
-        .env_remove("DCOSREG_TIMEOUT")
-        .output()
-        .unwrap();
+    let out = Dcosreg::new([
+        "--external",
+        "127.0.0.14:6000",
+        "config",
+        "--format",
+        "json",
+        "--config",
+        file_arg,
+    ])
+    .env("DCOSREG_INTERNAL", "127.0.0.13")
+    .env("DCOSREG_EXTERNAL", "127.0.0.15:7000")
+    .run();
     let s = settings(&out);
     assert_eq!(s["internal"]["value"], "127.0.0.13");
     assert_eq!(s["internal"]["source"], "env DCOSREG_INTERNAL");
@@ -236,13 +226,9 @@ fn precedence_is_flag_then_env_then_file_then_default() {
     let xdg = dir.path().join("xdg");
     std::fs::create_dir_all(xdg.join("dcosreg")).unwrap();
     std::fs::write(xdg.join("dcosreg/config.toml"), "root = \"/srv/stage\"\n").unwrap();
-    let out = bin()
-        .args(["config", "--format", "json"])
+    let out = Dcosreg::new(["config", "--format", "json"])
         .env("XDG_CONFIG_HOME", &xdg)
-        .env_remove("DCOSREG_CONFIG")
-        .env_remove("DCOSREG_ROOT")
-        .output()
-        .unwrap();
+        .run();
     let s = settings(&out);
     assert_eq!(s["root"]["value"], "/srv/stage");
     assert!(s["root"]["source"]

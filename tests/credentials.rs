@@ -16,7 +16,8 @@ use std::time::Duration;
 use base64::Engine;
 use support::peers::TestChain;
 use support::{
-    assert_status, assert_status_for, require_tool, wait_for_listener, wait_with_deadline, Netns,
+    assert_status, assert_status_for, bin_path, require_tool, wait_for_listener,
+    wait_with_deadline, Dcosreg, Netns,
 };
 
 const USER: &str = "alice";
@@ -140,11 +141,8 @@ impl Cluster {
         let bin_dir = dir.path().join("bin");
         std::fs::create_dir_all(&bin_dir).expect("bin");
         // What install.sh does: the helper is this binary under the helper's name.
-        std::os::unix::fs::symlink(
-            env!("CARGO_BIN_EXE_docker-dcosreg"),
-            bin_dir.join("docker-credential-dcosreg"),
-        )
-        .expect("helper link");
+        std::os::unix::fs::symlink(bin_path(), bin_dir.join("docker-credential-dcosreg"))
+            .expect("helper link");
         Cluster {
             _registries: registries,
             _ns: ns,
@@ -203,36 +201,24 @@ impl Cluster {
         }
     }
 
-    fn run(&self, mut command: Command, stdin: Option<&str>) -> Output {
-        self.env(&mut command);
-        self.run_prepared(command, stdin)
+    /// `command` (the binary, its helper link, or a program that runs them) with that
+    /// environment.
+    fn with_env(&self, command: Command) -> Dcosreg {
+        let mut run = Dcosreg::via(command).timeout(Duration::from_secs(60));
+        self.env(run.command());
+        run
     }
 
-    /// Run `command` with its environment as the caller set it.
-    fn run_prepared(&self, mut command: Command, stdin: Option<&str>) -> Output {
-        let mut child = command
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn");
+    fn run(&self, command: Command, stdin: Option<&str>) -> Output {
+        let mut run = self.with_env(command);
         if let Some(text) = stdin {
-            child
-                .stdin
-                .take()
-                .expect("stdin")
-                .write_all(text.as_bytes())
-                .expect("write stdin");
+            run = run.stdin(text);
         }
-        wait_with_deadline(&mut child, Duration::from_secs(60))
+        run.run()
     }
 
     fn dcosreg(&self, args: &[&str], stdin: Option<&str>) -> Output {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_docker-dcosreg"));
+        let mut command = Command::new(bin_path());
         command.args(args);
         self.run(command, stdin)
     }
@@ -613,14 +599,12 @@ fn one_login_serves_docker_and_skopeo_at_both_endpoints_and_logout_restores_conf
             "inspect",
             &format!("{mlb}/creds/app:1"),
         ]);
-    cluster.env(&mut command);
-    let ci = command
+    let ci = cluster
+        .with_env(command)
         .env("DOCKER_CONFIG", &ci_config)
         .env("DCOSREG_USERNAME", USER)
         .env("DCOSREG_PASSWORD_FILE", &password_file)
-        .stdin(Stdio::null())
-        .output()
-        .expect("docker in the CI form");
+        .run();
     assert_status(&ci, 0);
 
     // `docker login` at one spelling goes through the helper's `store` and serves every
@@ -632,9 +616,11 @@ fn one_login_serves_docker_and_skopeo_at_both_endpoints_and_logout_restores_conf
             .arg(cluster.root.join("etc/docker"))
             .arg("docker")
             .args(args);
-        cluster.env(&mut command);
-        command.env("DOCKER_CONFIG", &ci_config);
-        cluster.run_prepared(command, stdin)
+        let mut run = cluster.with_env(command).env("DOCKER_CONFIG", &ci_config);
+        if let Some(text) = stdin {
+            run = run.stdin(text);
+        }
+        run.run()
     };
     let login = docker_in(
         &["login", "-u", USER, "--password-stdin", &mlb],
@@ -856,14 +842,10 @@ fn dockerd_pulls_through_the_helper_and_through_the_exported_archive() {
     cluster.push(&cluster.config_json(), &vip, "pull/app:1");
 
     let docker = |args: &[&str]| -> Output {
-        let mut command = runtime.docker(args);
-        cluster.env(&mut command);
-        let mut child = command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run docker");
-        wait_with_deadline(&mut child, Duration::from_secs(90))
+        cluster
+            .with_env(runtime.docker(args))
+            .timeout(Duration::from_secs(90))
+            .run()
     };
     for spelling in [&vip, &mlb] {
         let reference = format!("{spelling}/pull/app:1");

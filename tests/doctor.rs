@@ -379,9 +379,11 @@ fn live_endpoints_untrusted_then_trusted_by_the_printed_fix() {
     // The printed fix, made non-interactive the documented way (--yes).
     for finding in untrusted {
         let fix = finding["fix"].as_str().unwrap();
-        let fix =
-            fix.replacen("docker-dcosreg", env!("CARGO_BIN_EXE_docker-dcosreg"), 1) + " --yes";
-        let ran = Command::new("sh").arg("-c").arg(&fix).output().unwrap();
+        let built = support::bin_path().display().to_string();
+        let fix = fix.replacen("docker-dcosreg", &built, 1) + " --yes";
+        let mut sh = Command::new("sh");
+        sh.arg("-c").arg(&fix);
+        let ran = support::Dcosreg::via(sh).run();
         assert_status_for(&ran, 0, format_args!("{fix}"));
     }
     let (status, findings) = run(root.path());

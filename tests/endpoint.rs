@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use support::peers::{refused_port, tarpit, TestChain};
 use support::{
-    assert_status, assert_status_for, bin, dcosreg, stderr, stdout, unique_loopback_ip, Netns,
+    assert_status, assert_status_for, dcosreg, stderr, stdout, unique_loopback_ip, Dcosreg, Netns,
     Registry,
 };
 
@@ -490,11 +490,9 @@ fn fallback_delay_is_a_setting_like_timeout() {
     );
     let s = setting(&dcosreg(&["config", "--format", "json", "--config", file]));
     assert_eq!(s["value"], "100ms");
-    let out = bin()
-        .args(["config", "--format", "json", "--config", file])
+    let out = Dcosreg::new(["config", "--format", "json", "--config", file])
         .env("DCOSREG_FALLBACK_DELAY", "0s")
-        .output()
-        .expect("run");
+        .run();
     let s = setting(&out);
     assert_eq!(
         (s["value"].as_str(), s["source"].as_str()),

@@ -233,22 +233,14 @@ fn concurrent_trust_runs_lose_no_manifest_entry() {
     let children: Vec<_> = endpoints
         .iter()
         .map(|ep| {
-            bin()
-                .args(["--root", r.to_str().unwrap(), "trust", ep, "--ca-file"])
+            Dcosreg::new(["--root", r.to_str().unwrap(), "trust", ep, "--ca-file"])
                 .arg(&ca)
                 .args(["--yes", "--no-verify", "--target", "docker,containers"])
-                .env("HOME", &home)
-                .env("XDG_CONFIG_HOME", home.join(".config"))
-                .env_remove("DCOSREG_ROOT")
-                .env_remove("DCOSREG_CONFIG")
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
+                .home(&home)
+                .spawn_piped()
         })
         .collect();
-    for child in children {
+    for (child, _home) in children {
         let out = child.wait_with_output().unwrap();
         assert_status(&out, 0);
     }
@@ -367,12 +359,9 @@ fn absurd_durations_are_refused() {
             stderr(&out)
         );
     }
-    let out = bin()
-        .args(["config"])
+    let out = Dcosreg::new(["config"])
         .env("DCOSREG_TIMEOUT", "9223372036854775807s")
-        .env_remove("DCOSREG_CONFIG")
-        .output()
-        .unwrap();
+        .run();
     assert_status(&out, 2);
 }
 
@@ -382,15 +371,9 @@ fn with_closed_stdout(args: &[&str], dir: &Path) -> Option<i32> {
     let mut reader = Command::new("true").stdin(Stdio::piped()).spawn().unwrap();
     let writer = reader.stdin.take().unwrap();
     reader.wait().unwrap();
-    let mut child = bin()
-        .args(args)
-        .current_dir(dir)
-        .env_remove("DCOSREG_CONFIG")
-        .stdin(Stdio::null())
-        .stdout(writer)
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut run = Dcosreg::new(args).current_dir(dir);
+    run.command().stdout(writer).stderr(Stdio::null());
+    let (mut child, _home) = run.spawn();
     wait_with_deadline(&mut child, Duration::from_secs(30))
         .status
         .code()
@@ -421,12 +404,7 @@ fn a_closed_pipe_keeps_the_exit_status() {
     ];
     assert_eq!(with_closed_stdout(&args, dir.path()), Some(1));
     // And the same run with a reader says the same.
-    let out = bin()
-        .args(args)
-        .current_dir(dir.path())
-        .env_remove("DCOSREG_CONFIG")
-        .output()
-        .unwrap();
+    let out = Dcosreg::new(args).current_dir(dir.path()).run();
     assert_status(&out, 1);
 }
 
@@ -466,37 +444,25 @@ fn fifos_and_devices_are_refused_not_read() {
     mkfifo(&r.join("etc/ssl/certs/evil.pem"));
     let ca = ca_file(work.path(), "fifo CA");
     let started = Instant::now();
-    let mut child = bin()
-        .args([
-            "--root",
-            r.to_str().unwrap(),
-            "trust",
-            "10.1.2.3:5000",
-            "--ca-file",
-        ])
-        .arg(&ca)
-        .args(["--yes", "--no-verify", "--target", "docker"])
-        .env_remove("DCOSREG_CONFIG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let out = wait_with_deadline(&mut child, Duration::from_secs(20));
+    let out = Dcosreg::new([
+        "--root",
+        r.to_str().unwrap(),
+        "trust",
+        "10.1.2.3:5000",
+        "--ca-file",
+    ])
+    .arg(&ca)
+    .args(["--yes", "--no-verify", "--target", "docker"])
+    .timeout(Duration::from_secs(20))
+    .run();
     assert!(
         started.elapsed() < Duration::from_secs(10),
         "hung on a FIFO"
     );
     assert_status(&out, 2);
-    let mut child = bin()
-        .args(["--root", r.to_str().unwrap(), "doctor", "--offline"])
-        .env_remove("DCOSREG_CONFIG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let out = wait_with_deadline(&mut child, Duration::from_secs(20));
+    let out = Dcosreg::new(["--root", r.to_str().unwrap(), "doctor", "--offline"])
+        .timeout(Duration::from_secs(20))
+        .run();
     assert!(
         out.status.code().is_some_and(|c| c <= 2),
         "{}",
@@ -546,16 +512,7 @@ fn trickle_body(tcp: &mut std::net::TcpStream) {
 
 fn run_bounded(args: &[&str], limit: Duration) -> (std::process::Output, Duration) {
     let started = Instant::now();
-    let mut child = bin()
-        .args(args)
-        .env_remove("DCOSREG_CONFIG")
-        .env_remove("DCOSREG_TIMEOUT")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let out = wait_with_deadline(&mut child, limit);
+    let out = Dcosreg::new(args).timeout(limit).run();
     (out, started.elapsed())
 }
 
@@ -895,20 +852,17 @@ fn rewrite_writes_no_file_when_one_cannot_be_written() {
     // The locked directory is a read-only bind mount in a private mount namespace, so
     // even root cannot create the temp file there.
     let script = r#"mount --bind "$1" "$1" && mount -o remount,ro,bind "$1" && shift && exec "$@""#;
-    let out = Command::new("unshare")
+    let mut unshare = Command::new("unshare");
+    unshare
         .args(["-m", "sh", "-c", script, "sh"])
         .arg(&locked)
-        .arg(bin_path())
+        .arg(bin_path());
+    let out = Dcosreg::via(unshare)
         .args(["--format", "json", "rewrite", "--to", "external"])
         .arg(good.join("Dockerfile"))
         .arg(locked.join("Dockerfile"))
-        .env("HOME", dir.path())
-        .env_remove("DCOSREG_INTERNAL")
-        .env_remove("DCOSREG_EXTERNAL")
-        .env_remove("DCOSREG_CONFIG")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+        .home(dir.path())
+        .run();
     assert_status(&out, 2);
     for sub in [&good, &locked] {
         assert_eq!(

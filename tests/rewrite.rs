@@ -5,43 +5,19 @@
 mod support;
 
 use std::fs;
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Output, Stdio};
+use std::process::Output;
 
 use support::peers::{refused_port, TestChain};
-use support::{assert_status, dcosreg, stderr, stdout, unique_loopback_ip, Registry};
+use support::{assert_status, dcosreg, stderr, stdout, unique_loopback_ip, Dcosreg, Registry};
 
 const VIP: &str = "192.168.0.1";
 const LB: &str = "192.168.1.50:5000";
 
-/// Run the binary with `input` on stdin (same isolation as `support::dcosreg`).
+/// Run the binary with `input` on stdin.
 fn with_stdin(args: &[&str], input: &[u8]) -> Output {
-    let home = std::env::temp_dir().join(format!("dcosreg-test-home-{}", std::process::id()));
-    let _ = fs::create_dir_all(&home);
-    let mut child = support::bin()
-        .args(args)
-        .env_remove("DCOSREG_INTERNAL")
-        .env_remove("DCOSREG_EXTERNAL")
-        .env_remove("DCOSREG_ROOT")
-        .env_remove("DCOSREG_TIMEOUT")
-        .env_remove("DCOSREG_CONFIG")
-        .env("HOME", &home)
-        .env("XDG_CONFIG_HOME", home.join(".config"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run docker-dcosreg");
-    let mut stdin = child.stdin.take().expect("stdin");
-    let input = input.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let out = child.wait_with_output().expect("wait");
-    writer.join().expect("stdin writer");
-    out
+    Dcosreg::new(args).stdin(input).run()
 }
 
 /// `rewrite --to TO` as a filter, with the given endpoints.

@@ -13,11 +13,14 @@ use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use support::{assert_status, assert_status_for, require_tool, stderr, stdout, unique_loopback_ip};
+use support::{
+    assert_status, assert_status_for, dcosreg, require_tool, stderr, stdout, unique_loopback_ip,
+    Dcosreg,
+};
 
 // Endpoints for the certs.d names: loopback, so nothing here could ever dial the defaults.
 const INTERNAL: &str = "127.0.0.9";
@@ -237,46 +240,6 @@ fn make_ca(dir: &Path, name: &str) -> (PathBuf, String) {
     (path, pem)
 }
 
-/// Run the binary with a clean environment: no proxies, no token, no user config.
-fn run(args: &[String]) -> Output {
-    run_with_env(args, &[])
-}
-
-fn run_with_env(args: &[String], env: &[(&str, &str)]) -> Output {
-    let home = tempfile::tempdir().expect("home");
-    let mut command = support::bin();
-    command.args(args);
-    for var in [
-        "DCOSREG_INTERNAL",
-        "DCOSREG_EXTERNAL",
-        "DCOSREG_ROOT",
-        "DCOSREG_TIMEOUT",
-        "DCOSREG_CONFIG",
-        "DCOS_ACS_TOKEN",
-        "http_proxy",
-        "https_proxy",
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-        "all_proxy",
-    ] {
-        command.env_remove(var);
-    }
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    command
-        .env("HOME", home.path())
-        .env("XDG_CONFIG_HOME", home.path().join(".config"))
-        .stdin(Stdio::null());
-    let mut child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run docker-dcosreg");
-    support::wait_with_deadline(&mut child, Duration::from_secs(60))
-}
-
 fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
@@ -349,7 +312,7 @@ fn mesos_listed_agents_get_the_ca_over_ssh_and_the_refusing_one_is_reported() {
     let mut args = base_args(&ca, &root);
     args.extend(strings(&["--mesos-url", &mesos.url, "--yes"]));
     args.extend(sshd.ssh_args());
-    let out = run_with_env(&args, &[("DCOS_ACS_TOKEN", "s3cret")]);
+    let out = Dcosreg::new(&args).env("DCOS_ACS_TOKEN", "s3cret").run();
     let text = stdout(&out);
     assert_status(&out, 1);
 
@@ -414,7 +377,7 @@ fn mesos_listed_agents_get_the_ca_over_ssh_and_the_refusing_one_is_reported() {
         "json",
     ]));
     again.extend(sshd.ssh_args());
-    let out = run(&again);
+    let out = dcosreg(&again);
     assert_status(&out, 0);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(json["via"], "ssh");
@@ -479,7 +442,7 @@ fn a_different_ca_is_kept_unless_force_and_conntrack_is_persisted() {
         "--conntrack-liberal",
     ]));
     args.extend(sshd.ssh_args());
-    let out = run(&args);
+    let out = dcosreg(&args);
     let text = stdout(&out);
     assert_status(&out, 1);
     let line = line_for(&text, &agent);
@@ -490,7 +453,7 @@ fn a_different_ca_is_kept_unless_force_and_conntrack_is_persisted() {
     assert_eq!(std::fs::read_to_string(&existing).expect("read"), old_pem);
 
     args.push("--force".into());
-    let out = run(&args);
+    let out = dcosreg(&args);
     let text = stdout(&out);
     assert_status(&out, 0);
     let line = line_for(&text, &agent);
@@ -532,7 +495,7 @@ fn dry_run_lists_agents_and_actions_and_touches_nothing() {
         "1",
     ]));
     let started = Instant::now();
-    let out = run(&args);
+    let out = dcosreg(&args);
     let text = stdout(&out);
     assert_status(&out, 0);
     assert!(started.elapsed() < Duration::from_secs(5));
@@ -562,7 +525,7 @@ fn nothing_is_installed_without_confirmation() {
     let mut args = base_args(&ca, &root);
     args.extend(strings(&["--agent", &agent]));
     args.extend(sshd.ssh_args());
-    let out = run(&args);
+    let out = dcosreg(&args);
     assert_status(&out, 2);
     assert!(
         stderr(&out).contains("no terminal to ask on"),
@@ -571,7 +534,7 @@ fn nothing_is_installed_without_confirmation() {
     );
     let mut wrong = args.clone();
     wrong.extend(strings(&["--fingerprint", &"AB".repeat(32)]));
-    let out = run(&wrong);
+    let out = dcosreg(&wrong);
     assert_status(&out, 2);
     assert!(
         stderr(&out).contains("matches no certificate"),
@@ -587,7 +550,7 @@ fn nothing_is_installed_without_confirmation() {
         "--fingerprint",
         &fingerprint(&pem).to_lowercase().replace(':', ""),
     ]));
-    let out = run(&args);
+    let out = dcosreg(&args);
     assert_status(&out, 0);
     assert_layout(&root, &agent, &pem);
 }
@@ -618,7 +581,7 @@ fn an_agent_that_never_answers_is_cut_at_the_agent_timeout() {
         "--yes",
     ]));
     let started = Instant::now();
-    let out = run(&args);
+    let out = dcosreg(&args);
     let elapsed = started.elapsed();
     assert_status(&out, 1);
     assert!(
@@ -655,7 +618,7 @@ fn bad_input_is_a_usage_error_with_nothing_done() {
         let mut args = base_args(&ca, &root);
         args.extend(strings(&extra));
         args.push("--yes".into());
-        let out = run(&args);
+        let out = dcosreg(&args);
         assert_status_for(&out, 2, format_args!("{extra:?}"));
         let err = stderr(&out);
         assert!(
@@ -722,7 +685,7 @@ fn marathon_app_runs_once_per_agent_and_its_command_installs_the_ca() {
     for agent in &agents {
         args.extend(strings(&["--agent", agent]));
     }
-    let out = run(&args);
+    let out = dcosreg(&args);
     assert_status(&out, 0);
     let app: serde_json::Value = serde_json::from_slice(&out.stdout).expect("app JSON");
     assert_eq!(app["id"], "/dcosreg-trust");
@@ -783,7 +746,7 @@ fn marathon_url_receives_the_app_with_the_dcos_token() {
         &ca.display().to_string(),
         "--yes",
     ]));
-    let out = run(&args);
+    let out = dcosreg(&args);
     assert_status(&out, 0);
     assert!(
         stdout(&out).contains("deployment 5ed4c0c5-9ff8-4a6f-a0cd-f57f59a34b43"),
@@ -804,7 +767,7 @@ fn marathon_url_receives_the_app_with_the_dcos_token() {
         .filter(|a| **a != marathon.url && *a != "--marathon-url")
         .cloned()
         .collect();
-    let printed = run(&without_url);
+    let printed = dcosreg(&without_url);
     let printed: serde_json::Value = serde_json::from_slice(&printed.stdout).expect("printed");
     assert_eq!(sent, printed);
     assert_eq!(sent["instances"], 1);
@@ -825,7 +788,7 @@ fn kubernetes_daemonset_mounts_host_paths_and_its_init_command_installs_the_ca()
         "--yes",
         "--conntrack-liberal",
     ]));
-    let out = run(&args);
+    let out = dcosreg(&args);
     assert_status(&out, 0);
     let ds: serde_json::Value = serde_json::from_slice(&out.stdout).expect("DaemonSet JSON");
     assert_eq!(ds["apiVersion"], "apps/v1");
@@ -916,28 +879,19 @@ fn on_a_terminal_it_asks_and_draws_a_progress_bar() {
     let dir = tempfile::tempdir().expect("tmp");
     let (ca, pem) = make_ca(dir.path(), "ca");
     let root = dir.path().join("agents");
-    let mut args = vec![env!("CARGO_BIN_EXE_docker-dcosreg").to_string()];
+    let mut args = vec![support::bin_path().display().to_string()];
     args.extend(base_args(&ca, &root));
     for agent in &agents {
         args.extend(strings(&["--agent", agent]));
     }
     args.extend(sshd.ssh_args());
     let command_line: Vec<String> = args.iter().map(|a| shell_quote(a)).collect();
-    let mut child = Command::new(script)
-        .args(["-qec", &command_line.join(" "), "/dev/null"])
-        .env("HOME", dir.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("script");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(b"y\n")
-        .expect("type y");
-    let out = support::wait_with_deadline(&mut child, Duration::from_secs(60));
+    let mut on_a_terminal = Command::new(script);
+    on_a_terminal.args(["-qec", &command_line.join(" "), "/dev/null"]);
+    let out = Dcosreg::via(on_a_terminal)
+        .home(dir.path())
+        .stdin("y\n")
+        .run();
     let text = stdout(&out);
     assert_status(&out, 0);
     assert!(
@@ -995,7 +949,7 @@ fn without_a_ca_file_the_ca_comes_from_the_registry_handshake() {
         &fingerprint(&pem),
     ]));
     args.extend(sshd.ssh_args());
-    let out = run(&args);
+    let out = dcosreg(&args);
     let text = stdout(&out);
     assert_status(&out, 0);
     assert!(
@@ -1035,24 +989,21 @@ fn credentials_archive_reaches_every_agent_private_and_idempotent() {
     let root = dir.path().join("agents");
     // The archive as a user makes it; the CI variables stand in for a stored login.
     let archive = dir.path().join("docker.tar.gz");
-    let export = run_with_env(
-        &strings(&[
-            "--internal",
-            INTERNAL,
-            "--external",
-            EXTERNAL,
-            "credentials",
-            "export",
-            "--as",
-            "dcos-archive",
-            "--out",
-            &archive.display().to_string(),
-        ]),
-        &[
-            ("DCOSREG_USERNAME", "ci"),
-            ("DCOSREG_PASSWORD", "rollout-secret"),
-        ],
-    );
+    let export = Dcosreg::new(strings(&[
+        "--internal",
+        INTERNAL,
+        "--external",
+        EXTERNAL,
+        "credentials",
+        "export",
+        "--as",
+        "dcos-archive",
+        "--out",
+        &archive.display().to_string(),
+    ]))
+    .env("DCOSREG_USERNAME", "ci")
+    .env("DCOSREG_PASSWORD", "rollout-secret")
+    .run();
     assert_status(&export, 0);
     let bytes = std::fs::read(&archive).expect("archive");
 
@@ -1066,7 +1017,7 @@ fn credentials_archive_reaches_every_agent_private_and_idempotent() {
         args.extend(strings(&["--agent", agent]));
     }
     args.extend(sshd.ssh_args());
-    let out = run(&args);
+    let out = dcosreg(&args);
     let text = stdout(&out);
     assert_status(&out, 0);
     assert!(!text.contains("rollout-secret") && !stderr(&out).contains("rollout-secret"));
@@ -1078,7 +1029,7 @@ fn credentials_archive_reaches_every_agent_private_and_idempotent() {
         assert_eq!(mode, 0o600, "{}", installed.display());
     }
     // Rerun: nothing written anywhere.
-    let out = run(&args);
+    let out = dcosreg(&args);
     let text = stdout(&out);
     assert_status(&out, 0);
     for agent in &agents {
@@ -1097,7 +1048,7 @@ fn credentials_archive_reaches_every_agent_private_and_idempotent() {
         .unwrap()
         + 1;
     bad[at] = ca.display().to_string();
-    assert_status(&run(&bad), 2);
+    assert_status(&dcosreg(&bad), 2);
     let mut marathon = strings(&[
         "--internal",
         INTERNAL,
@@ -1112,7 +1063,7 @@ fn credentials_archive_reaches_every_agent_private_and_idempotent() {
         &archive.display().to_string(),
     ]);
     marathon.push("--yes".into());
-    let out = run(&marathon);
+    let out = dcosreg(&marathon);
     assert_status(&out, 2);
     assert!(stdout(&out).is_empty(), "no app printed with the password");
 }

@@ -471,9 +471,7 @@ fn no_permission_means_exit_2_and_nothing_written() {
     std::fs::set_permissions(&readable, std::fs::Permissions::from_mode(0o644)).unwrap();
     std::fs::set_permissions(t, std::fs::Permissions::from_mode(0o755)).unwrap();
     let before = snapshot(t);
-    let out = std::process::Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-        .arg(env!("CARGO_BIN_EXE_docker-dcosreg"))
+    let out = Dcosreg::via(as_nobody())
         .args(["--root", t.to_str().unwrap()])
         .args(file_args(
             readable.to_str().unwrap(),
@@ -482,13 +480,19 @@ fn no_permission_means_exit_2_and_nothing_written() {
         .env("HOME", "/nonexistent")
         .env_remove("XDG_CONFIG_HOME")
         .env_remove("XDG_RUNTIME_DIR")
-        .env_remove("DCOSREG_CONFIG")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+        .run();
     assert_status(&out, 2);
     assert!(stderr(&out).contains("run with sudo"), "{}", stderr(&out));
     assert_eq!(before, snapshot(t));
+}
+
+/// `setpriv` running the binary as nobody (65534), without supplementary groups.
+fn as_nobody() -> std::process::Command {
+    let mut setpriv = std::process::Command::new("setpriv");
+    setpriv
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(bin_path());
+    setpriv
 }
 
 /// kill -9 at random moments: every file is then either absent or complete.
@@ -512,16 +516,11 @@ fn kill_9_never_leaves_a_partial_file() {
         root
     };
     let start = |t: &Path| {
-        bin()
-            .args(["--root", t.to_str().unwrap()])
+        let mut run = Dcosreg::new(["--root", t.to_str().unwrap()])
             .args(file_args(crt.to_str().unwrap(), &["--yes"]))
-            .env("HOME", t)
-            .env_remove("DCOSREG_CONFIG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap()
+            .home(t);
+        run.command().stdout(Stdio::null()).stderr(Stdio::null());
+        run.spawn().0
     };
     // One undisturbed run: how long it takes and how many files it writes.
     let full = prepare();
@@ -743,26 +742,16 @@ fn ca_url_and_a_yes_typed_on_a_terminal() {
     let typed = |answer: &str, t: &Path| {
         let command = format!(
             "{} --root {} --internal 192.168.0.1 --external 192.168.1.50:5000 trust --no-verify --ca-file {} --target docker",
-            env!("CARGO_BIN_EXE_docker-dcosreg"),
+            bin_path().display(),
             t.display(),
             ca.display()
         );
-        let mut child = std::process::Command::new("script")
-            .args(["-qec", &command, "/dev/null"])
-            .env_remove("DCOSREG_CONFIG")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(format!("{answer}\n").as_bytes())
-            .unwrap();
-        wait_with_deadline(&mut child, Duration::from_secs(20))
+        let mut on_a_terminal = std::process::Command::new("script");
+        on_a_terminal.args(["-qec", &command, "/dev/null"]);
+        Dcosreg::via(on_a_terminal)
+            .stdin(format!("{answer}\n"))
+            .timeout(Duration::from_secs(20))
+            .run()
     };
     let root2 = tempfile::tempdir().unwrap();
     let out = typed("n", root2.path());
@@ -795,9 +784,7 @@ fn per_user_directories_when_not_root() {
         .status()
         .unwrap();
     assert!(chown.success());
-    let out = std::process::Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-        .arg(env!("CARGO_BIN_EXE_docker-dcosreg"))
+    let out = Dcosreg::via(as_nobody())
         .args(["--root", t.to_str().unwrap()])
         .args(file_args(
             ca.to_str().unwrap(),
@@ -806,10 +793,7 @@ fn per_user_directories_when_not_root() {
         .env("HOME", "/home/u")
         .env("XDG_CONFIG_HOME", "/home/u/.config")
         .env("XDG_RUNTIME_DIR", runtime.path())
-        .env_remove("DCOSREG_CONFIG")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+        .run();
     assert_status(&out, 0);
     assert!(
         t.join("home/u/.config/docker/certs.d/192.168.1.50:5000/ca.crt")

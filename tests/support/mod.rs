@@ -18,12 +18,6 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-/// The binary under test as a bare command, for the few tests that need the environment
-/// as it is (see [`Dcosreg`] for the one way to run it).
-pub fn bin() -> Command {
-    Command::new(bin_path())
-}
-
 /// Fail loudly (never skip) when a tool the tests need is missing.
 pub fn require_tool(name: &str) -> PathBuf {
     let found = std::env::var_os("PATH").and_then(|paths| {

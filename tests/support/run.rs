@@ -45,7 +45,7 @@ pub fn bin_path() -> PathBuf {
 }
 
 /// `docker-dcosreg ARGS` with the scrubbed environment, waited for: the common case.
-pub fn dcosreg(args: &[&str]) -> Output {
+pub fn dcosreg<S: AsRef<OsStr>>(args: &[S]) -> Output {
     Dcosreg::new(args).run()
 }
 
@@ -61,18 +61,14 @@ pub struct Dcosreg {
 impl Dcosreg {
     /// `docker-dcosreg ARGS`.
     pub fn new<S: AsRef<OsStr>>(args: impl IntoIterator<Item = S>) -> Dcosreg {
-        Dcosreg::via(Command::new(bin_path()), args)
+        Dcosreg::via(Command::new(bin_path())).args(args)
     }
 
-    /// `command ARGS`, where `command` runs the binary another way (`nsenter … BIN` into
-    /// a runtime's namespace, `script -qec '…'` on a terminal, the credential-helper
-    /// link): it gets the same environment, stdin and deadline.
-    pub fn via<S: AsRef<OsStr>>(
-        mut command: Command,
-        args: impl IntoIterator<Item = S>,
-    ) -> Dcosreg {
+    /// `command`, which runs the binary another way (`nsenter … BIN` into a runtime's
+    /// namespace, `script -qec '…'` on a terminal, the credential-helper link): it gets
+    /// the same environment, stdin and deadline.
+    pub fn via(mut command: Command) -> Dcosreg {
         let home = tempfile::tempdir().expect("temporary HOME");
-        command.args(args);
         for name in SCRUBBED {
             command.env_remove(name);
         }
@@ -85,6 +81,11 @@ impl Dcosreg {
             stdin: None,
             limit: DEADLINE,
         }
+    }
+
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Dcosreg {
+        self.command.arg(arg);
+        self
     }
 
     /// More arguments.

@@ -18,7 +18,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{assert_status_for, require_tool, wait_with_deadline, Netns, Registry};
+use super::{
+    assert_status_for, bin_path, require_tool, wait_with_deadline, Dcosreg, Netns, Registry,
+};
 
 /// The Debian docker CLI (20.10): it builds with the daemon's embedded BuildKit without
 /// buildx. `/usr/local/bin/docker` (a newer CLI, first in PATH) wants buildx for that.
@@ -340,27 +342,21 @@ impl Runtime {
         wait_with_deadline(&mut child, limit)
     }
 
-    /// The binary under test inside the namespace, with a clean environment like
-    /// [`super::dcosreg`]; `--root /` there is the daemons' `/etc`.
-    pub fn dcosreg(&self, args: &[&str]) -> Output {
+    /// The binary under test inside the namespace, run as [`Dcosreg`] (its HOME kept
+    /// in the runtime's directory), talking to this runtime's dockerd.
+    pub fn dcosreg_in(&self, args: &[&str]) -> Dcosreg {
         let home = self.dir().join("home");
         let _ = std::fs::create_dir_all(&home);
-        let mut child = self
-            .in_ns(env!("CARGO_BIN_EXE_docker-dcosreg"))
+        Dcosreg::via(self.in_ns(bin_path()))
             .args(args)
-            .env_remove("DCOSREG_INTERNAL")
-            .env_remove("DCOSREG_EXTERNAL")
-            .env_remove("DCOSREG_ROOT")
-            .env_remove("DCOSREG_TIMEOUT")
-            .env_remove("DCOSREG_CONFIG")
-            .env("HOME", &home)
-            .env("XDG_CONFIG_HOME", home.join(".config"))
+            .home(&home)
             .env("DOCKER_HOST", &self.docker_host)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run docker-dcosreg in the runtime's namespace");
-        wait_with_deadline(&mut child, Duration::from_secs(60))
+            .timeout(Duration::from_secs(60))
+    }
+
+    /// [`Runtime::dcosreg_in`], run; `--root /` there is the daemons' `/etc`.
+    pub fn dcosreg(&self, args: &[&str]) -> Output {
+        self.dcosreg_in(args).run()
     }
 
     /// Make `tag` from nothing: a busybox-static rootfs (`/bin/busybox` and a few
