@@ -4,6 +4,9 @@
 # same CA file and check the address; ours also judges findings and prints a report.
 # A third command adds the default trust (Go's system pool under --root + certs.d), which
 # parses the whole system bundle as Docker does. Target: check / s_client <= 1.0x.
+# BASE=/path/to/an/older/docker-dcosreg adds that build's two check commands to the same
+# run, so an engine change is measured side by side (e.g. a release build of an earlier
+# commit); the ratios new / BASE are printed last.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for tool in hyperfine openssl docker-registry jq; do
@@ -63,11 +66,26 @@ done
 "$bin" --internal "$ep" --external "$ep" check "$ep" --ca-file ca.crt >/dev/null
 openssl s_client -connect "$ep" -verify_return_error -CAfile ca.crt -verify_ip "$ip" </dev/null >/dev/null 2>&1
 
-hyperfine -N --warmup 10 --runs "${RUNS:-100}" --export-json "$work/bench.json" \
-    "openssl s_client -connect $ep -verify_return_error -CAfile $work/ca.crt -verify_ip $ip" \
-    "$bin --internal $ep --external $ep check $ep --ca-file $work/ca.crt" \
+commands=(
+    "openssl s_client -connect $ep -verify_return_error -CAfile $work/ca.crt -verify_ip $ip"
+    "$bin --internal $ep --external $ep check $ep --ca-file $work/ca.crt"
     "$bin --internal $ep --external $ep --root $work/root check $ep"
+)
+if [ -n "${BASE:-}" ]; then
+    "$BASE" --internal "$ep" --external "$ep" check "$ep" --ca-file ca.crt >/dev/null
+    commands+=(
+        "$BASE --internal $ep --external $ep check $ep --ca-file $work/ca.crt"
+        "$BASE --internal $ep --external $ep --root $work/root check $ep"
+    )
+fi
+hyperfine -N --warmup 10 --runs "${RUNS:-100}" --export-json "$work/bench.json" "${commands[@]}"
 jq -r '.results as $r |
   "ratio check --ca-file / s_client: \(($r[1].mean / $r[0].mean * 100 | round) / 100)x (\($r[1].mean*1e3*100|round/100) ms vs \($r[0].mean*1e3*100|round/100) ms)",
   "ratio check (system pool + certs.d) / s_client: \(($r[2].mean / $r[0].mean * 100 | round) / 100)x (\($r[2].mean*1e3*100|round/100) ms)"' \
     "$work/bench.json"
+if [ -n "${BASE:-}" ]; then
+    jq -r '.results as $r |
+      "ratio check --ca-file, this build / BASE: \(($r[1].mean / $r[3].mean * 100 | round) / 100)x",
+      "ratio check (system pool + certs.d), this build / BASE: \(($r[2].mean / $r[4].mean * 100 | round) / 100)x"' \
+        "$work/bench.json"
+fi
