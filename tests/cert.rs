@@ -5,8 +5,8 @@ mod support;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
+use support::certs::Openssl;
 use support::*;
 
 /// A certs dir for skopeo holding only `ca.crt` (what `trust` installs for Docker).
@@ -298,12 +298,6 @@ fn bad_input_is_one_line_and_writes_nothing() {
     }
 }
 
-/// Run a command that must succeed (openssl).
-fn run(command: &mut Command) {
-    let out = command.output().expect("run command");
-    assert_status_for(&out, 0, format_args!("{command:?}"));
-}
-
 /// How an openssl-made CA key is stored.
 #[derive(Clone, Copy)]
 enum KeyForm {
@@ -318,10 +312,8 @@ enum KeyForm {
 /// An openssl-made CA as a user may already have one: PrintableString country, spaces,
 /// and the key in one of the forms openssl writes.
 fn openssl_ca(dir: &Path, form: KeyForm) -> (PathBuf, PathBuf) {
-    require_tool("openssl");
-    let key = dir.join("user-ca.key");
-    let cert = dir.join("user-ca.crt");
-    let (args, expected): (&[&str], &str) = match form {
+    let openssl = Openssl::new(dir);
+    let (keygen, expected): (&[&str], &str) = match form {
         KeyForm::EcPkcs8 => (
             &[
                 "genpkey",
@@ -330,40 +322,47 @@ fn openssl_ca(dir: &Path, form: KeyForm) -> (PathBuf, PathBuf) {
                 "-pkeyopt",
                 "ec_paramgen_curve:P-256",
                 "-out",
+                "user-ca.key",
             ],
             "-----BEGIN PRIVATE KEY-----",
         ),
         KeyForm::EcSec1 => (
-            &["ecparam", "-genkey", "-name", "prime256v1", "-out"],
+            &[
+                "ecparam",
+                "-genkey",
+                "-name",
+                "prime256v1",
+                "-out",
+                "user-ca.key",
+            ],
             "-----BEGIN EC PARAMETERS-----",
         ),
         KeyForm::RsaPkcs1 => (
-            &["genrsa", "-traditional", "-out"],
+            &["genrsa", "-traditional", "-out", "user-ca.key", "2048"],
             "-----BEGIN RSA PRIVATE KEY-----",
         ),
     };
-    let mut keygen = Command::new("openssl");
-    keygen.args(args).arg(&key);
-    if matches!(form, KeyForm::RsaPkcs1) {
-        keygen.arg("2048");
-    }
-    run(&mut keygen);
-    let written = std::fs::read_to_string(&key).unwrap();
+    openssl.run(keygen);
+    let written = openssl.read("user-ca.key");
     assert!(written.starts_with(expected), "openssl wrote {written}");
-    run(Command::new("openssl")
-        .args(["req", "-x509", "-new", "-key"])
-        .arg(&key)
-        .args(["-days", "30", "-out"])
-        .arg(&cert)
-        .args([
-            "-subj",
-            "/C=CN/ST=SH/L=Shang Hai/O=example.com/CN=Example Registry CA",
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-        ]));
-    (cert, key)
+    openssl.run(&[
+        "req",
+        "-x509",
+        "-new",
+        "-key",
+        "user-ca.key",
+        "-days",
+        "30",
+        "-out",
+        "user-ca.crt",
+        "-subj",
+        "/C=CN/ST=SH/L=Shang Hai/O=example.com/CN=Example Registry CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    ]);
+    (dir.join("user-ca.crt"), dir.join("user-ca.key"))
 }
 
 #[test]

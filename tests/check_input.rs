@@ -6,29 +6,13 @@ mod support;
 
 use std::path::Path;
 
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+use support::certs::{chain, Spec};
 use support::{assert_status, assert_status_for, dcosreg, stderr, stdout};
 
 /// A CA and a leaf for `names` signed by it: (leaf PEM, key PEM, CA PEM, CA DER).
 fn ca_and_leaf(names: &[&str], cn: &str) -> (String, String, String, Vec<u8>) {
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name
-        .push(DnType::CommonName, "Test Registry CA");
-    let ca_cert = ca.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca, ca_key);
-    let leaf_key = KeyPair::generate().unwrap();
-    let mut leaf =
-        CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
-    leaf.distinguished_name.push(DnType::CommonName, cn);
-    let leaf_cert = leaf.signed_by(&leaf_key, &issuer).unwrap();
-    (
-        leaf_cert.pem(),
-        leaf_key.serialize_pem(),
-        ca_cert.pem(),
-        ca_cert.der().to_vec(),
-    )
+    let [ca, leaf] = chain([Spec::ca("Test Registry CA"), Spec::names(names).cn(cn)]);
+    (leaf.pem(), leaf.key_pem(), ca.pem(), ca.der().to_vec())
 }
 
 fn write(path: &Path, contents: impl AsRef<[u8]>) {

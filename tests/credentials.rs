@@ -14,6 +14,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 use base64::Engine;
+use support::certs::Spec;
 use support::peers::TestChain;
 use support::{
     assert_status, assert_status_for, bin_path, require_tool, wait_for_listener,
@@ -647,16 +648,12 @@ fn one_login_serves_docker_and_skopeo_at_both_endpoints_and_logout_restores_conf
 /// an ES256 JWT whose `x5c` certificate is the registry's `rootcertbundle`. Serves on
 /// loopback until the test process ends; every read is bounded.
 fn token_service(dir: &Path) -> (String, PathBuf) {
-    let key = rcgen::KeyPair::generate().expect("signer key");
-    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "dcosreg test token signer");
-    let cert = params.self_signed(&key).expect("signer cert");
-    let signer_pem = dir.join("token-signer.pem");
-    std::fs::write(&signer_pem, cert.pem()).expect("signer pem");
-    let der = cert.der().to_vec();
-    let pkcs8 = key.serialize_der();
+    let signer = Spec::names(&[])
+        .cn("dcosreg test token signer")
+        .self_signed();
+    let signer_pem = signer.write(dir, "token-signer.pem");
+    let der = signer.der().to_vec();
+    let pkcs8 = signer.key.serialize_der();
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind token service");
     let realm = format!("http://{}/token", listener.local_addr().expect("addr"));
     std::thread::spawn(move || {

@@ -6,6 +6,7 @@ mod support;
 use std::path::Path;
 use std::process::Command;
 
+use support::certs::Spec;
 use support::{assert_status, assert_status_for, dcosreg, stderr, stdout};
 
 const INTERNAL: &str = "127.0.0.5";
@@ -49,12 +50,11 @@ fn write(root: &Path, rel: &str, contents: &[u8]) {
 
 /// A valid CA in PEM, so that only the problem under test shows.
 fn ca_pem(days: i64) -> String {
-    let mut params = rcgen::CertificateParams::new(vec!["registry.test".to_string()]).unwrap();
-    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    params.not_before = time::OffsetDateTime::now_utc() - time::Duration::days(1);
-    params.not_after = time::OffsetDateTime::now_utc() + time::Duration::days(days);
-    let key = rcgen::KeyPair::generate().unwrap();
-    params.self_signed(&key).unwrap().pem()
+    Spec::names(&["registry.test"])
+        .ca_true()
+        .valid_days(-1, days)
+        .self_signed()
+        .pem()
 }
 
 /// A root where docker's certs.d is healthy for both endpoints.
@@ -316,17 +316,10 @@ fn text_output_shows_code_severity_and_fix() {
 
 /// A self-signed registry certificate naming `ips`, written as chain + key files.
 fn self_signed(dir: &Path, ips: &[&str]) -> (std::path::PathBuf, std::path::PathBuf) {
-    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.subject_alt_names = ips
-        .iter()
-        .map(|ip| rcgen::SanType::IpAddress(ip.parse().unwrap()))
-        .collect();
-    let key = rcgen::KeyPair::generate().unwrap();
-    let cert = params.self_signed(&key).unwrap();
-    let (cert_path, key_path) = (dir.join("domain.crt"), dir.join("domain.key"));
-    std::fs::write(&cert_path, cert.pem()).unwrap();
-    std::fs::write(&key_path, key.serialize_pem()).unwrap();
-    (cert_path, key_path)
+    Spec::names(&[])
+        .ip_sans(ips)
+        .self_signed()
+        .write_with_key(dir, "domain.crt", "domain.key")
 }
 
 #[test]

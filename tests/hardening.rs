@@ -9,20 +9,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use support::certs::Spec;
 use support::*;
 
 /// A self-signed CA as PEM in `dir/ca.crt`; returns its path.
 fn ca_file(dir: &Path, cn: &str) -> PathBuf {
-    let mut params = rcgen::CertificateParams::new(vec!["registry.test".to_string()]).unwrap();
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, cn);
-    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    let key = rcgen::KeyPair::generate().unwrap();
-    let cert = params.self_signed(&key).unwrap();
-    let path = dir.join("ca.crt");
-    std::fs::write(&path, cert.pem()).unwrap();
-    path
+    Spec::names(&["registry.test"])
+        .cn(cn)
+        .ca_true()
+        .self_signed()
+        .write(dir, "ca.crt")
 }
 
 fn in_root(root: &Path, args: &[&str]) -> std::process::Output {

@@ -17,6 +17,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use support::certs::Spec;
 use support::{
     assert_status, assert_status_for, dcosreg, require_tool, stderr, stdout, unique_loopback_ip,
     Dcosreg,
@@ -227,14 +228,7 @@ fn read_request(stream: &TcpStream) -> Option<Seen> {
 
 /// A fresh self-signed CA as PEM, written to `dir/ca.pem`.
 fn make_ca(dir: &Path, name: &str) -> (PathBuf, String) {
-    let key = rcgen::KeyPair::generate().expect("key");
-    let mut params = rcgen::CertificateParams::new(vec![]).expect("params");
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, name);
-    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    let cert = params.self_signed(&key).expect("self-signed");
-    let pem = cert.pem().replace("\r\n", "\n");
+    let pem = Spec::ca(name).self_signed().pem().replace("\r\n", "\n");
     let path = dir.join(format!("{name}.pem"));
     std::fs::write(&path, &pem).expect("write CA");
     (path, pem)
@@ -918,16 +912,12 @@ fn without_a_ca_file_the_ca_comes_from_the_registry_handshake() {
     let refusing_ip = unique_loopback_ip();
     let agent = unique_loopback_ip();
     let dir = tempfile::tempdir().expect("tmp");
-    let key = rcgen::KeyPair::generate().expect("key");
-    let mut params = rcgen::CertificateParams::new(vec![]).expect("params");
-    params.subject_alt_names = vec![rcgen::SanType::IpAddress(registry_ip.parse().expect("ip"))];
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, registry_ip.as_str());
-    let cert = params.self_signed(&key).expect("cert");
+    let cert = Spec::names(&[])
+        .ip_sans(&[&registry_ip])
+        .cn(&registry_ip)
+        .self_signed();
+    cert.write_with_key(dir.path(), "domain.crt", "domain.key");
     let pem = cert.pem().replace("\r\n", "\n");
-    std::fs::write(dir.path().join("domain.crt"), &pem).expect("crt");
-    std::fs::write(dir.path().join("domain.key"), key.serialize_pem()).expect("key");
     let port = support::free_port(&registry_ip);
     let _registry = support::Registry::start(
         &registry_ip,

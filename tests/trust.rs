@@ -13,27 +13,18 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, SystemTime};
 
+use support::certs::{chain, Spec};
 use support::*;
 
 /// A guide-like self-signed certificate (CA:TRUE, SANs = the given IPs), written as
 /// `domain.crt` / `domain.key` in `dir`. Returns (cert path, key path, PEM, SHA-256).
 fn guide_cert(dir: &Path, ips: &[&str]) -> (PathBuf, PathBuf, String, String) {
-    let mut params =
-        rcgen::CertificateParams::new(ips.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-            .unwrap();
-    params
-        .distinguished_name
-        .push(rcgen::DnType::OrganizationName, "example.com");
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, ips[0]);
-    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    let key = rcgen::KeyPair::generate().unwrap();
-    let cert = params.self_signed(&key).unwrap();
-    let crt = dir.join("domain.crt");
-    let keyp = dir.join("domain.key");
-    std::fs::write(&crt, cert.pem()).unwrap();
-    std::fs::write(&keyp, key.serialize_pem()).unwrap();
+    let cert = Spec::names(ips)
+        .org("example.com")
+        .cn(ips[0])
+        .ca_true()
+        .self_signed();
+    let (crt, keyp) = cert.write_with_key(dir, "domain.crt", "domain.key");
     let digest = ring_sha256(cert.der());
     (crt, keyp, cert.pem(), digest)
 }
@@ -416,9 +407,9 @@ fn a_different_ca_is_kept_unless_forced_and_traps_are_named() {
     let d = t.join("etc/docker");
     std::fs::create_dir_all(d.join("certs.d/192.168.1.50:5000")).unwrap();
     std::fs::create_dir_all(d.join("certs.d/192.168.1.50")).unwrap();
-    let other = rcgen::generate_simple_self_signed(vec!["other".to_string()]).unwrap();
+    let other = Spec::names(&["other"]).self_signed();
     let existing = d.join("certs.d/192.168.1.50:5000/ca.crt");
-    std::fs::write(&existing, other.cert.pem()).unwrap();
+    std::fs::write(&existing, other.pem()).unwrap();
     std::fs::write(d.join("certs.d/192.168.1.50:5000/client.key"), "key").unwrap();
     std::fs::write(
         d.join("daemon.json"),
@@ -596,28 +587,9 @@ fn kill_9_never_leaves_a_partial_file() {
 
 /// A CA and a leaf it signs for `ips`; the registry serves only the leaf (root not sent).
 fn ca_and_leaf(dir: &Path, ips: &[&str]) -> (PathBuf, PathBuf, PathBuf) {
-    let ca_key = rcgen::KeyPair::generate().unwrap();
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "Test Registry CA");
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    let ca = ca_params.self_signed(&ca_key).unwrap();
-    let issuer = rcgen::Issuer::new(ca_params, ca_key);
-    let leaf_key = rcgen::KeyPair::generate().unwrap();
-    let leaf = rcgen::CertificateParams::new(ips.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-        .unwrap()
-        .signed_by(&leaf_key, &issuer)
-        .unwrap();
-    let (ca_path, leaf_path, key_path) = (
-        dir.join("ca.crt"),
-        dir.join("leaf.crt"),
-        dir.join("leaf.key"),
-    );
-    std::fs::write(&ca_path, ca.pem()).unwrap();
-    std::fs::write(&leaf_path, leaf.pem()).unwrap();
-    std::fs::write(&key_path, leaf_key.serialize_pem()).unwrap();
-    (ca_path, leaf_path, key_path)
+    let [ca, leaf] = chain([Spec::ca("Test Registry CA"), Spec::names(ips)]);
+    let (leaf_path, key_path) = leaf.write_with_key(dir, "leaf.crt", "leaf.key");
+    (ca.write(dir, "ca.crt"), leaf_path, key_path)
 }
 
 #[test]

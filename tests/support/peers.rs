@@ -11,9 +11,9 @@ use std::process::{Command, Stdio};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
-use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
+use super::certs::{chain, Spec};
 use super::{require_tool, wait_for_listener, Registry};
 
 /// A CA and a leaf for `sans` (DNS names or IP literals).
@@ -28,27 +28,14 @@ pub struct TestChain {
 
 impl TestChain {
     pub fn new(dir: &Path, sans: &[&str]) -> TestChain {
-        let ca_key = KeyPair::generate().expect("ca key");
-        let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("ca params");
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, "dcosreg test CA");
-        let ca = ca_params.clone().self_signed(&ca_key).expect("ca");
-        let issuer = Issuer::new(ca_params, ca_key);
-        let leaf_key = KeyPair::generate().expect("leaf key");
-        let sans: Vec<String> = sans.iter().map(|s| s.to_string()).collect();
-        let leaf = CertificateParams::new(sans)
-            .expect("leaf params")
-            .signed_by(&leaf_key, &issuer)
-            .expect("leaf");
+        let [ca, leaf] = chain([Spec::ca("dcosreg test CA"), Spec::names(sans)]);
         let chain_pem = dir.join("chain.pem");
         let key_pem = dir.join("key.pem");
         std::fs::write(&chain_pem, format!("{}{}", leaf.pem(), ca.pem())).expect("chain.pem");
-        std::fs::write(&key_pem, leaf_key.serialize_pem()).expect("key.pem");
+        std::fs::write(&key_pem, leaf.key_pem()).expect("key.pem");
         TestChain {
-            certs: vec![leaf.der().clone(), ca.der().clone()],
-            key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())),
+            certs: vec![leaf.cert.der().clone(), ca.cert.der().clone()],
+            key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf.key.serialize_der())),
             chain_pem,
             key_pem,
         }
