@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Output, Stdio};
 use std::time::Duration;
 
-use support::runtime::{ClusterRegistry, Runtime, DOCKER_CLI};
+use support::runtime::{runtime_with_app, Runtime, DOCKER_CLI};
 use support::{assert_status, assert_status_for, stderr, stdout, wait_with_deadline};
 
 /// `docker-dcosreg ARGS` in the daemons' namespace with `docker` on PATH being `docker`
@@ -58,14 +58,7 @@ fn project(dir: &Path, base_ref: &str) {
 
 #[test]
 fn build_reaches_the_endpoint_that_answers_without_a_daemon_restart() {
-    let rt = Runtime::start();
-    let mut reg = ClusterRegistry::start();
-    rt.import_busybox("local/busybox:1");
-    rt.push(
-        "local/busybox:1",
-        &format!("{}/base/app:1", reg.vip),
-        &reg.ca_dir,
-    );
+    let (rt, mut reg) = runtime_with_app();
     let ca = reg.ca_dir.join("ca.crt");
     let trust = rt.dcosreg(&[
         "--internal",

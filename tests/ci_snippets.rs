@@ -17,7 +17,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use support::runtime::{ClusterRegistry, Runtime};
+use support::runtime::{runtime_with_app, ClusterRegistry, Runtime};
 use support::{assert_status_for, require_tool, stderr, stdout, wait_with_deadline};
 
 const LIMIT: Duration = Duration::from_secs(120);
@@ -286,14 +286,7 @@ fn snippet(rt: &Runtime, reg: &ClusterRegistry, kind: &str) -> String {
 #[test]
 fn jenkins_dind_and_compose_snippets_pull_from_both_endpoints() {
     require_tool("docker-compose");
-    let rt = Runtime::start();
-    let reg = ClusterRegistry::start();
-    rt.import_busybox("local/busybox:1");
-    rt.push(
-        "local/busybox:1",
-        &format!("{}/base/app:1", reg.vip),
-        &reg.ca_dir,
-    );
+    let (rt, reg) = runtime_with_app();
     let trust = rt.dcosreg(&[
         "--internal",
         &reg.vip,

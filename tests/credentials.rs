@@ -17,7 +17,7 @@ use base64::Engine;
 use support::certs::Spec;
 use support::peers::TestChain;
 use support::{
-    assert_status, assert_status_for, bin_path, require_tool, wait_for_listener,
+    assert_status, assert_status_for, bin_path, require_tool, sha256_hex, wait_for_listener,
     wait_with_deadline, Dcosreg, Netns,
 };
 
@@ -131,11 +131,11 @@ impl Cluster {
         }
         // Docker's trust for every spelling, under --root (and bind-mounted for docker).
         let root = dir.path().join("root");
-        let ca_pem = pem::encode(&pem::Pem::new("CERTIFICATE", chain.certs[1].to_vec()));
+        let ca_pem = &chain.ca_pem;
         for name in [ip.clone(), format!("{ip}:443"), format!("{ip}:5000")] {
             let certs_d = root.join("etc/docker/certs.d").join(&name);
             std::fs::create_dir_all(&certs_d).expect("certs.d");
-            std::fs::write(certs_d.join("ca.crt"), &ca_pem).expect("ca.crt");
+            std::fs::write(certs_d.join("ca.crt"), ca_pem).expect("ca.crt");
         }
         let home = dir.path().join("home");
         std::fs::create_dir_all(&home).expect("home");
@@ -303,14 +303,6 @@ fn assert_secret_absent(out: &Output) {
         !all.contains(PASSWORD),
         "the password leaked into output:\n{all}"
     );
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    ring::digest::digest(&ring::digest::SHA256, bytes)
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// An OCI image layout holding one image (one small layer), tag `1`.

@@ -108,14 +108,6 @@ fn manifest(root: &Path) -> PathBuf {
     root.join("var/lib/docker-dcosreg/installed.json")
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    ring::digest::digest(&ring::digest::SHA256, bytes)
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 // Class 2: a forged manifest cannot make untrust delete or edit outside the store.
 #[test]
 fn untrust_refuses_forged_manifest_entries() {

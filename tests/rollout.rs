@@ -17,7 +17,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use support::certs::Spec;
+use support::certs::{openssl_fingerprint, Spec};
 use support::{
     assert_status, assert_status_for, dcosreg, require_tool, stderr, stdout, unique_loopback_ip,
     Dcosreg,
@@ -366,7 +366,7 @@ fn mesos_listed_agents_get_the_ca_over_ssh_and_the_refusing_one_is_reported() {
         "--agents-file",
         &list.display().to_string(),
         "--fingerprint",
-        &fingerprint(&pem),
+        &openssl_fingerprint(&pem),
         "--format",
         "json",
     ]));
@@ -394,28 +394,6 @@ fn mesos_listed_agents_get_the_ca_over_ssh_and_the_refusing_one_is_reported() {
 }
 
 /// `openssl x509 -fingerprint -sha256` of the PEM, the oracle for the fingerprint we accept.
-fn fingerprint(pem: &str) -> String {
-    require_tool("openssl");
-    let mut child = Command::new("openssl")
-        .args(["x509", "-noout", "-fingerprint", "-sha256"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("openssl");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(pem.as_bytes())
-        .expect("write");
-    let out = child.wait_with_output().expect("openssl");
-    stdout(&out)
-        .trim()
-        .rsplit_once('=')
-        .map(|(_, fp)| fp.to_string())
-        .expect("fingerprint line")
-}
-
 #[test]
 fn a_different_ca_is_kept_unless_force_and_conntrack_is_persisted() {
     let agent = unique_loopback_ip();
@@ -542,7 +520,7 @@ fn nothing_is_installed_without_confirmation() {
 
     args.extend(strings(&[
         "--fingerprint",
-        &fingerprint(&pem).to_lowercase().replace(':', ""),
+        &openssl_fingerprint(&pem).to_lowercase().replace(':', ""),
     ]));
     let out = dcosreg(&args);
     assert_status(&out, 0);
@@ -936,7 +914,7 @@ fn without_a_ca_file_the_ca_comes_from_the_registry_handshake() {
         "--remote-root",
         &format!("{}/%h", root.display()),
         "--fingerprint",
-        &fingerprint(&pem),
+        &openssl_fingerprint(&pem),
     ]));
     args.extend(sshd.ssh_args());
     let out = dcosreg(&args);

@@ -10,24 +10,10 @@
 mod support;
 
 use serde_json::Value;
-use support::runtime::{ClusterRegistry, Runtime};
+use support::runtime::{runtime_with_app, ClusterRegistry, Runtime};
 use support::*;
 
 const X509: &str = "x509: certificate signed by unknown authority";
-
-/// Start a runtime and a registry holding `base/app:1`, pushed from an image made from
-/// nothing.
-fn setup() -> (Runtime, ClusterRegistry) {
-    let rt = Runtime::start();
-    let reg = ClusterRegistry::start();
-    rt.import_busybox("local/busybox:1");
-    rt.push(
-        "local/busybox:1",
-        &format!("{}/base/app:1", reg.vip),
-        &reg.ca_dir,
-    );
-    (rt, reg)
-}
 
 /// Run the tool in the runtime's namespace with both endpoints and `--format json`.
 fn run_json(rt: &Runtime, reg: &ClusterRegistry, args: &[&str]) -> Value {
@@ -74,7 +60,7 @@ fn assert_x509(result: Result<(), String>, what: &str) {
 
 #[test]
 fn trust_with_the_said_restarts_then_docker_buildkit_ctr_and_podman_pull_and_untrust_undoes_it() {
-    let (rt, reg) = setup();
+    let (rt, reg) = runtime_with_app();
     let [vip, vip443, mlb] = reg.spellings();
     // Before: every client refuses, and BuildKit has met the registry (the worst case).
     assert_x509(rt.pull(&image(&vip)), "classic pull before trust");
@@ -190,7 +176,7 @@ fn trust_with_the_said_restarts_then_docker_buildkit_ctr_and_podman_pull_and_unt
 
 #[test]
 fn system_store_changes_need_the_daemons_that_loaded_it_restarted_and_leave_no_dangling_link() {
-    let (rt, reg) = setup();
+    let (rt, reg) = runtime_with_app();
     let [vip, vip443, mlb] = reg.spellings();
     // The pull loads dockerd's system roots (Go does that once per process).
     assert_x509(rt.pull(&image(&mlb)), "classic pull before trust");

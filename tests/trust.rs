@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, SystemTime};
 
-use support::certs::{chain, Spec};
+use support::certs::{chain, openssl_fingerprint, Spec};
 use support::*;
 
 /// A guide-like self-signed certificate (CA:TRUE, SANs = the given IPs), written as
@@ -25,33 +25,8 @@ fn guide_cert(dir: &Path, ips: &[&str]) -> (PathBuf, PathBuf, String, String) {
         .ca_true()
         .self_signed();
     let (crt, keyp) = cert.write_with_key(dir, "domain.crt", "domain.key");
-    let digest = ring_sha256(cert.der());
+    let digest = openssl_fingerprint(&cert.pem());
     (crt, keyp, cert.pem(), digest)
-}
-
-fn ring_sha256(der: &[u8]) -> String {
-    // The test computes the fingerprint with openssl, the tool a user would use.
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("c.der");
-    std::fs::write(&path, der).unwrap();
-    let out = std::process::Command::new(require_tool("openssl"))
-        .args([
-            "x509",
-            "-inform",
-            "DER",
-            "-noout",
-            "-fingerprint",
-            "-sha256",
-            "-in",
-        ])
-        .arg(&path)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    text.trim()
-        .rsplit_once('=')
-        .map(|(_, fp)| fp.to_string())
-        .unwrap_or_default()
 }
 
 /// Every regular file under `root` with its content and mtime.

@@ -3,9 +3,10 @@
 //! key, [`Openssl`] makes what a user's openssl CLI makes (RSA keys of any size, SHA-1,
 //! the guide's recipe) in a work directory.
 
+use std::io::Write;
 use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use super::assert_status_for;
 use rcgen::{
@@ -201,6 +202,32 @@ impl Issued {
         std::fs::write(&key_path, self.key_pem()).expect("write key");
         (self.write(dir, cert), key_path)
     }
+}
+
+/// The SHA-256 fingerprint of a PEM certificate the way a user computes it, `openssl x509
+/// -noout -fingerprint -sha256`: upper-case hex with colons.
+pub fn openssl_fingerprint(pem: &str) -> String {
+    super::require_tool("openssl");
+    let mut child = Command::new("openssl")
+        .args(["x509", "-noout", "-fingerprint", "-sha256"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run openssl");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(pem.as_bytes())
+        .expect("write to openssl");
+    let out = child.wait_with_output().expect("openssl");
+    assert_status_for(&out, 0, "openssl x509 -fingerprint");
+    super::stdout(&out)
+        .trim()
+        .rsplit_once('=')
+        .map(|(_, fp)| fp.to_string())
+        .expect("fingerprint line")
 }
 
 pub fn days_from_now(days: i64) -> time::OffsetDateTime {

@@ -18,6 +18,15 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+/// SHA-256 of `bytes`, lower-case hex (as in image digests and the install manifest).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    ring::digest::digest(&ring::digest::SHA256, bytes)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// Fail loudly (never skip) when a tool the tests need is missing.
 pub fn require_tool(name: &str) -> PathBuf {
     let found = std::env::var_os("PATH").and_then(|paths| {

@@ -21,6 +21,8 @@ pub struct TestChain {
     /// Leaf first, then the CA: what the server presents.
     pub certs: Vec<CertificateDer<'static>>,
     pub key: PrivateKeyDer<'static>,
+    /// The CA alone, PEM.
+    pub ca_pem: String,
     /// `chain.pem` (leaf + CA) and `key.pem`, for `Registry::start`.
     pub chain_pem: PathBuf,
     pub key_pem: PathBuf,
@@ -36,6 +38,7 @@ impl TestChain {
         TestChain {
             certs: vec![leaf.cert.der().clone(), ca.cert.der().clone()],
             key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf.key.serialize_der())),
+            ca_pem: ca.pem(),
             chain_pem,
             key_pem,
         }

@@ -537,6 +537,20 @@ fn tail(text: &str) -> String {
     lines[lines.len().saturating_sub(30)..].join("\n")
 }
 
+/// A runtime and a [`ClusterRegistry`] holding `base/app:1` (busybox made from nothing,
+/// pushed through the VIP).
+pub fn runtime_with_app() -> (Runtime, ClusterRegistry) {
+    let rt = Runtime::start();
+    let reg = ClusterRegistry::start();
+    rt.import_busybox("local/busybox:1");
+    rt.push(
+        "local/busybox:1",
+        &format!("{}/base/app:1", reg.vip),
+        &reg.ca_dir,
+    );
+    (rt, reg)
+}
+
 /// The registry as a DC/OS cluster exposes it, inside a network namespace: the VIP form
 /// on `IP:443` and the Marathon-LB form on `IP:5000`, two `docker-registry` processes
 /// sharing one storage directory (one registry, two ways in), with one CA.
@@ -565,11 +579,7 @@ impl ClusterRegistry {
         ];
         let ca_dir = dir.path().join("ca");
         std::fs::create_dir_all(&ca_dir).expect("ca dir");
-        let pem = std::fs::read_to_string(&chain.chain_pem).expect("chain.pem");
-        // chain.pem is leaf then CA: the CA is what follows the first END line.
-        let end = "-----END CERTIFICATE-----";
-        let ca_only = &pem[pem.find(end).expect("chain.pem has a certificate") + end.len()..];
-        std::fs::write(ca_dir.join("ca.crt"), ca_only.trim_start()).expect("ca.crt");
+        std::fs::write(ca_dir.join("ca.crt"), &chain.ca_pem).expect("ca.crt");
         ClusterRegistry {
             vip: ns.inner_ip.clone(),
             mlb: format!("{}:5000", ns.inner_ip),
