@@ -13,10 +13,8 @@ mod support;
 
 use std::fmt::Write as _;
 
-use rcgen::{
-    BasicConstraints, CertificateParams, CustomExtension, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, SanType,
-};
+use rcgen::{CustomExtension, SanType};
+use support::certs::Spec;
 use support::{dcosreg, docker_verdict, require_tool, Netns, Registry};
 
 struct Material {
@@ -90,63 +88,43 @@ fn san(name: &Name) -> SanType {
     }
 }
 
-fn ca(name: &str, sans: &[Name]) -> CertificateParams {
-    let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    params.distinguished_name.push(DnType::CommonName, name);
-    params.subject_alt_names = sans.iter().map(san).collect();
-    params
+fn ca(name: &str, sans: &[Name]) -> Spec {
+    Spec::ca(name)
+        .cert_sign()
+        .edit(|p| p.subject_alt_names = sans.iter().map(san).collect())
 }
 
-fn leaf(ip: &str, sans: &[Name]) -> CertificateParams {
-    let mut params = CertificateParams::new(vec![ip.to_string()]).expect("leaf params");
-    params
-        .distinguished_name
-        .push(DnType::CommonName, "registry");
-    params.is_ca = IsCa::ExplicitNoCa;
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    params.subject_alt_names.extend(sans.iter().map(san));
-    params
+fn leaf(ip: &str, sans: &[Name]) -> Spec {
+    Spec::server(&[ip]).edit(|p| p.subject_alt_names.extend(sans.iter().map(san)))
 }
 
 fn build(case: &Case, ip: &str) -> Material {
-    let key = || KeyPair::generate().expect("key");
     let mut root = ca("Go 1.24 Root", case.root_sans);
     if !case.permitted.is_empty() || !case.excluded.is_empty() {
         root.custom_extensions = vec![name_constraints(case.permitted, case.excluded)];
     }
-    let root_key = key();
-    let root_cert = root.self_signed(&root_key).expect("root");
-    let mut issuer = Issuer::new(root, root_key);
-    let mut chain_tail = String::new();
-    if let Some(sans) = case.intermediate_sans {
-        let int_key = key();
-        let int = ca("Go 1.24 Intermediate", sans);
-        let int_cert = int.signed_by(&int_key, &issuer).expect("intermediate");
-        chain_tail = int_cert.pem();
-        issuer = Issuer::new(int, int_key);
-    }
-    let leaf_key = key();
+    let root = root.self_signed();
+    let intermediate = case
+        .intermediate_sans
+        .map(|sans| ca("Go 1.24 Intermediate", sans).signed_by(&root));
+    let issuer = intermediate.as_ref().unwrap_or(&root);
     let (own_sans, extra_sans) = if case.unparsable_extra {
         (&[][..], case.leaf_sans)
     } else {
         (case.leaf_sans, &[][..])
     };
-    let leaf_cert = leaf(ip, own_sans)
-        .signed_by(&leaf_key, &issuer)
-        .expect("leaf");
-    let mut chain = format!("{}{chain_tail}", leaf_cert.pem());
+    let leaf_cert = leaf(ip, own_sans).signed_by(issuer);
+    let mut chain = leaf_cert.pem();
+    if let Some(int) = &intermediate {
+        chain.push_str(&int.pem());
+    }
     if !extra_sans.is_empty() {
-        let extra = leaf(ip, extra_sans)
-            .signed_by(&key(), &issuer)
-            .expect("extra certificate");
-        chain.push_str(&extra.pem());
+        chain.push_str(&leaf(ip, extra_sans).signed_by(issuer).pem());
     }
     Material {
         chain,
-        key: leaf_key.serialize_pem(),
-        trust: root_cert.pem(),
+        key: leaf_cert.key_pem(),
+        trust: root.pem(),
     }
 }
 
