@@ -1,11 +1,15 @@
 //! The whole command line in one clap derive; the `///` comments are the help text.
-//! Nothing below `config` sees clap: options become a plain [`crate::config::Config`].
+//! Nothing below `config` and `cmd` sees clap: options become a plain
+//! [`crate::config::Config`], and the option structs the lower layers take are made here
+//! (`CaSourceArgs::ca_source`, `From<Prefer> for probe::Prefer`).
 
 use std::path::PathBuf;
 
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::plugin::Invocation;
+use crate::probe;
+use crate::trust::source::{CaSource, Confirmation};
 
 /// Trust, check and use a private Docker registry inside a DC/OS cluster.
 ///
@@ -206,6 +210,25 @@ pub(crate) struct CaSourceArgs {
     pub(crate) yes: bool,
 }
 
+impl CaSourceArgs {
+    /// Where `trust::source` takes the CA from.
+    pub(crate) fn ca_source(&self) -> CaSource {
+        match (&self.ca_file, &self.ca_url) {
+            (Some(path), _) => CaSource::File(path.clone()),
+            (None, Some(url)) => CaSource::Url(url.clone()),
+            (None, None) => CaSource::Handshake,
+        }
+    }
+
+    /// How `trust::source::confirm` may approve what is offered.
+    pub(crate) fn confirmation(&self) -> Confirmation {
+        Confirmation {
+            fingerprint: self.fingerprint.clone(),
+            yes: self.yes,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub(crate) struct TrustArgs {
     /// Endpoints to trust [default: the internal and external endpoints]
@@ -245,6 +268,15 @@ pub(crate) struct UntrustArgs {
 pub(crate) enum Prefer {
     Internal,
     External,
+}
+
+impl From<Prefer> for probe::Prefer {
+    fn from(prefer: Prefer) -> probe::Prefer {
+        match prefer {
+            Prefer::Internal => probe::Prefer::Internal,
+            Prefer::External => probe::Prefer::External,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

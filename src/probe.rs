@@ -23,7 +23,6 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
 
-use crate::cli::Prefer;
 use crate::config::Config;
 use crate::endpoint::Endpoint;
 use crate::tls::http::{probe_registry, RegistryProbe};
@@ -97,6 +96,13 @@ pub(crate) enum DecidedBy {
     /// The deadline passed with the preferred endpoint unfinished; the other is chosen
     /// if it answered.
     Deadline,
+}
+
+/// Which endpoint [`choose`] takes when both answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Prefer {
+    Internal,
+    External,
 }
 
 /// The outcome of [`choose`].

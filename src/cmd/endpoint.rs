@@ -33,7 +33,7 @@ pub(crate) fn run(
     args: &EndpointArgs,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    let decision = probe::choose(config, args.prefer);
+    let decision = probe::choose(config, args.prefer.into());
     let status = match decision.chosen {
         Some(_) => ExitStatus::Success,
         None => ExitStatus::No,

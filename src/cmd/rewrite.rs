@@ -18,7 +18,7 @@ use std::sync::Mutex;
 use anyhow::{anyhow, Context};
 use serde::Serialize;
 
-use crate::cli::{Prefer, RewriteArgs, RewriteTarget};
+use crate::cli::{RewriteArgs, RewriteTarget};
 use crate::config::Config;
 use crate::dockerfile::rewrite::{retarget, BuildArgs, Skipped};
 use crate::endpoint::Endpoint;
@@ -244,7 +244,7 @@ pub(crate) fn direction(
         RewriteTarget::Internal => Ok((external, internal)),
         RewriteTarget::External => Ok((internal, external)),
         RewriteTarget::Auto => {
-            let decision = probe::choose(config, Prefer::Internal);
+            let decision = probe::choose(config, probe::Prefer::Internal);
             match decision.chosen {
                 Some((Role::Internal, _)) => {
                     eprintln!(

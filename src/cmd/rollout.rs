@@ -17,7 +17,7 @@ use crate::rollout::discovery::{self, Source, DEFAULT_MESOS_URL};
 use crate::rollout::script::{self, Payload};
 use crate::rollout::ssh::{self, SshSettings};
 use crate::rollout::{kubernetes, marathon, AgentReport, Status, Summary};
-use crate::trust::source::{self, CaSource, CertSummary, EndpointCa};
+use crate::trust::source::{self, CertSummary, EndpointCa};
 
 pub(crate) fn run(
     config: &Config,
@@ -131,7 +131,7 @@ fn obtain_ca(
     printer: &Printer,
 ) -> anyhow::Result<Result<Vec<EndpointCa>, ExitStatus>> {
     let found = source::obtain(
-        &CaSource::from_args(&args.source),
+        &args.source.ca_source(),
         &config.endpoints(),
         std::time::Instant::now() + config.timeout.value,
     )?;
@@ -150,7 +150,7 @@ fn obtain_ca(
         }
         return Ok(Ok(offered));
     }
-    match source::confirm(&found, &args.source, printer) {
+    match source::confirm(&found, &args.source.confirmation(), printer) {
         Ok(approved) => Ok(Ok(approved.endpoints)),
         Err(refusal) => {
             eprintln!("docker-dcosreg: {}", sanitize_line(&refusal.to_string()));

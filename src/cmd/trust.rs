@@ -14,7 +14,7 @@ use crate::endpoint::Endpoint;
 use crate::exit::ExitStatus;
 use crate::output::{sanitize_line, Printer};
 use crate::trust::running::Restart;
-use crate::trust::source::{self, Approval, CaSource, CertSummary, EndpointCa};
+use crate::trust::source::{self, Approval, CertSummary, EndpointCa};
 use crate::trust::{self, Action, Anchor, Host, Step, Target};
 
 #[derive(Debug, Serialize)]
@@ -75,7 +75,7 @@ pub(crate) fn run(
     } else {
         Some(crate::fsutil::lock_root(&config.root.value)?)
     };
-    let source = CaSource::from_args(&args.source);
+    let source = args.source.ca_source();
     // One deadline for the network work of the whole command: obtaining the CA (download
     // or handshakes) and the verification handshakes afterwards. Only the time a person
     // takes to answer the confirmation is added to it.
@@ -110,7 +110,7 @@ pub(crate) fn run(
         }
     } else {
         let asked = std::time::Instant::now();
-        let answer = source::confirm(&found, &args.source, printer);
+        let answer = source::confirm(&found, &args.source.confirmation(), printer);
         deadline += asked.elapsed();
         match answer {
             Ok(approved) => approved,

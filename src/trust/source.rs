@@ -7,7 +7,8 @@
 //! confirms with a matching `--fingerprint`, `--yes`, or a "y" typed on a terminal
 //! (trust on first use, done the way `ssh` does it, not the way `curl -k` does).
 //!
-//! Use: [`CaSource::from_args`] → [`obtain`] → [`confirm`] → install `approved.cas`.
+//! Use: a [`CaSource`] → [`obtain`] → [`confirm`] under a [`Confirmation`] → install
+//! `approved.cas`. The command line's options become these two in `cli.rs`.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -16,7 +17,6 @@ use std::time::Instant;
 use rustls_pki_types::CertificateDer;
 use serde::Serialize;
 
-use crate::cli::CaSourceArgs;
 use crate::endpoint::Endpoint;
 use crate::output::{sanitize_line, Printer};
 use crate::pem::{self, CertFileError};
@@ -32,14 +32,13 @@ pub(crate) enum CaSource {
     Url(String),
 }
 
-impl CaSource {
-    pub(crate) fn from_args(args: &CaSourceArgs) -> CaSource {
-        match (&args.ca_file, &args.ca_url) {
-            (Some(path), _) => CaSource::File(path.clone()),
-            (None, Some(url)) => CaSource::Url(url.clone()),
-            (None, None) => CaSource::Handshake,
-        }
-    }
+/// How what is offered may be approved, besides a "y" typed on a terminal.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Confirmation {
+    /// Only anchors with one of these SHA-256 fingerprints (hex, colons optional).
+    pub(crate) fingerprint: Option<String>,
+    /// Everything offered, without asking (trust on first use).
+    pub(crate) yes: bool,
 }
 
 pub(crate) use crate::x509::CertSummary;
@@ -372,7 +371,7 @@ pub(crate) struct Approved {
 /// stdin is a terminal.
 pub(crate) fn confirm(
     found: &[EndpointCa],
-    args: &CaSourceArgs,
+    how: &Confirmation,
     printer: &Printer,
 ) -> Result<Approved, Refusal> {
     let offered: Vec<&EndpointCa> = found.iter().filter(|e| e.cas.is_ok()).collect();
@@ -382,7 +381,7 @@ pub(crate) fn confirm(
     if !printer.is_json() {
         describe(&offered);
     }
-    if let Some(text) = &args.fingerprint {
+    if let Some(text) = &how.fingerprint {
         let wanted = parse_fingerprints(text)?;
         return select_by_fingerprint(&offered, &wanted).map(|endpoints| Approved {
             how: Approval::Fingerprint,
@@ -390,7 +389,7 @@ pub(crate) fn confirm(
         });
     }
     let all: Vec<EndpointCa> = offered.into_iter().cloned().collect();
-    if args.yes {
+    if how.yes {
         return Ok(Approved {
             how: Approval::Yes,
             endpoints: all,
