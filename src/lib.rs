@@ -1,0 +1,90 @@
+//! docker-dcosreg: trust, check and use a private Docker registry inside a DC/OS cluster.
+//!
+//! The program is this library; `main.rs` answers Docker's plugin-metadata call and hands
+//! everything else to [`run`]. It is a library so that the fuzz targets (`fuzz/`) link the
+//! code they test instead of including its files. Its public items are [`run`], the
+//! metadata fast path ([`PLUGIN_METADATA`], [`print_plugin_metadata`]) and, under
+//! `cfg(fuzzing)` and in tests, the fuzz properties (`fuzz`); everything else is
+//! `pub(crate)`, as in a binary.
+//!
+//! [`run`] only wires: argument parsing, configuration, dispatch to one `cmd::*::run`, and
+//! rendering of the error chain.
+
+mod certgen;
+mod cli;
+mod cmd;
+mod config;
+mod credentials;
+mod dockerfile;
+mod doctor;
+mod endpoint;
+mod exit;
+mod finding;
+mod fsutil;
+#[cfg(any(fuzzing, test))]
+#[doc(hidden)]
+pub mod fuzz;
+mod output;
+mod pem;
+mod plugin;
+mod probe;
+mod rollout;
+mod snippet;
+mod tls;
+mod trust;
+mod x509;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use exit::ExitStatus;
+
+/// The subcommand Docker runs for every plugin on each `docker --help`.
+pub const PLUGIN_METADATA: &str = plugin::METADATA_SUBCOMMAND;
+
+/// Answers [`PLUGIN_METADATA`]: nothing else is set up for it.
+pub fn print_plugin_metadata() -> ExitCode {
+    plugin::print_metadata().into()
+}
+
+/// Runs the command `args` (the whole command line, program name first) names.
+pub fn run(args: Vec<OsString>) -> ExitCode {
+    let args = plugin::credential_helper_args(args);
+    let invocation = plugin::Invocation::from_args(args);
+    let (cli, matches) = match cli::parse(&invocation) {
+        Ok(parsed) => parsed,
+        Err(err) => {
+            // clap renders help/version (exit 0) and usage errors (exit 2) itself.
+            let _ = err.print();
+            return if err.use_stderr() {
+                ExitStatus::Error.into()
+            } else {
+                ExitStatus::Success.into()
+            };
+        }
+    };
+    let status = config::Config::resolve(&cli, &matches).and_then(|config| {
+        fsutil::set_root(&config.root.value);
+        let printer = output::Printer::new(config.format);
+        cmd::run(&config, &cli.command, &printer)
+    });
+    match status {
+        Ok(status) => status.into(),
+        // Stdout swallows a closed pipe (output::stdout); one that still surfaces here came
+        // from elsewhere and is an error like any other, only not worth a message.
+        Err(err) if is_broken_pipe(&err) => ExitStatus::Error.into(),
+        Err(err) => {
+            eprintln!("docker-dcosreg: {}", output::sanitize(&format!("{err:#}")));
+            ExitStatus::Error.into()
+        }
+    }
+}
+
+/// `docker dcosreg check | head -1` must not end in an error message (nor in exit 0).
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
