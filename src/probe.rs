@@ -332,10 +332,7 @@ impl Probe {
             )
             .trusted
         };
-        let dir = self
-            .config
-            .host_path("/etc/docker/certs.d")
-            .join(self.endpoint.reference_host());
+        let dir = crate::trust::docker_endpoint_dir(&self.config, &self.endpoint);
         let certs_d = Anchors::from_cert_dir(&dir).ok();
         if certs_d.as_ref().is_some_and(|a| !a.is_empty() && judge(a)) {
             return true;

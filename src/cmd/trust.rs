@@ -12,6 +12,7 @@ use crate::cli::TrustArgs;
 use crate::config::Config;
 use crate::endpoint::Endpoint;
 use crate::exit::ExitStatus;
+use crate::finding::{Finding, Fixes};
 use crate::output::{sanitize_line, Printer};
 use crate::trust::running::Restart;
 use crate::trust::source::{self, Approval, CertSummary, EndpointCa};
@@ -54,6 +55,8 @@ struct Report {
     steps: Vec<StepReport>,
     verdicts: Vec<VerdictReport>,
     warnings: Vec<String>,
+    /// What the stores' inspections found for these endpoints (also among `warnings`).
+    findings: Vec<Finding>,
     notes: Vec<String>,
     /// The running services to restart before every pull and build sees the change;
     /// empty is a promise that none must.
@@ -123,14 +126,22 @@ pub(crate) fn run(
         .filter_map(Anchor::from_approved)
         .collect();
 
-    let mut traps = Vec::new();
+    // The traps each store's inspection finds for these endpoints: what would make the CA
+    // useless once installed (the same findings `doctor` reports).
+    let installing: Vec<Endpoint> = anchors.iter().map(|a| a.endpoint.clone()).collect();
+    let fixes = Fixes::new(config);
+    let mut findings: Vec<Finding> = Vec::new();
     for target in &targets {
-        traps.extend(target.traps(&host, &anchors));
+        findings.extend(target.inspect(&host, &installing, trust::Scope::Traps, &fixes));
     }
-    for trap in &traps {
-        printer.warn(sanitize_line(trap));
+    for finding in &findings {
+        let text = match &finding.fix {
+            Some(fix) => format!("{} (fix: {fix})", finding.message),
+            None => finding.message.clone(),
+        };
+        printer.warn(sanitize_line(&text));
+        warnings.push(text);
     }
-    warnings.extend(traps);
 
     let mut steps: Vec<Step> = Vec::new();
     for target in &targets {
@@ -182,6 +193,7 @@ pub(crate) fn run(
             .collect(),
         verdicts,
         warnings,
+        findings,
         notes,
         restart,
     };
@@ -311,7 +323,7 @@ fn verify(
                 Ok(chain) => {
                     // Rootless Docker's per-user certs.d is not what for_endpoint reads.
                     let system_docker = *target == Target::Docker
-                        && path.starts_with(config.host_path("/etc/docker/certs.d"));
+                        && path.starts_with(config.host_path(trust::DOCKER_CERTS_D));
                     let anchors = if system_docker {
                         crate::x509::Anchors::for_endpoint(config, endpoint)
                     } else {

@@ -14,8 +14,12 @@
 
 use crate::endpoint::Endpoint;
 
-/// Docker's and podman/skopeo/CRI-O's certs.d roots, as `trust`'s docker and containers targets.
-pub(crate) const CERTS_D_BASES: [&str; 2] = ["/etc/docker/certs.d", "/etc/containers/certs.d"];
+/// Docker's and podman/skopeo/CRI-O's certs.d roots: the paths of `trust`'s docker and
+/// containers stores.
+pub(crate) const CERTS_D_BASES: [&str; 2] = [
+    crate::trust::DOCKER_CERTS_D,
+    crate::trust::CONTAINERS_CERTS_D,
+];
 
 /// Where `--conntrack-liberal` persists the setting (systemd-sysctl reads /etc/sysctl.d/*.conf).
 pub(crate) const SYSCTL_FILE: &str = "/etc/sysctl.d/90-dcosreg-conntrack.conf";
@@ -54,7 +58,7 @@ impl Payload {
             };
             for base in CERTS_D_BASES {
                 for name in endpoint.certs_d_names() {
-                    let path = format!("{base}/{name}/ca.crt");
+                    let path = format!("{base}/{name}/{}", crate::trust::CERTS_D_CA_FILE);
                     if !files.iter().any(|(p, _)| *p == path) {
                         files.push((path, index));
                     }

@@ -21,8 +21,8 @@ use serde::Serialize;
 
 use crate::endpoint::Endpoint;
 
-/// Where `trust` installs each endpoint's CA for Docker on a host.
-pub(crate) const DOCKER_CERTS_D: &str = "/etc/docker/certs.d";
+/// Where `trust` installs each endpoint's CA for Docker on a host (the docker store's path).
+pub(crate) const DOCKER_CERTS_D: &str = crate::trust::DOCKER_CERTS_D;
 /// The guide's directory for the registry's own certificate and key on its agent.
 pub(crate) const REGISTRY_CERT_DIR: &str = "/etc/privateregistry/certs";
 /// Where the registry container sees [`REGISTRY_CERT_DIR`].
@@ -76,7 +76,7 @@ impl Context {
             .first()
             .cloned()
             .unwrap_or_else(|| endpoint.host_port());
-        format!("{DOCKER_CERTS_D}/{dir}/ca.crt")
+        crate::trust::docker_ca_file(&dir)
     }
 
     /// Every registry name a client may use for each endpoint, with its CA file:

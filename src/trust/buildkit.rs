@@ -6,20 +6,28 @@
 
 use std::time::SystemTime;
 
+use super::certsd::Scope;
 use super::running::{self, Restart};
 use super::{cert_step, read_optional, tomlca, Action, Anchor, Edit, Host, Step, Target};
+use crate::endpoint::Endpoint;
+use crate::finding::{display, quote, Finding, Fixes, Severity};
+
+/// Where a system buildkitd keeps its configuration (and our CA files under `certs/`).
+pub(crate) const ETC: &str = "/etc/buildkit";
 
 pub(crate) fn detect(host: &Host) -> bool {
-    host.path("/etc/buildkit").is_dir()
+    host.path(ETC).is_dir()
 }
 
+/// Where BuildKit keeps trust: `buildkitd.toml` and `certs/<host[:port]>/ca.crt` under
+/// this directory (the per-user one when not root).
 fn base(host: &Host) -> std::path::PathBuf {
     if !host.is_root {
         if let Some(dir) = host.user_config("buildkit") {
             return dir;
         }
     }
-    host.path("/etc/buildkit")
+    host.path(ETC)
 }
 
 pub(crate) fn check(host: &Host, anchors: &[Anchor], force: bool) -> anyhow::Result<Vec<Step>> {
@@ -107,4 +115,92 @@ pub(crate) fn notes(_host: &Host) -> Vec<String> {
     vec![
         "buildkit: docker-container builders need `docker buildx create --config /etc/buildkit/buildkitd.toml`".to_string(),
     ]
+}
+
+/// buildkitd.toml: it must parse, and (for [`Scope::Host`]) name a CA for each endpoint.
+/// BuildKit does not read Docker's certs.d (moby/buildkit docs/buildkitd.toml.md).
+pub(crate) fn inspect(
+    host: &Host,
+    endpoints: &[Endpoint],
+    scope: Scope,
+    fixes: &Fixes,
+) -> Vec<Finding> {
+    let path = base(host).join("buildkitd.toml");
+    let Ok(text) = crate::fsutil::read_text(&path) else {
+        return Vec::new();
+    };
+    let doc = match text.parse::<toml_edit::DocumentMut>() {
+        Ok(doc) => doc,
+        Err(e) => {
+            return vec![Finding::new(
+                "buildkitd-toml-invalid",
+                Severity::Error,
+                format!(
+                    "{} is not valid TOML: {}: buildkitd will not start",
+                    display(&path),
+                    e.message()
+                ),
+            )]
+        }
+    };
+    if scope == Scope::Traps {
+        return Vec::new();
+    }
+    let mut findings = Vec::new();
+    for endpoint in endpoints {
+        let has_ca = endpoint.certs_d_names().iter().any(|name| {
+            doc.get("registry")
+                .and_then(|r| r.get(name))
+                .and_then(|entry| entry.get("ca"))
+                .and_then(|ca| ca.as_array())
+                .is_some_and(|list| !list.is_empty())
+        });
+        if !has_ca {
+            findings.push(
+                Finding::new(
+                    "buildkit-no-ca",
+                    Severity::Warning,
+                    format!("{} has no CA for {endpoint}: RUN --mount and FROM in BuildKit builds fail with x509 errors", display(&path)),
+                )
+                .fix(fixes.dcosreg(&format!("trust {} --target buildkit", quote(endpoint.to_string())))),
+            );
+        }
+    }
+    findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trust::{staged_config, staged_host};
+
+    #[test]
+    fn buildkitd_toml_needs_a_ca_per_endpoint_and_must_parse() {
+        let root = tempfile::tempdir().unwrap();
+        let etc = root.path().join("etc/buildkit");
+        std::fs::create_dir_all(&etc).unwrap();
+        let config = staged_config(root.path(), "10.0.0.1", "10.0.0.2:5000");
+        let host = staged_host(&config);
+        let fixes = Fixes::new(&config);
+        let run = |scope| inspect(&host, &config.endpoints(), scope, &fixes);
+        assert!(run(Scope::Host).is_empty(), "no file: nothing to say");
+
+        std::fs::write(
+            etc.join("buildkitd.toml"),
+            "[registry.\"10.0.0.1:443\"]\nca = [\"/etc/buildkit/certs/10.0.0.1/ca.crt\"]\n",
+        )
+        .unwrap();
+        let host_findings = run(Scope::Host);
+        assert_eq!(host_findings.len(), 1, "{host_findings:?}");
+        assert_eq!(host_findings[0].code, "buildkit-no-ca");
+        assert!(host_findings[0].message.contains("10.0.0.2:5000"));
+        assert!(run(Scope::Traps).is_empty());
+
+        std::fs::write(etc.join("buildkitd.toml"), "[registry").unwrap();
+        for scope in [Scope::Host, Scope::Traps] {
+            let found = run(scope);
+            assert_eq!(found.len(), 1);
+            assert_eq!(found[0].code, "buildkitd-toml-invalid");
+        }
+    }
 }

@@ -3,24 +3,33 @@
 //! read `/etc/docker/certs.d` (containers/image pkg/docker/docker_client.go
 //! `dockerCertDir`), so Docker's copy already serves them; ours makes it explicit.
 
-use super::docker::{certs_d_steps, certs_d_traps};
+use std::path::PathBuf;
+
+use super::certsd::{self, Scope};
 use super::{Anchor, Host, Step, Target};
+use crate::endpoint::Endpoint;
+use crate::finding::{Finding, Fixes};
+
+/// Where containers/image keeps trust on a host (`systemRegistriesDirPath`); the one
+/// spelling of this path, for `trust`, `doctor` and `rollout`.
+pub(crate) const CERTS_D: &str = "/etc/containers/certs.d";
 
 pub(crate) fn detect(host: &Host) -> bool {
     host.path("/etc/containers").is_dir()
 }
 
-fn certs_dir(host: &Host) -> std::path::PathBuf {
+/// The certs.d directory to install into and inspect: the per-user one when not root.
+fn certs_dir(host: &Host) -> PathBuf {
     if !host.is_root {
         if let Some(dir) = host.user_config("containers/certs.d") {
             return dir;
         }
     }
-    host.path("/etc/containers/certs.d")
+    host.path(CERTS_D)
 }
 
 pub(crate) fn check(host: &Host, anchors: &[Anchor], force: bool) -> anyhow::Result<Vec<Step>> {
-    certs_d_steps(Target::Containers, &certs_dir(host), anchors, force)
+    certsd::steps(Target::Containers, &certs_dir(host), anchors, force)
 }
 
 pub(crate) fn notes(_host: &Host) -> Vec<String> {
@@ -30,6 +39,20 @@ pub(crate) fn notes(_host: &Host) -> Vec<String> {
     ]
 }
 
-pub(crate) fn traps(host: &Host, anchors: &[Anchor]) -> Vec<String> {
-    certs_d_traps("containers", &certs_dir(host), anchors)
+/// The certs.d directories for `endpoints`; a missing one is reported only when
+/// containers/image is configured on this host.
+pub(crate) fn inspect(
+    host: &Host,
+    endpoints: &[Endpoint],
+    scope: Scope,
+    fixes: &Fixes,
+) -> Vec<Finding> {
+    let configured = host.config.endpoints();
+    let store = certsd::Store {
+        target: Target::Containers,
+        base: certs_dir(host),
+        expected: detect(host),
+        configured: &configured,
+    };
+    certsd::inspect(&store, endpoints, scope, fixes)
 }

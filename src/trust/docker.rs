@@ -8,8 +8,33 @@
 use std::path::PathBuf;
 use std::time::SystemTime;
 
+use super::certsd::{self, Scope};
 use super::running::{self, Restart};
-use super::{cert_step, Anchor, Host, Step, Target};
+use super::{Anchor, Host, Step, Target};
+use crate::config::Config;
+use crate::endpoint::{Endpoint, Host as EndpointHost};
+use crate::finding::{display, quote, Finding, Fixes, Severity};
+
+/// Where Docker keeps trust on a host: `CERTS_D/<host[:port]>/*.crt` (moby
+/// `registry.CertsDir`, docker/cli `registry.CertsDir`). The one spelling of this path:
+/// `check`'s anchors, `endpoint`'s probe, `trust`, `doctor`, and the agents' paths in
+/// `rollout` and `snippet` all take it from here.
+pub(crate) const CERTS_D: &str = "/etc/docker/certs.d";
+
+/// dockerd's configuration file (`insecure-registries` lives there).
+const DAEMON_JSON: &str = "/etc/docker/daemon.json";
+
+/// The directory (under `--root`) the system dockerd reads for `endpoint`: named as the
+/// image reference spells the registry.
+pub(crate) fn endpoint_dir(config: &Config, endpoint: &Endpoint) -> PathBuf {
+    config.host_path(CERTS_D).join(endpoint.reference_host())
+}
+
+/// The CA file `trust` installs on a host for the certs.d name `name` (`host[:port]`), as
+/// an agent's own path: what `rollout` writes and `snippet` mounts.
+pub(crate) fn ca_file(name: &str) -> String {
+    format!("{CERTS_D}/{name}/{}", certsd::CA_FILE)
+}
 
 pub(crate) fn detect(_host: &Host) -> bool {
     true
@@ -31,33 +56,11 @@ pub(crate) fn certs_dir(host: &Host) -> PathBuf {
             return dir;
         }
     }
-    host.path("/etc/docker/certs.d")
+    host.path(CERTS_D)
 }
 
 pub(crate) fn check(host: &Host, anchors: &[Anchor], force: bool) -> anyhow::Result<Vec<Step>> {
-    certs_d_steps(Target::Docker, &certs_dir(host), anchors, force)
-}
-
-/// `DIR/<name>/ca.crt` for every certs.d name of every endpoint (both `h` and `h:443`).
-pub(crate) fn certs_d_steps(
-    target: Target,
-    dir: &std::path::Path,
-    anchors: &[Anchor],
-    force: bool,
-) -> anyhow::Result<Vec<Step>> {
-    let mut steps = Vec::new();
-    for anchor in anchors {
-        for name in anchor.endpoint.certs_d_names() {
-            steps.push(cert_step(
-                target,
-                vec![anchor.endpoint.clone()],
-                dir.join(name).join("ca.crt"),
-                &anchor.pem,
-                force,
-            )?);
-        }
-    }
-    Ok(steps)
+    certsd::steps(Target::Docker, &certs_dir(host), anchors, force)
 }
 
 /// Which running dockerd must restart after its certs.d changed at `when`.
@@ -111,109 +114,153 @@ pub(crate) fn notes(host: &Host) -> Vec<String> {
     notes
 }
 
-pub(crate) fn traps(host: &Host, anchors: &[Anchor]) -> Vec<String> {
-    let dir = certs_dir(host);
-    let mut found = certs_d_traps("docker", &dir, anchors);
-    found.extend(insecure_registry_traps(host, anchors));
-    found
-}
-
-/// Traps shared by every reader of Docker-style certs.d directories.
-pub(crate) fn certs_d_traps(store: &str, dir: &std::path::Path, anchors: &[Anchor]) -> Vec<String> {
-    let mut found = Vec::new();
-    for anchor in anchors {
-        for name in anchor.endpoint.certs_d_names() {
-            found.extend(key_without_cert(store, &dir.join(&name)));
-        }
-        // Docker looks up certs.d/<host:port> for a non-443 endpoint; a directory named
-        // after the host alone is never read for it (docker/docker registry/registry.go
-        // `HostCertsDir(hostname)` with the reference's host:port).
-        if anchor.endpoint.port != crate::endpoint::DEFAULT_PORT {
-            let bare = dir.join(anchor.endpoint.host.to_string());
-            if bare.is_dir() {
-                found.push(format!(
-                    "{store}: {} is named without the port, so it is ignored for {} — the CA belongs in {}",
-                    bare.display(),
-                    anchor.endpoint,
-                    dir.join(anchor.endpoint.host_port()).display()
-                ));
-            }
-        }
-    }
-    found
-}
-
-/// A `*.key` without its `*.cert` makes Docker fail every pull from that registry
-/// ("missing client certificate X.cert for key X.key", docker/go-connections
-/// `ReadCertsDirectory`).
-fn key_without_cert(store: &str, dir: &std::path::Path) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
+/// What stands between Docker and the CA for `endpoints`: daemon.json (syntax, insecure
+/// registries), the certs.d directories, and (for [`Scope::Host`]) a running dockerd
+/// older than them.
+pub(crate) fn inspect(
+    host: &Host,
+    endpoints: &[Endpoint],
+    scope: Scope,
+    fixes: &Fixes,
+) -> Vec<Finding> {
+    let mut findings = daemon_json(host, endpoints, fixes);
+    let configured = host.config.endpoints();
+    let store = certsd::Store {
+        target: Target::Docker,
+        base: certs_dir(host),
+        expected: true,
+        configured: &configured,
     };
-    let mut found = Vec::new();
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.extension().is_some_and(|e| e == "key") && !path.with_extension("cert").exists() {
-            found.push(format!(
-                "{store}: {} has no matching {} — Docker then fails every pull from this registry; add the client certificate or remove the key",
-                path.display(),
-                path.with_extension("cert")
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default()
-            ));
-        }
+    findings.extend(certsd::inspect(&store, endpoints, scope, fixes));
+    if scope == Scope::Host {
+        findings.extend(stale_daemons(host, endpoints, fixes));
     }
-    found
+    findings
 }
 
-/// An endpoint listed in daemon.json `insecure-registries` skips certificate checks, so the
-/// CA installed here is never consulted for it.
-fn insecure_registry_traps(host: &Host, anchors: &[Anchor]) -> Vec<String> {
-    let path = host.path("/etc/docker/daemon.json");
+/// daemon.json: syntax, and `insecure-registries` entries that cover an endpoint. For an
+/// insecure registry Docker skips certificate verification and falls back to plain HTTP, so
+/// whatever certs.d holds for it is never used.
+fn daemon_json(host: &Host, endpoints: &[Endpoint], fixes: &Fixes) -> Vec<Finding> {
+    let path = host.path(DAEMON_JSON);
     let Ok(text) = crate::fsutil::read_text(&path) else {
         return Vec::new();
     };
-    let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else {
-        return vec![format!(
-            "docker: {} is not valid JSON — dockerd will refuse to start; fix it",
-            path.display()
-        )];
+    let json: serde_json::Value = match serde_json::from_str(&text) {
+        Ok(json) => json,
+        Err(e) => {
+            return vec![Finding::new(
+                "daemon-json-invalid",
+                Severity::Error,
+                format!(
+                    "{} is not valid JSON (line {}, column {}: {e}): dockerd will not start",
+                    display(&path),
+                    e.line(),
+                    e.column()
+                ),
+            )
+            .fix(format!(
+                "jq . {}   # shows the error; correct the file, then: {}systemctl restart docker",
+                quote(&path),
+                fixes.sudo()
+            ))]
+        }
     };
-    let listed: Vec<String> = json
+    let entries: Vec<&str> = json
         .get("insecure-registries")
         .and_then(|v| v.as_array())
-        .map(|list| {
-            list.iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect()
-        })
+        .map(|list| list.iter().filter_map(|v| v.as_str()).collect())
         .unwrap_or_default();
-    let mut found = Vec::new();
-    for anchor in anchors {
-        let ep = &anchor.endpoint;
-        if let Some(entry) = listed.iter().find(|entry| insecure_matches(entry, ep)) {
-            found.push(format!(
-                "docker: {ep} is in insecure-registries ({entry:?}) in {} — certificates are then not verified and certs.d is ignored; remove it from the list and restart docker",
-                path.display()
-            ));
-        }
+    let mut findings = Vec::new();
+    for endpoint in endpoints {
+        let Some(entry) = entries
+            .iter()
+            .find(|entry| insecure_matches(entry, endpoint))
+        else {
+            continue;
+        };
+        let sudo = fixes.sudo();
+        let reload = if sudo.is_empty() {
+            String::new()
+        } else {
+            " && sudo systemctl reload docker".to_string()
+        };
+        let filter = format!(".[\"insecure-registries\"] -= [\"{entry}\"]");
+        findings.push(
+            Finding::new(
+                "insecure-registry",
+                Severity::Warning,
+                format!(
+                    "{} lists {entry:?} in insecure-registries: Docker skips TLS verification for {endpoint} and never reads its certs.d",
+                    display(&path)
+                ),
+            )
+            .fix(format!(
+                "jq {} {p} | {sudo}tee {p}.new >/dev/null && {sudo}mv {p}.new {p}{reload}",
+                quote(filter),
+                p = quote(&path)
+            )),
+        );
     }
-    found
+    findings
 }
 
-/// Docker matches `insecure-registries` entries as `host[:port]` or as a CIDR that
-/// contains the registry's IP (docker/docker registry/config.go `isSecureIndex`).
-fn insecure_matches(entry: &str, ep: &crate::endpoint::Endpoint) -> bool {
-    if let Ok(listed) = entry.parse::<crate::endpoint::Endpoint>() {
-        if &listed == ep && (listed.explicit_port || ep.port == crate::endpoint::DEFAULT_PORT) {
-            return true;
+/// Whether an `insecure-registries` entry covers `endpoint`, as moby `registry/config.go`
+/// decides: `LoadInsecureRegistries` drops an `http://` or `https://` prefix, keeps a CIDR as
+/// a network and anything else as an index name; `isSecureIndex` then looks the reference's
+/// `host[:port]` up by name (the names certs.d uses too; compared without case, as our
+/// endpoints are) and else tests the registry's IP against the networks. (For a DNS name
+/// Docker would resolve it first; we do not resolve during an inspection.)
+fn insecure_matches(entry: &str, endpoint: &Endpoint) -> bool {
+    let lower = entry.to_ascii_lowercase();
+    let entry = ["http://", "https://"]
+        .iter()
+        .find_map(|scheme| lower.strip_prefix(scheme))
+        .unwrap_or(&lower);
+    endpoint
+        .certs_d_names()
+        .iter()
+        .any(|name| name.eq_ignore_ascii_case(entry))
+        || matches!(endpoint.host, EndpointHost::Ip(ip) if crate::endpoint::cidr_contains(entry, ip))
+}
+
+/// Running dockerds older than an endpoint's certs.d: `docker pull` works through them, but
+/// their embedded BuildKit does not see the change (the rule is [`restarts`]), so `docker
+/// build` fails with "x509: certificate signed by unknown authority".
+fn stale_daemons(host: &Host, endpoints: &[Endpoint], fixes: &Fixes) -> Vec<Finding> {
+    let base = certs_dir(host);
+    let mut findings = Vec::new();
+    for endpoint in endpoints {
+        let mut paths: Vec<PathBuf> = Vec::new();
+        for name in endpoint.certs_d_names() {
+            let dir = base.join(name);
+            if let Ok(entries) = std::fs::read_dir(&dir) {
+                paths.extend(entries.flatten().map(|e| e.path()));
+                paths.push(dir);
+            }
+        }
+        let Some(changed) = running::newest_change(&paths) else {
+            continue;
+        };
+        for restart in restarts(host, changed) {
+            findings.push(
+                Finding::new(
+                    "daemon-predates-certs-d",
+                    Severity::Warning,
+                    format!(
+                        "for {endpoint}: {} — docker build fails with \"x509: certificate signed by unknown authority\" until docker restarts",
+                        restart.why
+                    ),
+                )
+                .fix(if restart.command.contains("--user") {
+                    restart.command.clone()
+                } else {
+                    format!("{}{}", fixes.sudo(), restart.command)
+                }),
+            );
         }
     }
-    match ep.host {
-        crate::endpoint::Host::Ip(ip) => crate::endpoint::cidr_contains(entry, ip),
-        crate::endpoint::Host::Dns(_) => false,
-    }
+    findings
 }
 
 #[cfg(test)]
@@ -230,5 +277,103 @@ mod tests {
         assert!(insecure_matches("192.168.0.0/16", &mlb));
         assert!(!insecure_matches("10.0.0.0/8", &mlb));
         assert!(!insecure_matches("garbage/99", &mlb));
+        // moby drops the scheme; names compare as certs.d spells them.
+        assert!(insecure_matches("http://192.168.1.50:5000", &mlb));
+        assert!(insecure_matches("HTTPS://192.168.0.1:443", &vip));
+        assert!(!insecure_matches("192.168.1.50:500", &mlb));
+        let dns: crate::endpoint::Endpoint = "Registry.Example:5000".parse().unwrap();
+        assert!(insecure_matches("registry.example:5000", &dns));
+        assert!(!insecure_matches("registry.example", &dns));
+    }
+
+    #[test]
+    fn daemon_json_findings_are_the_same_for_trust_and_doctor() {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        let config = crate::trust::staged_config(r, "10.0.0.1", "10.0.0.2:5000");
+        let host = crate::trust::staged_host(&config);
+        let fixes = Fixes::new(&config);
+        let endpoints = config.endpoints();
+        std::fs::create_dir_all(r.join("etc/docker")).unwrap();
+        std::fs::write(
+            r.join("etc/docker/daemon.json"),
+            r#"{"insecure-registries": ["http://10.0.0.2:5000"]}"#,
+        )
+        .unwrap();
+        let traps = inspect(&host, &endpoints, Scope::Traps, &fixes);
+        let codes: Vec<_> = traps.iter().map(|f| f.code).collect();
+        assert_eq!(codes, ["insecure-registry"]);
+        let doctor = inspect(&host, &endpoints, Scope::Host, &fixes);
+        assert_eq!(doctor[0], traps[0]);
+
+        std::fs::write(r.join("etc/docker/daemon.json"), "{").unwrap();
+        let traps = inspect(&host, &endpoints, Scope::Traps, &fixes);
+        assert_eq!(traps[0].code, "daemon-json-invalid");
+        assert_eq!(traps[0].severity, Severity::Error);
+    }
+
+    #[test]
+    fn one_spelling_of_docker_paths() {
+        let root = tempfile::tempdir().unwrap();
+        let config = crate::trust::staged_config(root.path(), "10.0.0.1", "10.0.0.2:5000");
+        let host = crate::trust::staged_host(&config);
+        // Root installs where the system dockerd, `check` and `endpoint` read.
+        for endpoint in config.endpoints() {
+            assert_eq!(
+                certs_dir(&host).join(endpoint.reference_host()),
+                endpoint_dir(&config, &endpoint)
+            );
+        }
+        assert_eq!(
+            ca_file("10.0.0.2:5000"),
+            "/etc/docker/certs.d/10.0.0.2:5000/ca.crt"
+        );
+        // Rootless: the per-user directory, when the user's dockerd socket exists.
+        let runtime = root.path().join("run-user");
+        std::fs::create_dir_all(&runtime).unwrap();
+        std::fs::write(runtime.join("docker.sock"), "").unwrap();
+        let rootless = Host {
+            is_root: false,
+            xdg_config: Some("/home/u/.config".into()),
+            xdg_runtime: Some(runtime),
+            ..host
+        };
+        assert_eq!(
+            certs_dir(&rootless),
+            root.path().join("home/u/.config/docker/certs.d")
+        );
+    }
+
+    #[test]
+    fn doctor_inspects_the_rootless_certs_d_trust_writes() {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        let config = crate::trust::staged_config(r, "10.0.0.1", "10.0.0.2:5000");
+        let runtime = r.join("run-user");
+        std::fs::create_dir_all(&runtime).unwrap();
+        std::fs::write(runtime.join("docker.sock"), "").unwrap();
+        let host = Host {
+            is_root: false,
+            xdg_config: Some("/home/u/.config".into()),
+            xdg_runtime: Some(runtime),
+            ..crate::trust::staged_host(&config)
+        };
+        let user = r.join("home/u/.config/docker/certs.d/10.0.0.2:5000");
+        std::fs::create_dir_all(&user).unwrap();
+        std::fs::write(user.join("client.key"), "key").unwrap();
+        let findings = inspect(
+            &host,
+            &config.endpoints(),
+            Scope::Host,
+            &Fixes::new(&config),
+        );
+        let orphan = findings
+            .iter()
+            .find(|f| f.code == "orphan-key")
+            .unwrap_or_else(|| panic!("{findings:?}"));
+        assert!(
+            orphan.message.contains("home/u/.config/docker/certs.d"),
+            "{orphan:?}"
+        );
     }
 }

@@ -187,10 +187,10 @@ fn own_dirs(host: &Host, target: Target) -> Vec<PathBuf> {
 fn named_dirs(host: &Host, target: Target) -> Vec<PathBuf> {
     let user = |rel: &str| host.xdg_config.as_ref().map(|c| c.join(rel));
     let mut dirs: Vec<PathBuf> = match target {
-        Target::Docker => vec!["/etc/docker/certs.d".into()],
-        Target::Containerd => vec!["/etc/containerd/certs.d".into()],
-        Target::Containers => vec!["/etc/containers/certs.d".into()],
-        Target::Buildkit => vec!["/etc/buildkit".into()],
+        Target::Docker => vec![super::docker::CERTS_D.into()],
+        Target::Containerd => vec![super::containerd::CERTS_D.into()],
+        Target::Containers => vec![super::containers::CERTS_D.into()],
+        Target::Buildkit => vec![super::buildkit::ETC.into()],
         Target::Mesos => vec![super::mesos::DIR.into()],
         Target::System => super::system::DIRS.iter().map(PathBuf::from).collect(),
     };

@@ -1,23 +1,52 @@
 //! Trust targets: one file per store (docker, containerd, containers, buildkit, mesos,
-//! system), each with the same verbs, mkcert style: `detect` (is it on this host),
-//! `check` (which files must hold what; reads only), then the shared [`install`] and
+//! system), and each file owns everything about its store, mkcert style: where it keeps
+//! trust (the one spelling of its paths, which the other layers take from here), `detect`
+//! (is it on this host), `check` (the install plan: which files must hold what; reads
+//! only), `restarts` and `notes` (what the change needs), and `inspect` (what on the host
+//! stands between the store and the CA, as [`Finding`]s). The shared [`install`] and
 //! [`uninstall`] here do the writing, so every store gets the same atomic writes, the same
-//! "already installed" answers and the same manifest.
+//! "already installed" answers and the same manifest. `doctor` reports every store's
+//! inspection; `trust` reports the traps among them for the endpoints it installs.
 //!
 //! Every path is under `--root` ([`Host::path`]). What we wrote is recorded in
 //! [`manifest`] *before* writing, so a kill -9 at any point leaves `untrust` able to clean
 //! up, and `untrust` removes a file only while it still holds what we wrote.
+//!
+//! # API (for `trust`, `untrust`, `doctor`, `rollout`, and the paths for `check`, `endpoint`, `snippet`)
+//! ```text
+//! Host::from_env(&Config) -> Host                       // --root, uid, XDG directories
+//! select_targets(&Host, given: &[String]) -> Result<Vec<Target>, UnknownTarget>
+//! Target::{ALL, name, parse_list, detect}               // docker,containerd,containers,buildkit,mesos,system
+//! Target::check(&Host, &[Anchor], force) -> Result<Vec<Step>>   // the install plan, reads only
+//! install(&Host, &[Step]) -> Result<()>                 // manifest first, then atomic writes
+//! uninstall(&Host, endpoints, targets, dry_run) -> Result<Vec<Removal>>
+//! Target::{notes, restarts, refresh}                    // what a change needs afterwards
+//! Target::inspect(&Host, &[Endpoint], Scope::{Host|Traps}, &Fixes) -> Vec<Finding>
+//! Anchor::from_approved(&EndpointCa) -> Option<Anchor>  // what to install for one endpoint
+//!
+//! DOCKER_CERTS_D, docker_endpoint_dir(&Config, &Endpoint) -> PathBuf  // where Docker keeps trust,
+//! docker_ca_file(name) -> String, CONTAINERS_CERTS_D, CERTS_D_CA_FILE  // for x509, probe, rollout, snippet
+//! ```
+//! `running` (daemons and their restarts), `manifest` (what we wrote) and `source` (where
+//! a CA comes from, and its confirmation) are modules of their own for the commands.
 
-pub(crate) mod buildkit;
-pub(crate) mod containerd;
-pub(crate) mod containers;
-pub(crate) mod docker;
+mod buildkit;
+mod certsd;
+mod containerd;
+mod containers;
+mod docker;
 pub(crate) mod manifest;
-pub(crate) mod mesos;
+mod mesos;
 pub(crate) mod running;
 pub(crate) mod source;
-pub(crate) mod system;
+mod system;
 mod tomlca;
+
+pub(crate) use certsd::{Scope, CA_FILE as CERTS_D_CA_FILE};
+pub(crate) use containers::CERTS_D as CONTAINERS_CERTS_D;
+pub(crate) use docker::{
+    ca_file as docker_ca_file, endpoint_dir as docker_endpoint_dir, CERTS_D as DOCKER_CERTS_D,
+};
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -27,6 +56,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::endpoint::Endpoint;
+use crate::finding::{Finding, Fixes};
 
 /// A trust store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -146,12 +176,24 @@ impl Target {
         }
     }
 
-    /// Classic traps that make an installed CA useless (before installing).
-    pub(crate) fn traps(self, host: &Host, anchors: &[Anchor]) -> Vec<String> {
+    /// What on the host stands between this store and the CA for `endpoints`: everything
+    /// for `doctor` ([`Scope::Host`]), or only what makes an installed CA useless for
+    /// `trust` ([`Scope::Traps`]).
+    pub(crate) fn inspect(
+        self,
+        host: &Host,
+        endpoints: &[Endpoint],
+        scope: Scope,
+        fixes: &Fixes,
+    ) -> Vec<Finding> {
         match self {
-            Target::Docker => docker::traps(host, anchors),
-            Target::Containers => containers::traps(host, anchors),
-            _ => Vec::new(),
+            Target::Docker => docker::inspect(host, endpoints, scope, fixes),
+            Target::Containerd => containerd::inspect(host, endpoints, scope, fixes),
+            Target::Containers => containers::inspect(host, endpoints, scope, fixes),
+            Target::Buildkit => buildkit::inspect(host, endpoints, scope, fixes),
+            // UCR's CA directory and the system bundle hold files only we name: nothing
+            // there can hide an installed CA.
+            Target::Mesos | Target::System => Vec::new(),
         }
     }
 
@@ -470,6 +512,45 @@ fn preflight(dir: &Path) -> anyhow::Result<()> {
 }
 
 pub(crate) use manifest::uninstall;
+
+/// A staged root for the stores' unit tests: root's view (`is_root`), the two default
+/// endpoints of the guide, nothing taken from this process's environment.
+#[cfg(test)]
+pub(crate) fn staged_config(root: &Path, internal: &str, external: &str) -> Config {
+    use crate::config::{Setting, Source};
+    fn flag<T>(value: T) -> Setting<T> {
+        Setting {
+            value,
+            source: Source::Flag,
+        }
+    }
+    Config {
+        internal: flag(internal.parse().unwrap()),
+        external: flag(external.parse().unwrap()),
+        root: flag(root.to_path_buf()),
+        timeout: Setting {
+            value: std::time::Duration::from_secs(1),
+            source: Source::Default,
+        },
+        fallback_delay: Setting {
+            value: std::time::Duration::from_millis(250),
+            source: Source::Default,
+        },
+        format: crate::cli::Format::Text,
+        config_file: None,
+    }
+}
+
+#[cfg(test)]
+pub(crate) fn staged_host(config: &Config) -> Host<'_> {
+    Host {
+        config,
+        is_root: true,
+        home: None,
+        xdg_config: None,
+        xdg_runtime: None,
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -92,13 +92,12 @@ pub(crate) struct Anchors {
 
 impl Anchors {
     /// What Docker trusts for `endpoint` on the host under `--root`: the system pool plus
-    /// `ROOT/etc/docker/certs.d/<host[:port]>/*.crt` (the directory named as the image
-    /// reference spells the registry).
+    /// the `*.crt` in Docker's certs.d directory for it (`ROOT/etc/docker/certs.d/
+    /// <host[:port]>/`, named as the image reference spells the registry; the docker
+    /// store owns that path).
     pub(crate) fn for_endpoint(config: &Config, endpoint: &Endpoint) -> Anchors {
         let mut anchors = Anchors::system(config);
-        let dir = config
-            .host_path("/etc/docker/certs.d")
-            .join(endpoint.reference_host());
+        let dir = crate::trust::docker_endpoint_dir(config, endpoint);
         anchors.add_certs_d(&dir);
         anchors.certs_d_dir = Some(dir);
         anchors
