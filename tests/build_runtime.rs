@@ -8,11 +8,11 @@ mod support;
 
 use std::fs;
 use std::path::Path;
-use std::process::{Output, Stdio};
+use std::process::Output;
 use std::time::Duration;
 
 use support::runtime::{runtime_with_app, Runtime, DOCKER_CLI};
-use support::{assert_status, assert_status_for, stderr, stdout, wait_with_deadline};
+use support::{assert_status, assert_status_for, output_within, stderr, stdout};
 
 /// `docker-dcosreg ARGS` in the daemons' namespace with `docker` on PATH being `docker`
 /// (the Debian CLI when `debian_cli`, which builds with BuildKit without buildx).
@@ -169,16 +169,13 @@ fn build_reaches_the_endpoint_that_answers_without_a_daemon_restart() {
         ctx.path().join("ci/plain.Dockerfile.dockerignore"),
     )
     .unwrap();
-    let mut child = rt
-        .docker(&["build", "--network", "none", "--build-arg", "TAG=1", "-f"])
-        .arg(&plain)
-        .arg(ctx.path())
-        .env("DOCKER_BUILDKIT", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let control = wait_with_deadline(&mut child, Duration::from_secs(120));
+    let control = output_within(
+        rt.docker(&["build", "--network", "none", "--build-arg", "TAG=1", "-f"])
+            .arg(&plain)
+            .arg(ctx.path())
+            .env("DOCKER_BUILDKIT", "1"),
+        Duration::from_secs(120),
+    );
     let control_text = format!("{}{}", stdout(&control), stderr(&control));
     assert!(!control.status.success(), "{control_text}");
     assert!(

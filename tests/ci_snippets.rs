@@ -14,11 +14,11 @@ mod support;
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use support::runtime::{runtime_with_app, ClusterRegistry, Runtime};
-use support::{assert_status_for, require_tool, stderr, stdout, wait_with_deadline};
+use support::{assert_status_for, output_within, require_tool, stderr, stdout};
 
 const LIMIT: Duration = Duration::from_secs(120);
 
@@ -364,27 +364,24 @@ fn jenkins_dind_and_compose_snippets_pull_from_both_endpoints() {
     }
     fs::write(compose_dir.join("test-network.yaml"), override_yaml).unwrap();
     let compose = |args: &[&str]| -> Output {
-        let mut child = Command::new(require_tool("docker-compose"))
-            .current_dir(&compose_dir)
-            .args([
-                "-p",
-                "dcosregtest",
-                "-f",
-                "compose.yaml",
-                "-f",
-                "test-network.yaml",
-            ])
-            .args(args)
-            .env("DOCKER_HOST", &rt.docker_host)
-            .env("DOCKER_CONFIG", rt.dir().join("docker-client"))
-            .env_remove("DOCKER_CONTEXT")
-            .env("HOME", rt.dir())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run docker-compose");
-        wait_with_deadline(&mut child, LIMIT)
+        output_within(
+            Command::new(require_tool("docker-compose"))
+                .current_dir(&compose_dir)
+                .args([
+                    "-p",
+                    "dcosregtest",
+                    "-f",
+                    "compose.yaml",
+                    "-f",
+                    "test-network.yaml",
+                ])
+                .args(args)
+                .env("DOCKER_HOST", &rt.docker_host)
+                .env("DOCKER_CONFIG", rt.dir().join("docker-client"))
+                .env_remove("DOCKER_CONTEXT")
+                .env("HOME", rt.dir()),
+            LIMIT,
+        )
     };
     let up = compose(&["up", "-d"]);
     assert_status_for(&up, 0, "docker-compose up");

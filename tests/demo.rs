@@ -4,7 +4,7 @@
 
 mod support;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 #[test]
@@ -15,18 +15,15 @@ fn local_registry_demo_runs_end_to_end() {
     support::require_tool("busybox");
     let rt = support::runtime::Runtime::start();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/local-registry.sh");
-    let mut child = Command::new("bash")
-        .arg(script)
-        .env("DCOSREG", support::bin_path())
-        .env("DOCKER_HOST", &rt.docker_host)
-        .env("DOCKER_CONFIG", rt.dir().join("docker-client"))
-        .env_remove("DOCKER_CONTEXT")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run examples/local-registry.sh");
-    let out = support::wait_with_deadline(&mut child, Duration::from_secs(120));
+    let out = support::output_within(
+        Command::new("bash")
+            .arg(script)
+            .env("DCOSREG", support::bin_path())
+            .env("DOCKER_HOST", &rt.docker_host)
+            .env("DOCKER_CONFIG", rt.dir().join("docker-client"))
+            .env_remove("DOCKER_CONTEXT"),
+        Duration::from_secs(120),
+    );
     let text = format!("{}{}", support::stdout(&out), support::stderr(&out));
     support::assert_status_for(&out, 0, "demo failed");
     for expected in [

@@ -271,17 +271,14 @@ impl Drop for Netns {
 /// "manifest unknown"); otherwise the `x509: ...` (or `tls: ...`) part of Go's error.
 pub fn skopeo_verdict(addr: &str, cert_dir: &Path) -> (bool, String) {
     let skopeo = require_tool("skopeo");
-    let mut child = Command::new(skopeo)
-        .args(["inspect", "--retry-times", "0", "--cert-dir"])
-        .arg(cert_dir)
-        .arg(format!("docker://{addr}/oracle/probe:1"))
-        .env("HOME", cert_dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run skopeo");
-    let out = wait_with_deadline(&mut child, Duration::from_secs(20));
+    let out = output_within(
+        Command::new(skopeo)
+            .args(["inspect", "--retry-times", "0", "--cert-dir"])
+            .arg(cert_dir)
+            .arg(format!("docker://{addr}/oracle/probe:1"))
+            .env("HOME", cert_dir),
+        Duration::from_secs(20),
+    );
     go_verdict(&String::from_utf8_lossy(&out.stderr))
 }
 
@@ -293,23 +290,20 @@ pub fn docker_verdict(addr: &str, etc_docker: &Path) -> (bool, String) {
     require_tool("unshare");
     let home = tempfile::tempdir().expect("tempdir");
     let script = "mkdir -p /etc/docker && mount --bind \"$1\" /etc/docker && shift && exec \"$@\"";
-    let mut child = Command::new("unshare")
-        .args(["-m", "--propagation", "private", "sh", "-c", script, "sh"])
-        .arg(etc_docker)
-        .args([
-            "docker",
-            "manifest",
-            "inspect",
-            &format!("{addr}/oracle/probe:1"),
-        ])
-        .env("HOME", home.path())
-        .env("DOCKER_CONFIG", home.path().join(".docker"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run docker manifest inspect");
-    let out = wait_with_deadline(&mut child, Duration::from_secs(20));
+    let out = output_within(
+        Command::new("unshare")
+            .args(["-m", "--propagation", "private", "sh", "-c", script, "sh"])
+            .arg(etc_docker)
+            .args([
+                "docker",
+                "manifest",
+                "inspect",
+                &format!("{addr}/oracle/probe:1"),
+            ])
+            .env("HOME", home.path())
+            .env("DOCKER_CONFIG", home.path().join(".docker")),
+        Duration::from_secs(20),
+    );
     go_verdict(&String::from_utf8_lossy(&out.stderr))
 }
 
@@ -325,20 +319,17 @@ pub fn skopeo_default_verdict(
     require_tool("unshare");
     let home = tempfile::tempdir().expect("tempdir");
     let script = "mkdir -p /etc/docker /etc/containers && mount --bind \"$1\" /etc/docker && mount --bind \"$2\" /etc/containers && shift 2 && exec \"$@\"";
-    let mut child = Command::new("unshare")
-        .args(["-m", "--propagation", "private", "sh", "-c", script, "sh"])
-        .arg(etc_docker)
-        .arg(etc_containers)
-        .arg(skopeo)
-        .args(["inspect", "--retry-times", "0"])
-        .arg(format!("docker://{addr}/oracle/probe:1"))
-        .env("HOME", home.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run skopeo in a mount namespace");
-    let out = wait_with_deadline(&mut child, Duration::from_secs(20));
+    let out = output_within(
+        Command::new("unshare")
+            .args(["-m", "--propagation", "private", "sh", "-c", script, "sh"])
+            .arg(etc_docker)
+            .arg(etc_containers)
+            .arg(skopeo)
+            .args(["inspect", "--retry-times", "0"])
+            .arg(format!("docker://{addr}/oracle/probe:1"))
+            .env("HOME", home.path()),
+        Duration::from_secs(20),
+    );
     go_verdict(&String::from_utf8_lossy(&out.stderr))
 }
 

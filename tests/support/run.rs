@@ -176,6 +176,17 @@ impl Dcosreg {
     }
 }
 
+/// Run `command` with stdin closed and stdout and stderr piped; kill it after `limit`.
+pub fn output_within(command: &mut Command, limit: Duration) -> Output {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("run {command:?}: {e}"));
+    wait_with_deadline(&mut child, limit)
+}
+
 /// Kill `child` if it runs longer than `limit`; its stdout and stderr (when piped) are read
 /// while it runs, so a large output never blocks it.
 pub fn wait_with_deadline(child: &mut Child, limit: Duration) -> Output {

@@ -18,9 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{
-    assert_status_for, bin_path, require_tool, wait_with_deadline, Dcosreg, Netns, Registry,
-};
+use super::{assert_status_for, bin_path, output_within, require_tool, Dcosreg, Netns, Registry};
 
 /// The Debian docker CLI (20.10): it builds with the daemon's embedded BuildKit without
 /// buildx. `/usr/local/bin/docker` (a newer CLI, first in PATH) wants buildx for that.
@@ -152,13 +150,10 @@ impl Runtime {
                 Some(old) => self.dockerd_pid().is_some_and(|p| p != old),
             };
             if fresh {
-                let mut child = self
-                    .docker(&["version", "--format", "{{.Server.Version}}"])
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::piped())
-                    .spawn()
-                    .expect("run docker version");
-                let out = wait_with_deadline(&mut child, Duration::from_secs(5));
+                let out = output_within(
+                    &mut self.docker(&["version", "--format", "{{.Server.Version}}"]),
+                    Duration::from_secs(5),
+                );
                 if out.status.success() {
                     return;
                 }
@@ -263,29 +258,26 @@ impl Runtime {
     pub fn podman_pull(&self, reference: &str) -> Result<(), String> {
         let root = self.dir().join("podman-root");
         let run = self.dir().join("podman-run");
-        let mut child = self
-            .in_ns("podman")
-            .arg("--root")
-            .arg(&root)
-            .arg("--runroot")
-            .arg(&run)
-            .args([
-                "--storage-driver",
-                "vfs",
-                "--events-backend",
-                "none",
-                "--cgroup-manager",
-                "cgroupfs",
-                "pull",
-                "-q",
-                reference,
-            ])
-            .env("HOME", self.dir().join("home"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run podman");
-        result(wait_with_deadline(&mut child, Duration::from_secs(60)))
+        result(output_within(
+            self.in_ns("podman")
+                .arg("--root")
+                .arg(&root)
+                .arg("--runroot")
+                .arg(&run)
+                .args([
+                    "--storage-driver",
+                    "vfs",
+                    "--events-backend",
+                    "none",
+                    "--cgroup-manager",
+                    "cgroupfs",
+                    "pull",
+                    "-q",
+                    reference,
+                ])
+                .env("HOME", self.dir().join("home")),
+            Duration::from_secs(60),
+        ))
     }
 
     /// A log of the runtime (`dockerd.log`, `containerd.log`).
@@ -309,13 +301,7 @@ impl Runtime {
 
     /// Run the docker CLI with a deadline; returns its output.
     pub fn docker_out(&self, args: &[&str], limit: Duration) -> Output {
-        let mut child = self
-            .docker(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run docker");
-        wait_with_deadline(&mut child, limit)
+        output_within(&mut self.docker(args), limit)
     }
 
     /// `program` run inside the daemons' mount namespace (sees the overlaid /etc).
@@ -332,14 +318,7 @@ impl Runtime {
 
     /// Run a command in the namespace with a deadline.
     pub fn in_ns_out(&self, program: &str, args: &[&str], limit: Duration) -> Output {
-        let mut child = self
-            .in_ns(program)
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run in the runtime's namespace");
-        wait_with_deadline(&mut child, limit)
+        output_within(self.in_ns(program).args(args), limit)
     }
 
     /// The binary under test inside the namespace, run as [`Dcosreg`] (its HOME kept
@@ -390,25 +369,22 @@ impl Runtime {
     /// Push a daemon image to `dest` (`host[:port]/repo:tag`) with skopeo, trusting the
     /// CA files in `cert_dir` (skopeo's `--dest-cert-dir`).
     pub fn push(&self, image: &str, dest: &str, cert_dir: &Path) {
-        let mut child = Command::new(require_tool("skopeo"))
-            .args([
-                "copy",
-                "--retry-times",
-                "0",
-                "--src-daemon-host",
-                &self.docker_host,
-            ])
-            .arg("--dest-cert-dir")
-            .arg(cert_dir)
-            .arg(format!("docker-daemon:{image}"))
-            .arg(format!("docker://{dest}"))
-            .env("HOME", self.dir())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run skopeo copy");
-        let out = wait_with_deadline(&mut child, Duration::from_secs(60));
+        let out = output_within(
+            Command::new(require_tool("skopeo"))
+                .args([
+                    "copy",
+                    "--retry-times",
+                    "0",
+                    "--src-daemon-host",
+                    &self.docker_host,
+                ])
+                .arg("--dest-cert-dir")
+                .arg(cert_dir)
+                .arg(format!("docker-daemon:{image}"))
+                .arg(format!("docker://{dest}"))
+                .env("HOME", self.dir()),
+            Duration::from_secs(60),
+        );
         assert_status_for(
             &out,
             0,
@@ -449,15 +425,12 @@ impl Runtime {
             format!("FROM {base}\nRUN echo built > /built\n"),
         )
         .expect("Dockerfile");
-        let mut child = self
-            .docker(&["build", "--no-cache", "--pull", "--network", "none", "-q"])
-            .arg(context.path())
-            .env("DOCKER_BUILDKIT", if buildkit { "1" } else { "0" })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run docker build");
-        result(wait_with_deadline(&mut child, Duration::from_secs(120)))
+        result(output_within(
+            self.docker(&["build", "--no-cache", "--pull", "--network", "none", "-q"])
+                .arg(context.path())
+                .env("DOCKER_BUILDKIT", if buildkit { "1" } else { "0" }),
+            Duration::from_secs(120),
+        ))
     }
 }
 
