@@ -22,10 +22,10 @@ use super::cert::Cert;
 use super::verify::verify_options;
 
 #[derive(Clone, Copy)]
-struct Spec {
-    ok: &'static [&'static str],
-    bad: &'static [&'static str],
-    ekus: &'static [&'static str],
+pub(super) struct Spec {
+    pub(super) ok: &'static [&'static str],
+    pub(super) bad: &'static [&'static str],
+    pub(super) ekus: &'static [&'static str],
 }
 
 const E: Spec = Spec {
@@ -201,7 +201,7 @@ const VECTORS: &[Vector] = &[
 
 // --- building certificates the way name_constraints_test.go does ---
 
-fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+pub(super) fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
     let mut out = vec![tag];
     let n = content.len();
     match n {
@@ -215,7 +215,7 @@ fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
 
 /// One GeneralName from a `type:value` spec (`ip:` is an address for SANs, a CIDR for
 /// constraints; `unknown:` is GeneralName type 9, as Go's test writes it).
-fn general_name(spec: &str, constraint: bool) -> Vec<u8> {
+pub(super) fn general_name(spec: &str, constraint: bool) -> Vec<u8> {
     let (kind, value) = spec.split_once(':').expect("type:value");
     match kind {
         "email" => tlv(0x81, value.as_bytes()),
@@ -258,7 +258,7 @@ fn general_name(spec: &str, constraint: bool) -> Vec<u8> {
     }
 }
 
-fn name_constraints(spec: &Spec) -> Option<CustomExtension> {
+pub(super) fn name_constraints(spec: &Spec) -> Option<CustomExtension> {
     if spec.ok.is_empty() && spec.bad.is_empty() {
         return None;
     }
@@ -280,7 +280,7 @@ fn name_constraints(spec: &Spec) -> Option<CustomExtension> {
     ))
 }
 
-fn eku(name: &str) -> ExtendedKeyUsagePurpose {
+pub(super) fn eku(name: &str) -> ExtendedKeyUsagePurpose {
     match name {
         "serverAuth" => ExtendedKeyUsagePurpose::ServerAuth,
         "clientAuth" => ExtendedKeyUsagePurpose::ClientAuth,
@@ -324,7 +324,7 @@ fn leaf_params(sans: &[&str], ekus: &[&str], cn: &str) -> CertificateParams {
     params
 }
 
-fn copy_key(key: &KeyPair) -> KeyPair {
+pub(super) fn copy_key(key: &KeyPair) -> KeyPair {
     KeyPair::from_pem(&key.serialize_pem()).expect("key copy")
 }
 

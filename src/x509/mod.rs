@@ -26,6 +26,8 @@ mod der;
 mod findings;
 #[cfg(test)]
 mod go_vectors;
+#[cfg(test)]
+mod go_verify_vectors;
 mod goname;
 mod parser;
 mod policy;

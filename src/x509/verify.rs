@@ -504,7 +504,7 @@ fn hostname_error(cert: &Cert, host: &Host, shown: &str) -> String {
 }
 
 /// verify.go `validHostname` (Go 1.24: a bare "*" is not a valid pattern).
-fn valid_hostname(host: &str, is_pattern: bool) -> bool {
+pub(super) fn valid_hostname(host: &str, is_pattern: bool) -> bool {
     let host = if is_pattern {
         host
     } else {
