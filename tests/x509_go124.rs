@@ -237,6 +237,13 @@ fn cases() -> Vec<Case> {
             ..base
         },
         Case {
+            name: "URI SAN with escaped userinfo and a space in the path: URL.String() re-escapes",
+            permitted: &[(URI, "example.com")],
+            leaf_sans: &[(URI, "spiffe://us%41er:p%40ss@10.1.2.3/a b?q=%zz#f g")],
+            go: Some("x509: a root or intermediate certificate is not authorized to sign for this name: URI with IP (\"spiffe://usAer:p%40ss@10.1.2.3/a%20b?q=%zz#f%20g\") cannot be matched against constraints"),
+            ..base
+        },
+        Case {
             name: "opaque URI SAN with an uppercase scheme under a URI constraint",
             excluded: &[(URI, "example.com")],
             leaf_sans: &[(URI, "URN:Example:x")],
