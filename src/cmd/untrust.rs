@@ -8,9 +8,8 @@ use crate::cli::UntrustArgs;
 use crate::config::Config;
 use crate::exit::ExitStatus;
 use crate::output::Printer;
-use crate::trust::manifest::Removal;
 use crate::trust::running::Restart;
-use crate::trust::{self, Host, Target};
+use crate::trust::{self, Host, Removal, Target};
 
 #[derive(Debug, Serialize)]
 struct Report<'a> {

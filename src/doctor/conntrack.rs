@@ -5,9 +5,10 @@
 use super::{display, looks_like_dcos, quote, Finding, Fixes, Severity};
 use crate::config::Config;
 
-const KEY: &str = "net.netfilter.nf_conntrack_tcp_be_liberal";
+// The key and the file `rollout --conntrack-liberal` writes on agents, spelled once.
+use crate::rollout::script::{SYSCTL_FILE as PERSIST_FILE, SYSCTL_KEY as KEY};
+
 const PROC: &str = "/proc/sys/net/netfilter/nf_conntrack_tcp_be_liberal";
-pub(crate) const PERSIST_FILE: &str = "/etc/sysctl.d/90-dcosreg-conntrack.conf";
 
 pub(super) fn inspect(config: &Config, fixes: &Fixes) -> Vec<Finding> {
     if !looks_like_dcos(config) {

@@ -34,7 +34,7 @@ pub(crate) fn inspect_endpoints(config: &Config) -> Vec<Finding> {
 }
 
 /// Whether the host looks like a DC/OS node (agent or master).
-pub(crate) fn looks_like_dcos(config: &Config) -> bool {
+fn looks_like_dcos(config: &Config) -> bool {
     ["/opt/mesosphere", "/etc/mesosphere", "/var/lib/dcos"]
         .iter()
         .any(|p| config.host_path(p).exists())

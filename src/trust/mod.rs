@@ -27,15 +27,16 @@
 //! DOCKER_CERTS_D, docker_endpoint_dir(&Config, &Endpoint) -> PathBuf  // where Docker keeps trust,
 //! docker_ca_file(name) -> String, CONTAINERS_CERTS_D, CERTS_D_CA_FILE  // for x509, probe, rollout, snippet
 //! ```
-//! `running` (daemons and their restarts), `manifest` (what we wrote) and `source` (where
-//! a CA comes from, and its confirmation) are modules of their own for the commands.
+//! `running` (daemons and their restarts) and `source` (where a CA comes from, and its
+//! confirmation) are modules of their own for the commands; [`manifest`] records what we
+//! wrote.
 
 mod buildkit;
 mod certsd;
 mod containerd;
 mod containers;
 mod docker;
-pub(crate) mod manifest;
+mod manifest;
 mod mesos;
 pub(crate) mod running;
 pub(crate) mod source;
@@ -511,7 +512,7 @@ fn preflight(dir: &Path) -> anyhow::Result<()> {
         .map_err(|e| crate::fsutil::permission_hint(e, dir))
 }
 
-pub(crate) use manifest::uninstall;
+pub(crate) use manifest::{uninstall, Removal};
 
 /// A staged root for the stores' unit tests: root's view (`is_root`), the two default
 /// endpoints of the guide, nothing taken from this process's environment.
