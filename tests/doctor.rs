@@ -222,6 +222,50 @@ fn containerd_config_path_is_added_both_ways() {
     });
 }
 
+/// No config.toml at all is containerd's defaults: the CRI's `config_path` is empty before
+/// containerd 2.2. The printed fix writes a version-2 file, and the real containerd reads
+/// `config_path` from it.
+#[test]
+fn containerd_without_config_toml_gets_one_that_containerd_reads() {
+    let root = healthy_root();
+    let r = root.path();
+    for dir in ["127.0.0.5", "127.0.0.6:5000"] {
+        write(
+            r,
+            &format!("etc/containerd/certs.d/{dir}/hosts.toml"),
+            format!("server = \"https://{dir}\"\n").as_bytes(),
+        );
+    }
+    let (_, findings) = doctor(r);
+    let fix = find(&findings, "containerd-config-path")
+        .and_then(|f| f["fix"].as_str())
+        .unwrap_or_else(|| panic!("containerd-config-path with a fix: {findings:?}"))
+        .to_string();
+    let ran = Command::new("sh").arg("-c").arg(&fix).output().unwrap();
+    assert_status_for(&ran, 0, format_args!("fix failed: {fix}"));
+    let (_, after) = doctor(r);
+    assert!(after.is_empty(), "{after:?}");
+
+    let config = r.join("etc/containerd/config.toml");
+    let dump = support::output_within(
+        Command::new("containerd")
+            .arg("--config")
+            .arg(&config)
+            .args(["config", "dump"]),
+        std::time::Duration::from_secs(30),
+    );
+    assert_status_for(
+        &dump,
+        0,
+        format_args!("containerd config dump of {config:?}"),
+    );
+    assert!(
+        stdout(&dump).contains("config_path = \"/etc/containerd/certs.d\""),
+        "{}",
+        stdout(&dump)
+    );
+}
+
 #[test]
 fn conntrack_on_a_dcos_agent_is_set_and_persisted() {
     assert_fix_works("conntrack-strict", 0, |root| {
