@@ -66,6 +66,16 @@ pub(crate) enum Format {
     Json,
 }
 
+/// `--format` for the layers below: the output module's own enum.
+impl From<Format> for crate::output::Format {
+    fn from(format: Format) -> crate::output::Format {
+        match format {
+            Format::Text => crate::output::Format::Text,
+            Format::Json => crate::output::Format::Json,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Print the resolved configuration and where each value came from.

@@ -12,8 +12,9 @@ use clap::parser::ValueSource;
 use clap::ArgMatches;
 use serde::Deserialize;
 
-use crate::cli::{Cli, Format};
+use crate::cli::Cli;
 use crate::endpoint::Endpoint;
+use crate::output::Format;
 
 pub(crate) const DEFAULT_INTERNAL: &str = "192.168.0.1";
 pub(crate) const DEFAULT_EXTERNAL: &str = "192.168.1.50:5000";
@@ -170,7 +171,7 @@ impl Config {
                 value: fallback_delay,
                 source: delay_source,
             },
-            format: global.format,
+            format: global.format.into(),
             config_file,
         })
     }

@@ -70,14 +70,30 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
     });
     match status {
         Ok(status) => status.into(),
-        // Stdout swallows a closed pipe (output::stdout); one that still surfaces here came
-        // from elsewhere and is an error like any other, only not worth a message.
-        Err(err) if is_broken_pipe(&err) => ExitStatus::Error.into(),
-        Err(err) => {
-            eprintln!("docker-dcosreg: {}", output::sanitize(&format!("{err:#}")));
-            ExitStatus::Error.into()
-        }
+        Err(err) => stop(&err).into(),
     }
+}
+
+/// Say once why the command stopped (its line, then a [`exit::Stop`]'s details) and give
+/// the status it stops with.
+fn stop(err: &anyhow::Error) -> ExitStatus {
+    // Stdout swallows a closed pipe (output::stdout); one that still surfaces here came
+    // from elsewhere and is an error like any other, only not worth a message.
+    if is_broken_pipe(err) {
+        return ExitStatus::Error;
+    }
+    match err.downcast_ref::<exit::Stop>() {
+        Some(stop) => {
+            for message in &stop.messages {
+                output::say(&format!("docker-dcosreg: {message}"));
+            }
+            for detail in &stop.details {
+                output::say(detail);
+            }
+        }
+        None => output::say(&format!("docker-dcosreg: {err:#}")),
+    }
+    exit::status_of(err)
 }
 
 /// `docker dcosreg check | head -1` must not end in an error message (nor in exit 0).

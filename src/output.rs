@@ -1,21 +1,32 @@
-//! Text for people, JSON for scripts.
+//! Text for people, JSON for scripts: the one way out of the program.
 //!
-//! Every string that came from a certificate, a server or a file is hostile input:
-//! [`sanitize`] keeps terminal escapes, control characters and bidi overrides out of the
-//! output. Everything for stdout goes through [`Printer`] or [`stdout`], which swallow a
-//! closed pipe: `check | head -1` must still exit with check's status, not 0 or a panic.
+//! Every string that came from a certificate, a server or a file is hostile input, so
+//! [`Printer`] sanitises everything it prints ([`sanitize`]: terminal escapes, control
+//! characters and bidi overrides become visible escapes); only [`Printer::raw`] passes bytes
+//! through, for a file the user asked for. Stdout swallows a closed pipe: `check | head -1`
+//! must still exit with check's status, not 0 or a panic. Stderr carries what is for people
+//! only (warnings, notes, progress); a command's stop is rendered once, in `main`.
 
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
 
-use crate::cli::Format;
+use crate::finding::Finding;
 
-/// Decides how results are printed.
+/// How a command's report is rendered. The command line's `--format` maps onto this
+/// (cli.rs); nothing below the edge sees clap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Format {
+    Text,
+    Json,
+}
+
+/// Decides how results are printed; everything a command says goes through it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Printer {
-    pub(crate) format: Format,
+    format: Format,
 }
 
 impl Printer {
@@ -27,13 +38,50 @@ impl Printer {
         self.format == Format::Json
     }
 
-    /// Print one line of text (text mode only; JSON callers use [`Printer::json`]).
-    pub(crate) fn line(&self, text: impl AsRef<str>) -> std::io::Result<()> {
-        let mut out = stdout();
-        writeln!(out, "{}", text.as_ref())
+    /// Render a command's report once: as pretty JSON, or as text through `text`.
+    pub(crate) fn report<T: Serialize>(
+        &self,
+        report: &T,
+        text: impl FnOnce(&Printer) -> std::io::Result<()>,
+    ) -> anyhow::Result<()> {
+        match self.format {
+            Format::Json => self.json(report),
+            Format::Text => Ok(text(self)?),
+        }
     }
 
-    /// Print a value as pretty JSON on stdout.
+    /// One line on stdout. Whatever it holds stays one harmless line: newlines are escaped
+    /// with the other control characters.
+    pub(crate) fn line(&self, text: impl AsRef<str>) -> std::io::Result<()> {
+        writeln!(stdout(), "{}", sanitize_line(text.as_ref()))
+    }
+
+    /// Many one-line items on stdout through one buffer (a tree of Dockerfiles can mean tens
+    /// of thousands of lines), each as [`Printer::line`].
+    pub(crate) fn lines(&self, lines: impl IntoIterator<Item = String>) -> std::io::Result<()> {
+        let mut out = std::io::BufWriter::new(stdout());
+        for line in lines {
+            writeln!(out, "{}", sanitize_line(&line))?;
+        }
+        out.flush()
+    }
+
+    /// Several lines on stdout, or a command to paste whose shell-quoted words may hold a
+    /// newline (escaping it would name another file): newlines and tabs are kept, other
+    /// control and bidi characters escaped.
+    pub(crate) fn block(&self, text: impl AsRef<str>) -> std::io::Result<()> {
+        writeln!(stdout(), "{}", sanitize(text.as_ref()))
+    }
+
+    /// Bytes exactly as given, for output the user asked to receive unchanged (a filtered
+    /// Dockerfile, an exported archive): never for text of ours.
+    pub(crate) fn raw(&self, bytes: &[u8]) -> std::io::Result<()> {
+        let mut out = stdout();
+        out.write_all(bytes)?;
+        out.flush()
+    }
+
+    /// Print a value as pretty JSON on stdout (JSON escapes every control character).
     pub(crate) fn json<T: Serialize>(&self, value: &T) -> anyhow::Result<()> {
         let mut out = stdout();
         serde_json::to_writer_pretty(&mut out, value)?;
@@ -41,10 +89,76 @@ impl Printer {
         Ok(())
     }
 
+    /// Left-aligned columns, widths from the (sanitised) content.
+    pub(crate) fn table<const N: usize>(
+        &self,
+        header: [&str; N],
+        rows: &[[String; N]],
+    ) -> std::io::Result<()> {
+        let rows: Vec<[String; N]> = rows
+            .iter()
+            .map(|row| row.clone().map(|cell| sanitize_line(&cell)))
+            .collect();
+        let mut widths = header.map(str::len);
+        for row in &rows {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+        let render = |cells: Vec<&str>| {
+            cells
+                .iter()
+                .zip(widths)
+                .map(|(c, w)| format!("{c:<w$}"))
+                .collect::<Vec<_>>()
+                .join("  ")
+                .trim_end()
+                .to_string()
+        };
+        self.line(render(header.to_vec()))?;
+        for row in &rows {
+            self.line(render(row.iter().map(String::as_str).collect()))?;
+        }
+        Ok(())
+    }
+
+    /// Findings, the one way they are shown (check under an endpoint, doctor at the left
+    /// margin): `severity code: message`, then the fix under the code.
+    pub(crate) fn findings(&self, indent: &str, findings: &[Finding]) -> std::io::Result<()> {
+        for finding in findings {
+            self.line(format!(
+                "{indent}{:<7} {}: {}",
+                finding.severity.to_string(),
+                finding.code,
+                finding.message
+            ))?;
+            if let Some(fix) = &finding.fix {
+                // A fix is a command to paste: see [`Printer::block`].
+                self.block(format!("{indent}        fix: {fix}"))?;
+            }
+        }
+        Ok(())
+    }
+
     /// A warning for people, on stderr, in both formats (JSON stays on stdout).
     pub(crate) fn warn(&self, text: impl AsRef<str>) {
-        eprintln!("warning: {}", text.as_ref());
+        self.say(format!("warning: {}", text.as_ref()));
     }
+
+    /// A note for people on stderr (stdout carries the result itself).
+    pub(crate) fn note(&self, text: impl AsRef<str>) {
+        self.say(format!("note: {}", text.as_ref()));
+    }
+
+    /// One line for people on stderr: progress, a summary beside a result on stdout.
+    pub(crate) fn say(&self, text: impl AsRef<str>) {
+        say(text.as_ref());
+    }
+}
+
+/// One sanitised line on stderr. A closed stderr is not worth a panic.
+pub(crate) fn say(text: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{}", sanitize_line(text));
 }
 
 /// Set once stdout turned out to be a closed pipe: later output is dropped.

@@ -29,7 +29,7 @@ use crate::config::Config;
 use crate::dockerfile::reference::endpoint_domain_len;
 use crate::dockerfile::rewrite::{pulled_images, retarget, BuildArgs as ArgValues};
 use crate::endpoint::Endpoint;
-use crate::exit::ExitStatus;
+use crate::exit::{ExitStatus, Stop};
 use crate::output::{sanitize_line, shell_quote, Printer};
 use crate::plugin;
 
@@ -421,26 +421,19 @@ pub(crate) fn run(
     if !args.dry_run {
         check_daemon(config.timeout.value)?;
     }
-    let (from, to) = match super::rewrite::direction(config, args.to) {
-        Ok(pair) => pair,
-        Err(status) => return Ok(status),
-    };
+    let (from, to) = super::rewrite::direction(config, args.to, printer)?;
     let outcome = retarget(&original, &from, &to, &arg_values(&parsed.build_args));
     for skipped in &outcome.skipped {
         printer.warn(format!(
             "line {}: {} still names {from}: {}",
-            skipped.line,
-            sanitize_line(&skipped.reference),
-            sanitize_line(&skipped.reason)
+            skipped.line, skipped.reference, skipped.reason
         ));
     }
     let rewritten = outcome.text;
     let content = rewritten.as_deref().unwrap_or(&original);
-
     for image in images_naming(content, &parsed.build_args, &from) {
         printer.warn(format!(
-            "{} names {from} through a --build-arg, which is passed to docker build unchanged — pass the {to} spelling",
-            sanitize_line(&image)
+            "{image} names {from} through a --build-arg, which is passed to docker build unchanged — pass the {to} spelling"
         ));
     }
     let images = images_naming(content, &parsed.build_args, &to);
@@ -463,8 +456,31 @@ pub(crate) fn run(
         ),
         None => None,
     };
-    let mut build_args: Vec<OsString> = args.docker_args.clone();
-    if let Some(path) = &copy_path {
+    let build_args = docker_build_args(&args.docker_args, &parsed, copy_path.as_deref());
+    let plan = Plan {
+        from: from.reference_host(),
+        to: to.reference_host(),
+        rewritten: rewritten.is_some(),
+        pulls: images.iter().map(|i| pull_args(&parsed, i)).collect(),
+        build: std::iter::once("build".to_string())
+            .chain(build_args.iter().map(|a| a.to_string_lossy().into_owned()))
+            .collect(),
+    };
+    if args.dry_run {
+        printer.report(&plan, |printer| {
+            print_plan(printer, &plan, &original, rewritten.as_deref())
+        })?;
+        return Ok(ExitStatus::Success);
+    }
+    let status = pull_and_build(printer, &plan, &images, &build_args);
+    drop(copy);
+    status
+}
+
+/// `docker build`'s arguments with the Dockerfile swapped for the copy, if there is one.
+fn docker_build_args(given: &[OsString], parsed: &Parsed, copy: Option<&Path>) -> Vec<OsString> {
+    let mut build_args: Vec<OsString> = given.to_vec();
+    if let Some(path) = copy {
         match &parsed.file_at {
             Some((at, prefix)) => {
                 let mut arg = OsString::from(prefix);
@@ -473,96 +489,100 @@ pub(crate) fn run(
             }
             None => {
                 let at = parsed.context_at.unwrap_or(build_args.len());
-                build_args.insert(at, path.clone().into_os_string());
+                build_args.insert(at, path.as_os_str().to_owned());
                 build_args.insert(at, OsString::from("--file"));
             }
         }
     }
-    let pull_args = |image: &str| -> Vec<String> {
-        let mut v = vec!["pull".to_string()];
-        if let Some(platform) = &parsed.platform {
-            if !platform.contains(',') {
-                v.push(format!("--platform={platform}"));
-            }
-        }
-        v.push(image.to_string());
-        v
-    };
+    build_args
+}
 
-    if args.dry_run {
-        let mut build = vec!["build".to_string()];
-        build.extend(build_args.iter().map(|a| a.to_string_lossy().into_owned()));
-        let pulls: Vec<Vec<String>> = images.iter().map(|i| pull_args(i)).collect();
-        if printer.is_json() {
-            printer.json(&Plan {
-                from: from.reference_host(),
-                to: to.reference_host(),
-                rewritten: rewritten.is_some(),
-                pulls,
-                build,
-            })?;
-        } else {
-            let program = docker_program().to_string_lossy().into_owned();
-            let globals: Vec<String> = plugin::docker_global_flags()
-                .iter()
-                .map(|a| a.to_string_lossy().into_owned())
-                .collect();
-            let render = |args: &[String]| {
-                std::iter::once(&program)
-                    .chain(globals.iter())
-                    .chain(args.iter())
-                    .map(|a| shell_quote(a))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            };
-            if let Some(new) = &rewritten {
-                for (line, (old, new)) in original
-                    .split(|&b| b == b'\n')
-                    .zip(new.split(|&b| b == b'\n'))
-                    .enumerate()
-                {
-                    if old != new {
-                        printer.line(format!(
-                            "# line {}: {} -> {}",
-                            line + 1,
-                            sanitize_line(String::from_utf8_lossy(old).trim()),
-                            sanitize_line(String::from_utf8_lossy(new).trim())
-                        ))?;
-                    }
-                }
-            }
-            for pull in &pulls {
-                printer.line(render(pull))?;
-            }
-            printer.line(render(&build))?;
+/// `docker pull` for one base image, on the build's platform when it names only one.
+fn pull_args(parsed: &Parsed, image: &str) -> Vec<String> {
+    let mut v = vec!["pull".to_string()];
+    if let Some(platform) = &parsed.platform {
+        if !platform.contains(',') {
+            v.push(format!("--platform={platform}"));
         }
-        return Ok(ExitStatus::Success);
     }
+    v.push(image.to_string());
+    v
+}
 
-    for image in &images {
-        eprintln!(
-            "pulling base image {} through the daemon",
-            sanitize_line(image)
-        );
+/// `--dry-run`: the changed lines as comments, then the commands that would run.
+fn print_plan(
+    printer: &Printer,
+    plan: &Plan,
+    original: &[u8],
+    rewritten: Option<&[u8]>,
+) -> std::io::Result<()> {
+    let program = docker_program().to_string_lossy().into_owned();
+    let globals: Vec<String> = plugin::docker_global_flags()
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let render = |args: &[String]| {
+        std::iter::once(&program)
+            .chain(globals.iter())
+            .chain(args.iter())
+            .map(|a| shell_quote(a))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    if let Some(new) = rewritten {
+        for (line, (old, new)) in original
+            .split(|&b| b == b'\n')
+            .zip(new.split(|&b| b == b'\n'))
+            .enumerate()
+        {
+            if old != new {
+                printer.line(format!(
+                    "# line {}: {} -> {}",
+                    line + 1,
+                    String::from_utf8_lossy(old).trim(),
+                    String::from_utf8_lossy(new).trim()
+                ))?;
+            }
+        }
+    }
+    // Commands to paste: shell-quoted words keep what they hold (Printer::block).
+    for pull in &plan.pulls {
+        printer.block(render(pull))?;
+    }
+    printer.block(render(&plan.build))
+}
+
+/// Pull each base image through the daemon, then run `docker build`; the status is the
+/// failed pull's or the build's.
+fn pull_and_build(
+    printer: &Printer,
+    plan: &Plan,
+    images: &[String],
+    build_args: &[OsString],
+) -> anyhow::Result<ExitStatus> {
+    for (image, pull) in images.iter().zip(&plan.pulls) {
+        printer.say(format!("pulling base image {image} through the daemon"));
         let status = docker()
-            .args(pull_args(image))
+            .args(pull)
             .stdin(Stdio::null())
             .status()
             .with_context(|| format!("cannot run {}", docker_program().to_string_lossy()))?;
         if !status.success() {
-            eprintln!(
-                "docker-dcosreg: docker pull {} failed — is the endpoint trusted? run `docker dcosreg check {to}`",
-                sanitize_line(image)
-            );
-            return Ok(exit_of(status));
+            return Err(Stop::new(
+                exit_of(status),
+                format!(
+                    "docker pull {image} failed — is the endpoint trusted? run `docker dcosreg check {}`",
+                    plan.to
+                ),
+            )
+            .into());
         }
     }
     let status = docker()
         .arg("build")
-        .args(&build_args)
+        .args(build_args)
         .status()
         .with_context(|| format!("cannot run {}", docker_program().to_string_lossy()))?;
-    drop(copy);
     Ok(exit_of(status))
 }
 

@@ -197,11 +197,7 @@ pub(crate) fn run(
         not_after: date(leaf.not_after),
         trust_command,
     };
-    if printer.is_json() {
-        printer.json(&report)?;
-    } else {
-        print_text(printer, &report)?;
-    }
+    printer.report(&report, |printer| print_text(printer, &report))?;
     Ok(ExitStatus::Success)
 }
 
@@ -288,7 +284,7 @@ fn date(when: OffsetDateTime) -> String {
     when.date().to_string()
 }
 
-fn print_text(printer: &Printer, report: &Report) -> anyhow::Result<()> {
+fn print_text(printer: &Printer, report: &Report) -> std::io::Result<()> {
     let mut names: Vec<String> = report
         .ip_addresses
         .iter()
@@ -348,8 +344,9 @@ fn print_text(printer: &Printer, report: &Report) -> anyhow::Result<()> {
         "  3. Trust the CA on every host that pulls or pushes (`docker dcosreg rollout` takes the same flags for all agents):".to_string(),
         format!("       {}", report.trust_command),
     ]);
+    // File names are shell-quoted in the commands to paste: Printer::block.
     for line in lines {
-        printer.line(crate::output::sanitize(&line))?;
+        printer.block(line)?;
     }
     Ok(())
 }

@@ -13,7 +13,7 @@ use crate::cli::CheckArgs;
 use crate::config::Config;
 use crate::endpoint::Endpoint;
 use crate::exit::ExitStatus;
-use crate::output::{sanitize_line, Printer};
+use crate::output::Printer;
 use crate::x509::{self, Anchors, CertSummary, Finding, Judgement, Severity};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -119,21 +119,25 @@ pub(crate) fn run(
         }
     };
 
-    let status = reports
-        .iter()
-        .map(|r| match r.status {
-            Status::Trusted => ExitStatus::Success,
-            _ => ExitStatus::No,
-        })
-        .fold(ExitStatus::Success, ExitStatus::worst);
-    if printer.is_json() {
-        printer.json(&Report { endpoints: reports })?;
-    } else {
-        for r in &reports {
-            print_text(printer, r)?;
+    let report = Report { endpoints: reports };
+    printer.report(&report, |printer| {
+        report
+            .endpoints
+            .iter()
+            .try_for_each(|r| print_text(printer, r))
+    })?;
+    Ok(report.status())
+}
+
+impl Report {
+    /// 0 when every endpoint is trusted, else 1.
+    fn status(&self) -> ExitStatus {
+        if self.endpoints.iter().all(|r| r.status == Status::Trusted) {
+            ExitStatus::Success
+        } else {
+            ExitStatus::No
         }
     }
-    Ok(status)
 }
 
 fn report(endpoint: &Endpoint, judgement: Judgement) -> EndpointReport {
@@ -179,25 +183,23 @@ fn unreachable_report(endpoint: &Endpoint, why: String) -> EndpointReport {
 fn print_text(printer: &Printer, r: &EndpointReport) -> std::io::Result<()> {
     let head = match (&r.status, &r.docker_error) {
         (Status::Trusted, _) => format!("{}: trusted", r.endpoint),
-        (Status::Untrusted, Some(err)) => {
-            format!("{}: untrusted — {}", r.endpoint, sanitize_line(err))
-        }
+        (Status::Untrusted, Some(err)) => format!("{}: untrusted — {err}", r.endpoint),
         (Status::Untrusted, None) => format!("{}: untrusted", r.endpoint),
         (Status::Unreachable, _) => format!("{}: unreachable", r.endpoint),
     };
     printer.line(head)?;
     for (i, cert) in r.chain.iter().enumerate() {
-        let names: Vec<String> = cert
+        let names: Vec<&str> = cert
             .dns_names
             .iter()
             .chain(&cert.ip_addresses)
-            .map(|n| sanitize_line(n))
+            .map(String::as_str)
             .collect();
         printer.line(format!(
             "  [{i}] {}{} — issuer {}; {}; valid {} to {}; SAN: {}",
-            sanitize_line(&cert.subject),
+            cert.subject,
             if cert.is_ca { " (CA)" } else { "" },
-            sanitize_line(&cert.issuer),
+            cert.issuer,
             cert.key,
             cert.not_before,
             cert.not_after,
@@ -208,16 +210,5 @@ fn print_text(printer: &Printer, r: &EndpointReport) -> std::io::Result<()> {
             }
         ))?;
     }
-    for f in &r.findings {
-        let severity = f.severity;
-        printer.line(format!(
-            "  {severity} {}: {}",
-            f.code,
-            sanitize_line(&f.message)
-        ))?;
-        if let Some(fix) = &f.fix {
-            printer.line(format!("    fix: {}", sanitize_line(fix)))?;
-        }
-    }
-    Ok(())
+    printer.findings("  ", &r.findings)
 }

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::exit::ExitStatus;
-use crate::output::{sanitize_line, Printer};
+use crate::output::Printer;
 
 #[derive(Serialize)]
 struct Entry {
@@ -51,19 +51,15 @@ pub(crate) fn run(config: &Config, printer: &Printer) -> anyhow::Result<ExitStat
         config_file: config.config_file.as_ref().map(|p| p.display().to_string()),
         settings,
     };
-    if printer.is_json() {
-        printer.json(&report)?;
-        return Ok(ExitStatus::Success);
-    }
-    for entry in &report.settings {
-        printer.line(format!(
-            "{:<14} {:<22} ({})",
-            entry.key,
-            sanitize_line(&entry.value),
-            sanitize_line(&entry.source)
-        ))?;
-    }
-    let file = report.config_file.as_deref().unwrap_or("none found");
-    printer.line(format!("config file: {}", sanitize_line(file)))?;
+    printer.report(&report, |printer| {
+        for entry in &report.settings {
+            printer.line(format!(
+                "{:<14} {:<22} ({})",
+                entry.key, entry.value, entry.source
+            ))?;
+        }
+        let file = report.config_file.as_deref().unwrap_or("none found");
+        printer.line(format!("config file: {file}"))
+    })?;
     Ok(ExitStatus::Success)
 }

@@ -2,7 +2,7 @@
 //! user's store, with every configured endpoint spelling mapped to one credential.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Read;
 
 use crate::cli::CredentialHelperArgs;
 use crate::config::Config;
@@ -11,6 +11,7 @@ use crate::credentials::store::Store;
 use crate::credentials::{self, key, Credential};
 use crate::endpoint::Endpoint;
 use crate::exit::ExitStatus;
+use crate::output::Printer;
 
 /// stdin is one small JSON document or one URL.
 const MAX_STDIN: u64 = 1024 * 1024;
@@ -54,7 +55,12 @@ impl Backend for Live<'_> {
     }
 }
 
-pub(crate) fn run(config: &Config, args: &CredentialHelperArgs) -> anyhow::Result<ExitStatus> {
+/// The protocol's answer (or its one error line) goes to stdout as it is: `printer.raw`.
+pub(crate) fn run(
+    config: &Config,
+    args: &CredentialHelperArgs,
+    printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
     let needs_stdin = matches!(
         args.args.first().map(String::as_str),
         Some("store" | "get" | "erase")
@@ -72,17 +78,14 @@ pub(crate) fn run(config: &Config, args: &CredentialHelperArgs) -> anyhow::Resul
             let live = Live { config, store };
             protocol::handle(&args.args, &input, &live)
         });
-    let mut out = std::io::stdout().lock();
     match result {
         Ok(text) => {
-            out.write_all(text.as_bytes())?;
-            out.flush()?;
+            printer.raw(text.as_bytes())?;
             Ok(ExitStatus::Success)
         }
         Err(line) => {
             // The protocol puts errors on stdout; exit status 1 (docker-credential-helpers).
-            writeln!(out, "{line}")?;
-            out.flush()?;
+            printer.raw(format!("{line}\n").as_bytes())?;
             Ok(ExitStatus::No)
         }
     }

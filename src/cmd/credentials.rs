@@ -1,7 +1,7 @@
 //! `credentials export`: the stored login as a DC/OS archive or a config.json, for machines
 //! that cannot run a credential helper (docs/cli.md).
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::os::unix::fs::PermissionsExt;
 
 use anyhow::{bail, Context};
@@ -50,27 +50,24 @@ fn run_export(config: &Config, args: &ExportArgs, printer: &Printer) -> anyhow::
         ExportForm::DockerConfig => (json, "docker-config"),
     };
     let Some(out) = &args.out else {
-        let mut stdout = std::io::stdout().lock();
-        stdout.write_all(&bytes)?;
-        stdout.flush()?;
+        printer.raw(&bytes)?;
         return Ok(ExitStatus::Success);
     };
     crate::fsutil::write_atomic(out, &bytes, 0o600)?;
     // An existing file keeps its mode through the write; a secret is for its owner only.
     std::fs::set_permissions(out, std::fs::Permissions::from_mode(0o600))
         .with_context(|| format!("cannot set the mode of {}", out.display()))?;
-    if printer.is_json() {
-        printer.json(&ExportJson {
-            written: out.display().to_string(),
-            form,
-            spellings,
-        })?;
-    } else {
+    let report = ExportJson {
+        written: out.display().to_string(),
+        form,
+        spellings,
+    };
+    printer.report(&report, |printer| {
         printer.line(format!(
             "wrote {} ({form}, mode 0600, auths for {})",
-            out.display(),
-            spellings.join(", ")
-        ))?;
-    }
+            report.written,
+            report.spellings.join(", ")
+        ))
+    })?;
     Ok(ExitStatus::Success)
 }

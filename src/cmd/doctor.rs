@@ -7,7 +7,7 @@ use crate::cli::DoctorArgs;
 use crate::config::Config;
 use crate::doctor::{self, Finding, Severity};
 use crate::exit::ExitStatus;
-use crate::output::{sanitize_line, Printer};
+use crate::output::Printer;
 
 #[derive(Serialize)]
 struct Report<'a> {
@@ -25,29 +25,16 @@ pub(crate) fn run(
     }
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
 
-    if printer.is_json() {
-        printer.json(&Report {
-            findings: &findings,
-        })?;
-    } else if findings.is_empty() {
-        printer.line("no problems found")?;
-    } else {
-        for finding in &findings {
-            printer.line(format!(
-                "{:<7} {}: {}",
-                finding.severity.to_string(),
-                finding.code,
-                sanitize_line(&finding.message)
-            ))?;
-            if let Some(fix) = &finding.fix {
-                // A fix is a command to paste: file names in it are shell-quoted, so a
-                // newline inside one stays a literal newline inside quotes (escaping it
-                // would name another file); other control and bidi characters are still
-                // neutralised.
-                printer.line(format!("        fix: {}", crate::output::sanitize(fix)))?;
-            }
+    let report = Report {
+        findings: &findings,
+    };
+    printer.report(&report, |printer| {
+        if findings.is_empty() {
+            printer.line("no problems found")
+        } else {
+            printer.findings("", &findings)
         }
-    }
+    })?;
     let any_error = findings.iter().any(|f| f.severity == Severity::Error);
     Ok(if any_error {
         ExitStatus::No

@@ -8,8 +8,8 @@ use serde::Serialize;
 
 use crate::cli::{EndpointArgs, Prefer};
 use crate::config::Config;
-use crate::exit::ExitStatus;
-use crate::output::{sanitize_line, Printer};
+use crate::exit::{ExitStatus, Stop};
+use crate::output::Printer;
 use crate::probe::{self, Report};
 
 /// `endpoint --format json`.
@@ -34,65 +34,64 @@ pub(crate) fn run(
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
     let decision = probe::choose(config, args.prefer.into());
-    let status = match decision.chosen {
-        Some(_) => ExitStatus::Success,
-        None => ExitStatus::No,
+    let report = JsonOutput {
+        chosen: decision.chosen.as_ref().map(|(_, ep)| ep.to_string()),
+        chosen_role: decision.chosen.as_ref().map(|(role, _)| *role),
+        prefer: match args.prefer {
+            Prefer::Internal => "internal",
+            Prefer::External => "external",
+        },
+        timeout_ms: config.timeout.value.as_millis(),
+        fallback_delay_ms: config.fallback_delay.value.as_millis(),
+        elapsed_ms: (decision.elapsed.as_secs_f64() * 10_000.0).round() / 10.0,
+        decided_by: decision.decided_by,
+        endpoints: &decision.reports,
     };
-    if printer.is_json() {
-        printer.json(&JsonOutput {
-            chosen: decision.chosen.as_ref().map(|(_, ep)| ep.to_string()),
-            chosen_role: decision.chosen.as_ref().map(|(role, _)| *role),
-            prefer: match args.prefer {
-                Prefer::Internal => "internal",
-                Prefer::External => "external",
-            },
-            timeout_ms: config.timeout.value.as_millis(),
-            fallback_delay_ms: config.fallback_delay.value.as_millis(),
-            elapsed_ms: (decision.elapsed.as_secs_f64() * 10_000.0).round() / 10.0,
-            decided_by: decision.decided_by,
-            endpoints: &decision.reports,
-        })?;
-        return Ok(status);
-    }
-    match &decision.chosen {
-        Some((role, endpoint)) => {
-            printer.line(endpoint.to_string())?;
-            // Say why the preferred endpoint lost, off stdout (one not awaited because the
-            // preferred one answered has no error to tell).
-            for report in &decision.reports {
-                if report.role != *role {
-                    if let Some(error) = &report.error {
-                        printer.warn(format!(
-                            "using {} {endpoint}; {}",
-                            role_name(*role),
-                            sanitize_line(error)
-                        ));
-                    }
-                }
-            }
-            if let Some(false) = decision
-                .reports
-                .iter()
-                .find(|r| r.role == *role)
-                .and_then(|r| r.trusted)
-            {
-                printer.warn(format!(
-                    "{endpoint} answers, but Docker on this host does not trust its certificate — run `docker dcosreg check {endpoint}`, then `docker dcosreg trust {endpoint}`"
-                ));
-            }
-        }
-        None => {
-            eprintln!(
-                "docker-dcosreg: no registry endpoint answered within {} — check the errors below, or raise --timeout",
+    printer.report(&report, |printer| print_text(printer, &decision))?;
+    match decision.chosen {
+        Some(_) => Ok(ExitStatus::Success),
+        // JSON already says so (`chosen` is null).
+        None if printer.is_json() => Ok(ExitStatus::No),
+        None => Err(Stop::new(
+            ExitStatus::No,
+            format!(
+                "no registry endpoint answered within {} — check the errors below, or raise --timeout",
                 humantime::format_duration(config.timeout.value)
-            );
-            for report in &decision.reports {
-                let error = report.error.as_deref().unwrap_or("no answer");
-                eprintln!("  {}: {}", role_name(report.role), sanitize_line(error));
+            ),
+        )
+        .details(decision.reports.iter().map(|report| {
+            let error = report.error.as_deref().unwrap_or("no answer");
+            format!("  {}: {error}", role_name(report.role))
+        }))
+        .into()),
+    }
+}
+
+/// The chosen endpoint on stdout, alone; why the preferred one lost on stderr (one not
+/// awaited because the preferred one answered has no error to tell).
+fn print_text(printer: &Printer, decision: &probe::Decision) -> std::io::Result<()> {
+    let Some((role, endpoint)) = &decision.chosen else {
+        return Ok(());
+    };
+    printer.line(endpoint.to_string())?;
+    for report in &decision.reports {
+        if report.role != *role {
+            if let Some(error) = &report.error {
+                printer.warn(format!("using {} {endpoint}; {error}", role_name(*role)));
             }
         }
     }
-    Ok(status)
+    if let Some(false) = decision
+        .reports
+        .iter()
+        .find(|r| r.role == *role)
+        .and_then(|r| r.trusted)
+    {
+        printer.warn(format!(
+            "{endpoint} answers, but Docker on this host does not trust its certificate — run `docker dcosreg check {endpoint}`, then `docker dcosreg trust {endpoint}`"
+        ));
+    }
+    Ok(())
 }
 
 fn role_name(role: probe::Role) -> &'static str {

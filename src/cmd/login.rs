@@ -2,6 +2,7 @@
 //! point every endpoint spelling at `docker-credential-dcosreg` (docs/cli.md).
 
 use std::io::{BufRead, IsTerminal, Read};
+use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{anyhow, bail};
@@ -10,9 +11,11 @@ use serde::Serialize;
 use crate::cli::LoginArgs;
 use crate::config::Config;
 use crate::credentials::auth::{self, Accepted, AuthError};
-use crate::credentials::{self, docker_config, key, Credential};
+use crate::credentials::docker_config::{self, Change};
+use crate::credentials::store::Store;
+use crate::credentials::{self, key, Credential};
 use crate::endpoint::Endpoint;
-use crate::exit::ExitStatus;
+use crate::exit::{ExitStatus, Stop};
 use crate::output::{sanitize_line, Printer};
 use crate::plugin::CREDENTIAL_HELPER_NAME;
 
@@ -86,13 +89,13 @@ pub(crate) fn run(
         if printer.is_json() {
             printer.json(&report)?;
         }
-        for (_, result) in &results {
-            if let Err(e) = result {
-                eprintln!("docker-dcosreg: login: {}", sanitize_line(&e.to_string()));
-            }
-        }
-        eprintln!("docker-dcosreg: login failed — nothing was stored");
-        return Ok(ExitStatus::No);
+        let causes = results
+            .iter()
+            .filter_map(|(_, result)| result.as_ref().err())
+            .map(|e| format!("login: {e}"));
+        let mut stop = Stop::new(ExitStatus::No, "login failed — nothing was stored");
+        stop.messages.splice(0..0, causes);
+        return Err(stop.into());
     }
 
     let store = credentials::user_store()?;
@@ -133,15 +136,33 @@ pub(crate) fn run(
     for (endpoint, result) in &results {
         if let Err(e) = result {
             printer.warn(format!(
-                "{endpoint} was not checked ({}); the stored login covers it",
-                sanitize_line(&e.to_string())
+                "{endpoint} was not checked ({e}); the stored login covers it"
             ));
         }
     }
-    if printer.is_json() {
-        printer.json(&report)?;
-        return Ok(ExitStatus::Success);
-    }
+    printer.report(&report, |printer| {
+        print_text(
+            printer,
+            args,
+            &credential,
+            &results,
+            &store,
+            &config_json,
+            &change,
+        )
+    })?;
+    Ok(ExitStatus::Success)
+}
+
+fn print_text(
+    printer: &Printer,
+    args: &LoginArgs,
+    credential: &Credential,
+    results: &[(Endpoint, Result<Accepted, AuthError>)],
+    store: &Store,
+    config_json: &Path,
+    change: &Change,
+) -> std::io::Result<()> {
     let verb = if args.dry_run {
         "would log in"
     } else {
@@ -155,19 +176,19 @@ pub(crate) fn run(
                 .map(|a| format!("{endpoint} ({})", accepted_text(*a)))
         })
         .collect();
-    printer.line(sanitize_line(&format!(
+    printer.line(format!(
         "{verb}: {} at {}",
         credential.username,
         checked.join(", ")
-    )))?;
+    ))?;
     printer.line(format!("secret: {}", store.describe()))?;
     if change.entries.is_empty() {
         printer.line(format!(
             "credHelpers: already set in {}",
             config_json.display()
-        ))?;
+        ))
     } else {
-        printer.line(sanitize_line(&format!(
+        printer.line(format!(
             "credHelpers: {} → dcosreg in {}{}",
             change.entries.join(", "),
             config_json.display(),
@@ -176,9 +197,8 @@ pub(crate) fn run(
             } else {
                 ""
             }
-        )))?;
+        ))
     }
-    Ok(ExitStatus::Success)
 }
 
 fn accepted_text(accepted: Accepted) -> &'static str {

@@ -6,7 +6,7 @@ use crate::cli::LogoutArgs;
 use crate::config::Config;
 use crate::credentials::{self, docker_config, key};
 use crate::exit::ExitStatus;
-use crate::output::{sanitize_line, Printer};
+use crate::output::Printer;
 
 #[derive(Serialize)]
 struct LogoutJson {
@@ -49,32 +49,38 @@ pub(crate) fn run(
         &credentials::data_dir()?,
         args.dry_run,
     )?;
-    if printer.is_json() {
-        printer.json(&LogoutJson {
-            store: store.describe(),
-            erased,
-            config: change,
-            dry_run: args.dry_run,
-        })?;
-        return Ok(ExitStatus::Success);
-    }
-    let would = if args.dry_run {
-        "would remove"
-    } else {
-        "removed"
+    let report = LogoutJson {
+        store: store.describe(),
+        erased,
+        config: change,
+        dry_run: args.dry_run,
     };
-    if erased.is_empty() {
-        printer.line(format!("secret: none stored in {}", store.describe()))?;
+    printer.report(&report, |printer| {
+        print_text(printer, args.dry_run, &report, &config_json)
+    })?;
+    Ok(ExitStatus::Success)
+}
+
+fn print_text(
+    printer: &Printer,
+    dry_run: bool,
+    report: &LogoutJson,
+    config_json: &std::path::Path,
+) -> std::io::Result<()> {
+    let would = if dry_run { "would remove" } else { "removed" };
+    if report.erased.is_empty() {
+        printer.line(format!("secret: none stored in {}", report.store))?;
     } else {
-        printer.line(format!("secret: {would} from {}", store.describe()))?;
+        printer.line(format!("secret: {would} from {}", report.store))?;
     }
+    let change = &report.config;
     if change.entries.is_empty() {
         printer.line(format!(
             "credHelpers: nothing login added is left in {}",
             config_json.display()
-        ))?;
+        ))
     } else {
-        printer.line(sanitize_line(&format!(
+        printer.line(format!(
             "credHelpers: {would} {} from {}{}",
             change.entries.join(", "),
             config_json.display(),
@@ -83,7 +89,6 @@ pub(crate) fn run(
             } else {
                 ""
             }
-        )))?;
+        ))
     }
-    Ok(ExitStatus::Success)
 }

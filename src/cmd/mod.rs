@@ -42,6 +42,6 @@ pub(crate) fn run(
         Command::Login(args) => login::run(config, args, printer),
         Command::Logout(args) => logout::run(config, args, printer),
         Command::Credentials(args) => credentials::run(config, args, printer),
-        Command::CredentialHelper(args) => credential_helper::run(config, args),
+        Command::CredentialHelper(args) => credential_helper::run(config, args, printer),
     }
 }

@@ -10,7 +10,7 @@
 
 use std::collections::HashSet;
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -22,9 +22,9 @@ use crate::cli::{RewriteArgs, RewriteTarget};
 use crate::config::Config;
 use crate::dockerfile::rewrite::{retarget, BuildArgs, Skipped};
 use crate::endpoint::Endpoint;
-use crate::exit::ExitStatus;
+use crate::exit::{ExitStatus, Stop};
 use crate::fsutil;
-use crate::output::{sanitize_line, Printer};
+use crate::output::Printer;
 use crate::probe::{self, Role};
 
 /// The name `-` and an empty path list mean stdin.
@@ -92,19 +92,54 @@ pub(crate) fn run(
     args: &RewriteArgs,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    let (from, to) = match direction(config, args.to) {
-        Ok(pair) => pair,
-        Err(status) => return Ok(status),
-    };
+    let (from, to) = direction(config, args.to, printer)?;
     let inputs = collect_inputs(&args.paths)?;
     let outcomes = read_and_rewrite(&inputs, &from, &to)?;
     let writes = !(args.check || args.diff || args.dry_run);
+    let (changes, skipped, diffs) = describe(&outcomes, args.diff);
+    // Write before reporting, so a report never claims a write that failed.
+    let (failures, files_written) = if writes {
+        write_all(&outcomes)
+    } else {
+        (Vec::new(), 0)
+    };
+    let report = Report {
+        from: from.reference_host(),
+        to: to.reference_host(),
+        written: files_written > 0,
+        files_changed: outcomes.iter().filter(|o| o.new.is_some()).count(),
+        files_written,
+        changes: &changes,
+        skipped: &skipped,
+        diffs,
+    };
+    printer.report(&report, |printer| {
+        print_text(printer, args, &report, &outcomes, writes)
+    })?;
 
+    let mut failures = failures
+        .into_iter()
+        .map(|(display, err)| format!("{display}: {err:#}"));
+    if let Some(first) = failures.next() {
+        return Err(failures
+            .fold(Stop::new(ExitStatus::Error, first), Stop::also)
+            .into());
+    }
+    Ok(
+        if args.check && (report.files_changed > 0 || !skipped.is_empty()) {
+            ExitStatus::No
+        } else {
+            ExitStatus::Success
+        },
+    )
+}
+
+/// The changed lines, the references left alone, and (for --diff) each file's diff.
+fn describe(outcomes: &[Outcome], diff: bool) -> (Vec<Change>, Vec<Skip>, Vec<FileDiff>) {
     let mut changes = Vec::new();
-    let mut diffs = Vec::new();
-    let mut files_changed = 0;
     let mut skipped = Vec::new();
-    for outcome in &outcomes {
+    let mut diffs = Vec::new();
+    for outcome in outcomes {
         skipped.extend(outcome.skipped.iter().map(|s| Skip {
             file: outcome.display.clone(),
             line: s.line,
@@ -112,9 +147,8 @@ pub(crate) fn run(
             reason: s.reason.clone(),
         }));
         if let Some(new) = &outcome.new {
-            files_changed += 1;
             changes.extend(changed_lines(&outcome.display, &outcome.old, new));
-            if args.diff {
+            if diff {
                 diffs.push(FileDiff {
                     file: outcome.display.clone(),
                     diff: unified_diff(&outcome.display, &outcome.old, new),
@@ -122,112 +156,83 @@ pub(crate) fn run(
             }
         }
     }
+    (changes, skipped, diffs)
+}
 
-    // Write before reporting, so a report never claims a write that failed.
-    let (failures, files_written) = if writes {
-        write_all(&outcomes)
-    } else {
-        (Vec::new(), 0)
-    };
-    // As a filter (stdin, no --check/--diff/--dry-run) stdout carries the file itself.
+/// As a filter (stdin, no --check/--diff/--dry-run) stdout carries the file itself; with
+/// --diff the diffs; else one line per change. Warnings and the summary go to stderr, also
+/// in filter mode: stdout carries the file, stderr the why.
+fn print_text(
+    printer: &Printer,
+    args: &RewriteArgs,
+    report: &Report,
+    outcomes: &[Outcome],
+    writes: bool,
+) -> std::io::Result<()> {
     let filter = writes && outcomes.iter().any(|o| o.path.is_none());
-    if printer.is_json() {
-        printer.json(&Report {
-            from: from.reference_host(),
-            to: to.reference_host(),
-            written: files_written > 0,
-            files_changed,
-            files_written,
-            changes: &changes,
-            skipped: &skipped,
-            diffs,
-        })?;
-    } else if filter {
+    if filter {
         if let Some(outcome) = outcomes.iter().find(|o| o.path.is_none()) {
-            let mut out = crate::output::stdout();
-            out.write_all(outcome.new.as_deref().unwrap_or(&outcome.old))?;
-            out.flush()?;
+            printer.raw(outcome.new.as_deref().unwrap_or(&outcome.old))?;
         }
     } else if args.diff {
-        let mut out = crate::output::stdout();
-        for diff in &diffs {
-            out.write_all(diff.diff.as_bytes())?;
-        }
+        // A diff is the files' own text, for `patch`: passed through as it is.
+        let all: Vec<u8> = report.diffs.iter().flat_map(|d| d.diff.bytes()).collect();
+        printer.raw(&all)?;
     } else {
-        // One buffered stream: a tree of Dockerfiles can mean tens of thousands of lines.
-        let mut out = std::io::BufWriter::new(crate::output::stdout());
-        for change in &changes {
-            writeln!(
-                out,
+        printer.lines(report.changes.iter().map(|change| {
+            format!(
                 "{}:{}: {} -> {}",
-                sanitize_line(&change.file),
+                change.file,
                 change.line,
-                sanitize_line(change.before.trim_start()),
-                sanitize_line(change.after.trim_start()),
-            )?;
-        }
-        out.flush()?;
+                change.before.trim_start(),
+                change.after.trim_start(),
+            )
+        }))?;
     }
-    // Warnings for people, also in filter mode: stdout carries the file, stderr the why.
-    if !printer.is_json() {
-        for skip in &skipped {
-            eprintln!(
-                "{}:{}: cannot rewrite {}: {}",
-                sanitize_line(&skip.file),
-                skip.line,
-                sanitize_line(&skip.reference),
-                sanitize_line(&skip.reason)
-            );
-        }
+    for skip in report.skipped {
+        printer.say(format!(
+            "{}:{}: cannot rewrite {}: {}",
+            skip.file, skip.line, skip.reference, skip.reason
+        ));
     }
-    let quiet_filter = filter && stdin_only(&outcomes);
-    if !printer.is_json() && !quiet_filter && (files_changed > 0 || skipped.is_empty()) {
-        summary(
-            args,
-            &from,
-            &to,
-            changes.len(),
-            if writes { files_written } else { files_changed },
-        );
+    if filter && stdin_only(outcomes) {
+        return Ok(());
     }
-    if !printer.is_json() && !quiet_filter && !skipped.is_empty() {
-        eprintln!(
+    if report.files_changed > 0 || report.skipped.is_empty() {
+        let files = if writes {
+            report.files_written
+        } else {
+            report.files_changed
+        };
+        printer.say(summary(args, report, files));
+    }
+    if !report.skipped.is_empty() {
+        printer.say(format!(
             "{} reference(s) to {} left as they are: they cannot be rewritten safely (see above)",
-            skipped.len(),
-            from.reference_host()
-        );
+            report.skipped.len(),
+            report.from
+        ));
     }
-
-    for (display, err) in &failures {
-        eprintln!("docker-dcosreg: {}: {err:#}", sanitize_line(display));
-    }
-    let mut status = ExitStatus::Success;
-    if args.check && (files_changed > 0 || !skipped.is_empty()) {
-        status = ExitStatus::No;
-    }
-    if !failures.is_empty() {
-        status = ExitStatus::Error;
-    }
-    Ok(status)
+    Ok(())
 }
 
 fn stdin_only(outcomes: &[Outcome]) -> bool {
     outcomes.iter().all(|o| o.path.is_none())
 }
 
-/// A line for people on stderr; stdout keeps the changes (or the filtered file).
-fn summary(args: &RewriteArgs, from: &Endpoint, to: &Endpoint, lines: usize, files: usize) {
-    let (from, to) = (from.reference_host(), to.reference_host());
+/// The line for people on stderr; stdout keeps the changes (or the filtered file).
+fn summary(args: &RewriteArgs, report: &Report, files: usize) -> String {
+    let (from, to, lines) = (&report.from, &report.to, report.changes.len());
     if files == 0 {
-        eprintln!("nothing to change: no image reference names {from}");
+        format!("nothing to change: no image reference names {from}")
     } else if args.check {
-        eprintln!(
+        format!(
             "{lines} line(s) in {files} file(s) name {from} — run without --check to point them at {to}"
-        );
+        )
     } else if args.diff || args.dry_run {
-        eprintln!("{lines} line(s) in {files} file(s) would change to {to}; nothing written");
+        format!("{lines} line(s) in {files} file(s) would change to {to}; nothing written")
     } else {
-        eprintln!("rewrote {lines} line(s) in {files} file(s) to {to}");
+        format!("rewrote {lines} line(s) in {files} file(s) to {to}")
     }
 }
 
@@ -237,7 +242,8 @@ fn summary(args: &RewriteArgs, from: &Endpoint, to: &Endpoint, lines: usize, fil
 pub(crate) fn direction(
     config: &Config,
     to: RewriteTarget,
-) -> Result<(Endpoint, Endpoint), ExitStatus> {
+    printer: &Printer,
+) -> Result<(Endpoint, Endpoint), Stop> {
     let internal = config.internal.value.clone();
     let external = config.external.value.clone();
     match to {
@@ -247,35 +253,35 @@ pub(crate) fn direction(
             let decision = probe::choose(config, probe::Prefer::Internal);
             match decision.chosen {
                 Some((Role::Internal, _)) => {
-                    eprintln!(
+                    printer.say(format!(
                         "auto: the internal endpoint {internal} answers; pointing references at it"
-                    );
+                    ));
                     Ok((external, internal))
                 }
                 Some((Role::External, _)) => {
-                    eprintln!("auto: only the external endpoint {external} answers; pointing references at it");
+                    printer.say(format!("auto: only the external endpoint {external} answers; pointing references at it"));
                     // Why the internal one lost (refused, no TCP answer within the fallback
                     // delay, timed out…).
                     if let Some(error) = decision.reports.first().and_then(|r| r.error.as_deref()) {
-                        eprintln!("auto: {}", sanitize_line(error));
+                        printer.say(format!("auto: {error}"));
                     }
                     Ok((internal, external))
                 }
-                None => {
-                    eprintln!(
-                        "docker-dcosreg: --to auto: no registry endpoint answered within {} — pass --to internal or --to external, or raise --timeout",
+                None => Err(Stop::new(
+                    ExitStatus::No,
+                    format!(
+                        "--to auto: no registry endpoint answered within {} — pass --to internal or --to external, or raise --timeout",
                         humantime::format_duration(config.timeout.value)
-                    );
-                    for report in &decision.reports {
-                        let role = match report.role {
-                            Role::Internal => "internal",
-                            Role::External => "external",
-                        };
-                        let error = report.error.as_deref().unwrap_or("no answer");
-                        eprintln!("  {role} {}: {}", report.endpoint, sanitize_line(error));
-                    }
-                    Err(ExitStatus::No)
-                }
+                    ),
+                )
+                .details(decision.reports.iter().map(|report| {
+                    let role = match report.role {
+                        Role::Internal => "internal",
+                        Role::External => "external",
+                    };
+                    let error = report.error.as_deref().unwrap_or("no answer");
+                    format!("  {role} {}: {error}", report.endpoint)
+                }))),
             }
         }
     }

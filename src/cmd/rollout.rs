@@ -11,8 +11,8 @@ use serde::Serialize;
 
 use crate::cli::{RolloutArgs, Via};
 use crate::config::{parse_timeout, Config};
-use crate::exit::ExitStatus;
-use crate::output::{sanitize_line, Printer};
+use crate::exit::{ExitStatus, Stop};
+use crate::output::Printer;
 use crate::rollout::discovery::{self, Source, DEFAULT_MESOS_URL};
 use crate::rollout::script::{self, Payload};
 use crate::rollout::ssh::{self, SshSettings};
@@ -46,10 +46,7 @@ pub(crate) fn run(
         Via::Kubernetes => None,
         Via::Ssh | Via::Marathon => Some(discover(args, token, timeout, printer)?),
     };
-    let cas = match obtain_ca(config, args, printer)? {
-        Ok(cas) => cas,
-        Err(refused) => return Ok(refused),
-    };
+    let cas = obtain_ca(config, args, printer)?;
     let per_endpoint: Vec<_> = cas
         .iter()
         .map(|entry| (entry.endpoint.clone(), entry.bundle_pem()))
@@ -124,12 +121,12 @@ fn read_credentials_archive(args: &RolloutArgs) -> anyhow::Result<Option<Vec<u8>
 
 /// The CA per endpoint, from `trust`'s shared source with `trust`'s rules: shown, then
 /// confirmed by `--fingerprint`, `--yes` or a typed "y" (not needed for `--dry-run`, which
-/// changes nothing). `Ok(Err(status))` is a refusal already reported.
+/// changes nothing). A refusal is a [`Stop`] with its status.
 fn obtain_ca(
     config: &Config,
     args: &RolloutArgs,
     printer: &Printer,
-) -> anyhow::Result<Result<Vec<EndpointCa>, ExitStatus>> {
+) -> anyhow::Result<Vec<EndpointCa>> {
     let found = source::obtain(
         &args.source.ca_source(),
         &config.endpoints(),
@@ -148,14 +145,11 @@ fn obtain_ca(
         if offered.is_empty() {
             return Err(source::Refusal::NothingOffered.into());
         }
-        return Ok(Ok(offered));
+        return Ok(offered);
     }
     match source::confirm(&found, &args.source.confirmation(), printer) {
-        Ok(approved) => Ok(Ok(approved.endpoints)),
-        Err(refusal) => {
-            eprintln!("docker-dcosreg: {}", sanitize_line(&refusal.to_string()));
-            Ok(Err(refusal.exit_status()))
-        }
+        Ok(approved) => Ok(approved.endpoints),
+        Err(refusal) => Err(Stop::new(refusal.exit_status(), refusal).into()),
     }
 }
 
@@ -231,102 +225,138 @@ fn via_ssh(
     rejected: Vec<AgentReport>,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    let template = args.remote_root.as_deref();
     let mut reports = rejected;
     if args.dry_run {
-        for host in hosts {
-            let root = remote_root_for(template, host);
+        reports.extend(plan_ssh(args, settings, payload, hosts));
+    } else {
+        reports = install_ssh(args, settings, payload, hosts, reports, printer)?;
+    }
+    let summary = Summary::of(&reports);
+    let report = RolloutJson {
+        via: "ssh",
+        dry_run: args.dry_run,
+        ca: cas
+            .iter()
+            .map(|entry| CaJson {
+                endpoint: entry.endpoint.to_string(),
+                certificates: entry.cas.iter().flatten().map(|c| &c.summary).collect(),
+            })
+            .collect(),
+        agents: &reports,
+        summary: summary.clone(),
+    };
+    printer.report(&report, |printer| {
+        if args.dry_run {
+            print_ssh_plan(printer, args, cas, hosts.len(), &reports)
+        } else {
+            printer.line(summary.line())
+        }
+    })?;
+    Ok(if summary.failed > 0 {
+        ExitStatus::No
+    } else {
+        ExitStatus::Success
+    })
+}
+
+/// `--dry-run`: per agent, the ssh command and what the script would do there.
+fn plan_ssh(
+    args: &RolloutArgs,
+    settings: &SshSettings,
+    payload: &Payload,
+    hosts: &[String],
+) -> Vec<AgentReport> {
+    hosts
+        .iter()
+        .map(|host| {
+            let root = remote_root_for(args.remote_root.as_deref(), host);
             let mut report = AgentReport::failed(host, String::new(), 0);
             report.status = Status::Planned;
             report.reason = None;
             report.actions = std::iter::once(format!("run {}", settings.display(host)))
                 .chain(payload.actions(&root, root.is_empty()))
                 .collect();
-            reports.push(report);
-        }
-    } else {
-        let bar = progress_bar(hosts.len(), printer);
-        for report in &reports {
-            print_line(printer, bar.as_ref(), &report.line())?;
-        }
-        let mut print_error = None;
-        let done = ssh::fan_out(
-            hosts,
-            args.parallel,
-            |host| {
-                let root = remote_root_for(template, host);
-                let text =
-                    script::render(payload, &script::shell_quote(&root), root.is_empty(), "");
-                ssh::install(settings, host, &text)
-            },
-            |report| {
-                if let Some(bar) = &bar {
-                    bar.inc(1);
-                }
-                if let Err(e) = print_line(printer, bar.as_ref(), &report.line()) {
-                    print_error.get_or_insert(e);
-                }
-            },
-        );
-        if let Some(bar) = bar {
-            bar.finish_and_clear();
-        }
-        if let Some(e) = print_error {
-            return Err(e.into());
-        }
-        reports.extend(done);
+            report
+        })
+        .collect()
+}
+
+/// Run the script on every agent, `--parallel` at a time, printing each agent's line as
+/// it ends (under a progress bar on a terminal); the agents already rejected come first.
+fn install_ssh(
+    args: &RolloutArgs,
+    settings: &SshSettings,
+    payload: &Payload,
+    hosts: &[String],
+    mut reports: Vec<AgentReport>,
+    printer: &Printer,
+) -> anyhow::Result<Vec<AgentReport>> {
+    let bar = progress_bar(hosts.len(), printer);
+    for report in &reports {
+        print_line(printer, bar.as_ref(), &report.line())?;
     }
-    let summary = Summary::of(&reports);
-    if printer.is_json() {
-        printer.json(&RolloutJson {
-            via: "ssh",
-            dry_run: args.dry_run,
-            ca: cas
-                .iter()
-                .map(|entry| CaJson {
-                    endpoint: entry.endpoint.to_string(),
-                    certificates: entry.cas.iter().flatten().map(|c| &c.summary).collect(),
-                })
-                .collect(),
-            agents: &reports,
-            summary: summary.clone(),
-        })?;
-    } else if args.dry_run {
-        printer.line(format!(
-            "dry run: {} agent(s) via ssh, {} at a time; nothing is changed",
-            hosts.len(),
-            args.parallel
-        ))?;
-        // Each distinct certificate once, with the endpoints it is for.
-        let mut shown: Vec<(&source::Candidate, Vec<String>)> = Vec::new();
-        for entry in cas {
-            for cert in entry.cas.iter().flatten() {
-                match shown
-                    .iter_mut()
-                    .find(|(c, _)| c.summary.sha256 == cert.summary.sha256)
-                {
-                    Some((_, endpoints)) => endpoints.push(entry.endpoint.to_string()),
-                    None => shown.push((cert, vec![entry.endpoint.to_string()])),
-                }
+    let mut print_error = None;
+    let done = ssh::fan_out(
+        hosts,
+        args.parallel,
+        |host| {
+            let root = remote_root_for(args.remote_root.as_deref(), host);
+            let text = script::render(payload, &script::shell_quote(&root), root.is_empty(), "");
+            ssh::install(settings, host, &text)
+        },
+        |report| {
+            if let Some(bar) = &bar {
+                bar.inc(1);
+            }
+            if let Err(e) = print_line(printer, bar.as_ref(), &report.line()) {
+                print_error.get_or_insert(e);
+            }
+        },
+    );
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    if let Some(e) = print_error {
+        return Err(e.into());
+    }
+    reports.extend(done);
+    Ok(reports)
+}
+
+fn print_ssh_plan(
+    printer: &Printer,
+    args: &RolloutArgs,
+    cas: &[EndpointCa],
+    agents: usize,
+    reports: &[AgentReport],
+) -> std::io::Result<()> {
+    printer.line(format!(
+        "dry run: {agents} agent(s) via ssh, {} at a time; nothing is changed",
+        args.parallel
+    ))?;
+    // Each distinct certificate once, with the endpoints it is for.
+    let mut shown: Vec<(&source::Candidate, Vec<String>)> = Vec::new();
+    for entry in cas {
+        for cert in entry.cas.iter().flatten() {
+            match shown
+                .iter_mut()
+                .find(|(c, _)| c.summary.sha256 == cert.summary.sha256)
+            {
+                Some((_, endpoints)) => endpoints.push(entry.endpoint.to_string()),
+                None => shown.push((cert, vec![entry.endpoint.to_string()])),
             }
         }
-        for (cert, endpoints) in shown {
-            printer.line(source::render(cert, &endpoints).trim_end())?;
-        }
-        for report in &reports {
-            printer.line(report.line())?;
-            for action in &report.actions {
-                printer.line(format!("  {}", sanitize_line(action)))?;
-            }
-        }
-    } else {
-        printer.line(summary.line())?;
     }
-    Ok(if summary.failed > 0 {
-        ExitStatus::No
-    } else {
-        ExitStatus::Success
-    })
+    for (cert, endpoints) in shown {
+        printer.block(source::render(cert, &endpoints).trim_end())?;
+    }
+    for report in reports {
+        printer.line(report.line())?;
+        for action in &report.actions {
+            printer.line(format!("  {action}"))?;
+        }
+    }
+    Ok(())
 }
 
 /// A progress bar only for people: on a terminal, in text mode.
@@ -380,20 +410,19 @@ fn via_marathon(
         return Ok(ExitStatus::Success);
     }
     let deployment = marathon::deploy(url, token, &app, timeout)?;
-    if printer.is_json() {
-        printer.json(&serde_json::json!({
-            "via": "marathon",
-            "app_id": marathon::APP_ID,
-            "instances": agents,
-            "deployment_id": deployment,
-        }))?;
-    } else {
+    let report = serde_json::json!({
+        "via": "marathon",
+        "app_id": marathon::APP_ID,
+        "instances": agents,
+        "deployment_id": deployment,
+    });
+    printer.report(&report, |printer| {
         printer.line(format!(
             "{} deployed to Marathon with {agents} instance(s) (deployment {deployment}); once every task runs, remove it: dcos marathon app remove {}",
             marathon::APP_ID,
             marathon::APP_ID
-        ))?;
-    }
+        ))
+    })?;
     Ok(ExitStatus::Success)
 }
 

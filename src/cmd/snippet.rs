@@ -27,21 +27,20 @@ pub(crate) fn run(
 ) -> anyhow::Result<ExitStatus> {
     let names = || KINDS.iter().map(|k| k.name).collect::<Vec<_>>().join(", ");
     if args.list {
-        if printer.is_json() {
-            let kinds: Vec<KindInfo> = KINDS
-                .iter()
-                .map(|k| KindInfo {
-                    name: k.name,
-                    description: k.description,
-                })
-                .collect();
-            printer.json(&serde_json::json!({ "kinds": kinds }))?;
-        } else {
+        let kinds: Vec<KindInfo> = KINDS
+            .iter()
+            .map(|k| KindInfo {
+                name: k.name,
+                description: k.description,
+            })
+            .collect();
+        printer.report(&serde_json::json!({ "kinds": kinds }), |printer| {
             let width = KINDS.iter().map(|k| k.name.len()).max().unwrap_or(0);
             for kind in KINDS {
                 printer.line(format!("{:width$}  {}", kind.name, kind.description))?;
             }
-        }
+            Ok(())
+        })?;
         return Ok(ExitStatus::Success);
     }
     let Some(requested) = args.kind.as_deref() else {
@@ -49,8 +48,7 @@ pub(crate) fn run(
     };
     let Some(kind) = snippet::find(requested.trim().to_ascii_lowercase().as_str()) else {
         bail!(
-            "unknown snippet kind {:?} — choose one of: {}",
-            crate::output::sanitize_line(requested),
+            "unknown snippet kind {requested:?} — choose one of: {}",
             names()
         );
     };
@@ -59,30 +57,26 @@ pub(crate) fn run(
         external: config.external.value.clone(),
     };
     let built = kind.build(&context);
-    if printer.is_json() {
-        printer.json(&built)?;
-        return Ok(ExitStatus::Success);
-    }
-    let single = built.sections.len() == 1;
-    let mut first = true;
-    for section in &built.sections {
-        if !single {
-            if !first {
-                printer.line("")?;
+    printer.report(&built, |printer| {
+        let single = built.sections.len() == 1;
+        for (i, section) in built.sections.iter().enumerate() {
+            if !single {
+                if i > 0 {
+                    printer.line("")?;
+                }
+                let format = serde_json::to_value(section.format).map_err(std::io::Error::other)?;
+                printer.line(format!(
+                    "# --- {} ({}) ---",
+                    section.title,
+                    format.as_str().unwrap_or_default()
+                ))?;
             }
-            printer.line(format!(
-                "# --- {} ({}) ---",
-                section.title,
-                serde_json::to_value(section.format)?
-                    .as_str()
-                    .unwrap_or_default()
-            ))?;
+            printer.block(section.content.trim_end_matches('\n'))?;
         }
-        first = false;
-        printer.line(section.content.trim_end_matches('\n'))?;
-    }
-    for note in &built.notes {
-        eprintln!("note: {note}");
-    }
+        for note in &built.notes {
+            printer.note(note);
+        }
+        Ok(())
+    })?;
     Ok(ExitStatus::Success)
 }

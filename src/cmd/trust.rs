@@ -11,9 +11,9 @@ use serde::Serialize;
 use crate::cli::TrustArgs;
 use crate::config::Config;
 use crate::endpoint::Endpoint;
-use crate::exit::ExitStatus;
+use crate::exit::{ExitStatus, Stop};
 use crate::finding::{Finding, Fixes};
-use crate::output::{sanitize_line, Printer};
+use crate::output::Printer;
 use crate::trust::running::Restart;
 use crate::trust::source::{self, Approval, CertSummary, EndpointCa};
 use crate::trust::{self, Action, Anchor, Host, Step, Target};
@@ -78,48 +78,16 @@ pub(crate) fn run(
     } else {
         Some(crate::fsutil::lock_root(&config.root.value)?)
     };
-    let source = args.source.ca_source();
     // One deadline for the network work of the whole command: obtaining the CA (download
     // or handshakes) and the verification handshakes afterwards. Only the time a person
     // takes to answer the confirmation is added to it.
     let mut deadline = std::time::Instant::now() + config.timeout.value;
-    let found = source::obtain(&source, &endpoints, deadline)?;
-
-    let mut warnings: Vec<String> = Vec::new();
-    let mut status = ExitStatus::Success;
-    for entry in &found {
-        match &entry.cas {
-            Err(why) => {
-                warnings.push(format!("{}: cannot get its CA: {why}", entry.endpoint));
-                status = status.worst(ExitStatus::No);
-            }
-            Ok(cas) => warnings.extend(cas.iter().filter_map(|c| c.warning.clone())),
-        }
-    }
+    let found = source::obtain(&args.source.ca_source(), &endpoints, deadline)?;
+    let mut warnings = offer_warnings(&found);
     for warning in &warnings {
-        printer.warn(sanitize_line(warning));
+        printer.warn(warning);
     }
-
-    // A dry run writes nothing, so it shows the plan without asking; a given fingerprint
-    // is still checked, so a dry run also tells whether the pin matches.
-    let approved = if args.dry_run && args.source.fingerprint.is_none() {
-        let offered: Vec<EndpointCa> = found.iter().filter(|e| e.cas.is_ok()).cloned().collect();
-        if offered.is_empty() {
-            return refuse(source::Refusal::NothingOffered);
-        }
-        source::Approved {
-            how: Approval::Yes,
-            endpoints: offered,
-        }
-    } else {
-        let asked = std::time::Instant::now();
-        let answer = source::confirm(&found, &args.source.confirmation(), printer);
-        deadline += asked.elapsed();
-        match answer {
-            Ok(approved) => approved,
-            Err(refusal) => return refuse(refusal),
-        }
-    };
+    let approved = approve(args, &found, printer, &mut deadline)?;
     let anchors: Vec<Anchor> = approved
         .endpoints
         .iter()
@@ -139,7 +107,7 @@ pub(crate) fn run(
             Some(fix) => format!("{} (fix: {fix})", finding.message),
             None => finding.message.clone(),
         };
-        printer.warn(sanitize_line(&text));
+        printer.warn(&text);
         warnings.push(text);
     }
 
@@ -147,36 +115,14 @@ pub(crate) fn run(
     for target in &targets {
         steps.extend(target.check(&host, &anchors, args.force)?);
     }
-    let kept = steps
-        .iter()
-        .filter(|s| s.action == Action::KeptDifferent)
-        .count();
-    if kept > 0 {
-        status = status.worst(ExitStatus::No);
-    }
+    let (notes, verdicts) = if args.dry_run {
+        (Vec::new(), Vec::new())
+    } else {
+        install(
+            config, args, &host, &targets, &steps, &approved, deadline, printer,
+        )?
+    };
 
-    let mut notes = Vec::new();
-    let mut verdicts = Vec::new();
-    if !args.dry_run {
-        trust::install(&host, &steps)?;
-        for target in &targets {
-            if steps
-                .iter()
-                .any(|s| s.target == *target && s.action.writes())
-            {
-                target.refresh(&host, printer);
-            }
-            notes.extend(target.notes(&host));
-        }
-        if !args.no_verify {
-            verdicts = verify(config, &approved.endpoints, &targets, &steps, deadline);
-            if verdicts.iter().any(|v| !v.trusted) {
-                status = status.worst(ExitStatus::No);
-            }
-        }
-    }
-
-    let restart = restarts(&host, &targets, &steps);
     let report = Report {
         dry_run: args.dry_run,
         approval: (!args.dry_run || args.source.fingerprint.is_some()).then_some(approved.how),
@@ -195,14 +141,97 @@ pub(crate) fn run(
         warnings,
         findings,
         notes,
-        restart,
+        restart: restarts(&host, &targets, &steps),
     };
-    if printer.is_json() {
-        printer.json(&report)?;
-    } else {
-        print_text(printer, &report)?;
+    printer.report(&report, |printer| print_text(printer, &report))?;
+    Ok(report.status())
+}
+
+impl Report {
+    /// 1 when an endpoint offered nothing, a different CA file was kept, or an endpoint is
+    /// still not trusted; else 0.
+    fn status(&self) -> ExitStatus {
+        let no = self.endpoints.iter().any(|e| e.status == "unreachable")
+            || self.steps.iter().any(|s| s.action == Action::KeptDifferent)
+            || self.verdicts.iter().any(|v| !v.trusted);
+        if no {
+            ExitStatus::No
+        } else {
+            ExitStatus::Success
+        }
     }
-    Ok(status)
+}
+
+/// Per endpoint that offered nothing, why (the cause names what to do); per candidate
+/// that is odd (a leaf, an expired CA), its warning.
+fn offer_warnings(found: &[EndpointCa]) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for entry in found {
+        match &entry.cas {
+            Err(why) => warnings.push(format!("{}: cannot get its CA: {why}", entry.endpoint)),
+            Ok(cas) => warnings.extend(cas.iter().filter_map(|c| c.warning.clone())),
+        }
+    }
+    warnings
+}
+
+/// The anchors to install, confirmed by `--fingerprint`, `--yes` or a typed "y". A dry run
+/// writes nothing, so it shows the plan without asking; a given fingerprint is still
+/// checked, so a dry run also tells whether the pin matches. Only the time a person takes
+/// to answer is added to the deadline.
+fn approve(
+    args: &TrustArgs,
+    found: &[EndpointCa],
+    printer: &Printer,
+    deadline: &mut std::time::Instant,
+) -> Result<source::Approved, Stop> {
+    let refused = |refusal: source::Refusal| Stop::new(refusal.exit_status(), refusal);
+    if args.dry_run && args.source.fingerprint.is_none() {
+        let offered: Vec<EndpointCa> = found.iter().filter(|e| e.cas.is_ok()).cloned().collect();
+        if offered.is_empty() {
+            return Err(refused(source::Refusal::NothingOffered));
+        }
+        return Ok(source::Approved {
+            how: Approval::Yes,
+            endpoints: offered,
+        });
+    }
+    let asked = std::time::Instant::now();
+    let answer = source::confirm(found, &args.source.confirmation(), printer);
+    *deadline += asked.elapsed();
+    answer.map_err(refused)
+}
+
+/// Write the planned files, refresh the stores that read them, and judge each endpoint
+/// with the trust now installed (unless --no-verify): the notes and the verdicts.
+#[allow(clippy::too_many_arguments)]
+fn install(
+    config: &Config,
+    args: &TrustArgs,
+    host: &Host,
+    targets: &[Target],
+    steps: &[Step],
+    approved: &source::Approved,
+    deadline: std::time::Instant,
+    printer: &Printer,
+) -> anyhow::Result<(Vec<String>, Vec<VerdictReport>)> {
+    trust::install(host, steps)?;
+    let mut notes = Vec::new();
+    for target in targets {
+        if steps
+            .iter()
+            .any(|s| s.target == *target && s.action.writes())
+        {
+            target.refresh(host, printer);
+        }
+        notes.extend(target.notes(host));
+    }
+    let verdicts = if args.no_verify {
+        Vec::new()
+    } else {
+        verify(config, &approved.endpoints, targets, steps, deadline)
+    };
+    Ok((notes, verdicts))
 }
 
 /// Per target: when its files last changed (now, when this run writes), and which running
@@ -232,21 +261,14 @@ fn restarts(host: &Host, targets: &[Target], steps: &[Step]) -> Vec<Restart> {
 }
 
 /// `restart needed: …` lines (docs/cli.md).
-pub(crate) fn print_restarts(printer: &Printer, restarts: &[Restart]) -> anyhow::Result<()> {
+pub(crate) fn print_restarts(printer: &Printer, restarts: &[Restart]) -> std::io::Result<()> {
     for r in restarts {
         printer.line(format!(
             "restart needed: {} — {} (run: {})",
-            r.service,
-            sanitize_line(&r.why),
-            r.command
+            r.service, r.why, r.command
         ))?;
     }
     Ok(())
-}
-
-fn refuse(refusal: source::Refusal) -> anyhow::Result<ExitStatus> {
-    eprintln!("docker-dcosreg: {}", sanitize_line(&refusal.to_string()));
-    Ok(refusal.exit_status())
 }
 
 fn dedup(endpoints: Vec<Endpoint>) -> Vec<Endpoint> {
@@ -385,7 +407,7 @@ fn ca_file_for(steps: &[Step], target: Target, endpoint: &Endpoint) -> Option<st
         .map(|s| s.path.clone())
 }
 
-fn print_text(printer: &Printer, report: &Report) -> anyhow::Result<()> {
+fn print_text(printer: &Printer, report: &Report) -> std::io::Result<()> {
     if report.dry_run {
         printer.line("Plan (--dry-run: nothing is written):")?;
     }
@@ -408,7 +430,7 @@ fn print_text(printer: &Printer, report: &Report) -> anyhow::Result<()> {
             ]
         })
         .collect();
-    print_table(printer, ["ENDPOINT", "TARGET", "PATH", "ACTION"], &rows)?;
+    printer.table(["ENDPOINT", "TARGET", "PATH", "ACTION"], &rows)?;
     if !report.verdicts.is_empty() {
         printer.line("")?;
         printer.line("Verdict with the trust now installed (as Go would judge it):")?;
@@ -418,7 +440,7 @@ fn print_text(printer: &Printer, report: &Report) -> anyhow::Result<()> {
             .map(|v| {
                 let verdict = match (&v.trusted, &v.docker_error) {
                     (true, _) => "trusted".to_string(),
-                    (false, Some(e)) => format!("untrusted: {}", sanitize_line(e)),
+                    (false, Some(e)) => format!("untrusted: {e}"),
                     (false, None) => "untrusted".to_string(),
                 };
                 [
@@ -429,40 +451,11 @@ fn print_text(printer: &Printer, report: &Report) -> anyhow::Result<()> {
                 ]
             })
             .collect();
-        print_table(printer, ["ENDPOINT", "TARGET", "PATH", "VERDICT"], &rows)?;
+        printer.table(["ENDPOINT", "TARGET", "PATH", "VERDICT"], &rows)?;
     }
     for note in &report.notes {
         printer.line(format!("note: {note}"))?;
     }
     print_restarts(printer, &report.restart)?;
-    Ok(())
-}
-
-/// Left-aligned columns, widths from the content.
-pub(crate) fn print_table<const N: usize>(
-    printer: &Printer,
-    header: [&str; N],
-    rows: &[[String; N]],
-) -> anyhow::Result<()> {
-    let mut widths = header.map(str::len);
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let render = |cells: Vec<&str>| {
-        cells
-            .iter()
-            .zip(widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_string()
-    };
-    printer.line(render(header.to_vec()))?;
-    for row in rows {
-        printer.line(render(row.iter().map(String::as_str).collect()))?;
-    }
     Ok(())
 }

@@ -59,28 +59,30 @@ pub(crate) fn run(
     // A file changed since trust is the admin's now and is left alone; it may still name
     // the CA, which only a person can judge.
     for kept in removals.iter().filter(|r| r.action == "changed-kept") {
-        printer.warn(crate::output::sanitize_line(&format!(
+        printer.warn(format!(
             "{} changed since trust and was left alone — if it still trusts the registry's CA, edit it by hand",
             kept.path.display()
-        )));
+        ));
     }
-    if printer.is_json() {
-        printer.json(&Report {
-            dry_run: args.dry_run,
-            files: &removals,
-            restart: &restart,
-        })?;
-        return Ok(ExitStatus::Success);
+    let report = Report {
+        dry_run: args.dry_run,
+        files: &removals,
+        restart: &restart,
+    };
+    printer.report(&report, |printer| print_text(printer, &report))?;
+    Ok(ExitStatus::Success)
+}
+
+fn print_text(printer: &Printer, report: &Report) -> std::io::Result<()> {
+    if report.files.is_empty() {
+        return printer
+            .line("nothing to remove: trust installed nothing for these endpoints and targets");
     }
-    if removals.is_empty() {
-        printer
-            .line("nothing to remove: trust installed nothing for these endpoints and targets")?;
-        return Ok(ExitStatus::Success);
-    }
-    let rows: Vec<[String; 4]> = removals
+    let rows: Vec<[String; 4]> = report
+        .files
         .iter()
         .map(|r| {
-            let action = match (args.dry_run, r.action) {
+            let action = match (report.dry_run, r.action) {
                 (true, "remove") => "would remove",
                 (true, "edit") => "would take our entries out",
                 (false, "remove") => "removed",
@@ -98,7 +100,6 @@ pub(crate) fn run(
             ]
         })
         .collect();
-    super::trust::print_table(printer, ["ENDPOINT", "TARGET", "PATH", "ACTION"], &rows)?;
-    super::trust::print_restarts(printer, &restart)?;
-    Ok(ExitStatus::Success)
+    printer.table(["ENDPOINT", "TARGET", "PATH", "ACTION"], &rows)?;
+    super::trust::print_restarts(printer, report.restart)
 }
