@@ -112,7 +112,8 @@ pub(crate) fn run(
                             SystemTime::now(),
                         ),
                     ),
-                    Ok(Err(unreachable)) => unreachable_report(endpoint, unreachable.to_string()),
+                    // The report names the endpoint: the finding says only the cause.
+                    Ok(Err(unreachable)) => unreachable_report(endpoint, unreachable.cause()),
                     Err(_) => unreachable_report(endpoint, "the connection thread failed".into()),
                 })
                 .collect()

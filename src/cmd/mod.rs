@@ -1,5 +1,8 @@
 //! One module per command, each with the same signature:
-//! `run(&Config, &Args, &Printer) -> anyhow::Result<ExitStatus>`.
+//! `run(&Config, &Args, &Printer) -> anyhow::Result<ExitStatus>`. A command builds its
+//! report, renders it once through the [`Printer`] (text or JSON) and returns the status
+//! the report means; a command that cannot go on returns an error, an [`crate::exit::Stop`]
+//! when its status is not 2, and `main` says it once.
 
 mod build;
 mod cert;

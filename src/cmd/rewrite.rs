@@ -279,8 +279,17 @@ pub(crate) fn direction(
                         Role::Internal => "internal",
                         Role::External => "external",
                     };
-                    let error = report.error.as_deref().unwrap_or("no answer");
-                    format!("  {role} {}: {error}", report.endpoint)
+                    // Most causes name their endpoint already: say it once.
+                    match report.error.as_deref() {
+                        Some(error) if error.starts_with(&format!("{}: ", report.endpoint)) => {
+                            format!("  {role} {error}")
+                        }
+                        error => format!(
+                            "  {role} {}: {}",
+                            report.endpoint,
+                            error.unwrap_or("no answer")
+                        ),
+                    }
                 }))),
             }
         }

@@ -311,6 +311,30 @@ mod tests {
     }
 
     #[test]
+    fn the_endpoint_and_its_address_are_said_once() {
+        let refused = |endpoint: &str| Unreachable::Refused {
+            endpoint: endpoint.into(),
+            addr: "127.0.0.9:443".parse().unwrap(),
+        };
+        // The default port is news; an address the endpoint already spells is not.
+        assert_eq!(
+            refused("127.0.0.9").cause(),
+            "connection refused (nothing listens on 127.0.0.9:443) — check the port and that the registry is running"
+        );
+        let spelled = refused("127.0.0.9:443");
+        assert_eq!(
+            spelled.to_string().matches("127.0.0.9").count(),
+            1,
+            "{spelled}"
+        );
+        assert!(
+            !spelled.cause().contains("127.0.0.9"),
+            "{}",
+            spelled.cause()
+        );
+    }
+
+    #[test]
     fn hostile_first_bytes_are_made_printable() {
         let shown = describe_bytes(b"\x1b]0;x\x07hi\r\n");
         assert!(!shown.chars().any(char::is_control), "{shown}");
