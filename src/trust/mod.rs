@@ -537,7 +537,7 @@ pub(crate) fn staged_config(root: &Path, internal: &str, external: &str) -> Conf
             value: std::time::Duration::from_millis(250),
             source: Source::Default,
         },
-        format: crate::cli::Format::Text,
+        format: crate::output::Format::Text,
         config_file: None,
     }
 }
