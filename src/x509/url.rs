@@ -13,16 +13,16 @@ use super::verify::go_quote;
 pub(crate) struct Url {
     pub(crate) scheme: String,
     opaque: String,
-    /// Username and, after a `:`, the password, both unescaped.
-    user: Option<(String, Option<String>)>,
+    /// Username and, after a `:`, the password, both unescaped (bytes, as Go's strings).
+    user: Option<(Vec<u8>, Option<Vec<u8>>)>,
     /// Unescaped host, with the port.
     pub(crate) host: String,
-    path: String,
+    path: Vec<u8>,
     raw_path: String,
     omit_host: bool,
     force_query: bool,
     raw_query: String,
-    fragment: String,
+    fragment: Vec<u8>,
     raw_fragment: String,
 }
 
@@ -46,8 +46,8 @@ pub(crate) fn parse(raw: &str) -> Result<Url, String> {
         return Ok(url);
     }
     // setFragment
-    let fragment =
-        unescape(frag, Mode::Fragment).map_err(|e| format!("parse {}: {e}", go_quote(raw)))?;
+    let fragment = unescape_bytes(frag, Mode::Fragment)
+        .map_err(|e| format!("parse {}: {e}", go_quote(raw)))?;
     url.raw_fragment = if escape(&fragment, Mode::Fragment) == frag {
         String::new()
     } else {
@@ -64,7 +64,7 @@ fn parse_inner(raw: &str) -> Result<Url, String> {
     }
     let mut url = Url::default();
     if raw == "*" {
-        url.path = "*".into();
+        url.path = b"*".to_vec();
         return Ok(url);
     }
     let (scheme, mut rest) = get_scheme(raw)?;
@@ -100,7 +100,7 @@ fn parse_inner(raw: &str) -> Result<Url, String> {
         url.omit_host = true;
     }
     // setPath
-    let path = unescape(rest, Mode::Path)?;
+    let path = unescape_bytes(rest, Mode::Path)?;
     url.raw_path = if escape(&path, Mode::Path) == rest {
         String::new()
     } else {
@@ -132,7 +132,7 @@ fn get_scheme(raw: &str) -> Result<(&str, &str), String> {
     Ok(("", raw))
 }
 
-type User = Option<(String, Option<String>)>;
+type User = Option<(Vec<u8>, Option<Vec<u8>>)>;
 
 /// url.go `parseAuthority`: the host first, then the userinfo.
 fn parse_authority(authority: &str) -> Result<(User, String), String> {
@@ -145,10 +145,10 @@ fn parse_authority(authority: &str) -> Result<(User, String), String> {
         return Err("net/url: invalid userinfo".into());
     }
     let user = match userinfo.split_once(':') {
-        None => (unescape(userinfo, Mode::UserPassword)?, None),
+        None => (unescape_bytes(userinfo, Mode::UserPassword)?, None),
         Some((name, password)) => (
-            unescape(name, Mode::UserPassword)?,
-            Some(unescape(password, Mode::UserPassword)?),
+            unescape_bytes(name, Mode::UserPassword)?,
+            Some(unescape_bytes(password, Mode::UserPassword)?),
         ),
     };
     Ok((Some(user), host))
@@ -241,8 +241,14 @@ fn quote_bytes(b: &[u8]) -> String {
     }
 }
 
-/// url.go `unescape` (no query modes: `+` stays `+`).
+/// url.go `unescape` for a host: the bytes as text (a host that is not UTF-8 fails the
+/// domain check that follows anyway).
 fn unescape(s: &str, mode: Mode) -> Result<String, String> {
+    unescape_bytes(s, mode).map(|b| String::from_utf8_lossy(&b).into_owned())
+}
+
+/// url.go `unescape` (no query modes: `+` stays `+`), keeping bytes as Go's strings do.
+fn unescape_bytes(s: &str, mode: Mode) -> Result<Vec<u8>, String> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -283,7 +289,7 @@ fn unescape(s: &str, mode: Mode) -> Result<String, String> {
             }
         }
     }
-    Ok(String::from_utf8_lossy(&out).into_owned())
+    Ok(out)
 }
 
 /// url.go `shouldEscape`.
@@ -331,10 +337,10 @@ fn should_escape(c: u8, mode: Mode) -> bool {
 }
 
 /// url.go `escape` (no query modes).
-fn escape(s: &str, mode: Mode) -> String {
+fn escape(s: &[u8], mode: Mode) -> String {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut out = String::with_capacity(s.len());
-    for &c in s.as_bytes() {
+    for &c in s {
         if should_escape(c, mode) {
             out.push('%');
             out.push(char::from(HEX[usize::from(c >> 4)]));
@@ -375,11 +381,11 @@ impl Url {
     fn escaped_path(&self) -> String {
         if !self.raw_path.is_empty()
             && valid_encoded(&self.raw_path, Mode::Path)
-            && unescape(&self.raw_path, Mode::Path).as_deref() == Ok(self.path.as_str())
+            && unescape_bytes(&self.raw_path, Mode::Path).as_ref() == Ok(&self.path)
         {
             return self.raw_path.clone();
         }
-        if self.path == "*" {
+        if self.path == b"*" {
             return "*".into();
         }
         escape(&self.path, Mode::Path)
@@ -389,7 +395,7 @@ impl Url {
     fn escaped_fragment(&self) -> String {
         if !self.raw_fragment.is_empty()
             && valid_encoded(&self.raw_fragment, Mode::Fragment)
-            && unescape(&self.raw_fragment, Mode::Fragment).as_deref() == Ok(self.fragment.as_str())
+            && unescape_bytes(&self.raw_fragment, Mode::Fragment).as_ref() == Ok(&self.fragment)
         {
             return self.raw_fragment.clone();
         }
@@ -421,7 +427,7 @@ impl Url {
                     buf.push('@');
                 }
                 if !self.host.is_empty() {
-                    buf.push_str(&escape(&self.host, Mode::Host));
+                    buf.push_str(&escape(self.host.as_bytes(), Mode::Host));
                 }
             }
             let path = self.escaped_path();
@@ -689,6 +695,12 @@ mod tests {
             ("https://a/#\u{1}", "a", "https://a/#%01"),
             ("https://a/b c", "a", "https://a/b%20c"),
             ("*", "", "*"),
+            // Escapes of bytes that are not UTF-8 stay bytes, as in Go's strings.
+            (
+                "http://us%C3er@h/p%C3#f%C3",
+                "h",
+                "http://us%C3er@h/p%C3#f%C3",
+            ),
         ];
         for (input, host, string) in ok {
             let url = parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));
@@ -823,5 +835,17 @@ mod tests {
             split_host_port("[x:80").unwrap_err(),
             "address [x:80: missing ']' in address"
         );
+    }
+
+    proptest::proptest! {
+        /// Any text: no panic, and a URL that parses prints as a URL that parses to the same.
+        #[test]
+        fn parse_never_panics_and_string_round_trips(raw in "[ -~\\x01]{0,40}") {
+            if let Ok(url) = parse(&raw) {
+                let printed = url.go_string();
+                let again = parse(&printed);
+                proptest::prop_assert!(again.is_ok(), "{raw:?} printed as {printed:?}: {again:?}");
+            }
+        }
     }
 }
