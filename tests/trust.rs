@@ -422,6 +422,68 @@ fn a_different_ca_is_kept_unless_forced_and_traps_are_named() {
     );
 }
 
+/// trust's warnings are doctor's findings: the same code, message and fix for each trap,
+/// and none of what trust is about to install (a missing certs.d directory).
+#[test]
+fn trust_warns_with_the_findings_doctor_reports() {
+    let certs = tempfile::tempdir().unwrap();
+    let (crt, _, _, _) = guide_cert(certs.path(), &["192.168.0.1", "192.168.1.50"]);
+    let root = tempfile::tempdir().unwrap();
+    let t = root.path();
+    let d = t.join("etc/docker");
+    std::fs::create_dir_all(d.join("certs.d/192.168.1.50:5000")).unwrap();
+    std::fs::write(d.join("certs.d/192.168.1.50:5000/client.key"), "key").unwrap();
+    std::fs::write(
+        d.join("daemon.json"),
+        r#"{"insecure-registries": ["http://192.168.1.50:5000"]}"#,
+    )
+    .unwrap();
+
+    let out = run_in(
+        t,
+        &file_args(
+            crt.to_str().unwrap(),
+            &["--dry-run", "--target", "docker", "--format", "json"],
+        ),
+    );
+    assert_status(&out, 0);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let trust_findings = report["findings"].as_array().unwrap().clone();
+    let codes: Vec<&str> = trust_findings
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["insecure-registry", "orphan-key"], "{report}");
+
+    let out = run_in(
+        t,
+        &[
+            "--internal",
+            "192.168.0.1",
+            "--external",
+            "192.168.1.50:5000",
+            "doctor",
+            "--offline",
+            "--format",
+            "json",
+        ],
+    );
+    let doctor: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let doctor_findings = doctor["findings"].as_array().unwrap();
+    for finding in &trust_findings {
+        assert!(
+            doctor_findings.contains(finding),
+            "{finding} not in {doctor}"
+        );
+    }
+    assert!(
+        doctor_findings
+            .iter()
+            .any(|f| f["code"] == "certs-d-missing"),
+        "{doctor}"
+    );
+}
+
 #[test]
 fn no_permission_means_exit_2_and_nothing_written() {
     require_tool("setpriv");

@@ -56,3 +56,48 @@ pub(crate) fn inspect(
     };
     certsd::inspect(&store, endpoints, scope, fixes)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trust::{staged_config, staged_host};
+
+    #[test]
+    fn a_missing_directory_counts_only_where_containers_image_is_configured() {
+        let root = tempfile::tempdir().unwrap();
+        let config = staged_config(root.path(), "10.0.0.1", "10.0.0.2:5000");
+        let host = staged_host(&config);
+        let fixes = Fixes::new(&config);
+        let endpoints = config.endpoints();
+        assert!(inspect(&host, &endpoints, Scope::Host, &fixes).is_empty());
+
+        std::fs::create_dir_all(root.path().join("etc/containers")).unwrap();
+        let found = inspect(&host, &endpoints, Scope::Host, &fixes);
+        let codes: Vec<_> = found.iter().map(|f| f.code).collect();
+        assert_eq!(codes, ["certs-d-missing", "certs-d-missing"]);
+        assert!(
+            found[1]
+                .fix
+                .as_deref()
+                .unwrap()
+                .ends_with("--target containers"),
+            "{found:?}"
+        );
+        assert!(inspect(&host, &endpoints, Scope::Traps, &fixes).is_empty());
+
+        // Not root: the per-user directory trust writes is the one inspected.
+        let user = Host {
+            is_root: false,
+            xdg_config: Some("/home/u/.config".into()),
+            ..staged_host(&config)
+        };
+        let dir = root
+            .path()
+            .join("home/u/.config/containers/certs.d/10.0.0.2:5000");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("client.cert"), "cert").unwrap();
+        let found = inspect(&user, &endpoints, Scope::Traps, &fixes);
+        let codes: Vec<_> = found.iter().map(|f| f.code).collect();
+        assert_eq!(codes, ["orphan-cert"], "{found:?}");
+    }
+}
