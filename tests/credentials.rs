@@ -10,15 +10,15 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use base64::Engine;
 use support::certs::Spec;
 use support::peers::TestChain;
 use support::{
-    assert_status, assert_status_for, bin_path, require_tool, sha256_hex, wait_for_listener,
-    wait_with_deadline, Dcosreg, Netns,
+    assert_status, assert_status_for, bin_path, require_tool, sha256_hex, wait_with_deadline,
+    Dcosreg, Netns, Registry,
 };
 
 const USER: &str = "alice";
@@ -26,18 +26,6 @@ const PASSWORD: &str = "correct horse battery staple";
 /// The token flow's `service` and `iss`, as the registry's token auth is configured.
 const SERVICE: &str = "dcosreg-test-registry";
 const ISSUER: &str = "dcosreg-test-token-issuer";
-
-/// A `docker-registry` inside the namespace; killed on drop.
-struct Served {
-    child: Child,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 enum Auth {
     Htpasswd,
@@ -52,7 +40,7 @@ enum Auth {
 /// `--root` whose certs.d trusts their CA for every spelling; a private HOME and PATH.
 struct Cluster {
     // Dropped in this order: registries, then their namespace, then the files.
-    _registries: Vec<Served>,
+    _registries: Vec<Registry>,
     _ns: Netns,
     dir: tempfile::TempDir,
     ip: String,
@@ -65,7 +53,6 @@ struct Cluster {
 
 impl Cluster {
     fn start(auth: Auth) -> Cluster {
-        let registry = require_tool("docker-registry");
         let dir = tempfile::tempdir().expect("tempdir");
         let ns = Netns::create();
         let ip = ns.inner_ip.clone();
@@ -101,34 +88,18 @@ impl Cluster {
             ),
         };
         let storage = dir.path().join("storage");
-        let mut registries = Vec::new();
-        for port in [443u16, 5000] {
-            let config = dir.path().join(format!("registry-{port}.yml"));
-            std::fs::write(
-                &config,
-                format!(
-                    "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: \"{ip}:{port}\"\n  secret: test-secret\n  tls:\n    certificate: {}\n    key: {}\n{auth_yaml}",
-                    storage.display(),
-                    chain.chain_pem.display(),
-                    chain.key_pem.display(),
-                ),
-            )
-            .expect("registry config");
-            let log = std::fs::File::create(dir.path().join(format!("registry-{port}.log")))
-                .expect("log");
-            let mut child = Command::new("ip")
-                .args(["netns", "exec", &ns.name])
-                .arg(&registry)
-                .arg("serve")
-                .arg(&config)
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().expect("log"))
-                .stderr(log)
-                .spawn()
-                .expect("start docker-registry");
-            wait_for_listener(&format!("{ip}:{port}"), Duration::from_secs(10), &mut child);
-            registries.push(Served { child });
-        }
+        let registries = [443, 5000]
+            .map(|port| {
+                Registry::start_in_netns_sharing(
+                    &ns,
+                    port,
+                    &chain.chain_pem,
+                    &chain.key_pem,
+                    Some(&storage),
+                    &auth_yaml,
+                )
+            })
+            .into();
         // Docker's trust for every spelling, under --root (and bind-mounted for docker).
         let root = dir.path().join("root");
         let ca_pem = &chain.ca_pem;

@@ -93,40 +93,47 @@ pub struct Registry {
 impl Registry {
     /// Serve TLS on `ip:port` with `chain_pem` (leaf first) and `key_pem`.
     pub fn start(ip: &str, port: u16, chain_pem: &Path, key_pem: &Path) -> Registry {
-        Self::spawn(None, ip, port, chain_pem, key_pem, None)
+        Self::spawn(None, ip, port, Some((chain_pem, key_pem)), None, "")
     }
 
     /// Serve TLS inside the network namespace `ns` on `ip:port`.
     pub fn start_in_netns(ns: &Netns, port: u16, chain_pem: &Path, key_pem: &Path) -> Registry {
-        Self::spawn(Some(&ns.name), &ns.inner_ip, port, chain_pem, key_pem, None)
+        Self::start_in_netns_sharing(ns, port, chain_pem, key_pem, None, "")
     }
 
     /// Like [`Registry::start_in_netns`], storing images in `storage` (several registries
-    /// on one storage are one registry reached several ways).
+    /// on one storage are one registry reached several ways) when given, with more
+    /// configuration `extra` (an `auth:` section) appended.
     pub fn start_in_netns_sharing(
         ns: &Netns,
         port: u16,
         chain_pem: &Path,
         key_pem: &Path,
-        storage: &Path,
+        storage: Option<&Path>,
+        extra: &str,
     ) -> Registry {
         Self::spawn(
             Some(&ns.name),
             &ns.inner_ip,
             port,
-            chain_pem,
-            key_pem,
-            Some(storage),
+            Some((chain_pem, key_pem)),
+            storage,
+            extra,
         )
+    }
+
+    /// A real `docker-registry` (Go) serving plain HTTP, no TLS, on `ip:port`.
+    pub fn start_plain(ip: &str, port: u16) -> Registry {
+        Self::spawn(None, ip, port, None, None, "")
     }
 
     fn spawn(
         ns: Option<&str>,
         ip: &str,
         port: u16,
-        chain_pem: &Path,
-        key_pem: &Path,
+        tls: Option<(&Path, &Path)>,
         storage: Option<&Path>,
+        extra: &str,
     ) -> Registry {
         let registry = require_tool("docker-registry");
         let dir = tempfile::tempdir().expect("tempdir");
@@ -136,14 +143,21 @@ impl Registry {
             ip.to_string()
         };
         let addr = format!("{host}:{port}");
+        let tls = tls
+            .map(|(cert, key)| {
+                format!(
+                    "  tls:\n    certificate: {}\n    key: {}\n",
+                    cert.display(),
+                    key.display()
+                )
+            })
+            .unwrap_or_default();
         let config = format!(
-            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {data}\nhttp:\n  addr: \"{addr}\"\n  secret: test-secret\n  tls:\n    certificate: {cert}\n    key: {key}\n",
+            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {data}\nhttp:\n  addr: \"{addr}\"\n  secret: test-secret\n{tls}{extra}",
             data = storage
                 .map(Path::to_path_buf)
                 .unwrap_or_else(|| dir.path().join("data"))
                 .display(),
-            cert = chain_pem.display(),
-            key = key_pem.display(),
         );
         let config_path = dir.path().join("config.yml");
         std::fs::write(&config_path, config).expect("write registry config");

@@ -1,20 +1,18 @@
 //! Misbehaving and minimal peers on loopback for reachability tests: a tarpit, a
-//! refused port, raw TCP peers, a tiny rustls server that records the SNI it got, a
-//! plain-HTTP `docker-registry`, and a CA + leaf chain written as PEM for `Registry`.
+//! refused port, raw TCP peers, a tiny rustls server that records the SNI it got, and a
+//! CA + leaf chain written as PEM for `Registry`.
 //!
 //! Every peer binds 127.0.0.0/8 only and every blocking call has a bounded timeout.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 use super::certs::{chain, Spec};
-use super::{require_tool, wait_for_listener, Registry};
 
 /// A CA and a leaf for `sans` (DNS names or IP literals).
 pub struct TestChain {
@@ -138,34 +136,4 @@ pub fn tls_server(
         }
     });
     (port, rx)
-}
-
-impl Registry {
-    /// A real `docker-registry` (Go) serving plain HTTP, no TLS, on `ip:port`.
-    pub fn start_plain(ip: &str, port: u16) -> Registry {
-        let registry = require_tool("docker-registry");
-        let dir = tempfile::tempdir().expect("tempdir");
-        let addr = format!("{ip}:{port}");
-        let config = format!(
-            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {data}\nhttp:\n  addr: {addr}\n  secret: test-secret\n",
-            data = dir.path().join("data").display(),
-        );
-        let config_path = dir.path().join("config.yml");
-        std::fs::write(&config_path, config).expect("write registry config");
-        let log = std::fs::File::create(dir.path().join("registry.log")).expect("log file");
-        let mut child = Command::new(registry)
-            .arg("serve")
-            .arg(&config_path)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .spawn()
-            .expect("start docker-registry");
-        wait_for_listener(&addr, Duration::from_secs(10), &mut child);
-        Registry {
-            child,
-            _dir: dir,
-            addr,
-        }
-    }
 }

@@ -547,8 +547,22 @@ impl ClusterRegistry {
         let chain = super::peers::TestChain::new(dir.path(), &[&ns.inner_ip]);
         let storage = dir.path().join("storage");
         let registries = vec![
-            Registry::start_in_netns_sharing(&ns, 443, &chain.chain_pem, &chain.key_pem, &storage),
-            Registry::start_in_netns_sharing(&ns, 5000, &chain.chain_pem, &chain.key_pem, &storage),
+            Registry::start_in_netns_sharing(
+                &ns,
+                443,
+                &chain.chain_pem,
+                &chain.key_pem,
+                Some(&storage),
+                "",
+            ),
+            Registry::start_in_netns_sharing(
+                &ns,
+                5000,
+                &chain.chain_pem,
+                &chain.key_pem,
+                Some(&storage),
+                "",
+            ),
         ];
         let ca_dir = dir.path().join("ca");
         std::fs::create_dir_all(&ca_dir).expect("ca dir");
