@@ -352,7 +352,7 @@ pub fn config(data: &[u8]) {
                 assert_eq!(again, ep.value);
             }
             if config.root.source == Source::File(path.clone()) && !config.is_real_root() {
-                let store = config.host_path("/etc/docker/certs.d");
+                let store = config.host_path(crate::trust::DOCKER_CERTS_D);
                 assert!(store.starts_with(&config.root.value), "{}", store.display());
             }
         }
