@@ -343,6 +343,15 @@ pub(crate) fn permission_hint(err: std::io::Error, path: &Path) -> anyhow::Error
     }
 }
 
+/// Why a path could not be read, in the words of `ls` and `cat` (no "os error 2").
+pub(crate) fn io_reason(err: &std::io::Error) -> String {
+    match err.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => err.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,8 +26,7 @@ use serde::Serialize;
 
 use crate::cli::BuildArgs;
 use crate::config::Config;
-use crate::dockerfile::reference::endpoint_domain_len;
-use crate::dockerfile::rewrite::{pulled_images, retarget, BuildArgs as ArgValues};
+use crate::dockerfile::{endpoint_domain_len, pulled_images, retarget, BuildArgs as ArgValues};
 use crate::endpoint::Endpoint;
 use crate::exit::{ExitStatus, Stop};
 use crate::output::{sanitize_line, shell_quote, Printer};

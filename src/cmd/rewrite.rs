@@ -1,34 +1,30 @@
 //! `rewrite`: retarget Dockerfile image references from one endpoint to the other.
 //!
-//! The work is in [`crate::dockerfile`]; this module finds the files (a file named on the
+//! The work is in [`crate::dockerfile`], which also finds the files (a file named on the
 //! command line whatever its name, inside directories only `Dockerfile`, `*.Dockerfile`,
-//! `Dockerfile.*`, `Containerfile`, `Containerfile.*`, never inside `.git`), reads them all
-//! before writing any (an unreadable file stops the run with nothing written), rewrites
-//! them in place with [`fsutil::write_atomic`] (mode kept), and reports. `-` or no path is
+//! `Dockerfile.*`, `Containerfile`, `Containerfile.*`, never inside `.git`); this module
+//! reads them all before writing any (an unreadable file stops the run with nothing
+//! written), rewrites them in place with [`fsutil::write_atomic`] (mode kept), and reports. `-` or no path is
 //! a filter from stdin to stdout. Files are handled by a few threads at once because each
 //! atomic write waits for the disk (fsync), and a tree of Dockerfiles is mostly waiting.
 
-use std::collections::HashSet;
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use anyhow::{anyhow, Context};
+use anyhow::anyhow;
 use serde::Serialize;
 
 use crate::cli::{RewriteArgs, RewriteTarget};
 use crate::config::Config;
-use crate::dockerfile::rewrite::{retarget, BuildArgs, Skipped};
+use crate::dockerfile::{self, retarget, BuildArgs, Input, Skipped, STDIN};
 use crate::endpoint::Endpoint;
 use crate::exit::{ExitStatus, Stop};
-use crate::fsutil;
+use crate::fsutil::{self, io_reason};
 use crate::output::Printer;
 use crate::probe::{self, Role};
-
-/// The name `-` and an empty path list mean stdin.
-const STDIN: &str = "-";
 
 /// One changed line.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -71,13 +67,6 @@ struct FileDiff {
     diff: String,
 }
 
-/// A file to process and the name to show for it.
-struct Input {
-    display: String,
-    /// `None` for stdin.
-    path: Option<PathBuf>,
-}
-
 /// What came out of one input.
 struct Outcome {
     display: String,
@@ -93,7 +82,7 @@ pub(crate) fn run(
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
     let (from, to) = direction(config, args.to, printer)?;
-    let inputs = collect_inputs(&args.paths)?;
+    let inputs = dockerfile::inputs(&args.paths)?;
     let outcomes = read_and_rewrite(&inputs, &from, &to)?;
     let writes = !(args.check || args.diff || args.dry_run);
     let (changes, skipped, diffs) = describe(&outcomes, args.diff);
@@ -296,117 +285,6 @@ pub(crate) fn direction(
     }
 }
 
-/// Files named on the command line (whatever their name) and the Dockerfiles found inside
-/// named directories. Fails before anything is written when a path does not exist.
-fn collect_inputs(paths: &[PathBuf]) -> anyhow::Result<Vec<Input>> {
-    if paths.is_empty() {
-        return Ok(vec![Input {
-            display: STDIN.into(),
-            path: None,
-        }]);
-    }
-    let mut inputs = Vec::new();
-    let mut seen = HashSet::new();
-    let mut stdin_taken = false;
-    for path in paths {
-        if path.as_os_str() == STDIN {
-            if !stdin_taken {
-                stdin_taken = true;
-                inputs.push(Input {
-                    display: STDIN.into(),
-                    path: None,
-                });
-            }
-            continue;
-        }
-        let meta = fs::metadata(path).map_err(|e| {
-            anyhow!(
-                "cannot read {}: {} — check the path",
-                path.display(),
-                io_reason(&e)
-            )
-        })?;
-        if meta.is_dir() {
-            let mut found = Vec::new();
-            walk(path, &mut found)?;
-            found.sort();
-            for file in found {
-                add_file(&mut inputs, &mut seen, file)?;
-            }
-        } else if meta.is_file() {
-            add_file(&mut inputs, &mut seen, path.clone())?;
-        } else {
-            // A FIFO or a device would block or never end: refuse before writing anything.
-            return Err(anyhow!(
-                "cannot rewrite {}: not a regular file — name a Dockerfile or a directory",
-                path.display()
-            ));
-        }
-    }
-    Ok(inputs)
-}
-
-/// Add a file once, writing through a symlink to its target (a rename over the link
-/// would replace the link with a copy).
-fn add_file(
-    inputs: &mut Vec<Input>,
-    seen: &mut HashSet<PathBuf>,
-    path: PathBuf,
-) -> anyhow::Result<()> {
-    let real = fs::canonicalize(&path)
-        .with_context(|| format!("cannot resolve {} — check the path", path.display()))?;
-    if seen.insert(real.clone()) {
-        inputs.push(Input {
-            display: path.display().to_string(),
-            path: Some(real),
-        });
-    }
-    Ok(())
-}
-
-/// Recursive walk: Dockerfile names only, no `.git`, symlinks not followed.
-fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> anyhow::Result<()> {
-    let entries = fs::read_dir(dir).map_err(|e| {
-        anyhow!(
-            "cannot read directory {}: {} — check its permissions",
-            dir.display(),
-            io_reason(&e)
-        )
-    })?;
-    for entry in entries {
-        let entry = entry.with_context(|| format!("cannot read directory {}", dir.display()))?;
-        let kind = entry
-            .file_type()
-            .with_context(|| format!("cannot stat {}", entry.path().display()))?;
-        let name = entry.file_name();
-        if kind.is_dir() {
-            if name != ".git" {
-                walk(&entry.path(), found)?;
-            }
-        } else if kind.is_file() && is_dockerfile_name(&name.to_string_lossy()) {
-            found.push(entry.path());
-        }
-    }
-    Ok(())
-}
-
-/// `Dockerfile`, `*.Dockerfile`, `Dockerfile.*`, `Containerfile`, `Containerfile.*`.
-pub(crate) fn is_dockerfile_name(name: &str) -> bool {
-    name == "Dockerfile"
-        || name == "Containerfile"
-        || name.starts_with("Dockerfile.")
-        || name.starts_with("Containerfile.")
-        || (name.ends_with(".Dockerfile") && name.len() > ".Dockerfile".len())
-}
-
-fn io_reason(err: &std::io::Error) -> String {
-    match err.kind() {
-        std::io::ErrorKind::NotFound => "no such file or directory".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => err.to_string(),
-    }
-}
-
 /// How many files are handled at once: the work is mostly waiting for the disk.
 fn workers(jobs: usize) -> usize {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -569,29 +447,6 @@ fn unified_diff(file: &str, old: &[u8], new: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dockerfile_names() {
-        for yes in [
-            "Dockerfile",
-            "Dockerfile.dev",
-            "app.Dockerfile",
-            "Containerfile",
-            "Containerfile.x",
-        ] {
-            assert!(is_dockerfile_name(yes), "{yes}");
-        }
-        for no in [
-            "dockerfile",
-            "Dockerfile~",
-            "x.dockerfile",
-            ".Dockerfile",
-            "README",
-            "MyDockerfile",
-        ] {
-            assert!(!is_dockerfile_name(no), "{no}");
-        }
-    }
 
     #[test]
     fn changed_lines_pair_up() {

@@ -3,22 +3,39 @@
 //! [`lexer`] cuts a file into tokens that give every byte back and into BuildKit's logical
 //! lines; [`words`] and [`shell`] reproduce how BuildKit splits and processes those lines;
 //! [`reference`] decides whether a registry host is an endpoint; [`rewrite`] turns that
-//! into byte edits. Nothing here does I/O, so the fuzz target can build it on its own
-//! (it needs only `crate::endpoint`).
+//! into byte edits; [`files`] finds the Dockerfiles `rewrite` works on. Only [`files`]
+//! touches the file system (it lists directories; contents are read by the caller).
 //!
-//! # API
-//!
-//! [`rewrite::retarget`] (with [`rewrite::BuildArgs`] for `--build-arg` values) returns the
-//! rewritten text and the references it had to leave alone ([`rewrite::Skipped`]).
+//! # API (for `rewrite` and `build`)
+//! ```text
+//! retarget(src: &[u8], from: &Endpoint, to: &Endpoint, &BuildArgs) -> Retarget
+//! Retarget { text: Option<Vec<u8>>,          // None: no byte changes
+//!            skipped: Vec<Skipped> }         // references BuildKit pulls from `from`, left alone
+//! BuildArgs                                  // --build-arg NAME=VALUE, as BuildKit takes them
+//! pulled_images(src: &[u8], &BuildArgs) -> Vec<String>   // every image BuildKit would pull
+//! endpoint_domain_len(reference: &[u8], &Endpoint) -> Option<usize>  // names the endpoint?
+//! inputs(paths: &[PathBuf]) -> Result<Vec<Input>>       // named files + Dockerfiles in dirs
+//! Input { display: String, path: Option<PathBuf> }       // None: stdin (`-`, STDIN)
+//! ```
+//! Nothing here prints; `Skipped` carries text from the file: sanitize it before printing.
 
-pub(crate) mod expand;
-pub(crate) mod lexer;
-pub(crate) mod reference;
-pub(crate) mod resolve;
-pub(crate) mod rewrite;
-pub(crate) mod shell;
-pub(crate) mod text;
-pub(crate) mod words;
+mod expand;
+mod files;
+mod lexer;
+mod reference;
+mod resolve;
+mod rewrite;
+mod shell;
+mod text;
+mod words;
+
+pub(crate) use files::{inputs, Input, STDIN};
+pub(crate) use reference::endpoint_domain_len;
+pub(crate) use rewrite::{pulled_images, retarget, BuildArgs, Skipped};
+
+/// The fuzz target's properties, which reach the submodules' internals.
+#[cfg(any(test, fuzzing))]
+pub(crate) mod fuzz;
 
 #[cfg(test)]
 mod props;
