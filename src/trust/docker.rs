@@ -50,7 +50,7 @@ fn rootless(host: &Host) -> bool {
 }
 
 /// The certs.d directory to install into.
-pub(crate) fn certs_dir(host: &Host) -> PathBuf {
+fn certs_dir(host: &Host) -> PathBuf {
     if rootless(host) {
         if let Some(dir) = host.user_config("docker/certs.d") {
             return dir;
