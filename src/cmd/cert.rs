@@ -83,40 +83,13 @@ pub(crate) fn run(
         _ => certgen::new_ca(algorithm, now, args.days)?,
     };
     let ca_pem = crate::pem::to_pem(&ca.cert_der);
-    let ca_sha256 = crate::pem::sha256_fingerprint(&ca.cert_der);
-
     let paths = [
         out.join("ca.crt"),
         out.join("ca.key"),
         out.join("domain.crt"),
         out.join("domain.key"),
     ];
-    // Conflicts are judged on paths alone (leaf keys are new every time), except ca.crt
-    // rewritten with the same bytes, so renewal in place needs --force only for the leaf.
-    let mut conflicts = Vec::new();
-    for (index, path) in paths.iter().enumerate() {
-        let writes = index != 1 || ca.new_key_pem.is_some();
-        let same_ca = index == 0
-            && crate::fsutil::read_file(path, crate::fsutil::MAX_FILE)
-                .is_ok_and(|old| old == ca_pem.as_bytes());
-        if writes && !same_ca && path.symlink_metadata().is_ok() {
-            conflicts.push(path.display().to_string());
-        }
-        // Not even --force replaces a directory: the rename would fail half-way.
-        if writes && path.is_dir() {
-            bail!(
-                "{} is a directory — move it away or choose another --out",
-                path.display()
-            );
-        }
-    }
-    if !conflicts.is_empty() && !args.force {
-        bail!(
-            "{} already exist{} — pass --force to replace, or choose another --out",
-            conflicts.join(", "),
-            if conflicts.len() == 1 { "s" } else { "" }
-        );
-    }
+    refuse_conflicts(&paths, ca.new_key_pem.is_some(), &ca_pem, args.force)?;
 
     // Go checks every certificate of the chain against the current time, so a leaf that
     // outlives its CA would fail on the CA's last day anyway: end it there, and say so.
@@ -130,16 +103,7 @@ pub(crate) fn run(
         ));
     }
     let leaf = certgen::issue_leaf(&ca, &names, algorithm, now, not_after)?;
-    let mut chain = crate::pem::to_pem(&leaf.cert_der);
-    chain.push_str(&ca_pem);
-
-    let mut plan = vec![Planned {
-        unchanged: crate::fsutil::read_file(&paths[0], crate::fsutil::MAX_FILE)
-            .is_ok_and(|old| old == ca_pem.as_bytes()),
-        path: paths[0].clone(),
-        contents: ca_pem.into_bytes(),
-        mode: 0o644,
-    }];
+    let plan = plan_files(&paths, &ca, &ca_pem, &leaf);
     // Signing with another CA replaces ca.crt but never touches a ca.key already in DIR:
     // say that it no longer belongs to ca.crt rather than delete someone's key.
     if ca.new_key_pem.is_none() && !plan[0].unchanged && paths[1].exists() && !args.dry_run {
@@ -148,6 +112,92 @@ pub(crate) fn run(
             paths[1].display()
         ));
     }
+    if !args.dry_run {
+        crate::fsutil::create_dirs(&out)?;
+        for file in plan.iter().filter(|file| !file.unchanged) {
+            write_file(file)?;
+        }
+    }
+
+    let ca_sha256 = crate::pem::sha256_fingerprint(&ca.cert_der);
+    let trust_command = format!(
+        "docker dcosreg trust --ca-file {} --fingerprint {ca_sha256}",
+        shell_quote(&paths[0].display().to_string())
+    );
+    let [ca_cert, ca_key, cert, key] = paths;
+    let report = Report {
+        out,
+        dry_run: args.dry_run,
+        ca_cert,
+        ca_key: ca.new_key_pem.as_ref().map(|_| ca_key),
+        cert,
+        key,
+        ca_new: ca.new_key_pem.is_some(),
+        ca_sha256,
+        ca_not_after: date(ca.not_after),
+        key_type: algorithm,
+        dns_names: names.dns,
+        ip_addresses: names.ips,
+        not_after: date(leaf.not_after),
+        trust_command,
+    };
+    printer.report(&report, |printer| print_text(printer, &report))?;
+    Ok(ExitStatus::Success)
+}
+
+/// Stop before anything is generated or written when a file to write is already there
+/// (unless --force), or is a directory (even with --force: the rename would fail half-way).
+/// Conflicts are judged on paths alone (leaf keys are new every time), except ca.crt
+/// rewritten with the same bytes, so renewal in place needs --force only for the leaf.
+fn refuse_conflicts(
+    paths: &[PathBuf; 4],
+    writes_ca_key: bool,
+    ca_pem: &str,
+    force: bool,
+) -> anyhow::Result<()> {
+    let mut conflicts = Vec::new();
+    for (index, path) in paths.iter().enumerate() {
+        let writes = index != 1 || writes_ca_key;
+        let same_ca = index == 0
+            && crate::fsutil::read_file(path, crate::fsutil::MAX_FILE)
+                .is_ok_and(|old| old == ca_pem.as_bytes());
+        if writes && !same_ca && path.symlink_metadata().is_ok() {
+            conflicts.push(path.display().to_string());
+        }
+        if writes && path.is_dir() {
+            bail!(
+                "{} is a directory — move it away or choose another --out",
+                path.display()
+            );
+        }
+    }
+    if !conflicts.is_empty() && !force {
+        bail!(
+            "{} already exist{} — pass --force to replace, or choose another --out",
+            conflicts.join(", "),
+            if conflicts.len() == 1 { "s" } else { "" }
+        );
+    }
+    Ok(())
+}
+
+/// The files to write, in order: ca.crt, a new CA's key, then keys before certificates so
+/// a certificate on disk always has its key beside it.
+fn plan_files(
+    paths: &[PathBuf; 4],
+    ca: &certgen::SigningCa,
+    ca_pem: &str,
+    leaf: &certgen::Leaf,
+) -> Vec<Planned> {
+    let mut chain = crate::pem::to_pem(&leaf.cert_der);
+    chain.push_str(ca_pem);
+    let mut plan = vec![Planned {
+        unchanged: crate::fsutil::read_file(&paths[0], crate::fsutil::MAX_FILE)
+            .is_ok_and(|old| old == ca_pem.as_bytes()),
+        path: paths[0].clone(),
+        contents: ca_pem.as_bytes().to_vec(),
+        mode: 0o644,
+    }];
     if let Some(key_pem) = &ca.new_key_pem {
         plan.push(Planned {
             path: paths[1].clone(),
@@ -156,7 +206,6 @@ pub(crate) fn run(
             unchanged: false,
         });
     }
-    // Keys before certificates: a certificate on disk always has its key beside it.
     plan.push(Planned {
         path: paths[3].clone(),
         contents: leaf.key_pem.clone().into_bytes(),
@@ -169,36 +218,7 @@ pub(crate) fn run(
         mode: 0o644,
         unchanged: false,
     });
-    if !args.dry_run {
-        crate::fsutil::create_dirs(&out)?;
-        for file in plan.iter().filter(|file| !file.unchanged) {
-            write_file(file)?;
-        }
-    }
-
-    let ca_file = paths[0].clone();
-    let trust_command = format!(
-        "docker dcosreg trust --ca-file {} --fingerprint {ca_sha256}",
-        shell_quote(&ca_file.display().to_string())
-    );
-    let report = Report {
-        out: out.clone(),
-        dry_run: args.dry_run,
-        ca_cert: ca_file,
-        ca_key: ca.new_key_pem.as_ref().map(|_| paths[1].clone()),
-        cert: paths[2].clone(),
-        key: paths[3].clone(),
-        ca_new: ca.new_key_pem.is_some(),
-        ca_sha256,
-        ca_not_after: date(ca.not_after),
-        key_type: algorithm,
-        dns_names: names.dns.clone(),
-        ip_addresses: names.ips.clone(),
-        not_after: date(leaf.not_after),
-        trust_command,
-    };
-    printer.report(&report, |printer| print_text(printer, &report))?;
-    Ok(ExitStatus::Success)
+    plan
 }
 
 /// Write one file with its mode. A private key is a new 0600 file renamed over whatever

@@ -89,34 +89,7 @@ pub(crate) fn run(
                 seen.push(ep.clone());
                 new
             });
-            let deadline = Instant::now() + config.timeout.value;
-            // Endpoints are probed concurrently under one deadline for the whole command.
-            let captured: Vec<_> = std::thread::scope(|scope| {
-                let handles: Vec<_> = endpoints
-                    .iter()
-                    .map(|ep| scope.spawn(move || crate::tls::capture_chain(ep, deadline)))
-                    .collect();
-                handles.into_iter().map(|h| h.join()).collect()
-            });
-            endpoints
-                .iter()
-                .zip(captured)
-                .map(|(endpoint, captured)| match captured {
-                    Ok(Ok(presented)) => report(
-                        endpoint,
-                        x509::judge(
-                            &presented.certs,
-                            &anchors_for(endpoint),
-                            endpoint,
-                            &config.other_endpoints(endpoint),
-                            SystemTime::now(),
-                        ),
-                    ),
-                    // The report names the endpoint: the finding says only the cause.
-                    Ok(Err(unreachable)) => unreachable_report(endpoint, unreachable.cause()),
-                    Err(_) => unreachable_report(endpoint, "the connection thread failed".into()),
-                })
-                .collect()
+            connect_and_judge(config, &endpoints, &anchors_for)
         }
     };
 
@@ -139,6 +112,42 @@ impl Report {
             ExitStatus::No
         }
     }
+}
+
+/// Capture every endpoint's chain concurrently, under one deadline for the whole command,
+/// and judge each with its anchors.
+fn connect_and_judge(
+    config: &Config,
+    endpoints: &[Endpoint],
+    anchors_for: &dyn Fn(&Endpoint) -> Anchors,
+) -> Vec<EndpointReport> {
+    let deadline = Instant::now() + config.timeout.value;
+    let captured: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = endpoints
+            .iter()
+            .map(|ep| scope.spawn(move || crate::tls::capture_chain(ep, deadline)))
+            .collect();
+        handles.into_iter().map(|h| h.join()).collect()
+    });
+    endpoints
+        .iter()
+        .zip(captured)
+        .map(|(endpoint, captured)| match captured {
+            Ok(Ok(presented)) => report(
+                endpoint,
+                x509::judge(
+                    &presented.certs,
+                    &anchors_for(endpoint),
+                    endpoint,
+                    &config.other_endpoints(endpoint),
+                    SystemTime::now(),
+                ),
+            ),
+            // The report names the endpoint: the finding says only the cause.
+            Ok(Err(unreachable)) => unreachable_report(endpoint, unreachable.cause()),
+            Err(_) => unreachable_report(endpoint, "the connection thread failed".into()),
+        })
+        .collect()
 }
 
 fn report(endpoint: &Endpoint, judgement: Judgement) -> EndpointReport {

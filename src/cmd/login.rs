@@ -48,24 +48,7 @@ pub(crate) fn run(
     let credential = read_credential(args)?;
     let deadline = Instant::now() + config.timeout.value;
 
-    // One deadline for all: the VIP may be unreachable from a laptop while Marathon-LB answers.
-    let results: Vec<(Endpoint, Result<Accepted, AuthError>)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = endpoints
-            .iter()
-            .map(|endpoint| {
-                let credential = &credential;
-                scope.spawn(move || auth::verify(config, endpoint, credential, deadline))
-            })
-            .collect();
-        endpoints
-            .iter()
-            .cloned()
-            .zip(handles.into_iter().map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(AuthError::Failed("the check panicked".into())))
-            }))
-            .collect()
-    });
+    let results = check_all(config, &endpoints, &credential, deadline);
     let denied = results
         .iter()
         .any(|(_, r)| matches!(r, Err(AuthError::Denied { .. })));
@@ -100,23 +83,7 @@ pub(crate) fn run(
 
     let store = credentials::user_store()?;
     let config_json = docker_config::path()?;
-    let spellings = key::all_spellings(&endpoints);
-    let data_dir = credentials::data_dir()?;
-    // A config.json we cannot edit fails the login before the secret is stored.
-    docker_config::add_helpers(&config_json, &spellings, &data_dir, true)?;
-    let mut keys: Vec<String> = Vec::new();
-    for endpoint in &endpoints {
-        let stored_key = key::canonical(config, endpoint);
-        if !keys.contains(&stored_key) {
-            keys.push(stored_key);
-        }
-    }
-    if !args.dry_run {
-        for stored_key in &keys {
-            store.put(stored_key, &credential)?;
-        }
-    }
-    let change = docker_config::add_helpers(&config_json, &spellings, &data_dir, args.dry_run)?;
+    let change = store_login(config, args, &endpoints, &credential, &store, &config_json)?;
     report.logged_in = !args.dry_run;
     report.store = Some(store.describe());
     report.config = Some(change.clone());
@@ -199,6 +166,61 @@ fn print_text(
             }
         ))
     }
+}
+
+/// Check the credential against every endpoint at once. One deadline for all: the VIP may
+/// be unreachable from a laptop while Marathon-LB answers.
+fn check_all(
+    config: &Config,
+    endpoints: &[Endpoint],
+    credential: &Credential,
+    deadline: Instant,
+) -> Vec<(Endpoint, Result<Accepted, AuthError>)> {
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = endpoints
+            .iter()
+            .map(|endpoint| {
+                scope.spawn(move || auth::verify(config, endpoint, credential, deadline))
+            })
+            .collect();
+        endpoints
+            .iter()
+            .cloned()
+            .zip(handles.into_iter().map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(AuthError::Failed("the check panicked".into())))
+            }))
+            .collect()
+    })
+}
+
+/// Store the secret once per canonical key and point every endpoint spelling at the helper
+/// in config.json (a config.json we cannot edit fails before the secret is stored); with
+/// --dry-run only say what would change.
+fn store_login(
+    config: &Config,
+    args: &LoginArgs,
+    endpoints: &[Endpoint],
+    credential: &Credential,
+    store: &Store,
+    config_json: &Path,
+) -> anyhow::Result<Change> {
+    let spellings = key::all_spellings(endpoints);
+    let data_dir = credentials::data_dir()?;
+    docker_config::add_helpers(config_json, &spellings, &data_dir, true)?;
+    let mut keys: Vec<String> = Vec::new();
+    for endpoint in endpoints {
+        let stored_key = key::canonical(config, endpoint);
+        if !keys.contains(&stored_key) {
+            keys.push(stored_key);
+        }
+    }
+    if !args.dry_run {
+        for stored_key in &keys {
+            store.put(stored_key, credential)?;
+        }
+    }
+    docker_config::add_helpers(config_json, &spellings, &data_dir, args.dry_run)
 }
 
 fn accepted_text(accepted: Accepted) -> &'static str {

@@ -342,38 +342,7 @@ fn verify(
             };
             let (trusted, docker_error) = match &chain {
                 Err(why) => (false, Some(format!("not verified: {why}"))),
-                Ok(chain) => {
-                    // Rootless Docker's per-user certs.d is not what for_endpoint reads.
-                    let system_docker = *target == Target::Docker
-                        && path.starts_with(config.host_path(trust::DOCKER_CERTS_D));
-                    let anchors = if system_docker {
-                        crate::x509::Anchors::for_endpoint(config, endpoint)
-                    } else {
-                        let mut anchors = crate::x509::Anchors::system(config);
-                        match crate::x509::Anchors::from_file(&path) {
-                            Ok(own) => anchors.certs.extend(own.certs),
-                            Err(e) => {
-                                out.push(VerdictReport {
-                                    endpoint: endpoint.to_string(),
-                                    target: *target,
-                                    path: path.display().to_string(),
-                                    trusted: false,
-                                    docker_error: Some(format!("not verified: {e}")),
-                                });
-                                continue;
-                            }
-                        }
-                        anchors
-                    };
-                    let judgement = crate::x509::judge(
-                        chain,
-                        &anchors,
-                        endpoint,
-                        &others,
-                        std::time::SystemTime::now(),
-                    );
-                    (judgement.trusted, judgement.docker_error)
-                }
+                Ok(chain) => judge(config, *target, &path, chain, endpoint, &others),
             };
             out.push(VerdictReport {
                 endpoint: endpoint.to_string(),
@@ -385,6 +354,39 @@ fn verify(
         }
     }
     out
+}
+
+/// One store's verdict on a chain: Docker's with the system pool plus its certs.d
+/// directory, the others' with the system pool plus the CA file they were given.
+fn judge(
+    config: &Config,
+    target: Target,
+    path: &std::path::Path,
+    chain: &[rustls::pki_types::CertificateDer<'static>],
+    endpoint: &Endpoint,
+    others: &[Endpoint],
+) -> (bool, Option<String>) {
+    // Rootless Docker's per-user certs.d is not what for_endpoint reads.
+    let system_docker =
+        target == Target::Docker && path.starts_with(config.host_path(trust::DOCKER_CERTS_D));
+    let anchors = if system_docker {
+        crate::x509::Anchors::for_endpoint(config, endpoint)
+    } else {
+        let mut anchors = crate::x509::Anchors::system(config);
+        match crate::x509::Anchors::from_file(path) {
+            Ok(own) => anchors.certs.extend(own.certs),
+            Err(e) => return (false, Some(format!("not verified: {e}"))),
+        }
+        anchors
+    };
+    let judgement = crate::x509::judge(
+        chain,
+        &anchors,
+        endpoint,
+        others,
+        std::time::SystemTime::now(),
+    );
+    (judgement.trusted, judgement.docker_error)
 }
 
 /// The CA file a store uses for an endpoint: the one in the directory named as the image
