@@ -6,7 +6,7 @@ mod support;
 use std::fs;
 use std::path::Path;
 
-use support::{assert_status, assert_status_for, dcosreg, stderr, stdout, Dcosreg};
+use support::{assert_status, assert_status_for, dcosreg, json, stderr, stdout, Dcosreg};
 
 const VIP: &str = "192.168.0.1";
 const LB: &str = "192.168.1.50:5000";
@@ -44,7 +44,7 @@ fn dry_run_plans_pulls_and_the_build_and_writes_nothing() {
         ctx,
     ]);
     assert_status(&out, 0);
-    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let plan = json(&out);
     assert_eq!(plan["from"], VIP);
     assert_eq!(plan["to"], LB);
     assert_eq!(plan["rewritten"], true);

@@ -7,7 +7,7 @@ mod support;
 use std::path::Path;
 
 use support::certs::{chain, Spec};
-use support::{assert_status, assert_status_for, dcosreg, stderr, stdout};
+use support::{assert_status, assert_status_for, dcosreg, json, stderr, stdout};
 
 /// A CA and a leaf for `names` signed by it: (leaf PEM, key PEM, CA PEM, CA DER).
 fn ca_and_leaf(names: &[&str], cn: &str) -> (String, String, String, Vec<u8>) {
@@ -31,11 +31,6 @@ fn offline(extra: &[&str]) -> std::process::Output {
     ];
     args.extend_from_slice(extra);
     dcosreg(&args)
-}
-
-fn json(out: &std::process::Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", stdout(out), stderr(out)))
 }
 
 #[test]

@@ -17,7 +17,7 @@ use base64::Engine;
 use support::certs::Spec;
 use support::peers::TestChain;
 use support::{
-    assert_status, assert_status_for, bin_path, require_tool, sha256_hex, wait_with_deadline,
+    assert_status, assert_status_for, bin_path, json, require_tool, sha256_hex, wait_with_deadline,
     Dcosreg, Netns, Registry,
 };
 
@@ -438,13 +438,13 @@ fn one_login_serves_docker_and_skopeo_at_both_endpoints_and_logout_restores_conf
     ] {
         let got = cluster.helper("get", &url);
         assert_status_for(&got, 0, format_args!("get {url}"));
-        let answer: serde_json::Value = serde_json::from_slice(&got.stdout).unwrap();
+        let answer = json(&got);
         assert_eq!(answer["ServerURL"], url.as_str());
         assert_eq!(answer["Username"], USER);
         assert_eq!(answer["Secret"], PASSWORD);
     }
     let list = cluster.helper("list", "");
-    let listed: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    let listed = json(&list);
     for spelling in &spellings {
         assert_eq!(listed[spelling], USER, "{listed}");
     }
@@ -542,7 +542,7 @@ fn one_login_serves_docker_and_skopeo_at_both_endpoints_and_logout_restores_conf
     // The job's config.json exactly as `snippet jenkins` prints it.
     let snippet = cluster.dcosreg(&["--format", "json", "snippet", "jenkins"], None);
     assert_status(&snippet, 0);
-    let snippet: serde_json::Value = serde_json::from_slice(&snippet.stdout).unwrap();
+    let snippet = json(&snippet);
     let job_config = snippet["sections"]
         .as_array()
         .unwrap()
@@ -741,7 +741,7 @@ fn bearer_token_flow_login_checks_and_serves_docker_and_skopeo() {
     );
     assert_status(&json, 0);
     assert_secret_absent(&json);
-    let report: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    let report = support::json(&json);
     assert_eq!(report["logged_in"], true);
     for endpoint in report["endpoints"].as_array().unwrap() {
         assert_eq!(endpoint["accepted"], "bearer", "{report}");
@@ -960,7 +960,7 @@ fn a_creds_store_keeps_the_secret_and_docker_still_pulls() {
     let mut list = Command::new("docker-credential-pass");
     list.arg("list");
     let listed = cluster.run(list, None);
-    let keys: serde_json::Value = serde_json::from_slice(&listed.stdout).expect("pass list");
+    let keys = json(&listed);
     assert_eq!(keys.as_object().map(|m| m.len()), Some(1), "{keys}");
 
     cluster.push(&cluster.config_json(), &mlb, "stored/app:1");

@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use support::peers::{refused_port, tarpit, TestChain};
 use support::{
-    assert_status, assert_status_for, dcosreg, stderr, stdout, unique_loopback_ip, Dcosreg, Netns,
-    Registry,
+    assert_status, assert_status_for, dcosreg, json, stderr, stdout, unique_loopback_ip, Dcosreg,
+    Netns, Registry,
 };
 
 /// Two live TLS registries (internal, external) on their own loopback addresses.
@@ -60,11 +60,6 @@ fn endpoint(internal: &str, external: &str, timeout: &str, extra: &[&str]) -> (O
     let start = Instant::now();
     let out = dcosreg(&args);
     (out, start.elapsed())
-}
-
-fn json(out: &Output) -> Value {
-    let text = stdout(out);
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
 
 #[test]

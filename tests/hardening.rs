@@ -192,7 +192,7 @@ fn untrust_keeps_an_admin_edited_hosts_toml() {
         "{}",
         stderr(&out)
     );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = json(&out);
     let action = report["files"]
         .as_array()
         .unwrap()
@@ -643,8 +643,7 @@ fn one_deadline_for_download_and_verification() {
         Duration::from_secs(20),
     );
     assert!(took < Duration::from_millis(3500), "took {took:?}");
-    let report: serde_json::Value =
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+    let report = json(&out);
     let verdicts = report["verdicts"].as_array().unwrap();
     assert_eq!(verdicts.len(), 2, "{report}");
     for verdict in verdicts {
@@ -699,7 +698,7 @@ fn slowloris_is_a_stalled_handshake() {
         "--external",
         &format!("{ip}:{}", support::peers::refused_port(&ip)),
     ]);
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = json(&out);
     let error = report["endpoints"][0]["error"].as_str().unwrap_or_default();
     assert!(error.contains("did not finish the handshake"), "{report}");
 }
@@ -772,7 +771,7 @@ fn doctor_fixes_are_runnable_for_hostile_file_names() {
             ],
         );
         let fix = if format == "json" {
-            let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            let report = json(&out);
             report["findings"]
                 .as_array()
                 .unwrap()
@@ -866,8 +865,7 @@ fn rewrite_writes_no_file_when_one_cannot_be_written() {
             .collect();
         assert!(leftovers.is_empty(), "temp files left: {leftovers:?}");
     }
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(&out)));
+    let report = json(&out);
     assert_eq!(report["written"], false, "{report}");
     assert_eq!(report["files_written"], 0, "{report}");
     assert_eq!(report["files_changed"], 2, "{report}");

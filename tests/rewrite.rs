@@ -285,7 +285,7 @@ fn classify(to: &str, input: &str) -> (String, String, Vec<usize>, i32) {
         .concat(),
         input.as_bytes(),
     );
-    let report: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON report");
+    let report = support::json(&json);
     let lines = report["skipped"]
         .as_array()
         .expect("skipped list")
@@ -621,7 +621,7 @@ fn check_diff_dry_run_and_json_write_nothing() {
         f,
     ]);
     assert_status(&json, 1);
-    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let v = support::json(&json);
     assert_eq!(v["changes"][0]["file"], f);
     assert_eq!(v["changes"][0]["line"], 1);
     assert_eq!(
@@ -656,7 +656,7 @@ fn check_diff_dry_run_and_json_write_nothing() {
         f,
     ]);
     assert_status(&json, 0);
-    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let v = support::json(&json);
     assert_eq!(v["written"], true);
     assert_eq!(v["files_changed"], 1);
     assert_eq!(read(&file), AFTER);

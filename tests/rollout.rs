@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 
 use support::certs::{openssl_fingerprint, Spec};
 use support::{
-    assert_status, assert_status_for, dcosreg, require_tool, stderr, stdout, unique_loopback_ip,
-    Dcosreg,
+    assert_status, assert_status_for, dcosreg, json, require_tool, stderr, stdout,
+    unique_loopback_ip, Dcosreg,
 };
 
 // Endpoints for the certs.d names: loopback, so nothing here could ever dial the defaults.
@@ -373,7 +373,7 @@ fn mesos_listed_agents_get_the_ca_over_ssh_and_the_refusing_one_is_reported() {
     again.extend(sshd.ssh_args());
     let out = dcosreg(&again);
     assert_status(&out, 0);
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let json = json(&out);
     assert_eq!(json["via"], "ssh");
     assert_eq!(json["summary"]["agents"], 3);
     assert_eq!(json["summary"]["already_installed"], 3);
@@ -659,7 +659,7 @@ fn marathon_app_runs_once_per_agent_and_its_command_installs_the_ca() {
     }
     let out = dcosreg(&args);
     assert_status(&out, 0);
-    let app: serde_json::Value = serde_json::from_slice(&out.stdout).expect("app JSON");
+    let app = json(&out);
     assert_eq!(app["id"], "/dcosreg-trust");
     assert_eq!(app["instances"], 4);
     assert_eq!(
@@ -740,7 +740,7 @@ fn marathon_url_receives_the_app_with_the_dcos_token() {
         .cloned()
         .collect();
     let printed = dcosreg(&without_url);
-    let printed: serde_json::Value = serde_json::from_slice(&printed.stdout).expect("printed");
+    let printed = json(&printed);
     assert_eq!(sent, printed);
     assert_eq!(sent["instances"], 1);
 }
@@ -762,7 +762,7 @@ fn kubernetes_daemonset_mounts_host_paths_and_its_init_command_installs_the_ca()
     ]));
     let out = dcosreg(&args);
     assert_status(&out, 0);
-    let ds: serde_json::Value = serde_json::from_slice(&out.stdout).expect("DaemonSet JSON");
+    let ds = json(&out);
     assert_eq!(ds["apiVersion"], "apps/v1");
     assert_eq!(ds["kind"], "DaemonSet");
     assert_eq!(ds["metadata"]["name"], "dcosreg-trust");

@@ -28,7 +28,7 @@ fn run_json(rt: &Runtime, reg: &ClusterRegistry, args: &[&str]) -> Value {
     full.extend_from_slice(args);
     let out = rt.dcosreg(&full);
     assert_status_for(&out, 0, format_args!("docker-dcosreg {}", args.join(" ")));
-    serde_json::from_slice(&out.stdout).expect("JSON output")
+    json(&out)
 }
 
 /// The services a `trust`/`untrust` report says to restart, with the command shape checked.

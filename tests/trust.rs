@@ -137,7 +137,7 @@ fn trusted_by_skopeo_and_docker_after_trust_and_not_before() {
         ],
     );
     assert_status(&out, 0);
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let json = json(&out);
     let verdicts = json["verdicts"].as_array().unwrap();
     assert_eq!(verdicts.len(), 4, "{json:#}");
     assert!(verdicts.iter().all(|v| v["trusted"] == true), "{json:#}");
@@ -264,7 +264,7 @@ fn second_run_writes_nothing_and_untrust_spares_foreign_files() {
     // Default targets: docker plus what is present under ROOT.
     let out = run_in(t, &file_args(ca, &["--yes", "--format", "json"]));
     assert_status(&out, 0);
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let json = json(&out);
     let targets: Vec<&str> = json["targets"]
         .as_array()
         .unwrap()
@@ -653,7 +653,7 @@ fn verdict_after_install_matches_go_when_the_name_is_wrong_and_when_the_root_is_
         ],
     );
     assert_status(&out, 1);
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let json = json(&out);
     let ours = json["verdicts"][0]["docker_error"]
         .as_str()
         .unwrap_or("")
@@ -845,7 +845,7 @@ fn an_unreachable_endpoint_is_reported_and_the_others_installed() {
         ],
     );
     assert_status(&out, 1);
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let json = json(&out);
     assert_eq!(json["endpoints"][1]["status"], "unreachable", "{json:#}");
     assert!(stderr(&out).contains(&closed), "{}", stderr(&out));
     assert!(t

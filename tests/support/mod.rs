@@ -1,5 +1,10 @@
-//! Shared helpers for integration tests: the built binary, real `docker-registry`
-//! servers on loopback or inside a network namespace we create, and Go oracles.
+//! Shared helpers for integration tests, one of each:
+//! - running the binary: [`Dcosreg`] (and [`dcosreg`] for the plain case), any other
+//!   program with a deadline: [`output_within`]; the exit status: [`assert_status`];
+//! - certificates: [`certs`] (rcgen and the openssl CLI);
+//! - real `docker-registry` servers on loopback or inside a network namespace we create
+//!   ([`Registry`], [`Netns`]), and the Go oracles (skopeo, the docker CLI);
+//! - misbehaving peers: [`peers`]; real dockerd/containerd/podman: [`runtime`].
 //!
 //! Network rule: everything here listens on 127.0.0.0/8 or on addresses inside a
 //! namespace this process created. Every wait is bounded.
