@@ -17,6 +17,8 @@
 //! Judgement { trusted, docker_error: Option<String>,
 //!             findings: Vec<Finding>, chain: Vec<CertSummary> }      // Serialize
 //! Finding { code, severity: Info|Warning|Error, message, fix }          // Serialize
+//!
+//! subject_hash(der: &[u8]) -> Option<String>   // OpenSSL's `<hash>` of a hashed CA directory
 //! ```
 //! Strings in `Judgement` come from certificates: sanitize them before printing.
 
@@ -32,6 +34,7 @@ mod goname;
 mod parser;
 mod policy;
 mod signature;
+mod subject_hash;
 mod url;
 mod verify;
 
@@ -42,6 +45,7 @@ use serde::Serialize;
 
 pub(crate) use anchors::Anchors;
 pub(crate) use findings::{Finding, Severity, EXPIRES_SOON_DAYS};
+pub(crate) use subject_hash::subject_hash;
 
 use crate::endpoint::Endpoint;
 use cert::Cert;
