@@ -12,11 +12,12 @@ use serde::Serialize;
 use crate::cli::{RolloutArgs, Via};
 use crate::config::{parse_timeout, Config};
 use crate::exit::{ExitStatus, Stop};
+use crate::output::shell_quote;
 use crate::output::Printer;
-use crate::rollout::discovery::{self, Source, DEFAULT_MESOS_URL};
-use crate::rollout::script::{self, Payload};
-use crate::rollout::ssh::{self, SshSettings};
-use crate::rollout::{kubernetes, marathon, AgentReport, Status, Summary};
+use crate::rollout::{
+    self, AgentReport, Agents, Payload, Source, SshSettings, Status, Summary, DEFAULT_MESOS_URL,
+    MARATHON_APP_ID,
+};
 use crate::trust::source::{self, CertSummary, EndpointCa};
 
 pub(crate) fn run(
@@ -58,7 +59,7 @@ pub(crate) fn run(
 
     match args.via {
         Via::Kubernetes => {
-            printer.json(&kubernetes::daemonset(&payload, &args.image))?;
+            printer.json(&rollout::daemonset(&payload, &args.image))?;
             Ok(ExitStatus::Success)
         }
         Via::Marathon => {
@@ -158,7 +159,7 @@ fn discover(
     token: Option<&str>,
     timeout: Duration,
     printer: &Printer,
-) -> anyhow::Result<discovery::Agents> {
+) -> anyhow::Result<Agents> {
     let source = if !args.agents.is_empty() {
         Source::Hosts(&args.agents)
     } else if let Some(path) = &args.agents_file {
@@ -169,7 +170,7 @@ fn discover(
             token,
         }
     };
-    let agents = discovery::discover(&source, timeout)?;
+    let agents = rollout::discover(&source, timeout)?;
     for warning in &agents.warnings {
         printer.warn(warning);
     }
@@ -198,7 +199,7 @@ fn remote_root_for(template: Option<&str>, host: &str) -> String {
             None => out.push('%'),
         }
     }
-    script::normalize_root(&out)
+    rollout::normalize_root(&out)
 }
 
 #[derive(Serialize)]
@@ -296,13 +297,13 @@ fn install_ssh(
         print_line(printer, bar.as_ref(), &report.line())?;
     }
     let mut print_error = None;
-    let done = ssh::fan_out(
+    let done = rollout::fan_out(
         hosts,
         args.parallel,
         |host| {
             let root = remote_root_for(args.remote_root.as_deref(), host);
-            let text = script::render(payload, &script::shell_quote(&root), root.is_empty(), "");
-            ssh::install(settings, host, &text)
+            let text = rollout::render(payload, &shell_quote(&root), root.is_empty(), "");
+            rollout::ssh_install(settings, host, &text)
         },
         |report| {
             if let Some(bar) = &bar {
@@ -395,7 +396,7 @@ fn via_marathon(
     agents: usize,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    let app = marathon::app(payload, agents);
+    let app = rollout::marathon_app(payload, agents);
     let Some(url) = &args.marathon_url else {
         printer.json(&app)?;
         return Ok(ExitStatus::Success);
@@ -404,23 +405,23 @@ fn via_marathon(
         printer.warn(format!(
             "dry run: would PUT this app to {}/v2/apps{}",
             url.trim_end_matches('/'),
-            marathon::APP_ID
+            MARATHON_APP_ID
         ));
         printer.json(&app)?;
         return Ok(ExitStatus::Success);
     }
-    let deployment = marathon::deploy(url, token, &app, timeout)?;
+    let deployment = rollout::marathon_deploy(url, token, &app, timeout)?;
     let report = serde_json::json!({
         "via": "marathon",
-        "app_id": marathon::APP_ID,
+        "app_id": MARATHON_APP_ID,
         "instances": agents,
         "deployment_id": deployment,
     });
     printer.report(&report, |printer| {
         printer.line(format!(
             "{} deployed to Marathon with {agents} instance(s) (deployment {deployment}); once every task runs, remove it: dcos marathon app remove {}",
-            marathon::APP_ID,
-            marathon::APP_ID
+            MARATHON_APP_ID,
+            MARATHON_APP_ID
         ))
     })?;
     Ok(ExitStatus::Success)

@@ -6,7 +6,7 @@ use super::{display, looks_like_dcos, quote, Finding, Fixes, Severity};
 use crate::config::Config;
 
 // The key and the file `rollout --conntrack-liberal` writes on agents, spelled once.
-use crate::rollout::script::{SYSCTL_FILE as PERSIST_FILE, SYSCTL_KEY as KEY};
+use crate::rollout::{SYSCTL_FILE as PERSIST_FILE, SYSCTL_KEY as KEY};
 
 const PROC: &str = "/proc/sys/net/netfilter/nf_conntrack_tcp_be_liberal";
 

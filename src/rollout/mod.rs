@@ -5,13 +5,39 @@
 //! CA) through [`ssh`], N at a time, and every agent gets one result line. For clusters where ssh
 //! is not allowed, [`marathon`] and [`kubernetes`] hand the same script to the cluster's own
 //! scheduler instead.
+//!
+//! # API (for `cmd/rollout.rs`; `trust` and `doctor` use the two marked)
+//! ```text
+//! discover(&Source, timeout) -> Result<Agents>   // Source::{Mesos { url, token }, File, Hosts}
+//! Agents { hosts, rejected: Vec<(name, why)>, warnings }   // DEFAULT_MESOS_URL: no --mesos-url
+//! Payload::new(&[(Endpoint, pem)], force, conntrack_liberal) -> Payload  // what each agent gets
+//! normalize_root(&str) -> String                 // --agent-root as the script takes it
+//! render(&Payload, root_expr, live_sysctl, tail) -> String   // the POSIX sh script
+//! SshSettings { .. }; ssh_install(&SshSettings, host, script) -> AgentReport
+//! fan_out(items, parallel, job, done) -> Vec<AgentReport>   // N agents at a time
+//! marathon_app(&Payload, agents) -> Value; marathon_deploy(url, token, &app, timeout); MARATHON_APP_ID
+//! daemonset(&Payload, image) -> Value            // --via kubernetes
+//! AgentReport, Status, Summary                   // one line per agent, and the total
+//! read_body(response, cap, deadline) -> Result<Vec<u8>>   // trust --ca-url: capped, one deadline
+//! SYSCTL_FILE, SYSCTL_KEY                        // doctor: what --conntrack-liberal writes
+//! ```
+//! Remote paths follow trust's layout (`trust/`); agents' text is sanitised before printing.
 
-pub(crate) mod discovery;
-pub(crate) mod http;
-pub(crate) mod kubernetes;
-pub(crate) mod marathon;
-pub(crate) mod script;
-pub(crate) mod ssh;
+mod discovery;
+mod http;
+mod kubernetes;
+mod marathon;
+mod script;
+mod ssh;
+
+pub(crate) use discovery::{discover, Agents, Source, DEFAULT_MESOS_URL};
+pub(crate) use http::read_body;
+pub(crate) use kubernetes::daemonset;
+pub(crate) use marathon::{
+    app as marathon_app, deploy as marathon_deploy, APP_ID as MARATHON_APP_ID,
+};
+pub(crate) use script::{normalize_root, render, Payload, SYSCTL_FILE, SYSCTL_KEY};
+pub(crate) use ssh::{fan_out, install as ssh_install, SshSettings};
 
 use serde::Serialize;
 
