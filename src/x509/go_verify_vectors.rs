@@ -1121,3 +1121,111 @@ fn policies_valid_go_case_without_options() {
         Err("x509: no valid chains built: 1 chains with invalid policies".to_string())
     );
 }
+
+/// TestVerifyHostnameIPAddresses, the forms a Docker endpoint can take (an endpoint never
+/// carries an IPv6 zone; brackets are the endpoint's syntax, removed before matching).
+#[test]
+fn verify_hostname_ip_addresses_go_table() {
+    let mut p = CertificateParams::new(vec!["192.0.2.1".to_string(), "fe80::1".to_string()])
+        .expect("params");
+    p.distinguished_name.push(DnType::CommonName, "ips");
+    let der = p
+        .self_signed(&KeyPair::generate().expect("key"))
+        .expect("cert");
+    let cert = parse(der.der());
+    for (host, matches) in [
+        ("192.0.2.1", true),
+        ("192.0.2.2", false),
+        ("fe80::1", true),
+        ("fe80::2", false),
+    ] {
+        let ip = Host::Ip(host.parse().expect("IP"));
+        assert_eq!(check_hostname(&cert, &ip, host).is_ok(), matches, "{host}");
+    }
+}
+
+/// TestCertificateChainSignedByECDSA: no roots, the leaf's real issuer and a self-signed
+/// DSA certificate with the issuer's name among the intermediates: unknown authority, and
+/// no panic on the DSA candidate.
+#[test]
+fn chain_with_a_dsa_candidate_go_case() {
+    let root_key = KeyPair::generate().expect("key");
+    let mut root_params = edge_params("X", true, Mutate::None);
+    root_params.key_usages.push(KeyUsagePurpose::CrlSign);
+    let root = root_params
+        .self_signed(&root_key)
+        .expect("root")
+        .der()
+        .clone();
+    let mut leaf = edge_params("leaf", false, Mutate::None);
+    leaf.is_ca = IsCa::ExplicitNoCa;
+    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let leaf = leaf
+        .signed_by(
+            &KeyPair::generate().expect("key"),
+            &Issuer::new(root_params, root_key),
+        )
+        .expect("leaf")
+        .der()
+        .clone();
+    // dsaSelfSignedCNX: v1, Subject=Issuer=CN=X, a DSA key, dsaWithSHA256, a dummy signature.
+    let int = |v: &[u8]| tlv(0x02, v);
+    let dsa_params = tlv(
+        0x30,
+        &[int(&[0x7f; 128]), int(&[0x7f; 20]), int(&[0x02])].concat(),
+    );
+    let spki = tlv(
+        0x30,
+        &[
+            tlv(
+                0x30,
+                &[
+                    tlv(0x06, &[0x2a, 0x86, 0x48, 0xce, 0x38, 0x04, 0x01]),
+                    dsa_params,
+                ]
+                .concat(),
+            ),
+            tlv(0x03, &[&[0u8][..], &int(&[0x35; 128])].concat()),
+        ]
+        .concat(),
+    );
+    let name = tlv(
+        0x30,
+        &tlv(
+            0x31,
+            &tlv(
+                0x30,
+                &[tlv(0x06, &[0x55, 0x04, 0x03]), tlv(0x13, b"X")].concat(),
+            ),
+        ),
+    );
+    let alg = tlv(
+        0x30,
+        &tlv(
+            0x06,
+            &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x03, 0x02],
+        ),
+    );
+    let validity = tlv(
+        0x30,
+        &[tlv(0x17, b"200101000000Z"), tlv(0x17, b"491231235959Z")].concat(),
+    );
+    let tbs = tlv(
+        0x30,
+        &[
+            int(&[0x03, 0xea]),
+            alg.clone(),
+            name.clone(),
+            validity,
+            name,
+            spki,
+        ]
+        .concat(),
+    );
+    let dsa = CertificateDer::from(tlv(0x30, &[tbs, alg, tlv(0x03, &[0, 0])].concat()));
+    let got = verify_ders(&leaf, &[root, dsa], &[], None, now());
+    match got {
+        Err(e) => assert!(e.contains("certificate signed by unknown authority"), "{e}"),
+        Ok(chains) => panic!("verified without roots: {chains:?}"),
+    }
+}
