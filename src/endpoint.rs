@@ -210,20 +210,38 @@ fn is_dns_name(text: &str) -> bool {
 }
 
 /// Whether `entry` is a CIDR (`10.0.0.0/8`) that contains `ip`, as Docker reads
-/// `insecure-registries` (moby `registry/config.go`).
+/// `insecure-registries` (moby `registry/config.go`: Go's `net.ParseCIDR`, then
+/// `IPNet.Contains`). Written here rather than with the `ipnet` crate because its parser
+/// disagrees with Go's: it takes octets with leading zeros (`192.168.000.0/16`, which Go
+/// refuses) and refuses a prefix length with them (`/016`, which Go takes).
 pub(crate) fn cidr_contains(entry: &str, ip: IpAddr) -> bool {
     let Some((net, bits)) = entry.split_once('/') else {
         return false;
     };
+    // Go's `dtoi`: ASCII digits only, leading zeros allowed, no sign.
+    if bits.is_empty() || !bits.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
     let (Ok(net), Ok(bits)) = (net.parse::<IpAddr>(), bits.parse::<u32>()) else {
         return false;
     };
-    match (net, ip) {
-        (IpAddr::V4(net), IpAddr::V4(ip)) if bits <= 32 => {
-            let mask = u32::MAX.checked_shl(32 - bits).unwrap_or(0);
-            u32::from(net) & mask == u32::from(ip) & mask
+    let mask4 = |bits: u32| u32::MAX.checked_shl(32 - bits).unwrap_or(0);
+    // Go compares an IPv4 or IPv4-mapped address in its 4-byte form (`IP.To4`), and an
+    // IPv4-mapped network with the last 32 bits of its mask.
+    let to4 = |ip: IpAddr| match ip {
+        IpAddr::V4(v4) => Some(v4),
+        IpAddr::V6(v6) => v6.to_ipv4_mapped(),
+    };
+    let (net4, bits4) = match net {
+        IpAddr::V4(v4) if bits <= 32 => (Some(v4), bits),
+        IpAddr::V6(v6) if bits <= 128 => (v6.to_ipv4_mapped(), bits.saturating_sub(96)),
+        _ => return false,
+    };
+    match (net4, to4(ip), net, ip) {
+        (Some(net), Some(ip), _, _) => {
+            u32::from(net) & mask4(bits4) == u32::from(ip) & mask4(bits4)
         }
-        (IpAddr::V6(net), IpAddr::V6(ip)) if bits <= 128 => {
+        (None, None, IpAddr::V6(net), IpAddr::V6(ip)) => {
             let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
             u128::from(net) & mask == u128::from(ip) & mask
         }
@@ -326,5 +344,19 @@ mod tests {
         assert!(!cidr_contains("192.168.1.50", ip));
         assert!(!cidr_contains("fd00::/8", ip));
         assert!(cidr_contains("fd00::/8", "fd00::1".parse().unwrap()));
+        // Go's ParseCIDR: leading zeros in the length, not in an octet; no sign.
+        assert!(cidr_contains("192.168.0.0/016", ip));
+        assert!(!cidr_contains("192.168.000.0/16", ip));
+        assert!(!cidr_contains("192.168.0.0/+16", ip));
+        assert!(!cidr_contains("192.168.0.0/", ip));
+        assert!(!cidr_contains("192.168.0.0/33", ip));
+        // IPNet.Contains: IPv4-mapped networks and addresses compare as IPv4.
+        assert!(cidr_contains("::ffff:192.168.0.0/112", ip));
+        assert!(!cidr_contains("::ffff:192.168.0.0/120", ip));
+        assert!(cidr_contains(
+            "192.168.0.0/16",
+            "::ffff:192.168.1.50".parse().unwrap()
+        ));
+        assert!(!cidr_contains("::/0", ip));
     }
 }

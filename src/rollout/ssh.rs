@@ -79,21 +79,9 @@ impl SshSettings {
     /// The command as a user would type it, for `--dry-run`.
     pub(crate) fn display(&self, host: &str) -> String {
         std::iter::once(self.program.display().to_string())
-            .chain(self.args(host).iter().map(|a| display_word(a)))
+            .chain(self.args(host).iter().map(|a| script::shell_quote(a)))
             .collect::<Vec<_>>()
             .join(" ")
-    }
-}
-
-fn display_word(word: &str) -> String {
-    if !word.is_empty()
-        && word
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_=.,:/@%+".contains(&b))
-    {
-        word.to_string()
-    } else {
-        script::shell_quote(word)
     }
 }
 
