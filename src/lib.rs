@@ -3,7 +3,8 @@
 //! The program is this library; `main.rs` answers Docker's plugin-metadata call and hands
 //! everything else to [`run`]. It is a library so that the fuzz targets (`fuzz/`) link the
 //! code they test instead of including its files. Its public items are [`run`], the
-//! metadata fast path ([`PLUGIN_METADATA`], [`print_plugin_metadata`]) and, under
+//! metadata fast paths ([`PLUGIN_METADATA`], [`print_plugin_metadata`], and on Linux/glibc
+//! `metadata_before_start` with its `InitArrayFn`) and, under
 //! `cfg(fuzzing)` and in tests, the fuzz properties (`fuzz`); everything else is
 //! `pub(crate)`, as in a binary.
 //!
@@ -46,6 +47,11 @@ pub const PLUGIN_METADATA: &str = plugin::METADATA_SUBCOMMAND;
 pub fn print_plugin_metadata() -> ExitCode {
     plugin::print_metadata().into()
 }
+
+/// Answers [`PLUGIN_METADATA`] before Rust's start-up, from the `.init_array` entry main.rs
+/// registers; returns for every other command line.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub use plugin::{metadata_before_start, InitArrayFn};
 
 /// Runs the command `args` (the whole command line, program name first) names.
 pub fn run(args: Vec<OsString>) -> ExitCode {

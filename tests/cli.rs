@@ -4,7 +4,8 @@
 mod support;
 
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use support::{assert_status, assert_status_for, dcosreg, stderr, stdout, Dcosreg};
 
@@ -53,6 +54,73 @@ fn metadata_reads_no_config_and_ignores_bad_settings() {
         .run();
     assert_status(&out, 0);
     assert!(stderr(&out).is_empty());
+}
+
+/// The handshake with stdout set up by `stdout` (a closed pipe, a full device…): its status.
+fn metadata_status_with_stdout(stdout: Stdio) -> Option<i32> {
+    let mut run = Dcosreg::new(["docker-cli-plugin-metadata"]);
+    run.command().stdout(stdout).stderr(Stdio::null());
+    let (mut child, _home) = run.spawn();
+    support::wait_with_deadline(&mut child, Duration::from_secs(30))
+        .status
+        .code()
+}
+
+/// On Linux/glibc the handshake is answered before Rust's start-up (src/plugin.rs); it keeps
+/// what that start-up arranges: a write that fails is status 2 (not a SIGPIPE death), and a
+/// closed stdout is /dev/null (status 0).
+#[test]
+fn metadata_keeps_its_exit_status_when_stdout_fails() {
+    // The pipe's only reader is `true`, which has exited: the closed end of `| true`.
+    let mut reader = Command::new("true").stdin(Stdio::piped()).spawn().unwrap();
+    let writer = reader.stdin.take().unwrap();
+    reader.wait().unwrap();
+    assert_eq!(
+        metadata_status_with_stdout(writer.into()),
+        Some(2),
+        "a closed pipe"
+    );
+    let full = std::fs::File::options()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    assert_eq!(
+        metadata_status_with_stdout(full.into()),
+        Some(2),
+        "/dev/full"
+    );
+    let mut sh = Command::new("sh");
+    sh.args(["-c", r#"exec "$0" docker-cli-plugin-metadata >&-"#])
+        .arg(support::bin_path());
+    let out = Dcosreg::via(sh).run();
+    assert_status(&out, 0);
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+}
+
+/// What makes the handshake cheap to start (build.rs; benches/metadata.sh times it): a
+/// fixed-address executable, which the loader need not relocate, mapping no libgcc_s.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn the_binary_is_linked_to_start_fast() {
+    let readelf = |flag: &str| {
+        let out = Command::new(support::require_tool("readelf"))
+            .arg(flag)
+            .arg(support::bin_path())
+            .output()
+            .unwrap();
+        assert_status(&out, 0);
+        stdout(&out)
+    };
+    let header = readelf("-h");
+    assert!(
+        header.contains("EXEC (Executable file)"),
+        "not a fixed-address executable:\n{header}"
+    );
+    let dynamic = readelf("-d");
+    assert!(
+        dynamic.contains("[libc.so.6]") && !dynamic.contains("libgcc_s"),
+        "{dynamic}"
+    );
 }
 
 /// A HOME whose ~/.docker/cli-plugins holds this build as `docker-dcosreg`.
