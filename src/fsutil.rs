@@ -308,10 +308,10 @@ pub(crate) fn lock_root(root: &Path) -> anyhow::Result<fs::File> {
     match flock(&handle, FlockOperation::NonBlockingLockExclusive) {
         Ok(()) => return Ok(handle),
         Err(rustix::io::Errno::WOULDBLOCK) => {
-            eprintln!(
+            crate::output::say(&format!(
                 "waiting for another docker-dcosreg trust/untrust on {} to finish…",
                 root.display()
-            );
+            ));
         }
         Err(e) => {
             return Err(std::io::Error::from(e))

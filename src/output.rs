@@ -150,6 +150,12 @@ impl Printer {
         self.say(format!("note: {}", text.as_ref()));
     }
 
+    /// Several lines for people on stderr (what is about to be confirmed): newlines kept,
+    /// other control and bidi characters escaped.
+    pub(crate) fn tell(&self, text: impl AsRef<str>) {
+        let _ = writeln!(std::io::stderr().lock(), "{}", sanitize(text.as_ref()));
+    }
+
     /// One line for people on stderr: progress, a summary beside a result on stdout.
     pub(crate) fn say(&self, text: impl AsRef<str>) {
         say(text.as_ref());
@@ -159,6 +165,13 @@ impl Printer {
 /// One sanitised line on stderr. A closed stderr is not worth a panic.
 pub(crate) fn say(text: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{}", sanitize_line(text));
+}
+
+/// A question on stderr, the answer typed on the same line.
+pub(crate) fn prompt(text: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = write!(err, "{}", sanitize_line(text));
+    let _ = err.flush();
 }
 
 /// Set once stdout turned out to be a closed pipe: later output is dropped.

@@ -245,7 +245,7 @@ fn read_credential(args: &LoginArgs) -> anyhow::Result<Credential> {
         Some(user) if !user.is_empty() => user.clone(),
         Some(_) => bail!("--username is empty — give the registry user name"),
         None if interactive && !args.password_stdin => {
-            eprint!("Username: ");
+            crate::output::prompt("Username: ");
             let mut line = String::new();
             std::io::stdin().lock().read_line(&mut line)?;
             let user = line.trim().to_string();

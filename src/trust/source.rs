@@ -10,7 +10,7 @@
 //! Use: a [`CaSource`] → [`obtain`] → [`confirm`] under a [`Confirmation`] → install
 //! `approved.cas`. The command line's options become these two in `cli.rs`.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -367,7 +367,7 @@ pub(crate) struct Approved {
 
 /// Show what is offered and apply the confirmation rules. Endpoints whose handshake failed
 /// are left out (the caller reports them); everything else is all-or-nothing.
-/// `ask` is where the question goes (stderr); answers are read from stdin, only when
+/// The certificates and the question go to stderr; answers are read from stdin, only when
 /// stdin is a terminal.
 pub(crate) fn confirm(
     found: &[EndpointCa],
@@ -379,7 +379,7 @@ pub(crate) fn confirm(
         return Err(Refusal::NothingOffered);
     }
     if !printer.is_json() {
-        describe(&offered);
+        describe(&offered, printer);
     }
     if let Some(text) = &how.fingerprint {
         let wanted = parse_fingerprints(text)?;
@@ -399,14 +399,9 @@ pub(crate) fn confirm(
         return Err(Refusal::NoTerminal);
     }
     if printer.is_json() {
-        describe(&all.iter().collect::<Vec<_>>());
+        describe(&all.iter().collect::<Vec<_>>(), printer);
     }
-    let mut err = std::io::stderr().lock();
-    let _ = write!(
-        err,
-        "Trust these certificates for the endpoints above? [y/N] "
-    );
-    let _ = err.flush();
+    crate::output::prompt("Trust these certificates for the endpoints above? [y/N] ");
     let mut answer = String::new();
     std::io::stdin()
         .lock()
@@ -476,7 +471,7 @@ pub(crate) fn select_by_fingerprint(
 
 /// Print each distinct certificate once, with the endpoints that offered it, on stderr
 /// (stdout stays for results and JSON).
-fn describe(offered: &[&EndpointCa]) {
+fn describe(offered: &[&EndpointCa], printer: &Printer) {
     let mut shown: Vec<(String, Vec<String>, &Candidate)> = Vec::new();
     for entry in offered {
         for cand in entry.cas.iter().flatten() {
@@ -493,9 +488,8 @@ fn describe(offered: &[&EndpointCa]) {
             }
         }
     }
-    let mut err = std::io::stderr().lock();
     for (_, endpoints, cand) in shown {
-        let _ = writeln!(err, "{}", render(cand, &endpoints));
+        printer.tell(render(cand, &endpoints));
     }
 }
 
