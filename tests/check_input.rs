@@ -281,4 +281,25 @@ fn unreachable_endpoints_exit_1() {
         assert_eq!(ep["status"], "unreachable");
         assert_eq!(ep["findings"][0]["code"], "unreachable");
     }
+    // Text: a finding looks as doctor shows one (severity padded, the fix under the code),
+    // and each endpoint is named once, in its own line, not again in its cause.
+    let out = dcosreg(&[
+        "--internal",
+        &addr,
+        "--external",
+        &other,
+        "--timeout",
+        "2s",
+        "check",
+    ]);
+    assert_status(&out, 1);
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!(
+            "{addr}: unreachable\n  error   unreachable: connection refused"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("\n          fix: check the port"), "{text}");
+    assert_eq!(text.matches(addr.as_str()).count(), 1, "{text}");
 }
