@@ -29,7 +29,7 @@ use crate::config::Config;
 use crate::dockerfile::{endpoint_domain_len, pulled_images, retarget, BuildArgs as ArgValues};
 use crate::endpoint::Endpoint;
 use crate::exit::{ExitStatus, Stop};
-use crate::output::{sanitize_line, shell_quote, Printer};
+use crate::output::{shell_quote, Printer};
 use crate::plugin;
 
 /// A Dockerfile larger than this is not a Dockerfile.
@@ -388,8 +388,8 @@ fn check_daemon(limit: Duration) -> anyhow::Result<()> {
         .find(|l| !l.is_empty())
         .unwrap_or("docker version failed");
     Err(anyhow!(
-        "the Docker daemon is not reachable: {} — start dockerd or point DOCKER_HOST/--host at it",
-        sanitize_line(reason)
+        // main says it through the printer's sanitising.
+        "the Docker daemon is not reachable: {reason} — start dockerd or point DOCKER_HOST/--host at it"
     ))
 }
 
