@@ -94,14 +94,7 @@ pub(crate) fn run(
         .filter_map(Anchor::from_approved)
         .collect();
 
-    // The traps each store's inspection finds for these endpoints: what would make the CA
-    // useless once installed (the same findings `doctor` reports).
-    let installing: Vec<Endpoint> = anchors.iter().map(|a| a.endpoint.clone()).collect();
-    let fixes = Fixes::new(config);
-    let mut findings: Vec<Finding> = Vec::new();
-    for target in &targets {
-        findings.extend(target.inspect(&host, &installing, trust::Scope::Traps, &fixes));
-    }
+    let findings = traps(config, &host, &targets, &anchors);
     for finding in &findings {
         let text = match &finding.fix {
             Some(fix) => format!("{} (fix: {fix})", finding.message),
@@ -160,6 +153,17 @@ impl Report {
             ExitStatus::Success
         }
     }
+}
+
+/// The traps each store's inspection finds for the endpoints being installed: what would
+/// make the CA useless once installed (the same findings `doctor` reports).
+fn traps(config: &Config, host: &Host, targets: &[Target], anchors: &[Anchor]) -> Vec<Finding> {
+    let installing: Vec<Endpoint> = anchors.iter().map(|a| a.endpoint.clone()).collect();
+    let fixes = Fixes::new(config);
+    targets
+        .iter()
+        .flat_map(|target| target.inspect(host, &installing, trust::Scope::Traps, &fixes))
+        .collect()
 }
 
 /// Per endpoint that offered nothing, why (the cause names what to do); per candidate
