@@ -16,14 +16,6 @@ fn cert_dir_with(ca: &Path) -> tempfile::TempDir {
     dir
 }
 
-fn mode(path: &Path) -> u32 {
-    std::fs::metadata(path)
-        .expect("metadata")
-        .permissions()
-        .mode()
-        & 0o777
-}
-
 fn cert_ok(args: &[&str]) -> serde_json::Value {
     let mut full = vec!["--format", "json", "cert"];
     full.extend_from_slice(args);

@@ -4,20 +4,13 @@
 
 mod support;
 
-use std::path::Path;
-
 use support::certs::{chain, Spec};
-use support::{assert_status, assert_status_for, dcosreg, json, stderr, stdout};
+use support::{assert_status, assert_status_for, dcosreg, json, stderr, stdout, write_file};
 
 /// A CA and a leaf for `names` signed by it: (leaf PEM, key PEM, CA PEM, CA DER).
 fn ca_and_leaf(names: &[&str], cn: &str) -> (String, String, String, Vec<u8>) {
     let [ca, leaf] = chain([Spec::ca("Test Registry CA"), Spec::names(names).cn(cn)]);
     (leaf.pem(), leaf.key_pem(), ca.pem(), ca.der().to_vec())
-}
-
-fn write(path: &Path, contents: impl AsRef<[u8]>) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, contents).unwrap();
 }
 
 /// `check --cert FILE --host EP` with the configured endpoints pointing at test addresses.
@@ -38,18 +31,18 @@ fn bad_certificate_files_exit_2_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let (leaf, key, ca, _) = ca_and_leaf(&["127.0.0.1"], "registry");
     let good = dir.path().join("good.pem");
-    write(&good, &leaf);
+    write_file(&good, &leaf);
     let ca_file = dir.path().join("ca.pem");
-    write(&ca_file, &ca);
+    write_file(&ca_file, &ca);
     let empty = dir.path().join("empty.pem");
-    write(&empty, "");
+    write_file(&empty, "");
     let garbage = dir.path().join("garbage.pem");
-    write(
+    write_file(
         &garbage,
         "-----BEGIN CERTIFICATE-----\nnot base64 at all!\n-----END CERTIFICATE-----\n",
     );
     let key_only = dir.path().join("key.pem");
-    write(&key_only, &key);
+    write_file(&key_only, &key);
     let missing = dir.path().join("missing.pem");
     let bad = [&empty, &garbage, &key_only, &missing];
     for file in bad {
@@ -107,7 +100,7 @@ fn hostile_certificate_strings_are_sanitized() {
     let (leaf, _, ca, _) = ca_and_leaf(&["bad\u{1b}[31mname.example"], hostile_cn);
     let dir = tempfile::tempdir().unwrap();
     let cert = dir.path().join("leaf.pem");
-    write(&cert, format!("{leaf}{ca}"));
+    write_file(&cert, format!("{leaf}{ca}"));
     let cert = cert.to_str().unwrap();
     let out = offline(&["--cert", cert, "--host", "registry.example"]);
     assert_status(&out, 1);
@@ -143,7 +136,7 @@ fn json_has_the_contract_shape_and_trust_follows_root() {
     let root = tempfile::tempdir().unwrap();
     let (leaf, _, ca, ca_der) = ca_and_leaf(&["127.0.0.1"], "registry");
     let cert = root.path().join("served.pem");
-    write(&cert, &leaf);
+    write_file(&cert, &leaf);
     let cert = cert.to_str().unwrap();
     let root_dir = root.path().to_str().unwrap();
     let run = |host: &str| {
@@ -189,7 +182,7 @@ fn json_has_the_contract_shape_and_trust_follows_root() {
 
     // A DER file named ca.crt: Go's AppendCertsFromPEM ignores it, and we say so.
     let certs_d = root.path().join("etc/docker/certs.d/127.0.0.1:5000");
-    write(&certs_d.join("ca.crt"), &ca_der);
+    write_file(&certs_d.join("ca.crt"), &ca_der);
     let value = json(&run("127.0.0.1:5000"));
     assert_eq!(value["endpoints"][0]["status"], "untrusted");
     let codes: Vec<&str> = value["endpoints"][0]["findings"]
@@ -201,7 +194,7 @@ fn json_has_the_contract_shape_and_trust_follows_root() {
     assert!(codes.contains(&"ca-file-ignored"), "{codes:?}");
 
     // PEM ca.crt in certs.d/<host:port>: trusted for that spelling only.
-    write(&certs_d.join("ca.crt"), &ca);
+    write_file(&certs_d.join("ca.crt"), &ca);
     let out = run("127.0.0.1:5000");
     assert_status(&out, 0);
     assert_eq!(
@@ -221,7 +214,7 @@ fn json_has_the_contract_shape_and_trust_follows_root() {
     );
 
     // The system bundle under ROOT counts for every endpoint, as SystemCertPool does.
-    write(&root.path().join("etc/ssl/certs/ca-certificates.crt"), &ca);
+    write_file(&root.path().join("etc/ssl/certs/ca-certificates.crt"), &ca);
     assert_status(&run("127.0.0.1:5001"), 0);
     assert_status(&run("127.0.0.1"), 0);
 }
@@ -231,9 +224,9 @@ fn the_vip_certificate_warns_about_the_mlb_address() {
     let dir = tempfile::tempdir().unwrap();
     let (leaf, _, ca, _) = ca_and_leaf(&["127.0.0.1"], "registry");
     let cert = dir.path().join("leaf.pem");
-    write(&cert, &leaf);
+    write_file(&cert, &leaf);
     let ca_file = dir.path().join("ca.pem");
-    write(&ca_file, &ca);
+    write_file(&ca_file, &ca);
     let out = dcosreg(&[
         "--internal",
         "127.0.0.1",

@@ -17,8 +17,8 @@ use base64::Engine;
 use support::certs::Spec;
 use support::peers::TestChain;
 use support::{
-    assert_status, assert_status_for, bin_path, json, require_tool, sha256_hex, wait_with_deadline,
-    Dcosreg, Netns, Registry,
+    assert_status, assert_status_for, bin_path, json, mode, require_tool, sha256_hex,
+    wait_with_deadline, Dcosreg, Netns, Registry,
 };
 
 const USER: &str = "alice";
@@ -326,10 +326,6 @@ fn write_oci_layout(dir: &Path) {
     std::fs::write(dir.join("index.json"), index.to_string()).expect("index.json");
     std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#)
         .expect("oci-layout");
-}
-
-fn mode(path: &Path) -> u32 {
-    std::fs::metadata(path).expect("stat").permissions().mode() & 0o777
 }
 
 #[test]

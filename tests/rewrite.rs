@@ -10,7 +10,9 @@ use std::path::Path;
 use std::process::Output;
 
 use support::peers::{refused_port, TestChain};
-use support::{assert_status, dcosreg, stderr, stdout, unique_loopback_ip, Dcosreg, Registry};
+use support::{
+    assert_status, dcosreg, stderr, stdout, unique_loopback_ip, write_file, Dcosreg, Registry,
+};
 
 const VIP: &str = "192.168.0.1";
 const LB: &str = "192.168.1.50:5000";
@@ -356,9 +358,9 @@ fn deep_nesting_and_long_arg_chains() {
         nested("192.168.0.1"),
         nested("busybox"),
     );
-    write(&deep, &deep_text);
+    write_file(&deep, &deep_text);
     let other = dir.path().join("b.Dockerfile");
-    write(&other, "FROM 192.168.0.1/b\n");
+    write_file(&other, "FROM 192.168.0.1/b\n");
     let out = dcosreg(&args(&["--to", "external", dir.path().to_str().unwrap()]));
     assert_status(&out, 0);
     assert!(read(&deep).starts_with("FROM 192.168.1.50:5000/a\n"));
@@ -487,13 +489,6 @@ fn endpoint_spellings_normalize() {
     );
 }
 
-fn write(path: &Path, text: &str) {
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir).unwrap();
-    }
-    fs::write(path, text).unwrap();
-}
-
 fn read(path: &Path) -> String {
     fs::read_to_string(path).unwrap()
 }
@@ -526,9 +521,9 @@ fn directories_patterns_git_and_named_files() {
         "svc/dockerfile",
     ];
     for f in matching.iter().chain(ignored.iter()) {
-        write(&root.join(f), BEFORE);
+        write_file(&root.join(f), BEFORE);
     }
-    write(&root.join("custom.build"), BEFORE);
+    write_file(&root.join("custom.build"), BEFORE);
     fs::set_permissions(
         root.join("svc/Dockerfile.prod"),
         fs::Permissions::from_mode(0o600),
@@ -582,7 +577,7 @@ fn directories_patterns_git_and_named_files() {
 fn check_diff_dry_run_and_json_write_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("Dockerfile");
-    write(&file, BEFORE);
+    write_file(&file, BEFORE);
     let f = file.to_str().unwrap();
 
     let check = dcosreg(&args(&["--to", "external", "--check", f]));
@@ -687,7 +682,7 @@ fn stdin_to_stdout() {
 fn symlinks_are_written_through() {
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("real.Dockerfile");
-    write(&target, BEFORE);
+    write_file(&target, BEFORE);
     let link = dir.path().join("Dockerfile");
     std::os::unix::fs::symlink(&target, &link).unwrap();
     let out = dcosreg(&args(&["--to", "external", link.to_str().unwrap()]));
@@ -703,7 +698,7 @@ fn symlinks_are_written_through() {
 fn bad_input_is_exit_2_with_nothing_written() {
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("Dockerfile");
-    write(&good, BEFORE);
+    write_file(&good, BEFORE);
     let missing = dir.path().join("missing/Dockerfile");
     let out = dcosreg(&args(&[
         "--to",
@@ -752,7 +747,7 @@ fn auto_points_at_the_endpoint_that_answers() {
     let f = file.to_str().unwrap();
 
     // The internal endpoint answers: references to the external one move to it.
-    write(&file, &format!("FROM {dead}/base/x\n"));
+    write_file(&file, format!("FROM {dead}/base/x\n"));
     let out = dcosreg(&[
         "--internal",
         &live,
@@ -787,7 +782,7 @@ fn auto_points_at_the_endpoint_that_answers() {
     ]);
     assert_status(&out, 0);
     assert_eq!(read(&file), format!("FROM {live}/base/x\n"));
-    write(&file, &format!("FROM {dead}/base/x\n"));
+    write_file(&file, format!("FROM {dead}/base/x\n"));
     let out = dcosreg(&[
         "--internal",
         &dead,
@@ -809,7 +804,7 @@ fn auto_with_nothing_answering_is_exit_1_and_writes_nothing() {
     let a = format!("{ip}:{}", refused_port(&ip));
     let b = format!("{ip}:{}", refused_port(&ip));
     let file = dir.path().join("Dockerfile");
-    write(&file, &format!("FROM {a}/x\nFROM {b}/y\n"));
+    write_file(&file, format!("FROM {a}/x\nFROM {b}/y\n"));
     let out = dcosreg(&[
         "--internal",
         &a,

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use support::certs::{openssl_fingerprint, Spec};
 use support::{
-    assert_status, assert_status_for, dcosreg, json, require_tool, stderr, stdout,
+    assert_status, assert_status_for, dcosreg, json, mode, require_tool, stderr, stdout,
     unique_loopback_ip, Dcosreg,
 };
 
@@ -264,7 +264,7 @@ fn assert_layout(root: &Path, agent: &str, pem: &str) {
         let got =
             std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         assert_eq!(got, pem, "{}", path.display());
-        let mode = std::fs::metadata(&path).expect("meta").mode() & 0o777;
+        let mode = mode(&path);
         assert_eq!(mode, 0o644, "{}", path.display());
     }
 }
@@ -993,7 +993,7 @@ fn credentials_archive_reaches_every_agent_private_and_idempotent() {
         assert!(line_for(&text, agent).starts_with(&format!("{agent}: installed")));
         let installed = root.join(agent).join("etc/docker.tar.gz");
         assert_eq!(std::fs::read(&installed).expect("installed archive"), bytes);
-        let mode = std::fs::metadata(&installed).expect("meta").mode() & 0o777;
+        let mode = mode(&installed);
         assert_eq!(mode, 0o600, "{}", installed.display());
     }
     // Rerun: nothing written anywhere.

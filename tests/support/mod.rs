@@ -23,6 +23,24 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+/// Write `contents` to `path`, making its parent directories.
+pub fn write_file(path: &Path, contents: impl AsRef<[u8]>) {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).expect("parent directories");
+    }
+    std::fs::write(path, contents).expect("write a test file");
+}
+
+/// The permission bits of `path` (`& 0o777`).
+pub fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .expect("metadata")
+        .permissions()
+        .mode()
+        & 0o777
+}
+
 /// SHA-256 of `bytes`, lower-case hex (as in image digests and the install manifest).
 pub fn sha256_hex(bytes: &[u8]) -> String {
     ring::digest::digest(&ring::digest::SHA256, bytes)
