@@ -317,7 +317,7 @@ impl Probe {
 
     /// Trust is recorded, not required: would Docker on this host accept this chain?
     /// The pool is what Docker uses for the endpoint: the system roots plus
-    /// `ROOT/etc/docker/certs.d/<reference host>/*.crt` (as `Anchors::for_endpoint`).
+    /// `ROOT/etc/docker/certs.d/<reference host>/*.crt` (as `Anchors::with_certs_d` over it).
     /// The certs.d CA alone is tried first: more roots never turn a verified chain into
     /// a failure, and it spares reading the system store in the usual case
     /// where `trust` has installed the CA.

@@ -59,7 +59,9 @@ pub(crate) fn run(
     };
     let anchors_for = |endpoint: &Endpoint| match &trust {
         TrustSource::Fixed(anchors) => anchors.clone(),
-        TrustSource::PerEndpoint => Anchors::for_endpoint(config, endpoint),
+        TrustSource::PerEndpoint => {
+            Anchors::with_certs_d(config, crate::trust::docker_endpoint_dir(config, endpoint))
+        }
     };
 
     if args.cert.is_some() && !args.endpoints.is_empty() {

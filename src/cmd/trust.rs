@@ -304,7 +304,7 @@ fn endpoint_report(entry: &EndpointCa) -> EndpointReport {
 
 /// Judge each endpoint's chain with the trust now installed, per target, as the Go
 /// client of that store would: Docker with the system pool plus its certs.d directory
-/// (x509::Anchors::for_endpoint), the other stores with the system pool plus the CA file
+/// (x509::Anchors::with_certs_d), the other stores with the system pool plus the CA file
 /// they were given. The chain comes from the handshake that provided the CA, or from a new
 /// one (for --ca-file / --ca-url): those handshakes run concurrently, within what is left
 /// of the command's deadline.
@@ -370,11 +370,14 @@ fn judge(
     endpoint: &Endpoint,
     others: &[Endpoint],
 ) -> (bool, Option<String>) {
-    // Rootless Docker's per-user certs.d is not what for_endpoint reads.
+    // Rootless Docker's per-user certs.d is not the system one read here.
     let system_docker =
         target == Target::Docker && path.starts_with(config.host_path(trust::DOCKER_CERTS_D));
     let anchors = if system_docker {
-        crate::x509::Anchors::for_endpoint(config, endpoint)
+        crate::x509::Anchors::with_certs_d(
+            config,
+            crate::trust::docker_endpoint_dir(config, endpoint),
+        )
     } else {
         let mut anchors = crate::x509::Anchors::system(config);
         match crate::x509::Anchors::from_file(path) {

@@ -185,7 +185,8 @@ pub(crate) fn verify(
     credential: &Credential,
     deadline: Instant,
 ) -> Result<Accepted, AuthError> {
-    let anchors = Anchors::for_endpoint(config, endpoint);
+    let anchors =
+        Anchors::with_certs_d(config, crate::trust::docker_endpoint_dir(config, endpoint));
     let registry = client(&anchors, endpoint, remaining(deadline, endpoint)?)?;
     let v2 = format!("https://{}/v2/", endpoint.reference_host());
     let first = registry

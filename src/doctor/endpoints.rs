@@ -59,7 +59,7 @@ pub(super) fn inspect(config: &Config, fixes: &Fixes) -> Vec<Finding> {
         }
         let judgement = x509::judge(
             &probe.chain.certs,
-            &Anchors::for_endpoint(config, endpoint),
+            &Anchors::with_certs_d(config, crate::trust::docker_endpoint_dir(config, endpoint)),
             endpoint,
             &config.other_endpoints(endpoint),
             SystemTime::now(),

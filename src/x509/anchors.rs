@@ -16,7 +16,6 @@ use rustls_pki_types::CertificateDer;
 
 use super::cert::Cert;
 use crate::config::Config;
-use crate::endpoint::Endpoint;
 use crate::pem::CertFileError;
 
 /// Go's `certFiles` for Linux, first found wins.
@@ -91,13 +90,12 @@ pub(crate) struct Anchors {
 }
 
 impl Anchors {
-    /// What Docker trusts for `endpoint` on the host under `--root`: the system pool plus
-    /// the `*.crt` in Docker's certs.d directory for it (`ROOT/etc/docker/certs.d/
-    /// <host[:port]>/`, named as the image reference spells the registry; the docker
-    /// store owns that path).
-    pub(crate) fn for_endpoint(config: &Config, endpoint: &Endpoint) -> Anchors {
+    /// What Docker trusts for an endpoint on the host under `--root`: the system pool plus
+    /// the `*.crt` in Docker's certs.d directory for it, `dir` (the docker store owns that
+    /// path, `trust::docker_endpoint_dir`: `ROOT/etc/docker/certs.d/<host[:port]>/`, named
+    /// as the image reference spells the registry).
+    pub(crate) fn with_certs_d(config: &Config, dir: PathBuf) -> Anchors {
         let mut anchors = Anchors::system(config);
-        let dir = crate::trust::docker_endpoint_dir(config, endpoint);
         anchors.add_certs_d(&dir);
         anchors.certs_d_dir = Some(dir);
         anchors

@@ -7,7 +7,7 @@
 //!
 //! # API (for `check`, `trust`, `doctor`, `cert`, ...)
 //! ```text
-//! Anchors::for_endpoint(&Config, &Endpoint) -> Anchors   // system pool + ROOT/etc/docker/certs.d/<ref host>/*.crt
+//! Anchors::with_certs_d(&Config, PathBuf) -> Anchors    // system pool + that certs.d dir's *.crt (trust::docker_endpoint_dir)
 //! Anchors::system(&Config) -> Anchors                    // Go's SystemCertPool() under --root
 //! Anchors::from_file(&Path) -> Result<Anchors, CertFileError>      // --ca-file (PEM or DER)
 //! Anchors::from_cert_dir(&Path) -> Result<Anchors, CertFileError>  // --cert-dir (*.crt, PEM)
