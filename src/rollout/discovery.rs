@@ -150,7 +150,7 @@ fn fetch_slaves(url: &str, token: Option<&str>, timeout: Duration) -> anyhow::Re
     if !status.is_success() {
         anyhow::bail!("the Mesos master at {target} answered {status} — check --mesos-url");
     }
-    super::http::read_body(response, super::http::MAX_BODY, deadline)
+    crate::tls::http::read_body(response, super::http::MAX_BODY, deadline)
         .with_context(|| format!("cannot read the agent list from {target}"))
 }
 

@@ -1,9 +1,9 @@
-//! The HTTP client for the Mesos master, Marathon and `--ca-url`: reqwest (blocking) on our own
+//! The HTTP client for the Mesos master and Marathon: reqwest (blocking) on our own
 //! rustls configuration with the ring provider and the platform verifier (the system's roots),
 //! as the crate's dependency rules ask. Every request is bounded by the command's deadline.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
 use rustls_platform_verifier::BuilderVerifierExt;
@@ -33,60 +33,4 @@ pub(crate) fn client(timeout: Duration) -> anyhow::Result<reqwest::blocking::Cli
 /// "Passing an authentication token"), not `Bearer`.
 pub(crate) fn dcos_authorization(token: &str) -> String {
     format!("token={token}")
-}
-
-/// Read a body of at most `cap` bytes, all of it before `deadline`: the one reader for
-/// every network body (Mesos, Marathon, `--ca-url`). reqwest's blocking timeout bounds
-/// each read, not the body, so a server that trickles a byte every half second would
-/// keep us forever; the body is read on a helper thread that we stop waiting for at the
-/// deadline (it ends at its own next read timeout; nothing is held).
-pub(crate) fn read_body(
-    response: reqwest::blocking::Response,
-    cap: u64,
-    deadline: Instant,
-) -> anyhow::Result<Vec<u8>> {
-    use std::io::Read;
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::Builder::new()
-        .name("body".into())
-        .spawn(move || {
-            let mut response = response;
-            let mut body = Vec::new();
-            let mut chunk = [0u8; 16 * 1024];
-            let result = loop {
-                if Instant::now() >= deadline {
-                    break Err(BodyError::Deadline);
-                }
-                match response.read(&mut chunk) {
-                    Ok(0) => break Ok(body),
-                    Ok(n) => {
-                        body.extend_from_slice(&chunk[..n]);
-                        if body.len() as u64 > cap {
-                            break Err(BodyError::TooLarge);
-                        }
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(e) => break Err(BodyError::Io(e)),
-                }
-            };
-            let _ = tx.send(result);
-        })
-        .context("cannot start a thread to read the answer")?;
-    let left = deadline.saturating_duration_since(Instant::now());
-    match rx.recv_timeout(left) {
-        Ok(Ok(body)) => Ok(body),
-        Ok(Err(BodyError::TooLarge)) => anyhow::bail!("the answer is larger than {cap} bytes"),
-        Ok(Err(BodyError::Io(e))) => {
-            Err(e).context("the connection broke while reading the answer")
-        }
-        Ok(Err(BodyError::Deadline)) | Err(_) => anyhow::bail!(
-            "the server did not finish its answer before the deadline — raise --timeout if it is just slow"
-        ),
-    }
-}
-
-enum BodyError {
-    TooLarge,
-    Deadline,
-    Io(std::io::Error),
 }

@@ -76,7 +76,7 @@ pub(crate) fn deploy(
         anyhow!("cannot reach Marathon at {target}: {e} — check --marathon-url (DC/OS: https://<master>/service/marathon)")
     })?;
     let status = response.status();
-    let body = super::http::read_body(response, super::http::MAX_BODY, deadline)?;
+    let body = crate::tls::http::read_body(response, super::http::MAX_BODY, deadline)?;
     let text = crate::output::sanitize_line(&String::from_utf8_lossy(&body));
     if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
         bail!("Marathon answered {status} — pass --auth-token or set DCOS_ACS_TOKEN");

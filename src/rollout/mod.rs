@@ -18,7 +18,6 @@
 //! marathon_app(&Payload, agents) -> Value; marathon_deploy(url, token, &app, timeout); MARATHON_APP_ID
 //! daemonset(&Payload, image) -> Value            // --via kubernetes
 //! AgentReport, Status, Summary                   // one line per agent, and the total
-//! read_body(response, cap, deadline) -> Result<Vec<u8>>   // trust --ca-url: capped, one deadline
 //! SYSCTL_FILE, SYSCTL_KEY                        // doctor: what --conntrack-liberal writes
 //! ```
 //! Remote paths follow trust's layout (`trust/`); agents' text is sanitised before printing.
@@ -31,7 +30,6 @@ mod script;
 mod ssh;
 
 pub(crate) use discovery::{discover, Agents, Source, DEFAULT_MESOS_URL};
-pub(crate) use http::read_body;
 pub(crate) use kubernetes::daemonset;
 pub(crate) use marathon::{
     app as marathon_app, deploy as marathon_deploy, APP_ID as MARATHON_APP_ID,

@@ -6,9 +6,14 @@
 //! of a second connection through an HTTP client: one handshake per probe, and the
 //! same deadline bounds every read (reqwest's blocking client would add a runtime
 //! thread and its own timeout). Trust is recorded, not required, as for the chain.
+//!
+//! Also the one bounded reader for the bodies that do come through reqwest (Mesos,
+//! Marathon, `--ca-url`): [`read_body`], for `rollout` and `trust`.
 
 use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
+
+use anyhow::Context;
 
 use super::{handshake, PresentedChain, Progress, Unreachable};
 use crate::endpoint::Endpoint;
@@ -116,6 +121,61 @@ fn parse_status_line(head: &[u8]) -> Option<u16> {
         return None;
     }
     std::str::from_utf8(code).ok()?.parse().ok()
+}
+
+/// Read a body of at most `cap` bytes, all of it before `deadline`: the one reader for
+/// every network body (Mesos, Marathon, `--ca-url`). reqwest's blocking timeout bounds
+/// each read, not the body, so a server that trickles a byte every half second would
+/// keep us forever; the body is read on a helper thread that we stop waiting for at the
+/// deadline (it ends at its own next read timeout; nothing is held).
+pub(crate) fn read_body(
+    response: impl Read + Send + 'static,
+    cap: u64,
+    deadline: Instant,
+) -> anyhow::Result<Vec<u8>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("body".into())
+        .spawn(move || {
+            let mut response = response;
+            let mut body = Vec::new();
+            let mut chunk = [0u8; 16 * 1024];
+            let result = loop {
+                if Instant::now() >= deadline {
+                    break Err(BodyError::Deadline);
+                }
+                match response.read(&mut chunk) {
+                    Ok(0) => break Ok(body),
+                    Ok(n) => {
+                        body.extend_from_slice(&chunk[..n]);
+                        if body.len() as u64 > cap {
+                            break Err(BodyError::TooLarge);
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => break Err(BodyError::Io(e)),
+                }
+            };
+            let _ = tx.send(result);
+        })
+        .context("cannot start a thread to read the answer")?;
+    let left = deadline.saturating_duration_since(Instant::now());
+    match rx.recv_timeout(left) {
+        Ok(Ok(body)) => Ok(body),
+        Ok(Err(BodyError::TooLarge)) => anyhow::bail!("the answer is larger than {cap} bytes"),
+        Ok(Err(BodyError::Io(e))) => {
+            Err(e).context("the connection broke while reading the answer")
+        }
+        Ok(Err(BodyError::Deadline)) | Err(_) => anyhow::bail!(
+            "the server did not finish its answer before the deadline — raise --timeout if it is just slow"
+        ),
+    }
+}
+
+enum BodyError {
+    TooLarge,
+    Deadline,
+    Io(io::Error),
 }
 
 #[cfg(test)]

@@ -168,7 +168,7 @@ pub(crate) fn from_url(url: &str, deadline: Instant) -> Result<Vec<Candidate>, S
     if !status.is_success() {
         return Err(download(format!("the server answered {status}")));
     }
-    let body = crate::rollout::read_body(response, crate::fsutil::MAX_FILE, deadline)
+    let body = crate::tls::http::read_body(response, crate::fsutil::MAX_FILE, deadline)
         .map_err(|e| download(format!("{e:#}")))?;
     let certs = pem::parse_certificates(&body, Path::new(url)).map_err(|e| {
         SourceError::NotACertificate {
