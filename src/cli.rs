@@ -9,7 +9,7 @@ use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand,
 
 use crate::plugin::Invocation;
 use crate::probe;
-use crate::trust::source::{CaSource, Confirmation};
+use crate::trust::{CaSource, Confirmation};
 
 /// Trust, check and use a private Docker registry inside a DC/OS cluster.
 ///
@@ -230,7 +230,7 @@ impl CaSourceArgs {
         }
     }
 
-    /// How `trust::source::confirm` may approve what is offered.
+    /// How `trust::confirm_ca` may approve what is offered.
     pub(crate) fn confirmation(&self) -> Confirmation {
         Confirmation {
             fingerprint: self.fingerprint.clone(),

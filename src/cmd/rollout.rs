@@ -18,7 +18,8 @@ use crate::rollout::{
     self, AgentReport, Agents, Payload, Source, SshSettings, Status, Summary, DEFAULT_MESOS_URL,
     MARATHON_APP_ID,
 };
-use crate::trust::source::{self, CertSummary, EndpointCa};
+use crate::trust::{self, EndpointCa};
+use crate::x509::CertSummary;
 
 pub(crate) fn run(
     config: &Config,
@@ -128,7 +129,7 @@ fn obtain_ca(
     args: &RolloutArgs,
     printer: &Printer,
 ) -> anyhow::Result<Vec<EndpointCa>> {
-    let found = source::obtain(
+    let found = trust::obtain_ca(
         &args.source.ca_source(),
         &config.endpoints(),
         std::time::Instant::now() + config.timeout.value,
@@ -144,11 +145,11 @@ fn obtain_ca(
     if args.dry_run {
         let offered: Vec<EndpointCa> = found.into_iter().filter(|e| e.cas.is_ok()).collect();
         if offered.is_empty() {
-            return Err(source::Refusal::NothingOffered.into());
+            return Err(trust::Refusal::NothingOffered.into());
         }
         return Ok(offered);
     }
-    match source::confirm(&found, &args.source.confirmation(), printer) {
+    match trust::confirm_ca(&found, &args.source.confirmation(), printer) {
         Ok(approved) => Ok(approved.endpoints),
         Err(refusal) => Err(Stop::new(refusal.exit_status(), refusal).into()),
     }
@@ -336,7 +337,7 @@ fn print_ssh_plan(
         args.parallel
     ))?;
     // Each distinct certificate once, with the endpoints it is for.
-    let mut shown: Vec<(&source::Candidate, Vec<String>)> = Vec::new();
+    let mut shown: Vec<(&trust::Candidate, Vec<String>)> = Vec::new();
     for entry in cas {
         for cert in entry.cas.iter().flatten() {
             match shown
@@ -349,7 +350,7 @@ fn print_ssh_plan(
         }
     }
     for (cert, endpoints) in shown {
-        printer.block(source::render(cert, &endpoints).trim_end())?;
+        printer.block(trust::render_candidate(cert, &endpoints).trim_end())?;
     }
     for report in reports {
         printer.line(report.line())?;

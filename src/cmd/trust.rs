@@ -14,9 +14,8 @@ use crate::endpoint::Endpoint;
 use crate::exit::{ExitStatus, Stop};
 use crate::finding::{Finding, Fixes};
 use crate::output::Printer;
-use crate::trust::running::Restart;
-use crate::trust::source::{self, Approval, CertSummary, EndpointCa};
-use crate::trust::{self, Action, Anchor, Host, Step, Target};
+use crate::trust::{self, Action, Anchor, Approval, EndpointCa, Host, Restart, Step, Target};
+use crate::x509::CertSummary;
 
 #[derive(Debug, Serialize)]
 struct EndpointReport {
@@ -82,7 +81,7 @@ pub(crate) fn run(
     // or handshakes) and the verification handshakes afterwards. Only the time a person
     // takes to answer the confirmation is added to it.
     let mut deadline = std::time::Instant::now() + config.timeout.value;
-    let found = source::obtain(&args.source.ca_source(), &endpoints, deadline)?;
+    let found = trust::obtain_ca(&args.source.ca_source(), &endpoints, deadline)?;
     let mut warnings = offer_warnings(&found);
     for warning in &warnings {
         printer.warn(warning);
@@ -188,20 +187,20 @@ fn approve(
     found: &[EndpointCa],
     printer: &Printer,
     deadline: &mut std::time::Instant,
-) -> Result<source::Approved, Stop> {
-    let refused = |refusal: source::Refusal| Stop::new(refusal.exit_status(), refusal);
+) -> Result<trust::Approved, Stop> {
+    let refused = |refusal: trust::Refusal| Stop::new(refusal.exit_status(), refusal);
     if args.dry_run && args.source.fingerprint.is_none() {
         let offered: Vec<EndpointCa> = found.iter().filter(|e| e.cas.is_ok()).cloned().collect();
         if offered.is_empty() {
-            return Err(refused(source::Refusal::NothingOffered));
+            return Err(refused(trust::Refusal::NothingOffered));
         }
-        return Ok(source::Approved {
+        return Ok(trust::Approved {
             how: Approval::Yes,
             endpoints: offered,
         });
     }
     let asked = std::time::Instant::now();
-    let answer = source::confirm(found, &args.source.confirmation(), printer);
+    let answer = trust::confirm_ca(found, &args.source.confirmation(), printer);
     *deadline += asked.elapsed();
     answer.map_err(refused)
 }
@@ -215,7 +214,7 @@ fn install(
     host: &Host,
     targets: &[Target],
     steps: &[Step],
-    approved: &source::Approved,
+    approved: &trust::Approved,
     deadline: std::time::Instant,
     printer: &Printer,
 ) -> anyhow::Result<(Vec<String>, Vec<VerdictReport>)> {
@@ -255,13 +254,13 @@ fn restarts(host: &Host, targets: &[Target], steps: &[Step]) -> Vec<Restart> {
                 .flat_map(|s| [Some(s.path.clone()), s.path.parent().map(Into::into)])
                 .flatten()
                 .collect();
-            trust::running::newest_change(&paths)
+            trust::newest_change(&paths)
         };
         if let Some(when) = when {
             out.extend(target.restarts(host, when));
         }
     }
-    trust::running::merge(out)
+    trust::merge_restarts(out)
 }
 
 /// `restart needed: …` lines (docs/cli.md).

@@ -8,8 +8,7 @@ use crate::cli::UntrustArgs;
 use crate::config::Config;
 use crate::exit::ExitStatus;
 use crate::output::Printer;
-use crate::trust::running::Restart;
-use crate::trust::{self, Host, Removal, Target};
+use crate::trust::{self, Host, Removal, Restart, Target};
 
 #[derive(Debug, Serialize)]
 struct Report<'a> {
@@ -55,7 +54,7 @@ pub(crate) fn run(
             restart.extend(removal.target.restarts(&host, now));
         }
     }
-    let restart = trust::running::merge(restart);
+    let restart = trust::merge_restarts(restart);
     // A file changed since trust is the admin's now and is left alone; it may still name
     // the CA, which only a person can judge.
     for kept in removals.iter().filter(|r| r.action == "changed-kept") {

@@ -26,10 +26,16 @@
 //!
 //! DOCKER_CERTS_D, docker_endpoint_dir(&Config, &Endpoint) -> PathBuf  // where Docker keeps trust,
 //! docker_ca_file(name) -> String, CONTAINERS_CERTS_D, CERTS_D_CA_FILE  // for x509, probe, rollout, snippet
+//!
+//! // where a CA comes from, and its confirmation (`source`), for `trust` and `rollout`:
+//! obtain_ca(&CaSource, &[Endpoint], deadline) -> Result<Vec<EndpointCa>, SourceError>
+//! confirm_ca(&[EndpointCa], &Confirmation, &Printer) -> Result<Approved, Refusal>
+//! render_candidate(&Candidate, endpoints) -> String; Approval, Refusal::exit_status
+//! // the daemons that read what we wrote, and their restarts (`running`):
+//! Restart; newest_change(&[PathBuf]) -> Option<SystemTime>; merge_restarts(Vec<Restart>)
 //! ```
-//! `running` (daemons and their restarts) and `source` (where a CA comes from, and its
-//! confirmation) are modules of their own for the commands; [`manifest`] records what we
-//! wrote.
+//! `running` and `source` are private modules of their own, as the store files are;
+//! [`manifest`] records what we wrote.
 
 mod buildkit;
 mod certsd;
@@ -38,8 +44,8 @@ mod containers;
 mod docker;
 mod manifest;
 mod mesos;
-pub(crate) mod running;
-pub(crate) mod source;
+mod running;
+mod source;
 mod system;
 mod tomlca;
 
@@ -47,6 +53,11 @@ pub(crate) use certsd::{Scope, CA_FILE as CERTS_D_CA_FILE};
 pub(crate) use containers::CERTS_D as CONTAINERS_CERTS_D;
 pub(crate) use docker::{
     ca_file as docker_ca_file, endpoint_dir as docker_endpoint_dir, CERTS_D as DOCKER_CERTS_D,
+};
+pub(crate) use running::{merge as merge_restarts, newest_change, Restart};
+pub(crate) use source::{
+    confirm as confirm_ca, obtain as obtain_ca, render as render_candidate, Approval, Approved,
+    CaSource, Candidate, Confirmation, EndpointCa, Refusal,
 };
 
 use std::fmt;
