@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 use crate::cli::Cli;
 use crate::endpoint::Endpoint;
+use crate::finding::Fixes;
 use crate::output::Format;
 
 pub(crate) const DEFAULT_INTERNAL: &str = "192.168.0.1";
@@ -217,6 +218,25 @@ impl Config {
     /// Whether the tool works on the real system (not under a test or staging root).
     pub(crate) fn is_real_root(&self) -> bool {
         self.root.value == Path::new("/")
+    }
+
+    /// How fix commands are written for this run ([`Fixes`]): `sudo` on the real root;
+    /// `--root` on a staged one, and the endpoints not left at their defaults.
+    pub(crate) fn fixes(&self) -> Fixes {
+        let real_root = self.is_real_root();
+        let mut flags = Vec::new();
+        if !real_root {
+            flags.push(("--root", self.root.value.to_string_lossy().into_owned()));
+        }
+        for (flag, endpoint) in [
+            ("--internal", &self.internal),
+            ("--external", &self.external),
+        ] {
+            if endpoint.source != Source::Default {
+                flags.push((flag, endpoint.value.to_string()));
+            }
+        }
+        Fixes::new(real_root, &flags)
     }
 }
 

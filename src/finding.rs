@@ -61,23 +61,17 @@ pub(crate) struct Fixes {
 }
 
 impl Fixes {
-    pub(crate) fn new(config: &crate::config::Config) -> Fixes {
-        let staged = !config.is_real_root();
-        let mut global_flags = String::new();
-        if staged {
-            global_flags.push_str(&format!(" --root {}", quote(&config.root.value)));
-        }
-        for (flag, endpoint) in [
-            ("--internal", &config.internal),
-            ("--external", &config.external),
-        ] {
-            if endpoint.source != crate::config::Source::Default {
-                global_flags.push_str(&format!(" {flag} {}", quote(endpoint.value.to_string())));
-            }
+    /// `real_root`: the run is on this host's `/`, so fixes use `sudo`; `global_flags`: the
+    /// flags (name, value) a fix must carry to reproduce the run (`--root` on a staged root,
+    /// endpoints not left at their defaults), built from the configuration by `Config::fixes`.
+    pub(crate) fn new(real_root: bool, global_flags: &[(&str, String)]) -> Fixes {
+        let mut flags = String::new();
+        for (flag, value) in global_flags {
+            flags.push_str(&format!(" {flag} {}", quote(value)));
         }
         Fixes {
-            sudo: if staged { "" } else { "sudo " },
-            global_flags,
+            sudo: if real_root { "sudo " } else { "" },
+            global_flags: flags,
         }
     }
 
@@ -94,12 +88,12 @@ impl Fixes {
 
 /// Quote a path or word for sh.
 pub(crate) fn quote(text: impl AsRef<std::ffi::OsStr>) -> String {
-    crate::output::shell_quote(&text.as_ref().to_string_lossy())
+    crate::text::shell_quote(&text.as_ref().to_string_lossy())
 }
 
 /// A path for a finding's message (sanitized: paths come from the host).
 pub(crate) fn display(path: &std::path::Path) -> String {
-    crate::output::sanitize_line(&path.display().to_string())
+    crate::text::sanitize_line(&path.display().to_string())
 }
 
 #[cfg(test)]

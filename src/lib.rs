@@ -31,6 +31,7 @@ mod plugin;
 mod probe;
 mod rollout;
 mod snippet;
+mod text;
 mod tls;
 mod trust;
 mod x509;

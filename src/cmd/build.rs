@@ -29,8 +29,9 @@ use crate::config::Config;
 use crate::dockerfile::{endpoint_domain_len, pulled_images, retarget, BuildArgs as ArgValues};
 use crate::endpoint::Endpoint;
 use crate::exit::{ExitStatus, Stop};
-use crate::output::{shell_quote, Printer};
+use crate::output::Printer;
 use crate::plugin;
+use crate::text::shell_quote;
 
 /// A Dockerfile larger than this is not a Dockerfile.
 const MAX_DOCKERFILE: u64 = 16 << 20;

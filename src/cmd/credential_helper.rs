@@ -73,7 +73,7 @@ pub(crate) fn run(
             .read_to_end(&mut input)?;
     }
     let result = credentials::user_store()
-        .map_err(|e| crate::output::sanitize_line(&format!("{e:#}")))
+        .map_err(|e| crate::text::sanitize_line(&format!("{e:#}")))
         .and_then(|store| {
             let live = Live { config, store };
             protocol::handle(&args.args, &input, &live)

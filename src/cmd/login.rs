@@ -16,8 +16,9 @@ use crate::credentials::store::Store;
 use crate::credentials::{self, key, Credential};
 use crate::endpoint::Endpoint;
 use crate::exit::{ExitStatus, Stop};
-use crate::output::{sanitize_line, Printer};
+use crate::output::Printer;
 use crate::plugin::CREDENTIAL_HELPER_NAME;
+use crate::text::sanitize_line;
 
 const MAX_PASSWORD: u64 = 64 * 1024;
 

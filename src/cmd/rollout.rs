@@ -12,12 +12,12 @@ use serde::Serialize;
 use crate::cli::{RolloutArgs, Via};
 use crate::config::{parse_timeout, Config};
 use crate::exit::{ExitStatus, Stop};
-use crate::output::shell_quote;
 use crate::output::Printer;
 use crate::rollout::{
     self, AgentReport, Agents, Payload, Source, SshSettings, Status, Summary, DEFAULT_MESOS_URL,
     MARATHON_APP_ID,
 };
+use crate::text::shell_quote;
 use crate::trust::{self, EndpointCa};
 use crate::x509::CertSummary;
 

@@ -12,7 +12,7 @@ use crate::cli::TrustArgs;
 use crate::config::Config;
 use crate::endpoint::Endpoint;
 use crate::exit::{ExitStatus, Stop};
-use crate::finding::{Finding, Fixes};
+use crate::finding::Finding;
 use crate::output::Printer;
 use crate::trust::{self, Action, Anchor, Approval, EndpointCa, Host, Restart, Step, Target};
 use crate::x509::CertSummary;
@@ -158,7 +158,7 @@ impl Report {
 /// make the CA useless once installed (the same findings `doctor` reports).
 fn traps(config: &Config, host: &Host, targets: &[Target], anchors: &[Anchor]) -> Vec<Finding> {
     let installing: Vec<Endpoint> = anchors.iter().map(|a| a.endpoint.clone()).collect();
-    let fixes = Fixes::new(config);
+    let fixes = config.fixes();
     targets
         .iter()
         .flat_map(|target| target.inspect(host, &installing, trust::Scope::Traps, &fixes))

@@ -173,7 +173,7 @@ fn describe(endpoint: &Endpoint, err: &reqwest::Error) -> AuthError {
     } else {
         ""
     };
-    AuthError::Failed(crate::output::sanitize_line(&format!(
+    AuthError::Failed(crate::text::sanitize_line(&format!(
         "{endpoint}: {what}{hint}"
     )))
 }
@@ -245,7 +245,7 @@ pub(crate) fn verify(
         };
     }
     let schemes: Vec<&str> = challenges.iter().map(|c| c.scheme.as_str()).collect();
-    Err(AuthError::Failed(crate::output::sanitize_line(&format!(
+    Err(AuthError::Failed(crate::text::sanitize_line(&format!(
         "{endpoint}: the registry asks for {} — only Basic and Bearer are supported",
         schemes.join(", ")
     ))))
@@ -266,12 +266,12 @@ fn fetch_token(
         ))
     })?;
     let mut url = reqwest::Url::parse(realm).map_err(|_| {
-        AuthError::Failed(crate::output::sanitize_line(&format!(
+        AuthError::Failed(crate::text::sanitize_line(&format!(
             "{endpoint}: the token realm {realm:?} is not a URL"
         )))
     })?;
     if !matches!(url.scheme(), "https" | "http") {
-        return Err(AuthError::Failed(crate::output::sanitize_line(&format!(
+        return Err(AuthError::Failed(crate::text::sanitize_line(&format!(
             "{endpoint}: the token realm {realm:?} is not http(s)"
         ))));
     }

@@ -50,7 +50,7 @@ pub(crate) fn handle(
     let [action] = args else {
         return Err(USAGE.to_string());
     };
-    let fail = |e: anyhow::Error| crate::output::sanitize_line(&format!("{e:#}"));
+    let fail = |e: anyhow::Error| crate::text::sanitize_line(&format!("{e:#}"));
     match action.as_str() {
         "store" => {
             // serde_json's message may quote the secret: never pass it on.

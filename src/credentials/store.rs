@@ -211,7 +211,7 @@ fn helper_failure(name: &str, action: &str, out: &str) -> String {
     let first = out.lines().next().unwrap_or("").trim();
     format!(
         "docker-credential-{name} {action} failed: {}",
-        crate::output::sanitize_line(if first.is_empty() {
+        crate::text::sanitize_line(if first.is_empty() {
             "no message"
         } else {
             first

@@ -17,7 +17,7 @@ pub(crate) use crate::finding::{Finding, Fixes, Severity};
 /// Every host check, in the order a person would fix things: the stores (Docker's
 /// daemon.json, certs.d and daemons first), then conntrack.
 pub(crate) fn inspect_host(config: &Config) -> Vec<Finding> {
-    let fixes = Fixes::new(config);
+    let fixes = config.fixes();
     let host = Host::from_env(config);
     let endpoints = config.endpoints();
     let mut findings = Vec::new();
@@ -30,7 +30,7 @@ pub(crate) fn inspect_host(config: &Config) -> Vec<Finding> {
 
 /// Reachability and trust of every endpoint, judged with the `check` engine.
 pub(crate) fn inspect_endpoints(config: &Config) -> Vec<Finding> {
-    endpoints::inspect(config, &Fixes::new(config))
+    endpoints::inspect(config, &config.fixes())
 }
 
 /// Whether the host looks like a DC/OS node (agent or master).

@@ -12,7 +12,7 @@ use anyhow::{anyhow, Context};
 use serde::Deserialize;
 
 use crate::endpoint::{Endpoint, Host};
-use crate::output::sanitize_line;
+use crate::text::sanitize_line;
 
 pub(crate) const DEFAULT_MESOS_URL: &str = "http://master.mesos:5050";
 

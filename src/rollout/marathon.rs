@@ -77,7 +77,7 @@ pub(crate) fn deploy(
     })?;
     let status = response.status();
     let body = crate::tls::http::read_body(response, super::http::MAX_BODY, deadline)?;
-    let text = crate::output::sanitize_line(&String::from_utf8_lossy(&body));
+    let text = crate::text::sanitize_line(&String::from_utf8_lossy(&body));
     if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
         bail!("Marathon answered {status} — pass --auth-token or set DCOS_ACS_TOKEN");
     }
@@ -92,5 +92,5 @@ pub(crate) fn deploy(
                 .map(String::from)
         })
         .unwrap_or_default();
-    Ok(crate::output::sanitize_line(&deployment))
+    Ok(crate::text::sanitize_line(&deployment))
 }

@@ -122,7 +122,7 @@ impl AgentReport {
             line.push_str("; ");
             line.push_str(note);
         }
-        crate::output::sanitize_line(&line)
+        crate::text::sanitize_line(&line)
     }
 }
 

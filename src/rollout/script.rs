@@ -109,7 +109,7 @@ pub(crate) fn normalize_root(root: &str) -> String {
     root.trim_end_matches('/').to_string()
 }
 
-pub(crate) use crate::output::shell_quote;
+pub(crate) use crate::text::shell_quote;
 
 /// The script. `root_expr` is the sh expression assigned to `root` (already quoted);
 /// `live_sysctl` says whether `--conntrack-liberal` may change the running kernel (not when a

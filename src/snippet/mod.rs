@@ -176,7 +176,7 @@ pub(crate) fn quote(text: &str) -> String {
     serde_json::to_string(text).unwrap_or_else(|_| "\"\"".to_string())
 }
 
-pub(crate) use crate::output::shell_quote;
+pub(crate) use crate::text::shell_quote;
 
 #[cfg(test)]
 mod tests {

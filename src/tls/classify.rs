@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use rustls::AlertDescription;
 
 use crate::endpoint::Endpoint;
-use crate::output::sanitize_line;
+use crate::text::sanitize_line;
 
 /// Why an endpoint could not be reached.
 #[derive(Debug, Clone, thiserror::Error)]

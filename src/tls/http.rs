@@ -64,7 +64,7 @@ pub(crate) fn probe_registry(
         },
         _ => Unreachable::Http {
             endpoint: endpoint.to_string(),
-            reason: crate::output::sanitize_line(&err.to_string()),
+            reason: crate::text::sanitize_line(&err.to_string()),
         },
     });
     Ok(RegistryProbe {

@@ -181,7 +181,7 @@ mod tests {
         std::fs::create_dir_all(&etc).unwrap();
         let config = staged_config(root.path(), "10.0.0.1", "10.0.0.2:5000");
         let host = staged_host(&config);
-        let fixes = Fixes::new(&config);
+        let fixes = config.fixes();
         let run = |scope| inspect(&host, &config.endpoints(), scope, &fixes);
         assert!(run(Scope::Host).is_empty(), "no file: nothing to say");
 

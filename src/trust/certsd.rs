@@ -309,7 +309,7 @@ fn inspect_ca_file(
         let not_after = parsed.validity().not_after;
         let expiry = SystemTime::UNIX_EPOCH
             + Duration::from_secs(u64::try_from(not_after.timestamp()).unwrap_or(0));
-        let subject = crate::output::sanitize_line(&parsed.subject().to_string());
+        let subject = crate::text::sanitize_line(&parsed.subject().to_string());
         let renew = fixes.dcosreg(&format!("trust {} --force", quote(endpoint.to_string())));
         if expiry <= now {
             findings.push(
@@ -362,7 +362,7 @@ mod tests {
     fn run(root: &Path, scope: Scope) -> Vec<Finding> {
         let config = staged_config(root, "10.0.0.1", "10.0.0.2:5000");
         let host = staged_host(&config);
-        let fixes = Fixes::new(&config);
+        let fixes = config.fixes();
         crate::trust::Target::Docker.inspect(&host, &config.endpoints(), scope, &fixes)
     }
 
@@ -445,7 +445,7 @@ mod tests {
             &host,
             &config.endpoints(),
             Scope::Host,
-            &Fixes::new(&config),
+            &config.fixes(),
         );
         assert!(findings.is_empty(), "{findings:?}");
     }

@@ -300,7 +300,7 @@ mod tests {
             &staged_host(&config),
             &config.endpoints(),
             scope,
-            &Fixes::new(&config),
+            &config.fixes(),
         )
     }
 

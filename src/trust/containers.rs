@@ -67,7 +67,7 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let config = staged_config(root.path(), "10.0.0.1", "10.0.0.2:5000");
         let host = staged_host(&config);
-        let fixes = Fixes::new(&config);
+        let fixes = config.fixes();
         let endpoints = config.endpoints();
         assert!(inspect(&host, &endpoints, Scope::Host, &fixes).is_empty());
 

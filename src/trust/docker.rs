@@ -292,7 +292,7 @@ mod tests {
         let r = root.path();
         let config = crate::trust::staged_config(r, "10.0.0.1", "10.0.0.2:5000");
         let host = crate::trust::staged_host(&config);
-        let fixes = Fixes::new(&config);
+        let fixes = config.fixes();
         let endpoints = config.endpoints();
         std::fs::create_dir_all(r.join("etc/docker")).unwrap();
         std::fs::write(
@@ -361,12 +361,7 @@ mod tests {
         let user = r.join("home/u/.config/docker/certs.d/10.0.0.2:5000");
         std::fs::create_dir_all(&user).unwrap();
         std::fs::write(user.join("client.key"), "key").unwrap();
-        let findings = inspect(
-            &host,
-            &config.endpoints(),
-            Scope::Host,
-            &Fixes::new(&config),
-        );
+        let findings = inspect(&host, &config.endpoints(), Scope::Host, &config.fixes());
         let orphan = findings
             .iter()
             .find(|f| f.code == "orphan-key")

@@ -18,8 +18,9 @@ use rustls_pki_types::CertificateDer;
 use serde::Serialize;
 
 use crate::endpoint::Endpoint;
-use crate::output::{sanitize_line, Printer};
+use crate::output::Printer;
 use crate::pem::{self, CertFileError};
+use crate::text::sanitize_line;
 
 /// Where the CA certificates come from.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,79 @@
+//! Text from outside, made safe to show or to hand to a shell: the ground floor that
+//! `output`, `finding`, `tls`, `trust`, `rollout` and the rest share. Every string that came
+//! from a certificate, a server or a file is hostile input ([`sanitize`]); every word we put
+//! on a command line is quoted for POSIX sh ([`shell_quote`]).
+
+/// Bidirectional formatting characters: printed raw, U+202E makes `evil.crt` read as
+/// `trc.live` (CVE-2021-42574, "Trojan Source"). Escaped like control characters.
+fn is_bidi_control(ch: char) -> bool {
+    matches!(
+        ch,
+        '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}'
+    )
+}
+
+/// Replace control characters (ESC, BEL, CR, ...) and bidi controls with visible escapes
+/// so a hostile certificate subject cannot rewrite the terminal or reorder what is shown.
+/// Newlines and tabs are kept.
+pub(crate) fn sanitize(text: &str) -> String {
+    let mut clean = String::with_capacity(text.len());
+    for ch in text.chars() {
+        if (ch.is_control() && ch != '\n' && ch != '\t') || is_bidi_control(ch) {
+            clean.extend(ch.escape_default());
+        } else {
+            clean.push(ch);
+        }
+    }
+    clean
+}
+
+/// Like [`sanitize`], for one-line fields: newlines are escaped too.
+pub(crate) fn sanitize_line(text: &str) -> String {
+    sanitize(text).replace('\n', "\\n")
+}
+
+/// A word for POSIX sh: bare when it is plainly safe, else single-quoted (inside '…' only
+/// ' itself needs care). Used for every command line we print or send to a shell.
+pub(crate) fn shell_quote(text: &str) -> String {
+    let safe = !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"@%+=:,./_-".contains(&b));
+    if safe {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_cannot_reach_the_terminal() {
+        let hostile = "CN=\u{1b}]0;pwned\u{7}evil\r";
+        let clean = sanitize(hostile);
+        assert!(!clean.chars().any(|c| c.is_control()), "{clean:?}");
+        assert!(clean.contains("evil"));
+        assert_eq!(sanitize("plain\ttext\n"), "plain\ttext\n");
+        assert_eq!(sanitize_line("a\nb"), "a\\nb");
+    }
+
+    #[test]
+    fn bidi_controls_are_escaped() {
+        for bidi in [
+            '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}',
+            '\u{2068}', '\u{2069}', '\u{200E}', '\u{200F}', '\u{061C}',
+        ] {
+            let clean = sanitize(&format!("CN=ev{bidi}il.crt"));
+            assert!(!clean.contains(bidi), "{clean:?}");
+            assert!(
+                clean.contains(&format!("{}", bidi.escape_default())),
+                "{clean:?}"
+            );
+        }
+        // Ordinary non-ASCII text is left alone.
+        assert_eq!(sanitize("CN=Zürich 東京"), "CN=Zürich 東京");
+    }
+}
