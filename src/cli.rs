@@ -1,11 +1,15 @@
 //! The whole command line in one clap derive; the `///` comments are the help text.
-//! Nothing below `config` and `cmd` sees clap: options become a plain
-//! [`crate::config::Config`], and the option structs the lower layers take are made here
-//! (`CaSourceArgs::ca_source`, `From<Prefer> for probe::Prefer`).
+//! The edge: only `lib` and `cmd` see clap. The global flags leave here as plain
+//! [`config::Overrides`] (which `config` resolves into a `Config`), and the option structs
+//! the lower layers take are made here (`CaSourceArgs::ca_source`,
+//! `From<Prefer> for probe::Prefer`).
 
 use std::path::PathBuf;
 
+use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+
+use crate::config;
 
 use crate::plugin::Invocation;
 use crate::probe;
@@ -474,13 +478,42 @@ pub(crate) struct DoctorArgs {
 }
 
 /// Parse the command line; the matches are kept to tell flags from env values.
-pub(crate) fn parse(invocation: &Invocation) -> Result<(Cli, ArgMatches), clap::Error> {
+pub(crate) fn parse(invocation: &Invocation) -> Result<(Cli, config::Overrides), clap::Error> {
     let command = Cli::command()
         .name(invocation.bin_name)
         .bin_name(invocation.bin_name);
     let matches = command.try_get_matches_from(&invocation.args)?;
     let cli = Cli::from_arg_matches(&matches)?;
-    Ok((cli, matches))
+    let overrides = cli.global.overrides(&matches);
+    Ok((cli, overrides))
+}
+
+impl GlobalArgs {
+    /// The global flags for `config`, as plain values, with the ones that came from their
+    /// environment variable named.
+    fn overrides(&self, matches: &ArgMatches) -> config::Overrides {
+        let ids = [
+            "internal",
+            "external",
+            "root",
+            "timeout",
+            "fallback_delay",
+            "config",
+        ];
+        config::Overrides {
+            internal: self.internal.clone(),
+            external: self.external.clone(),
+            root: self.root.clone(),
+            timeout: self.timeout.clone(),
+            fallback_delay: self.fallback_delay.clone(),
+            format: self.format.into(),
+            config: self.config.clone(),
+            from_env: ids
+                .into_iter()
+                .filter(|id| matches.value_source(id) == Some(ValueSource::EnvVariable))
+                .collect(),
+        }
+    }
 }
 
 #[cfg(test)]

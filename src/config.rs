@@ -1,18 +1,16 @@
 //! The resolved configuration: flag > env > config file > default (docs/cli.md).
 //!
-//! clap options become this plain struct before any work; commands never see clap
-//! matches. Each value remembers where it came from, for `config` and for error messages.
+//! `cli` hands over the global flags as plain [`Overrides`]; they become this plain struct
+//! before any work, and nothing here sees clap. Each value remembers where it came from,
+//! for `config` and for error messages.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{anyhow, Context};
-use clap::parser::ValueSource;
-use clap::ArgMatches;
 use serde::Deserialize;
 
-use crate::cli::Cli;
 use crate::endpoint::Endpoint;
 use crate::finding::Fixes;
 use crate::output::Format;
@@ -76,13 +74,38 @@ struct FileConfig {
     fallback_delay: Option<String>,
 }
 
+/// The global flags as the command line gave them (on the command line or through their
+/// environment variable), made by `cli`: what overrides the config file and the defaults.
+#[derive(Debug, Clone)]
+pub(crate) struct Overrides {
+    pub(crate) internal: Option<String>,
+    pub(crate) external: Option<String>,
+    pub(crate) root: Option<PathBuf>,
+    pub(crate) timeout: Option<String>,
+    pub(crate) fallback_delay: Option<String>,
+    pub(crate) format: Format,
+    /// `--config`.
+    pub(crate) config: Option<PathBuf>,
+    /// The flags above (by name: `internal`, `fallback_delay`, `config`, ...) whose value
+    /// came from their environment variable rather than the command line.
+    pub(crate) from_env: Vec<&'static str>,
+}
+
+impl Overrides {
+    fn is_env(&self, id: &str) -> bool {
+        self.from_env.contains(&id)
+    }
+}
+
 impl Config {
-    pub(crate) fn resolve(cli: &Cli, matches: &ArgMatches) -> anyhow::Result<Config> {
-        let global = &cli.global;
-        let (file, config_file) = load_file(global.config.as_deref(), matches)?;
-        let origin = |id: &str, env: &'static str| match matches.value_source(id) {
-            Some(ValueSource::EnvVariable) => Source::Env(env),
-            _ => Source::Flag,
+    pub(crate) fn resolve(global: &Overrides) -> anyhow::Result<Config> {
+        let (file, config_file) = load_file(global.config.as_deref(), global.is_env("config"))?;
+        let origin = |id: &str, env: &'static str| {
+            if global.is_env(id) {
+                Source::Env(env)
+            } else {
+                Source::Flag
+            }
         };
         let file_source = || Source::File(config_file.clone().unwrap_or_default());
 
@@ -172,7 +195,7 @@ impl Config {
                 value: fallback_delay,
                 source: delay_source,
             },
-            format: global.format.into(),
+            format: global.format,
             config_file,
         })
     }
@@ -278,7 +301,7 @@ fn default_config_path() -> Option<PathBuf> {
 /// Reads the config file: the named one must exist; the default one may be absent.
 fn load_file(
     named: Option<&Path>,
-    matches: &ArgMatches,
+    named_from_env: bool,
 ) -> anyhow::Result<(FileConfig, Option<PathBuf>)> {
     let (path, must_exist) = match named {
         Some(path) => (path.to_path_buf(), true),
@@ -293,9 +316,10 @@ fn load_file(
             return Ok((FileConfig::default(), None))
         }
         Err(e) => {
-            let via = match matches.value_source("config") {
-                Some(ValueSource::EnvVariable) => " (from DCOSREG_CONFIG)",
-                _ => "",
+            let via = if named_from_env {
+                " (from DCOSREG_CONFIG)"
+            } else {
+                ""
             };
             return Err(e).with_context(|| {
                 format!(

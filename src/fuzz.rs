@@ -99,8 +99,8 @@ fn config_for(args: &[&Path]) -> anyhow::Result<Config> {
     let mut argv: Vec<std::ffi::OsString> = vec!["docker-dcosreg".into()];
     argv.extend(args.iter().map(|a| a.as_os_str().to_owned()));
     let invocation = plugin::Invocation::from_args(argv);
-    let (cli, matches) = cli::parse(&invocation).expect("the command line parses");
-    Config::resolve(&cli, &matches)
+    let (_, overrides) = cli::parse(&invocation).expect("the command line parses");
+    Config::resolve(&overrides)
 }
 
 /// What the manifest property's tree holds, file by file (links are not followed).

@@ -58,7 +58,7 @@ pub use plugin::{metadata_before_start, InitArrayFn};
 pub fn run(args: Vec<OsString>) -> ExitCode {
     let args = plugin::credential_helper_args(args);
     let invocation = plugin::Invocation::from_args(args);
-    let (cli, matches) = match cli::parse(&invocation) {
+    let (cli, overrides) = match cli::parse(&invocation) {
         Ok(parsed) => parsed,
         Err(err) => {
             // clap renders help/version (exit 0) and usage errors (exit 2) itself.
@@ -70,7 +70,7 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
             };
         }
     };
-    let status = config::Config::resolve(&cli, &matches).and_then(|config| {
+    let status = config::Config::resolve(&overrides).and_then(|config| {
         fsutil::set_root(&config.root.value);
         let printer = output::Printer::new(config.format);
         cmd::run(&config, &cli.command, &printer)
