@@ -225,7 +225,7 @@ pub(crate) struct CaSourceArgs {
 }
 
 impl CaSourceArgs {
-    /// Where `trust::source` takes the CA from.
+    /// Where `trust::obtain_ca` takes the CA from.
     pub(crate) fn ca_source(&self) -> CaSource {
         match (&self.ca_file, &self.ca_url) {
             (Some(path), _) => CaSource::File(path.clone()),

@@ -317,7 +317,8 @@ impl Probe {
 
     /// Trust is recorded, not required: would Docker on this host accept this chain?
     /// The pool is what Docker uses for the endpoint: the system roots plus
-    /// `ROOT/etc/docker/certs.d/<reference host>/*.crt` (as `Anchors::with_certs_d` over it).
+    /// `ROOT/etc/docker/certs.d/<reference host>/*.crt` (`trust::docker_endpoint_dir`: rootless
+    /// Docker's per-user one for its user), as `Anchors::with_certs_d` reads it.
     /// The certs.d CA alone is tried first: more roots never turn a verified chain into
     /// a failure, and it spares reading the system store in the usual case
     /// where `trust` has installed the CA.

@@ -1,10 +1,10 @@
 //! Docker: `/etc/docker/certs.d/<host[:port]>/ca.crt`. dockerd's classic pull and push read
 //! it on every connection to that registry (no restart), but its embedded BuildKit does not:
-//! see [`restarts`]. Rootless Docker reads
-//! `$XDG_CONFIG_HOME/docker/certs.d` instead; Docker Desktop `~/.docker/certs.d` (and
-//! needs a restart). The docker CLI itself (`docker manifest inspect`) reads the same
-//! `/etc/docker/certs.d` (docker/cli `registry.CertsDir`).
-
+//! see [`restarts`]. Rootless Docker reads `$XDG_CONFIG_HOME/docker/certs.d` and
+//! `$XDG_CONFIG_HOME/docker/daemon.json` instead (`~/.config/...`; Docker's "daemon
+//! configuration" docs); Docker Desktop `~/.docker/certs.d` (and needs a restart). The docker
+//! CLI itself (`docker manifest inspect`) reads the same `/etc/docker/certs.d` (docker/cli
+//! `registry.CertsDir`).
 use std::path::PathBuf;
 use std::time::SystemTime;
 
@@ -24,10 +24,11 @@ pub(crate) const CERTS_D: &str = "/etc/docker/certs.d";
 /// dockerd's configuration file (`insecure-registries` lives there).
 const DAEMON_JSON: &str = "/etc/docker/daemon.json";
 
-/// The directory (under `--root`) the system dockerd reads for `endpoint`: named as the
-/// image reference spells the registry.
+/// The directory (under `--root`) the dockerd of this user reads for `endpoint` (the
+/// system one, or the rootless one's per-user directory where `trust` installs): named as
+/// the image reference spells the registry.
 pub(crate) fn endpoint_dir(config: &Config, endpoint: &Endpoint) -> PathBuf {
-    config.host_path(CERTS_D).join(endpoint.reference_host())
+    certs_dir(&Host::from_env(config)).join(endpoint.reference_host())
 }
 
 /// The CA file `trust` installs on a host for the certs.d name `name` (`host[:port]`), as
@@ -57,6 +58,17 @@ fn certs_dir(host: &Host) -> PathBuf {
         }
     }
     host.path(CERTS_D)
+}
+
+/// The daemon.json this user's dockerd reads: the rootless one's per-user file, or the
+/// system one.
+fn daemon_json_path(host: &Host) -> PathBuf {
+    if rootless(host) {
+        if let Some(file) = host.user_config("docker/daemon.json") {
+            return file;
+        }
+    }
+    host.path(DAEMON_JSON)
 }
 
 pub(crate) fn check(host: &Host, anchors: &[Anchor], force: bool) -> anyhow::Result<Vec<Step>> {
@@ -142,7 +154,7 @@ pub(crate) fn inspect(
 /// insecure registry Docker skips certificate verification and falls back to plain HTTP, so
 /// whatever certs.d holds for it is never used.
 fn daemon_json(host: &Host, endpoints: &[Endpoint], fixes: &Fixes) -> Vec<Finding> {
-    let path = host.path(DAEMON_JSON);
+    let path = daemon_json_path(host);
     let Ok(text) = crate::fsutil::read_text(&path) else {
         return Vec::new();
     };
@@ -179,11 +191,13 @@ fn daemon_json(host: &Host, endpoints: &[Endpoint], fixes: &Fixes) -> Vec<Findin
         else {
             continue;
         };
-        let sudo = fixes.sudo();
-        let reload = if sudo.is_empty() {
-            String::new()
+        // A staged root reloads nothing; a rootless dockerd's file is the user's own.
+        let (sudo, reload) = if fixes.sudo().is_empty() {
+            ("", "")
+        } else if rootless(host) {
+            ("", " && systemctl --user reload docker")
         } else {
-            " && sudo systemctl reload docker".to_string()
+            (fixes.sudo(), " && sudo systemctl reload docker")
         };
         let filter = format!(".[\"insecure-registries\"] -= [\"{entry}\"]");
         findings.push(
@@ -369,6 +383,43 @@ mod tests {
         assert!(
             orphan.message.contains("home/u/.config/docker/certs.d"),
             "{orphan:?}"
+        );
+    }
+
+    #[test]
+    fn rootless_daemon_json_is_the_users_own() {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        let config = crate::trust::staged_config(r, "10.0.0.1", "10.0.0.2:5000");
+        let runtime = r.join("run-user");
+        std::fs::create_dir_all(&runtime).unwrap();
+        std::fs::write(runtime.join("docker.sock"), "").unwrap();
+        let host = Host {
+            is_root: false,
+            xdg_config: Some("/home/u/.config".into()),
+            xdg_runtime: Some(runtime),
+            ..crate::trust::staged_host(&config)
+        };
+        // The system file is fine; the user's, which the rootless dockerd reads, is not.
+        std::fs::create_dir_all(r.join("etc/docker")).unwrap();
+        std::fs::write(r.join("etc/docker/daemon.json"), "{}").unwrap();
+        let user = r.join("home/u/.config/docker");
+        std::fs::create_dir_all(&user).unwrap();
+        std::fs::write(
+            user.join("daemon.json"),
+            r#"{"insecure-registries": ["10.0.0.2:5000"]}"#,
+        )
+        .unwrap();
+        let findings = inspect(&host, &config.endpoints(), Scope::Host, &config.fixes());
+        let insecure = findings
+            .iter()
+            .find(|f| f.code == "insecure-registry")
+            .unwrap_or_else(|| panic!("{findings:?}"));
+        assert!(
+            insecure
+                .message
+                .contains("home/u/.config/docker/daemon.json"),
+            "{insecure:?}"
         );
     }
 }
