@@ -422,6 +422,36 @@ fn a_different_ca_is_kept_unless_forced_and_traps_are_named() {
     );
 }
 
+/// `--force` over a DER `ca.crt` (which Docker ignores) replaces it and says nothing about
+/// it: the traps are inspected with the CA in place, not the file it replaced.
+#[test]
+fn force_over_a_der_ca_warns_about_nothing_it_replaced() {
+    let certs = tempfile::tempdir().unwrap();
+    let (crt, _, pem, _) = guide_cert(certs.path(), &["192.168.0.1", "192.168.1.50"]);
+    let root = tempfile::tempdir().unwrap();
+    let t = root.path();
+    let dir = t.join("etc/docker/certs.d/192.168.1.50:5000");
+    std::fs::create_dir_all(&dir).unwrap();
+    let existing = dir.join("ca.crt");
+    std::fs::write(&existing, Spec::names(&["other"]).self_signed().der()).unwrap();
+
+    let out = run_in(
+        t,
+        &file_args(
+            crt.to_str().unwrap(),
+            &["--yes", "--target", "docker", "--force", "--format", "json"],
+        ),
+    );
+    assert_status(&out, 0);
+    assert_eq!(
+        std::fs::read_to_string(&existing).unwrap(),
+        pem.replace("\r\n", "\n")
+    );
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(report["findings"], serde_json::json!([]), "{report}");
+    assert!(!stderr(&out).contains("DER"), "{}", stderr(&out));
+}
+
 /// trust's warnings are doctor's findings: the same code, message and fix for each trap,
 /// and none of what trust is about to install (a missing certs.d directory).
 #[test]

@@ -93,16 +93,6 @@ pub(crate) fn run(
         .filter_map(Anchor::from_approved)
         .collect();
 
-    let findings = traps(config, &host, &targets, &anchors);
-    for finding in &findings {
-        let text = match &finding.fix {
-            Some(fix) => format!("{} (fix: {fix})", finding.message),
-            None => finding.message.clone(),
-        };
-        printer.warn(&text);
-        warnings.push(text);
-    }
-
     let mut steps: Vec<Step> = Vec::new();
     for target in &targets {
         steps.extend(target.check(&host, &anchors, args.force)?);
@@ -114,6 +104,18 @@ pub(crate) fn run(
             config, args, &host, &targets, &steps, &approved, deadline, printer,
         )?
     };
+
+    // Inspected once the CA is in place: what still stands in its way, not a file that
+    // `--force` has just replaced.
+    let findings = traps(config, &host, &targets, &anchors);
+    for finding in &findings {
+        let text = match &finding.fix {
+            Some(fix) => format!("{} (fix: {fix})", finding.message),
+            None => finding.message.clone(),
+        };
+        printer.warn(&text);
+        warnings.push(text);
+    }
 
     let report = Report {
         dry_run: args.dry_run,
