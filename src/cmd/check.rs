@@ -134,22 +134,55 @@ fn connect_and_judge(
     endpoints
         .iter()
         .zip(captured)
-        .map(|(endpoint, captured)| match captured {
-            Ok(Ok(presented)) => report(
-                endpoint,
+        .map(|(endpoint, captured)| {
+            let judge = |chain: &[_]| {
                 x509::judge(
-                    &presented.certs,
+                    chain,
                     &anchors_for(endpoint),
                     endpoint,
                     &config.other_endpoints(endpoint),
                     SystemTime::now(),
-                ),
-            ),
-            // The report names the endpoint: the finding says only the cause.
-            Ok(Err(unreachable)) => unreachable_report(endpoint, unreachable.cause()),
-            Err(_) => unreachable_report(endpoint, "the connection thread failed".into()),
+                )
+            };
+            match captured {
+                Ok(Ok(presented)) => report(endpoint, judge(&presented.certs)),
+                Ok(Err(crate::tls::Unreachable::Impostor {
+                    go_error, chain, ..
+                })) => impostor_report(endpoint, judge(&chain), go_error),
+                // The report names the endpoint: the finding says only the cause.
+                Ok(Err(unreachable)) => unreachable_report(endpoint, unreachable.cause()),
+                Err(_) => unreachable_report(endpoint, "the connection thread failed".into()),
+            }
         })
         .collect()
+}
+
+/// A server that presented a chain but not the proof that it holds the leaf's key. Go
+/// verifies the chain first, so an untrusted chain is reported as Docker reports it; a
+/// trusted one makes this server an impostor: untrusted, with Go's handshake error.
+fn impostor_report(
+    endpoint: &Endpoint,
+    mut judgement: Judgement,
+    go_error: String,
+) -> EndpointReport {
+    if judgement.trusted {
+        judgement.trusted = false;
+        judgement.findings.push(
+            Finding::new(
+                "handshake-signature",
+                Severity::Error,
+                format!(
+                    "the server presented the trusted chain but could not sign the handshake with its key: it is not the registry ({go_error})"
+                ),
+            )
+            .fix(format!(
+                "find out which host answers for {} (VIP backends, Marathon-LB, ARP, DNS) and log in nowhere until `check` says trusted",
+                endpoint.host_port()
+            )),
+        );
+        judgement.docker_error = Some(go_error);
+    }
+    report(endpoint, judgement)
 }
 
 fn report(endpoint: &Endpoint, judgement: Judgement) -> EndpointReport {

@@ -152,6 +152,9 @@ fn client(
 
 /// The error chain of a failed request, one line, without the URL's query.
 fn describe(endpoint: &Endpoint, err: &reqwest::Error) -> AuthError {
+    if let Some(impostor) = crate::tls::impostor_in(endpoint, err) {
+        return AuthError::Failed(crate::text::sanitize_line(&impostor));
+    }
     let mut parts: Vec<String> = Vec::new();
     let mut source: Option<&dyn std::error::Error> = std::error::Error::source(err);
     while let Some(cause) = source {

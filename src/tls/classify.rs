@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use rustls::AlertDescription;
+use rustls_pki_types::CertificateDer;
 
 use crate::endpoint::Endpoint;
 use crate::text::sanitize_line;
@@ -57,6 +58,16 @@ pub(crate) enum Unreachable {
     TlsAlert { endpoint: String, alert: String },
     #[error("{endpoint}: TLS handshake failed: {reason}")]
     Tls { endpoint: String, reason: String },
+    /// The server presented a chain but did not prove it holds the leaf's key: the
+    /// handshake signature did not verify. The chain is kept for the judge (Go reports an
+    /// untrusted chain before the signature).
+    #[error("{endpoint}: {go_error} — the server presented a certificate without holding its key: another host is answering for this address (nothing was sent to it); find out which before you log in")]
+    Impostor {
+        endpoint: String,
+        /// Go's text: "tls: invalid signature by the server certificate: …".
+        go_error: String,
+        chain: Vec<CertificateDer<'static>>,
+    },
     #[error("{endpoint}: answered TLS but not HTTP on GET /v2/: {reason} — this port serves something other than a registry")]
     Http { endpoint: String, reason: String },
     #[error("{endpoint}: cannot connect: {reason} — check the address and the route to it")]
@@ -145,6 +156,55 @@ fn go_alert_name(alert: AlertDescription) -> String {
     name.to_string()
 }
 
+/// The impostor sentence for an error from an HTTP client (reqwest) whose handshake was
+/// refused because the server did not prove it holds the leaf's key: the same words as
+/// `check` and `trust` use. `None` for any other error.
+pub(crate) fn impostor_in(
+    endpoint: &Endpoint,
+    err: &(dyn std::error::Error + 'static),
+) -> Option<String> {
+    let mut cause = Some(err);
+    while let Some(current) = cause {
+        if let Some(go_error) = current
+            .downcast_ref::<rustls::Error>()
+            .and_then(signature_refusal)
+        {
+            let impostor = Unreachable::Impostor {
+                endpoint: endpoint.to_string(),
+                go_error,
+                chain: Vec::new(),
+            };
+            return Some(impostor.to_string());
+        }
+        // io::Error's source() skips the error it wraps (and tokio-rustls's io::Error sits
+        // inside hyper's): step into it instead.
+        cause = match current
+            .downcast_ref::<io::Error>()
+            .and_then(io::Error::get_ref)
+        {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => current.source(),
+        };
+    }
+    None
+}
+
+/// Go's text when the handshake failed because the server's signature was refused: by our
+/// check (`SignatureRefused`), or by rustls for a TLS 1.2 signature whose kind does not
+/// fit the cipher suite.
+fn signature_refusal(err: &rustls::Error) -> Option<String> {
+    match err {
+        rustls::Error::Other(other) => other
+            .0
+            .downcast_ref::<super::verifier::SignatureRefused>()
+            .map(|refused| refused.0.clone()),
+        rustls::Error::PeerMisbehaved(rustls::PeerMisbehaved::SignedKxWithWrongAlgorithm) => {
+            Some(super::verifier::INVALID_SERVER_KEY_EXCHANGE.to_string())
+        }
+        _ => None,
+    }
+}
+
 /// TLS records start with a content type 20–24 and a major version of 3.
 fn looks_like_tls(first: &[u8]) -> bool {
     match first {
@@ -173,6 +233,7 @@ impl Unreachable {
             | Unreachable::NotTls { endpoint, .. }
             | Unreachable::TlsAlert { endpoint, .. }
             | Unreachable::Tls { endpoint, .. }
+            | Unreachable::Impostor { endpoint, .. }
             | Unreachable::Http { endpoint, .. }
             | Unreachable::Network { endpoint, .. } => endpoint,
         }
@@ -203,6 +264,7 @@ impl Unreachable {
             Unreachable::NotTls { .. } => "not-tls",
             Unreachable::TlsAlert { .. } => "tls-alert",
             Unreachable::Tls { .. } => "tls",
+            Unreachable::Impostor { .. } => "handshake-signature",
             Unreachable::Http { .. } => "http",
             Unreachable::Network { .. } => "network",
         }
@@ -240,12 +302,14 @@ impl Unreachable {
         }
     }
 
-    /// Classify a failed handshake from the I/O error and the bytes the peer sent.
+    /// Classify a failed handshake from the I/O error and the bytes the peer sent;
+    /// `presented` gives the chain the server sent, if any.
     pub(super) fn from_handshake(
         endpoint: &Endpoint,
         err: &io::Error,
         first: &[u8],
         start: Instant,
+        presented: impl FnOnce() -> Vec<CertificateDer<'static>>,
     ) -> Unreachable {
         let endpoint = endpoint.to_string();
         if first.starts_with(b"HTTP/") {
@@ -260,6 +324,13 @@ impl Unreachable {
         let tls_error = err
             .get_ref()
             .and_then(|inner| inner.downcast_ref::<rustls::Error>());
+        if let Some(go_error) = tls_error.and_then(signature_refusal) {
+            return Unreachable::Impostor {
+                endpoint,
+                go_error,
+                chain: presented(),
+            };
+        }
         match (err.kind(), tls_error) {
             (_, Some(rustls::Error::AlertReceived(alert))) => Unreachable::TlsAlert {
                 endpoint,

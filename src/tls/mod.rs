@@ -1,7 +1,10 @@
 //! TLS client that captures the chain a registry presents, without deciding trust.
 //!
 //! Trust is judged afterwards by `crate::x509` with Go's rules, so the handshake here
-//! accepts any certificate and only records what was sent ([`verifier::RecordOnly`]).
+//! accepts any chain and records what was sent ([`verifier::RecordOnly`]). The handshake
+//! signature is not a matter of trust but of identity, and is never waved through: a peer
+//! that presents the registry's chain without its key is refused
+//! ([`Unreachable::Impostor`], with Go's text).
 //! Everything — DNS, TCP connect, handshake and the optional `GET /v2/` — happens
 //! before one deadline, and every failure becomes an [`Unreachable`] a user can act on.
 //!
@@ -27,7 +30,7 @@ use rustls_pki_types::CertificateDer;
 
 use crate::endpoint::{Endpoint, Host};
 
-pub(crate) use classify::Unreachable;
+pub(crate) use classify::{impostor_in, Unreachable};
 pub(crate) use trusted::docker_trust_config;
 
 /// What the server sent in its handshake.
@@ -39,53 +42,57 @@ pub(crate) struct PresentedChain {
     pub(crate) elapsed: Duration,
 }
 
-/// The one client configuration every connection uses: ring, TLS 1.2 and 1.3, no
-/// client certificate, any server certificate recorded and accepted (trust is judged
-/// later). Also usable with `reqwest::blocking::ClientBuilder::use_preconfigured_tls`.
-pub(crate) fn client_config() -> Arc<ClientConfig> {
-    static CONFIG: OnceLock<Arc<ClientConfig>> = OnceLock::new();
-    CONFIG
-        .get_or_init(|| {
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
-            let verifier = Arc::new(verifier::RecordOnly::new(&provider));
-            let config = ClientConfig::builder_with_provider(provider)
-                .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-                // The ring provider supports both versions: this cannot fail.
-                .unwrap_or_else(|e| unreachable!("ring supports TLS 1.2 and 1.3: {e}"))
-                .dangerous()
-                .with_custom_certificate_verifier(verifier)
-                .with_no_client_auth();
-            Arc::new(config)
-        })
-        .clone()
+/// The client configuration every connection starts from: ring, TLS 1.2 and 1.3, no
+/// client certificate, Go's signature schemes, any chain recorded (trust is judged later),
+/// every handshake signature checked.
+fn base_config() -> &'static ClientConfig {
+    static CONFIG: OnceLock<ClientConfig> = OnceLock::new();
+    CONFIG.get_or_init(|| {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        ClientConfig::builder_with_provider(provider)
+            .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+            // The ring provider supports both versions: this cannot fail.
+            .unwrap_or_else(|e| unreachable!("ring supports TLS 1.2 and 1.3: {e}"))
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(verifier::RecordOnly::default()))
+            .with_no_client_auth()
+    })
 }
 
-/// A config like [`client_config`] that sends no SNI at all, for a DNS name rustls
-/// will not accept as a `ServerName` (Go would still send it; we cannot).
-fn client_config_without_sni() -> Arc<ClientConfig> {
-    static CONFIG: OnceLock<Arc<ClientConfig>> = OnceLock::new();
-    CONFIG
-        .get_or_init(|| {
-            let mut config = (*client_config()).clone();
-            config.enable_sni = false;
-            Arc::new(config)
-        })
-        .clone()
+/// A configuration like the one every handshake uses, for
+/// `reqwest::blocking::ClientBuilder::use_preconfigured_tls` where the chain is not what
+/// protects the user (`trust --ca-url`: the fingerprint is): any chain is accepted, the
+/// handshake signature is still checked.
+pub(crate) fn client_config() -> ClientConfig {
+    connection_config(true).0
 }
 
-/// The name rustls authenticates against and, for DNS names, sends as SNI.
-fn server_name(endpoint: &Endpoint) -> (ServerName<'static>, Arc<ClientConfig>) {
+/// One connection's configuration and the recorder that keeps its chain; without SNI for a
+/// DNS name rustls will not accept as a `ServerName` (Go would still send it; we cannot).
+fn connection_config(sni: bool) -> (ClientConfig, Arc<verifier::RecordOnly>) {
+    let recorder = Arc::new(verifier::RecordOnly::default());
+    let mut config = base_config().clone();
+    config.enable_sni = sni;
+    config
+        .dangerous()
+        .set_certificate_verifier(recorder.clone());
+    (config, recorder)
+}
+
+/// The name rustls authenticates against and, for DNS names, sends as SNI; and whether SNI
+/// is sent.
+fn server_name(endpoint: &Endpoint) -> (ServerName<'static>, bool) {
     match &endpoint.host {
-        Host::Ip(ip) => (ServerName::IpAddress((*ip).into()), client_config()),
+        Host::Ip(ip) => (ServerName::IpAddress((*ip).into()), true),
         Host::Dns(name) => {
             // Go strips one trailing dot before sending SNI (hostnameInSNI).
             let bare = name.strip_suffix('.').unwrap_or(name);
             match ServerName::try_from(bare.to_string()) {
-                Ok(server_name) => (server_name, client_config()),
+                Ok(server_name) => (server_name, true),
                 Err(_) => (
                     ServerName::try_from("invalid.")
                         .unwrap_or_else(|e| unreachable!("static name parses: {e}")),
-                    client_config_without_sni(),
+                    false,
                 ),
             }
         }
@@ -153,8 +160,9 @@ fn handshake(
     let start = Instant::now();
     let mut io = dial::connect(endpoint, deadline, progress)?;
     progress.set("TLS handshake");
-    let (name, config) = server_name(endpoint);
-    let mut conn = ClientConnection::new(config, name)
+    let (name, sni) = server_name(endpoint);
+    let (config, recorder) = connection_config(sni);
+    let mut conn = ClientConnection::new(Arc::new(config), name)
         .map_err(|e| Unreachable::from_tls_setup(endpoint, &e))?;
     while conn.is_handshaking() {
         if let Err(err) = conn.complete_io(&mut io) {
@@ -163,6 +171,7 @@ fn handshake(
                 &err,
                 io.first_bytes(),
                 start,
+                || recorder.presented(),
             ));
         }
     }

@@ -2,7 +2,8 @@
 //! that carry a secret (`login`'s `GET /v2/` and token fetch): the presented chain must be
 //! one Go would accept with the roots Docker uses for that registry (system pool plus
 //! `certs.d/<host[:port]>`), judged by `crate::x509` exactly as `check` judges it. The
-//! handshake signatures are checked as [`super::verifier::RecordOnly`] checks them.
+//! handshake signature is checked by the one fail-closed check every connection makes
+//! ([`super::verifier`]): a peer that presents the chain without its key gets nothing.
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -11,7 +12,7 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 
-use super::verifier::RecordOnly;
+use super::verifier;
 use crate::endpoint::Endpoint;
 use crate::x509::{self, Anchors};
 
@@ -19,7 +20,6 @@ use crate::x509::{self, Anchors};
 struct DockerTrust {
     anchors: Anchors,
     endpoint: Endpoint,
-    signatures: RecordOnly,
 }
 
 impl ServerCertVerifier for DockerTrust {
@@ -59,7 +59,7 @@ impl ServerCertVerifier for DockerTrust {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.signatures.verify_tls12_signature(message, cert, dss)
+        verifier::verify_tls12(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -68,11 +68,11 @@ impl ServerCertVerifier for DockerTrust {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.signatures.verify_tls13_signature(message, cert, dss)
+        verifier::verify_tls13(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.signatures.supported_verify_schemes()
+        verifier::offered_schemes()
     }
 }
 
@@ -80,11 +80,7 @@ impl ServerCertVerifier for DockerTrust {
 /// names are checked against `endpoint` (a token realm on another host passes its own).
 pub(crate) fn docker_trust_config(anchors: Anchors, endpoint: Endpoint) -> ClientConfig {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let verifier = Arc::new(DockerTrust {
-        anchors,
-        endpoint,
-        signatures: RecordOnly::new(&provider),
-    });
+    let verifier = Arc::new(DockerTrust { anchors, endpoint });
     ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .unwrap_or_else(|e| unreachable!("ring supports TLS 1.2 and 1.3: {e}"))

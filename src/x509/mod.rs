@@ -19,6 +19,10 @@
 //! Finding { code, severity: Info|Warning|Error, message, fix }          // Serialize
 //!
 //! subject_hash(der: &[u8]) -> Option<String>   // OpenSSL's `<hash>` of a hashed CA directory
+//!
+//! HandshakeScheme::from_code(u16) -> Option<HandshakeScheme>   // a TLS SignatureScheme Go knows
+//! verify_handshake_signature(leaf: &CertificateDer, HandshakeScheme, signed: &[u8],
+//!                            signature: &[u8]) -> Result<(), String>  // crypto/tls, Go's text
 //! ```
 //! Strings in `Judgement` come from certificates: sanitize them before printing.
 
@@ -45,10 +49,29 @@ use serde::Serialize;
 
 pub(crate) use anchors::Anchors;
 pub(crate) use findings::{Finding, Severity, EXPIRES_SOON_DAYS};
+pub(crate) use signature::HandshakeScheme;
 pub(crate) use subject_hash::subject_hash;
 
 use crate::endpoint::Endpoint;
 use cert::Cert;
+
+/// crypto/tls's check that the server holds the key of the leaf it presented: the leaf's
+/// key verifies the TLS 1.2 ServerKeyExchange or TLS 1.3 CertificateVerify signature over
+/// `signed`, for any key Go's TLS client takes (RSA of any size Go allows, P-224 to P-521,
+/// Ed25519). The error is Go's whole text ("tls: invalid signature by the server
+/// certificate: ECDSA verification failure").
+pub(crate) fn verify_handshake_signature(
+    leaf: &CertificateDer<'_>,
+    scheme: HandshakeScheme,
+    signed: &[u8],
+    signature: &[u8],
+) -> Result<(), String> {
+    // crypto/tls parses the chain before it verifies anything (verifyServerCertificate).
+    let cert = Cert::parse(leaf)
+        .map_err(|e| format!("tls: failed to parse certificate from server: {}", e.0))?;
+    signature::verify_handshake(&cert, scheme, signed, signature)
+        .map_err(|e| format!("tls: invalid signature by the server certificate: {e}"))
+}
 
 /// Go's verdict on a presented chain, and what we have to say about it.
 #[derive(Debug, Clone, Serialize)]

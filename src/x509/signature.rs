@@ -18,7 +18,7 @@ use sha2::Digest as _;
 use super::cert::{Cert, Curve, KeyKind};
 use super::der::{self, ctx_cons, Der};
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Hash {
     Md5,
     Sha1,
@@ -29,7 +29,7 @@ enum Hash {
     None,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Algo {
     Rsa,
     RsaPss,
@@ -151,11 +151,106 @@ pub(crate) fn check_signature(child: &Cert, parent: &Cert) -> Result<(), String>
         Hash::Md5 | Hash::Sha1 => return Err(insecure_algorithm(name)),
         _ => {}
     }
-    let key_type = match parent.key {
+    verify(parent, algo, hash, &child.tbs, &child.signature).map_err(|failure| match failure {
+        Failure::KeyMismatch { expected, key_type } => format!(
+            "x509: signature algorithm specifies an {expected} public key, but have public key of type {key_type}"
+        ),
+        Failure::Rsa => ERR_RSA.to_string(),
+        Failure::Ecdsa => "x509: ECDSA verification failure".to_string(),
+        Failure::Ed25519 => "x509: Ed25519 verification failure".to_string(),
+        Failure::Unsupported => ERR_UNSUPPORTED.to_string(),
+    })
+}
+
+/// A TLS 1.2/1.3 `SignatureScheme` as Go's `typeAndHashFromSignatureScheme`
+/// (crypto/tls/auth.go) splits it: a signature type and a hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct HandshakeScheme {
+    algo: Algo,
+    hash: Hash,
+}
+
+impl HandshakeScheme {
+    /// The schemes Go 1.24 knows, by their IANA code; `None` for any other ("unsupported
+    /// signature algorithm").
+    pub(crate) fn from_code(code: u16) -> Option<HandshakeScheme> {
+        let (algo, hash) = match code {
+            0x0201 => (Algo::Rsa, Hash::Sha1),
+            0x0401 => (Algo::Rsa, Hash::Sha256),
+            0x0501 => (Algo::Rsa, Hash::Sha384),
+            0x0601 => (Algo::Rsa, Hash::Sha512),
+            0x0804 => (Algo::RsaPss, Hash::Sha256),
+            0x0805 => (Algo::RsaPss, Hash::Sha384),
+            0x0806 => (Algo::RsaPss, Hash::Sha512),
+            0x0203 => (Algo::Ecdsa, Hash::Sha1),
+            0x0403 => (Algo::Ecdsa, Hash::Sha256),
+            0x0503 => (Algo::Ecdsa, Hash::Sha384),
+            0x0603 => (Algo::Ecdsa, Hash::Sha512),
+            0x0807 => (Algo::Ed25519, Hash::None),
+            _ => return None,
+        };
+        Some(HandshakeScheme { algo, hash })
+    }
+
+    /// PKCS #1 v1.5 or SHA-1, which a TLS 1.3 CertificateVerify may not use
+    /// (RFC 8446 4.4.3; Go: "tls: certificate used with invalid signature algorithm").
+    pub(crate) fn is_legacy(self) -> bool {
+        self.algo == Algo::Rsa || self.hash == Hash::Sha1
+    }
+}
+
+/// Go's `verifyHandshakeSignature` (crypto/tls/auth.go): the leaf's key verifies a TLS
+/// 1.2 ServerKeyExchange or TLS 1.3 CertificateVerify signature over `signed` (the bytes
+/// before hashing: the randoms and parameters, or the 64 spaces, context string and
+/// transcript hash). The error is Go's text, without the "tls: invalid signature by the
+/// server certificate: " that Go puts before it. Every key size Go takes is checked, with
+/// ring where it can and RustCrypto elsewhere: nothing is waved through.
+pub(crate) fn verify_handshake(
+    leaf: &Cert,
+    scheme: HandshakeScheme,
+    signed: &[u8],
+    signature: &[u8],
+) -> Result<(), String> {
+    verify(leaf, scheme.algo, scheme.hash, signed, signature).map_err(|failure| match failure {
+        Failure::KeyMismatch { expected, key_type } => {
+            format!("expected an {expected} public key, got {key_type}")
+        }
+        Failure::Rsa => ERR_RSA.to_string(),
+        Failure::Ecdsa => "ECDSA verification failure".to_string(),
+        Failure::Ed25519 => "Ed25519 verification failure".to_string(),
+        Failure::Unsupported => "internal error: unknown signature type".to_string(),
+    })
+}
+
+const ERR_RSA: &str = "crypto/rsa: verification error";
+
+/// Why a signature did not verify, before the caller words it: crypto/x509 and
+/// crypto/tls say the same failures differently.
+enum Failure {
+    /// The algorithm needs another kind of key (Go's name of the kind, Go's `%T` of the key).
+    KeyMismatch {
+        expected: &'static str,
+        key_type: &'static str,
+    },
+    Rsa,
+    Ecdsa,
+    Ed25519,
+    Unsupported,
+}
+
+/// `key`'s public key verifies `signature` over `message` with `algo` and `hash`.
+fn verify(
+    key: &Cert,
+    algo: Algo,
+    hash: Hash,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), Failure> {
+    let key_type = match key.key {
         KeyKind::Rsa { .. } => "*rsa.PublicKey",
         KeyKind::Ec { .. } => "*ecdsa.PublicKey",
         KeyKind::Ed25519 => "ed25519.PublicKey",
-        KeyKind::Other(_) => return Err(ERR_UNSUPPORTED.into()),
+        KeyKind::Other(_) => return Err(Failure::Unsupported),
     };
     let expected = match algo {
         Algo::Rsa | Algo::RsaPss => "RSA",
@@ -164,29 +259,23 @@ pub(crate) fn check_signature(child: &Cert, parent: &Cert) -> Result<(), String>
         Algo::Dsa => "DSA",
         Algo::Unknown => "unknown",
     };
-    let mismatch = || {
-        Err(format!(
-            "x509: signature algorithm specifies an {expected} public key, but have public key of type {key_type}"
-        ))
-    };
-    let message = child.tbs.as_slice();
-    let signature = child.signature.as_slice();
-    match (&parent.key, algo) {
+    match (&key.key, algo) {
         (KeyKind::Rsa { bits }, Algo::Rsa | Algo::RsaPss) => {
             let alg: &dyn sig::VerificationAlgorithm = match (algo, hash) {
                 // ring's RSA bounds: 2048 to 8192 bits; the rest goes to RustCrypto.
                 _ if !(2048..=8192).contains(bits) => {
-                    return rsa_crypto(&parent.key_bytes, algo, hash, message, signature)
+                    return rsa_crypto(&key.key_bytes, algo, hash, message, signature)
                 }
+                (Algo::Rsa, Hash::Sha1) => &sig::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY,
                 (Algo::Rsa, Hash::Sha256) => &sig::RSA_PKCS1_2048_8192_SHA256,
                 (Algo::Rsa, Hash::Sha384) => &sig::RSA_PKCS1_2048_8192_SHA384,
                 (Algo::Rsa, Hash::Sha512) => &sig::RSA_PKCS1_2048_8192_SHA512,
                 (Algo::RsaPss, Hash::Sha256) => &sig::RSA_PSS_2048_8192_SHA256,
                 (Algo::RsaPss, Hash::Sha384) => &sig::RSA_PSS_2048_8192_SHA384,
                 (Algo::RsaPss, Hash::Sha512) => &sig::RSA_PSS_2048_8192_SHA512,
-                _ => return Err(ERR_UNSUPPORTED.into()),
+                _ => return Err(Failure::Unsupported),
             };
-            if sig::UnparsedPublicKey::new(alg, &parent.key_bytes)
+            if sig::UnparsedPublicKey::new(alg, &key.key_bytes)
                 .verify(message, signature)
                 .is_ok()
             {
@@ -194,7 +283,7 @@ pub(crate) fn check_signature(child: &Cert, parent: &Cert) -> Result<(), String>
             }
             // ring also refuses exponents Go takes (e.g. 3 < e, even, or > 2^33): let
             // RustCrypto have the final word.
-            rsa_crypto(&parent.key_bytes, algo, hash, message, signature)
+            rsa_crypto(&key.key_bytes, algo, hash, message, signature)
         }
         (KeyKind::Ec { curve }, Algo::Ecdsa) => {
             let alg: &dyn sig::VerificationAlgorithm = match (curve, hash) {
@@ -202,25 +291,30 @@ pub(crate) fn check_signature(child: &Cert, parent: &Cert) -> Result<(), String>
                 (Curve::P256, Hash::Sha384) => &sig::ECDSA_P256_SHA384_ASN1,
                 (Curve::P384, Hash::Sha256) => &sig::ECDSA_P384_SHA256_ASN1,
                 (Curve::P384, Hash::Sha384) => &sig::ECDSA_P384_SHA384_ASN1,
-                // P-521 and ECDSA-SHA512: RustCrypto.
-                _ => return ecdsa_crypto(*curve, &parent.key_bytes, hash, message, signature),
+                // P-521, ECDSA-SHA512 and SHA-1: RustCrypto.
+                _ => return ecdsa_crypto(*curve, &key.key_bytes, hash, message, signature),
             };
-            sig::UnparsedPublicKey::new(alg, &parent.key_bytes)
+            sig::UnparsedPublicKey::new(alg, &key.key_bytes)
                 .verify(message, signature)
-                .map_err(|_| "x509: ECDSA verification failure".to_string())
+                .map_err(|_| Failure::Ecdsa)
         }
         (KeyKind::Ed25519, Algo::Ed25519) => {
-            sig::UnparsedPublicKey::new(&sig::ED25519, &parent.key_bytes)
+            sig::UnparsedPublicKey::new(&sig::ED25519, &key.key_bytes)
                 .verify(message, signature)
-                .map_err(|_| "x509: Ed25519 verification failure".to_string())
+                .map_err(|_| Failure::Ed25519)
         }
-        (_, Algo::Dsa | Algo::Unknown) => Err(ERR_UNSUPPORTED.into()),
-        _ => mismatch(),
+        (_, Algo::Dsa | Algo::Unknown) => Err(Failure::Unsupported),
+        _ => Err(Failure::KeyMismatch { expected, key_type }),
     }
 }
 
 fn digest(hash: Hash, message: &[u8]) -> Option<Vec<u8>> {
     Some(match hash {
+        // TLS 1.2 handshake signatures only: certificates signed with SHA-1 are refused
+        // before a digest is taken.
+        Hash::Sha1 => ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, message)
+            .as_ref()
+            .to_vec(),
         Hash::Sha256 => sha2::Sha256::digest(message).to_vec(),
         Hash::Sha384 => sha2::Sha384::digest(message).to_vec(),
         Hash::Sha512 => sha2::Sha512::digest(message).to_vec(),
@@ -236,19 +330,29 @@ fn rsa_crypto(
     hash: Hash,
     message: &[u8],
     signature: &[u8],
-) -> Result<(), String> {
+) -> Result<(), Failure> {
     use rsa::pkcs1::der::Decode as _;
-    const ERR: &str = "crypto/rsa: verification error";
     let Some(hashed) = digest(hash, message) else {
-        return Err(ERR_UNSUPPORTED.into());
+        return Err(Failure::Unsupported);
     };
     // from_pkcs1_der caps the modulus at 4096 bits; Go has no cap for a pool CA.
-    let parsed = rsa::pkcs1::RsaPublicKey::from_der(key).map_err(|_| ERR.to_string())?;
+    let parsed = rsa::pkcs1::RsaPublicKey::from_der(key).map_err(|_| Failure::Rsa)?;
     let n = rsa::BigUint::from_bytes_be(parsed.modulus.as_bytes());
     let e = rsa::BigUint::from_bytes_be(parsed.public_exponent.as_bytes());
-    let public =
-        rsa::RsaPublicKey::new_with_max_size(n, e, 1 << 16).map_err(|_| ERR.to_string())?;
+    let public = rsa::RsaPublicKey::new_with_max_size(n, e, 1 << 16).map_err(|_| Failure::Rsa)?;
     let result = match (algo, hash) {
+        // PKCS #1 v1.5 with SHA-1 (TLS 1.2 only): the DigestInfo prefix of RFC 8017 9.2.
+        (Algo::Rsa, Hash::Sha1) => public.verify(
+            rsa::Pkcs1v15Sign {
+                hash_len: Some(20),
+                prefix: Box::new([
+                    0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00,
+                    0x04, 0x14,
+                ]),
+            },
+            &hashed,
+            signature,
+        ),
         (Algo::Rsa, Hash::Sha256) => {
             public.verify(rsa::Pkcs1v15Sign::new::<sha2::Sha256>(), &hashed, signature)
         }
@@ -273,9 +377,9 @@ fn rsa_crypto(
             &hashed,
             signature,
         ),
-        _ => return Err(ERR_UNSUPPORTED.into()),
+        _ => return Err(Failure::Unsupported),
     };
-    result.map_err(|_| ERR.to_string())
+    result.map_err(|_| Failure::Rsa)
 }
 
 /// ECDSA with RustCrypto for what ring lacks: P-521, and SHA-512 (or any hash) on any
@@ -288,11 +392,10 @@ fn ecdsa_crypto(
     hash: Hash,
     message: &[u8],
     signature: &[u8],
-) -> Result<(), String> {
+) -> Result<(), Failure> {
     use ecdsa::signature::hazmat::PrehashVerifier as _;
-    const ERR: &str = "x509: ECDSA verification failure";
     let Some(hashed) = digest(hash, message) else {
-        return Err(ERR_UNSUPPORTED.into());
+        return Err(Failure::Unsupported);
     };
     let padded = |size: usize| {
         let mut v = vec![0u8; size.saturating_sub(hashed.len())];
@@ -320,7 +423,7 @@ fn ecdsa_crypto(
     if ok {
         Ok(())
     } else {
-        Err(ERR.into())
+        Err(Failure::Ecdsa)
     }
 }
 

@@ -4,13 +4,15 @@
 //! - certificates: [`certs`] (rcgen and the openssl CLI);
 //! - real `docker-registry` servers on loopback or inside a network namespace we create
 //!   ([`Registry`], [`Netns`]), and the Go oracles (skopeo, the docker CLI);
-//! - misbehaving peers: [`peers`]; real dockerd/containerd/podman: [`runtime`].
+//! - misbehaving peers: [`peers`], and a registry impostor that presents a real chain
+//!   without its key: [`impostor`]; real dockerd/containerd/podman: [`runtime`].
 //!
 //! Network rule: everything here listens on 127.0.0.0/8 or on addresses inside a
 //! namespace this process created. Every wait is bounded.
 #![allow(dead_code)]
 
 pub mod certs;
+pub mod impostor;
 pub mod peers;
 mod run;
 pub mod runtime;
