@@ -6,11 +6,12 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::{Read, Write};
+use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine;
@@ -29,10 +30,13 @@ const ISSUER: &str = "dcosreg-test-token-issuer";
 
 enum Auth {
     Htpasswd,
-    /// The token service's realm URL and the PEM of the certificate that signs tokens.
+    /// The token service's realm URL, the PEM of the certificate that signs tokens, and the
+    /// certificate of its TLS server (installed in the registry's certs.d, whose trust
+    /// Docker's token requests use).
     Token {
         realm: String,
         signer_pem: PathBuf,
+        tls_cert: Option<String>,
     },
 }
 
@@ -82,7 +86,9 @@ impl Cluster {
                     htpasswd.display()
                 )
             }
-            Auth::Token { realm, signer_pem } => format!(
+            Auth::Token {
+                realm, signer_pem, ..
+            } => format!(
                 "auth:\n  token:\n    realm: \"{realm}\"\n    service: {SERVICE}\n    issuer: {ISSUER}\n    rootcertbundle: {}\n",
                 signer_pem.display()
             ),
@@ -107,6 +113,13 @@ impl Cluster {
             let certs_d = root.join("etc/docker/certs.d").join(&name);
             std::fs::create_dir_all(&certs_d).expect("certs.d");
             std::fs::write(certs_d.join("ca.crt"), ca_pem).expect("ca.crt");
+            if let Auth::Token {
+                tls_cert: Some(pem),
+                ..
+            } = &auth
+            {
+                std::fs::write(certs_d.join("token-service.crt"), pem).expect("token cert");
+            }
         }
         let home = dir.path().join("home");
         std::fs::create_dir_all(&home).expect("home");
@@ -603,10 +616,43 @@ fn one_login_serves_docker_and_skopeo_at_both_endpoints_and_logout_restores_conf
     assert!(!gone.status.success(), "{}", text(&gone));
 }
 
+/// How the token service answers.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum TokenMode {
+    /// Over TLS (a self-signed certificate for 127.0.0.1), as it should be.
+    Https,
+    /// In cleartext: the password must never reach it.
+    Http,
+    /// Over TLS, then the token body one byte every half second.
+    HttpsTrickle,
+}
+
 /// A token service (distribution's token spec): Basic-authenticated `GET /token`, answering
 /// an ES256 JWT whose `x5c` certificate is the registry's `rootcertbundle`. Serves on
-/// loopback until the test process ends; every read is bounded.
-fn token_service(dir: &Path) -> (String, PathBuf) {
+/// loopback until the test process ends; every read is bounded. `seen` logs the
+/// `Authorization` header of every request that reached it.
+struct TokenService {
+    realm: String,
+    signer_pem: PathBuf,
+    tls_cert: Option<String>,
+    seen: Arc<Mutex<Vec<String>>>,
+}
+
+impl TokenService {
+    fn auth(&self) -> Auth {
+        Auth::Token {
+            realm: self.realm.clone(),
+            signer_pem: self.signer_pem.clone(),
+            tls_cert: self.tls_cert.clone(),
+        }
+    }
+
+    fn saw_credentials(&self) -> bool {
+        self.seen.lock().unwrap().iter().any(|a| !a.is_empty())
+    }
+}
+
+fn token_service(dir: &Path, mode: TokenMode) -> TokenService {
     let signer = Spec::names(&[])
         .cn("dcosreg test token signer")
         .self_signed();
@@ -614,44 +660,101 @@ fn token_service(dir: &Path) -> (String, PathBuf) {
     let der = signer.der().to_vec();
     let pkcs8 = signer.key.serialize_der();
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind token service");
-    let realm = format!("http://{}/token", listener.local_addr().expect("addr"));
+    let addr = listener.local_addr().expect("addr");
+    let tls = (mode != TokenMode::Http).then(|| {
+        let cert = Spec::names(&["127.0.0.1"]).self_signed();
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(cert.key.serialize_der().into()),
+        )
+        .expect("token TLS config");
+        (Arc::new(config), cert.pem())
+    });
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let realm = format!("{scheme}://{addr}/token");
+    let tls_cert = tls.as_ref().map(|(_, pem)| pem.clone());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
     std::thread::spawn(move || {
         let rng = ring::rand::SystemRandom::new();
-        let signer = ring::signature::EcdsaKeyPair::from_pkcs8(
-            &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
-            &pkcs8,
-            &rng,
-        )
-        .expect("signer");
+        let signer = Arc::new(
+            ring::signature::EcdsaKeyPair::from_pkcs8(
+                &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                &pkcs8,
+                &rng,
+            )
+            .expect("signer"),
+        );
         for stream in listener.incoming().flatten() {
-            let _ = serve_token(stream, &signer, &rng, &der);
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
+            let trickle = mode == TokenMode::HttpsTrickle;
+            let (tls, signer, rng, der, log) = (
+                tls.clone(),
+                signer.clone(),
+                rng.clone(),
+                der.clone(),
+                log.clone(),
+            );
+            // One thread a connection: a trickling answer must not hold up the next.
+            std::thread::spawn(move || match &tls {
+                Some((config, _)) => {
+                    if let Ok(conn) = rustls::ServerConnection::new(config.clone()) {
+                        let _ = serve_token(
+                            rustls::StreamOwned::new(conn, stream),
+                            &signer,
+                            &rng,
+                            &der,
+                            trickle,
+                            &log,
+                        );
+                    }
+                }
+                None => {
+                    let _ = serve_token(stream, &signer, &rng, &der, trickle, &log);
+                }
+            });
         }
     });
-    (realm, signer_pem)
+    TokenService {
+        realm,
+        signer_pem,
+        tls_cert,
+        seen,
+    }
 }
 
 fn serve_token(
-    mut stream: TcpStream,
+    mut stream: impl Read + Write,
     signer: &ring::signature::EcdsaKeyPair,
     rng: &ring::rand::SystemRandom,
     cert_der: &[u8],
+    trickle: bool,
+    seen: &Mutex<Vec<String>>,
 ) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-    let mut reader = BufReader::new(stream.try_clone()?.take(64 * 1024));
-    let mut request_line = String::new();
-    reader.read_line(&mut request_line)?;
-    let mut authorization = String::new();
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 || line.trim().is_empty() {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && head.len() < 64 * 1024 {
+        if stream.read(&mut byte)? == 0 {
             break;
         }
-        if let Some((name, value)) = line.split_once(':') {
-            if name.trim().eq_ignore_ascii_case("authorization") {
-                authorization = value.trim().to_string();
-            }
-        }
+        head.push(byte[0]);
     }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let request_line = head.lines().next().unwrap_or("").to_string();
+    let authorization = head
+        .lines()
+        .filter_map(|line| line.split_once(':'))
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case("authorization"))
+        .map(|(_, value)| value.trim().to_string())
+        .unwrap_or_default();
+    seen.lock().unwrap().push(authorization.clone());
     let b64 = base64::engine::general_purpose::STANDARD;
     let b64url = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let expected = format!("Basic {}", b64.encode(format!("{USER}:{PASSWORD}")));
@@ -703,16 +806,28 @@ fn serve_token(
         serde_json::json!({"token": token, "access_token": token, "expires_in": 300}).to_string();
     write!(
         stream,
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
-    )
+    )?;
+    stream.flush()?;
+    for chunk in body
+        .as_bytes()
+        .chunks(if trickle { 1 } else { body.len().max(1) })
+    {
+        if trickle {
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        stream.write_all(chunk)?;
+        stream.flush()?;
+    }
+    Ok(())
 }
 
 #[test]
 fn bearer_token_flow_login_checks_and_serves_docker_and_skopeo() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (realm, signer_pem) = token_service(dir.path());
-    let cluster = Cluster::start(Auth::Token { realm, signer_pem });
+    let tokens = token_service(dir.path(), TokenMode::Https);
+    let cluster = Cluster::start(tokens.auth());
     let (vip, mlb) = (cluster.vip(), cluster.mlb());
 
     let wrong = cluster.login("not the password");
@@ -973,4 +1088,232 @@ fn a_creds_store_keeps_the_secret_and_docker_still_pulls() {
     list.arg("list");
     let listed = cluster.run(list, None);
     assert_eq!(String::from_utf8_lossy(&listed.stdout).trim(), "{}");
+}
+
+/// The password goes only to a token service Docker's trust verified, never in cleartext,
+/// and a token service that trickles its answer cannot keep login past its deadline.
+#[test]
+fn the_password_never_travels_in_cleartext_nor_past_the_deadline() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cleartext = token_service(dir.path(), TokenMode::Http);
+    let cluster = Cluster::start(cleartext.auth());
+    let login = cluster.login(PASSWORD);
+    assert_status(&login, 1);
+    let said = String::from_utf8_lossy(&login.stderr);
+    assert!(
+        said.contains("not https") && said.contains(&cleartext.realm),
+        "{}",
+        text(&login)
+    );
+    assert!(
+        !cleartext.saw_credentials(),
+        "the http token realm received credentials"
+    );
+    assert!(!cluster.data_dir().join("credentials.json").exists());
+    drop(cluster);
+
+    let slow_dir = tempfile::tempdir().expect("tempdir");
+    let slow = token_service(slow_dir.path(), TokenMode::HttpsTrickle);
+    let cluster = Cluster::start(slow.auth());
+    let start = std::time::Instant::now();
+    let login = cluster.dcosreg(
+        &["--timeout", "2s", "login", "-u", USER, "--password-stdin"],
+        Some(PASSWORD),
+    );
+    let took = start.elapsed();
+    assert_status(&login, 1);
+    assert!(
+        took < Duration::from_secs(6),
+        "login took {took:?} against a trickling token service"
+    );
+    assert!(
+        String::from_utf8_lossy(&login.stderr).contains("deadline"),
+        "{}",
+        text(&login)
+    );
+    assert!(!cluster.data_dir().join("credentials.json").exists());
+}
+
+/// The docker CLI (in a private mount namespace over ROOT/etc/docker) with the cluster's
+/// environment less the endpoint variables: the helper runs as Docker runs it, with no
+/// flag and no DCOSREG_* endpoint.
+fn docker_without_endpoints(cluster: &Cluster, args: &[&str]) -> Output {
+    let script = "mkdir -p /etc/docker && mount --bind \"$1\" /etc/docker && shift && exec \"$@\"";
+    let mut command = Command::new(require_tool("unshare"));
+    command
+        .args(["-m", "--propagation", "private", "sh", "-c", script, "sh"])
+        .arg(cluster.root.join("etc/docker"))
+        .arg("docker")
+        .args(args);
+    cluster
+        .with_env(command)
+        .env_remove("DCOSREG_INTERNAL")
+        .env_remove("DCOSREG_EXTERNAL")
+        .run()
+}
+
+#[test]
+fn a_secret_answers_only_for_its_registry_and_is_kept_private() {
+    let cluster = Cluster::start(Auth::Htpasswd);
+    let (vip, mlb) = (cluster.vip(), cluster.mlb());
+    let helper_get = |url: &str, env: &[(&str, &str)], strip_endpoints: bool| {
+        let mut command = Command::new(cluster.bin_dir.join("docker-credential-dcosreg"));
+        command.arg("get");
+        let mut run = cluster.with_env(command).stdin(url);
+        if strip_endpoints {
+            run = run
+                .env_remove("DCOSREG_INTERNAL")
+                .env_remove("DCOSREG_EXTERNAL");
+        }
+        run.envs(env.iter().copied()).run()
+    };
+
+    // CI variables answer for the configured registry's spellings only.
+    let ci = [("DCOSREG_USERNAME", USER), ("DCOSREG_PASSWORD", PASSWORD)];
+    let ours = helper_get(&mlb, &ci, false);
+    assert_status(&ours, 0);
+    let others = [
+        "https://index.docker.io/v1/".to_string(),
+        "quay.io".to_string(),
+        format!("{vip}.nip.io"),
+        format!("{vip}:5001"),
+        format!("https://{vip}.evil.example/v2/"),
+    ];
+    for other in &others {
+        let out = helper_get(other, &ci, false);
+        assert_status_for(&out, 1, format_args!("get {other} with the CI variables"));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "credentials not found in native keychain",
+            "get {other}"
+        );
+        assert_secret_absent(&out);
+    }
+
+    // A login made with flags serves both endpoints later, with no flag and no variable.
+    let mut command = Command::new(bin_path());
+    command.args([
+        "--internal",
+        &vip,
+        "--external",
+        &mlb,
+        "login",
+        "-u",
+        USER,
+        "--password-stdin",
+    ]);
+    let login = cluster
+        .with_env(command)
+        .env_remove("DCOSREG_INTERNAL")
+        .env_remove("DCOSREG_EXTERNAL")
+        .stdin(PASSWORD)
+        .run();
+    assert_status(&login, 0);
+    for reference in [
+        format!("{vip}/nothing/here:1"),
+        format!("{mlb}/nothing/here:1"),
+    ] {
+        let out = docker_without_endpoints(&cluster, &["manifest", "inspect", &reference]);
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            said.contains("no such manifest") || said.contains("manifest unknown"),
+            "docker did not authenticate to {reference} through the flag-less helper: {}",
+            text(&out)
+        );
+    }
+    let flagless = helper_get(&mlb, &[], true);
+    assert_status(&flagless, 0);
+    // Not for other hosts, whatever the configuration says later.
+    for other in others.iter().chain([&"127.0.0.1:1".to_string()]) {
+        let out = helper_get(other, &[("DCOSREG_EXTERNAL", "127.0.0.1:1")], true);
+        assert_status_for(&out, 1, format_args!("get {other} after the login"));
+        assert_secret_absent(&out);
+    }
+
+    // A secrets file that grew wider is made 0600 again, with a warning.
+    let secrets = cluster.data_dir().join("credentials.json");
+    std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = helper_get(&vip, &[], true);
+    assert_status(&out, 0);
+    assert_eq!(mode(&secrets), 0o600);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("0644"),
+        "{}",
+        text(&out)
+    );
+
+    // export --out: a 0644 file becomes a 0600 one; devices, pipes and links to them are
+    // refused and stay what they were.
+    let out_dir = cluster.dir.path().join("export");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let wide = out_dir.join("config.json");
+    std::fs::write(&wide, "old").unwrap();
+    std::fs::set_permissions(&wide, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let export = |out: &Path| {
+        cluster.dcosreg(
+            &[
+                "credentials",
+                "export",
+                "--as",
+                "docker-config",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            None,
+        )
+    };
+    assert_status(&export(&wide), 0);
+    assert_eq!(mode(&wide), 0o600);
+    let device = out_dir.join("null");
+    let made = Command::new("mknod")
+        .arg(&device)
+        .args(["c", "1", "3"])
+        .status()
+        .expect("mknod");
+    assert!(made.success(), "mknod (the tests run as root)");
+    let fifo = out_dir.join("fifo");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let link = out_dir.join("to-null");
+    std::os::unix::fs::symlink(&device, &link).unwrap();
+    use std::os::unix::fs::FileTypeExt;
+    for refused in [&device, &fifo, &link] {
+        let out = export(refused);
+        assert_status_for(&out, 2, format_args!("export --out {}", refused.display()));
+        assert_secret_absent(&out);
+    }
+    assert!(std::fs::metadata(&device)
+        .unwrap()
+        .file_type()
+        .is_char_device());
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+}
+
+/// A login that cannot write config.json (a read-only ~/.docker) stores no secret.
+#[test]
+fn a_login_that_cannot_finish_stores_nothing() {
+    let cluster = Cluster::start(Auth::Htpasswd);
+    std::fs::create_dir_all(cluster.docker_config()).unwrap();
+    let script =
+        "mount --bind \"$1\" \"$1\" && mount -o remount,bind,ro \"$1\" && shift && exec \"$@\"";
+    let mut command = Command::new(require_tool("unshare"));
+    command
+        .args(["-m", "--propagation", "private", "sh", "-c", script, "sh"])
+        .arg(cluster.docker_config())
+        .arg(bin_path())
+        .args(["login", "-u", USER, "--password-stdin"]);
+    let login = cluster.with_env(command).stdin(PASSWORD).run();
+    assert!(!login.status.success(), "{}", text(&login));
+    assert_secret_absent(&login);
+    let stored =
+        std::fs::read_to_string(cluster.data_dir().join("credentials.json")).unwrap_or_default();
+    assert!(!stored.contains(PASSWORD), "the secret stayed: {stored}");
+    assert!(!stored.contains(USER), "an entry stayed: {stored}");
 }

@@ -1,5 +1,6 @@
 //! `docker-credential-dcosreg ACTION`: the protocol (crate::credentials::protocol) on the
-//! user's store, with every configured endpoint spelling mapped to one credential.
+//! user's store. A secret is given only for the spellings its login recorded (or for a host
+//! stored under its own name); the CI variables only for the configured registry.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -7,6 +8,7 @@ use std::io::Read;
 use crate::cli::CredentialHelperArgs;
 use crate::config::Config;
 use crate::credentials::protocol::{self, Backend};
+use crate::credentials::record::Record;
 use crate::credentials::store::Store;
 use crate::credentials::{self, key, Credential};
 use crate::endpoint::Endpoint;
@@ -19,35 +21,59 @@ const MAX_STDIN: u64 = 1024 * 1024;
 struct Live<'a> {
     config: &'a Config,
     store: Store,
+    record: Record,
 }
 
 impl Backend for Live<'_> {
     fn lookup(&self, endpoint: &Endpoint) -> anyhow::Result<Option<Credential>> {
-        credentials::lookup(self.config, &self.store, endpoint)
+        credentials::lookup(self.config, &self.store, &self.record, endpoint)
     }
 
+    /// `docker login HOST` through the helper: the login that serves HOST is updated; a
+    /// configured endpoint's login serves the configured registry's spellings (recorded
+    /// now, so a later config change does not widen it); any other host gets its own entry.
     fn save(&self, endpoint: &Endpoint, credential: &Credential) -> anyhow::Result<()> {
-        self.store
-            .put(&key::canonical(self.config, endpoint), credential)
+        if let Some(key) = self.record.key_for(endpoint)? {
+            return self.store.put(&key, credential);
+        }
+        if key::is_configured(self.config, endpoint) {
+            let key = key::canonical(self.config, endpoint);
+            self.store.put(&key, credential)?;
+            return self
+                .record
+                .set(&key, &key::all_spellings(&self.config.endpoints()));
+        }
+        self.store.put(&endpoint.host_port(), credential)
     }
 
+    /// `docker logout HOST`: the secret that serves HOST, and its record.
     fn erase(&self, endpoint: &Endpoint) -> anyhow::Result<()> {
-        self.store
-            .erase(&key::canonical(self.config, endpoint))
-            .map(|_| ())
+        if let Some(key) = credentials::key_for(&self.record, endpoint)? {
+            self.store.erase(&key)?;
+            self.record.remove(&key)?;
+        }
+        Ok(())
     }
 
+    /// Every recorded spelling with its user, the CI variables' user for the configured
+    /// spellings, and the other hosts stored in the file.
     fn list(&self) -> anyhow::Result<BTreeMap<String, String>> {
         let mut all = BTreeMap::new();
-        let registry_key = key::canonical(self.config, &self.config.internal.value);
-        let registry = credentials::lookup(self.config, &self.store, &self.config.internal.value)?;
-        if let Some(credential) = registry {
+        let recorded = self.record.all()?;
+        for (stored_key, spellings) in &recorded {
+            if let Some(credential) = self.store.get(stored_key)? {
+                for spelling in spellings {
+                    all.insert(spelling.clone(), credential.username.clone());
+                }
+            }
+        }
+        if let Some(credential) = credentials::from_env()? {
             for spelling in key::all_spellings(&self.config.endpoints()) {
                 all.insert(spelling, credential.username.clone());
             }
         }
         for (stored_key, username) in self.store.file_entries()? {
-            if stored_key != registry_key {
+            if !recorded.contains_key(&stored_key) {
                 all.insert(stored_key, username);
             }
         }
@@ -73,9 +99,17 @@ pub(crate) fn run(
             .read_to_end(&mut input)?;
     }
     let result = credentials::user_store()
+        .and_then(|store| Ok((store, credentials::user_record()?)))
         .map_err(|e| crate::text::sanitize_line(&format!("{e:#}")))
-        .and_then(|store| {
-            let live = Live { config, store };
+        .and_then(|(store, record)| {
+            if let Some(warning) = store.tighten() {
+                printer.warn(warning);
+            }
+            let live = Live {
+                config,
+                store,
+                record,
+            };
             protocol::handle(&args.args, &input, &live)
         });
     match result {

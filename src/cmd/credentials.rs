@@ -2,7 +2,6 @@
 //! that cannot run a credential helper (docs/cli.md).
 
 use std::io::IsTerminal;
-use std::os::unix::fs::PermissionsExt;
 
 use anyhow::{bail, Context};
 use serde::Serialize;
@@ -30,12 +29,44 @@ pub(crate) fn run(
     }
 }
 
+/// Where `--out` writes: a new path, or a regular file (a link to one is written through,
+/// as the link's owner meant). A device, FIFO, socket or directory, or a link to one, is
+/// refused: as root, `--out /dev/null` would otherwise become a file holding the secret.
+fn out_file(out: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
+    let Ok(link) = std::fs::symlink_metadata(out) else {
+        return Ok(out.to_path_buf());
+    };
+    let meta = std::fs::metadata(out).ok();
+    if meta.as_ref().is_some_and(std::fs::Metadata::is_file) {
+        if link.file_type().is_symlink() {
+            return out
+                .canonicalize()
+                .with_context(|| format!("cannot resolve --out {}", out.display()));
+        }
+        return Ok(out.to_path_buf());
+    }
+    bail!(
+        "--out {} is not a regular file{} — give a file path",
+        out.display(),
+        if link.file_type().is_symlink() {
+            " (a link to a device, pipe, socket or directory, or a dangling one)"
+        } else {
+            " (a device, pipe, socket or directory)"
+        }
+    )
+}
+
 fn run_export(config: &Config, args: &ExportArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
     if args.out.is_none() && std::io::stdout().is_terminal() {
         bail!("refusing to write a secret to the terminal — give --out FILE or redirect stdout");
     }
     let store = credentials::user_store()?;
-    let Some(credential) = credentials::lookup(config, &store, &config.internal.value)? else {
+    if let Some(warning) = store.tighten() {
+        printer.warn(warning);
+    }
+    let record = credentials::user_record()?;
+    let Some(credential) = credentials::lookup(config, &store, &record, &config.internal.value)?
+    else {
         bail!(
             "not logged in to {} — run `docker dcosreg login` first, or set {} and {}",
             config.internal.value,
@@ -53,10 +84,10 @@ fn run_export(config: &Config, args: &ExportArgs, printer: &Printer) -> anyhow::
         printer.raw(&bytes)?;
         return Ok(ExitStatus::Success);
     };
-    crate::fsutil::write_atomic(out, &bytes, 0o600)?;
-    // An existing file keeps its mode through the write; a secret is for its owner only.
-    std::fs::set_permissions(out, std::fs::Permissions::from_mode(0o600))
-        .with_context(|| format!("cannot set the mode of {}", out.display()))?;
+    let target = out_file(out)?;
+    // A new file, 0600 from its first byte, renamed over the old one (whose mode it never
+    // takes): nobody else can read the secret at any moment.
+    crate::fsutil::write_secret(&target, &bytes)?;
     let report = ExportJson {
         written: out.display().to_string(),
         form,

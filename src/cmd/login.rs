@@ -89,7 +89,10 @@ pub(crate) fn run(
     report.store = Some(store.describe());
     report.config = Some(change.clone());
 
-    if store.is_file() {
+    if let Some(warning) = store.tighten() {
+        printer.warn(warning);
+    }
+    if store.is_file() && !args.dry_run {
         printer.warn(format!(
             "the password is stored unencrypted in {} (mode 0600), as docker login does without a credsStore; set \"credsStore\" in {} to keep it in a keychain",
             store.describe().trim_start_matches("file "),
@@ -149,7 +152,16 @@ fn print_text(
         credential.username,
         checked.join(", ")
     ))?;
-    printer.line(format!("secret: {}", store.describe()))?;
+    if args.dry_run {
+        printer.line(format!(
+            "secret: would be stored in {} for {} (not stored: --dry-run)",
+            store.describe(),
+            key::all_spellings(&results.iter().map(|(e, _)| e.clone()).collect::<Vec<_>>())
+                .join(", ")
+        ))?;
+    } else {
+        printer.line(format!("secret: {}", store.describe()))?;
+    }
     if change.entries.is_empty() {
         printer.line(format!(
             "credHelpers: already set in {}",
@@ -195,9 +207,10 @@ fn check_all(
     })
 }
 
-/// Store the secret once per canonical key and point every endpoint spelling at the helper
-/// in config.json (a config.json we cannot edit fails before the secret is stored); with
-/// --dry-run only say what would change.
+/// Store the secret once per canonical key, record which spellings it serves, and point
+/// every endpoint spelling at the helper in config.json. A login that cannot finish leaves
+/// nothing behind: when config.json cannot be written, the secrets stored a moment before
+/// are put back as they were. With --dry-run only say what would change.
 fn store_login(
     config: &Config,
     args: &LoginArgs,
@@ -208,20 +221,49 @@ fn store_login(
 ) -> anyhow::Result<Change> {
     let spellings = key::all_spellings(endpoints);
     let data_dir = credentials::data_dir()?;
-    docker_config::add_helpers(config_json, &spellings, &data_dir, true)?;
-    let mut keys: Vec<String> = Vec::new();
+    let planned = docker_config::add_helpers(config_json, &spellings, &data_dir, true)?;
+    if args.dry_run {
+        return Ok(planned);
+    }
+    // Each key serves the spellings of the endpoints that map to it.
+    let mut keys: Vec<(String, Vec<Endpoint>)> = Vec::new();
     for endpoint in endpoints {
         let stored_key = key::canonical(config, endpoint);
-        if !keys.contains(&stored_key) {
-            keys.push(stored_key);
+        match keys.iter_mut().find(|(k, _)| *k == stored_key) {
+            Some((_, served)) => served.push(endpoint.clone()),
+            None => keys.push((stored_key, vec![endpoint.clone()])),
         }
     }
-    if !args.dry_run {
-        for stored_key in &keys {
-            store.put(stored_key, credential)?;
+    let mut previous: Vec<(String, Option<Credential>)> = Vec::new();
+    let stored = keys.iter().try_for_each(|(stored_key, _)| {
+        previous.push((stored_key.clone(), store.get(stored_key)?));
+        store.put(stored_key, credential)
+    });
+    let finished =
+        stored.and_then(|()| docker_config::add_helpers(config_json, &spellings, &data_dir, false));
+    match finished {
+        Ok(change) => {
+            let record = credentials::record::Record::in_dir(&data_dir);
+            for (stored_key, served) in &keys {
+                record.set(stored_key, &key::all_spellings(served))?;
+            }
+            Ok(change)
+        }
+        Err(e) => {
+            for (stored_key, old) in &previous {
+                let restored = match old {
+                    Some(old) => store.put(stored_key, old),
+                    None => store.erase(stored_key).map(|_| ()),
+                };
+                if let Err(undo) = restored {
+                    return Err(e.context(format!(
+                        "and the secret stored for {stored_key} could not be taken back ({undo:#}) — run `docker dcosreg logout`"
+                    )));
+                }
+            }
+            Err(e.context("login did not finish — nothing was stored"))
         }
     }
-    docker_config::add_helpers(config_json, &spellings, &data_dir, args.dry_run)
 }
 
 fn accepted_text(accepted: Accepted) -> &'static str {

@@ -24,9 +24,13 @@ pub(crate) fn run(
 ) -> anyhow::Result<ExitStatus> {
     let endpoints = config.endpoints_or_default(&args.endpoints)?;
     let store = credentials::user_store()?;
+    let record = credentials::user_record()?;
     let mut keys: Vec<String> = Vec::new();
     for endpoint in &endpoints {
-        let stored_key = key::canonical(config, endpoint);
+        let stored_key = match credentials::key_for(&record, endpoint)? {
+            Some(stored_key) => stored_key,
+            None => key::canonical(config, endpoint),
+        };
         if !keys.contains(&stored_key) {
             keys.push(stored_key);
         }
@@ -36,6 +40,7 @@ pub(crate) fn run(
         let present = if args.dry_run {
             store.get(stored_key)?.is_some()
         } else {
+            record.remove(stored_key)?;
             store.erase(stored_key)?
         };
         if present {

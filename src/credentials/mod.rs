@@ -12,7 +12,9 @@
 //! # API
 //! ```text
 //! key::{endpoint_of, canonical, spellings, all_spellings}
-//! store::Store::{choose, get, put, erase, file_entries, describe}
+//! store::Store::{choose, get, put, erase, file_entries, describe, tighten}
+//! record::Record::{in_dir, key_for, all, set, remove}   // which spellings each secret serves
+//! lookup / key_for_save / list                          // the helper's answers, scoped
 //! docker_config::{path, creds_store, add_helpers, remove_helpers}   // locked, re-read, 0600
 //! auth::verify(&Config, &Endpoint, &Credential, deadline) -> Result<(), AuthError>
 //! protocol::handle(action, stdin, &dyn Backend) -> Result<String, String>
@@ -26,6 +28,7 @@ pub(crate) mod export;
 pub(crate) mod key;
 mod lock;
 pub(crate) mod protocol;
+pub(crate) mod record;
 pub(crate) mod store;
 
 use std::fmt;
@@ -40,7 +43,8 @@ use serde::{Deserialize, Serialize};
 /// `credentials/error.go`); Docker treats exactly this stdout as "no credential".
 pub(crate) const NOT_FOUND: &str = "credentials not found in native keychain";
 
-/// The CI form: these answer `get` for every endpoint, with nothing stored.
+/// The CI form: these answer `get` for the configured registry's spellings, with nothing
+/// stored.
 pub(crate) const ENV_USERNAME: &str = "DCOSREG_USERNAME";
 pub(crate) const ENV_PASSWORD: &str = "DCOSREG_PASSWORD";
 pub(crate) const ENV_PASSWORD_FILE: &str = "DCOSREG_PASSWORD_FILE";
@@ -146,17 +150,44 @@ pub(crate) fn user_store() -> anyhow::Result<store::Store> {
     Ok(store::Store::choose(creds_store.as_deref(), &data_dir()?))
 }
 
-/// The credential for `endpoint`: the CI environment variables first (an explicit setting
-/// for this run), then the store.
+/// The stored key that serves `endpoint`: the login whose record names it, else a
+/// credential stored for that host itself (`docker login HOST` with `credsStore: dcosreg`),
+/// unless that key belongs to a login that did not name this spelling.
+pub(crate) fn key_for(
+    record: &record::Record,
+    endpoint: &crate::endpoint::Endpoint,
+) -> anyhow::Result<Option<String>> {
+    if let Some(key) = record.key_for(endpoint)? {
+        return Ok(Some(key));
+    }
+    let own = endpoint.host_port();
+    Ok((!record.all()?.contains_key(&own)).then_some(own))
+}
+
+/// The credential Docker gets for `endpoint`: the CI environment variables for the
+/// configured registry's spellings only (an explicit setting for this run), then the
+/// stored secret whose login named `endpoint` ([`key_for`]). Nothing else: a `credsStore`
+/// or broad `credHelpers` that routes other registries here gets "not found" for them.
 pub(crate) fn lookup(
     config: &crate::config::Config,
     store: &store::Store,
+    record: &record::Record,
     endpoint: &crate::endpoint::Endpoint,
 ) -> anyhow::Result<Option<Credential>> {
-    if let Some(credential) = from_env()? {
-        return Ok(Some(credential));
+    if key::is_configured(config, endpoint) {
+        if let Some(credential) = from_env()? {
+            return Ok(Some(credential));
+        }
     }
-    store.get(&key::canonical(config, endpoint))
+    match key_for(record, endpoint)? {
+        Some(key) => store.get(&key),
+        None => Ok(None),
+    }
+}
+
+/// The login record for this user (in the data directory).
+pub(crate) fn user_record() -> anyhow::Result<record::Record> {
+    Ok(record::Record::in_dir(&data_dir()?))
 }
 
 #[cfg(test)]

@@ -59,6 +59,33 @@ impl Store {
         matches!(self, Store::File(_))
     }
 
+    /// A secrets file that has grown wider than 0600 (a `chmod`, a copy, a restore) is made
+    /// 0600 again; the warning to print says so, since others could read it meanwhile.
+    pub(crate) fn tighten(&self) -> Option<String> {
+        use std::os::unix::fs::PermissionsExt;
+        let Store::File(path) = self else {
+            return None;
+        };
+        let meta = std::fs::symlink_metadata(path)
+            .ok()
+            .filter(|m| m.is_file())?;
+        let mode = meta.permissions().mode() & 0o7777;
+        if mode & 0o077 == 0 {
+            return None;
+        }
+        let done = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+        Some(match done {
+            Ok(()) => format!(
+                "{} was mode {mode:04o}, readable by others: it is 0600 again — change the registry password if anyone else could read it",
+                path.display()
+            ),
+            Err(e) => format!(
+                "{} is mode {mode:04o}, readable by others, and cannot be made 0600 ({e}) — chmod 600 it",
+                path.display()
+            ),
+        })
+    }
+
     pub(crate) fn get(&self, key: &str) -> anyhow::Result<Option<Credential>> {
         match self {
             Store::File(path) => Ok(read_file(path)?.credentials.remove(key)),
@@ -172,7 +199,8 @@ fn update_file(path: &Path, change: impl FnOnce(&mut SecretsFile)) -> anyhow::Re
     change(&mut file);
     let mut text = serde_json::to_vec_pretty(&file).context("cannot encode the secrets file")?;
     text.push(b'\n');
-    crate::fsutil::write_atomic(path, &text, 0o600)?;
+    // 0600 from the first byte, whatever the old file's mode was.
+    crate::fsutil::write_secret(path, &text)?;
     Ok(())
 }
 
