@@ -306,12 +306,36 @@ fn with_records<T>(
     Ok(result)
 }
 
-/// Read, change, re-read, replace: the change is recomputed when the file moved under us.
+/// Where config.json's bytes live: a symlinked config.json (a dotfile manager's) is written
+/// through the link, as docker/cli's `configfile.Save` does (`os.Readlink`), so the link
+/// stays a link.
+fn resolve_link(path: &Path) -> PathBuf {
+    match std::fs::read_link(path) {
+        Ok(target) if target.is_absolute() => target,
+        Ok(target) => path.parent().unwrap_or(Path::new(".")).join(target),
+        Err(_) => path.to_path_buf(),
+    }
+}
+
+/// The identity of the file at `path` now: a concurrent writer's rename gives a new inode,
+/// an in-place write a new ctime.
+fn identity(path: &Path) -> Option<(u64, i64, i64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path)
+        .ok()
+        .map(|m| (m.ino(), m.ctime(), m.ctime_nsec()))
+}
+
+/// Read, change, write the new file, check that nothing replaced the one we read, rename:
+/// the change is recomputed when the file moved under us. The check comes after the
+/// temporary file is written and synced, right before the rename, so a `docker login` that
+/// lands during that window is not lost.
 fn edit(
     path: &Path,
     dry_run: bool,
     mut change: impl FnMut(Option<&[u8]>) -> anyhow::Result<Outcome>,
 ) -> anyhow::Result<()> {
+    let path = &resolve_link(path);
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
@@ -324,22 +348,24 @@ fn edit(
     create_private_dir(dir)?;
     let _lock = DirLock::exclusive(dir)?;
     for _ in 0..ATTEMPTS {
+        let read_as = identity(path);
         let before = read_capped(path, MAX_CONFIG)?;
         let outcome = change(before.as_deref())?;
-        if matches!(outcome, Outcome::Unchanged) {
-            return Ok(());
-        }
-        // A concurrent `docker login` renames its own temp file over ours: if it did so
-        // since we read, redo the edit on its version instead of discarding its change.
-        if read_capped(path, MAX_CONFIG)? != before {
+        let staged = match &outcome {
+            Outcome::Unchanged => return Ok(()),
+            Outcome::Write(bytes) => Some(crate::fsutil::stage(path, bytes, 0o600)?),
+            Outcome::Remove => None,
+        };
+        // A concurrent `docker login` renames its own temp file over the one we read: if it
+        // did so since we read, redo the edit on its version instead of discarding its change.
+        if identity(path) != read_as || read_capped(path, MAX_CONFIG)? != before {
             continue;
         }
-        match outcome {
-            Outcome::Write(bytes) => crate::fsutil::write_atomic(path, &bytes, 0o600)?,
-            Outcome::Remove => {
+        match staged {
+            Some(staged) => staged.commit()?,
+            None => {
                 std::fs::remove_file(path).map_err(|e| crate::fsutil::permission_hint(e, path))?
             }
-            Outcome::Unchanged => {}
         }
         return Ok(());
     }
@@ -382,6 +408,36 @@ mod tests {
         assert!(removed.restored);
         assert_eq!(std::fs::read_to_string(&config).unwrap(), original);
         assert!(!data.join(RECORD_FILE).exists());
+    }
+
+    #[test]
+    fn a_symlinked_config_is_written_through_and_restored_as_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let dotfiles = dir.path().join("dotfiles");
+        std::fs::create_dir_all(&dotfiles).unwrap();
+        let real = dotfiles.join("docker-config.json");
+        let original = "{\n  \"psFormat\": \"table\"\n}\n";
+        std::fs::write(&real, original).unwrap();
+        let config = dir.path().join("docker/config.json");
+        std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink("../dotfiles/docker-config.json", &config).unwrap();
+        let data = dir.path().join("data");
+        let spellings = names(&["10.0.0.1"]);
+        add_helpers(&config, &spellings, &data, false).unwrap();
+        let is_link = |p: &Path| {
+            std::fs::symlink_metadata(p)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        };
+        assert!(is_link(&config), "login replaced the link with a file");
+        assert!(std::fs::read_to_string(&real)
+            .unwrap()
+            .contains("credHelpers"));
+        let removed = remove_helpers(&config, &spellings, &data, false).unwrap();
+        assert!(removed.restored);
+        assert!(is_link(&config), "logout replaced the link with a file");
+        assert_eq!(std::fs::read_to_string(&real).unwrap(), original);
     }
 
     #[test]
