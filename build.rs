@@ -2,15 +2,19 @@
 //! `docker-cli-plugin-metadata` on each `docker --help`, and most of that call is the loader's
 //! work before `main` (benches/metadata.sh measures it):
 //!
-//! - `-no-pie`: a position-independent executable makes the loader apply about 20,000 relative
-//!   relocations (vtables, string tables, panic locations) and copy every page they touch; a
-//!   fixed-address executable has none. Only the binary is linked so; dependencies are compiled
-//!   as before.
 //! - libgcc's unwinder linked in (`libgcc_eh.a`) instead of `libgcc_s.so.1`: one shared library
 //!   less to find, map and relocate, and its constructor's CPU probe. Rust's std asks for
 //!   `-lgcc_s` by name, so the archive is offered under that name in a directory searched
 //!   first. Skipped where the C compiler has no `libgcc_eh.a` (clang with compiler-rt, zig: the
 //!   glibc 2.17 build of dist.sh links zig's own static unwinder in any case).
+//!
+//! The binary stays a position-independent executable (rustc's default), although a
+//! fixed-address one (`-no-pie`) would start faster: the loader applies about 20,000 relative
+//! relocations to a PIE and copies every page they touch. It runs as root and parses hostile
+//! certificates, Dockerfiles and HTTP, so its own code and data must sit at a random address
+//! like its libraries'; distributions' hardening policies require a PIE (lintian and rpmlint
+//! flag one that is not), and tests/hardening.rs checks it. The constructor in src/plugin.rs
+//! answers the handshake before Rust's own start-up either way.
 //!
 //! Here rather than in `.cargo/config.toml` rustflags: it touches only the final link (no
 //! dependency is rebuilt), a `RUSTFLAGS` in the environment does not silently drop it, and the
@@ -28,7 +32,6 @@ fn main() {
     if target_os != "linux" || target_env != "gnu" {
         return;
     }
-    println!("cargo:rustc-link-arg-bins=-no-pie");
     // The host compiler's archive only fits a build for the host.
     if env::var("TARGET").ok() != env::var("HOST").ok() {
         return;

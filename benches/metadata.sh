@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Plugin handshake latency: `docker-dcosreg docker-cli-plugin-metadata` vs /bin/true, side by side
-# (Docker makes this call for every plugin on every `docker --help`). Target: <= 1.3x.
+# (Docker makes this call for every plugin on every `docker --help`). Target: <= 1.7x (a PIE:
+# build.rs explains why the binary is not linked -no-pie).
 # hyperfine times both commands in each of ROUNDS rounds (RUNS runs each in all); a round's
 # ratio is metadata's median over true's, and the figure is the median of the rounds' ratios,
 # so that a machine whose speed drifts between rounds still compares like with like.
@@ -31,7 +32,7 @@ for ((round = 1; round <= rounds; round++)); do
 done
 printf '%s\n' "${ratios[@]}" | sort -g | awk '{r[NR] = $1} END {
     m = (NR % 2) ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2
-    printf "ratio metadata / true: %.2fx (median of %d rounds; target <= 1.3x)\n", m, NR }'
+    printf "ratio metadata / true: %.2fx (median of %d rounds; target <= 1.7x)\n", m, NR }'
 ls -l "$bin" | awk '{print "binary size: " $5 " bytes"}'
 if command -v readelf >/dev/null; then
     # What the loader does before main: the libraries it maps and the relocations it applies.

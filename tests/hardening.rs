@@ -875,3 +875,41 @@ fn rewrite_writes_no_file_when_one_cannot_be_written() {
         stderr(&out)
     );
 }
+
+/// Class 21: the binary is a position-independent executable, so that the kernel places
+/// its own code and data at a random address as it does libc's: it runs as root and parses
+/// hostile certificates, Dockerfiles and HTTP. `readelf -h` says `DYN` for a PIE (and for a
+/// shared library), `EXEC` for a fixed-address executable; `readelf -d` tells the two `DYN`s
+/// apart by the `PIE` flag the linker sets on an executable.
+#[test]
+fn the_binary_is_a_position_independent_executable() {
+    require_tool("readelf");
+    let bin = bin_path();
+    let header = output_within(
+        Command::new("readelf").arg("-h").arg(&bin),
+        Duration::from_secs(30),
+    );
+    assert_status_for(&header, 0, "readelf -h");
+    let kind = stdout(&header)
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("Type:").map(str::trim))
+        .map(str::to_owned);
+    assert!(
+        kind.as_deref().is_some_and(|k| k.starts_with("DYN ")),
+        "{} is not a PIE: ELF type {kind:?}",
+        bin.display()
+    );
+    let dynamic = output_within(
+        Command::new("readelf").arg("-d").arg(&bin),
+        Duration::from_secs(30),
+    );
+    assert_status_for(&dynamic, 0, "readelf -d");
+    assert!(
+        stdout(&dynamic)
+            .lines()
+            .any(|line| line.contains("(FLAGS_1)") && line.split_whitespace().any(|w| w == "PIE")),
+        "{} has no PIE flag in its dynamic section:\n{}",
+        bin.display(),
+        stdout(&dynamic)
+    );
+}
