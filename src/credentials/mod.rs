@@ -157,11 +157,12 @@ pub(crate) fn key_for(
     record: &record::Record,
     endpoint: &crate::endpoint::Endpoint,
 ) -> anyhow::Result<Option<String>> {
-    if let Some(key) = record.key_for(endpoint)? {
+    let registries = record.all()?;
+    if let Some(key) = record::key_naming(&registries, endpoint) {
         return Ok(Some(key));
     }
     let own = endpoint.host_port();
-    Ok((!record.all()?.contains_key(&own)).then_some(own))
+    Ok((!registries.contains_key(&own)).then_some(own))
 }
 
 /// The credential Docker gets for `endpoint`: the CI environment variables for the

@@ -37,11 +37,21 @@ pub(crate) struct Record {
     path: PathBuf,
 }
 
-/// Whether `spelling` names `endpoint` (any spelling of the same `host:port`).
-fn names(spelling: &str, endpoint: &Endpoint) -> bool {
-    spelling
-        .parse::<Endpoint>()
-        .is_ok_and(|e| e.host_port() == endpoint.host_port())
+/// The key in `registries` whose spellings name `endpoint` (any spelling of the same
+/// `host:port`).
+pub(crate) fn key_naming(
+    registries: &BTreeMap<String, Vec<String>>,
+    endpoint: &Endpoint,
+) -> Option<String> {
+    let names = |spelling: &String| {
+        spelling
+            .parse::<Endpoint>()
+            .is_ok_and(|e| e.host_port() == endpoint.host_port())
+    };
+    registries
+        .iter()
+        .find(|(_, spellings)| spellings.iter().any(names))
+        .map(|(key, _)| key.clone())
 }
 
 impl Record {
@@ -78,12 +88,7 @@ impl Record {
 
     /// The stored key whose login named `endpoint`, if any.
     pub(crate) fn key_for(&self, endpoint: &Endpoint) -> anyhow::Result<Option<String>> {
-        Ok(self
-            .read()?
-            .registries
-            .into_iter()
-            .find(|(_, spellings)| spellings.iter().any(|s| names(s, endpoint)))
-            .map(|(key, _)| key))
+        Ok(key_naming(&self.all()?, endpoint))
     }
 
     /// Every key and the spellings it serves.
