@@ -406,10 +406,15 @@ pub(crate) enum Via {
 
 #[derive(Debug, Args)]
 pub(crate) struct RolloutArgs {
-    /// Mesos master to list agents from [default: http://master.mesos:5050]
+    /// Mesos master to list agents from [default: http://master.mesos:5050, or
+    /// https://master.mesos/mesos (Admin Router) with a token]
     #[arg(long, value_name = "URL", conflicts_with_all = ["agents_file", "agents"])]
     pub(crate) mesos_url: Option<String>,
-    /// DC/OS auth token for the Mesos master
+    /// CA that signs the master's and Marathon's https certificate (DC/OS: the cluster CA,
+    /// https://<master>/ca/dcos-ca.crt) [default: the system roots]
+    #[arg(long, value_name = "PEM")]
+    pub(crate) cluster_ca: Option<PathBuf>,
+    /// DC/OS auth token for the Mesos master and Marathon; sent over verified https only
     #[arg(
         long,
         env = "DCOS_ACS_TOKEN",

@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use support::certs::{openssl_fingerprint, Spec};
+use support::peers::TestChain;
 use support::{
     assert_status, assert_status_for, dcosreg, json, mode, require_tool, stderr, stdout,
     unique_loopback_ip, Dcosreg,
@@ -167,21 +168,57 @@ struct HttpServer {
 
 impl HttpServer {
     fn start(status: &'static str, body: String) -> HttpServer {
+        Self::serve(status, body, None)
+    }
+
+    /// The same over TLS, presenting `chain` (a CA and a leaf for 127.0.0.1).
+    fn start_tls(status: &'static str, body: String, chain: &TestChain) -> HttpServer {
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(chain.certs.clone(), chain.key.clone_key())
+        .expect("server config");
+        Self::serve(status, body, Some(Arc::new(config)))
+    }
+
+    fn serve(
+        status: &'static str,
+        body: String,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> HttpServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let url = format!("{scheme}://{}", listener.local_addr().expect("addr"));
         let seen = Arc::new(Mutex::new(Vec::new()));
         let record = Arc::clone(&seen);
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                if let Some(request) = read_request(&stream) {
-                    record.lock().expect("lock").push(request);
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
+                let answer = |mut io: &mut dyn ReadWrite| {
+                    if let Some(request) = read_request(&mut io) {
+                        record.lock().expect("lock").push(request);
+                    }
+                    let _ = write!(
+                        io,
+                        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = io.flush();
+                };
+                match &tls {
+                    None => answer(&mut { stream }),
+                    Some(config) => {
+                        let Ok(conn) = rustls::ServerConnection::new(config.clone()) else {
+                            continue;
+                        };
+                        let mut io = rustls::StreamOwned::new(conn, stream);
+                        answer(&mut io);
+                    }
                 }
-                let mut stream = stream;
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
             }
         });
         HttpServer { url, seen }
@@ -192,8 +229,10 @@ impl HttpServer {
     }
 }
 
-fn read_request(stream: &TcpStream) -> Option<Seen> {
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+trait ReadWrite: Read + Write {}
+impl<T: Read + Write> ReadWrite for T {}
+
+fn read_request(stream: &mut dyn ReadWrite) -> Option<Seen> {
     let mut reader = BufReader::new(stream);
     let mut line = String::new();
     reader.read_line(&mut line).ok()?;
@@ -301,10 +340,19 @@ fn mesos_listed_agents_get_the_ca_over_ssh_and_the_refusing_one_is_reported() {
         .replace("@AGENT3@", &agents[2])
         .replace("@REFUSING@", &refusing)
         .replace("@PWNED@", &pwned.display().to_string());
-    let mesos = HttpServer::start("200 OK", slaves);
+    // The master over https (Admin Router), verified with the cluster CA: the token goes
+    // over TLS only.
+    let cluster = TestChain::new(dir.path(), &["127.0.0.1"]);
+    let cluster_ca = dir.path().join("dcos-ca.crt");
+    std::fs::write(&cluster_ca, &cluster.ca_pem).expect("cluster CA");
+    let mesos = HttpServer::start_tls("200 OK", slaves, &cluster);
 
     let mut args = base_args(&ca, &root);
     args.extend(strings(&["--mesos-url", &mesos.url, "--yes"]));
+    args.extend(strings(&[
+        "--cluster-ca",
+        &cluster_ca.display().to_string(),
+    ]));
     args.extend(sshd.ssh_args());
     let out = Dcosreg::new(&args).env("DCOS_ACS_TOKEN", "s3cret").run();
     let text = stdout(&out);
@@ -699,9 +747,13 @@ fn marathon_app_runs_once_per_agent_and_its_command_installs_the_ca() {
 fn marathon_url_receives_the_app_with_the_dcos_token() {
     let dir = tempfile::tempdir().expect("tmp");
     let (ca, _) = make_ca(dir.path(), "ca");
-    let marathon = HttpServer::start(
+    let cluster = TestChain::new(dir.path(), &["127.0.0.1"]);
+    let cluster_ca = dir.path().join("dcos-ca.crt");
+    std::fs::write(&cluster_ca, &cluster.ca_pem).expect("cluster CA");
+    let marathon = HttpServer::start_tls(
         "201 Created",
         r#"{"id":"/dcosreg-trust","deploymentId":"5ed4c0c5-9ff8-4a6f-a0cd-f57f59a34b43"}"#.into(),
+        &cluster,
     );
     let agent = unique_loopback_ip();
     let mut args = strings(&["--internal", INTERNAL, "--external", EXTERNAL, "rollout"]);
@@ -712,6 +764,8 @@ fn marathon_url_receives_the_app_with_the_dcos_token() {
         &marathon.url,
         "--auth-token",
         "t0ken",
+        "--cluster-ca",
+        &cluster_ca.display().to_string(),
         "--agent",
         &agent,
         "--ca-file",
@@ -1034,4 +1088,87 @@ fn credentials_archive_reaches_every_agent_private_and_idempotent() {
     let out = dcosreg(&marathon);
     assert_status(&out, 2);
     assert!(stdout(&out).is_empty(), "no app printed with the password");
+}
+
+/// The DC/OS token travels only over https verified with the cluster CA: an http URL is
+/// refused before anything connects, an https master whose certificate the given trust does
+/// not verify gets no request, and the verified one gets `Authorization: token=…`.
+#[test]
+fn the_dcos_token_goes_only_to_a_verified_master() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (ca, _) = make_ca(dir.path(), "ca");
+    let agent = unique_loopback_ip();
+    let slaves = include_str!("data/mesos-slaves.json")
+        .replace("@AGENT1@", &agent)
+        .replace("@AGENT2@", &unique_loopback_ip())
+        .replace("@AGENT3@", &unique_loopback_ip())
+        .replace("@REFUSING@", &unique_loopback_ip())
+        .replace("@PWNED@", &dir.path().join("pwned").display().to_string());
+    let rollout = |mesos: &str, extra: &[&str]| {
+        let mut args = strings(&["--internal", INTERNAL, "--external", EXTERNAL, "rollout"]);
+        args.extend(strings(&["--mesos-url", mesos, "--auth-token", "t0ken"]));
+        args.extend(strings(&[
+            "--ca-file",
+            &ca.display().to_string(),
+            "--dry-run",
+        ]));
+        args.extend(strings(extra));
+        dcosreg(&args)
+    };
+
+    let cleartext = HttpServer::start("200 OK", slaves.clone());
+    let out = rollout(&cleartext.url, &[]);
+    assert_status(&out, 2);
+    assert!(stderr(&out).contains("cleartext"), "{}", stderr(&out));
+    assert!(cleartext.requests().is_empty(), "the http master was asked");
+    let marathon = HttpServer::start("201 Created", "{}".into());
+    let mut args = strings(&["--internal", INTERNAL, "--external", EXTERNAL, "rollout"]);
+    args.extend(strings(&[
+        "--via",
+        "marathon",
+        "--marathon-url",
+        &marathon.url,
+    ]));
+    args.extend(strings(&["--auth-token", "t0ken", "--agent", &agent]));
+    args.extend(strings(&["--ca-file", &ca.display().to_string(), "--yes"]));
+    let out = dcosreg(&args);
+    assert_status(&out, 2);
+    assert!(
+        marathon.requests().is_empty(),
+        "the http Marathon was asked"
+    );
+
+    let cluster = TestChain::new(dir.path(), &["127.0.0.1"]);
+    let master = HttpServer::start_tls("200 OK", slaves, &cluster);
+    // Not verified by the system roots: refused, with Go's text and the fix.
+    let out = rollout(&master.url, &[]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("x509: certificate signed by unknown authority")
+            && stderr(&out).contains("--cluster-ca"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        master.requests().is_empty(),
+        "the unverified master got a request"
+    );
+    // Verified with the cluster CA: the token reaches it.
+    let cluster_ca = dir.path().join("dcos-ca.crt");
+    std::fs::write(&cluster_ca, &cluster.ca_pem).expect("cluster CA");
+    let out = rollout(
+        &master.url,
+        &["--cluster-ca", &cluster_ca.display().to_string()],
+    );
+    // Exit 1: the listing holds a hostile name, reported and never contacted.
+    assert_status(&out, 1);
+    assert!(
+        stdout(&out).starts_with("dry run: ")
+            && stdout(&out).contains(&format!("{agent}: planned")),
+        "{}",
+        stdout(&out)
+    );
+    let requests = master.requests();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert_eq!(requests[0].header("authorization"), Some("token=t0ken"));
 }

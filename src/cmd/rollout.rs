@@ -15,11 +15,11 @@ use crate::exit::{ExitStatus, Stop};
 use crate::output::Printer;
 use crate::rollout::{
     self, AgentReport, Agents, Payload, Source, SshSettings, Status, Summary, DEFAULT_MESOS_URL,
-    MARATHON_APP_ID,
+    DEFAULT_MESOS_URL_TLS, MARATHON_APP_ID,
 };
 use crate::text::shell_quote;
 use crate::trust::{self, EndpointCa};
-use crate::x509::CertSummary;
+use crate::x509::{Anchors, CertSummary};
 
 pub(crate) fn run(
     config: &Config,
@@ -41,12 +41,23 @@ pub(crate) fn run(
     }
     let timeout = config.timeout.value;
     let token = args.auth_token.as_deref().filter(|t| !t.is_empty());
+    // The token never travels in cleartext: refused before anything connects.
+    if let Some(url) = &args.mesos_url {
+        rollout::refuse_cleartext_token(url, token, "--mesos-url")?;
+    }
+    if let Some(url) = &args.marathon_url {
+        rollout::refuse_cleartext_token(url, token, "--marathon-url")?;
+    }
+    let cluster_trust = match &args.cluster_ca {
+        Some(path) => Anchors::from_file(path).map_err(|e| anyhow!("--cluster-ca: {e}"))?,
+        None => Anchors::system(config),
+    };
     let archive = read_credentials_archive(args)?;
 
     // Kubernetes schedules on every node itself: no agent list is needed.
     let agents = match args.via {
         Via::Kubernetes => None,
-        Via::Ssh | Via::Marathon => Some(discover(args, token, timeout, printer)?),
+        Via::Ssh | Via::Marathon => Some(discover(args, token, &cluster_trust, timeout, printer)?),
     };
     let cas = obtain_ca(config, args, printer)?;
     let per_endpoint: Vec<_> = cas
@@ -65,7 +76,15 @@ pub(crate) fn run(
         }
         Via::Marathon => {
             let agents = agents.unwrap_or_default();
-            via_marathon(args, token, timeout, &payload, agents.hosts.len(), printer)
+            via_marathon(
+                args,
+                token,
+                &cluster_trust,
+                timeout,
+                &payload,
+                agents.hosts.len(),
+                printer,
+            )
         }
         Via::Ssh => {
             let agents = agents.unwrap_or_default();
@@ -158,6 +177,7 @@ fn obtain_ca(
 fn discover(
     args: &RolloutArgs,
     token: Option<&str>,
+    trust: &Anchors,
     timeout: Duration,
     printer: &Printer,
 ) -> anyhow::Result<Agents> {
@@ -167,8 +187,13 @@ fn discover(
         Source::File(path)
     } else {
         Source::Mesos {
-            url: args.mesos_url.as_deref().unwrap_or(DEFAULT_MESOS_URL),
+            url: args.mesos_url.as_deref().unwrap_or(if token.is_some() {
+                DEFAULT_MESOS_URL_TLS
+            } else {
+                DEFAULT_MESOS_URL
+            }),
             token,
+            trust,
         }
     };
     let agents = rollout::discover(&source, timeout)?;
@@ -392,6 +417,7 @@ fn print_line(
 fn via_marathon(
     args: &RolloutArgs,
     token: Option<&str>,
+    trust: &Anchors,
     timeout: Duration,
     payload: &Payload,
     agents: usize,
@@ -411,7 +437,7 @@ fn via_marathon(
         printer.json(&app)?;
         return Ok(ExitStatus::Success);
     }
-    let deployment = rollout::marathon_deploy(url, token, &app, timeout)?;
+    let deployment = rollout::marathon_deploy(url, token, trust, &app, timeout)?;
     let report = serde_json::json!({
         "via": "marathon",
         "app_id": MARATHON_APP_ID,

@@ -14,7 +14,10 @@ use serde::Deserialize;
 use crate::endpoint::{Endpoint, Host};
 use crate::text::sanitize_line;
 
+/// The guide's master, without a token (an open cluster).
 pub(crate) const DEFAULT_MESOS_URL: &str = "http://master.mesos:5050";
+/// With a token: the master through Admin Router, over TLS.
+pub(crate) const DEFAULT_MESOS_URL_TLS: &str = "https://master.mesos/mesos";
 
 /// Where the agent list comes from.
 #[derive(Debug, Clone)]
@@ -22,6 +25,8 @@ pub(crate) enum Source<'a> {
     Mesos {
         url: &'a str,
         token: Option<&'a str>,
+        /// Who may sign the master's certificate (https only).
+        trust: &'a crate::x509::Anchors,
     },
     File(&'a Path),
     Hosts(&'a [String]),
@@ -64,8 +69,8 @@ pub(crate) fn discover(source: &Source<'_>, timeout: Duration) -> anyhow::Result
             })?;
             parse_agents_file(&text, path)?
         }
-        Source::Mesos { url, token } => {
-            let body = fetch_slaves(url, *token, timeout)?;
+        Source::Mesos { url, token, trust } => {
+            let body = fetch_slaves(url, *token, trust, timeout)?;
             parse_slaves(&body, url)?
         }
     };
@@ -124,10 +129,16 @@ pub(crate) fn slaves_url(url: &str) -> String {
     }
 }
 
-fn fetch_slaves(url: &str, token: Option<&str>, timeout: Duration) -> anyhow::Result<Vec<u8>> {
+fn fetch_slaves(
+    url: &str,
+    token: Option<&str>,
+    trust: &crate::x509::Anchors,
+    timeout: Duration,
+) -> anyhow::Result<Vec<u8>> {
+    super::http::refuse_cleartext_token(url, token, "--mesos-url")?;
     let target = slaves_url(url);
     let deadline = std::time::Instant::now() + timeout;
-    let client = super::http::client(timeout)?;
+    let client = super::http::client(&target, trust, timeout)?;
     let mut request = client.get(&target);
     if let Some(token) = token {
         request = request.header(
@@ -136,10 +147,12 @@ fn fetch_slaves(url: &str, token: Option<&str>, timeout: Duration) -> anyhow::Re
         );
     }
     let response = request.send().map_err(|e| {
-        anyhow!(
-            "cannot reach the Mesos master at {target}: {} — check --mesos-url (DC/OS: https://<master>/mesos) or list the agents with --agents-file",
-            error_chain(&e)
-        )
+        let why = super::http::error_chain(&e);
+        let hint = match super::http::tls_hint(&why) {
+            "" => " — check --mesos-url (DC/OS: https://<master>/mesos) or list the agents with --agents-file",
+            hint => hint,
+        };
+        anyhow!("cannot reach the Mesos master at {target}: {why}{hint}")
     })?;
     let status = response.status();
     if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
@@ -152,17 +165,6 @@ fn fetch_slaves(url: &str, token: Option<&str>, timeout: Duration) -> anyhow::Re
     }
     crate::tls::http::read_body(response, super::http::MAX_BODY, deadline)
         .with_context(|| format!("cannot read the agent list from {target}"))
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[derive(Debug, Deserialize)]

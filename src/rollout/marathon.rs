@@ -52,16 +52,18 @@ pub(crate) fn app(payload: &Payload, agents: usize) -> Value {
 pub(crate) fn deploy(
     url: &str,
     token: Option<&str>,
+    trust: &crate::x509::Anchors,
     app: &Value,
     timeout: std::time::Duration,
 ) -> anyhow::Result<String> {
+    super::http::refuse_cleartext_token(url, token, "--marathon-url")?;
     let target = format!(
         "{}/v2/apps/{}",
         url.trim_end_matches('/'),
         APP_ID.trim_start_matches('/')
     );
     let deadline = std::time::Instant::now() + timeout;
-    let client = super::http::client(timeout)?;
+    let client = super::http::client(&target, trust, timeout)?;
     let mut request = client
         .put(&target)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -73,7 +75,12 @@ pub(crate) fn deploy(
         );
     }
     let response = request.send().map_err(|e| {
-        anyhow!("cannot reach Marathon at {target}: {e} — check --marathon-url (DC/OS: https://<master>/service/marathon)")
+        let why = super::http::error_chain(&e);
+        let hint = match super::http::tls_hint(&why) {
+            "" => " — check --marathon-url (DC/OS: https://<master>/service/marathon)",
+            hint => hint,
+        };
+        anyhow!("cannot reach Marathon at {target}: {why}{hint}")
     })?;
     let status = response.status();
     let body = crate::tls::http::read_body(response, super::http::MAX_BODY, deadline)?;

@@ -8,14 +8,14 @@
 //!
 //! # API (for `cmd/rollout.rs`; `trust` and `doctor` use the two marked)
 //! ```text
-//! discover(&Source, timeout) -> Result<Agents>   // Source::{Mesos { url, token }, File, Hosts}
-//! Agents { hosts, rejected: Vec<(name, why)>, warnings }   // DEFAULT_MESOS_URL: no --mesos-url
+//! discover(&Source, timeout) -> Result<Agents>   // Source::{Mesos { url, token, trust }, File, Hosts}
+//! Agents { hosts, rejected: Vec<(name, why)>, warnings }   // DEFAULT_MESOS_URL(_TLS): no --mesos-url
 //! Payload::new(&[(Endpoint, pem)], force, conntrack_liberal) -> Payload  // what each agent gets
 //! normalize_root(&str) -> String                 // --agent-root as the script takes it
 //! render(&Payload, root_expr, live_sysctl, tail) -> String   // the POSIX sh script
 //! SshSettings { .. }; ssh_install(&SshSettings, host, script) -> AgentReport
 //! fan_out(items, parallel, job, done) -> Vec<AgentReport>   // N agents at a time
-//! marathon_app(&Payload, agents) -> Value; marathon_deploy(url, token, &app, timeout); MARATHON_APP_ID
+//! marathon_app(&Payload, agents) -> Value; marathon_deploy(url, token, &trust, &app, timeout); MARATHON_APP_ID
 //! daemonset(&Payload, image) -> Value            // --via kubernetes
 //! AgentReport, Status, Summary                   // one line per agent, and the total
 //! SYSCTL_FILE, SYSCTL_KEY                        // doctor: what --conntrack-liberal writes
@@ -24,12 +24,14 @@
 
 mod discovery;
 mod http;
+
+pub(crate) use http::refuse_cleartext_token;
 mod kubernetes;
 mod marathon;
 mod script;
 mod ssh;
 
-pub(crate) use discovery::{discover, Agents, Source, DEFAULT_MESOS_URL};
+pub(crate) use discovery::{discover, Agents, Source, DEFAULT_MESOS_URL, DEFAULT_MESOS_URL_TLS};
 pub(crate) use kubernetes::daemonset;
 pub(crate) use marathon::{
     app as marathon_app, deploy as marathon_deploy, APP_ID as MARATHON_APP_ID,
