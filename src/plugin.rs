@@ -134,6 +134,23 @@ pub(crate) fn docker_global_flags() -> &'static [OsString] {
     DOCKER_GLOBAL_FLAGS.get().map_or(&[], Vec::as_slice)
 }
 
+/// Docker's `--config DIR` among the global options docker handed over, if given: docker's
+/// own plugins (buildx, compose) read config.json there, and so do we.
+pub(crate) fn docker_config_flag() -> Option<std::path::PathBuf> {
+    let flags = docker_global_flags();
+    let mut found = None;
+    let mut args = flags.iter();
+    while let Some(arg) = args.next() {
+        let text = arg.to_str().unwrap_or("");
+        if text == "--config" {
+            found = args.next().map(std::path::PathBuf::from);
+        } else if let Some(value) = text.strip_prefix("--config=") {
+            found = Some(std::path::PathBuf::from(value));
+        }
+    }
+    found.filter(|dir| !dir.as_os_str().is_empty())
+}
+
 /// How many leading arguments are docker global options, when the plugin name follows.
 fn docker_flags_len(args: &[OsString]) -> Option<usize> {
     let mut i = 0;

@@ -1317,3 +1317,35 @@ fn a_login_that_cannot_finish_stores_nothing() {
     assert!(!stored.contains(PASSWORD), "the secret stayed: {stored}");
     assert!(!stored.contains(USER), "an entry stayed: {stored}");
 }
+
+/// `docker --config DIR dcosreg login`: Docker hands its global options to the plugin, and
+/// the login edits DIR/config.json (where Docker itself looks), not ~/.docker/config.json.
+#[test]
+fn docker_s_config_flag_chooses_the_config_json_login_edits() {
+    require_tool("docker");
+    let cluster = Cluster::start(Auth::Htpasswd);
+    let config_dir = cluster.dir.path().join("other-docker-config");
+    let plugins = config_dir.join("cli-plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    std::fs::copy(bin_path(), plugins.join("docker-dcosreg")).unwrap();
+    let mut command = Command::new(require_tool("docker"));
+    command.arg("--config").arg(&config_dir).args([
+        "dcosreg",
+        "login",
+        "-u",
+        USER,
+        "--password-stdin",
+    ]);
+    let login = cluster.with_env(command).stdin(PASSWORD).run();
+    assert_status(&login, 0);
+    let written = std::fs::read_to_string(config_dir.join("config.json")).unwrap_or_default();
+    assert!(
+        written.contains("credHelpers") && written.contains(&cluster.mlb()),
+        "{}: {written}",
+        text(&login)
+    );
+    assert!(
+        !cluster.config_json().exists(),
+        "login edited $DOCKER_CONFIG/config.json instead of --config's"
+    );
+}

@@ -25,8 +25,13 @@ const MAX_CONFIG: u64 = 4 * 1024 * 1024;
 const ATTEMPTS: usize = 20;
 const RECORD_FILE: &str = "logins.json";
 
-/// `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json` (docker/cli `config.Dir()`).
+/// Docker's `--config DIR` (as a plugin, from docker's own argv), else
+/// `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json` (docker/cli `config.Dir()`,
+/// where the flag wins over the variable).
 pub(crate) fn path() -> anyhow::Result<PathBuf> {
+    if let Some(dir) = crate::plugin::docker_config_flag() {
+        return Ok(dir.join("config.json"));
+    }
     if let Some(dir) = std::env::var_os("DOCKER_CONFIG").filter(|d| !d.is_empty()) {
         return Ok(PathBuf::from(dir).join("config.json"));
     }
