@@ -4,9 +4,15 @@
 mod support;
 
 use std::fs;
-use std::path::Path;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
-use support::{assert_status, assert_status_for, dcosreg, json, stderr, stdout, Dcosreg};
+use support::{
+    assert_status, assert_status_for, dcosreg, json, mode, stderr, stdout, wait_with_deadline,
+    Dcosreg,
+};
 
 const VIP: &str = "192.168.0.1";
 const LB: &str = "192.168.1.50:5000";
@@ -165,5 +171,178 @@ fn input_errors_exit_2_before_any_docker_call() {
         let out = dcosreg(&full);
         assert_status_for(&out, 2, format_args!("{full:?}"));
         assert!(stderr(&out).contains(needle), "{full:?}: {}", stderr(&out));
+    }
+}
+
+/// A fake `docker` first on PATH: `version` and `pull` succeed; `build` writes its
+/// arguments, one a line, to `$FAKE_DOCKER_LOG`, then `started`, and waits up to 60 s
+/// for a signal, which it writes down by name before it exits as a shell would.
+fn fake_docker(bin: &Path) {
+    fs::create_dir_all(bin).unwrap();
+    let script = r#"#!/bin/sh
+case "$1" in
+version|pull) exit 0 ;;
+esac
+log=$FAKE_DOCKER_LOG
+for a in "$@"; do printf '%s\n' "$a"; done > "$log.args"
+sleep 60 &
+sleeper=$!
+for sig in INT TERM HUP; do
+    trap "echo $sig >> '$log'; kill $sleeper; exit 1" "$sig"
+done
+echo $$ > "$log.pid"
+echo started >> "$log"
+wait $sleeper
+echo timeout >> "$log"
+"#;
+    let path = bin.join("docker");
+    fs::write(&path, script).unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// Wait (at most 30 s) until `log` has a line `line`.
+fn wait_for_line(log: &Path, line: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if fs::read_to_string(log).is_ok_and(|t| t.lines().any(|l| l == line)) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("{} never said {line:?}", log.display());
+}
+
+/// `build` of a private (0600) Dockerfile that names the VIP, with the fake docker on
+/// PATH and TMPDIR in a world-traversable directory of the test's; returns the running
+/// tool, its temporary HOME, and the work directory (log, TMPDIR, project).
+fn start_private_build() -> (
+    std::process::Child,
+    Option<tempfile::TempDir>,
+    tempfile::TempDir,
+) {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    fs::set_permissions(w, fs::Permissions::from_mode(0o755)).unwrap();
+    fake_docker(&w.join("bin"));
+    let tmp = w.join("tmp");
+    fs::create_dir(&tmp).unwrap();
+    fs::set_permissions(&tmp, fs::Permissions::from_mode(0o1777)).unwrap();
+    let ctx = w.join("ctx");
+    fs::create_dir(&ctx).unwrap();
+    project(&ctx);
+    fs::set_permissions(ctx.join("Dockerfile"), fs::Permissions::from_mode(0o600)).unwrap();
+    fs::set_permissions(
+        ctx.join("Dockerfile.dockerignore"),
+        fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        w.join("bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let (child, home) = Dcosreg::new([
+        "--internal",
+        VIP,
+        "--external",
+        LB,
+        "build",
+        "--to",
+        "external",
+        "-t",
+        "app:1",
+        ctx.to_str().unwrap(),
+    ])
+    .env("PATH", path)
+    .env("TMPDIR", &tmp)
+    .env("FAKE_DOCKER_LOG", w.join("docker.log"))
+    .spawn_piped();
+    wait_for_line(&w.join("docker.log"), "started");
+    (child, home, work)
+}
+
+/// The `--file` docker build was given: the rewritten copy.
+fn copy_given(work: &Path) -> PathBuf {
+    let args = fs::read_to_string(work.join("docker.log.args")).unwrap();
+    let args: Vec<&str> = args.lines().collect();
+    let at = args.iter().position(|a| *a == "--file").expect("--file");
+    PathBuf::from(args[at + 1])
+}
+
+/// `cat PATH` as uid/gid 65534 (nobody), no supplementary groups: did it read it?
+fn nobody_reads(path: &Path) -> bool {
+    support::require_tool("setpriv");
+    Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "cat"])
+        .arg(path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap()
+        .success()
+}
+
+// The rewritten copy of a private Dockerfile is private from its first byte: another user
+// cannot read it (nor its ignore file) while the build runs.
+#[test]
+fn build_keeps_the_copy_of_a_private_dockerfile_private() {
+    let (mut child, _home, work) = start_private_build();
+    let copy = copy_given(work.path());
+    let dir = copy.parent().unwrap();
+    assert!(
+        copy.starts_with(work.path().join("tmp")),
+        "{}",
+        copy.display()
+    );
+    // The probe can read what is readable: a world-readable file next to the copy's directory.
+    let control = work.path().join("tmp/control");
+    fs::write(&control, "x").unwrap();
+    fs::set_permissions(&control, fs::Permissions::from_mode(0o644)).unwrap();
+    assert!(nobody_reads(&control), "the probe itself works");
+    assert!(
+        fs::read_to_string(&copy).unwrap().contains(LB),
+        "the copy is the rewritten file"
+    );
+    let ignore = dir.join("Dockerfile.dockerignore");
+    assert!(ignore.is_file(), "the ignore file is copied too");
+    for file in [&copy, &ignore] {
+        assert!(!nobody_reads(file), "another user read {}", file.display());
+        assert_eq!(mode(file), 0o600, "{}", file.display());
+    }
+    assert_eq!(mode(dir), 0o700, "{}", dir.display());
+    let docker = fs::read_to_string(work.path().join("docker.log.pid")).unwrap();
+    for pid in [child.id().to_string(), docker.trim().to_string()] {
+        let _ = Command::new("kill").arg(pid).status();
+    }
+    let _ = child.wait();
+}
+
+// Ctrl-C, SIGTERM or SIGHUP while docker runs: docker gets the signal, the copy is removed,
+// and the exit status is 128 + the signal's number, as a shell reports it.
+#[test]
+fn a_signal_reaches_docker_and_removes_the_copy() {
+    for (name, number) in [("TERM", 15), ("INT", 2), ("HUP", 1)] {
+        let (mut child, _home, work) = start_private_build();
+        let copy = copy_given(work.path());
+        assert!(copy.is_file(), "{name}: the copy exists while docker runs");
+        let sent = Command::new("kill")
+            .args([format!("-{name}"), child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let out = wait_with_deadline(&mut child, Duration::from_secs(30));
+        assert_status_for(&out, 128 + number, name);
+        let log = fs::read_to_string(work.path().join("docker.log")).unwrap();
+        assert_eq!(
+            log.lines().collect::<Vec<_>>(),
+            ["started", name],
+            "{name}: docker got the signal once"
+        );
+        assert!(!copy.exists(), "{name}: {} is left behind", copy.display());
+        let left: Vec<_> = fs::read_dir(work.path().join("tmp"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert!(left.is_empty(), "{name}: left in TMPDIR: {left:?}");
     }
 }

@@ -13,12 +13,20 @@
 //! the local image. The `docker` run is the one that ran us (Docker tells plugins) or the
 //! one on PATH, with the user's docker global options (`-H`, `--context`, …) and
 //! `DOCKER_HOST` left to it.
+//!
+//! The copy may hold what the original's mode kept private (a 0600 Dockerfile on a shared
+//! agent), so its directory is 0700 and its files 0600 from the moment they exist. It lives
+//! exactly as long as the run: SIGINT, SIGTERM and SIGHUP are passed on to the docker child
+//! that is running, and once it has ended the copy is removed and the exit status is 128 + the
+//! signal's number, as a shell reports a command a signal ended.
 
 use std::ffi::{OsStr, OsString};
 use std::fs;
-use std::io::Read;
+use std::io::{Read, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context};
@@ -312,24 +320,154 @@ fn copy_name(source: &Source) -> OsString {
 }
 
 fn write_copy(source: &Source, content: &[u8]) -> anyhow::Result<Copy> {
+    // 0700 as mkdir(2) creates it, not chmod'ed afterwards: no moment where another user
+    // can open the directory.
     let dir = tempfile::Builder::new()
         .prefix("dcosreg-build-")
+        .permissions(fs::Permissions::from_mode(0o700))
         .tempdir()
-        .context("cannot create a temporary directory for the rewritten Dockerfile")?;
+        .context(
+            "cannot create a temporary directory for the rewritten Dockerfile — check TMPDIR",
+        )?;
     let name = copy_name(source);
     let path = dir.path().join(&name);
-    fs::write(&path, content)
+    write_private(&path, &mut &content[..])
         .with_context(|| format!("cannot write the rewritten Dockerfile {}", path.display()))?;
     if let Source::Path(original) = source {
         let mut ignore_name = name.clone();
         ignore_name.push(".dockerignore");
         let ignore = original.with_file_name(&ignore_name);
         if ignore.is_file() {
-            fs::copy(&ignore, dir.path().join(&ignore_name))
+            fs::File::open(&ignore)
+                .and_then(|mut from| write_private(&dir.path().join(&ignore_name), &mut from))
                 .with_context(|| format!("cannot copy {}", ignore.display()))?;
         }
     }
     Ok(Copy { _dir: dir, path })
+}
+
+/// A new file at `path`, mode 0600 from its creation (`fs::copy` would take the source's
+/// mode), holding what `from` reads.
+fn write_private(path: &Path, from: &mut impl Read) -> std::io::Result<()> {
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    std::io::copy(from, &mut file)?;
+    file.flush()
+}
+
+/// How a docker child run under [`Forwarder`] ended.
+enum Ended {
+    Exited(std::process::ExitStatus),
+    /// We caught this signal (and passed it on to the child, if one was running).
+    Signalled(i32),
+}
+
+impl Ended {
+    /// A caught signal is reported as a shell would: 128 + its number.
+    fn status(&self) -> ExitStatus {
+        match self {
+            Ended::Exited(status) => exit_of(*status),
+            Ended::Signalled(signal) => ExitStatus::Child(u8::try_from(128 + signal).unwrap_or(1)),
+        }
+    }
+}
+
+/// SIGINT, SIGTERM and SIGHUP while the docker children run: caught (their default action
+/// would end us and leave the copy behind), passed on to the running child, and
+/// remembered, so that no further child starts. The first one caught decides the status.
+/// A Ctrl-C on a terminal reaches docker twice (the terminal signals the whole foreground
+/// process group, and we pass it on): the docker CLI cancels on the first and exits at once
+/// only on a third, so that costs nothing a second Ctrl-C would not.
+struct Forwarder {
+    state: Arc<Mutex<Forwarding>>,
+    handle: signal_hook::iterator::Handle,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+#[derive(Default)]
+struct Forwarding {
+    /// The running child, not yet reaped (so its pid cannot belong to anyone else).
+    child: Option<rustix::process::Pid>,
+    caught: Option<i32>,
+}
+
+impl Forwarder {
+    fn start() -> anyhow::Result<Forwarder> {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
+            .context("cannot catch SIGINT/SIGTERM/SIGHUP for docker build")?;
+        let handle = signals.handle();
+        let state = Arc::new(Mutex::new(Forwarding::default()));
+        let shared = Arc::clone(&state);
+        let thread = std::thread::spawn(move || {
+            for signal in signals.forever() {
+                let mut state = shared.lock().unwrap_or_else(PoisonError::into_inner);
+                state.caught.get_or_insert(signal);
+                let named = rustix::process::Signal::from_named_raw(signal);
+                if let (Some(pid), Some(named)) = (state.child, named) {
+                    // It may have exited already (a zombie until reaped): nothing to do then.
+                    let _ = rustix::process::kill_process(pid, named);
+                }
+            }
+        });
+        Ok(Forwarder {
+            state,
+            handle,
+            thread: Some(thread),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Forwarding> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Run `command` to its end; a signal caught before it starts means it does not.
+    fn status(&self, command: &mut Command) -> std::io::Result<Ended> {
+        let mut child = {
+            let mut state = self.lock();
+            if let Some(signal) = state.caught {
+                return Ok(Ended::Signalled(signal));
+            }
+            let child = command.spawn()?;
+            state.child = Some(rustix::process::Pid::from_child(&child));
+            child
+        };
+        // Wait for its end without reaping it: its pid stays its own until no signal can be
+        // sent to it any more.
+        let pid = rustix::process::Pid::from_child(&child);
+        loop {
+            match rustix::process::waitid(
+                rustix::process::WaitId::Pid(pid),
+                rustix::process::WaitIdOptions::EXITED | rustix::process::WaitIdOptions::NOWAIT,
+            ) {
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(e.into()),
+                Ok(_) => break,
+            }
+        }
+        let caught = {
+            let mut state = self.lock();
+            state.child = None;
+            state.caught
+        };
+        let status = child.wait()?;
+        Ok(match caught {
+            Some(signal) => Ended::Signalled(signal),
+            None => Ended::Exited(status),
+        })
+    }
+}
+
+impl Drop for Forwarder {
+    fn drop(&mut self) {
+        self.handle.close();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 /// The docker CLI to run: the one that ran us as a plugin, else `docker` on PATH.
@@ -441,6 +579,12 @@ pub(crate) fn run(
     // A copy is needed when the file changed, or when docker would read it from stdin
     // (stdin was consumed above).
     let needs_copy = rewritten.is_some() || source == Source::Stdin;
+    // Caught from before the copy exists until it is removed.
+    let forwarder = if args.dry_run {
+        None
+    } else {
+        Some(Forwarder::start()?)
+    };
     // --dry-run writes nothing: it shows where the copy would go.
     let copy = if needs_copy && !args.dry_run {
         Some(write_copy(&source, content)?)
@@ -466,13 +610,13 @@ pub(crate) fn run(
             .chain(build_args.iter().map(|a| a.to_string_lossy().into_owned()))
             .collect(),
     };
-    if args.dry_run {
+    let Some(forwarder) = forwarder else {
         printer.report(&plan, |printer| {
             print_plan(printer, &plan, &original, rewritten.as_deref())
         })?;
         return Ok(ExitStatus::Success);
-    }
-    let status = pull_and_build(printer, &plan, &images, &build_args);
+    };
+    let status = pull_and_build(printer, &forwarder, &plan, &images, &build_args);
     drop(copy);
     status
 }
@@ -556,17 +700,20 @@ fn print_plan(
 /// failed pull's or the build's.
 fn pull_and_build(
     printer: &Printer,
+    forwarder: &Forwarder,
     plan: &Plan,
     images: &[String],
     build_args: &[OsString],
 ) -> anyhow::Result<ExitStatus> {
     for (image, pull) in images.iter().zip(&plan.pulls) {
         printer.say(format!("pulling base image {image} through the daemon"));
-        let status = docker()
-            .args(pull)
-            .stdin(Stdio::null())
-            .status()
+        let ended = forwarder
+            .status(docker().args(pull).stdin(Stdio::null()))
             .with_context(|| format!("cannot run {}", docker_program().to_string_lossy()))?;
+        let status = match ended {
+            Ended::Exited(status) => status,
+            Ended::Signalled(_) => return Ok(ended.status()),
+        };
         if !status.success() {
             return Err(Stop::new(
                 exit_of(status),
@@ -578,12 +725,10 @@ fn pull_and_build(
             .into());
         }
     }
-    let status = docker()
-        .arg("build")
-        .args(build_args)
-        .status()
+    let ended = forwarder
+        .status(docker().arg("build").args(build_args))
         .with_context(|| format!("cannot run {}", docker_program().to_string_lossy()))?;
-    Ok(exit_of(status))
+    Ok(ended.status())
 }
 
 /// The child's exit code; a child killed by a signal exits as a shell would show it.
