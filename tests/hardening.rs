@@ -913,3 +913,83 @@ fn the_binary_is_a_position_independent_executable() {
         stdout(&dynamic)
     );
 }
+
+/// Class 22: `untrust --target system` removes the links the manifest records for our file
+/// (what `update-ca-certificates` made during `trust`), and only while they still lead to it;
+/// an administrator's links stay, however they are named and wherever they point.
+#[test]
+fn untrust_removes_only_the_system_links_it_recorded() {
+    let work = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    let anchors = r.join("usr/local/share/ca-certificates");
+    let certs = r.join("etc/ssl/certs");
+    std::fs::create_dir_all(&anchors).unwrap();
+    std::fs::create_dir_all(&certs).unwrap();
+    let ca = ca_file(work.path(), "system-links CA");
+    let out = trust(r, &ca, "10.1.2.3:5000", "system");
+    assert_status(&out, 0);
+    let ours: Vec<_> = std::fs::read_dir(&anchors)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let [name] = &ours[..] else {
+        panic!("one anchor file expected: {ours:?}")
+    };
+    let ours_abs = format!("/usr/local/share/ca-certificates/{name}");
+    let pem = name.replace(".crt", ".pem");
+    let link = |target: &str, at: &str| std::os::unix::fs::symlink(target, certs.join(at)).unwrap();
+    // As update-ca-certificates makes them, and as trust on `/` records them.
+    link(&ours_abs, &pem);
+    link(&pem, "1a2b3c4d.0");
+    // Recorded, but re-pointed by the administrator since.
+    link("other.pem", "0badc0de.0");
+    // The administrator's: dangling and named like ours; to our file but not recorded.
+    link(
+        "/usr/local/share/ca-certificates/dcosreg-foo.crt",
+        "dcosreg-foo.pem",
+    );
+    link(&ours_abs, "admin-copy.pem");
+    let mut record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(manifest(r)).unwrap()).unwrap();
+    let entry = record["files"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|e| e["target"] == "system")
+        .unwrap();
+    entry["links"] = serde_json::json!([
+        {"path": format!("/etc/ssl/certs/{pem}"), "target": ours_abs},
+        {"path": "/etc/ssl/certs/1a2b3c4d.0", "target": pem},
+        {"path": "/etc/ssl/certs/0badc0de.0", "target": pem},
+    ]);
+    std::fs::write(manifest(r), record.to_string()).unwrap();
+
+    let out = in_root(r, &["untrust", "10.1.2.3:5000", "--target", "system"]);
+    assert_status(&out, 0);
+    assert!(!anchors.join(name).exists(), "our anchor file is removed");
+    let mut left: Vec<String> = std::fs::read_dir(&certs)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["0badc0de.0", "admin-copy.pem", "dcosreg-foo.pem"]);
+
+    // A forged manifest cannot name a link outside /etc/ssl/certs.
+    let out = trust(r, &ca, "10.1.2.3:5000", "system");
+    assert_status(&out, 0);
+    let victim = r.join("etc/keep-me");
+    std::os::unix::fs::symlink(&ours_abs, &victim).unwrap();
+    let mut record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(manifest(r)).unwrap()).unwrap();
+    record["files"][0]["links"] = serde_json::json!([{"path": "/etc/keep-me", "target": ours_abs}]);
+    std::fs::write(manifest(r), record.to_string()).unwrap();
+    let out = in_root(r, &["untrust", "10.1.2.3:5000", "--target", "system"]);
+    assert_status(&out, 2);
+    assert!(
+        stderr(&out).contains("manifest was edited or is damaged"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(victim.symlink_metadata().is_ok(), "the link outside stays");
+}

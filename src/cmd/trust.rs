@@ -223,11 +223,13 @@ fn install(
     trust::install(host, steps)?;
     let mut notes = Vec::new();
     for target in targets {
-        if steps
+        let written: Vec<std::path::PathBuf> = steps
             .iter()
-            .any(|s| s.target == *target && s.action.writes())
-        {
-            target.refresh(host, printer);
+            .filter(|s| s.target == *target && s.action.writes())
+            .map(|s| s.path.clone())
+            .collect();
+        if !written.is_empty() {
+            target.refresh(host, printer, &written)?;
         }
         notes.extend(target.notes(host));
     }

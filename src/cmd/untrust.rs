@@ -39,10 +39,11 @@ pub(crate) fn run(
         let mut refreshed = Vec::new();
         for removal in &removals {
             if matches!(removal.action, "remove" | "edit") && !refreshed.contains(&removal.target) {
-                removal.target.refresh(&host, printer);
+                removal.target.refresh(&host, printer, &[])?;
                 refreshed.push(removal.target);
             }
         }
+        trust::prune_links(&host, &removals);
     }
     // A removal happens now: every daemon running now predates it.
     let now = std::time::SystemTime::now();

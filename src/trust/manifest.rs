@@ -41,6 +41,18 @@ pub(crate) struct Entry {
     /// TOML entries we added to a file shared with the user.
     #[serde(default)]
     pub(crate) edits: Vec<Edit>,
+    /// Links to this file that the distribution's tool made when `trust` ran it (Debian's
+    /// `/etc/ssl/certs/<name>.pem` and `<hash>.0`): `untrust` removes these and no others,
+    /// and only while they still lead to this file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) links: Vec<Link>,
+}
+
+/// A symbolic link as `trust` found it: where it is (as seen from ROOT) and what it held.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Link {
+    pub(crate) path: PathBuf,
+    pub(crate) target: PathBuf,
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -115,8 +127,28 @@ impl Manifest {
             created: !step.path.exists(),
             created_dirs: missing.iter().map(|d| host.unrooted(d)).collect(),
             edits: step.edits.clone(),
+            links: Vec::new(),
         });
     }
+}
+
+/// Record `found` (our file's full path, a link the distribution's tool made to it) in the
+/// entries of those files.
+pub(crate) fn record_links(host: &Host, found: &[(PathBuf, Link)]) -> anyhow::Result<()> {
+    if found.is_empty() {
+        return Ok(());
+    }
+    let manifest_path = path(host);
+    let mut record = Manifest::load(&manifest_path)?;
+    for (file, link) in found {
+        let file = host.unrooted(file);
+        if let Some(entry) = record.files.iter_mut().find(|e| e.path == file) {
+            if !entry.links.contains(link) {
+                entry.links.push(link.clone());
+            }
+        }
+    }
+    record.save(&manifest_path)
 }
 
 /// What `untrust` did (or would do) to one file.
@@ -128,6 +160,9 @@ pub(crate) struct Removal {
     /// `remove`, `edit` (our TOML entries taken out), `already-absent`, `changed-kept`
     /// (content changed since trust: left alone), `narrowed` (still used by another endpoint).
     pub(crate) action: &'static str,
+    /// The recorded links to the file, now that it is gone (none when it was kept).
+    #[serde(skip)]
+    pub(crate) links: Vec<Link>,
 }
 
 impl Entry {
@@ -169,6 +204,21 @@ impl Entry {
         }
         if self.sha256.len() != 64 || !self.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
             return bad("has no valid sha256");
+        }
+        for link in &self.links {
+            let name = link.path.strip_prefix(super::system::LINK_DIR).ok();
+            let plain = name.is_some_and(|n| {
+                matches!(
+                    n.components().collect::<Vec<_>>()[..],
+                    [Component::Normal(_)]
+                )
+            });
+            if self.target != Target::System || !plain {
+                return Err(format!(
+                    "entry {:?} lists the link {:?}, which is not one the system store's tool makes",
+                    self.path, link.path
+                ));
+            }
         }
         Ok(())
     }
@@ -256,11 +306,17 @@ pub(crate) fn uninstall(
         } else {
             remove_edits(&full, &mut entry, &ours, dry_run)?
         };
+        let gone = done && matches!(action, "remove" | "already-absent");
         removals.push(Removal {
             target: entry.target,
             endpoints: ours,
             path: full,
             action,
+            links: if gone {
+                std::mem::take(&mut entry.links)
+            } else {
+                Vec::new()
+            },
         });
         if done {
             dirs_to_try.extend(entry.created_dirs.iter().map(|d| host.path(d)));

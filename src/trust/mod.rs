@@ -21,6 +21,7 @@
 //! install(&Host, &[Step]) -> Result<()>                 // manifest first, then atomic writes
 //! uninstall(&Host, endpoints, targets, dry_run) -> Result<Vec<Removal>>
 //! Target::{notes, restarts, refresh}                    // what a change needs afterwards
+//! prune_links(&Host, &[Removal])                        // untrust: the system store's recorded links
 //! Target::inspect(&Host, &[Endpoint], Scope::{Host|Traps}, &Fixes) -> Vec<Finding>
 //! Anchor::from_approved(&EndpointCa) -> Option<Anchor>  // what to install for one endpoint
 //!
@@ -209,11 +210,20 @@ impl Target {
         }
     }
 
-    /// Run after files of this store changed.
-    pub(crate) fn refresh(self, host: &Host, printer: &crate::output::Printer) {
+    /// Run after files of this store changed; `written` are the files `trust` just wrote
+    /// (empty for `untrust`). Records in the manifest the links the system store's tool
+    /// made to them, the only ones [`prune_links`] removes.
+    pub(crate) fn refresh(
+        self,
+        host: &Host,
+        printer: &crate::output::Printer,
+        written: &[PathBuf],
+    ) -> anyhow::Result<()> {
         if self == Target::System {
-            system::refresh(host, printer);
+            let found = system::refresh(host, printer, written);
+            manifest::record_links(host, &found)?;
         }
+        Ok(())
     }
 }
 
@@ -524,6 +534,7 @@ fn preflight(dir: &Path) -> anyhow::Result<()> {
 }
 
 pub(crate) use manifest::{uninstall, Removal};
+pub(crate) use system::prune_links;
 
 /// A staged root for the stores' unit tests: root's view (`is_root`), the two default
 /// endpoints of the guide, nothing taken from this process's environment.

@@ -4,9 +4,10 @@
 //! ca-trust/source/anchors/` + `update-ca-trust extract`. The tools run only when ROOT is
 //! `/`: under a staged root they would rebuild the wrong bundle.
 
-use std::path::PathBuf;
+use std::path::{Component, Path, PathBuf};
 use std::time::SystemTime;
 
+use super::manifest::{Link, Removal};
 use super::running::{self, Restart};
 use super::{cert_step, Anchor, Host, Step, Target};
 
@@ -69,51 +70,128 @@ pub(crate) fn notes(host: &Host) -> Vec<String> {
     }
 }
 
-/// Rebuild the bundle with the distribution's tool (only on the real root), then remove the
-/// links to our removed files that it leaves behind.
-pub(crate) fn refresh(host: &Host, printer: &crate::output::Printer) {
+/// Where Debian's `update-ca-certificates` links each certificate it adds to the bundle
+/// (`<name>.pem`, and `<hash>.0` to that).
+pub(crate) const LINK_DIR: &str = "/etc/ssl/certs";
+
+/// Rebuild the bundle with the distribution's tool (only on the real root). Returns the
+/// links it made that lead to one of `ours` (full paths of files `trust` just wrote), for
+/// the manifest: those are the links `untrust` may remove later, and no others.
+pub(crate) fn refresh(
+    host: &Host,
+    printer: &crate::output::Printer,
+    ours: &[PathBuf],
+) -> Vec<(PathBuf, Link)> {
+    let before = links(host);
     if host.config.is_real_root() {
         run_tools(host, printer);
     }
-    prune_dangling_links(host);
+    new_links_to(host, &before, ours)
 }
 
-/// Debian's `update-ca-certificates` takes a removed file out of the bundle but, without
-/// `--fresh`, leaves its `/etc/ssl/certs/<name>.pem` link and the `<hash>.0` link to that
-/// dangling (`--fresh` would also drop every link someone placed there by hand). Remove
-/// exactly the dangling links that name our files (`dcosreg-*`), resolved under ROOT.
-fn prune_dangling_links(host: &Host) {
-    let dir = host.path("/etc/ssl/certs");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        return;
+/// The symbolic links in ROOT/etc/ssl/certs: (full path, what it holds).
+fn links(host: &Host) -> Vec<(PathBuf, PathBuf)> {
+    let Ok(entries) = std::fs::read_dir(host.path(LINK_DIR)) else {
+        return Vec::new();
     };
-    let mut links: Vec<(PathBuf, PathBuf)> = entries
+    entries
         .flatten()
         .filter(|e| e.file_type().is_ok_and(|t| t.is_symlink()))
         .filter_map(|e| Some((e.path(), std::fs::read_link(e.path()).ok()?)))
-        .filter(|(link, target)| {
-            let ours = |p: &std::path::Path| {
-                p.file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with("dcosreg-"))
-            };
-            ours(link) || ours(target)
-        })
-        .collect();
-    // `dcosreg-*.pem` first: the hash links point at those.
-    links.sort_by_key(|(link, _)| {
-        !link
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with("dcosreg-"))
-    });
-    for (link, target) in links {
-        let resolved = if target.is_absolute() {
+        .collect()
+}
+
+/// The links not in `before` (or holding something else then) that lead to one of `ours`.
+fn new_links_to(
+    host: &Host,
+    before: &[(PathBuf, PathBuf)],
+    ours: &[PathBuf],
+) -> Vec<(PathBuf, Link)> {
+    let mut found = Vec::new();
+    for (link, target) in links(host) {
+        if before.iter().any(|(l, t)| *l == link && *t == target) {
+            continue;
+        }
+        let Some(name) = link.file_name() else {
+            continue;
+        };
+        if let Some(file) = ours.iter().find(|file| leads_to(host, &link, file)) {
+            found.push((
+                file.clone(),
+                Link {
+                    path: Path::new(LINK_DIR).join(name),
+                    target,
+                },
+            ));
+        }
+    }
+    found
+}
+
+/// Whether the link at `link` (full path) reaches `file` (full path), following links as
+/// the kernel would under ROOT (at most 8), by their text: `file` itself may be gone.
+fn leads_to(host: &Host, link: &Path, file: &Path) -> bool {
+    let mut at = link.to_path_buf();
+    for _ in 0..8 {
+        let Ok(target) = std::fs::read_link(&at) else {
+            return false;
+        };
+        let next = if target.is_absolute() {
             host.path(&target)
         } else {
-            dir.join(&target)
+            match at.parent() {
+                Some(dir) => dir.join(&target),
+                None => return false,
+            }
         };
-        if std::fs::symlink_metadata(&resolved).is_err() {
-            let _ = std::fs::remove_file(&link);
+        let next = normalize(&next);
+        if next == file {
+            return true;
         }
+        at = next;
+    }
+    false
+}
+
+/// `.` and `..` taken out by their text (a link's target is text, not a walk).
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// After `untrust` removed our files (and the tool rebuilt the bundle): remove the links
+/// the manifest recorded for them, each only while it is still a link holding what it
+/// held and still leading to our file. Debian's `update-ca-certificates` takes a removed
+/// file out of the bundle but, without `--fresh`, leaves its links dangling (`--fresh`
+/// would also drop every link someone placed there by hand). Any other link is left alone,
+/// whatever its name: an administrator's, even one named `dcosreg-*` or pointing at our
+/// file, is theirs.
+pub(crate) fn prune_links(host: &Host, removals: &[Removal]) {
+    // Decided for all first: a `<hash>.0` link leads to our file through `<name>.pem`.
+    let doomed: Vec<PathBuf> = removals
+        .iter()
+        .filter(|r| r.target == Target::System)
+        .flat_map(|r| r.links.iter().map(move |link| (r, link)))
+        .filter_map(|(removal, link)| {
+            // The link itself, not where it leads (Host::path follows the last component).
+            let full = host.path(LINK_DIR).join(link.path.file_name()?);
+            let still = std::fs::symlink_metadata(&full).is_ok_and(|m| m.is_symlink())
+                && std::fs::read_link(&full).is_ok_and(|t| t == link.target)
+                && leads_to(host, &full, &removal.path);
+            still.then_some(full)
+        })
+        .collect();
+    for link in doomed {
+        let _ = crate::fsutil::remove_file(&link);
     }
 }
 
@@ -174,4 +252,71 @@ pub(crate) fn restarts(host: &Host, when: SystemTime) -> Vec<Restart> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    // What `trust` records: the links that appeared while the tool ran and lead to our file
+    // (directly or through another link), not one that was there before, not one elsewhere.
+    #[test]
+    fn only_links_the_tool_made_to_our_file_are_recorded() {
+        let root = tempfile::tempdir().unwrap();
+        let config = super::super::staged_config(root.path(), "192.168.0.1", "192.168.1.50:5000");
+        let host = super::super::staged_host(&config);
+        let certs = host.path(LINK_DIR);
+        std::fs::create_dir_all(&certs).unwrap();
+        let ours = host.path("/usr/local/share/ca-certificates/dcosreg-ab.crt");
+        std::fs::create_dir_all(ours.parent().unwrap()).unwrap();
+        std::fs::write(&ours, "pem").unwrap();
+        // The administrator's, before the tool ran: one even leads to our file.
+        symlink(
+            "/usr/local/share/ca-certificates/dcosreg-ab.crt",
+            certs.join("admin.pem"),
+        )
+        .unwrap();
+        symlink("/nowhere/dcosreg-old.crt", certs.join("dcosreg-old.pem")).unwrap();
+        let before = links(&host);
+        // What update-ca-certificates makes: an absolute link, a relative hash link to it,
+        // and, for another certificate, links we must not claim.
+        symlink(
+            "/usr/local/share/ca-certificates/dcosreg-ab.crt",
+            certs.join("dcosreg-ab.pem"),
+        )
+        .unwrap();
+        symlink("dcosreg-ab.pem", certs.join("1a2b3c4d.0")).unwrap();
+        symlink(
+            "/usr/share/ca-certificates/other.crt",
+            certs.join("other.pem"),
+        )
+        .unwrap();
+        symlink("other.pem", certs.join("5e6f7a8b.0")).unwrap();
+        let mut found: Vec<(PathBuf, PathBuf, PathBuf)> =
+            new_links_to(&host, &before, std::slice::from_ref(&ours))
+                .into_iter()
+                .map(|(file, link)| (file, link.path, link.target))
+                .collect();
+        found.sort();
+        assert_eq!(
+            found,
+            [
+                (
+                    ours.clone(),
+                    PathBuf::from("/etc/ssl/certs/1a2b3c4d.0"),
+                    PathBuf::from("dcosreg-ab.pem")
+                ),
+                (
+                    ours.clone(),
+                    PathBuf::from("/etc/ssl/certs/dcosreg-ab.pem"),
+                    PathBuf::from("/usr/local/share/ca-certificates/dcosreg-ab.crt")
+                ),
+            ]
+        );
+        // Once our file is gone the links still lead to it by their text.
+        std::fs::remove_file(&ours).unwrap();
+        assert!(leads_to(&host, &certs.join("1a2b3c4d.0"), &ours));
+        assert!(!leads_to(&host, &certs.join("5e6f7a8b.0"), &ours));
+    }
 }
