@@ -36,7 +36,9 @@ fn filter(internal: &str, external: &str, to: &str, input: &[u8]) -> Vec<u8> {
         ],
         input,
     );
-    assert_status(&out, 0);
+    // Exit 1 exactly when a reference is left naming the old endpoint, and says so.
+    let refused = stderr(&out).contains("cannot rewrite");
+    assert_status(&out, if refused { 1 } else { 0 });
     out.stdout
 }
 
@@ -125,8 +127,8 @@ const UNTOUCHED: &[(&str, &str)] = &[
         "FOO 192.168.0.1/x\nFROM\nFROM \"192.168.0.1/unterminated\nCOPY --from\nRUN --mount=from\nFROM ${REG:-192.168.0.1/x\nONBUILD\n\u{1b}[31mFROM 192.168.0.1/x\nFROM\u{a0}192.168.0.1/x\n",
     ),
     (
-        "hosts interrupted by quotes or escapes",
-        "FROM 192.168.\"0.1\"/x\nFROM 192.168.0\\.1/x\n",
+        "a host interrupted by a line continuation",
+        "FROM 192.168.\\\n0.1/x\n",
     ),
     (
         "ADD has no --from (BuildKit refuses the flag)",
@@ -225,9 +227,21 @@ const CLASSES: &[(&str, &str, &str, &[usize])] = &[
         &[],
     ),
     (
-        "an ARG also inherited by a stage is not changed behind its back",
+        "a registry ARG inherited by a stage and used as is there follows the registry",
         "ARG REG={H}\nFROM ${REG}/a\nARG REG\nRUN docker pull $REG/x\n",
-        "ARG REG={H}\nFROM ${REG}/a\nARG REG\nRUN docker pull $REG/x\n",
+        "ARG REG={T}\nFROM ${REG}/a\nARG REG\nRUN docker pull $REG/x\n",
+        &[],
+    ),
+    (
+        "ARG BASE=<endpoint>/alpine inherited by a stage",
+        "ARG BASE={H}/alpine\nFROM ${BASE}:3\nARG BASE\nLABEL base=\"${BASE}\"\n",
+        "ARG BASE={T}/alpine\nFROM ${BASE}:3\nARG BASE\nLABEL base=\"${BASE}\"\n",
+        &[],
+    ),
+    (
+        "a registry ARG that a stage turns into another host is kept",
+        "ARG REG={H}\nFROM ${REG}/a\nARG REG\nRUN curl https://${REG}0/x\n",
+        "ARG REG={H}\nFROM ${REG}/a\nARG REG\nRUN curl https://${REG}0/x\n",
         &[2],
     ),
     (
@@ -244,14 +258,24 @@ const CLASSES: &[(&str, &str, &str, &[usize])] = &[
     ),
 ];
 
+/// Hosts in one piece on one line with quotes or escapes inside: rewritten whole, both
+/// ways: (input, expected, --to).
+const ONE_LINE: &[(&str, &str, &str)] = &[
+    (
+        "FROM 192.168.\"0.1\"/x\nFROM 192.168.0\\.1/y\nCOPY --from=192.168.0.\"1\"/lib/x / /\n",
+        "FROM 192.168.1.50:5000/x\nFROM 192.168.1.50:5000/y\nCOPY --from=192.168.1.50:5000/lib/x / /\n",
+        "external",
+    ),
+    (
+        "FROM 192.168.1.50:'5000'/x\nFROM \"192.168.1\".50:5000/y\n",
+        "FROM 192.168.0.1/x\nFROM 192.168.0.1/y\n",
+        "internal",
+    ),
+];
+
 /// Hosts split or assembled in ways that depend on the spelling: (from, to, input, lines).
 const SPLIT: &[(&str, &str, &str, &[usize])] = &[
-    (
-        "192.168.0.1",
-        "external",
-        "FROM 192.168.\"0.1\"/x\nFROM 192.168.0\\.1/y\nFROM 192.168.\\\n0.1/z\n",
-        &[1, 2, 3],
-    ),
+    ("192.168.0.1", "external", "FROM 192.168.\\\n0.1/z\n", &[1]),
     (
         "192.168.0.1",
         "external",
@@ -261,8 +285,8 @@ const SPLIT: &[(&str, &str, &str, &[usize])] = &[
     (
         "192.168.1.50:5000",
         "internal",
-        "ARG PORT=5000\nFROM 192.168.1.50:'5000'/x\nFROM 192.168.1.50:${PORT}/y\n",
-        &[2, 3],
+        "ARG PORT=5000\nFROM 192.168.1.50:${PORT}/y\n",
+        &[2],
     ),
 ];
 
@@ -278,7 +302,6 @@ fn classify(to: &str, input: &str) -> (String, String, Vec<usize>, i32) {
         &[&base[..], &["rewrite", "--to", to]].concat(),
         input.as_bytes(),
     );
-    assert_status(&text, 0);
     let json = with_stdin(
         &[
             &base[..],
@@ -288,7 +311,7 @@ fn classify(to: &str, input: &str) -> (String, String, Vec<usize>, i32) {
         input.as_bytes(),
     );
     let report = support::json(&json);
-    let lines = report["skipped"]
+    let lines: Vec<usize> = report["skipped"]
         .as_array()
         .expect("skipped list")
         .iter()
@@ -298,6 +321,9 @@ fn classify(to: &str, input: &str) -> (String, String, Vec<usize>, i32) {
             s["line"].as_u64().expect("line") as usize
         })
         .collect();
+    // A reference left naming the old endpoint is not a success, with or without --check.
+    let refused = if lines.is_empty() { 0 } else { 1 };
+    assert_status(&text, refused);
     (
         String::from_utf8_lossy(&text.stdout).into_owned(),
         stderr(&text),
@@ -335,6 +361,13 @@ fn classes_follow_buildkit_both_ways() {
             assert_eq!(again, got, "{name} --to {to}: idempotent");
         }
     }
+    for (input, expected, to) in ONE_LINE {
+        let (got, warnings, lines, _) = classify(to, input);
+        assert_eq!(got, *expected, "{input}: {warnings}");
+        assert!(lines.is_empty(), "{input}: {warnings}");
+        let (again, _, _, _) = classify(to, &got);
+        assert_eq!(again, got, "{input}: idempotent");
+    }
     for (host, to, input, skipped) in SPLIT {
         let (got, warnings, lines, check) = classify(to, input);
         assert_eq!(got, *input, "{input}");
@@ -362,7 +395,8 @@ fn deep_nesting_and_long_arg_chains() {
     let other = dir.path().join("b.Dockerfile");
     write_file(&other, "FROM 192.168.0.1/b\n");
     let out = dcosreg(&args(&["--to", "external", dir.path().to_str().unwrap()]));
-    assert_status(&out, 0);
+    // The other references are rewritten; the one left naming the VIP makes it exit 1.
+    assert_status(&out, 1);
     assert!(read(&deep).starts_with("FROM 192.168.1.50:5000/a\n"));
     assert_eq!(read(&deep).len(), deep_text.len() + LB.len() - VIP.len());
     assert_eq!(read(&other), "FROM 192.168.1.50:5000/b\n");
@@ -824,4 +858,38 @@ fn auto_with_nothing_answering_is_exit_1_and_writes_nothing() {
         "{err}"
     );
     assert_eq!(read(&file), format!("FROM {a}/x\nFROM {b}/y\n"));
+}
+
+/// `build` does not start when a reference would still pull from the old endpoint: it
+/// names the line and exits 1, and the same file without that reference plans a build.
+#[test]
+fn build_refuses_to_start_while_a_reference_is_left_behind() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ctx = dir.path().to_str().unwrap().to_string();
+    let plan = |dockerfile: &str| {
+        write_file(&dir.path().join("Dockerfile"), dockerfile);
+        dcosreg(&[
+            "--internal",
+            VIP,
+            "--external",
+            LB,
+            "build",
+            "--to",
+            "external",
+            "--dry-run",
+            "-t",
+            "app:1",
+            &ctx,
+        ])
+    };
+    let out = plan("FROM 192.168.0.1/a\nFROM 192.168.\\\n0.1/b\n");
+    assert_status(&out, 1);
+    let said = stderr(&out);
+    assert!(
+        said.contains("line 2") && said.contains("build not started"),
+        "{said}"
+    );
+    assert!(stdout(&out).is_empty(), "a refused build printed a plan");
+    let out = plan("FROM 192.168.0.1/a\nFROM 192.168.0.\"1\"/b\n");
+    assert_status(&out, 0);
 }

@@ -567,6 +567,17 @@ pub(crate) fn run(
             skipped.line, skipped.reference, skipped.reason
         ));
     }
+    // A build that would pull from the endpoint this machine should not use is not started.
+    if !outcome.skipped.is_empty() {
+        return Err(Stop::new(
+            ExitStatus::No,
+            format!(
+                "build not started: {} reference(s) would still pull from {from} (see above) — write them with the {to} spelling by hand, then build again",
+                outcome.skipped.len()
+            ),
+        )
+        .into());
+    }
     let rewritten = outcome.text;
     let content = rewritten.as_deref().unwrap_or(&original);
     for image in images_naming(content, &parsed.build_args, &from) {

@@ -126,6 +126,23 @@ fn piece(round_trip: bool, nl: &'static str) -> impl Strategy<Value = (String, S
             ))
         }),
         Just(unchanged(nl.to_string())),
+        // The internal host in one piece on one line, quotes or escapes inside: replaced
+        // whole (the round trip cannot give the quotes back, so it gets none).
+        (
+            proptest::sample::select(vec![
+                "192.168.\"0.1\"",
+                "\"192.168.0\".1",
+                "192.168.0\\.1",
+                "'192'.168.0.1",
+                "192.168.0.\"1\"",
+            ]),
+            s()
+        )
+            .prop_map(move |(h, s1)| if round_trip {
+                unchanged(format!("FROM{s1}192.168.0.1/q{nl}"))
+            } else {
+                (format!("FROM{s1}{h}/q{nl}"), format!("FROM{s1}{LB}/q{nl}"))
+            }),
     ]
 }
 
@@ -140,6 +157,11 @@ enum Use {
     Bare,
     /// `${Rn:-HOST}/x`: the default counts only when Rn is not set.
     Default(String, bool),
+    /// A stage that inherits Rn (`ARG Rn`) and uses it as is (`RUN echo ${Rn}`): the ARG is
+    /// still the registry.
+    Inherit,
+    /// A stage that inherits Rn and makes another host of it (`${Rn}0`, `$Rn.nip.io`).
+    InheritAppend(&'static str),
 }
 
 fn uses(round_trip: bool) -> impl Strategy<Value = (u8, Use)> {
@@ -148,13 +170,16 @@ fn uses(round_trip: bool) -> impl Strategy<Value = (u8, Use)> {
         proptest::sample::select(vec!["0", ":5000", ".nip.io"]).prop_map(Use::Append),
         Just(Use::Bare),
         host(round_trip).prop_map(|(h, m)| Use::Default(h, m)),
+        Just(Use::Inherit),
+        proptest::sample::select(vec!["0", ".nip.io", ":5000"]).prop_map(Use::InheritAppend),
     ];
     (0u8..3, kinds)
 }
 
 /// The reference model for meta ARGs: the last `ARG Rn=` before the first FROM is the
-/// value every `${Rn}` sees; its host changes only when every use puts it in host
-/// position; otherwise each host-position use is reported. Returns (input, expected,
+/// value every `${Rn}` sees; its host changes when a FROM takes its registry from it and
+/// every use puts it in host position or uses it as is in a stage that inherits it;
+/// otherwise each host-position use is reported. Returns (input, expected,
 /// number of skipped references).
 fn meta_args(
     defs: &[(u8, (String, bool))],
@@ -171,10 +196,13 @@ fn meta_args(
             .filter(|(u, _)| u == n)
             .map(|(_, u)| u)
             .collect();
-        let used = last(*n) == Some(i) && !mine.is_empty();
+        let used = last(*n) == Some(i)
+            && mine
+                .iter()
+                .any(|u| matches!(u, Use::Host | Use::Default(..)));
         let host_only = mine
             .iter()
-            .all(|u| matches!(u, Use::Host | Use::Default(..)));
+            .all(|u| matches!(u, Use::Host | Use::Default(..) | Use::Inherit));
         let change = used && *m && host_only;
         if used && *m && !host_only {
             skipped += mine
@@ -195,6 +223,16 @@ fn meta_args(
             Use::Default(h, m) => {
                 let to = if *m && last(*n).is_none() { LB } else { h };
                 (format!("${{R{n}:-{h}}}/x"), format!("${{R{n}:-{to}}}/x"))
+            }
+            Use::Inherit | Use::InheritAppend(_) => {
+                let tail = match u {
+                    Use::InheritAppend(s) => *s,
+                    _ => "",
+                };
+                let stage = format!("FROM scratch{nl}ARG R{n}{nl}RUN echo ${{R{n}}}{tail}{nl}");
+                body_in.push_str(&stage);
+                body_out.push_str(&stage);
+                continue;
             }
         };
         body_in.push_str(&format!("FROM {a}{nl}"));

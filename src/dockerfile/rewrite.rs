@@ -17,6 +17,7 @@ use super::lexer;
 use super::reference::endpoint_domain_len;
 pub(crate) use super::resolve::BuildArgs;
 use super::resolve::{sites, Site};
+use super::text::lower_eq;
 use crate::endpoint::Endpoint;
 
 /// Replace `span` of the source with `with`.
@@ -70,23 +71,37 @@ pub(crate) fn retarget(
     let df = lexer::parse(src);
     let before = sites(src, &df, build_args);
     let mut skipped = Vec::new();
-    // For each site, the source span of its host when it needs the change.
+    // For each site, the edit of its host when its host is the endpoint and comes from one
+    // span of the file; images want that edit, and any other site (a stage ARG inheriting
+    // a registry ARG) may change with it.
+    let mut host_of: Vec<Option<(Edit, usize)>> = vec![None; before.len()];
     let mut wants: Vec<Option<Range<usize>>> = vec![None; before.len()];
     for (i, site) in before.iter().enumerate() {
-        if !site.image {
-            continue;
-        }
         match &site.value {
             Ok(value) => {
-                let Some(len) = endpoint_domain_len(&value.bytes, from) else {
+                // A stage ARG holds a registry as `HOST` or `HOST/path`: read it as the
+                // host of a reference.
+                let len = if site.image {
+                    endpoint_domain_len(&value.bytes, from)
+                } else {
+                    endpoint_domain_len(&[&value.bytes[..], b"/x"].concat(), from)
+                        .filter(|&len| len <= value.bytes.len())
+                };
+                let Some(len) = len else {
                     continue;
                 };
-                match host_span(&value.origin[..len], &df) {
-                    Ok(span) => wants[i] = Some(span),
-                    Err(reason) => skipped.push(skip(site, reason)),
+                match host_edit(&value.origin[..len], src, &df, &to_text) {
+                    Ok(edit) => {
+                        if site.image {
+                            wants[i] = Some(edit.span.clone());
+                        }
+                        host_of[i] = Some((edit, len));
+                    }
+                    Err(reason) if site.image => skipped.push(skip(site, reason)),
+                    Err(_) => {}
                 }
             }
-            Err(Failure::TooDeep) if mentions(&site.raw, from) => skipped.push(skip(
+            Err(Failure::TooDeep) if site.image && mentions(&site.raw, from) => skipped.push(skip(
                 site,
                 format!("its variables are nested more than {MAX_DEPTH} levels deep"),
             )),
@@ -96,13 +111,30 @@ pub(crate) fn retarget(
     let mut spans: Vec<Range<usize>> = wants.iter().flatten().cloned().collect();
     spans.sort_by_key(|s| (s.start, s.end));
     spans.dedup();
+    let replacement = |span: &Range<usize>| -> Vec<u8> {
+        host_of
+            .iter()
+            .flatten()
+            .find(|(edit, _)| edit.span == *span)
+            .map_or_else(|| to_text.clone(), |(edit, _)| edit.with.clone())
+    };
+    // A registry ARG whose value another instruction turns into another host (`${REG}0` in
+    // a RUN of a stage that inherits it) is not the user's registry there: keep it.
+    let mut blocked: Vec<(Range<usize>, String)> = Vec::new();
+    spans.retain(|span| match registry_arg_misuse(src, &df, span) {
+        Some(reason) => {
+            blocked.push((span.clone(), reason));
+            false
+        }
+        None => true,
+    });
 
     let check = |accepted: &[Range<usize>]| -> Result<Vec<u8>, usize> {
         let edits: Vec<Edit> = accepted
             .iter()
             .map(|span| Edit {
                 span: span.clone(),
-                with: to_text.clone(),
+                with: replacement(span),
             })
             .collect();
         let out = apply(src, &edits);
@@ -112,9 +144,9 @@ pub(crate) fn retarget(
             return Err(before.len().min(after.len()));
         }
         for (i, (old, new)) in before.iter().zip(&after).enumerate() {
-            let expected = match (&old.value, &wants[i]) {
-                (Ok(v), Some(span)) if accepted.contains(span) => {
-                    let len = endpoint_domain_len(&v.bytes, from).unwrap_or(0);
+            let expected = match (&old.value, &host_of[i]) {
+                (Ok(v), Some((edit, len))) if accepted.contains(&edit.span) => {
+                    let len = *len;
                     let mut bytes = to_text.clone();
                     bytes.extend_from_slice(&v.bytes[len..]);
                     Ok(bytes)
@@ -169,7 +201,9 @@ pub(crate) fn retarget(
     }
     for (i, want) in wants.iter().enumerate() {
         let Some(span) = want else { continue };
-        if let Some((_, culprit)) = rejected.iter().find(|(s, _)| s == span) {
+        if let Some((_, reason)) = blocked.iter().find(|(s, _)| s == span) {
+            skipped.push(skip(&before[i], reason.clone()));
+        } else if let Some((_, culprit)) = rejected.iter().find(|(s, _)| s == span) {
             let reason = match before.get(*culprit) {
                 Some(other) if *culprit != i => format!(
                     "its host is {} on line {}, which also feeds {} on line {} ({}); changing it would change that too",
@@ -240,8 +274,18 @@ pub(crate) fn pulled_images(src: &[u8], build_args: &BuildArgs) -> Vec<String> {
     images
 }
 
-/// The one source span the host's bytes were copied from, or why there is none.
-fn host_span(origin: &[usize], df: &lexer::Dockerfile) -> Result<Range<usize>, String> {
+/// The edit that retargets a host whose bytes were copied from `origin`, or why there is
+/// none. A host from one contiguous span is replaced as it is. A host written in one piece
+/// on one line but with quotes or escapes inside (`192.168.0."1"`, `registry\.example`) is
+/// replaced whole by the target spelling, with the quoting put back as it stood after the
+/// span. A host assembled from a variable, from several places or across a line
+/// continuation is not.
+fn host_edit(
+    origin: &[usize],
+    src: &[u8],
+    df: &lexer::Dockerfile,
+    to_text: &[u8],
+) -> Result<Edit, String> {
     if origin.contains(&NOWHERE) {
         return Err(
             "part of its host comes from a --build-arg or a platform ARG, not from the file".into(),
@@ -251,7 +295,10 @@ fn host_span(origin: &[usize], df: &lexer::Dockerfile) -> Result<Range<usize>, S
         return Err("its host is empty".into());
     };
     if origin.windows(2).all(|w| w[1] == w[0] + 1) {
-        return Ok(first..last + 1);
+        return Ok(Edit {
+            span: first..last + 1,
+            with: to_text.to_vec(),
+        });
     }
     let within = |o: usize| {
         df.instructions
@@ -260,18 +307,223 @@ fn host_span(origin: &[usize], df: &lexer::Dockerfile) -> Result<Range<usize>, S
     };
     let mut places: Vec<Option<usize>> = origin.iter().map(|&o| within(o)).collect();
     places.dedup();
-    if places.len() == 1 {
-        Err("its host is split by a quote, an escape or a line continuation".into())
-    } else {
-        let lines: Vec<String> = places
-            .iter()
-            .map(|p| p.map_or("?".into(), |i| df.instructions[i].line.to_string()))
-            .collect();
-        Err(format!(
-            "its host is assembled from several places (lines {})",
-            lines.join(", ")
-        ))
+    let span = first..last + 1;
+    let ordered = origin.windows(2).all(|w| w[1] > w[0]);
+    match places.as_slice() {
+        [Some(inst)] if ordered && !src[span.clone()].contains(&b'\n') => {
+            if src[span.clone()].contains(&b'$') {
+                return Err("its host is assembled from a variable and text".into());
+            }
+            let inst = &df.instructions[*inst];
+            let mut span = span;
+            let mut at_start = quote_state(&src[inst.span.start..span.start], df.escape, None);
+            // A quote that opens right before the host, or closes right after it, goes with
+            // it: `"192.168.0".1` and `192.168."0.1"` become the plain target.
+            if let Some(q) = at_start {
+                let before = quote_state(&src[inst.span.start..span.start - 1], df.escape, None);
+                if src[span.start - 1] == q && before.is_none() {
+                    span.start -= 1;
+                    at_start = None;
+                }
+            }
+            let mut at_end = quote_state(&src[span.clone()], df.escape, at_start);
+            if let Some(q) = at_end {
+                if src.get(span.end) == Some(&q) {
+                    span.end += 1;
+                    at_end = None;
+                }
+            }
+            let mut with = to_text.to_vec();
+            if at_start != at_end {
+                with.extend(at_start);
+                with.extend(at_end);
+            }
+            Ok(Edit { span, with })
+        }
+        [Some(_)] => {
+            Err("its host is split by a line continuation or assembled from a variable".into())
+        }
+        _ => {
+            let lines: Vec<String> = places
+                .iter()
+                .map(|p| p.map_or("?".into(), |i| df.instructions[i].line.to_string()))
+                .collect();
+            Err(format!(
+                "its host is assembled from several places (lines {})",
+                lines.join(", ")
+            ))
+        }
     }
+}
+
+/// The quote open after `text` (`'` or `"`), starting inside `open`: shell quoting as
+/// BuildKit's lexer reads a word, with `escape` escaping the next byte outside single
+/// quotes.
+fn quote_state(text: &[u8], escape: u8, mut open: Option<u8>) -> Option<u8> {
+    let mut bytes = text.iter();
+    while let Some(&b) = bytes.next() {
+        match open {
+            Some(b'\'') if b == b'\'' => open = None,
+            Some(b'\'') => {}
+            _ if b == escape => {
+                bytes.next();
+            }
+            Some(q) if b == q => open = None,
+            Some(_) => {}
+            None if b == b'"' || b == b'\'' => open = Some(b),
+            None => {}
+        }
+    }
+    open
+}
+
+/// When `span` is the start of an `ARG NAME=` value (a registry ARG), the first use of NAME
+/// in a stage that inherits it that is not the registry itself: `${NAME}0`, `$NAME.nip.io`
+/// or `$NAME:5000` after a value that is the bare host, or a `${NAME#…}`-style transform.
+/// FROM lines and ARG defaults need no such look: their values are checked as BuildKit
+/// resolves them.
+fn registry_arg_misuse(src: &[u8], df: &lexer::Dockerfile, span: &Range<usize>) -> Option<String> {
+    let inst = df
+        .instructions
+        .iter()
+        .find(|inst| inst.span.contains(&span.start))?;
+    let keyword_end = inst
+        .text
+        .iter()
+        .position(|b| b.is_ascii_whitespace())
+        .unwrap_or(inst.text.len());
+    if !lower_eq(&inst.text[..keyword_end], "arg") {
+        return None;
+    }
+    // NAME=VALUE or NAME="VALUE", the value starting with the host.
+    let mut eq = span.start;
+    if eq > 0 && matches!(src[eq - 1], b'"' | b'\'') {
+        eq -= 1;
+    }
+    if eq == 0 || src[eq - 1] != b'=' {
+        return None;
+    }
+    let name_end = eq - 1;
+    let name_start = src[..name_end]
+        .iter()
+        .rposition(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
+        .map_or(0, |p| p + 1);
+    let name = &src[name_start..name_end];
+    if name.is_empty() {
+        return None;
+    }
+    let bare = src
+        .get(span.end)
+        .is_none_or(|b| b.is_ascii_whitespace() || matches!(b, b'"' | b'\''));
+    let mut inherits = false;
+    for other in &df.instructions {
+        let word_end = other
+            .text
+            .iter()
+            .position(|b| b.is_ascii_whitespace())
+            .unwrap_or(other.text.len());
+        let keyword = &other.text[..word_end];
+        if lower_eq(keyword, "from") {
+            inherits = false;
+            continue;
+        }
+        if lower_eq(keyword, "arg") {
+            // `ARG NAME` alone inherits the meta value; `ARG NAME=x` has its own.
+            for word in other.text[word_end..].split(|b| b.is_ascii_whitespace()) {
+                if word == name {
+                    inherits = true;
+                } else if word.starts_with(name) && word.get(name.len()) == Some(&b'=') {
+                    inherits = false;
+                }
+            }
+        }
+        if !inherits {
+            continue;
+        }
+        if let Some(usage) = misuse(&src[other.span.clone()], name, bare) {
+            return Some(format!(
+                "its host is the default of ARG {} on line {}, which line {} also uses as {} (another host or a transformed value); changing it would change that too",
+                String::from_utf8_lossy(name),
+                inst.line,
+                other.line,
+                String::from_utf8_lossy(&usage)
+            ));
+        }
+    }
+    None
+}
+
+/// The first use of `$NAME` in `text` that does not stand for the registry: a transform
+/// (`${NAME#…}`, `${NAME/…}`, `${NAME%…}`, `${NAME:1}`), or, when the value is the bare host,
+/// a plain use followed by more host (`${NAME}0`, `$NAME.nip.io`, `$NAME:5000`).
+fn misuse(text: &[u8], name: &[u8], bare: bool) -> Option<Vec<u8>> {
+    let is_name = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut i = 0;
+    while i < text.len() {
+        if text[i] == b'\\' || text[i] == b'`' {
+            i += 2;
+            continue;
+        }
+        if text[i] != b'$' {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let rest = &text[i + 1..];
+        let after = if rest.starts_with(name) && rest.get(name.len()).is_none_or(|&b| !is_name(b)) {
+            i + 1 + name.len()
+        } else if rest.first() == Some(&b'{')
+            && rest[1..].starts_with(name)
+            && rest.get(1 + name.len()).is_some_and(|&b| !is_name(b))
+        {
+            let op = i + 2 + name.len();
+            let close = close_brace(text, op)?;
+            match &text[op..close] {
+                // The value itself, or (unset) a default: the registry where it is set.
+                [] => close + 1,
+                [b':', b'-' | b'?', ..] | [b'-' | b'?', ..] => close + 1,
+                // The value is not used.
+                [b':', b'+', ..] | [b'+', ..] => {
+                    i = close + 1;
+                    continue;
+                }
+                _ => return Some(text[start..=close].to_vec()),
+            }
+        } else {
+            i += 1;
+            continue;
+        };
+        let more_host = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':');
+        if bare && text.get(after).is_some_and(|&b| more_host(b)) {
+            let end = text[after..]
+                .iter()
+                .position(|&b| !more_host(b))
+                .map_or(text.len(), |n| after + n);
+            return Some(text[start..end].to_vec());
+        }
+        i = after;
+    }
+    None
+}
+
+/// The offset of the `}` that closes the `${` whose operator starts at `from`.
+fn close_brace(text: &[u8], from: usize) -> Option<usize> {
+    let mut depth = 1usize;
+    let mut i = from;
+    while i < text.len() {
+        match text[i] {
+            b'{' => depth += 1,
+            b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 /// The source text of `span`, for messages.
@@ -403,13 +655,43 @@ mod tests {
             run("FROM \"192.168.0.1/x\"\n", VIP, LB),
             "FROM \"192.168.1.50:5000/x\"\n"
         );
+        // A host written in one piece on one line, quotes or escapes inside: replaced whole.
+        for (input, expected) in [
+            ("FROM 192.168.\"0.1\"/x\n", "FROM 192.168.1.50:5000/x\n"),
+            ("FROM \"192.168.0\".1/x\n", "FROM 192.168.1.50:5000/x\n"),
+            ("FROM 192.168.0\\.1/x\n", "FROM 192.168.1.50:5000/x\n"),
+            (
+                "COPY --from=192.168.0.\"1\"/lib/x / /\n",
+                "COPY --from=192.168.1.50:5000/lib/x / /\n",
+            ),
+            (
+                "FROM \"192.168.0\".1/x AS \"b\"\n",
+                "FROM 192.168.1.50:5000/x AS \"b\"\n",
+            ),
+            (
+                "FROM \"192.168.\"0.1\"/x\"\n",
+                "FROM 192.168.1.50:5000\"/x\"\n",
+            ),
+        ] {
+            assert_eq!(run(input, VIP, LB), expected, "{input:?}");
+            assert_eq!(run(expected, VIP, LB), expected, "idempotent: {expected:?}");
+        }
         assert_eq!(
-            run("FROM 192.168.\"0.1\"/x\n", VIP, LB),
-            "FROM 192.168.\"0.1\"/x\n"
+            run("FROM 192.168.1.50:'5000'/x\n", LB, VIP),
+            "FROM 192.168.0.1/x\n"
         );
+        assert_eq!(
+            run("FROM [fd00::\\1]:5000/x\n", "[fd00::1]:5000", VIP),
+            "FROM 192.168.0.1/x\n"
+        );
+        // Across a line continuation, or built from a variable: left alone.
         assert_eq!(
             run("FROM 192.168.\\\n0.1/x\n", VIP, LB),
             "FROM 192.168.\\\n0.1/x\n"
+        );
+        assert_eq!(
+            run("ARG O=1\nFROM 192.168.0.${O}/x\n", VIP, LB),
+            "ARG O=1\nFROM 192.168.0.${O}/x\n"
         );
         assert_eq!(
             run("FROM \\\n 192.168.0.1/x\n", VIP, LB),
@@ -449,6 +731,48 @@ mod tests {
             out.text.as_deref(),
             Some(&b"FROM x\nARG REG\nFROM ${REG:-192.168.1.50:5000}/a\n"[..])
         );
+    }
+
+    #[test]
+    fn registry_args_follow_the_registry_into_stages() {
+        // The most common parametrised pattern: the ARG is the registry.
+        let src = "ARG REGISTRY=192.168.0.1\nFROM ${REGISTRY}/base/tomcat:8.5\nARG REGISTRY\nRUN echo $REGISTRY\n";
+        let out = build(src, &[]);
+        assert!(out.skipped.is_empty(), "{:?}", out.skipped);
+        assert_eq!(
+            String::from_utf8(out.text.unwrap()).unwrap(),
+            src.replacen("192.168.0.1", LB, 1)
+        );
+        let src = "ARG BASE=192.168.0.1/alpine\nFROM ${BASE}:3\nARG BASE\nLABEL base=\"${BASE}\"\n";
+        assert_eq!(run(src, VIP, LB), src.replacen("192.168.0.1", LB, 1));
+        // Back again: the same file.
+        let there = run(src, VIP, LB);
+        assert_eq!(run(&there, LB, VIP), src);
+        // A stage that makes another host from it keeps the ARG, and says where.
+        for usage in [
+            "${REGISTRY}0",
+            "$REGISTRY.nip.io",
+            "${REGISTRY}:5000",
+            "${REGISTRY#192.}",
+        ] {
+            let src = format!(
+                "ARG REGISTRY=192.168.0.1\nFROM ${{REGISTRY}}/base\nARG REGISTRY\nRUN curl https://{usage}/x\n"
+            );
+            let out = build(&src, &[]);
+            assert_eq!(out.text, None, "{usage}");
+            assert_eq!(out.skipped.len(), 1, "{usage}: {:?}", out.skipped);
+            assert!(
+                out.skipped[0].reason.contains("line 4") && out.skipped[0].reason.contains(usage),
+                "{usage}: {:?}",
+                out.skipped
+            );
+        }
+        // A use in a stage that does not inherit it sees nothing: no obstacle.
+        let src = "ARG REG=192.168.0.1\nFROM ${REG}/a\nRUN curl ${REG}0\n";
+        assert_eq!(run(src, VIP, LB), src.replacen("192.168.0.1", LB, 1));
+        // A stage's own ARG REG=… value hides the meta one.
+        let src = "ARG REG=192.168.0.1\nFROM ${REG}/a\nARG REG=other\nRUN curl ${REG}0\n";
+        assert_eq!(run(src, VIP, LB), src.replacen("192.168.0.1", LB, 1));
     }
 
     #[test]
