@@ -2,7 +2,7 @@
 //! `lexer` fuzz target): here because it checks the submodules' internals.
 
 use super::expand::NOWHERE;
-use super::rewrite::{retarget, BuildArgs};
+use super::rewrite::{self, retarget, BuildArgs};
 use super::{lexer, reference, resolve};
 use crate::endpoint::Endpoint;
 
@@ -59,10 +59,11 @@ pub(crate) fn lexer(data: &[u8]) {
                 let after = resolve::sites(&out, &df2, &build_args);
                 assert_eq!(before.len(), after.len(), "same values");
                 for (b, a) in before.iter().zip(&after) {
-                    let named = b
-                        .value
-                        .as_ref()
-                        .is_ok_and(|v| reference::endpoint_domain_len(&v.bytes, from).is_some());
+                    // An image or an inherited registry ARG whose host is `from`.
+                    let named = b.value.as_ref().is_ok_and(|v| {
+                        rewrite::host_len(b.image, &v.bytes, from).is_some()
+                            || reference::endpoint_domain_len(&v.bytes, from).is_some()
+                    });
                     if !named {
                         assert_eq!(
                             b.value.as_ref().map(|v| &v.bytes),

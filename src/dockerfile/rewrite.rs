@@ -79,15 +79,7 @@ pub(crate) fn retarget(
     for (i, site) in before.iter().enumerate() {
         match &site.value {
             Ok(value) => {
-                // A stage ARG holds a registry as `HOST` or `HOST/path`: read it as the
-                // host of a reference.
-                let len = if site.image {
-                    endpoint_domain_len(&value.bytes, from)
-                } else {
-                    endpoint_domain_len(&[&value.bytes[..], b"/x"].concat(), from)
-                        .filter(|&len| len <= value.bytes.len())
-                };
-                let Some(len) = len else {
+                let Some(len) = host_len(site.image, &value.bytes, from) else {
                     continue;
                 };
                 match host_edit(&value.origin[..len], src, &df, &to_text) {
@@ -272,6 +264,17 @@ pub(crate) fn pulled_images(src: &[u8], build_args: &BuildArgs) -> Vec<String> {
         }
     }
     images
+}
+
+/// The length of the registry host that names `from` at the start of a site's value: as
+/// the host of a reference for an image; for any other value (a stage ARG holding a registry
+/// as `HOST` or `HOST/path`) the same, read as if a path followed.
+pub(super) fn host_len(image: bool, value: &[u8], from: &Endpoint) -> Option<usize> {
+    if image {
+        endpoint_domain_len(value, from)
+    } else {
+        endpoint_domain_len(&[value, b"/x"].concat(), from).filter(|&len| len <= value.len())
+    }
 }
 
 /// The edit that retargets a host whose bytes were copied from `origin`, or why there is
