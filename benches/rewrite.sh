@@ -7,6 +7,8 @@
 # twice (one tree for sed, one for us; same bytes), and times, in one run and alternating:
 #   sed:  find A -name '*.Dockerfile' -print0 | xargs -0 sed -i 's#192.168.0.1/#192.168.1.50:5000/#'
 #   ours: docker-dcosreg --internal 192.168.0.1 --external 192.168.1.50:5000 rewrite --to external B
+# BASE=/path/to/an/older/docker-dcosreg adds that build on a third tree in the same rounds
+# (the order rotates each round), and its ratio to sed is printed too.
 # Both trees are then compared byte for byte (these inputs are simple enough for sed to be
 # right). Ours writes each file atomically with fsync (sed -i does not fsync); `sync` runs
 # before each timing so neither pays for the set-up's dirty pages. Nothing touches the network.
@@ -50,29 +52,51 @@ DOCKERFILE
 now() { date +%s.%N; }
 sed_times=()
 our_times=()
+base_times=()
 for round in $(seq 1 "$rounds"); do
-    rm -rf "$work/a" "$work/b"
+    rm -rf "$work/a" "$work/b" "$work/c"
     make_tree "$work/a"
     cp -a "$work/a" "$work/b"
+    order_list=(sed ours)
+    if [ -n "${BASE:-}" ]; then
+        cp -a "$work/a" "$work/c"
+        order_list+=(base)
+    fi
     sync
-    if (( round % 2 )); then order="sed ours"; else order="ours sed"; fi
+    # Rotate who goes first each round.
+    n=${#order_list[@]}
+    order=""
+    for i in $(seq 0 $((n - 1))); do order+="${order_list[$(( (i + round) % n ))]} "; done
     for who in $order; do
         sync
         start=$(now)
-        if [[ $who == sed ]]; then
-            find "$work/a" -name '*.Dockerfile' -print0 | xargs -0 sed -i 's#192.168.0.1/#192.168.1.50:5000/#'
-        else
-            "$bin" --internal 192.168.0.1 --external 192.168.1.50:5000 rewrite --to external "$work/b" >/dev/null 2>"$work/err"
-        fi
+        case $who in
+            sed) find "$work/a" -name '*.Dockerfile' -print0 | xargs -0 sed -i 's#192.168.0.1/#192.168.1.50:5000/#' ;;
+            ours) "$bin" --internal 192.168.0.1 --external 192.168.1.50:5000 rewrite --to external "$work/b" >/dev/null 2>"$work/err" ;;
+            base) "$BASE" --internal 192.168.0.1 --external 192.168.1.50:5000 rewrite --to external "$work/c" >/dev/null 2>"$work/err" ;;
+        esac
         end=$(now)
         t=$(echo "$end - $start" | bc -l)
-        if [[ $who == sed ]]; then sed_times+=("$t"); else our_times+=("$t"); fi
+        case $who in
+            sed) sed_times+=("$t") ;;
+            ours) our_times+=("$t") ;;
+            base) base_times+=("$t") ;;
+        esac
     done
     diff -r "$work/a" "$work/b" >/dev/null || { echo "bench: trees differ after round $round" >&2; exit 1; }
-    printf 'round %d: sed %.3fs  docker-dcosreg %.3fs\n' "$round" "${sed_times[-1]}" "${our_times[-1]}"
+    if [ -n "${BASE:-}" ]; then
+        diff -r "$work/a" "$work/c" >/dev/null || { echo "bench: BASE tree differs after round $round" >&2; exit 1; }
+        printf 'round %d: sed %.3fs  docker-dcosreg %.3fs  BASE %.3fs\n' "$round" "${sed_times[-1]}" "${our_times[-1]}" "${base_times[-1]}"
+    else
+        printf 'round %d: sed %.3fs  docker-dcosreg %.3fs\n' "$round" "${sed_times[-1]}" "${our_times[-1]}"
+    fi
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 s=$(median "${sed_times[@]}")
 o=$(median "${our_times[@]}")
-printf '%d files, median of %d rounds: sed -i %.3fs, docker-dcosreg rewrite %.3fs, ratio %.2fx (target <= 1.5x)\n' \
+printf '%d files, median of %d rounds: sed -i %.3fs, docker-dcosreg rewrite %.3fs, ratio %.2fx (target <= 1.0x)\n' \
     "$files" "$rounds" "$s" "$o" "$(echo "$o / $s" | bc -l)"
+if [ -n "${BASE:-}" ]; then
+    b=$(median "${base_times[@]}")
+    printf 'BASE rewrite %.3fs, ratio to sed %.2fx\n' "$b" "$(echo "$b / $s" | bc -l)"
+fi

@@ -21,6 +21,9 @@ use std::sync::OnceLock;
 
 use anyhow::Context;
 
+mod batch;
+pub(crate) use batch::{commit_batch, BatchDir};
+
 /// `--root` when it is not `/`.
 static ROOT: OnceLock<PathBuf> = OnceLock::new();
 

@@ -12,7 +12,7 @@ use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use anyhow::anyhow;
 use serde::Serialize;
@@ -371,6 +371,17 @@ fn write_all(outcomes: &[Outcome]) -> (Vec<(String, anyhow::Error)>, usize) {
         .iter()
         .filter_map(|o| Some((o, o.path.as_deref()?, o.new.as_deref()?)))
         .collect();
+    // Each directory is opened once; its files are written relative to it.
+    let mut dirs: Vec<(&Path, anyhow::Result<Arc<fsutil::BatchDir>>)> = Vec::new();
+    for (_, path, _) in &jobs {
+        let parent = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if !dirs.iter().any(|(d, _)| *d == parent) {
+            dirs.push((parent, fsutil::BatchDir::open(parent)));
+        }
+    }
     let next = AtomicUsize::new(0);
     let failures = Mutex::new(Vec::new());
     let staged = Mutex::new(Vec::with_capacity(jobs.len()));
@@ -381,7 +392,17 @@ fn write_all(outcomes: &[Outcome]) -> (Vec<(String, anyhow::Error)>, usize) {
                 let Some((outcome, path, new)) = jobs.get(i) else {
                     break;
                 };
-                match fsutil::stage(path, new, 0o644) {
+                let parent = path
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."));
+                let dir = dirs.iter().find(|(d, _)| *d == parent).map(|(_, dir)| dir);
+                let result = match (dir, path.file_name()) {
+                    (Some(Ok(dir)), Some(name)) => dir.stage(name, new, 0o644),
+                    (Some(Err(e)), _) => Err(anyhow::anyhow!("{e:#}")),
+                    _ => Err(anyhow::anyhow!("{} is not a file path", path.display())),
+                };
+                match result {
                     Ok(file) => {
                         if let Ok(mut s) = staged.lock() {
                             s.push((outcome.display.clone(), file));
@@ -396,19 +417,15 @@ fn write_all(outcomes: &[Outcome]) -> (Vec<(String, anyhow::Error)>, usize) {
             });
         }
     });
-    let mut failures = failures.into_inner().unwrap_or_default();
+    let failures = failures.into_inner().unwrap_or_default();
     let staged = staged.into_inner().unwrap_or_default();
     if !failures.is_empty() {
         // Dropping the staged files removes their temp files: nothing was written.
         return (failures, 0);
     }
-    let mut written = 0;
-    for (display, file) in staged {
-        match file.commit() {
-            Ok(()) => written += 1,
-            Err(err) => failures.push((display, err)),
-        }
-    }
+    let total = staged.len();
+    let failures = fsutil::commit_batch(staged);
+    let written = total - failures.len();
     (failures, written)
 }
 
