@@ -68,6 +68,8 @@ pub(crate) struct GlobalArgs {
 pub(crate) enum Format {
     Text,
     Json,
+    /// The Prometheus text format (`check` only)
+    Prometheus,
 }
 
 /// `--format` for the layers below: the output module's own enum.
@@ -76,6 +78,7 @@ impl From<Format> for crate::output::Format {
         match format {
             Format::Text => crate::output::Format::Text,
             Format::Json => crate::output::Format::Json,
+            Format::Prometheus => crate::output::Format::Prometheus,
         }
     }
 }
@@ -205,6 +208,23 @@ pub(crate) struct CheckArgs {
     /// The endpoint the --cert chain is meant for
     #[arg(long, value_name = "EP", requires = "cert")]
     pub(crate) host: Option<String>,
+    /// Exit 1 when a certificate of the chain Docker uses expires within DUR, e.g. 30d
+    #[arg(long, value_name = "DUR", value_parser = parse_days_duration)]
+    pub(crate) expires_within: Option<std::time::Duration>,
+    /// Also write the Prometheus text format to FILE, atomically (node_exporter's textfile
+    /// collector)
+    #[arg(long, value_name = "FILE")]
+    pub(crate) textfile: Option<PathBuf>,
+}
+
+/// A duration such as `30d`, `12h` or `90m` (days allowed, at most ten years).
+fn parse_days_duration(text: &str) -> Result<std::time::Duration, String> {
+    let duration = humantime::parse_duration(text)
+        .map_err(|e| format!("{e} — use a duration such as 30d, 12h or 90m"))?;
+    if duration > std::time::Duration::from_secs(10 * 366 * 86_400) {
+        return Err("more than ten years — use a duration such as 30d".into());
+    }
+    Ok(duration)
 }
 
 /// Where the CA comes from, shared by `trust` and `rollout`.

@@ -22,6 +22,9 @@ use crate::text::{sanitize, sanitize_line};
 pub(crate) enum Format {
     Text,
     Json,
+    /// The Prometheus text exposition format: only `check` speaks it, through
+    /// [`Printer::raw`]; everything else refuses it before doing anything.
+    Prometheus,
 }
 
 /// Decides how results are printed; everything a command says goes through it.
@@ -39,6 +42,10 @@ impl Printer {
         self.format == Format::Json
     }
 
+    pub(crate) fn is_prometheus(&self) -> bool {
+        self.format == Format::Prometheus
+    }
+
     /// Render a command's report once: as pretty JSON, or as text through `text`.
     pub(crate) fn report<T: Serialize>(
         &self,
@@ -47,7 +54,7 @@ impl Printer {
     ) -> anyhow::Result<()> {
         match self.format {
             Format::Json => self.json(report),
-            Format::Text => Ok(text(self)?),
+            Format::Text | Format::Prometheus => Ok(text(self)?),
         }
     }
 

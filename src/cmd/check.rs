@@ -1,8 +1,11 @@
 //! `check [EP…] [--ca-file PEM] [--cert-dir DIR]` and `check --cert PEM --host EP`:
 //! capture each endpoint's chain (crate::tls) and judge it as Docker would (crate::x509).
 //!
-//! Exit 0 when every endpoint is trusted, 1 when any is untrusted or unreachable,
-//! 2 for bad input (unreadable or malformed PEM, bad endpoint).
+//! Exit 0 when every endpoint is trusted, 1 when any is untrusted or unreachable (or, with
+//! `--expires-within DUR`, when a certificate of the chain Docker uses expires within DUR),
+//! 2 for bad input (unreadable or malformed PEM, bad endpoint). `--format prometheus` and
+//! `--textfile FILE` give the same verdicts as metrics for node_exporter's textfile
+//! collector (the names of blackbox_exporter's `probe_ssl_earliest_cert_expiry` family).
 
 use std::time::{Instant, SystemTime};
 
@@ -30,8 +33,21 @@ struct EndpointReport {
     endpoint: String,
     status: Status,
     docker_error: Option<String>,
+    /// The earliest notAfter of the chain Docker uses (leaf, intermediates, anchor), RFC
+    /// 3339 in UTC; null without a chain.
+    expires_at: Option<String>,
+    /// Seconds from now to `expires_at`, negative once expired.
+    expires_in_seconds: Option<i64>,
     findings: Vec<Finding>,
     chain: Vec<CertSummary>,
+    /// The chain Docker uses, for the per-certificate metrics, and its earliest notAfter.
+    #[serde(skip)]
+    used_chain: Vec<CertSummary>,
+    #[serde(skip)]
+    earliest_unix: Option<i64>,
+    /// Expires within `--expires-within`.
+    #[serde(skip)]
+    expiring: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -95,24 +111,146 @@ pub(crate) fn run(
         }
     };
 
-    let report = Report { endpoints: reports };
-    printer.report(&report, |printer| {
-        report
-            .endpoints
-            .iter()
-            .try_for_each(|r| print_text(printer, r))
-    })?;
+    let mut report = Report { endpoints: reports };
+    if let Some(within) = args.expires_within {
+        report.flag_expiring(within);
+    }
+    if let Some(file) = &args.textfile {
+        crate::fsutil::write_atomic(file, report.prometheus().as_bytes(), 0o644)
+            .with_context(|| format!("--textfile {}", file.display()))?;
+    }
+    if printer.is_prometheus() {
+        printer.raw(report.prometheus().as_bytes())?;
+    } else {
+        printer.report(&report, |printer| {
+            report
+                .endpoints
+                .iter()
+                .try_for_each(|r| print_text(printer, r))
+        })?;
+    }
     Ok(report.status())
 }
 
 impl Report {
-    /// 0 when every endpoint is trusted, else 1.
+    /// 0 when every endpoint is trusted (and none expires within `--expires-within`), else 1.
     fn status(&self) -> ExitStatus {
-        if self.endpoints.iter().all(|r| r.status == Status::Trusted) {
+        if self
+            .endpoints
+            .iter()
+            .all(|r| r.status == Status::Trusted && !r.expiring)
+        {
             ExitStatus::Success
         } else {
             ExitStatus::No
         }
+    }
+
+    /// Mark, with a finding, every endpoint whose chain expires within `within`.
+    fn flag_expiring(&mut self, within: std::time::Duration) {
+        let limit = i64::try_from(within.as_secs()).unwrap_or(i64::MAX);
+        for r in &mut self.endpoints {
+            let (Some(at), Some(left)) = (&r.expires_at, r.expires_in_seconds) else {
+                continue;
+            };
+            if left >= limit {
+                continue;
+            }
+            r.expiring = true;
+            let when = if left < 0 {
+                format!("expired at {at}")
+            } else {
+                format!("expires at {at}, in {}", human_seconds(left))
+            };
+            r.findings.push(
+                Finding::new(
+                    "expires-within",
+                    Severity::Error,
+                    format!(
+                        "the chain Docker uses for {} {when}, within --expires-within {}",
+                        r.endpoint,
+                        humantime::format_duration(within)
+                    ),
+                )
+                .fix("renew the registry certificate with the same CA (docker dcosreg cert renew --dir DIR), serve it, and check again; a CA that expires is rotated with trust --add"),
+            );
+        }
+    }
+
+    /// The Prometheus text format: per endpoint, up, trusted and the earliest expiry; per
+    /// certificate of the chain Docker uses, its notAfter (`promtool check metrics` clean).
+    fn prometheus(&self) -> String {
+        let mut out = String::new();
+        let mut family = |name: &str, help: &str, samples: Vec<(String, String)>| {
+            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n"));
+            for (labels, value) in samples {
+                out.push_str(&format!("{name}{{{labels}}} {value}\n"));
+            }
+        };
+        let ep = |r: &EndpointReport| format!("endpoint=\"{}\"", label_value(&r.endpoint));
+        family(
+            "dcosreg_endpoint_up",
+            "Whether the registry endpoint completed a TLS handshake (1) or not (0).",
+            self.endpoints
+                .iter()
+                .map(|r| (ep(r), u8::from(r.status != Status::Unreachable).to_string()))
+                .collect(),
+        );
+        family(
+            "dcosreg_endpoint_trusted",
+            "Whether Docker on this host trusts the endpoint's certificate chain (1) or not (0).",
+            self.endpoints
+                .iter()
+                .map(|r| (ep(r), u8::from(r.status == Status::Trusted).to_string()))
+                .collect(),
+        );
+        family(
+            "dcosreg_endpoint_earliest_expiry_timestamp_seconds",
+            "The earliest notAfter of the chain Docker uses for the endpoint, as a Unix time.",
+            self.endpoints
+                .iter()
+                .filter_map(|r| Some((ep(r), r.earliest_unix?.to_string())))
+                .collect(),
+        );
+        family(
+            "dcosreg_cert_not_after_timestamp_seconds",
+            "The notAfter of each certificate of the chain Docker uses, as a Unix time (position 0 is the registry's own).",
+            self.endpoints
+                .iter()
+                .flat_map(|r| {
+                    r.used_chain.iter().enumerate().filter_map(move |(i, c)| {
+                        Some((
+                            format!(
+                                "{},position=\"{i}\",subject=\"{}\",sha256=\"{}\"",
+                                ep(r),
+                                label_value(&c.subject),
+                                label_value(&c.sha256)
+                            ),
+                            c.not_after_unix?.to_string(),
+                        ))
+                    })
+                })
+                .collect(),
+        );
+        out
+    }
+}
+
+/// A label value in the Prometheus text format: `\`, `"` and newlines escaped, and (it
+/// comes from a certificate) control and bidi characters made visible.
+fn label_value(text: &str) -> String {
+    crate::text::sanitize_line(text)
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+}
+
+/// "84 days", "5 hours", "12 minutes": one unit, rounded down.
+fn human_seconds(seconds: i64) -> String {
+    let s = seconds.max(0);
+    match s {
+        s if s >= 86_400 => format!("{} days", s / 86_400),
+        s if s >= 3_600 => format!("{} hours", s / 3_600),
+        s => format!("{} minutes", s / 60),
     }
 }
 
@@ -186,7 +324,19 @@ fn impostor_report(
 }
 
 fn report(endpoint: &Endpoint, judgement: Judgement) -> EndpointReport {
+    let earliest = judgement.earliest_not_after();
+    let now = i64::try_from(
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+    )
+    .unwrap_or(i64::MAX);
     EndpointReport {
+        expires_at: earliest.and_then(rfc3339_utc),
+        expires_in_seconds: earliest.map(|at| at.saturating_sub(now)),
+        used_chain: judgement.used_chain,
+        earliest_unix: earliest,
+        expiring: false,
         endpoint: endpoint.to_string(),
         status: if judgement.trusted {
             Status::Trusted
@@ -197,6 +347,14 @@ fn report(endpoint: &Endpoint, judgement: Judgement) -> EndpointReport {
         findings: judgement.findings,
         chain: judgement.chain,
     }
+}
+
+/// `2027-01-01T00:00:00Z`.
+fn rfc3339_utc(unix: i64) -> Option<String> {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()?
+        .format(&time::format_description::well_known::Rfc3339)
+        .ok()
 }
 
 fn unreachable_report(endpoint: &Endpoint, why: String) -> EndpointReport {
@@ -215,6 +373,11 @@ fn unreachable_report(endpoint: &Endpoint, why: String) -> EndpointReport {
         endpoint: endpoint.to_string(),
         status: Status::Unreachable,
         docker_error: None,
+        expires_at: None,
+        expires_in_seconds: None,
+        used_chain: Vec::new(),
+        earliest_unix: None,
+        expiring: false,
         findings: vec![Finding {
             code: "unreachable",
             severity: Severity::Error,
@@ -233,6 +396,17 @@ fn print_text(printer: &Printer, r: &EndpointReport) -> std::io::Result<()> {
         (Status::Unreachable, _) => format!("{}: unreachable", r.endpoint),
     };
     printer.line(head)?;
+    if let (Some(at), Some(left), true) = (
+        &r.expires_at,
+        r.expires_in_seconds,
+        r.status != Status::Unreachable,
+    ) {
+        printer.line(if left < 0 {
+            format!("  earliest expiry: {at} (expired)")
+        } else {
+            format!("  earliest expiry: {at} (in {})", human_seconds(left))
+        })?;
+    }
     for (i, cert) in r.chain.iter().enumerate() {
         let names: Vec<&str> = cert
             .dns_names

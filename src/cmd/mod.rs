@@ -30,6 +30,9 @@ pub(crate) fn run(
     command: &Command,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
+    if printer.is_prometheus() && !matches!(command, Command::Check(_)) {
+        anyhow::bail!("--format prometheus is for check only — use text or json here");
+    }
     match command {
         Command::Config => config::run(config, printer),
         Command::Check(args) => check::run(config, args, printer),

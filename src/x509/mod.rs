@@ -83,6 +83,20 @@ pub(crate) struct Judgement {
     pub(crate) findings: Vec<Finding>,
     /// The presented chain, leaf first.
     pub(crate) chain: Vec<CertSummary>,
+    /// The chain Docker would use: the first chain Go verifies (leaf, intermediates, the
+    /// trusted anchor); the presented chain when none verifies.
+    #[serde(skip)]
+    pub(crate) used_chain: Vec<CertSummary>,
+}
+
+impl Judgement {
+    /// The earliest notAfter of [`Judgement::used_chain`], in Unix seconds.
+    pub(crate) fn earliest_not_after(&self) -> Option<i64> {
+        self.used_chain
+            .iter()
+            .filter_map(|c| c.not_after_unix)
+            .min()
+    }
 }
 
 /// One certificate, for people and JSON (docs/cli.md `check`, and what `trust` shows before
@@ -103,6 +117,9 @@ pub(crate) struct CertSummary {
     pub(crate) signature_algorithm: String,
     /// Signs itself (subject == issuer and its own key verifies the signature): a root.
     pub(crate) self_signed: bool,
+    /// notAfter in Unix seconds (`None` for a certificate that does not parse).
+    #[serde(skip)]
+    pub(crate) not_after_unix: Option<i64>,
 }
 
 impl CertSummary {
@@ -119,6 +136,7 @@ impl CertSummary {
             key: cert.key.describe(),
             signature_algorithm: signature::algorithm_name(cert).to_string(),
             self_signed: cert.is_self_issued() && signature::check_signature(cert, cert).is_ok(),
+            not_after_unix: Some(cert.not_after.unix),
         }
     }
 
@@ -138,6 +156,7 @@ impl CertSummary {
                 key: String::new(),
                 signature_algorithm: String::new(),
                 self_signed: false,
+                not_after_unix: None,
             },
         }
     }
@@ -164,52 +183,34 @@ pub(crate) fn judge(
                 let message =
                     "tls: server sent certificate containing RSA key larger than 8192 bits"
                         .to_string();
-                return Judgement {
-                    trusted: false,
-                    docker_error: Some(message.clone()),
-                    findings: vec![Finding {
-                        code: "malformed-certificate",
-                        severity: Severity::Error,
-                        message,
-                        fix: Some(
-                            "reissue the certificate with an RSA key of at most 8192 bits (or ECDSA P-256)"
-                                .into(),
-                        ),
-                    }],
-                    chain: parsed.iter().map(CertSummary::of).collect(),
-                };
+                return refused(
+                    message,
+                    "malformed-certificate",
+                    "reissue the certificate with an RSA key of at most 8192 bits (or ECDSA P-256)",
+                    &parsed,
+                );
             }
             Ok(cert) => parsed.push(cert),
             Err(e) => {
                 // crypto/tls: "tls: failed to parse certificate from server: " + err
                 let message = format!("tls: failed to parse certificate from server: {e}");
-                return Judgement {
-                    trusted: false,
-                    docker_error: Some(message.clone()),
-                    findings: vec![Finding {
-                        code: "malformed-certificate",
-                        severity: Severity::Error,
-                        message,
-                        fix: Some("serve a valid PEM certificate chain from the registry".into()),
-                    }],
-                    chain: parsed.iter().map(CertSummary::of).collect(),
-                };
+                return refused(
+                    message,
+                    "malformed-certificate",
+                    "serve a valid PEM certificate chain from the registry",
+                    &parsed,
+                );
             }
         }
     }
     let Some(leaf) = parsed.first() else {
         let message = "tls: server sent no certificate".to_string();
-        return Judgement {
-            trusted: false,
-            docker_error: Some(message.clone()),
-            findings: vec![Finding {
-                code: "no-certificate",
-                severity: Severity::Error,
-                message,
-                fix: Some("configure TLS on the registry (REGISTRY_HTTP_TLS_CERTIFICATE)".into()),
-            }],
-            chain: Vec::new(),
-        };
+        return refused(
+            message,
+            "no-certificate",
+            "configure TLS on the registry (REGISTRY_HTTP_TLS_CERTIFICATE)",
+            &[],
+        );
     };
     let intermediates: Vec<&Cert> = parsed[1..].iter().collect();
     let result = verify::verify(
@@ -230,6 +231,13 @@ pub(crate) fn judge(
         }),
         _ => Ok(chains),
     });
+    let used_chain: Vec<CertSummary> = match &result {
+        Ok(chains) => chains
+            .first()
+            .map(|chain| chain.iter().map(|c| CertSummary::of(c)).collect())
+            .unwrap_or_default(),
+        Err(_) => parsed.iter().map(CertSummary::of).collect(),
+    };
     let error = result.err();
     let findings = findings::collect(&findings::Context {
         presented: &parsed,
@@ -244,6 +252,24 @@ pub(crate) fn judge(
         docker_error: error.as_ref().map(|e| e.message.clone()),
         findings,
         chain: parsed.iter().map(CertSummary::of).collect(),
+        used_chain,
+    }
+}
+
+/// A chain crypto/tls refuses before verification: Go's text, one finding with its fix.
+fn refused(message: String, code: &'static str, fix: &str, parsed: &[Cert]) -> Judgement {
+    let chain: Vec<CertSummary> = parsed.iter().map(CertSummary::of).collect();
+    Judgement {
+        trusted: false,
+        docker_error: Some(message.clone()),
+        findings: vec![Finding {
+            code,
+            severity: Severity::Error,
+            message,
+            fix: Some(fix.into()),
+        }],
+        used_chain: chain.clone(),
+        chain,
     }
 }
 

@@ -176,6 +176,11 @@ pub struct Issued {
 }
 
 impl Issued {
+    /// The notAfter it was issued with, as a Unix time.
+    pub fn not_after_unix(&self) -> i64 {
+        self.params.not_after.unix_timestamp()
+    }
+
     pub fn pem(&self) -> String {
         self.cert.pem()
     }
