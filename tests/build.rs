@@ -346,3 +346,161 @@ fn a_signal_reaches_docker_and_removes_the_copy() {
         assert!(left.is_empty(), "{name}: left in TMPDIR: {left:?}");
     }
 }
+
+/// The docker CLI whose flag parser judges the command lines `build` passes on: the newer
+/// one the machine has, else Debian's.
+fn real_docker() -> PathBuf {
+    ["/usr/local/bin/docker", "/usr/bin/docker"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("no docker CLI: run .ci/run (it installs docker.io)"))
+}
+
+/// A fake `docker` first on PATH: `version` and `pull` succeed; `build` writes its
+/// arguments, one a line, to `$FAKE_DOCKER_LOG.args` and then execs the real CLI with them.
+fn recording_docker(bin: &Path, real: &Path) {
+    fs::create_dir_all(bin).unwrap();
+    let script = format!(
+        r#"#!/bin/sh
+case "$1" in
+version|pull) exit 0 ;;
+esac
+for a in "$@"; do printf '%s\n' "$a"; done > "$FAKE_DOCKER_LOG.args"
+exec '{}' "$@"
+"#,
+        real.display()
+    );
+    let path = bin.join("docker");
+    fs::write(&path, script).unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// Whether the real CLI's `build` is buildx (whose flags the legacy builder lacks).
+fn has_buildx(real: &Path) -> bool {
+    Command::new(real)
+        .args(["buildx", "version"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+// Valid `docker build` command lines stay valid: every argument reaches docker as given,
+// in order, and only `--file <copy>` is added, before the context (and before `--`). The
+// real docker CLI parses what `build` ran, pointed at a daemon that is not there: it must
+// fail to connect, never reject the command line.
+#[test]
+fn build_passes_valid_command_lines_through_to_the_real_docker_parser() {
+    let real = real_docker();
+    let buildx = has_buildx(&real);
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    recording_docker(&w.join("bin"), &real);
+    let ctx = w.join("ctx");
+    fs::create_dir(&ctx).unwrap();
+    project(&ctx);
+    let c = ctx.to_str().unwrap().to_string();
+    let df = ctx.join("Dockerfile").to_str().unwrap().to_string();
+    let path = format!(
+        "{}:{}",
+        w.join("bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    // (arguments as given, where `--file <copy>` goes (None: -f given, replaced in place),
+    // whether only buildx knows a flag in it.)
+    let cases: Vec<(Vec<&str>, Option<usize>, bool)> = vec![
+        (vec!["-t", "x", "--", &c], Some(2), false),
+        (vec!["-qt", "app", &c], Some(2), false),
+        (vec!["-tapp", "-q", &c], Some(2), false),
+        (vec!["-t=app", &c], Some(1), false),
+        (vec!["--rm=false", "-q", "--no-cache", &c], Some(3), false),
+        (vec![&c, "-t", "x", "--no-cache"], Some(0), false),
+        (
+            vec!["-c", "512", "-m", "1g", "--cpu-shares=2", &c],
+            Some(5),
+            false,
+        ),
+        (
+            vec!["--label", "a=b", "--pull", "--squash=false", &c],
+            Some(4),
+            false,
+        ),
+        (vec!["-q", "-f", &df, &c], None, false),
+        (vec!["-qf", &df, &c], None, false),
+        (vec!["--file", &df, "--", &c], None, false),
+        (vec!["--no-cache-filter", "base", &c], Some(2), true),
+        (vec!["--check", "-t", "x", &c], Some(3), true),
+        (vec!["-D", "--builder", "b", "--load", &c], Some(4), true),
+        (vec!["--future-flag", "value", &c], Some(2), true),
+        (vec!["--future-switch", &c], Some(1), true),
+    ];
+    for (given, insert_at, buildx_only) in cases {
+        let log = w.join("docker.log");
+        let _ = fs::remove_file(w.join("docker.log.args"));
+        let out = Dcosreg::new([
+            "--internal",
+            VIP,
+            "--external",
+            LB,
+            "build",
+            "--to",
+            "external",
+        ])
+        .args(&given)
+        .env("PATH", &path)
+        .env("FAKE_DOCKER_LOG", &log)
+        .env("DOCKER_HOST", "unix:///nonexistent.sock")
+        .env("DOCKER_CONFIG", w.join("docker-config"))
+        .run();
+        let err = stderr(&out);
+        let Ok(args) = fs::read_to_string(w.join("docker.log.args")) else {
+            panic!("{given:?}: docker build never ran: {err}");
+        };
+        let ran: Vec<&str> = args.lines().collect();
+        assert_eq!(ran.first(), Some(&"build"), "{given:?}: {ran:?}");
+        let ran = &ran[1..];
+        // The copy docker was given: the value of the last -f/--file.
+        let copy = ran
+            .iter()
+            .rposition(|a| *a == "--file" || *a == "-f" || *a == "-qf")
+            .map(|at| ran[at + 1])
+            .unwrap_or_else(|| panic!("{given:?}: no --file in {ran:?}"));
+        assert!(
+            copy.ends_with("/Dockerfile") && copy != df,
+            "{given:?}: {ran:?}"
+        );
+        let mut expected: Vec<&str> = given.clone();
+        match insert_at {
+            Some(at) => {
+                expected.insert(at, copy);
+                expected.insert(at, "--file");
+            }
+            None => {
+                let at = expected.iter().position(|a| *a == df).unwrap();
+                expected[at] = copy;
+            }
+        }
+        assert_eq!(ran, expected, "{given:?}");
+        if buildx_only && !buildx {
+            // The legacy builder does not know the flag: it says so about that flag alone.
+            let unknown = err
+                .lines()
+                .find(|l| l.contains("unknown flag") || l.contains("unknown shorthand"))
+                .unwrap_or_else(|| panic!("{given:?}: {err}"));
+            assert!(
+                given
+                    .iter()
+                    .any(|g| unknown.ends_with(g.split('=').next().unwrap()))
+                    || unknown.contains("'D'"),
+                "{given:?}: {unknown}"
+            );
+            continue;
+        }
+        assert!(
+            err.contains("Cannot connect to the Docker daemon") || err.contains("nonexistent.sock"),
+            "{given:?}: docker rejected {ran:?}: {err}"
+        );
+        assert!(!err.contains("Usage:"), "{given:?}: {err}");
+    }
+}

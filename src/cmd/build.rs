@@ -23,6 +23,7 @@
 use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::io::{Read, Write};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -44,144 +45,299 @@ use crate::text::shell_quote;
 /// A Dockerfile larger than this is not a Dockerfile.
 const MAX_DOCKERFILE: u64 = 16 << 20;
 
-/// `docker build` options that take a value as the next argument (docker CLI 20.10 to
-/// 28 and buildx). Anything else starting with `-` is a switch or carries `=value`.
-const VALUE_FLAGS: &[&str] = &[
-    "--add-host",
-    "--allow",
-    "--annotation",
-    "--attest",
-    "--build-arg",
-    "--build-context",
-    "--builder",
-    "--cache-from",
-    "--cache-to",
-    "--call",
-    "--cgroup-parent",
-    "--cpu-period",
-    "--cpu-quota",
-    "-c",
-    "--cpu-shares",
-    "--cpuset-cpus",
-    "--cpuset-mems",
-    "-f",
-    "--file",
-    "--iidfile",
-    "--isolation",
-    "--label",
-    "-m",
-    "--memory",
-    "--memory-swap",
-    "--metadata-file",
-    "--network",
-    "-o",
-    "--output",
-    "--platform",
-    "--progress",
-    "--provenance",
-    "--sbom",
-    "--secret",
-    "--security-opt",
-    "--shm-size",
-    "--ssh",
-    "-t",
-    "--tag",
-    "--target",
-    "--ulimit",
+/// `docker build`'s long flags that take a value, as the next argument or after `=`: the
+/// union of docker/cli's classic builder (`cli/command/image/build.go`, docker 20.10 to 28)
+/// and buildx's `build` (`commands/build.go` and its root flags, 0.10 to now). pflag reads
+/// them the same way in both.
+const LONG_VALUE: &[&str] = &[
+    "add-host",
+    "allow",
+    "annotation",
+    "attest",
+    "build-arg",
+    "build-context",
+    "builder",
+    "cache-from",
+    "cache-to",
+    "call",
+    "cgroup-parent",
+    "cpu-period",
+    "cpu-quota",
+    "cpu-shares",
+    "cpuset-cpus",
+    "cpuset-mems",
+    "file",
+    "iidfile",
+    "invoke",
+    "isolation",
+    "label",
+    "memory",
+    "memory-swap",
+    "metadata-file",
+    "network",
+    "no-cache-filter",
+    "output",
+    "platform",
+    "policy",
+    "print",
+    "progress",
+    "provenance",
+    "resource",
+    "root",
+    "sbom",
+    "secret",
+    "security-opt",
+    "server-config",
+    "shm-size",
+    "ssh",
+    "tag",
+    "target",
+    "ulimit",
 ];
+
+/// Long flags that take no value unless it follows `=` (booleans, and buildx's `--check`,
+/// whose value is optional).
+const LONG_SWITCH: &[&str] = &[
+    "check",
+    "compress",
+    "debug",
+    "detach",
+    "disable-content-trust",
+    "force-rm",
+    "help",
+    "load",
+    "no-cache",
+    "pull",
+    "push",
+    "quiet",
+    "rm",
+    "squash",
+    "stream",
+];
+
+/// Shorthands: `-f`, `-t`, `-c`, `-m`, `-o` take a value; `-q`, `-D` (buildx's debug) and
+/// `-h` do not.
+const SHORT_VALUE: &[u8] = b"ftcmo";
+const SHORT_SWITCH: &[u8] = b"qDh";
+
+/// How a flag reads its value.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Takes {
+    Value,
+    Switch,
+    /// Not in the tables (a newer docker or buildx): passed on as given; see [`unknown_takes_next`].
+    Unknown,
+}
+
+fn long_takes(name: &[u8]) -> Takes {
+    if LONG_VALUE.iter().any(|f| f.as_bytes() == name) {
+        Takes::Value
+    } else if LONG_SWITCH.iter().any(|f| f.as_bytes() == name) {
+        Takes::Switch
+    } else {
+        Takes::Unknown
+    }
+}
+
+fn short_takes(c: u8) -> Takes {
+    if SHORT_VALUE.contains(&c) {
+        Takes::Value
+    } else if SHORT_SWITCH.contains(&c) {
+        Takes::Switch
+    } else {
+        Takes::Unknown
+    }
+}
+
+/// Where the Dockerfile's name is in the arguments: argument `at`, after its first
+/// `prefix` bytes (`-f X`: the `X` argument, 0; `--file=X`: 7; `-qfX`: 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileAt {
+    at: usize,
+    prefix: usize,
+}
 
 /// What we read from `docker build`'s arguments.
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Parsed {
-    /// Index in the arguments of the `-f` value, or of the `-f=…`/`-fX`/`--file=…`
-    /// argument, and the text before the value in that argument.
-    file_at: Option<(usize, String)>,
+    /// The last `-f`/`--file` (pflag keeps the last one) and its value.
+    file_at: Option<FileAt>,
     file: Option<OsString>,
     /// Index and value of the context argument.
     context_at: Option<usize>,
     context: Option<OsString>,
+    /// Index of `--`, when the context comes after it.
+    dashdash_at: Option<usize>,
     /// `--build-arg` values as given (`NAME=value` or `NAME`).
     build_args: Vec<String>,
     platform: Option<String>,
 }
 
-/// Find `-f`, the context and the build args, the way pflag reads them.
+impl Parsed {
+    fn value(&mut self, name: &[u8], value: &[u8], at: FileAt) {
+        match name {
+            b"f" | b"file" => {
+                self.file = Some(OsString::from_vec(value.to_vec()));
+                self.file_at = Some(at);
+            }
+            b"build-arg" => self
+                .build_args
+                .push(String::from_utf8_lossy(value).into_owned()),
+            b"platform" => self.platform = Some(String::from_utf8_lossy(value).into_owned()),
+            _ => {}
+        }
+    }
+}
+
+/// A flag we do not know, without `=value`: does it take the next word? Not when that word
+/// is a flag, or reads as the build context (an existing directory, `.`, `-`, a URL), or is
+/// the last word while no context has been seen (it can only be the context then).
+fn unknown_takes_next(next: &OsStr, is_last: bool, context_seen: bool) -> bool {
+    let bytes = next.as_bytes();
+    if bytes.len() > 1 && bytes[0] == b'-' {
+        return false;
+    }
+    if is_last && !context_seen {
+        return false;
+    }
+    let text = next.to_string_lossy();
+    !(bytes == b"-"
+        || bytes == b"."
+        || bytes == b".."
+        || is_remote_context(&text)
+        || Path::new(next).is_dir())
+}
+
+/// Find `-f`, the context and the build args the way pflag (docker's and buildx's flag
+/// parser) reads them: flags anywhere (before or after the context), `--` ends them,
+/// `--name value` and `--name=value`, shorthands alone (`-t x`, `-tx`, `-t=x`) or combined
+/// (`-qt x`, `-qfX`), `-` and the empty word are positional.
 fn parse_docker_args(args: &[OsString]) -> anyhow::Result<Parsed> {
     let mut parsed = Parsed::default();
+    let mut dashdash = None;
     let mut i = 0;
-    let mut flags_done = false;
     while i < args.len() {
-        let arg = args[i].to_string_lossy();
-        if flags_done || arg == "-" || !arg.starts_with('-') {
-            if parsed.context.is_some() {
+        let arg = args[i].as_bytes();
+        if dashdash.is_some() || arg.len() < 2 || arg[0] != b'-' {
+            if let Some(first) = &parsed.context {
                 return Err(anyhow!(
                     "docker build takes one context, got {} and {} — quote paths with spaces",
-                    parsed
-                        .context
-                        .as_deref()
-                        .unwrap_or_default()
-                        .to_string_lossy(),
-                    arg
+                    first.to_string_lossy(),
+                    args[i].to_string_lossy()
                 ));
             }
             parsed.context_at = Some(i);
             parsed.context = Some(args[i].clone());
+            parsed.dashdash_at = dashdash;
             i += 1;
             continue;
         }
-        if arg == "--" {
-            flags_done = true;
+        if arg == b"--" {
+            dashdash = Some(i);
             i += 1;
             continue;
         }
-        // The flag name and, when in the same argument, its value.
-        let (name, inline): (String, Option<(usize, String)>) = if arg.starts_with("--") {
-            match arg.split_once('=') {
-                Some((n, v)) => (n.to_string(), Some((i, v.to_string()))),
-                None => (arg.to_string(), None),
+        let next = args.get(i + 1);
+        let is_last = i + 2 == args.len();
+        // Whether the flag in this argument takes the next one as its value.
+        let mut takes_next = None;
+        if let Some(body) = arg.strip_prefix(b"--") {
+            let (name, inline) = match body.iter().position(|&b| b == b'=') {
+                Some(eq) => (&body[..eq], Some(eq + 1)),
+                None => (body, None),
+            };
+            match (long_takes(name), inline) {
+                (Takes::Value, Some(eq)) => parsed.value(
+                    name,
+                    &body[eq..],
+                    FileAt {
+                        at: i,
+                        prefix: 2 + eq,
+                    },
+                ),
+                (Takes::Value, None) => takes_next = Some(name),
+                (Takes::Unknown, None)
+                    if next.is_some_and(|n| {
+                        unknown_takes_next(n, is_last, parsed.context.is_some())
+                    }) =>
+                {
+                    takes_next = Some(b"".as_slice());
+                }
+                _ => {}
             }
         } else {
-            // Short flags: `-t x`, `-tx`, `-t=x`; a cluster of switches (`-q`) has no value.
-            let name = arg.chars().take(2).collect::<String>();
-            let rest = &arg[name.len()..];
-            if rest.is_empty() || !VALUE_FLAGS.contains(&name.as_str()) {
-                (name, None)
-            } else {
-                let rest = rest.strip_prefix('=').unwrap_or(rest);
-                (name, Some((i, rest.to_string())))
+            // pflag's parseSingleShortArg, letter by letter.
+            let mut j = 1;
+            while j < arg.len() {
+                let c = arg[j];
+                let rest = &arg[j + 1..];
+                match short_takes(c) {
+                    Takes::Switch => {
+                        // `-q=false` is one flag and its value.
+                        if rest.len() >= 2 && rest[0] == b'=' {
+                            break;
+                        }
+                        j += 1;
+                    }
+                    Takes::Value => {
+                        let name = &arg[j..=j];
+                        if rest.len() >= 2 && rest[0] == b'=' {
+                            parsed.value(
+                                name,
+                                &rest[1..],
+                                FileAt {
+                                    at: i,
+                                    prefix: j + 2,
+                                },
+                            );
+                        } else if !rest.is_empty() {
+                            parsed.value(
+                                name,
+                                rest,
+                                FileAt {
+                                    at: i,
+                                    prefix: j + 1,
+                                },
+                            );
+                        } else {
+                            takes_next = Some(name);
+                        }
+                        break;
+                    }
+                    Takes::Unknown => {
+                        // What follows in the word is its value or more switches: either way
+                        // not ours. At the word's end it may take the next word.
+                        if rest.is_empty()
+                            && next.is_some_and(|n| {
+                                unknown_takes_next(n, is_last, parsed.context.is_some())
+                            })
+                        {
+                            takes_next = Some(b"".as_slice());
+                        }
+                        break;
+                    }
+                }
             }
-        };
-        if !VALUE_FLAGS.contains(&name.as_str()) {
-            i += 1;
-            continue;
         }
-        let (at, value) = match inline {
-            Some(pair) => {
-                i += 1;
-                pair
-            }
-            None => {
-                let Some(value) = args.get(i + 1) else {
-                    return Err(anyhow!("docker build option {name} needs a value"));
+        match takes_next {
+            None => i += 1,
+            Some(name) => {
+                let Some(value) = next else {
+                    return Err(anyhow!(
+                        "docker build option {} needs a value",
+                        args[i].to_string_lossy()
+                    ));
                 };
+                parsed.value(
+                    name,
+                    value.as_bytes(),
+                    FileAt {
+                        at: i + 1,
+                        prefix: 0,
+                    },
+                );
                 i += 2;
-                (i - 1, value.to_string_lossy().into_owned())
             }
-        };
-        match name.as_str() {
-            "-f" | "--file" => {
-                let whole = args[at].to_string_lossy();
-                let prefix = whole[..whole.len() - value.len()].to_string();
-                parsed.file = Some(if prefix.is_empty() {
-                    args[at].clone()
-                } else {
-                    OsString::from(&value)
-                });
-                parsed.file_at = Some((at, prefix));
-            }
-            "--build-arg" => parsed.build_args.push(value),
-            "--platform" => parsed.platform = Some(value),
-            _ => {}
         }
     }
     if parsed.context.is_none() {
@@ -219,7 +375,8 @@ fn dockerfile_source(parsed: &Parsed) -> anyhow::Result<Source> {
             "the Dockerfile is inside the context {ctx}, which this command cannot rewrite — build from a local checkout, or run `docker dcosreg rewrite` on it first"
         ));
     }
-    if let Some(file) = &parsed.file {
+    // `--file=` is docker's default, the context's Dockerfile.
+    if let Some(file) = parsed.file.as_ref().filter(|f| !f.is_empty()) {
         return Ok(Source::Path(PathBuf::from(file)));
     }
     let dir = Path::new(context);
@@ -632,18 +789,23 @@ pub(crate) fn run(
     status
 }
 
-/// `docker build`'s arguments with the Dockerfile swapped for the copy, if there is one.
+/// `docker build`'s arguments with the Dockerfile swapped for the copy, if there is one:
+/// the `-f` value replaced where it is, or `--file <copy>` added before the context (before
+/// `--` when the context follows it). Nothing else changes.
 fn docker_build_args(given: &[OsString], parsed: &Parsed, copy: Option<&Path>) -> Vec<OsString> {
     let mut build_args: Vec<OsString> = given.to_vec();
     if let Some(path) = copy {
-        match &parsed.file_at {
-            Some((at, prefix)) => {
-                let mut arg = OsString::from(prefix);
-                arg.push(path);
-                build_args[*at] = arg;
+        match parsed.file_at {
+            Some(FileAt { at, prefix }) => {
+                let mut arg = given[at].as_bytes()[..prefix].to_vec();
+                arg.extend_from_slice(path.as_os_str().as_bytes());
+                build_args[at] = OsString::from_vec(arg);
             }
             None => {
-                let at = parsed.context_at.unwrap_or(build_args.len());
+                let at = parsed
+                    .dashdash_at
+                    .or(parsed.context_at)
+                    .unwrap_or(build_args.len());
                 build_args.insert(at, path.as_os_str().to_owned());
                 build_args.insert(at, OsString::from("--file"));
             }
@@ -776,7 +938,7 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(p.file.as_deref(), Some(OsStr::new("ci/Dockerfile")));
-        assert_eq!(p.file_at, Some((6, String::new())));
+        assert_eq!(p.file_at, Some(FileAt { at: 6, prefix: 0 }));
         assert_eq!(
             (p.context_at, p.context.as_deref()),
             (Some(9), Some(OsStr::new("ctx")))
@@ -786,7 +948,7 @@ mod tests {
 
         let p = parse_docker_args(&os(&["-fX.df", "-q", "."])).unwrap();
         assert_eq!(p.file.as_deref(), Some(OsStr::new("X.df")));
-        assert_eq!(p.file_at, Some((0, "-f".to_string())));
+        assert_eq!(p.file_at, Some(FileAt { at: 0, prefix: 2 }));
         let p = parse_docker_args(&os(&["--file=Y", "-"])).unwrap();
         assert_eq!(p.file.as_deref(), Some(OsStr::new("Y")));
         assert_eq!(p.context.as_deref(), Some(OsStr::new("-")));
@@ -794,6 +956,239 @@ mod tests {
         assert!(parse_docker_args(&os(&["-t", "x"])).is_err());
         assert!(parse_docker_args(&os(&["a", "b"])).is_err());
         assert!(parse_docker_args(&os(&["--tag"])).is_err());
+    }
+
+    /// What `docker build` would get with the copy at `/tmp/copy/Dockerfile`, as strings.
+    fn passed(args: &[&str]) -> Vec<String> {
+        let given = os(args);
+        let parsed = parse_docker_args(&given).unwrap();
+        docker_build_args(&given, &parsed, Some(Path::new("/tmp/copy/Dockerfile")))
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn combined_shorthands_dashdash_and_unknown_flags_read_as_pflag_does() {
+        // Was: `-q` read alone and `t`'s value taken for the context (exit 2).
+        assert_eq!(
+            passed(&["-qt", "app", "ctx"]),
+            ["-qt", "app", "--file", "/tmp/copy/Dockerfile", "ctx"]
+        );
+        // Was: `--file` after `--`, where docker reads it as a second context.
+        assert_eq!(
+            passed(&["-t", "x", "--", "ctx"]),
+            ["-t", "x", "--file", "/tmp/copy/Dockerfile", "--", "ctx"]
+        );
+        // Was: buildx's --no-cache-filter read as a switch, its value as the context.
+        assert_eq!(
+            passed(&["--no-cache-filter", "base", "ctx"]),
+            [
+                "--no-cache-filter",
+                "base",
+                "--file",
+                "/tmp/copy/Dockerfile",
+                "ctx"
+            ]
+        );
+        assert_eq!(passed(&["-qfX", "ctx"]), ["-qf/tmp/copy/Dockerfile", "ctx"]);
+        assert_eq!(
+            passed(&["-qf=X", "ctx"]),
+            ["-qf=/tmp/copy/Dockerfile", "ctx"]
+        );
+        assert_eq!(
+            passed(&["--file=X", "--file", "Y", "ctx"]),
+            ["--file=X", "--file", "/tmp/copy/Dockerfile", "ctx"],
+            "the last -f is the one docker reads"
+        );
+        // `-q=false` is one switch with its value; `-tapp` a tag.
+        let p = parse_docker_args(&os(&["-q=false", "-tapp", "ctx"])).unwrap();
+        assert_eq!(p.context_at, Some(2));
+        // Unknown flags: the next word is their value unless it is a flag, the only word
+        // left for the context, or reads as a context (an existing directory, `.`, a URL).
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap();
+        for (args, context_at) in [
+            (vec!["--future", "v", "ctx"], 2),
+            (vec!["--future", "ctx"], 1),
+            (vec!["--future", d, "-t", "x"], 1),
+            (vec!["--future", ".", "-t", "x"], 1),
+            (vec!["ctx", "--future", "v"], 0),
+            (vec!["--future", "--no-cache", "ctx"], 2),
+            (vec!["-X", "v", "ctx"], 2),
+            (vec!["-Xv", "ctx"], 1),
+            (vec!["--future=v", "ctx"], 1),
+        ] {
+            let p = parse_docker_args(&os(&args)).unwrap();
+            assert_eq!(p.context_at, Some(context_at), "{args:?}");
+        }
+        // `-` and the empty word are positional; `--` makes flags of nothing after it.
+        assert_eq!(parse_docker_args(&os(&["-"])).unwrap().context_at, Some(0));
+        assert_eq!(parse_docker_args(&os(&[""])).unwrap().context_at, Some(0));
+        let p = parse_docker_args(&os(&["--", "-weird"])).unwrap();
+        assert_eq!(p.context.as_deref(), Some(OsStr::new("-weird")));
+        assert!(parse_docker_args(&os(&["-qt"])).is_err());
+    }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// A flag's value: anything pflag would hand back whole in every spelling.
+        fn value() -> impl Strategy<Value = String> {
+            "[a-zA-Z0-9:/._,][a-zA-Z0-9=:/._,-]{0,8}"
+        }
+
+        /// One flag in one of the spellings docker accepts, with what it carries:
+        /// (words, a build arg, a Dockerfile).
+        fn flag() -> impl Strategy<Value = (Vec<String>, Option<String>, Option<String>)> {
+            prop_oneof![
+                prop::sample::select(vec![
+                    "--no-cache",
+                    "--rm=false",
+                    "--check",
+                    "-q",
+                    "--pull",
+                    "-D",
+                    "--load"
+                ])
+                .prop_map(|f| (vec![f.to_string()], None, None)),
+                (
+                    prop::sample::select(vec![
+                        "tag",
+                        "no-cache-filter",
+                        "label",
+                        "platform",
+                        "target",
+                        "cpu-shares",
+                        "future=x"
+                    ]),
+                    value()
+                )
+                    .prop_map(|(f, v)| (vec![format!("--{f}={v}")], None, None)),
+                (
+                    prop::sample::select(vec!["tag", "no-cache-filter", "secret", "builder"]),
+                    value()
+                )
+                    .prop_map(|(f, v)| (vec![format!("--{f}"), v], None, None)),
+                (
+                    prop::sample::select(vec!["-t", "-qt", "-c", "-m", "-o", "-Dqo"]),
+                    value(),
+                    0..3usize
+                )
+                    .prop_map(|(f, v, form)| match form {
+                        0 => (vec![f.to_string(), v], None, None),
+                        1 => (vec![format!("{f}{v}")], None, None),
+                        _ => (vec![format!("{f}={v}")], None, None),
+                    }),
+                (value(), any::<bool>()).prop_map(|(v, inline)| {
+                    let words = if inline {
+                        vec![format!("--build-arg={v}")]
+                    } else {
+                        vec!["--build-arg".to_string(), v.clone()]
+                    };
+                    (words, Some(v), None)
+                }),
+                (
+                    prop::sample::select(vec!["-f", "--file", "-qf"]),
+                    value(),
+                    0..3usize
+                )
+                    .prop_map(|(f, v, form)| {
+                        let words = match (form, f) {
+                            (0, _) => vec![f.to_string(), v.clone()],
+                            (1, "--file") => vec![format!("--file={v}")],
+                            (1, _) => vec![format!("{f}{v}")],
+                            _ if f == "--file" => vec![format!("--file={v}")],
+                            _ => vec![format!("{f}={v}")],
+                        };
+                        (words, None, Some(v))
+                    }),
+            ]
+        }
+
+        proptest! {
+            // Any command line docker accepts: we find the context, the build args and the
+            // last -f; the arguments we pass on differ from it only in the Dockerfile, and
+            // read back the same with the copy as the Dockerfile.
+            #[test]
+            fn only_the_dockerfile_changes_and_it_round_trips(
+                flags in prop::collection::vec(flag(), 0..8),
+                at in 0..9usize,
+                dashdash in any::<bool>(),
+                context in prop::sample::select(vec!["ctx", "-", "some dir", "a=b"]),
+            ) {
+                let mut words: Vec<String> = Vec::new();
+                let mut build_args = Vec::new();
+                let mut file = None;
+                let at = at.min(flags.len());
+                for (n, (flag, arg, f)) in flags.iter().enumerate() {
+                    if n == at && !dashdash {
+                        words.push(context.to_string());
+                    }
+                    words.extend(flag.iter().cloned());
+                    build_args.extend(arg.clone());
+                    if f.is_some() {
+                        file.clone_from(f);
+                    }
+                }
+                if dashdash {
+                    words.push("--".to_string());
+                }
+                if dashdash || at == flags.len() {
+                    words.push(context.to_string());
+                }
+                let given: Vec<OsString> = words.iter().map(OsString::from).collect();
+                let parsed = parse_docker_args(&given).unwrap();
+                prop_assert_eq!(parsed.context.as_deref(), Some(OsStr::new(context)));
+                prop_assert_eq!(&parsed.build_args, &build_args);
+                prop_assert_eq!(parsed.file.as_ref().map(|f| f.to_string_lossy()), file.as_deref().map(Into::into));
+
+                let copy = Path::new("/tmp/dcosreg-build-x/Dockerfile");
+                let out = docker_build_args(&given, &parsed, Some(copy));
+                if file.is_some() {
+                    prop_assert_eq!(out.len(), given.len());
+                    let changed: Vec<usize> = (0..out.len()).filter(|&k| out[k] != given[k]).collect();
+                    prop_assert!(changed.len() <= 1, "{:?} -> {:?}", given, out);
+                } else {
+                    let insert = out.iter().position(|a| a == "--file").unwrap();
+                    let mut back = out.clone();
+                    back.drain(insert..insert + 2);
+                    prop_assert_eq!(&back, &given);
+                    prop_assert_eq!(&out[insert + 1], copy.as_os_str());
+                    // Right before the context, or before the `--` that precedes it.
+                    let next = out[insert + 2].to_string_lossy();
+                    prop_assert!(next == "--" || next == context, "{:?}", out);
+                }
+                let again = parse_docker_args(&out).unwrap();
+                prop_assert_eq!(again.file.as_deref(), Some(copy.as_os_str()));
+                prop_assert_eq!(again.context, parsed.context);
+                prop_assert_eq!(again.build_args, parsed.build_args);
+            }
+
+            // Whatever the words: no panic, and when they are read, the only change is the
+            // Dockerfile's value replaced or `--file <copy>` added.
+            #[test]
+            fn any_words_change_only_in_the_dockerfile(
+                words in prop::collection::vec("(-{0,2}[a-zA-Z=-]{0,6})|([a-z./]{0,4})", 0..8),
+            ) {
+                let given: Vec<OsString> = words.iter().map(OsString::from).collect();
+                if let Ok(parsed) = parse_docker_args(&given) {
+                    let copy = Path::new("/c/Dockerfile");
+                    let out = docker_build_args(&given, &parsed, Some(copy));
+                    if out.len() == given.len() {
+                        let changed: Vec<usize> = (0..out.len()).filter(|&k| out[k] != given[k]).collect();
+                        prop_assert!(changed.len() <= 1, "{:?} -> {:?}", given, out);
+                        prop_assert!(parsed.file_at.is_some());
+                    } else {
+                        let insert = out.iter().position(|a| a == "--file" ).unwrap();
+                        let mut back = out.clone();
+                        back.drain(insert..insert + 2);
+                        prop_assert_eq!(back, given);
+                    }
+                }
+            }
+        }
     }
 
     #[test]
