@@ -993,3 +993,141 @@ fn untrust_removes_only_the_system_links_it_recorded() {
     );
     assert!(victim.symlink_metadata().is_ok(), "the link outside stays");
 }
+
+/// A process named `dockerd` (a copy of busybox running `sleep`) chrooted into `root`, so
+/// that its `/proc/PID/root/etc/docker/certs.d` is the staged root's: a running dockerd that
+/// reads the staged files, started at a moment the test knows. Killed on drop.
+struct FakeDaemon(std::process::Child);
+
+impl FakeDaemon {
+    fn start(root: &Path, comm: &str) -> FakeDaemon {
+        use std::os::unix::ffi::OsStrExt;
+        use std::os::unix::process::CommandExt;
+        let busybox = require_tool("busybox");
+        std::fs::create_dir_all(root.join("bin")).unwrap();
+        let program = Path::new("/bin").join(comm);
+        std::fs::copy(&busybox, root.join("bin").join(comm)).unwrap();
+        let dir = std::ffi::CString::new(root.as_os_str().as_bytes()).unwrap();
+        let mut command = Command::new(&program);
+        command.arg0("sleep").arg("120").stdin(Stdio::null());
+        // SAFETY: chroot(2) and chdir(2) are async-signal-safe; `dir` outlives the spawn.
+        unsafe {
+            command.pre_exec(move || {
+                if libc::chroot(dir.as_ptr()) != 0 || libc::chdir(c"/".as_ptr()) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = command.spawn().unwrap();
+        // Until it has exec'd, it is the test binary: wait, bounded, for its own name.
+        let comm_file = format!("/proc/{}/comm", child.id());
+        let limit = Instant::now() + Duration::from_secs(10);
+        while std::fs::read_to_string(&comm_file).map_or(true, |c| c.trim_end() != comm) {
+            assert!(Instant::now() < limit, "the fake {comm} never started");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        FakeDaemon(child)
+    }
+}
+
+impl Drop for FakeDaemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+// A certs.d copied in with `cp -a` (or rsync -a, tar -x) after dockerd started keeps its old
+// modification times; its change times are new. The restart advice must follow the change
+// time: trust names the running dockerd, and doctor reports it as older than certs.d.
+#[test]
+fn restart_advice_follows_change_times_not_copied_modification_times() {
+    let work = tempfile::tempdir().unwrap();
+    let ca = ca_file(work.path(), "copied CA");
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    std::fs::create_dir_all(r.join("etc/docker")).unwrap();
+    let endpoint = "10.1.2.3:5000";
+    // The files trust writes, made aside with old modification times.
+    let out = trust(r, &ca, endpoint, "docker");
+    assert_status(&out, 0);
+    let saved = work.path().join("certs.d");
+    let certs_d = r.join("etc/docker/certs.d");
+    std::fs::rename(&certs_d, &saved).unwrap();
+    let touched = Command::new("find")
+        .arg(&saved)
+        .args([
+            "-exec",
+            "touch",
+            "-h",
+            "-d",
+            "2020-01-01 00:00:00",
+            "{}",
+            "+",
+        ])
+        .status()
+        .unwrap();
+    assert!(touched.success());
+
+    let _dockerd = FakeDaemon::start(r, "dockerd");
+    // Past the tool's 50 ms margin for the clocks' resolution.
+    std::thread::sleep(Duration::from_millis(300));
+    let copied = Command::new("cp")
+        .arg("-a")
+        .arg(&saved)
+        .arg(&certs_d)
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    let ca_crt = certs_d.join(endpoint).join("ca.crt");
+    let meta = std::fs::metadata(&ca_crt).unwrap();
+    assert!(meta.mtime() < 1_600_000_000, "cp -a kept the old mtime");
+
+    // Everything is in place already: trust writes nothing, and still names dockerd.
+    let out = in_root(
+        r,
+        &[
+            "--format",
+            "json",
+            "trust",
+            endpoint,
+            "--ca-file",
+            ca.to_str().unwrap(),
+            "--yes",
+            "--no-verify",
+            "--target",
+            "docker",
+        ],
+    );
+    assert_status(&out, 0);
+    let report = json(&out);
+    let services: Vec<&str> = report["restart"]
+        .as_array()
+        .expect("a restart list")
+        .iter()
+        .filter_map(|r| r["service"].as_str())
+        .collect();
+    assert_eq!(services, ["docker"], "{report}");
+
+    let out = in_root(
+        r,
+        &[
+            "--internal",
+            endpoint,
+            "--format",
+            "json",
+            "doctor",
+            "--offline",
+        ],
+    );
+    let doctor = json(&out);
+    assert!(
+        doctor["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .any(|f| f["code"] == "daemon-predates-certs-d"),
+        "{doctor}"
+    );
+}

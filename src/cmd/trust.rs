@@ -253,11 +253,20 @@ fn restarts(host: &Host, targets: &[Target], steps: &[Step]) -> Vec<Restart> {
         let when = if mine.iter().any(|s| s.action.writes()) {
             Some(std::time::SystemTime::now())
         } else {
-            let paths: Vec<std::path::PathBuf> = mine
-                .iter()
-                .flat_map(|s| [Some(s.path.clone()), s.path.parent().map(Into::into)])
-                .flatten()
-                .collect();
+            // Our files, their directories, and what else the daemon reads there (a client
+            // certificate, the other CAs of the system store).
+            let mut paths: Vec<std::path::PathBuf> = Vec::new();
+            for step in &mine {
+                paths.push(step.path.clone());
+                if let Some(dir) = step.path.parent() {
+                    paths.push(dir.to_path_buf());
+                    if let Ok(entries) = std::fs::read_dir(dir) {
+                        paths.extend(entries.flatten().map(|e| e.path()));
+                    }
+                }
+            }
+            paths.sort();
+            paths.dedup();
             trust::newest_change(&paths)
         };
         if let Some(when) = when {

@@ -169,13 +169,25 @@ fn start_ticks(dir: &Path) -> Option<f64> {
     after.split_whitespace().nth(19)?.parse().ok()
 }
 
-/// The newest modification time among `paths` that exist (a directory's changes when a
-/// file in it was created or removed).
+/// The newest change among `paths` that exist, by their change time (ctime), of the entry
+/// itself and of what a link leads to: a directory changes when an entry in it is created,
+/// renamed or removed. Not the modification time: `cp -a`, `rsync -a` and `tar -x` copy it
+/// from the source, so files put in place after a daemon started can carry a time long
+/// before it, while their ctime is set by the kernel when they appear here (and cannot be
+/// set back without changing the clock).
 pub(crate) fn newest_change(paths: &[PathBuf]) -> Option<SystemTime> {
     paths
         .iter()
-        .filter_map(|p| std::fs::symlink_metadata(p).ok()?.modified().ok())
+        .flat_map(|p| [std::fs::symlink_metadata(p), std::fs::metadata(p)])
+        .filter_map(|m| change_time(&m.ok()?))
         .max()
+}
+
+/// stat(2)'s `st_ctim`.
+fn change_time(meta: &std::fs::Metadata) -> Option<SystemTime> {
+    let secs = u64::try_from(meta.ctime()).ok()?;
+    let nanos = u32::try_from(meta.ctime_nsec()).ok()?;
+    SystemTime::UNIX_EPOCH.checked_add(Duration::new(secs, nanos))
 }
 
 /// How to restart `unit` on this host: systemd when it runs, else the SysV wrapper.
@@ -266,6 +278,26 @@ mod tests {
         assert_eq!(config.as_deref(), Some("/x"));
         assert_eq!(root.as_deref(), Some("/y"));
         assert_eq!(none, None);
+    }
+
+    #[test]
+    fn a_change_is_its_ctime_not_a_copied_mtime() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("ca.crt");
+        std::fs::write(&file, "x").unwrap();
+        let before = SystemTime::now() - Duration::from_secs(1);
+        // What cp -a does: the source's mtime, set on the new file.
+        let old = SystemTime::UNIX_EPOCH + Duration::from_secs(1_500_000_000);
+        std::fs::File::options()
+            .write(true)
+            .open(&file)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        assert_eq!(std::fs::metadata(&file).unwrap().modified().unwrap(), old);
+        let changed = newest_change(&[file, dir.path().join("missing")]).unwrap();
+        assert!(changed > before, "{changed:?}");
+        assert_eq!(newest_change(&[dir.path().join("missing")]), None);
     }
 
     #[test]
