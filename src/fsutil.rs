@@ -7,7 +7,8 @@
 //!   never make us read, write or delete outside it. [`set_root`] is called once by `main`;
 //!   [`resolve_in_root`] is the one resolver, and every reader and writer here uses it.
 //! - **Bounded.** [`read_file`] reads regular files only (a FIFO or `/dev/zero` is
-//!   refused, never waited on) and at most a size cap.
+//!   refused, never waited on) and at most a size cap; every config, state and trust-store
+//!   file goes through it (or [`open_regular`]), `/proc` files of a staged root included.
 //! - **Atomic.** A kill -9 or a full disk in the middle of `trust`, `cert` or `rewrite` must
 //!   leave every file either old or new: write a temp file in the same directory, fsync
 //!   it, rename it over the target (which replaces a link, never writes through it), fsync
@@ -125,22 +126,32 @@ fn refuse(path: &Path, what: &str) -> std::io::Error {
     )
 }
 
-/// Read a whole regular file of at most `cap` bytes, confined under `--root`. A FIFO, a
-/// device or a directory is refused without blocking (opened non-blocking, checked with
-/// fstat before reading); a larger file is an error, not a memory spike.
-pub(crate) fn read_file(path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
+/// Open `path` (confined under `--root`) for reading if it is a regular file: opened
+/// non-blocking, so a FIFO with no writer or a device is refused at once by fstat instead of
+/// waited on. `/proc` and `/sys` files are regular files too.
+pub(crate) fn open_regular(path: &Path) -> std::io::Result<fs::File> {
     let real = confine(path, true)?;
     let file = fs::OpenOptions::new()
         .read(true)
         .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
         .open(&real)?;
-    let meta = file.metadata()?;
-    if !meta.is_file() {
+    if !file.metadata()?.is_file() {
         return Err(refuse(
             path,
             "is not a regular file — give a file, not a FIFO, device or directory",
         ));
     }
+    Ok(file)
+}
+
+/// Read a whole regular file of at most `cap` bytes, confined under `--root`. A FIFO, a
+/// device or a directory is refused without blocking ([`open_regular`]); a file whose size
+/// is over the cap is refused before a byte is read (a sparse 400 MB file costs nothing), and
+/// one that grows past it (or a `/proc` file, whose size says 0) is read to cap + 1 bytes at
+/// most.
+pub(crate) fn read_file(path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
+    let file = open_regular(path)?;
+    let meta = file.metadata()?;
     if meta.len() > cap {
         return Err(refuse(
             path,
@@ -305,8 +316,12 @@ pub(crate) fn lock_root(root: &Path) -> anyhow::Result<fs::File> {
     if !root.exists() {
         create_dirs(root)?;
     }
-    let handle = fs::File::open(root)
-        .with_context(|| format!("cannot open {} to lock it", root.display()))?;
+    // O_DIRECTORY: a FIFO planted as the root is refused, not waited on.
+    let handle = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags((rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::NONBLOCK).bits() as i32)
+        .open(root)
+        .with_context(|| format!("cannot open --root {} to lock it", root.display()))?;
     use rustix::fs::{flock, FlockOperation};
     match flock(&handle, FlockOperation::NonBlockingLockExclusive) {
         Ok(()) => return Ok(handle),
@@ -329,7 +344,11 @@ pub(crate) fn lock_root(root: &Path) -> anyhow::Result<fs::File> {
 
 /// Make a rename durable; a failure here is not worth failing the command for.
 fn sync_dir(dir: &Path) {
-    if let Ok(handle) = fs::File::open(dir) {
+    if let Ok(handle) = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags((rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::NONBLOCK).bits() as i32)
+        .open(dir)
+    {
         let _ = handle.sync_all();
     }
 }

@@ -1131,3 +1131,247 @@ fn restart_advice_follows_change_times_not_copied_modification_times() {
         "{doctor}"
     );
 }
+
+/// How one bounded run ended: its exit code (None: killed at the deadline), stderr, the
+/// peak resident set in KiB (wait4's `ru_maxrss`, this child alone) and the time it took.
+struct Measured {
+    code: Option<i32>,
+    stderr: String,
+    max_rss_kib: i64,
+    took: Duration,
+}
+
+/// Run `run` to its end, killed after `limit`, and measure it with wait4(2).
+fn run_measured(mut run: Dcosreg, limit: Duration) -> Measured {
+    let err_file = tempfile::NamedTempFile::new().unwrap();
+    run.command()
+        .stdout(Stdio::null())
+        .stderr(err_file.reopen().unwrap());
+    let started = Instant::now();
+    let (child, _home) = run.spawn();
+    let pid = i32::try_from(child.id()).unwrap();
+    let mut status = 0;
+    // SAFETY: a zeroed rusage is a valid value for wait4 to fill in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let mut killed = false;
+    loop {
+        // SAFETY: `status` and `usage` are valid for writes; `pid` is our unreaped child.
+        let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        assert!(r >= 0, "wait4: {}", std::io::Error::last_os_error());
+        if r == pid {
+            break;
+        }
+        if !killed && started.elapsed() > limit {
+            // SAFETY: kill(2) of our own unreaped child.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            killed = true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let took = started.elapsed();
+    let code = (!killed && libc::WIFEXITED(status)).then(|| libc::WEXITSTATUS(status));
+    Measured {
+        code,
+        stderr: std::fs::read_to_string(err_file.path()).unwrap_or_default(),
+        max_rss_kib: usage.ru_maxrss,
+        took,
+    }
+}
+
+// A FIFO as containerd's config.toml in a staged root: trust and untrust refuse it at once
+// (they used to block opening it to decide on a restart), trust with a warning naming it.
+#[test]
+fn a_fifo_as_containerd_config_hangs_neither_trust_nor_untrust() {
+    let work = tempfile::tempdir().unwrap();
+    let ca = ca_file(work.path(), "fifo config CA");
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    std::fs::create_dir_all(r.join("etc/containerd")).unwrap();
+    mkfifo(&r.join("etc/containerd/config.toml"));
+    let runs: [Vec<&str>; 2] = [
+        vec![
+            "trust",
+            "10.1.2.3:5000",
+            "--ca-file",
+            ca.to_str().unwrap(),
+            "--yes",
+            "--no-verify",
+            "--target",
+            "containerd",
+        ],
+        vec!["untrust", "10.1.2.3:5000", "--target", "containerd"],
+    ];
+    for args in runs {
+        let mut full = vec!["--root", r.to_str().unwrap()];
+        full.extend(&args);
+        let run = run_measured(Dcosreg::new(&full), Duration::from_secs(20));
+        assert!(
+            run.code.is_some() && run.took < Duration::from_secs(10),
+            "{args:?} hung on the FIFO ({:?}): {}",
+            run.took,
+            run.stderr
+        );
+        assert_eq!(run.code, Some(0), "{args:?}: {}", run.stderr);
+        if args[0] == "trust" {
+            // Said once, as a warning; the hosts.toml and CA are installed all the same.
+            assert!(
+                run.stderr.contains("config.toml") && run.stderr.contains("not a regular file"),
+                "{args:?}: {}",
+                run.stderr
+            );
+            assert!(r
+                .join("etc/containerd/certs.d/10.1.2.3:5000/hosts.toml")
+                .is_file());
+        } else {
+            // untrust removed what trust installed (and so asked about a restart).
+            assert!(!r
+                .join("etc/containerd/certs.d/10.1.2.3:5000/hosts.toml")
+                .exists());
+        }
+    }
+}
+
+// A 400 MB sparse config.toml: refused as too large without being read (it used to be read
+// whole, 417 MB resident, to decide on a restart).
+#[test]
+fn a_huge_sparse_containerd_config_is_not_read() {
+    let work = tempfile::tempdir().unwrap();
+    let ca = ca_file(work.path(), "sparse config CA");
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    std::fs::create_dir_all(r.join("etc/containerd")).unwrap();
+    let config = r.join("etc/containerd/config.toml");
+    let file = std::fs::File::create(&config).unwrap();
+    file.set_len(400 << 20).unwrap();
+    std::io::Write::write_all(&mut &file, b"version = 2 # config_path\n").unwrap();
+    drop(file);
+    let run = run_measured(
+        Dcosreg::new([
+            "--root",
+            r.to_str().unwrap(),
+            "trust",
+            "10.1.2.3:5000",
+            "--ca-file",
+            ca.to_str().unwrap(),
+            "--yes",
+            "--no-verify",
+            "--target",
+            "containerd",
+        ]),
+        Duration::from_secs(60),
+    );
+    assert!(run.code.is_some(), "killed at the deadline: {}", run.stderr);
+    assert!(
+        run.max_rss_kib < 100 * 1024,
+        "peak RSS {} KiB: {}",
+        run.max_rss_kib,
+        run.stderr
+    );
+    assert!(run.stderr.contains("larger than"), "{}", run.stderr);
+}
+
+// A FIFO at the conntrack /proc file of a staged DC/OS root: doctor refuses it at once.
+#[test]
+fn a_fifo_at_the_conntrack_proc_file_does_not_hang_doctor() {
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    std::fs::create_dir_all(r.join("opt/mesosphere")).unwrap();
+    let proc_dir = r.join("proc/sys/net/netfilter");
+    std::fs::create_dir_all(&proc_dir).unwrap();
+    mkfifo(&proc_dir.join("nf_conntrack_tcp_be_liberal"));
+    let run = run_measured(
+        Dcosreg::new([
+            "--root",
+            r.to_str().unwrap(),
+            "--format",
+            "json",
+            "doctor",
+            "--offline",
+        ]),
+        Duration::from_secs(20),
+    );
+    assert!(
+        run.code.is_some() && run.took < Duration::from_secs(10),
+        "doctor hung on the FIFO ({:?}): {}",
+        run.took,
+        run.stderr
+    );
+}
+
+// A FIFO as --credentials-archive: rollout --dry-run refuses it at once, naming it.
+#[test]
+fn a_fifo_as_the_credentials_archive_does_not_hang_rollout() {
+    let work = tempfile::tempdir().unwrap();
+    let ca = ca_file(work.path(), "archive CA");
+    let fifo = work.path().join("docker.tar.gz");
+    mkfifo(&fifo);
+    let run = run_measured(
+        Dcosreg::new([
+            "--internal",
+            "10.1.2.3:5000",
+            "rollout",
+            "--via",
+            "ssh",
+            "--agent",
+            "127.0.0.1",
+            "--dry-run",
+            "--ca-file",
+            ca.to_str().unwrap(),
+            "--credentials-archive",
+            fifo.to_str().unwrap(),
+        ]),
+        Duration::from_secs(20),
+    );
+    assert!(
+        run.code == Some(2) && run.took < Duration::from_secs(10),
+        "{:?} after {:?}: {}",
+        run.code,
+        run.took,
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("docker.tar.gz") && run.stderr.contains("not a regular file"),
+        "{}",
+        run.stderr
+    );
+}
+
+// A FIFO as --root: trust and untrust refuse it at once (the lock on the root used to open
+// it blocking).
+#[test]
+fn a_fifo_as_the_root_is_refused_at_once() {
+    let work = tempfile::tempdir().unwrap();
+    let ca = ca_file(work.path(), "fifo root CA");
+    let root = work.path().join("root");
+    mkfifo(&root);
+    let runs: [Vec<&str>; 2] = [
+        vec![
+            "trust",
+            "10.1.2.3:5000",
+            "--ca-file",
+            ca.to_str().unwrap(),
+            "--yes",
+            "--no-verify",
+            "--target",
+            "docker",
+        ],
+        vec!["untrust", "10.1.2.3:5000"],
+    ];
+    for args in runs {
+        let mut full = vec!["--root", root.to_str().unwrap()];
+        full.extend(&args);
+        let run = run_measured(Dcosreg::new(&full), Duration::from_secs(20));
+        assert!(
+            run.code == Some(2) && run.took < Duration::from_secs(10),
+            "{args:?}: {:?} after {:?}: {}",
+            run.code,
+            run.took,
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains("--root") && run.stderr.contains("Not a directory"),
+            "{}",
+            run.stderr
+        );
+    }
+}

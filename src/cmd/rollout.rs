@@ -125,11 +125,15 @@ fn read_credentials_archive(args: &RolloutArgs) -> anyhow::Result<Option<Vec<u8>
     if args.via != Via::Ssh {
         bail!("--credentials-archive works with --via ssh only: a Marathon app or DaemonSet spec would carry the password — copy the archive with --via ssh");
     }
-    let bytes = crate::credentials::read_capped(path, MAX_ARCHIVE)?.ok_or_else(|| {
-        anyhow!(
+    // A regular file only: a FIFO with no writer would block the open, and rollout has
+    // nothing to wait for.
+    let bytes = crate::fsutil::read_file(path, MAX_ARCHIVE).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => anyhow!(
             "--credentials-archive {} does not exist — make it with `docker dcosreg credentials export --as dcos-archive --out FILE`",
             path.display()
-        )
+        ),
+        std::io::ErrorKind::InvalidData => anyhow!("--credentials-archive {e}"),
+        _ => anyhow!("cannot read --credentials-archive {}: {e}", path.display()),
     })?;
     if !bytes.starts_with(&[0x1f, 0x8b]) {
         bail!(

@@ -17,9 +17,10 @@ pub(super) fn inspect(config: &Config, fixes: &Fixes) -> Vec<Finding> {
     let mut findings = Vec::new();
     let sudo = fixes.sudo();
     let proc_path = config.host_path(PROC);
-    let live = std::fs::read_to_string(&proc_path)
+    // Under a staged root this is any file: bounded, and a FIFO is refused, not waited on.
+    let live = crate::fsutil::read_file(&proc_path, 64)
         .ok()
-        .map(|v| v.trim().to_string());
+        .map(|v| String::from_utf8_lossy(&v).trim().to_string());
     if live.as_deref().is_some_and(|v| v != "1") {
         let fix = if sudo.is_empty() {
             format!("echo 1 > {}", quote(&proc_path))

@@ -110,7 +110,9 @@ pub(crate) fn restarts(host: &Host, _when: SystemTime) -> Vec<Restart> {
     let Some(changed) = running::newest_change(std::slice::from_ref(&config)) else {
         return Vec::new();
     };
-    let mentions = std::fs::read_to_string(&config)
+    // Bounded and never blocking: a FIFO or a huge file here is reported where config.toml
+    // is read for its findings, and asks for no restart.
+    let mentions = crate::fsutil::read_text(&config)
         .map(|t| t.contains("config_path"))
         .unwrap_or(false);
     if !mentions {
@@ -194,7 +196,23 @@ fn config_path(host: &Host, fixes: &Fixes) -> Option<Finding> {
     let text = match crate::fsutil::read_text(&file) {
         Ok(text) => Some(text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(_) => return None,
+        // A FIFO, a device or a file over the cap: said, never waited on or read whole.
+        Err(e) => {
+            let why = if e.kind() == std::io::ErrorKind::InvalidData {
+                e.to_string()
+            } else {
+                format!(
+                    "cannot read {}: {}",
+                    display(&file),
+                    crate::fsutil::io_reason(&e)
+                )
+            };
+            return Some(Finding::new(
+                "containerd-config-unreadable",
+                Severity::Warning,
+                format!("{why} — containerd's config.toml was left alone"),
+            ));
+        }
     };
     let doc = match text
         .as_deref()
