@@ -154,7 +154,15 @@ fn json_has_the_contract_shape_and_trust_follows_root() {
     keys.sort();
     assert_eq!(
         keys,
-        ["chain", "docker_error", "endpoint", "findings", "status"]
+        [
+            "chain",
+            "docker_error",
+            "endpoint",
+            "expires_at",
+            "expires_in_seconds",
+            "findings",
+            "status"
+        ]
     );
     assert_eq!(ep["status"], "untrusted");
     assert_eq!(

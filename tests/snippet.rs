@@ -11,7 +11,7 @@ use serde_json::Value;
 use support::*;
 
 const CERTS_D: &str = "/etc/docker/certs.d";
-const KINDS: [&str; 8] = [
+const KINDS: [&str; 9] = [
     "dind",
     "jenkins",
     "gitlab-runner",
@@ -20,6 +20,7 @@ const KINDS: [&str; 8] = [
     "kaniko",
     "buildx",
     "dcos-credentials",
+    "expiry",
 ];
 
 /// `snippet KIND --format json` with the given endpoints (no network is used).
@@ -649,6 +650,68 @@ fn jenkins_and_gitlab_jobs_point_every_spelling_at_the_helper() {
         assert!(
             all.contains("DCOSREG_USERNAME") && all.contains("DCOSREG_PASSWORD"),
             "{kind}"
+        );
+    }
+}
+
+/// `snippet expiry`: the shell sections parse, they run `check --textfile` for the
+/// configured endpoints, Prometheus's own `promtool check rules` accepts the alerting rules,
+/// and every metric the rules use is one `check --format prometheus` prints.
+#[test]
+fn expiry_snippet_runs_and_its_rules_pass_promtool() {
+    let snippet = snippet_json("expiry", "192.168.0.1", "192.168.1.50:5000");
+    let shells = sections(&snippet, "shell");
+    assert_eq!(shells.len(), 2, "{snippet}");
+    for (title, script) in &shells {
+        let out = Command::new("bash")
+            .args(["-n", "-c", script])
+            .output()
+            .expect("bash -n");
+        assert_status_for(&out, 0, format_args!("bash -n {title}"));
+    }
+    let (_, systemd) = &shells[0];
+    assert!(systemd.contains("check --textfile /var/lib/prometheus/node-exporter/dcosreg.prom"));
+    assert!(systemd.contains("--internal 192.168.0.1 --external 192.168.1.50:5000"));
+    // The rules, through promtool.
+    let rules = sections(&snippet, "yaml");
+    assert_eq!(rules.len(), 1);
+    yaml(&rules[0].1);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("dcosreg.rules.yml");
+    std::fs::write(&file, &rules[0].1).unwrap();
+    let out = Command::new(require_tool("promtool"))
+        .args(["check", "rules"])
+        .arg(&file)
+        .output()
+        .expect("promtool check rules");
+    assert_status_for(&out, 0, "promtool check rules");
+    assert!(
+        stdout(&out).contains("SUCCESS: 2 rules found"),
+        "{}",
+        stdout(&out)
+    );
+    // Every metric the rules use is one `check --format prometheus` prints.
+    let metrics = dcosreg(&[
+        "--internal",
+        "127.0.0.1:1",
+        "--external",
+        "127.0.0.1:2",
+        "--timeout",
+        "1s",
+        "--format",
+        "prometheus",
+        "check",
+    ]);
+    let printed = stdout(&metrics);
+    for name in [
+        "dcosreg_endpoint_earliest_expiry_timestamp_seconds",
+        "dcosreg_endpoint_up",
+        "dcosreg_endpoint_trusted",
+    ] {
+        assert!(rules[0].1.contains(name));
+        assert!(
+            printed.contains(&format!("# TYPE {name} gauge")),
+            "{printed}"
         );
     }
 }

@@ -12,6 +12,7 @@ mod buildx;
 mod compose;
 pub(crate) mod dcos_credentials;
 mod dind;
+mod expiry;
 mod gitlab_runner;
 mod jenkins;
 mod kaniko;
@@ -164,6 +165,12 @@ pub(crate) const KINDS: &[Kind] = &[
         description:
             "DC/OS agents' registry login: fetched archive, UCR pullConfig, cluster config",
         build: dcos_credentials::build,
+    },
+    Kind {
+        name: "expiry",
+        description:
+            "expiry watch: systemd timer or cron for node_exporter, Prometheus alert rules",
+        build: expiry::build,
     },
 ];
 
