@@ -92,11 +92,14 @@ for round in $(seq 1 "$rounds"); do
     fi
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# Ratios are taken round by round (the same machine state for both), then their median.
+ratios() { local -n num=$1 den=$2; for i in "${!num[@]}"; do echo "${num[$i]} / ${den[$i]}" | bc -l; done; }
 s=$(median "${sed_times[@]}")
 o=$(median "${our_times[@]}")
-printf '%d files, median of %d rounds: sed -i %.3fs, docker-dcosreg rewrite %.3fs, ratio %.2fx (target <= 1.0x)\n' \
-    "$files" "$rounds" "$s" "$o" "$(echo "$o / $s" | bc -l)"
+printf '%d files, median of %d rounds: sed -i %.3fs, docker-dcosreg rewrite %.3fs; paired ratio %.2fx (target <= 1.0x)\n' \
+    "$files" "$rounds" "$s" "$o" "$(median $(ratios our_times sed_times))"
 if [ -n "${BASE:-}" ]; then
     b=$(median "${base_times[@]}")
-    printf 'BASE rewrite %.3fs, ratio to sed %.2fx\n' "$b" "$(echo "$b / $s" | bc -l)"
+    printf 'BASE rewrite %.3fs; paired ratio to sed %.2fx; this build / BASE %.2fx\n' \
+        "$b" "$(median $(ratios base_times sed_times))" "$(median $(ratios our_times base_times))"
 fi
