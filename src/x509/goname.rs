@@ -122,7 +122,7 @@ pub(crate) fn match_domain_constraint(domain: &str, constraint: &str) -> Result<
     let Some(domain_labels) = domain_to_reverse_labels(domain) else {
         return Err(format!(
             "x509: internal error: cannot parse domain {}",
-            super::verify::go_quote(domain)
+            super::gostr::go_quote(domain)
         ));
     };
     let (must_have_subdomains, constraint) = match constraint.strip_prefix('.') {
@@ -132,7 +132,7 @@ pub(crate) fn match_domain_constraint(domain: &str, constraint: &str) -> Result<
     let Some(constraint_labels) = domain_to_reverse_labels(constraint) else {
         return Err(format!(
             "x509: internal error: cannot parse domain {}",
-            super::verify::go_quote(constraint)
+            super::gostr::go_quote(constraint)
         ));
     };
     if domain_labels.len() < constraint_labels.len()
@@ -152,7 +152,7 @@ pub(crate) fn match_email_constraint(mailbox: &Mailbox, constraint: &str) -> Res
         let Some(c) = parse_mailbox(constraint) else {
             return Err(format!(
                 "x509: internal error: cannot parse constraint {}",
-                super::verify::go_quote(constraint)
+                super::gostr::go_quote(constraint)
             ));
         };
         return Ok(mailbox.local == c.local && mailbox.domain.eq_ignore_ascii_case(&c.domain));
@@ -167,7 +167,7 @@ pub(crate) fn match_uri_constraint(uri: &Url, constraint: &str) -> Result<bool, 
     if host.is_empty() {
         return Err(format!(
             "URI with empty host ({}) cannot be matched against constraints",
-            super::verify::go_quote(&uri.go_string())
+            super::gostr::go_quote(&uri.go_string())
         ));
     }
     if host.contains(':') && !host.ends_with(']') {
@@ -176,7 +176,7 @@ pub(crate) fn match_uri_constraint(uri: &Url, constraint: &str) -> Result<bool, 
     if netip_parse_addr(&host) || (host.starts_with('[') && host.ends_with(']')) {
         return Err(format!(
             "URI with IP ({}) cannot be matched against constraints",
-            super::verify::go_quote(&uri.go_string())
+            super::gostr::go_quote(&uri.go_string())
         ));
     }
     match_domain_constraint(&host, constraint)

@@ -35,6 +35,8 @@ mod go_vectors;
 #[cfg(test)]
 mod go_verify_vectors;
 mod goname;
+mod gostr;
+mod isprint;
 mod parser;
 mod policy;
 mod signature;

@@ -216,7 +216,7 @@ pub(crate) fn parse_certificate(bytes: &[u8]) -> R<Parsed> {
                     {
                         return Err(format!(
                             "x509: certificate contains duplicate extension with OID {}",
-                            super::verify::go_quote(&ext.0)
+                            super::gostr::go_quote(&ext.0)
                         ));
                     }
                     raw.push(ext);
@@ -703,12 +703,12 @@ fn basic_constraints(mut v: Der<'_>) -> R<(bool, Option<u64>)> {
     }
     let mut max = None;
     if seq.peek(der::INTEGER) {
-        // Read into a uint: negative or over MaxInt fails.
-        match seq.read_integer_bytes(der::INTEGER) {
-            Some(n) if n[0] & 0x80 == 0 && small_int(n) != i64::MAX => {
-                max = Some(small_int(n) as u64);
-            }
-            _ => return err(BAD),
+        // Go 1.24.3 reads it into an int (cryptobyte `ReadASN1Integer`): a negative value
+        // parses, and verification then applies no limit (`MaxPathLen >= 0` is false). Later
+        // Go refuses it; Docker 28's does not.
+        match seq.read_i64(der::INTEGER) {
+            Some(n) => max = u64::try_from(n).ok(),
+            None => return err(BAD),
         }
     }
     Ok((ca, max))
@@ -757,7 +757,7 @@ fn san(v: Der<'_>, out: &mut Extensions) -> R<()> {
                 let uri = super::url::parse(&text).map_err(|e| {
                     format!(
                         "x509: cannot parse URI {}: {e}",
-                        super::verify::go_quote(&text)
+                        super::gostr::go_quote(&text)
                     )
                 })?;
                 if !uri.host.is_empty()
@@ -765,7 +765,7 @@ fn san(v: Der<'_>, out: &mut Extensions) -> R<()> {
                 {
                     return Err(format!(
                         "x509: cannot parse URI {}: invalid domain",
-                        super::verify::go_quote(&text)
+                        super::gostr::go_quote(&text)
                     ));
                 }
                 out.uris.push(text);
@@ -833,7 +833,7 @@ fn name_constraints(v: Der<'_>) -> R<(NameConstraints, bool)> {
                     if super::goname::domain_to_reverse_labels(&trimmed(&domain)).is_none() {
                         return Err(format!(
                             "x509: failed to parse dnsName constraint {}",
-                            super::verify::go_quote(&domain)
+                            super::gostr::go_quote(&domain)
                         ));
                     }
                     out.dns.push(domain);
@@ -864,7 +864,7 @@ fn name_constraints(v: Der<'_>) -> R<(NameConstraints, bool)> {
                     if !ok {
                         return Err(format!(
                             "x509: failed to parse rfc822Name constraint {}",
-                            super::verify::go_quote(&constraint)
+                            super::gostr::go_quote(&constraint)
                         ));
                     }
                     out.email.push(constraint);
@@ -874,13 +874,13 @@ fn name_constraints(v: Der<'_>) -> R<(NameConstraints, bool)> {
                     if super::goname::parse_ip(&domain).is_some() {
                         return Err(format!(
                             "x509: failed to parse URI constraint {}: cannot be IP address",
-                            super::verify::go_quote(&domain)
+                            super::gostr::go_quote(&domain)
                         ));
                     }
                     if super::goname::domain_to_reverse_labels(&trimmed(&domain)).is_none() {
                         return Err(format!(
                             "x509: failed to parse URI constraint {}",
-                            super::verify::go_quote(&domain)
+                            super::gostr::go_quote(&domain)
                         ));
                     }
                     out.uri.push(domain);

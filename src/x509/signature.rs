@@ -156,6 +156,7 @@ pub(crate) fn check_signature(child: &Cert, parent: &Cert) -> Result<(), String>
             "x509: signature algorithm specifies an {expected} public key, but have public key of type {key_type}"
         ),
         Failure::Rsa => ERR_RSA.to_string(),
+        Failure::RsaKey(why) => why.to_string(),
         Failure::Ecdsa => "x509: ECDSA verification failure".to_string(),
         Failure::Ed25519 => "x509: Ed25519 verification failure".to_string(),
         Failure::Unsupported => ERR_UNSUPPORTED.to_string(),
@@ -216,6 +217,7 @@ pub(crate) fn verify_handshake(
             format!("expected an {expected} public key, got {key_type}")
         }
         Failure::Rsa => ERR_RSA.to_string(),
+        Failure::RsaKey(why) => why.to_string(),
         Failure::Ecdsa => "ECDSA verification failure".to_string(),
         Failure::Ed25519 => "Ed25519 verification failure".to_string(),
         Failure::Unsupported => "internal error: unknown signature type".to_string(),
@@ -233,9 +235,45 @@ enum Failure {
         key_type: &'static str,
     },
     Rsa,
+    /// crypto/rsa refuses the key before verifying (Go's text).
+    RsaKey(&'static str),
     Ecdsa,
     Ed25519,
     Unsupported,
+}
+
+/// crypto/rsa's checks of a public key before it verifies anything with it (Go 1.24.3:
+/// `fipsPublicKey` then `checkPublicKey` in crypto/internal/fips140/rsa), with Go's text:
+/// a modulus of 1, an even modulus, an exponent below 2, even, or above 2^31-1 (Go keeps
+/// exponents to 32-bit ints). RSA keys under 1024 bits pass: Docker 28 is built with
+/// `rsa1024min=0`.
+fn go_rsa_key_check(key: &[u8]) -> Result<(), Failure> {
+    use rsa::pkcs1::der::Decode as _;
+    let parsed = rsa::pkcs1::RsaPublicKey::from_der(key).map_err(|_| Failure::Rsa)?;
+    let trim = |b: &[u8]| -> Vec<u8> { b.iter().copied().skip_while(|&x| x == 0).collect() };
+    let n = trim(parsed.modulus.as_bytes());
+    let e = trim(parsed.public_exponent.as_bytes());
+    if n.is_empty() || n == [1] {
+        return Err(Failure::RsaKey("modulus must be > 1"));
+    }
+    if n.last().is_some_and(|b| b & 1 == 0) {
+        return Err(Failure::RsaKey("crypto/rsa: public modulus is even"));
+    }
+    let e_value = if e.len() > 8 {
+        u64::MAX
+    } else {
+        e.iter().fold(0u64, |v, &b| (v << 8) | u64::from(b))
+    };
+    if e_value < 2 {
+        return Err(Failure::RsaKey("crypto/rsa: public exponent too small or negative"));
+    }
+    if e_value & 1 == 0 {
+        return Err(Failure::RsaKey("crypto/rsa: public exponent is even"));
+    }
+    if e_value > (1 << 31) - 1 {
+        return Err(Failure::RsaKey("crypto/rsa: public exponent too large"));
+    }
+    Ok(())
 }
 
 /// `key`'s public key verifies `signature` over `message` with `algo` and `hash`.
@@ -261,6 +299,7 @@ fn verify(
     };
     match (&key.key, algo) {
         (KeyKind::Rsa { bits }, Algo::Rsa | Algo::RsaPss) => {
+            go_rsa_key_check(&key.key_bytes)?;
             let alg: &dyn sig::VerificationAlgorithm = match (algo, hash) {
                 // ring's RSA bounds: 2048 to 8192 bits; the rest goes to RustCrypto.
                 _ if !(2048..=8192).contains(bits) => {

@@ -6,7 +6,7 @@
 //! <https://github.com/golang/go/blob/release-branch.go1.24/src/net/ipsock.go>.
 //! Go 1.24 does not yet check that a bracketed host is an IP literal (Go 1.25.2 does).
 
-use super::verify::go_quote;
+use super::gostr::go_quote;
 
 /// A parsed URL: the fields `URL.String` reads.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

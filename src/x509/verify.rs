@@ -10,6 +10,7 @@
 use super::anchors::Anchor;
 use super::cert::{go_ip_equal, go_ip_string, Cert};
 use super::goname;
+use super::gostr::go_quote;
 use super::parser::{GoTime, Subtrees};
 use super::signature::check_signature_from;
 use crate::endpoint::Host;
@@ -673,33 +674,6 @@ fn already_in_chain(candidate: &Cert, chain: &[&Cert]) -> bool {
     })
 }
 
-/// Go's `%q` for the strings we quote: printable text kept, `"` and `\` escaped, other
-/// characters as Go escapes them.
-pub(crate) fn go_quote(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if c.is_control() => {
-                let n = c as u32;
-                if n < 0x80 {
-                    out.push_str(&format!("\\x{n:02x}"));
-                } else {
-                    out.push_str(&format!("\\u{n:04x}"));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -714,15 +688,6 @@ mod tests {
         assert!(!valid_hostname("a.*.example", true));
         assert!(valid_hostname("my_host.example", false));
         assert!(!valid_hostname("-bad.example", false));
-    }
-
-    #[test]
-    fn quoting_matches_go_percent_q() {
-        assert_eq!(
-            go_quote("crypto/rsa: verification error"),
-            "\"crypto/rsa: verification error\""
-        );
-        assert_eq!(go_quote("a\"b\\c\u{1b}"), "\"a\\\"b\\\\c\\x1b\"");
     }
 
     #[test]
