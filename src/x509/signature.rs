@@ -265,7 +265,9 @@ fn go_rsa_key_check(key: &[u8]) -> Result<(), Failure> {
         e.iter().fold(0u64, |v, &b| (v << 8) | u64::from(b))
     };
     if e_value < 2 {
-        return Err(Failure::RsaKey("crypto/rsa: public exponent too small or negative"));
+        return Err(Failure::RsaKey(
+            "crypto/rsa: public exponent too small or negative",
+        ));
     }
     if e_value & 1 == 0 {
         return Err(Failure::RsaKey("crypto/rsa: public exponent is even"));
