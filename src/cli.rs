@@ -409,10 +409,14 @@ pub(crate) enum KeyType {
 
 #[derive(Debug, Args)]
 pub(crate) struct SnippetArgs {
-    /// What to print: dind, jenkins, gitlab-runner, compose, marathon, kaniko, buildx
+    /// What to print: dind, jenkins, gitlab-runner, compose, marathon, kaniko, buildx,
+    /// dcos-credentials, expiry
     #[arg(value_name = "KIND", required_unless_present = "list")]
     pub(crate) kind: Option<String>,
-    /// List the kinds
+    /// One section of KIND alone, raw, as its format parses it (see --list)
+    #[arg(value_name = "ID")]
+    pub(crate) id: Option<String>,
+    /// List the kinds, or with KIND its section ids
     #[arg(long)]
     pub(crate) list: bool,
 }

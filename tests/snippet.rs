@@ -466,7 +466,8 @@ fn text_sections_match_json_and_list_covers_every_kind() {
         } else {
             for part in parts {
                 let header = format!(
-                    "# --- {} ({}) ---\n",
+                    "# --- [{}] {} ({}) ---\n",
+                    part["id"].as_str().unwrap(),
                     part["title"].as_str().unwrap(),
                     part["format"].as_str().unwrap()
                 );
@@ -714,4 +715,74 @@ fn expiry_snippet_runs_and_its_rules_pass_promtool() {
             "{printed}"
         );
     }
+}
+
+/// `snippet KIND ID` prints exactly one document, which its own format's parser reads
+/// (bash -n, YAML, TOML, JSON), with nothing else on stdout; `snippet KIND --list` lists
+/// every id; an unknown id names the ones that exist.
+#[test]
+fn every_section_alone_parses_in_its_format() {
+    for kind in KINDS {
+        let snippet = snippet_json(kind, "192.168.0.1", "192.168.1.50:5000");
+        let list = dcosreg(&[
+            "--internal",
+            "192.168.0.1",
+            "--external",
+            "192.168.1.50:5000",
+            "snippet",
+            kind,
+            "--list",
+        ]);
+        assert_status(&list, 0);
+        let listed: Vec<String> = stdout(&list)
+            .lines()
+            .map(|l| l.split_whitespace().next().unwrap().to_string())
+            .collect();
+        let sections = snippet["sections"].as_array().unwrap();
+        assert_eq!(listed.len(), sections.len(), "{kind}");
+        for section in sections {
+            let id = section["id"].as_str().expect("every section has an id");
+            assert!(listed.iter().any(|l| l == id), "{kind} --list lacks {id}");
+            let out = dcosreg(&[
+                "--internal",
+                "192.168.0.1",
+                "--external",
+                "192.168.1.50:5000",
+                "snippet",
+                kind,
+                id,
+            ]);
+            assert_status_for(&out, 0, format_args!("snippet {kind} {id}"));
+            let text = stdout(&out);
+            assert_eq!(
+                mask_secret(&text),
+                mask_secret(section["content"].as_str().unwrap()),
+                "{kind} {id}"
+            );
+            match section["format"].as_str().unwrap() {
+                "shell" => {
+                    let check = Command::new("bash")
+                        .args(["-n", "-c", &text])
+                        .output()
+                        .expect("bash -n");
+                    assert_status_for(&check, 0, format_args!("bash -n: snippet {kind} {id}"));
+                }
+                "yaml" => {
+                    yaml(&text);
+                }
+                "toml" => {
+                    text.parse::<toml::Table>()
+                        .unwrap_or_else(|e| panic!("snippet {kind} {id}: not TOML ({e}):\n{text}"));
+                }
+                "json" => {
+                    serde_json::from_str::<Value>(&text)
+                        .unwrap_or_else(|e| panic!("snippet {kind} {id}: not JSON ({e}):\n{text}"));
+                }
+                other => panic!("snippet {kind} {id}: unknown format {other}"),
+            }
+        }
+    }
+    let out = dcosreg(&["snippet", "gitlab-runner", "nope"]);
+    assert_status(&out, 2);
+    assert!(stderr(&out).contains("config") && stderr(&out).contains("ci-job"));
 }

@@ -1,9 +1,11 @@
-//! `snippet KIND` / `snippet --list`: print ready-to-paste configuration.
+//! `snippet KIND [ID]` / `snippet [KIND] --list`: print ready-to-paste configuration.
 //!
 //! A kind with one section prints it bare on stdout (`snippet marathon > registry.json`
-//! works); several sections are separated by `# --- title (format) ---` lines, a comment in
-//! every language used. Notes for the person go to stderr; `--format json` prints
-//! `{"kind","sections":[{"title","format","content"}],"notes"}`.
+//! works); several sections are separated by `# --- [ID] title (format) ---` lines, a
+//! comment in every language used. `snippet KIND ID` prints that one document exactly,
+//! parseable in its format, for a redirect or a pipe. Notes for the person go to stderr,
+//! after the page; `--format json` prints
+//! `{"kind","sections":[{"id","title","format","content"}],"notes"}`.
 
 use anyhow::bail;
 use serde::Serialize;
@@ -26,24 +28,10 @@ pub(crate) fn run(
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
     let names = || KINDS.iter().map(|k| k.name).collect::<Vec<_>>().join(", ");
-    if args.list {
-        let kinds: Vec<KindInfo> = KINDS
-            .iter()
-            .map(|k| KindInfo {
-                name: k.name,
-                description: k.description,
-            })
-            .collect();
-        printer.report(&serde_json::json!({ "kinds": kinds }), |printer| {
-            let width = KINDS.iter().map(|k| k.name.len()).max().unwrap_or(0);
-            for kind in KINDS {
-                printer.line(format!("{:width$}  {}", kind.name, kind.description))?;
-            }
-            Ok(())
-        })?;
-        return Ok(ExitStatus::Success);
-    }
     let Some(requested) = args.kind.as_deref() else {
+        if args.list {
+            return list_kinds(printer);
+        }
         bail!("no snippet kind given — choose one of: {}", names());
     };
     let Some(kind) = snippet::find(requested.trim().to_ascii_lowercase().as_str()) else {
@@ -57,6 +45,36 @@ pub(crate) fn run(
         external: config.external.value.clone(),
     };
     let built = kind.build(&context);
+    let ids = || {
+        built
+            .sections
+            .iter()
+            .map(|s| s.id)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if args.list {
+        return list_sections(&built, printer);
+    }
+    if let Some(id) = &args.id {
+        let Some(section) = built.sections.iter().find(|s| s.id == id.trim()) else {
+            bail!(
+                "snippet {} has no section {id:?} — choose one of: {}",
+                kind.name,
+                ids()
+            );
+        };
+        // Exactly the document, for `snippet KIND ID > FILE` or a pipe; in JSON, the section.
+        if printer.is_json() {
+            printer.json(section)?;
+        } else {
+            printer.raw(section.content.as_bytes())?;
+            for note in &built.notes {
+                printer.note(note);
+            }
+        }
+        return Ok(ExitStatus::Success);
+    }
     printer.report(&built, |printer| {
         let single = built.sections.len() == 1;
         for (i, section) in built.sections.iter().enumerate() {
@@ -66,17 +84,65 @@ pub(crate) fn run(
                 }
                 let format = serde_json::to_value(section.format).map_err(std::io::Error::other)?;
                 printer.line(format!(
-                    "# --- {} ({}) ---",
+                    "# --- [{}] {} ({}) ---",
+                    section.id,
                     section.title,
                     format.as_str().unwrap_or_default()
                 ))?;
             }
             printer.block(section.content.trim_end_matches('\n'))?;
         }
+        Ok(())
+    })?;
+    // Notes for the person, on stderr once the page is out (in JSON they are in it).
+    if !printer.is_json() {
         for note in &built.notes {
             printer.note(note);
         }
+    }
+    Ok(ExitStatus::Success)
+}
+
+fn list_kinds(printer: &Printer) -> anyhow::Result<ExitStatus> {
+    let kinds: Vec<KindInfo> = KINDS
+        .iter()
+        .map(|k| KindInfo {
+            name: k.name,
+            description: k.description,
+        })
+        .collect();
+    printer.report(&serde_json::json!({ "kinds": kinds }), |printer| {
+        let width = KINDS.iter().map(|k| k.name.len()).max().unwrap_or(0);
+        for kind in KINDS {
+            printer.line(format!("{:width$}  {}", kind.name, kind.description))?;
+        }
         Ok(())
     })?;
+    Ok(ExitStatus::Success)
+}
+
+/// `snippet KIND --list`: the section ids, formats and titles.
+fn list_sections(built: &snippet::Snippet, printer: &Printer) -> anyhow::Result<ExitStatus> {
+    let rows: Vec<serde_json::Value> = built
+        .sections
+        .iter()
+        .map(|s| serde_json::json!({"id": s.id, "format": s.format, "title": s.title}))
+        .collect();
+    printer.report(
+        &serde_json::json!({ "kind": built.kind, "sections": rows }),
+        |printer| {
+            let width = built.sections.iter().map(|s| s.id.len()).max().unwrap_or(0);
+            for section in &built.sections {
+                let format = serde_json::to_value(section.format).map_err(std::io::Error::other)?;
+                printer.line(format!(
+                    "{:width$}  {:5}  {}",
+                    section.id,
+                    format.as_str().unwrap_or_default(),
+                    section.title
+                ))?;
+            }
+            Ok(())
+        },
+    )?;
     Ok(ExitStatus::Success)
 }

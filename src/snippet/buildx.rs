@@ -24,11 +24,13 @@ pub(super) fn build(context: &Context) -> Snippet {
         kind: "buildx",
         sections: vec![
             Section {
+                id: "buildkitd-toml",
                 title: "buildkitd.toml".into(),
                 format: Language::Toml,
                 content: toml,
             },
             Section {
+                id: "create",
                 title: "create the builder".into(),
                 format: Language::Shell,
                 content: create,

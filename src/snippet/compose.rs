@@ -24,6 +24,7 @@ services:
     Snippet {
         kind: "compose",
         sections: vec![Section {
+            id: "service",
             title: "Docker Compose service".into(),
             format: Language::Yaml,
             content: compose,

@@ -72,21 +72,25 @@ pub(super) fn build(context: &Context) -> Snippet {
         kind: "dcos-credentials",
         sections: vec![
             Section {
+                id: "archive",
                 title: "Make the archive and put it on every agent".into(),
                 format: Language::Shell,
                 content: ship,
             },
             Section {
+                id: "docker-fetch",
                 title: "Marathon app (Docker containerizer): fetch the archive".into(),
                 format: Language::Json,
                 content: docker_app,
             },
             Section {
+                id: "ucr-pull-config",
                 title: "Marathon app (UCR): pullConfig secret".into(),
                 format: Language::Json,
                 content: ucr_app,
             },
             Section {
+                id: "cluster-config",
                 title: "DC/OS config.yaml: cluster_docker_credentials".into(),
                 format: Language::Yaml,
                 content: cluster,

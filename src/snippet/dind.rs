@@ -53,11 +53,13 @@ spec:
         kind: "dind",
         sections: vec![
             Section {
+                id: "docker-run",
                 title: "docker run: a DinD daemon that trusts the registry".into(),
                 format: Language::Shell,
                 content: run,
             },
             Section {
+                id: "kubernetes",
                 title: "Kubernetes: DinD sidecar with the certs.d volume".into(),
                 format: Language::Yaml,
                 content: pod,

@@ -73,16 +73,19 @@ systemctl enable --now dcosreg-expiry.timer
         kind: "expiry",
         sections: vec![
             Section {
+                id: "systemd",
                 title: "systemd service and timer".into(),
                 format: Language::Shell,
                 content: systemd,
             },
             Section {
+                id: "cron",
                 title: "cron, where there is no systemd".into(),
                 format: Language::Shell,
                 content: cron,
             },
             Section {
+                id: "alert-rules",
                 title: "Prometheus alerting rules".into(),
                 format: Language::Yaml,
                 content: rule,

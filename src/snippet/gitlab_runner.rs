@@ -37,16 +37,19 @@ pub(super) fn build(context: &Context) -> Snippet {
         kind: "gitlab-runner",
         sections: vec![
             Section {
+                id: "config",
                 title: "GitLab Runner config.toml".into(),
                 format: Language::Toml,
                 content: config,
             },
             Section {
+                id: "job-config",
                 title: "CI job credentials: the job's config.json (credHelpers)".into(),
                 format: Language::Json,
                 content: helpers,
             },
             Section {
+                id: "ci-job",
                 title: "CI job credentials: .gitlab-ci.yml with the login as CI/CD variables".into(),
                 format: Language::Yaml,
                 content: job,

@@ -95,26 +95,31 @@ spec:
         kind: "jenkins",
         sections: vec![
             Section {
+                id: "mesos-jcasc",
                 title: "Jenkins Mesos plugin: agent volumes (JCasC)".into(),
                 format: Language::Yaml,
                 content: mesos,
             },
             Section {
+                id: "kubernetes-pod",
                 title: "Jenkins Kubernetes plugin: pod template with a DinD container".into(),
                 format: Language::Yaml,
                 content: pod,
             },
             Section {
+                id: "agent",
                 title: "docker run: a Jenkins agent".into(),
                 format: Language::Shell,
                 content: agent,
             },
             Section {
+                id: "job-config",
                 title: "CI job credentials: the job's config.json (credHelpers)".into(),
                 format: Language::Json,
                 content: helpers,
             },
             Section {
+                id: "jenkinsfile",
                 title: "CI job credentials: Jenkinsfile sh step with the login as secret variables".into(),
                 format: Language::Shell,
                 content: login,

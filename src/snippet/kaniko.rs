@@ -38,6 +38,7 @@ pub(super) fn build(context: &Context) -> Snippet {
     Snippet {
         kind: "kaniko",
         sections: vec![Section {
+            id: "executor",
             title: "kaniko executor".into(),
             format: Language::Shell,
             content,

@@ -189,6 +189,7 @@ pub(super) fn build(context: &Context) -> Snippet {
     Snippet {
         kind: "marathon",
         sections: vec![Section {
+            id: "app",
             title: "Marathon app: the registry".into(),
             format: Language::Json,
             content,

@@ -42,6 +42,8 @@ pub(crate) enum Language {
 /// One paste-able block.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Section {
+    /// Short and stable: `snippet KIND ID` prints this section alone.
+    pub(crate) id: &'static str,
     pub(crate) title: String,
     pub(crate) format: Language,
     pub(crate) content: String,
