@@ -59,6 +59,19 @@ pub(crate) enum CertGenError {
         "{key} is not the private key of {cert} — give the key that belongs to the CA certificate"
     )]
     KeyMismatch { cert: PathBuf, key: PathBuf },
+    /// `cert renew`: the registry certificate was signed by another CA than the one given.
+    #[error("{cert} was not issued by {ca} ({issuer}) — renew with the CA that issued it, or issue a new pair with `cert --out DIR --force`")]
+    NotIssuedBy {
+        cert: PathBuf,
+        ca: PathBuf,
+        issuer: String,
+    },
+    /// `cert renew`: the registry certificate cannot be read or copied.
+    #[error("{path}: {detail}")]
+    BadLeaf { path: PathBuf, detail: String },
+    /// `cert renew --keep-key`: the key beside the certificate is not its key.
+    #[error("{key} is not the private key of {cert} — renew without --keep-key to make a new key")]
+    LeafKeyMismatch { cert: PathBuf, key: PathBuf },
 }
 
 /// The names a registry certificate is issued for.
@@ -320,7 +333,7 @@ fn sec1_to_pkcs8(sec1: &[u8], curve_oid: &[u8]) -> Vec<u8> {
     )
 }
 
-/// The registry's server certificate, signed by `ca`.
+/// The registry's server certificate, signed by `ca`, with a new key.
 pub(crate) fn issue_leaf(
     ca: &SigningCa,
     names: &SubjectNames,
@@ -329,19 +342,33 @@ pub(crate) fn issue_leaf(
     not_after: OffsetDateTime,
 ) -> Result<Leaf, CertGenError> {
     let key = generate_key(algorithm)?;
-    let mut params = CertificateParams::default();
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CommonName, names.common_name());
-    params.distinguished_name = dn;
+    sign_leaf(ca, names, dn, &key, now, not_after)
+}
+
+/// A server certificate for `key` with `subject` and `names`, signed by `ca`: `CA:FALSE`,
+/// serverAuth, digitalSignature (and keyEncipherment for an RSA key), AKI, a new serial.
+pub(crate) fn sign_leaf(
+    ca: &SigningCa,
+    names: &SubjectNames,
+    subject: DistinguishedName,
+    key: &KeyPair,
+    now: OffsetDateTime,
+    not_after: OffsetDateTime,
+) -> Result<Leaf, CertGenError> {
+    let mut params = CertificateParams::default();
+    params.distinguished_name = subject;
     params.subject_alt_names = names.san_types()?;
     params.is_ca = IsCa::ExplicitNoCa;
     // RFC 5280 §4.2.1.3; keyEncipherment only where RSA key exchange could use it.
-    params.key_usages = match algorithm {
-        KeyAlgorithm::EcdsaP256 => vec![KeyUsagePurpose::DigitalSignature],
-        KeyAlgorithm::Rsa2048 => vec![
+    params.key_usages = if is_rsa(key) {
+        vec![
             KeyUsagePurpose::DigitalSignature,
             KeyUsagePurpose::KeyEncipherment,
-        ],
+        ]
+    } else {
+        vec![KeyUsagePurpose::DigitalSignature]
     };
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     params.use_authority_key_identifier_extension = true;
@@ -349,13 +376,178 @@ pub(crate) fn issue_leaf(
     params.not_after = not_after;
     params.serial_number = Some(random_serial()?);
     let cert = params
-        .signed_by(&key, &ca.issuer)
+        .signed_by(key, &ca.issuer)
         .map_err(CertGenError::Sign)?;
     Ok(Leaf {
         cert_der: cert.der().to_vec(),
         key_pem: key.serialize_pem(),
         not_after: params.not_after,
     })
+}
+
+/// Whether `key` is an RSA key (whatever RSA signature algorithm rcgen paired it with).
+pub(crate) fn is_rsa(key: &KeyPair) -> bool {
+    [
+        &rcgen::PKCS_RSA_SHA256,
+        &rcgen::PKCS_RSA_SHA384,
+        &rcgen::PKCS_RSA_SHA512,
+    ]
+    .into_iter()
+    .any(|alg| key.is_compatible(alg))
+}
+
+/// A private key file (PKCS#8, PKCS#1 RSA or SEC1 EC PEM), for `cert renew --keep-key`.
+pub(crate) fn load_private_key(path: &Path) -> Result<KeyPair, CertGenError> {
+    let text = crate::fsutil::read_text(path).map_err(|error| CertGenError::Read {
+        path: path.to_path_buf(),
+        error,
+    })?;
+    load_key(&text).map_err(|detail| CertGenError::BadCaKey {
+        path: path.to_path_buf(),
+        detail,
+    })
+}
+
+/// What `cert renew` keeps of the registry certificate in use.
+pub(crate) struct CurrentLeaf {
+    /// The subject, rebuilt attribute by attribute (checked byte for byte after signing).
+    pub(crate) subject: DistinguishedName,
+    /// The subject's DER, to compare the renewed certificate's with.
+    pub(crate) subject_der: Vec<u8>,
+    /// The subject as openssl/x509-parser print it (`CN=…, O=…`); from the file: sanitize.
+    pub(crate) subject_text: String,
+    pub(crate) names: SubjectNames,
+    pub(crate) not_before: OffsetDateTime,
+    pub(crate) not_after: OffsetDateTime,
+    /// The subjectPublicKey bits, to tell whether a key file is this certificate's key.
+    pub(crate) public_key: Vec<u8>,
+    /// RSA key (a new key is then RSA 2048), else ECDSA P-256.
+    pub(crate) rsa: bool,
+}
+
+/// Read the registry certificate (the first certificate of `cert_path`, a chain file) and
+/// check that `ca` issued it: same issuer name as the CA's subject and a signature the
+/// CA's key verifies (RFC 5280 §6.1.3 (a)(1)–(4)). Its validity is not checked: renewing
+/// an expired certificate is the point.
+pub(crate) fn read_current_leaf(
+    cert_path: &Path,
+    ca: &SigningCa,
+    ca_path: &Path,
+) -> Result<CurrentLeaf, CertGenError> {
+    let bad = |detail: String| CertGenError::BadLeaf {
+        path: cert_path.to_path_buf(),
+        detail,
+    };
+    let certs = crate::pem::read_certificates(cert_path).map_err(|e| bad(e.to_string()))?;
+    let Some(leaf_der) = certs.first() else {
+        return Err(bad(
+            "holds no certificate — issue a new pair with `cert --out DIR`".into(),
+        ));
+    };
+    let (_, leaf) = x509_parser::parse_x509_certificate(leaf_der.as_ref())
+        .map_err(|e| bad(format!("not an X.509 certificate ({e})")))?;
+    let (_, ca_cert) = x509_parser::parse_x509_certificate(&ca.cert_der)
+        .map_err(|e| bad(format!("the CA certificate does not parse ({e})")))?;
+    let issued = leaf.issuer().as_raw() == ca_cert.subject().as_raw()
+        && leaf.verify_signature(Some(ca_cert.public_key())).is_ok();
+    if !issued {
+        return Err(CertGenError::NotIssuedBy {
+            cert: cert_path.to_path_buf(),
+            ca: ca_path.to_path_buf(),
+            issuer: if leaf.issuer().as_raw() == ca_cert.subject().as_raw() {
+                "its issuer has the CA's name but another key".to_string()
+            } else {
+                format!(
+                    "its issuer is {}",
+                    crate::text::sanitize_line(&leaf.issuer().to_string())
+                )
+            },
+        });
+    }
+    let subject = copy_name(leaf.subject()).map_err(|detail| {
+        bad(format!(
+            "its subject {detail}, so it cannot be kept — issue a new pair with `cert --out DIR --force`"
+        ))
+    })?;
+    let mut names = SubjectNames::default();
+    if let Some(sans) = leaf
+        .subject_alternative_name()
+        .map_err(|e| bad(format!("its subjectAltName does not parse ({e})")))?
+    {
+        use x509_parser::extensions::GeneralName;
+        for name in &sans.value.general_names {
+            match name {
+                GeneralName::DNSName(dns) => names.add_dns(dns),
+                GeneralName::IPAddress(octets) => {
+                    let ip = match octets.len() {
+                        4 => <[u8; 4]>::try_from(*octets).ok().map(IpAddr::from),
+                        16 => <[u8; 16]>::try_from(*octets).ok().map(IpAddr::from),
+                        _ => None,
+                    };
+                    names.add_ip(ip.ok_or_else(|| bad("holds a malformed IP address SAN".into()))?);
+                }
+                other => {
+                    return Err(bad(format!(
+                        "holds a subjectAltName renew cannot copy ({}) — issue a new pair with `cert --out DIR --force`",
+                        crate::text::sanitize_line(&other.to_string())
+                    )))
+                }
+            }
+        }
+    }
+    let time = |t: x509_parser::time::ASN1Time| {
+        OffsetDateTime::from_unix_timestamp(t.timestamp()).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    };
+    Ok(CurrentLeaf {
+        subject,
+        subject_der: leaf.subject().as_raw().to_vec(),
+        subject_text: leaf.subject().to_string(),
+        names,
+        not_before: time(leaf.validity().not_before),
+        not_after: time(leaf.validity().not_after),
+        public_key: leaf.public_key().subject_public_key.data.to_vec(),
+        rsa: leaf.public_key().algorithm.algorithm
+            == x509_parser::oid_registry::OID_PKCS1_RSAENCRYPTION,
+    })
+}
+
+/// Rebuild `name` for rcgen: one attribute per RDN, each type once (rcgen keeps one value
+/// per type), in the string types rcgen writes back unchanged.
+fn copy_name(name: &x509_parser::x509::X509Name<'_>) -> Result<DistinguishedName, String> {
+    use x509_parser::der_parser::asn1_rs::Tag;
+    let mut dn = DistinguishedName::new();
+    for rdn in name.iter() {
+        let mut attributes = rdn.iter();
+        let (Some(attribute), None) = (attributes.next(), attributes.next()) else {
+            return Err("has multi-valued or empty name parts".into());
+        };
+        let oid: Vec<u64> = attribute
+            .attr_type()
+            .iter()
+            .ok_or_else(|| "has an attribute type that is not an OID".to_string())?
+            .collect();
+        let kind = DnType::from_oid(&oid);
+        if dn.get(&kind).is_some() {
+            return Err("repeats an attribute type".into());
+        }
+        let value = attribute.attr_value();
+        let text = std::str::from_utf8(value.data)
+            .map_err(|_| "holds an attribute that is not text".to_string())?;
+        let copied = match value.header.tag() {
+            Tag::Utf8String => rcgen::DnValue::Utf8String(text.to_string()),
+            Tag::PrintableString => rcgen::DnValue::PrintableString(
+                text.try_into()
+                    .map_err(|_| "holds a malformed PrintableString".to_string())?,
+            ),
+            Tag::Ia5String => rcgen::DnValue::Ia5String(
+                text.try_into()
+                    .map_err(|_| "holds a malformed IA5String".to_string())?,
+            ),
+            _ => return Err("uses a string type renew cannot copy".into()),
+        };
+        dn.push(kind, copied);
+    }
+    Ok(dn)
 }
 
 #[cfg(test)]

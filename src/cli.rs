@@ -366,10 +366,13 @@ pub(crate) struct BuildArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub(crate) struct CertArgs {
+    #[command(subcommand)]
+    pub(crate) action: Option<CertAction>,
     /// Directory for ca.crt, ca.key, domain.crt and domain.key
-    #[arg(long, value_name = "DIR")]
-    pub(crate) out: PathBuf,
+    #[arg(long, value_name = "DIR", required = true)]
+    pub(crate) out: Option<PathBuf>,
     /// Extra DNS name for the registry certificate (repeatable)
     #[arg(long = "name", value_name = "DNS")]
     pub(crate) names: Vec<String>,
@@ -395,6 +398,40 @@ pub(crate) struct CertArgs {
     #[arg(long)]
     pub(crate) force: bool,
     /// Print what would be issued and written; write nothing
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CertAction {
+    /// Re-issue DIR/domain.crt from DIR/ca.crt and ca.key, keeping its subject and names.
+    ///
+    /// Clients that trust the CA trust the renewed certificate: no trust change. The
+    /// previous pair is kept as domain.crt.prev and domain.key.prev; ca.* are never written.
+    Renew(CertRenewArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CertRenewArgs {
+    /// Directory holding ca.crt, ca.key, domain.crt and domain.key (as `cert --out` wrote it)
+    #[arg(long, value_name = "DIR")]
+    pub(crate) dir: PathBuf,
+    /// Validity of the renewed certificate in days [default: that of the current one]
+    #[arg(long, value_name = "N")]
+    pub(crate) days: Option<u32>,
+    /// Keep the current private key (domain.key) instead of making a new one
+    #[arg(long)]
+    pub(crate) keep_key: bool,
+    /// Another DNS name for the certificate, besides the ones it has (repeatable)
+    #[arg(long = "name", value_name = "DNS")]
+    pub(crate) names: Vec<String>,
+    /// Another IP address for the certificate, besides the ones it has (repeatable)
+    #[arg(long = "ip", value_name = "IP")]
+    pub(crate) ips: Vec<String>,
+    /// The CA's private key, when it is kept outside DIR [default: DIR/ca.key]
+    #[arg(long, value_name = "PEM")]
+    pub(crate) ca_key: Option<PathBuf>,
+    /// Print what would be renewed and written; write nothing
     #[arg(long)]
     pub(crate) dry_run: bool,
 }

@@ -555,3 +555,502 @@ fn rsa_certificates_are_served_and_accepted() {
     let (accepted, message) = skopeo_verdict(&registry.addr, certs.path());
     assert!(accepted, "skopeo rejected the RSA certificate: {message}");
 }
+
+/// The registry certificate of a `domain.crt` chain file, parsed by the test itself.
+struct Leaf {
+    der: Vec<u8>,
+    subject_der: Vec<u8>,
+    public_key: Vec<u8>,
+    dns: Vec<String>,
+    ips: Vec<String>,
+}
+
+fn leaf_of(chain_file: &Path) -> Leaf {
+    let pem = std::fs::read(chain_file).expect("read the chain");
+    let blocks = ::pem::parse_many(&pem).expect("PEM");
+    let der = blocks[0].contents().to_vec();
+    let (_, cert) = x509_parser::parse_x509_certificate(&der).expect("X.509");
+    let mut dns = Vec::new();
+    let mut ips = Vec::new();
+    if let Ok(Some(sans)) = cert.subject_alternative_name() {
+        for name in &sans.value.general_names {
+            match name {
+                x509_parser::extensions::GeneralName::DNSName(d) => dns.push(d.to_string()),
+                x509_parser::extensions::GeneralName::IPAddress(o) if o.len() == 4 => {
+                    ips.push(std::net::Ipv4Addr::new(o[0], o[1], o[2], o[3]).to_string())
+                }
+                other => panic!("unexpected SAN {other:?}"),
+            }
+        }
+    }
+    Leaf {
+        subject_der: cert.subject().as_raw().to_vec(),
+        public_key: cert.public_key().subject_public_key.data.to_vec(),
+        der: der.clone(),
+        dns,
+        ips,
+    }
+}
+
+/// Whether `ca_file` (one PEM certificate) signed `leaf`.
+fn signed_by(leaf: &Leaf, ca_file: &Path) -> bool {
+    let pem = std::fs::read(ca_file).expect("read the CA");
+    let ca_der = ::pem::parse(&pem).expect("PEM").contents().to_vec();
+    let (_, ca) = x509_parser::parse_x509_certificate(&ca_der).expect("CA");
+    let (_, cert) = x509_parser::parse_x509_certificate(&leaf.der).expect("leaf");
+    cert.verify_signature(Some(ca.public_key())).is_ok()
+}
+
+/// Bytes, inode and modification time of each file: "untouched" means all three.
+fn snapshot(paths: &[PathBuf]) -> Vec<(Vec<u8>, u64, std::time::SystemTime)> {
+    use std::os::unix::fs::MetadataExt;
+    paths
+        .iter()
+        .map(|path| {
+            let meta = std::fs::metadata(path).expect("metadata");
+            (
+                std::fs::read(path).expect("read"),
+                meta.ino(),
+                meta.modified().expect("mtime"),
+            )
+        })
+        .collect()
+}
+
+fn renew(args: &[&str]) -> std::process::Output {
+    let mut full = vec!["cert", "renew"];
+    full.extend_from_slice(args);
+    dcosreg(&full)
+}
+
+fn renew_ok(args: &[&str]) -> serde_json::Value {
+    let mut full = vec!["--format", "json", "cert", "renew"];
+    full.extend_from_slice(args);
+    let out = dcosreg(&full);
+    assert_status_for(&out, 0, format_args!("cert renew {args:?}"));
+    serde_json::from_str(&stdout(&out)).expect("cert renew --format json prints JSON")
+}
+
+#[test]
+fn renew_keeps_subject_and_names_adds_new_ones_and_keeps_the_previous_pair() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("certs");
+    let out_text = out.to_str().unwrap();
+    cert_ok(&[
+        "--out",
+        out_text,
+        "--internal",
+        "10.1.2.3",
+        "--external",
+        "registry.example:5000",
+        "--name",
+        "localhost",
+        "--days",
+        "90",
+    ]);
+    let ca_files = [out.join("ca.crt"), out.join("ca.key")];
+    let ca_before = snapshot(&ca_files);
+    let cert = out.join("domain.crt");
+    let key = out.join("domain.key");
+    let (prev_cert, prev_key) = (out.join("domain.crt.prev"), out.join("domain.key.prev"));
+    let first_cert = std::fs::read(&cert).unwrap();
+    let first_key = std::fs::read(&key).unwrap();
+    let first = leaf_of(&cert);
+
+    // --dry-run says what it would do and writes nothing.
+    let dry = renew(&["--dir", out_text, "--name", "new.example", "--dry-run"]);
+    assert_status(&dry, 0);
+    assert!(stdout(&dry).starts_with("Would renew"), "{}", stdout(&dry));
+    assert_eq!(std::fs::read(&cert).unwrap(), first_cert);
+    assert!(!prev_cert.exists() && !prev_key.exists(), "--dry-run wrote");
+
+    let report = renew_ok(&[
+        "--dir",
+        out_text,
+        "--name",
+        "new.example",
+        "--name",
+        "LOCALHOST",
+        "--ip",
+        "10.9.9.9",
+    ]);
+    let renewed = leaf_of(&cert);
+    assert_ne!(renewed.der, first.der, "domain.crt was not re-issued");
+    assert_eq!(
+        renewed.subject_der, first.subject_der,
+        "subject kept byte for byte"
+    );
+    for name in &first.dns {
+        assert!(renewed.dns.contains(name), "lost {name}: {:?}", renewed.dns);
+    }
+    for ip in &first.ips {
+        assert!(renewed.ips.contains(ip), "lost {ip}: {:?}", renewed.ips);
+    }
+    assert!(renewed.dns.contains(&"new.example".to_string()));
+    assert!(renewed.ips.contains(&"10.9.9.9".to_string()));
+    assert_eq!(
+        renewed.dns.len(),
+        first.dns.len() + 1,
+        "localhost not doubled"
+    );
+    assert_eq!(
+        report["added_dns_names"],
+        serde_json::json!(["new.example"])
+    );
+    assert_eq!(
+        report["added_ip_addresses"],
+        serde_json::json!(["10.9.9.9"])
+    );
+    assert!(signed_by(&renewed, &out.join("ca.crt")));
+    // The lifetime of the current certificate (90 days), unless --days says otherwise.
+    let expected = (time::OffsetDateTime::now_utc() + time::Duration::days(90)).date();
+    assert_eq!(report["not_after"], expected.to_string());
+    // A new key; the previous pair kept as it was; keys 0600.
+    assert_ne!(renewed.public_key, first.public_key, "no new key");
+    assert_ne!(std::fs::read(&key).unwrap(), first_key);
+    assert_eq!(report["key_kept"], false);
+    assert_eq!(std::fs::read(&prev_cert).unwrap(), first_cert);
+    assert_eq!(std::fs::read(&prev_key).unwrap(), first_key);
+    for (path, expected) in [
+        (&key, 0o600),
+        (&prev_key, 0o600),
+        (&cert, 0o644),
+        (&prev_cert, 0o644),
+    ] {
+        assert_eq!(mode(path), expected, "{}", path.display());
+    }
+    // domain.crt is the leaf then the CA, as `cert` writes it.
+    let chain = std::fs::read_to_string(&cert).unwrap();
+    assert!(chain.ends_with(&std::fs::read_to_string(out.join("ca.crt")).unwrap()));
+
+    // --keep-key: same key file, same public key; the .prev pair is the one just replaced.
+    let second_cert = std::fs::read(&cert).unwrap();
+    let second_key = std::fs::read(&key).unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let kept = renew_ok(&["--dir", out_text, "--keep-key", "--days", "10"]);
+    assert_eq!(kept["key_kept"], true);
+    let third = leaf_of(&cert);
+    assert_eq!(std::fs::read(&key).unwrap(), second_key);
+    assert_eq!(mode(&key), 0o600, "a key left 0644 comes back 0600");
+    assert_eq!(third.public_key, renewed.public_key);
+    assert_ne!(third.der, renewed.der);
+    assert!(
+        third.dns.contains(&"new.example".to_string()),
+        "added names stay"
+    );
+    assert_eq!(std::fs::read(&prev_cert).unwrap(), second_cert);
+    assert_eq!(std::fs::read(&prev_key).unwrap(), second_key);
+    let expected = (time::OffsetDateTime::now_utc() + time::Duration::days(10)).date();
+    assert_eq!(kept["not_after"], expected.to_string());
+
+    assert_eq!(snapshot(&ca_files), ca_before, "ca.crt/ca.key were touched");
+    let leftovers: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|name| name.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "temp files left: {leftovers:?}");
+}
+
+/// A pair made by the openssl CLI, as a site may already run: a subject of several parts
+/// with a PrintableString country, the key in SEC1 form (`EC PRIVATE KEY`) or PKCS#1 RSA.
+#[test]
+fn renew_keeps_an_openssl_pair_s_subject_and_key_file() {
+    for (label, keygen) in [
+        (
+            "ec",
+            &[
+                "ecparam",
+                "-genkey",
+                "-name",
+                "prime256v1",
+                "-noout",
+                "-out",
+                "domain.key",
+            ][..],
+        ),
+        (
+            "rsa",
+            &["genrsa", "-traditional", "-out", "domain.key", "2048"][..],
+        ),
+    ] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let openssl = Openssl::new(dir.path());
+        openssl.run(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-days",
+            "30",
+            "-subj",
+            "/C=CN/O=example.com/CN=Example CA",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+            "-out",
+            "ca.crt",
+        ]);
+        openssl.run(keygen);
+        openssl.run(&[
+            "req",
+            "-new",
+            "-key",
+            "domain.key",
+            "-subj",
+            "/C=CN/ST=SH/O=example.com/OU=Platform/CN=registry.example.com",
+            "-out",
+            "domain.csr",
+        ]);
+        openssl.write(
+            "domain.ext",
+            "subjectAltName=DNS:registry.example.com,IP:10.0.0.5\nbasicConstraints=CA:FALSE\n",
+        );
+        openssl.run(&[
+            "x509",
+            "-req",
+            "-in",
+            "domain.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "20",
+            "-extfile",
+            "domain.ext",
+            "-out",
+            "domain.crt",
+        ]);
+        let before = leaf_of(&dir.path().join("domain.crt"));
+        let key_file = std::fs::read(dir.path().join("domain.key")).unwrap();
+        let report = renew_ok(&["--dir", dir.path().to_str().unwrap(), "--keep-key"]);
+        let after = leaf_of(&dir.path().join("domain.crt"));
+        assert_eq!(after.subject_der, before.subject_der, "{label}: subject");
+        assert_eq!(after.dns, before.dns, "{label}");
+        assert_eq!(after.ips, before.ips, "{label}");
+        assert_eq!(after.public_key, before.public_key, "{label}");
+        assert_eq!(
+            std::fs::read(dir.path().join("domain.key")).unwrap(),
+            key_file,
+            "{label}: --keep-key rewrote the key file"
+        );
+        assert!(signed_by(&after, &dir.path().join("ca.crt")), "{label}");
+        assert_eq!(
+            report["subject"], "C=CN, ST=SH, O=example.com, OU=Platform, CN=registry.example.com",
+            "{label}"
+        );
+        // A new key of the same kind.
+        let fresh = renew_ok(&["--dir", dir.path().to_str().unwrap()]);
+        let expected = if label == "rsa" {
+            "rsa2048"
+        } else {
+            "ecdsa-p256"
+        };
+        assert_eq!(fresh["key_type"], expected, "{label}");
+        assert_ne!(
+            leaf_of(&dir.path().join("domain.crt")).public_key,
+            before.public_key
+        );
+    }
+}
+
+#[test]
+fn renew_refuses_missing_files_a_foreign_ca_and_a_foreign_key_and_writes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let make = |name: &str| {
+        let out = dir.path().join(name);
+        cert_ok(&["--out", out.to_str().unwrap(), "--internal", "10.1.2.3"]);
+        out
+    };
+    let (a, b) = (make("a"), make("b"));
+    let names = ["ca.crt", "ca.key", "domain.crt", "domain.key"];
+    let listing = |out: &Path| -> Vec<(String, Vec<u8>)> {
+        let mut files: Vec<_> = std::fs::read_dir(out)
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (
+                    e.file_name().into_string().unwrap(),
+                    std::fs::read(e.path()).unwrap(),
+                )
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    let refused = |out: &Path, extra: &[&str], expected: &str| {
+        let before = listing(out);
+        let mut args = vec!["--dir", out.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let result = renew(&args);
+        let message = stderr(&result);
+        assert_status_for(&result, 2, format_args!("{extra:?}: {message}"));
+        assert_eq!(message.lines().count(), 1, "{message}");
+        assert!(
+            message.starts_with("docker-dcosreg: ") && message.contains(" — "),
+            "{message}"
+        );
+        assert!(message.contains(expected), "{expected:?} not in {message}");
+        assert_eq!(listing(out), before, "{extra:?} changed {}", out.display());
+    };
+
+    // Missing files, each named.
+    for missing in names {
+        let out = dir.path().join(format!("without-{missing}"));
+        std::fs::create_dir(&out).unwrap();
+        for name in names.iter().filter(|n| **n != missing) {
+            std::fs::copy(a.join(name), out.join(name)).unwrap();
+        }
+        refused(&out, &[], &format!("{missing} is missing"));
+    }
+    // Another CA (its own key) in place of the one that issued domain.crt: same subject,
+    // another key.
+    let foreign = dir.path().join("foreign-ca");
+    std::fs::create_dir(&foreign).unwrap();
+    for (from, name) in [
+        (&b, "ca.crt"),
+        (&b, "ca.key"),
+        (&a, "domain.crt"),
+        (&a, "domain.key"),
+    ] {
+        std::fs::copy(from.join(name), foreign.join(name)).unwrap();
+    }
+    refused(&foreign, &[], "was not issued by");
+    // The right ca.crt with another CA's key.
+    refused(
+        &a,
+        &["--ca-key", b.join("ca.key").to_str().unwrap()],
+        "is not the private key of",
+    );
+    // --keep-key with a key that is not domain.crt's.
+    let swapped = dir.path().join("swapped-key");
+    std::fs::create_dir(&swapped).unwrap();
+    for (from, name) in [
+        (&a, "ca.crt"),
+        (&a, "ca.key"),
+        (&a, "domain.crt"),
+        (&b, "domain.key"),
+    ] {
+        std::fs::copy(from.join(name), swapped.join(name)).unwrap();
+    }
+    refused(&swapped, &["--keep-key"], "renew without --keep-key");
+    // Bad input.
+    refused(&a, &["--ip", "10.0.0.5:5000"], "is not an IP address");
+    refused(&a, &["--name", "https://x.example"], "is not a DNS name");
+    refused(&a, &["--days", "0"], "out of range");
+    let missing_dir = renew(&["--dir", dir.path().join("nowhere").to_str().unwrap()]);
+    assert_status(&missing_dir, 2);
+    assert!(!dir.path().join("nowhere").exists());
+    // renew is a subcommand of its own: issuing flags do not mix with it.
+    let mixed = dcosreg(&["cert", "--out", a.to_str().unwrap(), "renew", "--dir", "x"]);
+    assert_status(&mixed, 2);
+}
+
+/// Clients need no change: the renewed pair, served by a real `docker-registry` (in a
+/// network namespace, on the VIP's port 443), is trusted by skopeo and by our `check` with
+/// the trust installed for the first pair, which stays as it was.
+#[test]
+fn a_renewed_pair_is_trusted_by_clients_with_no_trust_change() {
+    let ns = Netns::create();
+    let ip = ns.inner_ip.clone();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("certs");
+    let report = cert_ok(&[
+        "--out",
+        out.to_str().unwrap(),
+        "--internal",
+        &ip,
+        "--external",
+        &ip,
+    ]);
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    trust_for_docker(&report, &root, std::slice::from_ref(&ip));
+    let certs_d = root.join("etc/docker/certs.d").join(&ip);
+    let installed = |dir: &Path| -> Vec<(String, Vec<u8>)> {
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (
+                    e.file_name().into_string().unwrap(),
+                    std::fs::read(e.path()).unwrap(),
+                )
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    let trust_before = installed(&certs_d);
+    assert!(
+        !trust_before.is_empty(),
+        "trust installed nothing in {}",
+        certs_d.display()
+    );
+
+    // check with the trust under ROOT: (status, SHA-256 of the presented leaf).
+    let check = || -> (String, String) {
+        let out = dcosreg(&[
+            "--root",
+            root.to_str().unwrap(),
+            "--timeout",
+            "5s",
+            "--format",
+            "json",
+            "check",
+            &ip,
+        ]);
+        let report = json(&out);
+        let endpoint = &report["endpoints"][0];
+        (
+            endpoint["status"].as_str().unwrap_or_default().to_string(),
+            endpoint["chain"][0]["sha256"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        )
+    };
+    let serve =
+        || Registry::start_in_netns(&ns, 443, &out.join("domain.crt"), &out.join("domain.key"));
+
+    let registry = serve();
+    let (accepted, message) = skopeo_verdict(&ip, &certs_d);
+    assert!(accepted, "skopeo rejected the first pair: {message}");
+    // Control: without the CA skopeo refuses, so the acceptances here mean something.
+    let empty = tempfile::tempdir().unwrap();
+    let (accepted, message) = skopeo_verdict(&ip, empty.path());
+    assert!(
+        !accepted && message.contains("unknown authority"),
+        "{message}"
+    );
+    let (status, first_sha) = check();
+    assert_eq!(status, "trusted");
+    drop(registry);
+
+    let renewed = renew_ok(&["--dir", out.to_str().unwrap(), "--name", "registry.example"]);
+    assert_eq!(
+        renewed["previous_sha256"].as_str(),
+        Some(first_sha.as_str())
+    );
+    let registry = serve();
+    let (accepted, message) = skopeo_verdict(&ip, &certs_d);
+    assert!(accepted, "skopeo rejected the renewed pair: {message}");
+    let (status, sha) = check();
+    assert_eq!(status, "trusted", "check rejected the renewed pair");
+    assert_eq!(
+        Some(sha.as_str()),
+        renewed["sha256"].as_str(),
+        "not the renewed leaf"
+    );
+    assert_ne!(sha, first_sha);
+    assert_eq!(installed(&certs_d), trust_before, "the trust changed");
+    drop(registry);
+}

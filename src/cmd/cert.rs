@@ -13,12 +13,14 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::certgen::{self, KeyAlgorithm, SubjectNames};
-use crate::cli::{CertArgs, KeyType};
+use crate::cli::{CertAction, CertArgs, KeyType};
 use crate::config::Config;
 use crate::endpoint::{Endpoint, Host};
 use crate::exit::ExitStatus;
 use crate::output::Printer;
 use crate::snippet::{self, shell_quote};
+
+mod renew;
 
 /// The usual DC/OS names of a Marathon app called `registry`: Mesos-DNS and the named VIP.
 pub(crate) const DCOS_NAMES: [&str; 2] = [
@@ -62,6 +64,13 @@ pub(crate) fn run(
     args: &CertArgs,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
+    if let Some(CertAction::Renew(renew_args)) = &args.action {
+        return renew::run(renew_args, printer);
+    }
+    // clap requires --out without a subcommand.
+    let out = args.out.as_deref().ok_or_else(|| {
+        anyhow!("--out DIR is missing — give the directory for the certificate files")
+    })?;
     if args.days == 0 || args.days > MAX_DAYS {
         bail!(
             "--days {} is out of range — give a number of days from 1 to {MAX_DAYS}",
@@ -73,7 +82,7 @@ pub(crate) fn run(
         KeyType::EcdsaP256 => KeyAlgorithm::EcdsaP256,
         KeyType::Rsa2048 => KeyAlgorithm::Rsa2048,
     };
-    let out = resolve_out_dir(&args.out)?;
+    let out = resolve_out_dir(out)?;
     let now = OffsetDateTime::now_utc();
 
     // An existing CA is loaded first: a wrong key or a non-CA certificate stops us before
