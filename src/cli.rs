@@ -119,6 +119,11 @@ pub(crate) enum Command {
     Logout(LogoutArgs),
     /// Credentials for machines that cannot run a credential helper (DC/OS agents).
     Credentials(CredentialsArgs),
+    /// List the registry's repositories, or a repository's tags, with the stored login.
+    #[command(
+        after_help = "Examples:\n  docker dcosreg catalog\n  docker dcosreg catalog team/app --endpoint 192.168.1.50:5000"
+    )]
+    Catalog(CatalogArgs),
     /// The Docker credential-helper protocol (run as docker-credential-dcosreg).
     #[command(hide = true)]
     CredentialHelper(CredentialHelperArgs),
@@ -138,6 +143,19 @@ pub(crate) struct LoginArgs {
     /// Check the credentials and print what would change; store and write nothing
     #[arg(long)]
     pub(crate) dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CatalogArgs {
+    /// List this repository's tags instead of the repositories, e.g. team/app
+    #[arg(value_name = "REPO")]
+    pub(crate) repository: Option<String>,
+    /// Registry endpoint to ask [default: the one `endpoint` picks]
+    #[arg(long, value_name = "EP")]
+    pub(crate) endpoint: Option<String>,
+    /// Entries to ask for per page (the registry's `n`); every page is read all the same
+    #[arg(long, value_name = "N")]
+    pub(crate) page_size: Option<u32>,
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@
 //! when its status is not 2, and `main` says it once.
 
 mod build;
+mod catalog;
 mod cert;
 mod check;
 mod config;
@@ -48,6 +49,7 @@ pub(crate) fn run(
         Command::Login(args) => login::run(config, args, printer),
         Command::Logout(args) => logout::run(config, args, printer),
         Command::Credentials(args) => credentials::run(config, args, printer),
+        Command::Catalog(args) => catalog::run(config, args, printer),
         Command::CredentialHelper(args) => credential_helper::run(config, args, printer),
     }
 }

@@ -4,6 +4,10 @@
 //! (`realm`, `service`, `scope`; Harbor, GitLab, Nexus), per the distribution token spec
 //! (<https://distribution.github.io/distribution/spec/auth/token/>).
 //!
+//! The same flow gives other commands (`catalog`) an [`Access`]: the `Authorization` a
+//! registry takes for one scope (`registry:catalog:*`, `repository:NAME:pull`), asked for
+//! with the stored login, or anonymously without one, as Docker does.
+//!
 //! TLS trusts exactly what Docker trusts for the endpoint ([`crate::tls::docker_trust_config`]);
 //! the token realm is reached with the registry's roots, as Docker's transport does. Every
 //! request is bounded by the command's deadline. Errors name the endpoint, never the secret.
@@ -37,6 +41,9 @@ pub(crate) enum AuthError {
     /// The registry (or its token service) refused the credentials.
     #[error("{endpoint}: unauthorized: the registry refused user {username:?} — check the user name and password")]
     Denied { endpoint: String, username: String },
+    /// The registry wants a login and none is stored for it (`catalog` before `login`).
+    #[error("{endpoint}: the registry asks for a login and none is stored for it — run `docker dcosreg login`")]
+    NoCredential { endpoint: String },
     /// Could not ask: network, TLS trust, not a registry.
     #[error("{0}")]
     Failed(String),
@@ -181,13 +188,59 @@ fn describe(endpoint: &Endpoint, err: &reqwest::Error) -> AuthError {
     )))
 }
 
-/// Check `credential` against the registry at `endpoint` before `deadline`.
-pub(crate) fn verify(
+/// A client for one registry endpoint that trusts exactly what Docker trusts there, and
+/// the `Authorization` value the registry takes for one scope (none for an open registry).
+/// Its `Debug` hides the value: it is a secret (a password in Basic, a token in Bearer).
+pub(crate) struct Access {
+    client: Client,
+    authorization: Option<reqwest::header::HeaderValue>,
+    pub(crate) accepted: Accepted,
+}
+
+impl std::fmt::Debug for Access {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Access")
+            .field("accepted", &self.accepted)
+            .field(
+                "authorization",
+                &self.authorization.as_ref().map(|_| "<hidden>"),
+            )
+            .finish()
+    }
+}
+
+impl Access {
+    /// `GET url` with the authorization, bounded by `deadline`; no redirect is followed.
+    /// The caller keeps `url` on the endpoint's host: the value is for that registry only.
+    pub(crate) fn get(
+        &self,
+        url: reqwest::Url,
+        endpoint: &Endpoint,
+        deadline: Instant,
+    ) -> Result<reqwest::blocking::Response, AuthError> {
+        let mut request = self
+            .client
+            .get(url)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .timeout(remaining(deadline, endpoint)?);
+        if let Some(value) = &self.authorization {
+            request = request.header(reqwest::header::AUTHORIZATION, value.clone());
+        }
+        request.send().map_err(|e| describe(endpoint, &e))
+    }
+}
+
+/// Ask the registry at `endpoint` how it authenticates (`GET /v2/`, as Docker's ping does)
+/// and get what it takes for `scope` (`registry:catalog:*`, `repository:team/app:pull`;
+/// None: the challenge's own): Basic with `credential`, or a Bearer token from the realm
+/// the challenge names (https only), asked with `credential` or, without one, anonymously.
+pub(crate) fn access(
     config: &Config,
     endpoint: &Endpoint,
-    credential: &Credential,
+    credential: Option<&Credential>,
+    scope: Option<&str>,
     deadline: Instant,
-) -> Result<Accepted, AuthError> {
+) -> Result<Access, AuthError> {
     let anchors =
         Anchors::with_certs_d(config, crate::trust::docker_endpoint_dir(config, endpoint));
     let registry = client(&anchors, endpoint, remaining(deadline, endpoint)?)?;
@@ -197,7 +250,13 @@ pub(crate) fn verify(
         .send()
         .map_err(|e| describe(endpoint, &e))?;
     match first.status() {
-        StatusCode::OK => return Ok(Accepted::Open),
+        StatusCode::OK => {
+            return Ok(Access {
+                client: registry,
+                authorization: None,
+                accepted: Accepted::Open,
+            })
+        }
         StatusCode::UNAUTHORIZED => {}
         other => {
             return Err(AuthError::Failed(format!(
@@ -212,40 +271,32 @@ pub(crate) fn verify(
         .filter_map(|v| v.to_str().ok())
         .flat_map(parse_challenges)
         .collect();
-    let denied = || AuthError::Denied {
-        endpoint: endpoint.to_string(),
-        username: credential.username.clone(),
+    let secret = |text: String| {
+        let mut value = reqwest::header::HeaderValue::from_str(&text).map_err(|_| {
+            AuthError::Failed(format!(
+                "{endpoint}: the credentials cannot be sent in an HTTP header"
+            ))
+        })?;
+        value.set_sensitive(true);
+        Ok::<_, AuthError>(Some(value))
     };
     if let Some(bearer) = challenges.iter().find(|c| c.scheme == "bearer") {
-        let token = fetch_token(&anchors, endpoint, bearer, credential, deadline)?;
-        let answer = registry
-            .get(&v2)
-            .bearer_auth(token)
-            .timeout(remaining(deadline, endpoint)?)
-            .send()
-            .map_err(|e| describe(endpoint, &e))?;
-        return match answer.status() {
-            StatusCode::OK => Ok(Accepted::Bearer),
-            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Err(denied()),
-            other => Err(AuthError::Failed(format!(
-                "{endpoint}: GET /v2/ with the token answered {other}"
-            ))),
-        };
+        let token = fetch_token(&anchors, endpoint, bearer, credential, scope, deadline)?;
+        return Ok(Access {
+            client: registry,
+            authorization: secret(format!("Bearer {token}"))?,
+            accepted: Accepted::Bearer,
+        });
     }
     if challenges.iter().any(|c| c.scheme == "basic") || challenges.is_empty() {
-        let answer = registry
-            .get(&v2)
-            .header(reqwest::header::AUTHORIZATION, basic_value(credential))
-            .timeout(remaining(deadline, endpoint)?)
-            .send()
-            .map_err(|e| describe(endpoint, &e))?;
-        return match answer.status() {
-            StatusCode::OK => Ok(Accepted::Basic),
-            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Err(denied()),
-            other => Err(AuthError::Failed(format!(
-                "{endpoint}: GET /v2/ with Basic auth answered {other}"
-            ))),
-        };
+        let credential = credential.ok_or_else(|| AuthError::NoCredential {
+            endpoint: endpoint.to_string(),
+        })?;
+        return Ok(Access {
+            client: registry,
+            authorization: secret(basic_value(credential))?,
+            accepted: Accepted::Basic,
+        });
     }
     let schemes: Vec<&str> = challenges.iter().map(|c| c.scheme.as_str()).collect();
     Err(AuthError::Failed(crate::text::sanitize_line(&format!(
@@ -254,13 +305,44 @@ pub(crate) fn verify(
     ))))
 }
 
+/// Check `credential` against the registry at `endpoint` before `deadline`.
+pub(crate) fn verify(
+    config: &Config,
+    endpoint: &Endpoint,
+    credential: &Credential,
+    deadline: Instant,
+) -> Result<Accepted, AuthError> {
+    let access = access(config, endpoint, Some(credential), None, deadline)?;
+    if access.accepted == Accepted::Open {
+        return Ok(Accepted::Open);
+    }
+    let v2 = reqwest::Url::parse(&format!("https://{}/v2/", endpoint.reference_host()))
+        .map_err(|e| AuthError::Failed(format!("{endpoint}: {e}")))?;
+    let answer = access.get(v2, endpoint, deadline)?;
+    match answer.status() {
+        StatusCode::OK => Ok(access.accepted),
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Err(AuthError::Denied {
+            endpoint: endpoint.to_string(),
+            username: credential.username.clone(),
+        }),
+        other => Err(AuthError::Failed(format!(
+            "{endpoint}: GET /v2/ with {} answered {other}",
+            match access.accepted {
+                Accepted::Bearer => "the token",
+                _ => "Basic auth",
+            }
+        ))),
+    }
+}
+
 /// The token flow: `GET realm?service=…&scope=…` with Basic auth, answer `{"token"}` or
 /// `{"access_token"}` (docker/distribution `registry/client/auth/session.go`).
 fn fetch_token(
     anchors: &Anchors,
     endpoint: &Endpoint,
     challenge: &Challenge,
-    credential: &Credential,
+    credential: Option<&Credential>,
+    scope: Option<&str>,
     deadline: Instant,
 ) -> Result<String, AuthError> {
     let realm = challenge.param("realm").ok_or_else(|| {
@@ -285,10 +367,12 @@ fn fetch_token(
         if let Some(service) = challenge.param("service") {
             query.append_pair("service", service);
         }
-        if let Some(scope) = challenge.param("scope") {
+        if let Some(scope) = scope.or_else(|| challenge.param("scope")) {
             query.append_pair("scope", scope);
         }
-        query.append_pair("account", &credential.username);
+        if let Some(credential) = credential {
+            query.append_pair("account", &credential.username);
+        }
         query.append_pair("client_id", "docker-dcosreg");
     }
     let realm_host = url
@@ -302,17 +386,22 @@ fn fetch_token(
         .parse()
         .map_err(|e| AuthError::Failed(format!("{endpoint}: token realm host: {e}")))?;
     let tokens = client(anchors, &realm_endpoint, remaining(deadline, endpoint)?)?;
-    let answer = tokens
-        .get(url)
-        .header(reqwest::header::AUTHORIZATION, basic_value(credential))
-        .send()
-        .map_err(|e| describe(&realm_endpoint, &e))?;
+    let mut request = tokens.get(url);
+    if let Some(credential) = credential {
+        request = request.header(reqwest::header::AUTHORIZATION, basic_value(credential));
+    }
+    let answer = request.send().map_err(|e| describe(&realm_endpoint, &e))?;
     match answer.status() {
         StatusCode::OK => {}
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-            return Err(AuthError::Denied {
-                endpoint: endpoint.to_string(),
-                username: credential.username.clone(),
+            return Err(match credential {
+                Some(credential) => AuthError::Denied {
+                    endpoint: endpoint.to_string(),
+                    username: credential.username.clone(),
+                },
+                None => AuthError::NoCredential {
+                    endpoint: endpoint.to_string(),
+                },
             })
         }
         other => {

@@ -16,7 +16,9 @@
 //! record::Record::{in_dir, key_for, all, set, remove}   // which spellings each secret serves
 //! lookup / key_for_save / list                          // the helper's answers, scoped
 //! docker_config::{path, creds_store, add_helpers, remove_helpers}   // locked, re-read, 0600
-//! auth::verify(&Config, &Endpoint, &Credential, deadline) -> Result<(), AuthError>
+//! auth::verify(&Config, &Endpoint, &Credential, deadline) -> Result<Accepted, AuthError>
+//! auth::access(&Config, &Endpoint, Option<&Credential>, scope: Option<&str>, deadline)
+//!     -> Result<Access, AuthError>; Access::get(Url, &Endpoint, deadline)   // Basic or Bearer
 //! protocol::handle(action, stdin, &dyn Backend) -> Result<String, String>
 //! export::{config_json, dcos_archive}
 //! ```

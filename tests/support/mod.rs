@@ -12,6 +12,7 @@
 #![allow(dead_code)]
 
 pub mod certs;
+pub mod cluster;
 pub mod impostor;
 pub mod peers;
 mod run;
