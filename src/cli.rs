@@ -293,8 +293,12 @@ pub(crate) struct TrustArgs {
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub(crate) target: Vec<String>,
     /// Replace a different CA file already installed
-    #[arg(long)]
+    #[arg(long, conflicts_with = "add")]
     pub(crate) force: bool,
+    /// Install the CA beside a different one already trusted (a CA rotation: both stay
+    /// trusted until `untrust --fingerprint` removes the old one)
+    #[arg(long)]
+    pub(crate) add: bool,
     /// Print every path and action; write nothing
     #[arg(long)]
     pub(crate) dry_run: bool,
@@ -311,6 +315,12 @@ pub(crate) struct UntrustArgs {
     /// Comma-separated targets [default: all that trust installed]
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub(crate) target: Vec<String>,
+    /// Remove only the CA certificates in this PEM (or DER) file (the old CA of a rotation)
+    #[arg(long, value_name = "PEM", conflicts_with = "fingerprint")]
+    pub(crate) ca_file: Option<PathBuf>,
+    /// Remove only the CA with this SHA-256 fingerprint (hex, colons optional; comma-separated)
+    #[arg(long, value_name = "SHA256")]
+    pub(crate) fingerprint: Option<String>,
     /// Print every path and action; write nothing
     #[arg(long)]
     pub(crate) dry_run: bool,

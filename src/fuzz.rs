@@ -212,12 +212,12 @@ pub fn manifest(data: &[u8]) {
         .map(|e| e.parse().expect("endpoint"))
         .collect();
 
-    let dry = trust::uninstall(&host, &endpoints, None, true);
+    let dry = trust::uninstall(&host, &endpoints, None, None, true);
     let mut after_dry = BTreeMap::new();
     snapshot(base, &mut after_dry);
     assert_eq!(before, after_dry, "a dry run changes nothing");
 
-    let real = trust::uninstall(&host, &endpoints, None, false);
+    let real = trust::uninstall(&host, &endpoints, None, None, false);
     for result in [dry.map(drop), real.map(drop)] {
         if let Err(e) = result {
             let text = format!("{e:#}");

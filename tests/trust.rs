@@ -897,3 +897,128 @@ fn an_unreachable_endpoint_is_reported_and_the_others_installed() {
     assert_eq!(err.matches(closed.as_str()).count(), 1, "{err}");
     assert!(err.contains("see the warnings above"), "{err}");
 }
+
+/// A CA rotation on a staged root: `trust --add` installs the new CA beside the old one in
+/// every store (a second `*.crt` in Docker's and containers' certs.d, a second entry in
+/// containerd's hosts.toml and BuildKit's `ca` lists), twice is "already installed", and
+/// `untrust --fingerprint OLD` (or `--ca-file`) removes the old CA's files and entries only.
+#[test]
+fn add_installs_beside_and_untrust_by_fingerprint_removes_only_that_ca() {
+    let certs = tempfile::tempdir().unwrap();
+    let old = Spec::ca("old registry CA").self_signed();
+    let new = Spec::ca("new registry CA").self_signed();
+    let old_file = old.write(certs.path(), "old.crt");
+    let new_file = new.write(certs.path(), "new.crt");
+    let (old_fp, new_fp) = (
+        openssl_fingerprint(&old.pem()),
+        openssl_fingerprint(&new.pem()),
+    );
+    let root = tempfile::tempdir().unwrap();
+    let t = root.path();
+    let targets = ["--target", "docker,containers,containerd,buildkit"];
+    let trust = |file: &Path, extra: &[&str]| {
+        let mut args = file_args(file.to_str().unwrap(), &["--yes"]);
+        args.extend_from_slice(&targets);
+        args.extend_from_slice(extra);
+        run_in(t, &args)
+    };
+    assert_status(&trust(&old_file, &[]), 0);
+    // Without --add the new CA is kept out, as before.
+    let kept = trust(&new_file, &[]);
+    assert_status(&kept, 1);
+    assert!(stdout(&kept).contains("--add"), "{}", stdout(&kept));
+
+    let added = trust(&new_file, &["--add"]);
+    assert_status(&added, 0);
+    let dir = t.join("etc/docker/certs.d/192.168.1.50:5000");
+    let tag: String = new_fp.replace(':', "").to_ascii_lowercase()[..16].to_string();
+    let beside = dir.join(format!("ca-{tag}.crt"));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("ca.crt")).unwrap(),
+        old.pem()
+    );
+    assert_eq!(std::fs::read_to_string(&beside).unwrap(), new.pem());
+    assert!(t
+        .join(format!("etc/containers/certs.d/192.168.0.1/ca-{tag}.crt"))
+        .is_file());
+    let hosts =
+        std::fs::read_to_string(t.join("etc/containerd/certs.d/192.168.0.1/hosts.toml")).unwrap();
+    assert!(
+        hosts.contains("/etc/containerd/certs.d/192.168.0.1/ca.crt")
+            && hosts.contains(&format!("/etc/containerd/certs.d/192.168.0.1/ca-{tag}.crt")),
+        "{hosts}"
+    );
+    let buildkit = std::fs::read_to_string(t.join("etc/buildkit/buildkitd.toml")).unwrap();
+    assert!(buildkit.contains(&format!("ca-{tag}.crt")), "{buildkit}");
+    // Idempotent.
+    let again = trust(&new_file, &["--add"]);
+    assert_status(&again, 0);
+    assert!(
+        !stdout(&again).contains("created") && stdout(&again).contains("already installed"),
+        "{}",
+        stdout(&again)
+    );
+
+    // The old CA goes, the new one stays, in every store.
+    let untrust = run_in(
+        t,
+        &[
+            "--internal",
+            "192.168.0.1",
+            "--external",
+            "192.168.1.50:5000",
+            "untrust",
+            "--fingerprint",
+            &old_fp,
+        ],
+    );
+    assert_status(&untrust, 0);
+    assert!(
+        !dir.join("ca.crt").exists(),
+        "the old CA is still in {}",
+        dir.display()
+    );
+    assert_eq!(std::fs::read_to_string(&beside).unwrap(), new.pem());
+    let hosts =
+        std::fs::read_to_string(t.join("etc/containerd/certs.d/192.168.0.1/hosts.toml")).unwrap();
+    assert!(
+        !hosts.contains("192.168.0.1/ca.crt") && hosts.contains(&format!("ca-{tag}.crt")),
+        "{hosts}"
+    );
+    let buildkit = std::fs::read_to_string(t.join("etc/buildkit/buildkitd.toml")).unwrap();
+    assert!(
+        !buildkit.contains("/ca.crt\"") && buildkit.contains(&format!("ca-{tag}.crt")),
+        "{buildkit}"
+    );
+    // By file too; then a plain untrust removes the rest and leaves nothing of ours.
+    let by_file = run_in(
+        t,
+        &[
+            "--internal",
+            "192.168.0.1",
+            "--external",
+            "192.168.1.50:5000",
+            "untrust",
+            "--ca-file",
+            new_file.to_str().unwrap(),
+        ],
+    );
+    assert_status(&by_file, 0);
+    assert!(!beside.exists());
+    let untrust = run_in(
+        t,
+        &[
+            "--internal",
+            "192.168.0.1",
+            "--external",
+            "192.168.1.50:5000",
+            "untrust",
+        ],
+    );
+    assert_status(&untrust, 0);
+    let left: Vec<_> = snapshot(t)
+        .into_keys()
+        .filter(|p| !p.starts_with(t.join("var")))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}

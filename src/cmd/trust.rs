@@ -95,7 +95,11 @@ pub(crate) fn run(
 
     let mut steps: Vec<Step> = Vec::new();
     for target in &targets {
-        steps.extend(target.check(&host, &anchors, args.force)?);
+        steps.extend(target.check(
+            &host,
+            &anchors,
+            trust::Different::from_flags(args.force, args.add),
+        )?);
     }
     let (notes, verdicts) = if args.dry_run {
         (Vec::new(), Vec::new())

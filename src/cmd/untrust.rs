@@ -34,7 +34,17 @@ pub(crate) fn run(
         Some(crate::fsutil::lock_root(&config.root.value)?)
     };
     let selected = (!targets.is_empty()).then_some(targets.as_slice());
-    let removals = trust::uninstall(&host, &endpoints, selected, args.dry_run)?;
+    let only: Option<Vec<String>> = match (&args.ca_file, &args.fingerprint) {
+        (Some(file), _) => Some(
+            crate::pem::read_certificates(file)?
+                .iter()
+                .map(|der| crate::pem::sha256_fingerprint(der.as_ref()))
+                .collect(),
+        ),
+        (None, Some(text)) => Some(trust::parse_fingerprints(text)?),
+        (None, None) => None,
+    };
+    let removals = trust::uninstall(&host, &endpoints, selected, only.as_deref(), args.dry_run)?;
     if !args.dry_run {
         let mut refreshed = Vec::new();
         for removal in &removals {

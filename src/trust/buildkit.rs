@@ -8,7 +8,9 @@ use std::time::SystemTime;
 
 use super::certsd::Scope;
 use super::running::{self, Restart};
-use super::{cert_step, read_optional, tomlca, Action, Anchor, Edit, Host, Step, Target};
+use super::{
+    cert_step, read_optional, tomlca, Action, Anchor, Different, Edit, Host, Step, Target,
+};
 use crate::endpoint::Endpoint;
 use crate::finding::{display, quote, Finding, Fixes, Severity};
 
@@ -30,7 +32,11 @@ fn base(host: &Host) -> std::path::PathBuf {
     host.path(ETC)
 }
 
-pub(crate) fn check(host: &Host, anchors: &[Anchor], force: bool) -> anyhow::Result<Vec<Step>> {
+pub(crate) fn check(
+    host: &Host,
+    anchors: &[Anchor],
+    different: Different,
+) -> anyhow::Result<Vec<Step>> {
     let base = base(host);
     let config = base.join("buildkitd.toml");
     let current = read_optional(&config)?;
@@ -42,14 +48,16 @@ pub(crate) fn check(host: &Host, anchors: &[Anchor], force: bool) -> anyhow::Res
     for anchor in anchors {
         for name in anchor.endpoint.certs_d_names() {
             let ca = base.join("certs").join(&name).join("ca.crt");
-            steps.push(cert_step(
+            let ca_step = cert_step(
                 Target::Buildkit,
                 vec![anchor.endpoint.clone()],
                 ca.clone(),
                 &anchor.pem,
-                force,
-            )?);
-            let ca_path = host.unrooted(&ca).to_string_lossy().into_owned();
+                different,
+            )?;
+            // The file the step writes: with --add, the new CA beside the old one, both listed.
+            let ca_path = host.unrooted(&ca_step.path).to_string_lossy().into_owned();
+            steps.push(ca_step);
             if let Some(new) = tomlca::add_ca(&text, "registry", &name, &ca_path, &[])
                 .map_err(|e| anyhow::anyhow!("{}: {e}", config.display()))?
             {

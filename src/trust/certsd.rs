@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use super::{cert_step, Anchor, Step, Target};
+use super::{cert_step, Anchor, Different, Step, Target};
 use crate::endpoint::Endpoint;
 use crate::finding::{display, quote, Finding, Fixes, Severity};
 
@@ -26,7 +26,7 @@ pub(super) fn steps(
     target: Target,
     dir: &Path,
     anchors: &[Anchor],
-    force: bool,
+    different: Different,
 ) -> anyhow::Result<Vec<Step>> {
     let mut steps = Vec::new();
     for anchor in anchors {
@@ -36,7 +36,7 @@ pub(super) fn steps(
                 vec![anchor.endpoint.clone()],
                 dir.join(name).join(CA_FILE),
                 &anchor.pem,
-                force,
+                different,
             )?);
         }
     }

@@ -16,7 +16,9 @@ use toml_edit::Value;
 
 use super::certsd::Scope;
 use super::running::{self, Restart};
-use super::{cert_step, read_optional, tomlca, Action, Anchor, Edit, Host, Step, Target};
+use super::{
+    cert_step, read_optional, tomlca, Action, Anchor, Different, Edit, Host, Step, Target,
+};
 use crate::endpoint::Endpoint;
 use crate::finding::{display, quote, Finding, Fixes, Severity};
 
@@ -28,7 +30,11 @@ pub(crate) fn detect(host: &Host) -> bool {
     host.path("/etc/containerd").is_dir()
 }
 
-pub(crate) fn check(host: &Host, anchors: &[Anchor], force: bool) -> anyhow::Result<Vec<Step>> {
+pub(crate) fn check(
+    host: &Host,
+    anchors: &[Anchor],
+    different: Different,
+) -> anyhow::Result<Vec<Step>> {
     let dir = host.path(CERTS_D);
     let mut steps = Vec::new();
     for anchor in anchors {
@@ -39,11 +45,12 @@ pub(crate) fn check(host: &Host, anchors: &[Anchor], force: bool) -> anyhow::Res
                 vec![anchor.endpoint.clone()],
                 ca.clone(),
                 &anchor.pem,
-                force,
+                different,
             )?;
             let hosts = dir.join(&name).join("hosts.toml");
             let url = format!("https://{name}");
-            let ca_path = host.unrooted(&ca).to_string_lossy().into_owned();
+            // The file the step writes: with --add, the new CA beside the old one, both listed.
+            let ca_path = host.unrooted(&ca_step.path).to_string_lossy().into_owned();
             let current = read_optional(&hosts)?;
             let text = current.clone().unwrap_or_default();
             let with_server = add_server(&text, &url).map_err(|e| {

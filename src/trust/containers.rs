@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use super::certsd::{self, Scope};
-use super::{Anchor, Host, Step, Target};
+use super::{Anchor, Different, Host, Step, Target};
 use crate::endpoint::Endpoint;
 use crate::finding::{Finding, Fixes};
 
@@ -28,8 +28,12 @@ fn certs_dir(host: &Host) -> PathBuf {
     host.path(CERTS_D)
 }
 
-pub(crate) fn check(host: &Host, anchors: &[Anchor], force: bool) -> anyhow::Result<Vec<Step>> {
-    certsd::steps(Target::Containers, &certs_dir(host), anchors, force)
+pub(crate) fn check(
+    host: &Host,
+    anchors: &[Anchor],
+    different: Different,
+) -> anyhow::Result<Vec<Step>> {
+    certsd::steps(Target::Containers, &certs_dir(host), anchors, different)
 }
 
 pub(crate) fn notes(_host: &Host) -> Vec<String> {

@@ -10,7 +10,7 @@ use std::time::SystemTime;
 
 use super::certsd::{self, Scope};
 use super::running::{self, Restart};
-use super::{Anchor, Host, Step, Target};
+use super::{Anchor, Different, Host, Step, Target};
 use crate::config::Config;
 use crate::endpoint::{Endpoint, Host as EndpointHost};
 use crate::finding::{display, quote, Finding, Fixes, Severity};
@@ -71,8 +71,12 @@ fn daemon_json_path(host: &Host) -> PathBuf {
     host.path(DAEMON_JSON)
 }
 
-pub(crate) fn check(host: &Host, anchors: &[Anchor], force: bool) -> anyhow::Result<Vec<Step>> {
-    certsd::steps(Target::Docker, &certs_dir(host), anchors, force)
+pub(crate) fn check(
+    host: &Host,
+    anchors: &[Anchor],
+    different: Different,
+) -> anyhow::Result<Vec<Step>> {
+    certsd::steps(Target::Docker, &certs_dir(host), anchors, different)
 }
 
 /// Which running dockerd must restart after its certs.d changed at `when`.

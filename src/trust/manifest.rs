@@ -253,11 +253,32 @@ fn named_dirs(host: &Host, target: Target) -> Vec<PathBuf> {
     dirs
 }
 
-/// Remove what `trust` installed for these endpoints and targets (`None` = all recorded).
+/// The certificates a whole-file entry holds now, when it still holds what we wrote (as
+/// SHA-256 fingerprints, colon hex).
+fn fingerprints_of(host: &Host, entry: &Entry) -> Vec<String> {
+    let full = host.path(&entry.path);
+    match crate::fsutil::read_file(&full, crate::fsutil::MAX_FILE) {
+        Ok(bytes) if sha256_hex(&bytes) == entry.sha256 => {
+            crate::pem::parse_certificates(&bytes, &full)
+                .map(|ders| {
+                    ders.iter()
+                        .map(|d| crate::pem::sha256_fingerprint(d.as_ref()))
+                        .collect()
+                })
+                .unwrap_or_default()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Remove what `trust` installed for these endpoints and targets (`None` = all recorded);
+/// with `only` (SHA-256 fingerprints, colon hex), only the files that hold nothing but
+/// those CAs, and the TOML entries that name those files: one CA of a rotation.
 pub(crate) fn uninstall(
     host: &Host,
     endpoints: &[Endpoint],
     targets: Option<&[Target]>,
+    only: Option<&[String]>,
     dry_run: bool,
 ) -> anyhow::Result<Vec<Removal>> {
     let manifest_path = path(host);
@@ -275,11 +296,25 @@ pub(crate) fn uninstall(
             .map(|e| endpoints.contains(&e))
             .unwrap_or(false)
     };
+    // With `only`: the CA files of those CAs, as the TOML entries name them.
+    let is_those_cas = |entry: &Entry| {
+        only.is_none_or(|fps| {
+            let held = fingerprints_of(host, entry);
+            !held.is_empty() && held.iter().all(|fp| fps.contains(fp))
+        })
+    };
+    let their_files: Vec<String> = record
+        .files
+        .iter()
+        .filter(|e| e.edits.is_empty() && only.is_some() && is_those_cas(e))
+        .map(|e| Path::new("/").join(&e.path).to_string_lossy().into_owned())
+        .collect();
     let mut removals = Vec::new();
     let mut keep = Vec::new();
     let mut dirs_to_try: Vec<PathBuf> = Vec::new();
     for mut entry in std::mem::take(&mut record.files) {
-        let in_targets = targets.is_none_or(|ts| ts.contains(&entry.target));
+        let in_targets = targets.is_none_or(|ts| ts.contains(&entry.target))
+            && (!entry.edits.is_empty() || is_those_cas(&entry));
         let ours: Vec<String> = entry
             .endpoints
             .iter()
@@ -304,7 +339,15 @@ pub(crate) fn uninstall(
                 remove_whole(&full, &entry.sha256, dry_run)?
             }
         } else {
-            remove_edits(&full, &mut entry, &ours, dry_run)?
+            let mine = |edit: &Edit| {
+                ours.contains(&edit.endpoint)
+                    && (only.is_none() || their_files.contains(&edit.ca_path))
+            };
+            if !entry.edits.iter().any(mine) {
+                keep.push(entry);
+                continue;
+            }
+            remove_edits(&full, &mut entry, &mine, dry_run)?
         };
         let gone = done && matches!(action, "remove" | "already-absent");
         removals.push(Removal {
@@ -320,6 +363,17 @@ pub(crate) fn uninstall(
         });
         if done {
             dirs_to_try.extend(entry.created_dirs.iter().map(|d| host.path(d)));
+        } else if !entry.edits.is_empty() {
+            // A TOML file keeps the entries that were not taken out (another endpoint's, or
+            // with `only` another CA's): it stays recorded for them.
+            let mut left: Vec<String> = Vec::new();
+            for edit in &entry.edits {
+                if !left.contains(&edit.endpoint) {
+                    left.push(edit.endpoint.clone());
+                }
+            }
+            entry.endpoints = left;
+            keep.push(entry);
         } else {
             entry.endpoints = remaining;
             if !entry.endpoints.is_empty() {
@@ -363,21 +417,21 @@ fn remove_whole(full: &Path, sha256: &str, dry_run: bool) -> anyhow::Result<(&'s
 fn remove_edits(
     full: &Path,
     entry: &mut Entry,
-    ours: &[String],
+    is_mine: &dyn Fn(&Edit) -> bool,
     dry_run: bool,
 ) -> anyhow::Result<(&'static str, bool)> {
     let Some(mut text) = super::read_optional(full)? else {
-        entry.edits.retain(|e| !ours.contains(&e.endpoint));
+        entry.edits.retain(|e| !is_mine(e));
         return Ok(("already-absent", entry.edits.is_empty()));
     };
     if sha256_hex(text.as_bytes()) != entry.sha256 {
         // Someone edited the file since we last wrote it (a comment, another `server`):
         // their file, their call. Nothing is edited or removed, and untrust says so.
-        entry.edits.retain(|e| !ours.contains(&e.endpoint));
+        entry.edits.retain(|e| !is_mine(e));
         return Ok(("changed-kept", entry.edits.is_empty()));
     }
     if entry.created
-        && entry.edits.iter().all(|e| ours.contains(&e.endpoint))
+        && entry.edits.iter().all(is_mine)
         && sha256_hex(text.as_bytes()) == entry.sha256
     {
         {
@@ -391,7 +445,7 @@ fn remove_edits(
     let mut changed = false;
     let (mine, others): (Vec<Edit>, Vec<Edit>) = std::mem::take(&mut entry.edits)
         .into_iter()
-        .partition(|e| ours.contains(&e.endpoint));
+        .partition(|e| is_mine(e));
     for edit in &mine {
         let extra = super::containerd::extra_for(edit);
         let extra_ref: Vec<(&str, toml_edit::Value)> =

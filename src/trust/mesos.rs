@@ -4,7 +4,7 @@
 //! so we write the CA under a readable name and again under its hash name (a copy, not a
 //! symlink, so the manifest treats both alike).
 
-use super::{cert_step, Anchor, Host, Step, Target};
+use super::{cert_step, Anchor, Different, Host, Step, Target};
 use crate::x509::subject_hash;
 
 pub(crate) const DIR: &str = "/var/lib/dcos/pki/tls/certs";
@@ -13,7 +13,11 @@ pub(crate) fn detect(host: &Host) -> bool {
     host.path("/var/lib/dcos").is_dir() || host.path("/opt/mesosphere").is_dir()
 }
 
-pub(crate) fn check(host: &Host, anchors: &[Anchor], force: bool) -> anyhow::Result<Vec<Step>> {
+pub(crate) fn check(
+    host: &Host,
+    anchors: &[Anchor],
+    different: Different,
+) -> anyhow::Result<Vec<Step>> {
     let dir = host.path(DIR);
     let mut steps = Vec::new();
     for anchor in anchors {
@@ -23,7 +27,7 @@ pub(crate) fn check(host: &Host, anchors: &[Anchor], force: bool) -> anyhow::Res
             vec![anchor.endpoint.clone()],
             named,
             &anchor.pem,
-            force,
+            different,
         )?);
         let ders =
             crate::pem::parse_certificates(anchor.pem.as_bytes(), std::path::Path::new("-"))?;
@@ -36,7 +40,7 @@ pub(crate) fn check(host: &Host, anchors: &[Anchor], force: bool) -> anyhow::Res
                     vec![anchor.endpoint.clone()],
                     path,
                     &one,
-                    force,
+                    different,
                 )?);
             }
         }

@@ -57,8 +57,8 @@ pub(crate) use docker::{
 };
 pub(crate) use running::{merge as merge_restarts, newest_change, Restart};
 pub(crate) use source::{
-    confirm as confirm_ca, obtain as obtain_ca, render as render_candidate, Approval, Approved,
-    CaSource, Candidate, Confirmation, EndpointCa, Refusal,
+    confirm as confirm_ca, obtain as obtain_ca, parse_fingerprints, render as render_candidate,
+    Approval, Approved, CaSource, Candidate, Confirmation, EndpointCa, Refusal,
 };
 
 use std::fmt;
@@ -142,20 +142,21 @@ impl Target {
         }
     }
 
-    /// The files this store needs for these anchors, and what is there now.
+    /// The files this store needs for these anchors, and what is there now; `different`
+    /// says what to do where another CA is already installed.
     pub(crate) fn check(
         self,
         host: &Host,
         anchors: &[Anchor],
-        force: bool,
+        different: Different,
     ) -> anyhow::Result<Vec<Step>> {
         match self {
-            Target::Docker => docker::check(host, anchors, force),
-            Target::Containerd => containerd::check(host, anchors, force),
-            Target::Containers => containers::check(host, anchors, force),
-            Target::Buildkit => buildkit::check(host, anchors, force),
-            Target::Mesos => mesos::check(host, anchors, force),
-            Target::System => system::check(host, anchors, force),
+            Target::Docker => docker::check(host, anchors, different),
+            Target::Containerd => containerd::check(host, anchors, different),
+            Target::Containers => containers::check(host, anchors, different),
+            Target::Buildkit => buildkit::check(host, anchors, different),
+            Target::Mesos => mesos::check(host, anchors, different),
+            Target::System => system::check(host, anchors, different),
         }
     }
 
@@ -345,7 +346,7 @@ impl Action {
             Action::Create => "install",
             Action::Update => "update",
             Action::AlreadyInstalled => "already installed",
-            Action::KeptDifferent => "different CA kept (use --force to replace)",
+            Action::KeptDifferent => "different CA kept (--force replaces it, --add trusts both)",
         }
     }
 }
@@ -374,6 +375,50 @@ pub(crate) struct Step {
     pub(crate) edits: Vec<Edit>,
 }
 
+/// What `trust` does where a different CA is already installed in the file it would write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Different {
+    /// Keep it and say so (the default: never replace trust silently).
+    Keep,
+    /// Replace it (`--force`).
+    Replace,
+    /// Install the new CA beside it, in a file of its own (`--add`: a CA rotation, where
+    /// both must be trusted until every registry serves the new certificate).
+    Beside,
+}
+
+impl Different {
+    pub(crate) fn from_flags(force: bool, add: bool) -> Different {
+        match (force, add) {
+            (_, true) => Different::Beside,
+            (true, false) => Different::Replace,
+            (false, false) => Different::Keep,
+        }
+    }
+}
+
+/// `ca.crt` → `ca-<tag>.crt`: where [`Different::Beside`] puts a CA next to another, named
+/// after its fingerprint (Docker and containers/image read every `*.crt` of a certs.d
+/// directory; the TOML stores list each file).
+fn beside(path: &Path, pem: &str) -> Option<PathBuf> {
+    let der = crate::pem::parse_certificates(pem.as_bytes(), Path::new("-"))
+        .ok()?
+        .into_iter()
+        .next()?;
+    let tag: String = crate::pem::sha256_fingerprint(der.as_ref())
+        .replace(':', "")
+        .to_ascii_lowercase()
+        .chars()
+        .take(16)
+        .collect();
+    let stem = path.file_stem()?.to_string_lossy().into_owned();
+    let name = match path.extension() {
+        Some(ext) => format!("{stem}-{tag}.{}", ext.to_string_lossy()),
+        None => format!("{stem}-{tag}"),
+    };
+    Some(path.with_file_name(name))
+}
+
 /// A CA file step: compares certificates, not bytes, so a CRLF or re-encoded copy of the
 /// same CA counts as installed.
 pub(crate) fn cert_step(
@@ -381,11 +426,17 @@ pub(crate) fn cert_step(
     endpoints: Vec<Endpoint>,
     path: PathBuf,
     pem: &str,
-    force: bool,
+    different: Different,
 ) -> anyhow::Result<Step> {
     let action = match crate::fsutil::read_file(&path, crate::fsutil::MAX_FILE) {
         Ok(existing) if same_certificates(&existing, pem.as_bytes()) => Action::AlreadyInstalled,
-        Ok(_) if force => Action::Update,
+        Ok(_) if different == Different::Replace => Action::Update,
+        Ok(_) if different == Different::Beside => {
+            if let Some(next) = beside(&path, pem).filter(|next| *next != path) {
+                return cert_step(target, endpoints, next, pem, Different::Keep);
+            }
+            Action::KeptDifferent
+        }
         Ok(_) => Action::KeptDifferent,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Action::Create,
         Err(e) => return Err(crate::fsutil::permission_hint(e, &path)),

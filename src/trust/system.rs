@@ -9,7 +9,7 @@ use std::time::SystemTime;
 
 use super::manifest::{Link, Removal};
 use super::running::{self, Restart};
-use super::{cert_step, Anchor, Host, Step, Target};
+use super::{cert_step, Anchor, Different, Host, Step, Target};
 
 const DEBIAN: &str = "/usr/local/share/ca-certificates";
 const RHEL: &str = "/etc/pki/ca-trust/source/anchors";
@@ -32,7 +32,11 @@ pub(crate) fn detect(host: &Host) -> bool {
     !layouts(host).is_empty()
 }
 
-pub(crate) fn check(host: &Host, anchors: &[Anchor], force: bool) -> anyhow::Result<Vec<Step>> {
+pub(crate) fn check(
+    host: &Host,
+    anchors: &[Anchor],
+    different: Different,
+) -> anyhow::Result<Vec<Step>> {
     let dirs = layouts(host);
     if dirs.is_empty() {
         anyhow::bail!(
@@ -50,7 +54,7 @@ pub(crate) fn check(host: &Host, anchors: &[Anchor], force: bool) -> anyhow::Res
                 vec![anchor.endpoint.clone()],
                 path,
                 &anchor.pem,
-                force,
+                different,
             )?);
         }
     }
