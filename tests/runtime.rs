@@ -17,14 +17,12 @@ const X509: &str = "x509: certificate signed by unknown authority";
 
 /// Run the tool in the runtime's namespace with both endpoints and `--format json`.
 fn run_json(rt: &Runtime, reg: &ClusterRegistry, args: &[&str]) -> Value {
-    let mut full = vec![
-        "--internal",
-        reg.vip.as_str(),
-        "--external",
-        reg.mlb.as_str(),
-        "--format",
-        "json",
-    ];
+    run_json_for(rt, &reg.vip, &reg.mlb, args)
+}
+
+/// [`run_json`] with the endpoints given as they are spelled.
+fn run_json_for(rt: &Runtime, vip: &str, mlb: &str, args: &[&str]) -> Value {
+    let mut full = vec!["--internal", vip, "--external", mlb, "--format", "json"];
     full.extend_from_slice(args);
     let out = rt.dcosreg(&full);
     assert_status_for(&out, 0, format_args!("docker-dcosreg {}", args.join(" ")));
@@ -222,5 +220,82 @@ fn system_store_changes_need_the_daemons_that_loaded_it_restarted_and_leave_no_d
     assert_x509(
         rt.pull(&image(&vip)),
         "classic pull after untrust + restart",
+    );
+}
+
+/// A CA rotation with no failed pull, in four stages, with the real dockerd (classic pulls
+/// and BuildKit builds), containerd (`ctr --hosts-dir`) and podman: the old CA trusted; the new CA added beside it (`trust
+/// --add`); the registry redeployed with a certificate from the new CA; the old CA untrusted
+/// (`untrust --fingerprint`). Every client pulls through the VIP and Marathon-LB at every
+/// stage, doing only the restarts each step said; at the end a registry serving the old
+/// certificate is refused.
+#[test]
+fn a_ca_rotation_never_fails_a_pull() {
+    let (rt, mut reg) = runtime_with_app();
+    let [vip, _, mlb] = reg.spellings();
+    let targets = ["--target", "docker,containerd,containers"];
+    let all_pull = |rt: &Runtime, stage: &str| {
+        for spelling in [&vip, &mlb] {
+            let reference = image(spelling);
+            rt.rmi(&reference);
+            rt.pull(&reference)
+                .unwrap_or_else(|e| panic!("{stage}: classic pull {reference}: {e}"));
+            rt.buildkit_build(&reference)
+                .unwrap_or_else(|e| panic!("{stage}: BuildKit FROM {reference}: {e}"));
+            rt.ctr_pull(&reference)
+                .unwrap_or_else(|e| panic!("{stage}: ctr pull {reference}: {e}"));
+            rt.podman_pull(&reference)
+                .unwrap_or_else(|e| panic!("{stage}: podman pull {reference}: {e}"));
+        }
+    };
+    let act = |rt: &Runtime, args: &[&str]| {
+        let report = run_json_for(rt, &vip, &mlb, args);
+        for service in restarts(&report) {
+            rt.restart(&service);
+        }
+        report
+    };
+
+    // 1. The old CA, trusted as ever.
+    let old_fingerprint = reg.ca_fingerprint();
+    let mut trust = vec!["trust", "--fingerprint", old_fingerprint.as_str()];
+    trust.extend_from_slice(&targets);
+    act(&rt, &trust);
+    all_pull(&rt, "old CA, old certificate");
+
+    // 2. The new CA beside it: the registry still serves the old certificate.
+    let new_dir = tempfile::tempdir_in(rt.dir()).expect("tempdir");
+    let new_chain = support::peers::TestChain::new(new_dir.path(), &[&reg.ns.inner_ip]);
+    let new_ca = new_dir.path().join("new-ca.crt");
+    std::fs::write(&new_ca, &new_chain.ca_pem).expect("new CA");
+    let new_ca_arg = new_ca.to_str().unwrap().to_string();
+    let mut add = vec!["trust", "--ca-file", new_ca_arg.as_str(), "--yes", "--add"];
+    add.extend_from_slice(&targets);
+    let report = act(&rt, &add);
+    assert!(
+        report.to_string().contains("ca-"),
+        "the new CA is a file of its own: {report}"
+    );
+    all_pull(&rt, "both CAs, old certificate");
+
+    // 3. The registry serves the certificate of the new CA.
+    let old_chain = reg.serve(new_chain);
+    all_pull(&rt, "both CAs, new certificate");
+
+    // 4. The old CA goes.
+    let mut untrust = vec!["untrust", "--fingerprint", old_fingerprint.as_str()];
+    untrust.extend_from_slice(&targets);
+    act(&rt, &untrust);
+    all_pull(&rt, "new CA, new certificate");
+
+    // A registry still serving the old certificate is refused everywhere.
+    reg.serve(old_chain);
+    let reference = image(&vip);
+    rt.rmi(&reference);
+    assert_x509(rt.pull(&reference), "classic pull of the old certificate");
+    assert_x509(rt.ctr_pull(&reference), "ctr pull of the old certificate");
+    assert_x509(
+        rt.podman_pull(&image(&mlb)),
+        "podman pull of the old certificate",
     );
 }

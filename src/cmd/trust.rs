@@ -377,7 +377,8 @@ fn verify(
 }
 
 /// One store's verdict on a chain: Docker's with the system pool plus its certs.d
-/// directory, the others' with the system pool plus the CA file they were given.
+/// directory, the others' with the system pool plus the CA file they were given and the CA
+/// files beside it.
 fn judge(
     config: &Config,
     target: Target,
@@ -395,10 +396,18 @@ fn judge(
             crate::trust::docker_endpoint_dir(config, endpoint),
         )
     } else {
+        // Every CA file beside it counts too: after `--add` the store trusts the old CA and
+        // the new one (its hosts.toml or buildkitd.toml lists both, containers read every
+        // *.crt of the directory).
         let mut anchors = crate::x509::Anchors::system(config);
         match crate::x509::Anchors::from_file(path) {
             Ok(own) => anchors.certs.extend(own.certs),
             Err(e) => return (false, Some(format!("not verified: {e}"))),
+        }
+        if let Some(dir) = path.parent() {
+            if let Ok(beside) = crate::x509::Anchors::from_cert_dir(dir) {
+                anchors.certs.extend(beside.certs);
+            }
         }
         anchors
     };

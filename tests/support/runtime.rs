@@ -585,6 +585,27 @@ impl ClusterRegistry {
         self._registries.retain(|r| !r.addr.ends_with(&suffix));
     }
 
+    /// Serve `chain` (a renewed certificate, or one from a rotated CA) on both ports from
+    /// the same storage, as a registry redeployed with new files does; the chain served
+    /// until now is given back.
+    pub fn serve(&mut self, chain: super::peers::TestChain) -> super::peers::TestChain {
+        self._registries.clear();
+        let storage = self._dir.path().join("storage");
+        self._registries = [443, 5000]
+            .map(|port| {
+                Registry::start_in_netns_sharing(
+                    &self.ns,
+                    port,
+                    &chain.chain_pem,
+                    &chain.key_pem,
+                    Some(&storage),
+                    "",
+                )
+            })
+            .into();
+        std::mem::replace(&mut self.chain, chain)
+    }
+
     /// The CA's SHA-256 fingerprint (what `trust --fingerprint` pins).
     pub fn ca_fingerprint(&self) -> String {
         self.chain.fingerprints()[1].clone()
