@@ -542,8 +542,12 @@ pub(crate) struct RolloutArgs {
     #[arg(long, value_name = "DIR")]
     pub(crate) remote_root: Option<String>,
     /// Replace a different ca.crt already installed on an agent
-    #[arg(long)]
+    #[arg(long, conflicts_with = "add")]
     pub(crate) force: bool,
+    /// Install the CA beside a different one already on an agent (a CA rotation, as
+    /// `trust --add`)
+    #[arg(long)]
+    pub(crate) add: bool,
     /// Image of the --via kubernetes DaemonSet (needs sh and sleep)
     #[arg(long, value_name = "IMAGE", default_value = "busybox:1.36")]
     pub(crate) image: String,

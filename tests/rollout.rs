@@ -1172,3 +1172,52 @@ fn the_dcos_token_goes_only_to_a_verified_master() {
     assert_eq!(requests.len(), 1, "{requests:?}");
     assert_eq!(requests[0].header("authorization"), Some("token=t0ken"));
 }
+
+/// `rollout --add` (a CA rotation on the agents, as `trust --add`): where an agent holds a
+/// different ca.crt, the new CA goes beside it as `ca-<fingerprint>.crt` and both stay; a
+/// second run finds it there.
+#[test]
+fn add_installs_the_new_ca_beside_the_old_one_on_every_agent() {
+    let agent = unique_loopback_ip();
+    let sshd = Sshd::start(std::slice::from_ref(&agent));
+    let dir = tempfile::tempdir().expect("tmp");
+    let (ca, pem) = make_ca(dir.path(), "new-ca");
+    let (_, old_pem) = make_ca(dir.path(), "old-ca");
+    let root = dir.path().join("agents");
+    let existing = root.join(&agent).join(LAYOUT[0]);
+    std::fs::create_dir_all(existing.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&existing, &old_pem).expect("old CA");
+    let tag: String = openssl_fingerprint(&pem)
+        .replace(':', "")
+        .to_ascii_lowercase()
+        .chars()
+        .take(16)
+        .collect();
+
+    let mut args = base_args(&ca, &root);
+    args.extend(strings(&["--agent", &agent, "--yes", "--add"]));
+    args.extend(sshd.ssh_args());
+    for run in 0..2 {
+        let out = dcosreg(&args);
+        assert_status(&out, 0);
+        let text = stdout(&out);
+        let line = line_for(&text, &agent);
+        if run == 1 {
+            assert!(
+                line.starts_with(&format!("{agent}: already installed")),
+                "{line}"
+            );
+        }
+        assert_eq!(std::fs::read_to_string(&existing).expect("read"), old_pem);
+        let beside = existing.with_file_name(format!("ca-{tag}.crt"));
+        assert_eq!(
+            std::fs::read_to_string(&beside)
+                .unwrap_or_else(|e| panic!("{}: {e}", beside.display())),
+            pem
+        );
+        // Where nothing was installed, the CA goes to ca.crt as always.
+        let fresh = root.join(&agent).join(LAYOUT[2]);
+        assert_eq!(std::fs::read_to_string(&fresh).expect("read"), pem);
+    }
+    assert_no_leftovers(&root);
+}

@@ -64,7 +64,11 @@ pub(crate) fn run(
         .iter()
         .map(|entry| (entry.endpoint.clone(), entry.bundle_pem()))
         .collect();
-    let mut payload = Payload::new(&per_endpoint, args.force, args.conntrack_liberal);
+    let mut payload = Payload::new(
+        &per_endpoint,
+        crate::trust::Different::from_flags(args.force, args.add),
+        args.conntrack_liberal,
+    );
     if let Some(archive) = archive {
         payload = payload.with_credentials_archive(archive);
     }

@@ -34,6 +34,9 @@ pub(crate) struct Payload {
     pub(crate) files: Vec<(String, usize)>,
     /// Replace a different ca.crt that is already there (as `trust --force`).
     pub(crate) force: bool,
+    /// Install beside a different ca.crt that is already there, as `ca-<fingerprint>.crt`
+    /// (as `trust --add`: a CA rotation).
+    pub(crate) add: bool,
     /// Also set and persist nf_conntrack_tcp_be_liberal=1.
     pub(crate) conntrack_liberal: bool,
     /// `--credentials-archive`: the `.tar.gz` every agent gets as [`CREDENTIALS_ARCHIVE`].
@@ -45,7 +48,11 @@ pub(crate) const CREDENTIALS_ARCHIVE: &str = crate::snippet::dcos_credentials::A
 
 impl Payload {
     /// Each endpoint with its CA bundle → every certs.d file of both runtimes.
-    pub(crate) fn new(per_endpoint: &[(Endpoint, String)], force: bool, conntrack: bool) -> Self {
+    pub(crate) fn new(
+        per_endpoint: &[(Endpoint, String)],
+        different: crate::trust::Different,
+        conntrack: bool,
+    ) -> Self {
         let mut bundles: Vec<String> = Vec::new();
         let mut files: Vec<(String, usize)> = Vec::new();
         for (endpoint, pem) in per_endpoint {
@@ -68,7 +75,8 @@ impl Payload {
         Payload {
             bundles,
             files,
-            force,
+            force: different == crate::trust::Different::Replace,
+            add: different == crate::trust::Different::Beside,
             conntrack_liberal: conntrack,
             credentials_archive: None,
         }
@@ -133,8 +141,15 @@ pub(crate) fn render(payload: &Payload, root_expr: &str, live_sysctl: bool, tail
     }
     s.push_str(INSTALL_FN);
     for (path, index) in &payload.files {
+        // With --add, where a different CA is there the new one goes beside it.
+        let beside = payload
+            .add
+            .then(|| crate::trust::beside(std::path::Path::new(path), &payload.bundles[*index]))
+            .flatten()
+            .map(|b| format!(" \"$root\"{}", shell_quote(&b.to_string_lossy())))
+            .unwrap_or_default();
         s.push_str(&format!(
-            "install_file ca_{index} \"$root\"{} \"$force\"\n",
+            "install_file ca_{index} \"$root\"{} \"$force\"{beside}\n",
             shell_quote(path)
         ));
     }
@@ -220,6 +235,7 @@ const INSTALL_FN: &str = r#"install_file() {
   tmp="$dir/.dcosreg-$$.tmp"
   if ! "$1" > "$tmp" 2>/dev/null; then rm -f "$tmp"; say "error $2 cannot write into $dir"; failed=$((failed + 1)); return; fi
   if [ -f "$2" ] && [ "$(cat "$2"; echo .)" = "$(cat "$tmp"; echo .)" ]; then rm -f "$tmp"; say "same $2"; return; fi
+  if [ -e "$2" ] && [ "$3" != 1 ] && [ -n "${4:-}" ]; then rm -f "$tmp"; tmp=''; install_file "$1" "$4" 0; return; fi
   if [ -e "$2" ] && [ "$3" != 1 ]; then rm -f "$tmp"; say "conflict $2"; failed=$((failed + 1)); return; fi
   if ! chmod 644 "$tmp" || ! mv -f "$tmp" "$2"; then rm -f "$tmp"; say "error $2 cannot replace it"; failed=$((failed + 1)); return; fi
   tmp=''
@@ -278,7 +294,7 @@ mod tests {
                 (ep("192.168.0.1"), pem.clone()),
                 (ep("192.168.1.50:5000"), pem),
             ],
-            false,
+            crate::trust::Different::Keep,
             false,
         );
         let paths: Vec<&str> = payload.files.iter().map(|(p, _)| p.as_str()).collect();
@@ -307,7 +323,11 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let elsewhere = tempfile::tempdir().unwrap();
         let pem = "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n".to_string();
-        let payload = Payload::new(&[(ep("10.1.2.3:5000"), pem)], true, false);
+        let payload = Payload::new(
+            &[(ep("10.1.2.3:5000"), pem)],
+            crate::trust::Different::Replace,
+            false,
+        );
         let docker = root.path().join("etc/docker/certs.d/10.1.2.3:5000/ca.crt");
         std::fs::create_dir_all(&docker).unwrap();
         let podman = root.path().join("etc/containers/certs.d/10.1.2.3:5000");

@@ -24,6 +24,7 @@
 //! prune_links(&Host, &[Removal])                        // untrust: the system store's recorded links
 //! Target::inspect(&Host, &[Endpoint], Scope::{Host|Traps}, &Fixes) -> Vec<Finding>
 //! Anchor::from_approved(&EndpointCa) -> Option<Anchor>  // what to install for one endpoint
+//! Different::{Keep, Replace, Beside}; beside(path, pem) -> Option<PathBuf>  // --add: ca-<fp>.crt
 //!
 //! DOCKER_CERTS_D, docker_endpoint_dir(&Config, &Endpoint) -> PathBuf  // where Docker keeps trust,
 //! docker_ca_file(name) -> String, CONTAINERS_CERTS_D, CERTS_D_CA_FILE  // for x509, probe, rollout, snippet
@@ -400,7 +401,7 @@ impl Different {
 /// `ca.crt` → `ca-<tag>.crt`: where [`Different::Beside`] puts a CA next to another, named
 /// after its fingerprint (Docker and containers/image read every `*.crt` of a certs.d
 /// directory; the TOML stores list each file).
-fn beside(path: &Path, pem: &str) -> Option<PathBuf> {
+pub(crate) fn beside(path: &Path, pem: &str) -> Option<PathBuf> {
     let der = crate::pem::parse_certificates(pem.as_bytes(), Path::new("-"))
         .ok()?
         .into_iter()
