@@ -281,12 +281,44 @@ fn a_ca_rotation_never_fails_a_pull() {
     // 3. The registry serves the certificate of the new CA.
     let old_chain = reg.serve(new_chain);
     all_pull(&rt, "both CAs, new certificate");
+    // doctor sees the rotation half done, and names the command that finishes it.
+    let stale = |rt: &Runtime| -> Vec<Value> {
+        let out = rt.dcosreg(&[
+            "--internal",
+            &vip,
+            "--external",
+            &mlb,
+            "--format",
+            "json",
+            "doctor",
+        ]);
+        json(&out)["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter(|f| f["code"] == "stale-ca")
+            .cloned()
+            .collect()
+    };
+    let half_done = stale(&rt);
+    assert!(
+        !half_done.is_empty(),
+        "doctor missed the half-done rotation"
+    );
+    for finding in &half_done {
+        let fix = finding["fix"].as_str().expect("a fix");
+        assert!(
+            fix.contains("untrust") && fix.contains(&old_fingerprint),
+            "{finding}"
+        );
+    }
 
     // 4. The old CA goes.
     let mut untrust = vec!["untrust", "--fingerprint", old_fingerprint.as_str()];
     untrust.extend_from_slice(&targets);
     act(&rt, &untrust);
     all_pull(&rt, "new CA, new certificate");
+    assert!(stale(&rt).is_empty(), "doctor still reports a stale CA");
 
     // A registry still serving the old certificate is refused everywhere.
     reg.serve(old_chain);

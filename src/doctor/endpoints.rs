@@ -77,6 +77,9 @@ pub(super) fn inspect(config: &Config, fixes: &Fixes) -> Vec<Finding> {
                 .fix(fixes.dcosreg(&format!("trust {ep}"))),
             );
         }
+        if judgement.trusted {
+            findings.extend(stale_cas(config, endpoint, &probe.chain.certs, fixes));
+        }
         // The verdict above already carries the error; the explanations inform.
         findings.extend(judgement.findings.into_iter().map(|finding| Finding {
             severity: finding.severity.min(Severity::Warning),
@@ -97,6 +100,62 @@ pub(super) fn inspect(config: &Config, fixes: &Fixes) -> Vec<Finding> {
                 ),
             )
             .fix(fixes.dcosreg("endpoint --format json")),
+        );
+    }
+    findings
+}
+
+/// A rotation left half done: in the endpoint's certs.d, a CA file that no longer verifies
+/// the certificate the endpoint serves (another one does), to be untrusted by its
+/// fingerprint once every registry serves the new certificate.
+fn stale_cas(
+    config: &Config,
+    endpoint: &crate::endpoint::Endpoint,
+    chain: &[rustls_pki_types::CertificateDer<'static>],
+    fixes: &Fixes,
+) -> Vec<Finding> {
+    let dir = crate::trust::docker_endpoint_dir(config, endpoint);
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<std::path::PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "crt") && p.is_file())
+        .collect();
+    if files.len() < 2 {
+        return Vec::new();
+    }
+    files.sort();
+    let mut findings = Vec::new();
+    for file in files {
+        let Ok(own) = Anchors::from_file(&file) else {
+            continue;
+        };
+        let Some(first) = own.certs.first().map(|a| x509::CertSummary::of_der(&a.der)) else {
+            continue;
+        };
+        let mut alone = Anchors::system(config);
+        alone.certs.extend(own.certs);
+        let verdict = x509::judge(chain, &alone, endpoint, &[], SystemTime::now());
+        if verdict.trusted {
+            continue;
+        }
+        findings.push(
+            Finding::new(
+                "stale-ca",
+                Severity::Warning,
+                format!(
+                    "{} ({}) no longer verifies the certificate {endpoint} serves; another CA there does: a CA rotation left half done",
+                    file.display(),
+                    first.subject
+                ),
+            )
+            .fix(fixes.dcosreg(&format!(
+                "untrust {} --fingerprint {}",
+                quote(endpoint.to_string()),
+                first.sha256
+            ))),
         );
     }
     findings
