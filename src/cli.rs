@@ -563,6 +563,18 @@ pub(crate) struct RolloutArgs {
     /// /etc/docker.tar.gz, mode 0600 (--via ssh only)
     #[arg(long, value_name = "FILE")]
     pub(crate) credentials_archive: Option<PathBuf>,
+    /// Also copy DIR/domain.crt (0644) and DIR/domain.key (0600), the registry's own pair, to
+    /// every agent (--via ssh only)
+    #[arg(long, value_name = "DIR")]
+    pub(crate) server_cert: Option<PathBuf>,
+    /// Where --server-cert puts the pair on the agents
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "/etc/privateregistry/certs",
+        requires = "server_cert"
+    )]
+    pub(crate) server_cert_path: String,
     /// List agents and actions; change nothing
     #[arg(long)]
     pub(crate) dry_run: bool,

@@ -1221,3 +1221,89 @@ fn add_installs_the_new_ca_beside_the_old_one_on_every_agent() {
     }
     assert_no_leftovers(&root);
 }
+
+/// `rollout --server-cert DIR`: the registry's own pair reaches every agent where the guide
+/// puts it (domain.crt 0644, domain.key 0600), a rerun writes nothing, the key never shows
+/// in any output, and the Marathon and Kubernetes ways are refused (they would carry it).
+#[test]
+fn server_cert_reaches_every_agent_private_and_idempotent() {
+    let agents = [unique_loopback_ip(), unique_loopback_ip()];
+    let sshd = Sshd::start(&agents);
+    let dir = tempfile::tempdir().expect("tmp");
+    let pair = dir.path().join("pair");
+    let made = dcosreg(&strings(&[
+        "--internal",
+        INTERNAL,
+        "--external",
+        EXTERNAL,
+        "cert",
+        "--out",
+        &pair.display().to_string(),
+    ]));
+    assert_status(&made, 0);
+    let cert = std::fs::read(pair.join("domain.crt")).expect("domain.crt");
+    let key = std::fs::read(pair.join("domain.key")).expect("domain.key");
+    let key_line = String::from_utf8_lossy(&key)
+        .lines()
+        .nth(1)
+        .expect("a key body line")
+        .to_string();
+    let root = dir.path().join("agents");
+    let mut args = base_args(&pair.join("ca.crt"), &root);
+    args.extend(strings(&[
+        "--server-cert",
+        &pair.display().to_string(),
+        "--yes",
+    ]));
+    for agent in &agents {
+        args.extend(strings(&["--agent", agent]));
+    }
+    args.extend(sshd.ssh_args());
+    let no_key = |out: &std::process::Output| {
+        assert!(
+            !stdout(out).contains(&key_line) && !stderr(out).contains(&key_line),
+            "the key leaked into the output"
+        );
+    };
+    let out = dcosreg(&args);
+    assert_status(&out, 0);
+    no_key(&out);
+    for agent in &agents {
+        let base = root.join(agent).join("etc/privateregistry/certs");
+        assert_eq!(std::fs::read(base.join("domain.crt")).expect("crt"), cert);
+        assert_eq!(std::fs::read(base.join("domain.key")).expect("key"), key);
+        assert_eq!(mode(&base.join("domain.crt")), 0o644);
+        assert_eq!(mode(&base.join("domain.key")), 0o600);
+    }
+    let out = dcosreg(&args);
+    assert_status(&out, 0);
+    no_key(&out);
+    for agent in &agents {
+        assert_eq!(
+            line_for(&stdout(&out), agent),
+            format!("{agent}: already installed")
+        );
+    }
+    assert_no_leftovers(&root);
+    // Another path; and the dry run says where, without the key.
+    let mut elsewhere = args.clone();
+    elsewhere.extend(strings(&[
+        "--server-cert-path",
+        "/opt/registry/tls",
+        "--dry-run",
+    ]));
+    let out = dcosreg(&elsewhere);
+    assert_status(&out, 0);
+    no_key(&out);
+    assert!(
+        stdout(&out).contains("/opt/registry/tls/domain.key (mode 0600"),
+        "{}",
+        stdout(&out)
+    );
+    // Marathon would carry the key in its app: refused before anything is done.
+    let mut marathon = args.clone();
+    marathon.extend(strings(&["--via", "marathon"]));
+    let out = dcosreg(&marathon);
+    assert_status(&out, 2);
+    no_key(&out);
+}

@@ -53,6 +53,7 @@ pub(crate) fn run(
         None => Anchors::system(config),
     };
     let archive = read_credentials_archive(args)?;
+    let server_cert = read_server_cert(args)?;
 
     // Kubernetes schedules on every node itself: no agent list is needed.
     let agents = match args.via {
@@ -71,6 +72,9 @@ pub(crate) fn run(
     );
     if let Some(archive) = archive {
         payload = payload.with_credentials_archive(archive);
+    }
+    if let Some(server) = server_cert {
+        payload = payload.with_server_cert(server);
     }
 
     match args.via {
@@ -146,6 +150,63 @@ fn read_credentials_archive(args: &RolloutArgs) -> anyhow::Result<Option<Vec<u8>
         );
     }
     Ok(Some(bytes))
+}
+
+/// `--server-cert DIR`: the registry's `domain.crt` (certificates) and `domain.key` (a
+/// private key), regular files of sane size, for `--via ssh` only (a Marathon app or
+/// DaemonSet spec would carry the key). The key is never printed.
+fn read_server_cert(args: &RolloutArgs) -> anyhow::Result<Option<rollout::ServerCert>> {
+    const MAX: u64 = 1024 * 1024;
+    let Some(dir) = &args.server_cert else {
+        return Ok(None);
+    };
+    if args.via != Via::Ssh {
+        bail!("--server-cert works with --via ssh only: a Marathon app or DaemonSet spec would carry the key — copy the pair with --via ssh");
+    }
+    if !args.server_cert_path.starts_with('/') {
+        bail!(
+            "--server-cert-path {:?} is not an absolute path — give a directory like /etc/privateregistry/certs",
+            args.server_cert_path
+        );
+    }
+    let read = |name: &str| {
+        let path = dir.join(name);
+        crate::fsutil::read_file(&path, MAX).map_err(|e| {
+            anyhow!(
+                "--server-cert: cannot read {}: {} — give the directory `cert` wrote (domain.crt, domain.key)",
+                path.display(),
+                crate::fsutil::io_reason(&e)
+            )
+        })
+    };
+    let cert = read("domain.crt")?;
+    let key = read("domain.key")?;
+    let certs = crate::pem::parse_certificates(&cert, &dir.join("domain.crt"))?;
+    if certs.is_empty() {
+        bail!(
+            "--server-cert: {} holds no certificate",
+            dir.join("domain.crt").display()
+        );
+    }
+    {
+        use rustls_pki_types::pem::PemObject as _;
+        if rustls_pki_types::PrivateKeyDer::from_pem_slice(&key).is_err() {
+            // Never quote the file: it may be a key in another form.
+            bail!(
+                "--server-cert: {} is not a PEM private key",
+                dir.join("domain.key").display()
+            );
+        }
+    }
+    let cert_pem: String = certs
+        .iter()
+        .map(|der| crate::pem::to_pem(der.as_ref()))
+        .collect();
+    Ok(Some(rollout::ServerCert {
+        dir: args.server_cert_path.clone(),
+        cert_pem,
+        key_pem: key,
+    }))
 }
 
 /// The CA per endpoint, from `trust`'s shared source with `trust`'s rules: shown, then

@@ -36,7 +36,7 @@ pub(crate) use kubernetes::daemonset;
 pub(crate) use marathon::{
     app as marathon_app, deploy as marathon_deploy, APP_ID as MARATHON_APP_ID,
 };
-pub(crate) use script::{normalize_root, render, Payload, SYSCTL_FILE, SYSCTL_KEY};
+pub(crate) use script::{normalize_root, render, Payload, ServerCert, SYSCTL_FILE, SYSCTL_KEY};
 pub(crate) use ssh::{fan_out, install as ssh_install, SshSettings};
 
 use serde::Serialize;

@@ -41,6 +41,36 @@ pub(crate) struct Payload {
     pub(crate) conntrack_liberal: bool,
     /// `--credentials-archive`: the `.tar.gz` every agent gets as [`CREDENTIALS_ARCHIVE`].
     pub(crate) credentials_archive: Option<Vec<u8>>,
+    /// `--server-cert`: the registry's own certificate and key for the agents that may run it.
+    pub(crate) server_cert: Option<ServerCert>,
+}
+
+/// The registry's `domain.crt` and `domain.key`, for `dir` on every agent (the guide's
+/// `/etc/privateregistry/certs`).
+#[derive(Clone)]
+pub(crate) struct ServerCert {
+    pub(crate) dir: String,
+    pub(crate) cert_pem: String,
+    pub(crate) key_pem: Vec<u8>,
+}
+
+impl std::fmt::Debug for ServerCert {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerCert")
+            .field("dir", &self.dir)
+            .field("key_pem", &"<hidden>")
+            .finish()
+    }
+}
+
+impl ServerCert {
+    pub(crate) fn cert_path(&self) -> String {
+        format!("{}/domain.crt", self.dir.trim_end_matches('/'))
+    }
+
+    pub(crate) fn key_path(&self) -> String {
+        format!("{}/domain.key", self.dir.trim_end_matches('/'))
+    }
 }
 
 /// Where DC/OS tasks fetch the registry login from (`fetch: file:///etc/docker.tar.gz`).
@@ -79,7 +109,14 @@ impl Payload {
             add: different == crate::trust::Different::Beside,
             conntrack_liberal: conntrack,
             credentials_archive: None,
+            server_cert: None,
         }
+    }
+
+    /// Also install the registry's certificate (0644) and key (0600).
+    pub(crate) fn with_server_cert(mut self, server: ServerCert) -> Self {
+        self.server_cert = Some(server);
+        self
     }
 
     /// Also install `archive` as [`CREDENTIALS_ARCHIVE`] (mode 0600).
@@ -98,6 +135,16 @@ impl Payload {
         if self.credentials_archive.is_some() {
             actions.push(format!(
                 "write {root}{CREDENTIALS_ARCHIVE} (mode 0600, skipped when identical)"
+            ));
+        }
+        if let Some(server) = &self.server_cert {
+            actions.push(format!(
+                "write {root}{} (skipped when identical)",
+                server.cert_path()
+            ));
+            actions.push(format!(
+                "write {root}{} (mode 0600, skipped when identical)",
+                server.key_path()
             ));
         }
         if self.conntrack_liberal {
@@ -154,7 +201,23 @@ pub(crate) fn render(payload: &Payload, root_expr: &str, live_sysctl: bool, tail
         ));
     }
     if let Some(archive) = &payload.credentials_archive {
-        s.push_str(&archive_installer(archive));
+        s.push_str(&secret_installer("archive", CREDENTIALS_ARCHIVE, archive));
+    }
+    if let Some(server) = &payload.server_cert {
+        // The certificate is public (0644, ours by name); the key is a secret.
+        s.push_str(&format!(
+            "server_cert() {{\ncat <<'DCOSREG_SERVER_CERT'\n{}DCOSREG_SERVER_CERT\n}}\n",
+            ensure_newline(&server.cert_pem)
+        ));
+        s.push_str(&format!(
+            "install_file server_cert \"$root\"{} 1\n",
+            shell_quote(&server.cert_path())
+        ));
+        s.push_str(&secret_installer(
+            "server_key",
+            &server.key_path(),
+            &server.key_pem,
+        ));
     }
     if payload.conntrack_liberal {
         s.push_str(&format!(
@@ -177,42 +240,45 @@ pub(crate) fn render(payload: &Payload, root_expr: &str, live_sysctl: bool, tail
     s
 }
 
-/// The archive travels base64-encoded in a quoted here-document (binary is not safe in a
-/// shell script) and is compared in that form, so identical content is left alone. It is
-/// ours by name: a different archive (a new password) replaces the old one without --force.
-/// Written 0600 under umask 077 before the rename: the password is never readable by others.
-fn archive_installer(archive: &[u8]) -> String {
+/// A private file (the credentials archive, the registry's key) travels base64-encoded in
+/// a quoted here-document (binary is not safe in a shell script) and is compared in that
+/// form, so identical content is left alone. It is ours by name: a different content (a new
+/// password, a renewed key) replaces the old one without --force. Written 0600 under umask
+/// 077 before the rename: the secret is never readable by others. `name` is a shell
+/// identifier unique in the script.
+fn secret_installer(name: &str, target: &str, bytes: &[u8]) -> String {
     use base64::Engine;
-    let encoded = base64::engine::general_purpose::STANDARD.encode(archive);
+    let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
     let mut lines = String::new();
     for chunk in encoded.as_bytes().chunks(76) {
         lines.push_str(&String::from_utf8_lossy(chunk));
         lines.push('\n');
     }
+    let upper = name.to_ascii_uppercase();
     format!(
-        r#"archive_b64() {{
-cat <<'DCOSREG_ARCHIVE'
-{lines}DCOSREG_ARCHIVE
+        r#"{name}_b64() {{
+cat <<'DCOSREG_{upper}'
+{lines}DCOSREG_{upper}
 }}
-install_archive() {{
+install_{name}() {{
   target="$root"{path}
   dir=${{target%/*}}
   if ! mkdir -p "$dir" 2>/dev/null; then say "error $target cannot create $dir"; failed=$((failed + 1)); return; fi
   if [ -d "$target" ]; then say "error $target is a directory, not a file — move it away"; failed=$((failed + 1)); return; fi
-  if [ -f "$target" ] && [ "$(base64 < "$target" | tr -d '\n')" = "$(archive_b64 | tr -d '\n')" ]; then
+  if [ -f "$target" ] && [ "$(base64 < "$target" | tr -d '\n')" = "$({name}_b64 | tr -d '\n')" ]; then
     if chmod 600 "$target"; then say "same $target"; else say "error $target cannot set mode 0600"; failed=$((failed + 1)); fi
     return
   fi
   tmp="$dir/.dcosreg-$$.tmp"
-  if ! (umask 077 && archive_b64 | base64 -d > "$tmp") 2>/dev/null; then rm -f "$tmp"; say "error $target cannot write into $dir (needs base64)"; failed=$((failed + 1)); return; fi
+  if ! (umask 077 && {name}_b64 | base64 -d > "$tmp") 2>/dev/null; then rm -f "$tmp"; say "error $target cannot write into $dir (needs base64)"; failed=$((failed + 1)); return; fi
   if ! chmod 600 "$tmp" || ! mv -f "$tmp" "$target"; then rm -f "$tmp"; say "error $target cannot replace it"; failed=$((failed + 1)); return; fi
   tmp=''
-  if [ ! -f "$target" ] || [ -L "$target" ] || [ "$(base64 < "$target" | tr -d '\n')" != "$(archive_b64 | tr -d '\n')" ]; then say "error $target does not hold what was written"; failed=$((failed + 1)); return; fi
+  if [ ! -f "$target" ] || [ -L "$target" ] || [ "$(base64 < "$target" | tr -d '\n')" != "$({name}_b64 | tr -d '\n')" ]; then say "error $target does not hold what was written"; failed=$((failed + 1)); return; fi
   say "installed $target"
 }}
-install_archive
+install_{name}
 "#,
-        path = shell_quote(CREDENTIALS_ARCHIVE),
+        path = shell_quote(target),
     )
 }
 
