@@ -14,6 +14,7 @@
 mod certgen;
 mod cli;
 mod cmd;
+mod completion;
 mod config;
 mod credentials;
 mod dockerfile;
@@ -57,6 +58,19 @@ pub use plugin::{metadata_before_start, InitArrayFn};
 /// Runs the command `args` (the whole command line, program name first) names.
 pub fn run(args: Vec<OsString>) -> ExitCode {
     let args = plugin::credential_helper_args(args);
+    // Docker's TAB: `docker-dcosreg __complete dcosreg ARGS… WORD` (cobra's protocol).
+    if args.get(1).is_some_and(|a| a == "__complete") {
+        let words: Vec<String> = args[2..]
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        return match output::Printer::new(output::Format::Text)
+            .raw(completion::answer(&words).as_bytes())
+        {
+            Ok(()) => ExitStatus::Success.into(),
+            Err(_) => ExitStatus::Error.into(),
+        };
+    }
     let invocation = plugin::Invocation::from_args(args);
     let (cli, overrides) = match cli::parse(&invocation) {
         Ok(parsed) => parsed,

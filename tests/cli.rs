@@ -433,3 +433,47 @@ fn install_script_installs_a_prebuilt_binary_or_tarball_without_cargo() {
     let out = Command::new(&command).arg("--version").output().unwrap();
     assert_status(&out, 0);
 }
+
+/// TAB after `docker dcosreg`: the real docker CLI asks the plugin (`__complete`) and
+/// passes cobra's answer through: commands, then `--target`'s stores, then the snippet kinds.
+#[test]
+fn docker_completes_the_plugin_s_commands_and_values() {
+    let home = docker_home_with_plugin();
+    let complete = |words: &[&str]| {
+        let mut args = vec!["__complete", "dcosreg"];
+        args.extend_from_slice(words);
+        let out = docker(home.path(), &args);
+        assert_status(&out, 0);
+        stdout(&out)
+    };
+    let top = complete(&[""]);
+    for command in ["trust", "check", "rewrite", "snippet", "catalog"] {
+        assert!(
+            top.lines().any(|l| l.starts_with(&format!("{command}\t"))),
+            "{command} missing:\n{top}"
+        );
+    }
+    assert!(top.lines().last() == Some(":4"), "{top}");
+    let targets = complete(&["trust", "--target", ""]);
+    let values: Vec<&str> = targets.lines().collect();
+    assert_eq!(
+        values,
+        [
+            "docker",
+            "containerd",
+            "containers",
+            "buildkit",
+            "mesos",
+            "system",
+            ":4"
+        ],
+        "{targets}"
+    );
+    let kinds = complete(&["snippet", ""]);
+    assert!(
+        kinds.contains("gitlab-runner\t") && kinds.contains("expiry\t"),
+        "{kinds}"
+    );
+    // A path flag leaves it to the shell's file names.
+    assert_eq!(complete(&["check", "--ca-file", ""]).trim(), ":0");
+}
