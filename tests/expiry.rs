@@ -49,10 +49,12 @@ fn serve() -> Served {
     }
 }
 
-fn check(s: &Served, extra: &[&str]) -> std::process::Output {
+/// `check` of the served registry with its CA; `global` before the command, `own` after.
+fn check(s: &Served, global: &[&str], own: &[&str]) -> std::process::Output {
     let mut args = vec!["--internal", &s.addr, "--external", &s.addr];
-    args.extend_from_slice(extra);
+    args.extend_from_slice(global);
     args.extend(["check", &s.addr, "--ca-file", &s.ca]);
+    args.extend_from_slice(own);
     dcosreg(&args)
 }
 
@@ -60,7 +62,7 @@ fn check(s: &Served, extra: &[&str]) -> std::process::Output {
 fn expires_within_json_and_exit_status() {
     let s = serve();
     // Inside the window: exit 1, a finding that names the date and the fix.
-    let out = check(&s, &["--format", "json"]);
+    let out = check(&s, &["--format", "json"], &[]);
     assert_status(&out, 0);
     let report = json(&out);
     let ep = &report["endpoints"][0];
@@ -75,20 +77,7 @@ fn expires_within_json_and_exit_status() {
     assert_eq!(parsed.unix_timestamp(), s.leaf_not_after);
     assert!(at.ends_with('Z'), "UTC: {at}");
 
-    let out = dcosreg(&[
-        "--format",
-        "json",
-        "--internal",
-        &s.addr,
-        "--external",
-        &s.addr,
-        "check",
-        &s.addr,
-        "--ca-file",
-        &s.ca,
-        "--expires-within",
-        "30d",
-    ]);
+    let out = check(&s, &["--format", "json"], &["--expires-within", "30d"]);
     assert_status(&out, 1);
     let report = json(&out);
     let findings = report["endpoints"][0]["findings"].as_array().unwrap();
@@ -105,18 +94,7 @@ fn expires_within_json_and_exit_status() {
         "{finding}"
     );
     // Outside the window: exit 0.
-    let out = dcosreg(&[
-        "--internal",
-        &s.addr,
-        "--external",
-        &s.addr,
-        "check",
-        &s.addr,
-        "--ca-file",
-        &s.ca,
-        "--expires-within",
-        "5d",
-    ]);
+    let out = check(&s, &[], &["--expires-within", "5d"]);
     assert_status(&out, 0);
     assert!(stdout(&out).contains("earliest expiry"), "{}", stdout(&out));
     // A bad duration is bad input.
@@ -219,18 +197,7 @@ fn prometheus_metrics_pass_promtool_and_the_textfile_is_atomic() {
     let file = dir.path().join("dcosreg.prom");
     std::fs::write(&file, "old").unwrap();
     let before = inode(&file);
-    let out = dcosreg(&[
-        "--internal",
-        &s.addr,
-        "--external",
-        &s.addr,
-        "check",
-        &s.addr,
-        "--ca-file",
-        &s.ca,
-        "--textfile",
-        file.to_str().unwrap(),
-    ]);
+    let out = check(&s, &[], &["--textfile", file.to_str().unwrap()]);
     assert_status(&out, 0);
     let written = std::fs::read_to_string(&file).unwrap();
     promtool(written.as_bytes());
@@ -241,18 +208,7 @@ fn prometheus_metrics_pass_promtool_and_the_textfile_is_atomic() {
         "replaced by a rename, not rewritten in place"
     );
     let new = dir.path().join("new.prom");
-    let out = dcosreg(&[
-        "--internal",
-        &s.addr,
-        "--external",
-        &s.addr,
-        "check",
-        &s.addr,
-        "--ca-file",
-        &s.ca,
-        "--textfile",
-        new.to_str().unwrap(),
-    ]);
+    let out = check(&s, &[], &["--textfile", new.to_str().unwrap()]);
     assert_status(&out, 0);
     assert_eq!(mode(&new), 0o644);
     let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
