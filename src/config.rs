@@ -227,14 +227,21 @@ impl Config {
     }
 
     /// A host path under `--root`: `/etc/docker` becomes `ROOT/etc/docker`, with links
-    /// under ROOT resolved as if ROOT were `/` (fsutil::resolve_in_root), so the path never
-    /// leaves ROOT and the path we print is the one we use.
-    pub(crate) fn host_path(&self, path: impl AsRef<Path>) -> PathBuf {
+    /// under ROOT resolved as if ROOT were `/` (fsutil::host_path), so the path never
+    /// leaves ROOT and the path we print is the one we use. A path that cannot be resolved
+    /// inside ROOT (a link loops, as `etc/ssl -> /etc/ssl` does there) is an error naming
+    /// it: never `ROOT/etc/ssl/…` as written, which the kernel would resolve to the host's.
+    pub(crate) fn host_path(&self, path: impl AsRef<Path>) -> anyhow::Result<PathBuf> {
+        crate::fsutil::host_path(&self.root.value, path.as_ref())
+    }
+
+    /// [`Config::host_path`] for the few callers that cannot carry an error (the Docker
+    /// certs.d directory `check` and the credential helper judge with): an unresolvable
+    /// path is `ROOT/…` as written, which every reader then opens through fsutil's
+    /// confinement, so it reads as absent (fewer anchors, never the host's).
+    pub(crate) fn host_path_or_absent(&self, path: impl AsRef<Path>) -> PathBuf {
         let relative = path.as_ref().strip_prefix("/").unwrap_or(path.as_ref());
-        if self.is_real_root() {
-            return self.root.value.join(relative);
-        }
-        crate::fsutil::resolve_in_root(&self.root.value, relative, true)
+        self.host_path(path.as_ref())
             .unwrap_or_else(|_| self.root.value.join(relative))
     }
 

@@ -52,6 +52,12 @@ impl Finding {
     }
 }
 
+/// `path-unresolvable`: a host path a store or check needs cannot be resolved inside
+/// `--root` (fsutil::host_path's error, which names it): nothing there was read.
+pub(crate) fn unresolvable(err: anyhow::Error) -> Finding {
+    Finding::new("path-unresolvable", Severity::Error, format!("{err:#}"))
+}
+
 /// Builds fix commands that fit how the tool was run: runnable as printed, naming the real
 /// paths under `--root`, carrying `--root` (and non-default endpoints) when the tool runs on
 /// a staged root, and using `sudo` only on the real one.

@@ -18,6 +18,7 @@ use std::fs;
 use std::io::{Read, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::OnceLock;
 
 use anyhow::Context;
@@ -51,6 +52,9 @@ pub(crate) fn resolve_in_root(
     rel: &Path,
     follow_last: bool,
 ) -> std::io::Result<PathBuf> {
+    // `x/.` and `x/` name the directory `x` leads to, as they do for the kernel.
+    let text = rel.as_os_str().as_encoded_bytes();
+    let follow_last = follow_last || text.ends_with(b"/") || text.ends_with(b"/.") || text == b".";
     // Pending components, last first, so a link's text can be pushed in front of them.
     let mut pending: Vec<std::ffi::OsString> = Vec::new();
     push_components(&mut pending, rel);
@@ -60,6 +64,12 @@ pub(crate) fn resolve_in_root(
     while let Some(part) = pending.pop() {
         if part == ".." {
             resolved.pop();
+            // Back in a directory that exists (`missing/..`, `file/..`): the links after
+            // it must be followed again, not kept as text the kernel would follow later.
+            if !exists {
+                exists = fs::symlink_metadata(root.join(resolved.iter().collect::<PathBuf>()))
+                    .is_ok_and(|m| m.is_dir());
+            }
             continue;
         }
         let candidate = root.join(resolved.iter().collect::<PathBuf>()).join(&part);
@@ -106,6 +116,30 @@ fn push_components(pending: &mut Vec<std::ffi::OsString>, path: &Path) {
     pending.extend(parts.into_iter().rev());
 }
 
+/// `path` (as seen from `root`) as a path under `root`, every link resolved inside it
+/// ([`resolve_in_root`]): `/etc/docker` becomes `ROOT/etc/docker`. On the real root the path
+/// is used as given. A path that cannot be resolved inside the root (a link that loops
+/// there, such as `etc/ssl -> /etc/ssl`) is an error naming it and the fix: there is no
+/// plain `ROOT/…` join to fall back on, which the kernel would resolve outside the root.
+pub(crate) fn host_path(root: &Path, path: &Path) -> anyhow::Result<PathBuf> {
+    let relative = path.strip_prefix("/").unwrap_or(path);
+    if root == Path::new("/") {
+        return Ok(root.join(relative));
+    }
+    resolve_in_root(root, relative, true).map_err(|e| unresolvable(&root.join(relative), root, &e))
+}
+
+/// The one-line error for a path under `root` that cannot be resolved inside it.
+fn unresolvable(path: &Path, root: &Path, err: &std::io::Error) -> anyhow::Error {
+    anyhow::anyhow!(
+        "cannot resolve {} inside --root {}: {} — a link there loops or leads nowhere once {} is `/`; fix or remove it",
+        path.display(),
+        root.display(),
+        io_reason(err),
+        root.display()
+    )
+}
+
 /// `path` confined under `--root` when it lies there (paths elsewhere, such as a
 /// `--ca-file` the user named, are used as given).
 pub(crate) fn confine(path: &Path, follow_last: bool) -> std::io::Result<PathBuf> {
@@ -126,15 +160,93 @@ fn refuse(path: &Path, what: &str) -> std::io::Error {
     )
 }
 
+/// Whether this kernel has `openat2(2)` (Linux 5.6): unknown until the first call, and
+/// "no" for good once it answered ENOSYS (an old kernel, or a seccomp profile that hides it).
+static OPENAT2: AtomicU8 = AtomicU8::new(OPENAT2_UNKNOWN);
+const OPENAT2_UNKNOWN: u8 = 0;
+const OPENAT2_MISSING: u8 = 2;
+
+/// Open `rel` under `root` as a process chroot-ed to `root` would: with the kernel's
+/// `openat2(RESOLVE_IN_ROOT)` where it has it (the resolution and the open are one step, so
+/// nothing can swap a link in between), else with [`resolve_in_root`] and an open of its
+/// result that follows no further link. `O_CLOEXEC` is always added.
+pub(crate) fn open_in_root(
+    root: &Path,
+    rel: &Path,
+    flags: rustix::fs::OFlags,
+) -> std::io::Result<std::os::fd::OwnedFd> {
+    use rustix::fs::{Mode, OFlags, ResolveFlags};
+    let flags = flags | OFlags::CLOEXEC;
+    let rel = rel.strip_prefix("/").unwrap_or(rel);
+    let rel = if rel.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        rel
+    };
+    if OPENAT2.load(Ordering::Relaxed) != OPENAT2_MISSING {
+        let dir = rustix::fs::open(
+            root,
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        // EAGAIN: a rename or mount raced a `..` walk; the kernel asks for a retry.
+        for _ in 0..8 {
+            match rustix::fs::openat2(
+                &dir,
+                rel,
+                flags,
+                Mode::empty(),
+                ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+            ) {
+                Ok(fd) => return Ok(fd),
+                Err(rustix::io::Errno::AGAIN) => continue,
+                Err(rustix::io::Errno::NOSYS) => {
+                    OPENAT2.store(OPENAT2_MISSING, Ordering::Relaxed);
+                    break;
+                }
+                Err(rustix::io::Errno::LOOP) => {
+                    return Err(std::io::Error::other(format!(
+                        "too many levels of symbolic links under {}",
+                        root.join(rel).display()
+                    )))
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    let real = resolve_in_root(root, rel, true)?;
+    Ok(rustix::fs::open(
+        &real,
+        flags | OFlags::NOFOLLOW,
+        Mode::empty(),
+    )?)
+}
+
+/// Open `path` with `flags`, confined under `--root` when it lies there ([`open_in_root`]).
+pub(crate) fn open_confined(
+    path: &Path,
+    flags: rustix::fs::OFlags,
+) -> std::io::Result<std::os::fd::OwnedFd> {
+    if let Some(root) = ROOT.get() {
+        if let Ok(rel) = path.strip_prefix(root) {
+            return open_in_root(root, rel, flags);
+        }
+    }
+    Ok(rustix::fs::open(
+        path,
+        flags | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )?)
+}
+
 /// Open `path` (confined under `--root`) for reading if it is a regular file: opened
 /// non-blocking, so a FIFO with no writer or a device is refused at once by fstat instead of
 /// waited on. `/proc` and `/sys` files are regular files too.
 pub(crate) fn open_regular(path: &Path) -> std::io::Result<fs::File> {
-    let real = confine(path, true)?;
-    let file = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
-        .open(&real)?;
+    let file = fs::File::from(open_confined(
+        path,
+        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::NONBLOCK,
+    )?);
     if !file.metadata()?.is_file() {
         return Err(refuse(
             path,
@@ -173,6 +285,69 @@ pub(crate) fn read_file(path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
 pub(crate) fn read_text(path: &Path) -> std::io::Result<String> {
     let bytes = read_file(path, MAX_FILE)?;
     String::from_utf8(bytes).map_err(|_| refuse(path, "is not UTF-8 text"))
+}
+
+/// What `path` (confined under `--root`, links followed) is: the kernel's `stat` of the
+/// file the confined resolution reaches, opened `O_PATH` (nothing is read or waited on).
+pub(crate) fn stat(path: &Path) -> std::io::Result<rustix::fs::Stat> {
+    let fd = open_confined(path, rustix::fs::OFlags::PATH)?;
+    Ok(rustix::fs::fstat(&fd)?)
+}
+
+/// Whether `path` (confined under `--root`) is a directory.
+pub(crate) fn is_dir(path: &Path) -> bool {
+    stat(path).is_ok_and(|st| {
+        rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Directory
+    })
+}
+
+/// Whether `path` (confined under `--root`) exists, links followed.
+pub(crate) fn exists(path: &Path) -> bool {
+    stat(path).is_ok()
+}
+
+/// The entries of the directory `path` (confined under `--root`): `path` joined with each
+/// name, and whether the entry itself is a symbolic link. Listed from the descriptor the
+/// confined open returned, so a link swapped in for the directory cannot redirect it.
+pub(crate) fn read_dir(path: &Path) -> std::io::Result<Vec<(PathBuf, bool)>> {
+    use std::os::unix::ffi::OsStrExt;
+    let fd = open_confined(
+        path,
+        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::NONBLOCK,
+    )?;
+    let mut out = Vec::new();
+    for entry in rustix::fs::Dir::read_from(&fd)? {
+        let entry = entry?;
+        let name = entry.file_name().to_bytes();
+        if name == b"." || name == b".." {
+            continue;
+        }
+        let link = match entry.file_type() {
+            rustix::fs::FileType::Symlink => true,
+            rustix::fs::FileType::Unknown => rustix::fs::statat(
+                &fd,
+                entry.file_name(),
+                rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+            )
+            .is_ok_and(|st| {
+                rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Symlink
+            }),
+            _ => false,
+        };
+        out.push((path.join(std::ffi::OsStr::from_bytes(name)), link));
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The metadata of `path` itself (a link is not followed), confined under `--root`.
+pub(crate) fn symlink_metadata(path: &Path) -> std::io::Result<fs::Metadata> {
+    fs::symlink_metadata(confine(path, false)?)
+}
+
+/// The text of the link at `path`, confined under `--root` (the link itself is read).
+pub(crate) fn read_link(path: &Path) -> std::io::Result<PathBuf> {
+    fs::read_link(confine(path, false)?)
 }
 
 /// Remove a file (or the link itself), confined under `--root`.
@@ -374,6 +549,112 @@ pub(crate) fn io_reason(err: &std::io::Error) -> String {
     }
 }
 
+/// What one path of [`confinement_holds`]'s tree is.
+#[cfg(any(test, fuzzing))]
+#[derive(Debug, Clone)]
+pub(crate) enum Spot {
+    Dir,
+    File,
+    /// A symbolic link with this text; `OUT` in it stands for a directory outside the root.
+    Link(String),
+}
+
+/// The resolver's promise, checked on one tree (paths relative to a fresh root, made in
+/// order, failures to make one ignored) and queries (`OUT` as in [`Spot::Link`], and whether
+/// the last link is followed): it never yields a path the kernel would resolve outside the
+/// root (what exists of it lies under the root once the OS follows its links), and where
+/// the kernel's own `openat2(RESOLVE_IN_ROOT)` resolves a query, it reaches the same file.
+/// Panics when either breaks (the fuzz target `resolver` and the property test call it).
+#[cfg(any(test, fuzzing))]
+pub(crate) fn confinement_holds(nodes: &[(String, Spot)], queries: &[(String, bool)]) {
+    use std::os::unix::fs::MetadataExt;
+    let root = tempfile::tempdir().expect("root");
+    let outside = tempfile::tempdir().expect("outside");
+    let r = fs::canonicalize(root.path()).expect("root");
+    let out = fs::canonicalize(outside.path()).expect("outside");
+    for name in ["a", "b", "c"] {
+        fs::create_dir_all(out.join(name).join(name)).expect("outside tree");
+    }
+    let expand = |text: &str| text.replace("OUT", &out.to_string_lossy());
+    for (at, what) in nodes {
+        let path = r.join(at.trim_start_matches('/'));
+        if !path.starts_with(&r) || at.split('/').any(|c| c == "..") {
+            continue;
+        }
+        if let Some(parent) = path.parent() {
+            let _ = fs::create_dir_all(parent);
+        }
+        let _ = match what {
+            Spot::Dir => fs::create_dir(&path),
+            Spot::File => fs::write(&path, b"x"),
+            Spot::Link(text) => std::os::unix::fs::symlink(expand(text), &path),
+        };
+    }
+    let dir = rustix::fs::open(&r, rustix::fs::OFlags::PATH, rustix::fs::Mode::empty())
+        .expect("open root");
+    for (query, follow) in queries {
+        let query = expand(query);
+        let Ok(got) = resolve_in_root(&r, Path::new(&query), *follow) else {
+            continue;
+        };
+        assert!(got.starts_with(&r), "{query:?} -> {got:?}");
+        assert!(
+            got.components()
+                .all(|c| matches!(c, Component::RootDir | Component::Normal(_))),
+            "{query:?} -> {got:?} is not plain"
+        );
+        // What the OS makes of it: the longest part that exists, links followed (the last
+        // one too when the caller follows it).
+        let mut existing = got.as_path();
+        loop {
+            let meta = if *follow || existing != got {
+                fs::metadata(existing)
+            } else {
+                fs::symlink_metadata(existing)
+            };
+            if meta.is_ok() || existing == r {
+                break;
+            }
+            match existing.parent() {
+                Some(parent) => existing = parent,
+                None => break,
+            }
+        }
+        let real = if existing == got && !*follow && got != r {
+            existing.parent().and_then(|p| fs::canonicalize(p).ok())
+        } else {
+            fs::canonicalize(existing).ok()
+        };
+        assert!(
+            real.as_ref().is_some_and(|real| real.starts_with(&r)),
+            "{query:?} -> {got:?}, which the OS resolves to {real:?} outside the root; tree: {nodes:?}"
+        );
+        // The kernel as the oracle.
+        let flags = rustix::fs::OFlags::PATH
+            | if *follow {
+                rustix::fs::OFlags::empty()
+            } else {
+                rustix::fs::OFlags::NOFOLLOW
+            };
+        if let Ok(fd) = rustix::fs::openat2(
+            &dir,
+            query.as_str(),
+            flags,
+            rustix::fs::Mode::empty(),
+            rustix::fs::ResolveFlags::IN_ROOT,
+        ) {
+            let kernel = rustix::fs::fstat(&fd).expect("fstat");
+            let ours = fs::symlink_metadata(&got);
+            assert!(
+                ours.as_ref()
+                    .is_ok_and(|m| m.ino() == kernel.st_ino && m.dev() == kernel.st_dev),
+                "{query:?}: the kernel opens inode {}, the resolver says {got:?} ({ours:?}); tree: {nodes:?}",
+                kernel.st_ino
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -430,9 +711,79 @@ mod tests {
             resolve_in_root(r, Path::new("/etc/docker/certs.d"), false).unwrap(),
             r.join("etc/docker/certs.d")
         );
+        // Back out of a directory that does not exist (`nothing/..`): the links after it are
+        // followed again, not returned as text the kernel would follow out of the root.
+        assert_eq!(
+            resolve_in_root(r, Path::new("/nothing/../etc/docker/certs.d/h"), true).unwrap(),
+            r.join(outside.path().strip_prefix("/").unwrap()).join("h")
+        );
         // A loop is an error, not a hang.
         std::os::unix::fs::symlink("loop", r.join("loop")).unwrap();
         assert!(resolve_in_root(r, Path::new("/loop/x"), true).is_err());
+    }
+
+    /// One node of a random tree: where (components from a small alphabet, so that paths
+    /// meet) and what it is.
+    #[derive(Debug, Clone)]
+    enum Node {
+        Dir,
+        File,
+        Link(String),
+    }
+
+    fn component() -> impl proptest::strategy::Strategy<Value = &'static str> {
+        proptest::sample::select(vec!["a", "b", "c", "..", "."])
+    }
+
+    /// A link's text or a query: relative or absolute, `..` and `.` included; `OUT` stands
+    /// for the absolute path of a directory outside the root.
+    fn link_text() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        (
+            proptest::sample::select(vec!["", "/", "OUT/", "../../../../"]),
+            proptest::collection::vec(component(), 0..4),
+        )
+            .prop_map(|(lead, parts)| format!("{lead}{}", parts.join("/")))
+    }
+
+    fn node() -> impl proptest::strategy::Strategy<Value = (Vec<&'static str>, Node)> {
+        use proptest::prelude::*;
+        (
+            proptest::collection::vec(proptest::sample::select(vec!["a", "b", "c"]), 1..4),
+            prop_oneof![
+                Just(Node::Dir),
+                Just(Node::File),
+                link_text().prop_map(Node::Link),
+                link_text().prop_map(Node::Link),
+            ],
+        )
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// On a random tree of links (absolute, relative, climbing, looping, pointing out),
+        /// the resolver never yields a path the kernel would resolve outside the root: what
+        /// exists of it lies under the root once the OS follows its links. Where the kernel's
+        /// own `openat2(RESOLVE_IN_ROOT)` resolves a path, the resolver reaches the same file.
+        #[test]
+        fn the_resolver_never_leaves_the_root(
+            nodes in proptest::collection::vec(node(), 0..10),
+            queries in proptest::collection::vec((link_text(), proptest::bool::ANY), 1..8),
+        ) {
+            let nodes: Vec<(String, Spot)> = nodes
+                .into_iter()
+                .map(|(at, what)| {
+                    (at.join("/"), match what {
+                        Node::Dir => Spot::Dir,
+                        Node::File => Spot::File,
+                        Node::Link(text) => Spot::Link(text),
+                    })
+                })
+                .collect();
+            let queries: Vec<(String, bool)> = queries;
+            confinement_holds(&nodes, &queries);
+        }
     }
 
     #[test]

@@ -1375,3 +1375,127 @@ fn a_fifo_as_the_root_is_refused_at_once() {
         );
     }
 }
+
+/// Every path under `dir` with what it is: a link's text, a file's bytes, or `dir`.
+fn contents(dir: &Path) -> std::collections::BTreeMap<PathBuf, String> {
+    tree(dir)
+        .into_iter()
+        .map(|path| {
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            let what = if meta.is_symlink() {
+                format!("link {}", std::fs::read_link(&path).unwrap().display())
+            } else if meta.is_dir() {
+                "dir".to_string()
+            } else {
+                format!("file {}", sha256_hex(&std::fs::read(&path).unwrap()))
+            };
+            (path, what)
+        })
+        .collect()
+}
+
+/// `docker-dcosreg --root ROOT ARGS` in a private mount namespace whose `/etc/ssl` is
+/// `host_ssl` (a scratch directory bind-mounted over it): whatever the code does through a
+/// link to `/etc/ssl`, the host's is out of reach, and the test sees it in `host_ssl`.
+fn over_scratch_etc_ssl(host_ssl: &Path, root: &Path, args: &[&str]) -> std::process::Output {
+    require_tool("unshare");
+    let script = r#"mount --bind "$1" /etc/ssl && shift && exec "$@""#;
+    let mut unshare = Command::new("unshare");
+    unshare
+        .args(["-m", "--propagation", "private", "sh", "-c", script, "sh"])
+        .arg(host_ssl)
+        .arg(bin_path())
+        .arg("--root")
+        .arg(root);
+    Dcosreg::via(unshare).args(args).run()
+}
+
+/// Class 23: a link under the root that cannot be resolved inside it (`etc/ssl ->
+/// /etc/ssl` loops when `/` is the root) is an error naming the path, before anything is
+/// written or removed: never a plain `ROOT/etc/ssl/certs` that the kernel would resolve to
+/// the host's `/etc/ssl/certs`.
+#[test]
+fn an_unresolvable_link_under_the_root_is_an_error_not_the_host_path() {
+    let work = tempfile::tempdir().unwrap();
+    let ca = ca_file(work.path(), "looping-link CA");
+    for (at, target) in [
+        ("etc/ssl", "/etc/ssl"),
+        ("etc/ssl", "../etc/ssl"),
+        ("etc/ssl/certs", "/etc/ssl/certs"),
+        ("etc/ssl/certs", "../../etc/ssl/certs"),
+    ] {
+        let root = tempfile::tempdir().unwrap();
+        let host_ssl = tempfile::tempdir().unwrap();
+        let r = root.path();
+        let anchors = r.join("usr/local/share/ca-certificates");
+        std::fs::create_dir_all(&anchors).unwrap();
+        std::fs::create_dir_all(r.join("etc/ssl/certs")).unwrap();
+        // trust on a sound root, for the manifest untrust reads below.
+        let out = trust(r, &ca, "10.1.2.3:5000", "system");
+        assert_status(&out, 0);
+        let name = std::fs::read_dir(&anchors)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .next()
+            .unwrap();
+        let ours_abs = format!("/usr/local/share/ca-certificates/{name}");
+        let pem = name.replace(".crt", ".pem");
+        let mut record: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(manifest(r)).unwrap()).unwrap();
+        record["files"][0]["links"] =
+            serde_json::json!([{"path": format!("/etc/ssl/certs/{pem}"), "target": ours_abs}]);
+        std::fs::write(manifest(r), record.to_string()).unwrap();
+        // The "host's" /etc/ssl/certs holds the very link the manifest records.
+        std::fs::create_dir(host_ssl.path().join("certs")).unwrap();
+        std::os::unix::fs::symlink(&ours_abs, host_ssl.path().join("certs").join(&pem)).unwrap();
+        std::fs::write(host_ssl.path().join("certs/keep.pem"), "host").unwrap();
+        // Now the loop.
+        std::fs::remove_dir_all(r.join(at)).unwrap();
+        std::os::unix::fs::symlink(target, r.join(at)).unwrap();
+        let host_before = contents(host_ssl.path());
+        let root_before = contents(r);
+
+        for args in [
+            vec![
+                "trust",
+                "10.1.2.3:5000",
+                "--ca-file",
+                ca.to_str().unwrap(),
+                "--yes",
+                "--no-verify",
+                "--force",
+                "--target",
+                "system",
+            ],
+            vec!["untrust", "10.1.2.3:5000", "--target", "system"],
+        ] {
+            let what = format!("{} with {at} -> {target}", args[0]);
+            let out = over_scratch_etc_ssl(host_ssl.path(), r, &args);
+            assert_status_for(&out, 2, &what);
+            // (trust shows the certificate it was given on stderr first.)
+            let all = stderr(&out);
+            let errors: Vec<&str> = all
+                .lines()
+                .filter(|l| l.starts_with("docker-dcosreg:"))
+                .collect();
+            let [err] = errors[..] else {
+                panic!("{what}: one error line: {all}")
+            };
+            assert!(
+                err.contains(&*r.join("etc/ssl").to_string_lossy())
+                    && err.contains("fix or remove"),
+                "{what}: names the path and the fix: {err}"
+            );
+            assert_eq!(
+                contents(host_ssl.path()),
+                host_before,
+                "{what}: host untouched"
+            );
+            assert_eq!(
+                contents(r),
+                root_before,
+                "{what}: nothing written or removed"
+            );
+        }
+    }
+}

@@ -388,8 +388,8 @@ fn judge(
     others: &[Endpoint],
 ) -> (bool, Option<String>) {
     // Rootless Docker's per-user certs.d is not the system one read here.
-    let system_docker =
-        target == Target::Docker && path.starts_with(config.host_path(trust::DOCKER_CERTS_D));
+    let system_docker = target == Target::Docker
+        && path.starts_with(config.host_path_or_absent(trust::DOCKER_CERTS_D));
     let anchors = if system_docker {
         crate::x509::Anchors::with_certs_d(
             config,

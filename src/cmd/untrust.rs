@@ -53,7 +53,7 @@ pub(crate) fn run(
                 refreshed.push(removal.target);
             }
         }
-        trust::prune_links(&host, &removals);
+        trust::prune_links(&host, &removals)?;
     }
     // A removal happens now: every daemon running now predates it.
     let now = std::time::SystemTime::now();

@@ -16,7 +16,17 @@ pub(super) fn inspect(config: &Config, fixes: &Fixes) -> Vec<Finding> {
     }
     let mut findings = Vec::new();
     let sudo = fixes.sudo();
-    let proc_path = config.host_path(PROC);
+    let paths =
+        [PROC, PERSIST_FILE, "/etc/sysctl.conf", "/etc/sysctl.d"].map(|p| config.host_path(p));
+    if paths.iter().any(Result::is_err) {
+        // A link under --root that cannot be resolved inside it: said, nothing read.
+        return paths
+            .into_iter()
+            .filter_map(Result::err)
+            .map(crate::finding::unresolvable)
+            .collect();
+    }
+    let [proc_path, file, sysctl_conf, sysctl_d] = paths.map(|p| p.unwrap_or_default());
     // Under a staged root this is any file: bounded, and a FIFO is refused, not waited on.
     let live = crate::fsutil::read_file(&proc_path, 64)
         .ok()
@@ -40,8 +50,7 @@ pub(super) fn inspect(config: &Config, fixes: &Fixes) -> Vec<Finding> {
             .fix(fix),
         );
     }
-    if !persisted(config) {
-        let file = config.host_path(PERSIST_FILE);
+    if !persisted(&sysctl_conf, &sysctl_d) {
         findings.push(
             Finding::new(
                 "conntrack-not-persisted",
@@ -60,10 +69,10 @@ pub(super) fn inspect(config: &Config, fixes: &Fixes) -> Vec<Finding> {
     findings
 }
 
-fn persisted(config: &Config) -> bool {
-    let mut files = vec![config.host_path("/etc/sysctl.conf")];
-    if let Ok(entries) = std::fs::read_dir(config.host_path("/etc/sysctl.d")) {
-        files.extend(entries.filter_map(Result::ok).map(|e| e.path()));
+fn persisted(sysctl_conf: &std::path::Path, sysctl_d: &std::path::Path) -> bool {
+    let mut files = vec![sysctl_conf.to_path_buf()];
+    if let Ok(entries) = crate::fsutil::read_dir(sysctl_d) {
+        files.extend(entries.into_iter().map(|(path, _)| path));
     }
     files.iter().any(|file| {
         crate::fsutil::read_text(file).is_ok_and(|text| {

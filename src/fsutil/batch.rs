@@ -45,12 +45,9 @@ impl BatchDir {
     /// Open `dir` (confined under `--root`, links followed as the root sees them).
     pub(crate) fn open(dir: &Path) -> anyhow::Result<Arc<BatchDir>> {
         let real = confine(dir, true).map_err(|e| permission_hint(e, dir))?;
-        let fd = rustix::fs::open(
-            &real,
-            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-            Mode::empty(),
-        )
-        .map_err(|e| permission_hint(e.into(), &real))?;
+        // Opened by the kernel's confined resolution where it has it, not by `real`.
+        let fd = super::open_confined(dir, OFlags::RDONLY | OFlags::DIRECTORY)
+            .map_err(|e| permission_hint(e, &real))?;
         let dev = rustix::fs::fstat(&fd)
             .map_err(|e| permission_hint(e.into(), &real))?
             .st_dev;

@@ -18,12 +18,12 @@ use crate::finding::{display, quote, Finding, Fixes, Severity};
 pub(crate) const ETC: &str = "/etc/buildkit";
 
 pub(crate) fn detect(host: &Host) -> bool {
-    host.path(ETC).is_dir()
+    host.is_dir(ETC)
 }
 
 /// Where BuildKit keeps trust: `buildkitd.toml` and `certs/<host[:port]>/ca.crt` under
 /// this directory (the per-user one when not root).
-fn base(host: &Host) -> std::path::PathBuf {
+fn base(host: &Host) -> anyhow::Result<std::path::PathBuf> {
     if !host.is_root {
         if let Some(dir) = host.user_config("buildkit") {
             return dir;
@@ -37,7 +37,7 @@ pub(crate) fn check(
     anchors: &[Anchor],
     different: Different,
 ) -> anyhow::Result<Vec<Step>> {
-    let base = base(host);
+    let base = base(host)?;
     let config = base.join("buildkitd.toml");
     let current = read_optional(&config)?;
     let mut text = current.clone().unwrap_or_default();
@@ -95,7 +95,10 @@ pub(crate) fn check(
 /// starts (moby/buildkit `cmd/buildkitd` loads the config once): a buildkitd running since
 /// before the change must restart. (Not proven here: Debian ships no buildkitd.)
 pub(crate) fn restarts(host: &Host, when: SystemTime) -> Vec<Restart> {
-    let base = base(host);
+    // Unresolvable under the root: `check` said so, naming it.
+    let Ok(base) = base(host) else {
+        return Vec::new();
+    };
     let daemon_base = host.unrooted(&base);
     let daemon_config = daemon_base.join("buildkitd.toml");
     running::daemons("buildkitd")
@@ -133,7 +136,10 @@ pub(crate) fn inspect(
     scope: Scope,
     fixes: &Fixes,
 ) -> Vec<Finding> {
-    let path = base(host).join("buildkitd.toml");
+    let path = match base(host) {
+        Ok(base) => base.join("buildkitd.toml"),
+        Err(e) => return vec![crate::finding::unresolvable(e)],
+    };
     let Ok(text) = crate::fsutil::read_text(&path) else {
         return Vec::new();
     };

@@ -20,14 +20,14 @@ use super::{
     cert_step, read_optional, tomlca, Action, Anchor, Different, Edit, Host, Step, Target,
 };
 use crate::endpoint::Endpoint;
-use crate::finding::{display, quote, Finding, Fixes, Severity};
+use crate::finding::{display, quote, unresolvable, Finding, Fixes, Severity};
 
 /// Where containerd keeps trust on a host: `CERTS_D/<host[:port]>/hosts.toml`.
 pub(crate) const CERTS_D: &str = "/etc/containerd/certs.d";
 const CONFIG: &str = "/etc/containerd/config.toml";
 
 pub(crate) fn detect(host: &Host) -> bool {
-    host.path("/etc/containerd").is_dir()
+    host.is_dir("/etc/containerd")
 }
 
 pub(crate) fn check(
@@ -35,7 +35,7 @@ pub(crate) fn check(
     anchors: &[Anchor],
     different: Different,
 ) -> anyhow::Result<Vec<Step>> {
-    let dir = host.path(CERTS_D);
+    let dir = host.path(CERTS_D)?;
     let mut steps = Vec::new();
     for anchor in anchors {
         for name in anchor.endpoint.certs_d_names() {
@@ -113,7 +113,10 @@ pub(crate) fn is_leftover(text: &str) -> bool {
 /// `config.toml` (where `config_path` is set) is read only at start: a containerd older
 /// than its config.toml has not applied it yet.
 pub(crate) fn restarts(host: &Host, _when: SystemTime) -> Vec<Restart> {
-    let config = host.path(CONFIG);
+    // Unresolvable under the root: `check` said so, naming it.
+    let Ok(config) = host.path(CONFIG) else {
+        return Vec::new();
+    };
     let Some(changed) = running::newest_change(std::slice::from_ref(&config)) else {
         return Vec::new();
     };
@@ -168,12 +171,18 @@ pub(crate) fn inspect(
     }
     let mut findings: Vec<Finding> = config_path(host, fixes).into_iter().collect();
     if scope == Scope::Host {
-        let dir = host.path(CERTS_D);
+        let dir = match host.path(CERTS_D) {
+            Ok(dir) => dir,
+            Err(e) => {
+                findings.push(unresolvable(e));
+                return findings;
+            }
+        };
         for endpoint in endpoints {
             let names = endpoint.certs_d_names();
             if names
                 .iter()
-                .any(|name| dir.join(name).join("hosts.toml").is_file())
+                .any(|name| crate::fsutil::open_regular(&dir.join(name).join("hosts.toml")).is_ok())
             {
                 continue;
             }
@@ -199,7 +208,10 @@ pub(crate) fn inspect(
 /// The CRI's `config_path` must name [`CERTS_D`] (see the module comment); absent or
 /// another directory, the fix adds it to config.toml (creating the file if need be).
 fn config_path(host: &Host, fixes: &Fixes) -> Option<Finding> {
-    let file = host.path(CONFIG);
+    let file = match host.path(CONFIG) {
+        Ok(file) => file,
+        Err(e) => return Some(unresolvable(e)),
+    };
     let text = match crate::fsutil::read_text(&file) {
         Ok(text) => Some(text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,

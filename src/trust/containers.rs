@@ -15,11 +15,11 @@ use crate::finding::{Finding, Fixes};
 pub(crate) const CERTS_D: &str = "/etc/containers/certs.d";
 
 pub(crate) fn detect(host: &Host) -> bool {
-    host.path("/etc/containers").is_dir()
+    host.is_dir("/etc/containers")
 }
 
 /// The certs.d directory to install into and inspect: the per-user one when not root.
-fn certs_dir(host: &Host) -> PathBuf {
+fn certs_dir(host: &Host) -> anyhow::Result<PathBuf> {
     if !host.is_root {
         if let Some(dir) = host.user_config("containers/certs.d") {
             return dir;
@@ -33,7 +33,7 @@ pub(crate) fn check(
     anchors: &[Anchor],
     different: Different,
 ) -> anyhow::Result<Vec<Step>> {
-    certsd::steps(Target::Containers, &certs_dir(host), anchors, different)
+    certsd::steps(Target::Containers, &certs_dir(host)?, anchors, different)
 }
 
 pub(crate) fn notes(_host: &Host) -> Vec<String> {
@@ -51,10 +51,14 @@ pub(crate) fn inspect(
     scope: Scope,
     fixes: &Fixes,
 ) -> Vec<Finding> {
+    let base = match certs_dir(host) {
+        Ok(base) => base,
+        Err(e) => return vec![crate::finding::unresolvable(e)],
+    };
     let configured = host.config.endpoints();
     let store = certsd::Store {
         target: Target::Containers,
-        base: certs_dir(host),
+        base,
         expected: detect(host),
         configured: &configured,
     };

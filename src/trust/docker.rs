@@ -27,8 +27,15 @@ const DAEMON_JSON: &str = "/etc/docker/daemon.json";
 /// The directory (under `--root`) the dockerd of this user reads for `endpoint` (the
 /// system one, or the rootless one's per-user directory where `trust` installs): named as
 /// the image reference spells the registry.
+///
+/// For `check` and the credential helper, which judge with it and carry no error: a
+/// certs.d that cannot be resolved inside `--root` is `ROOT/etc/docker/certs.d` as written
+/// ([`Config::host_path_or_absent`]), which every reader opens through fsutil's
+/// confinement, so it reads as absent. `trust` and `doctor` say why ([`certs_dir`]).
 pub(crate) fn endpoint_dir(config: &Config, endpoint: &Endpoint) -> PathBuf {
-    certs_dir(&Host::from_env(config)).join(endpoint.reference_host())
+    certs_dir(&Host::from_env(config))
+        .unwrap_or_else(|_| config.host_path_or_absent(CERTS_D))
+        .join(endpoint.reference_host())
 }
 
 /// The CA file `trust` installs on a host for the certs.d name `name` (`host[:port]`), as
@@ -51,7 +58,7 @@ fn rootless(host: &Host) -> bool {
 }
 
 /// The certs.d directory to install into.
-fn certs_dir(host: &Host) -> PathBuf {
+fn certs_dir(host: &Host) -> anyhow::Result<PathBuf> {
     if rootless(host) {
         if let Some(dir) = host.user_config("docker/certs.d") {
             return dir;
@@ -62,7 +69,7 @@ fn certs_dir(host: &Host) -> PathBuf {
 
 /// The daemon.json this user's dockerd reads: the rootless one's per-user file, or the
 /// system one.
-fn daemon_json_path(host: &Host) -> PathBuf {
+fn daemon_json_path(host: &Host) -> anyhow::Result<PathBuf> {
     if rootless(host) {
         if let Some(file) = host.user_config("docker/daemon.json") {
             return file;
@@ -76,7 +83,7 @@ pub(crate) fn check(
     anchors: &[Anchor],
     different: Different,
 ) -> anyhow::Result<Vec<Step>> {
-    certsd::steps(Target::Docker, &certs_dir(host), anchors, different)
+    certsd::steps(Target::Docker, &certs_dir(host)?, anchors, different)
 }
 
 /// Which running dockerd must restart after its certs.d changed at `when`.
@@ -92,7 +99,10 @@ pub(crate) fn check(
 /// needs none. A dockerd that does not read this certs.d (a staged `--root`, another mount
 /// namespace) is not asked to restart.
 pub(crate) fn restarts(host: &Host, when: SystemTime) -> Vec<Restart> {
-    let dir = certs_dir(host);
+    // Unresolvable under the root: `check` said so, naming it.
+    let Ok(dir) = certs_dir(host) else {
+        return Vec::new();
+    };
     let daemon_dir = host.unrooted(&dir);
     let command = if rootless(host) {
         "systemctl --user restart docker".to_string()
@@ -140,10 +150,17 @@ pub(crate) fn inspect(
     fixes: &Fixes,
 ) -> Vec<Finding> {
     let mut findings = daemon_json(host, endpoints, fixes);
+    let base = match certs_dir(host) {
+        Ok(base) => base,
+        Err(e) => {
+            findings.push(crate::finding::unresolvable(e));
+            return findings;
+        }
+    };
     let configured = host.config.endpoints();
     let store = certsd::Store {
         target: Target::Docker,
-        base: certs_dir(host),
+        base,
         expected: true,
         configured: &configured,
     };
@@ -158,7 +175,10 @@ pub(crate) fn inspect(
 /// insecure registry Docker skips certificate verification and falls back to plain HTTP, so
 /// whatever certs.d holds for it is never used.
 fn daemon_json(host: &Host, endpoints: &[Endpoint], fixes: &Fixes) -> Vec<Finding> {
-    let path = daemon_json_path(host);
+    let path = match daemon_json_path(host) {
+        Ok(path) => path,
+        Err(e) => return vec![crate::finding::unresolvable(e)],
+    };
     let Ok(text) = crate::fsutil::read_text(&path) else {
         return Vec::new();
     };
@@ -246,14 +266,17 @@ fn insecure_matches(entry: &str, endpoint: &Endpoint) -> bool {
 /// their embedded BuildKit does not see the change (the rule is [`restarts`]), so `docker
 /// build` fails with "x509: certificate signed by unknown authority".
 fn stale_daemons(host: &Host, endpoints: &[Endpoint], fixes: &Fixes) -> Vec<Finding> {
-    let base = certs_dir(host);
+    // Unresolvable under the root: inspect reported it.
+    let Ok(base) = certs_dir(host) else {
+        return Vec::new();
+    };
     let mut findings = Vec::new();
     for endpoint in endpoints {
         let mut paths: Vec<PathBuf> = Vec::new();
         for name in endpoint.certs_d_names() {
             let dir = base.join(name);
-            if let Ok(entries) = std::fs::read_dir(&dir) {
-                paths.extend(entries.flatten().map(|e| e.path()));
+            if let Ok(entries) = crate::fsutil::read_dir(&dir) {
+                paths.extend(entries.into_iter().map(|(path, _)| path));
                 paths.push(dir);
             }
         }
@@ -338,7 +361,7 @@ mod tests {
         // Root installs where the system dockerd, `check` and `endpoint` read.
         for endpoint in config.endpoints() {
             assert_eq!(
-                certs_dir(&host).join(endpoint.reference_host()),
+                certs_dir(&host).unwrap().join(endpoint.reference_host()),
                 endpoint_dir(&config, &endpoint)
             );
         }
@@ -357,7 +380,7 @@ mod tests {
             ..host
         };
         assert_eq!(
-            certs_dir(&rootless),
+            certs_dir(&rootless).unwrap(),
             root.path().join("home/u/.config/docker/certs.d")
         );
     }

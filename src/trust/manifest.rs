@@ -16,7 +16,7 @@ use crate::endpoint::Endpoint;
 
 pub(crate) const RELATIVE: &str = "/var/lib/docker-dcosreg/installed.json";
 
-pub(crate) fn path(host: &Host) -> PathBuf {
+pub(crate) fn path(host: &Host) -> anyhow::Result<PathBuf> {
     host.path(RELATIVE)
 }
 
@@ -138,7 +138,7 @@ pub(crate) fn record_links(host: &Host, found: &[(PathBuf, Link)]) -> anyhow::Re
     if found.is_empty() {
         return Ok(());
     }
-    let manifest_path = path(host);
+    let manifest_path = path(host)?;
     let mut record = Manifest::load(&manifest_path)?;
     for (file, link) in found {
         let file = host.unrooted(file);
@@ -228,7 +228,11 @@ impl Entry {
 /// named and as links under ROOT resolve them (where `trust` then wrote).
 fn own_dirs(host: &Host, target: Target) -> Vec<PathBuf> {
     let named = named_dirs(host, target);
-    let resolved = named.iter().map(|d| host.unrooted(&host.path(d)));
+    // A directory that cannot be resolved inside the root is no place trust wrote.
+    let resolved = named
+        .iter()
+        .filter_map(|d| host.path(d).ok())
+        .map(|d| host.unrooted(&d));
     let mut all: Vec<PathBuf> = resolved.collect();
     all.extend(named);
     all
@@ -256,7 +260,9 @@ fn named_dirs(host: &Host, target: Target) -> Vec<PathBuf> {
 /// The certificates a whole-file entry holds now, when it still holds what we wrote (as
 /// SHA-256 fingerprints, colon hex).
 fn fingerprints_of(host: &Host, entry: &Entry) -> Vec<String> {
-    let full = host.path(&entry.path);
+    let Ok(full) = host.path(&entry.path) else {
+        return Vec::new();
+    };
     match crate::fsutil::read_file(&full, crate::fsutil::MAX_FILE) {
         Ok(bytes) if sha256_hex(&bytes) == entry.sha256 => {
             crate::pem::parse_certificates(&bytes, &full)
@@ -281,7 +287,7 @@ pub(crate) fn uninstall(
     only: Option<&[String]>,
     dry_run: bool,
 ) -> anyhow::Result<Vec<Removal>> {
-    let manifest_path = path(host);
+    let manifest_path = path(host)?;
     let mut record = Manifest::load(&manifest_path)?;
     for entry in &record.files {
         entry.validate(host).map_err(|why| {
@@ -296,6 +302,20 @@ pub(crate) fn uninstall(
             .map(|e| endpoints.contains(&e))
             .unwrap_or(false)
     };
+    // Every path this run may touch resolves inside the root before anything is removed:
+    // one that cannot (a link that loops there) stops the run, naming it.
+    for entry in &record.files {
+        let in_targets = targets.is_none_or(|ts| ts.contains(&entry.target));
+        if in_targets && entry.endpoints.iter().any(|ep| selected(ep)) {
+            host.path(&entry.path)?;
+            for dir in &entry.created_dirs {
+                host.path(dir)?;
+            }
+            if !entry.links.is_empty() {
+                host.path(super::system::LINK_DIR)?;
+            }
+        }
+    }
     // With `only`: the CA files of those CAs, as the TOML entries name them.
     let is_those_cas = |entry: &Entry| {
         only.is_none_or(|fps| {
@@ -325,7 +345,7 @@ pub(crate) fn uninstall(
             keep.push(entry);
             continue;
         }
-        let full = host.path(&entry.path);
+        let full = host.path(&entry.path)?;
         let remaining: Vec<String> = entry
             .endpoints
             .iter()
@@ -362,7 +382,9 @@ pub(crate) fn uninstall(
             },
         });
         if done {
-            dirs_to_try.extend(entry.created_dirs.iter().map(|d| host.path(d)));
+            for dir in &entry.created_dirs {
+                dirs_to_try.push(host.path(dir)?);
+            }
         } else if !entry.edits.is_empty() {
             // A TOML file keeps the entries that were not taken out (another endpoint's, or
             // with `only` another CA's): it stays recorded for them.

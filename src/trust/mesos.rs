@@ -10,7 +10,7 @@ use crate::x509::subject_hash;
 pub(crate) const DIR: &str = "/var/lib/dcos/pki/tls/certs";
 
 pub(crate) fn detect(host: &Host) -> bool {
-    host.path("/var/lib/dcos").is_dir() || host.path("/opt/mesosphere").is_dir()
+    host.is_dir("/var/lib/dcos") || host.is_dir("/opt/mesosphere")
 }
 
 pub(crate) fn check(
@@ -18,7 +18,7 @@ pub(crate) fn check(
     anchors: &[Anchor],
     different: Different,
 ) -> anyhow::Result<Vec<Step>> {
-    let dir = host.path(DIR);
+    let dir = host.path(DIR)?;
     let mut steps = Vec::new();
     for anchor in anchors {
         let named = dir.join(format!("dcosreg-{}.crt", anchor.tag()));

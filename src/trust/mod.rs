@@ -222,7 +222,7 @@ impl Target {
         written: &[PathBuf],
     ) -> anyhow::Result<()> {
         if self == Target::System {
-            let found = system::refresh(host, printer, written);
+            let found = system::refresh(host, printer, written)?;
             manifest::record_links(host, &found)?;
         }
         Ok(())
@@ -265,13 +265,20 @@ impl<'a> Host<'a> {
         }
     }
 
-    /// A host path under `--root`.
-    pub(crate) fn path(&self, path: impl AsRef<Path>) -> PathBuf {
+    /// A host path under `--root` ([`Config::host_path`]): an error naming it when a link
+    /// there cannot be resolved inside the root.
+    pub(crate) fn path(&self, path: impl AsRef<Path>) -> anyhow::Result<PathBuf> {
         self.config.host_path(path)
     }
 
+    /// Whether a host path under `--root` is a directory; one that cannot be resolved
+    /// inside the root is not (detection only: `check` then says why, naming it).
+    pub(crate) fn is_dir(&self, path: impl AsRef<Path>) -> bool {
+        self.path(path).is_ok_and(|p| crate::fsutil::is_dir(&p))
+    }
+
     /// A per-user path (`~/.config/...`) under `--root`, when the user has a config dir.
-    pub(crate) fn user_config(&self, rel: &str) -> Option<PathBuf> {
+    pub(crate) fn user_config(&self, rel: &str) -> Option<anyhow::Result<PathBuf>> {
         self.xdg_config.as_ref().map(|c| self.path(c.join(rel)))
     }
 
@@ -504,7 +511,7 @@ pub(crate) fn install(host: &Host, steps: &[Step]) -> anyhow::Result<()> {
     if writes.is_empty() {
         return Ok(());
     }
-    let manifest_path = manifest::path(host);
+    let manifest_path = manifest::path(host)?;
     for dir in writes
         .iter()
         .filter_map(|s| s.path.parent())

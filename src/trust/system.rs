@@ -16,20 +16,24 @@ const RHEL: &str = "/etc/pki/ca-trust/source/anchors";
 /// Every directory this store writes into (the manifest's entries must stay inside).
 pub(crate) const DIRS: [&str; 2] = [DEBIAN, RHEL];
 
-/// The anchor directories of the layouts present.
-fn layouts(host: &Host) -> Vec<(PathBuf, &'static str)> {
+/// The anchor directories of the layouts present (a path that cannot be resolved inside
+/// `--root` is an error naming it).
+fn layouts(host: &Host) -> anyhow::Result<Vec<(PathBuf, &'static str)>> {
     let mut out = Vec::new();
-    if host.path("/etc/pki/ca-trust").is_dir() {
-        out.push((host.path(RHEL), "update-ca-trust"));
+    if crate::fsutil::is_dir(&host.path("/etc/pki/ca-trust")?) {
+        out.push((host.path(RHEL)?, "update-ca-trust"));
     }
-    if host.path(DEBIAN).is_dir() || host.path("/etc/ca-certificates.conf").exists() {
-        out.push((host.path(DEBIAN), "update-ca-certificates"));
+    let debian = host.path(DEBIAN)?;
+    if crate::fsutil::is_dir(&debian)
+        || crate::fsutil::exists(&host.path("/etc/ca-certificates.conf")?)
+    {
+        out.push((debian, "update-ca-certificates"));
     }
-    out
+    Ok(out)
 }
 
 pub(crate) fn detect(host: &Host) -> bool {
-    !layouts(host).is_empty()
+    layouts(host).is_ok_and(|l| !l.is_empty())
 }
 
 pub(crate) fn check(
@@ -37,7 +41,11 @@ pub(crate) fn check(
     anchors: &[Anchor],
     different: Different,
 ) -> anyhow::Result<Vec<Step>> {
-    let dirs = layouts(host);
+    let dirs = layouts(host)?;
+    // Where the tool links what it adds, read after writing (refresh) and by untrust: a
+    // link there that cannot be resolved inside the root stops the run now, before the
+    // first write, not after it.
+    host.path(LINK_DIR)?;
     if dirs.is_empty() {
         anyhow::bail!(
             "no known system trust store under {} (looked for {DEBIAN} and /etc/pki/ca-trust) — leave out --target system",
@@ -65,7 +73,11 @@ pub(crate) fn notes(host: &Host) -> Vec<String> {
     if host.config.is_real_root() {
         Vec::new()
     } else {
-        let tools: Vec<&str> = layouts(host).into_iter().map(|(_, tool)| tool).collect();
+        let tools: Vec<&str> = layouts(host)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(_, tool)| tool)
+            .collect();
         vec![format!(
             "system: run {} inside {} to rebuild its bundle (not run for a staged --root)",
             tools.join(" / "),
@@ -85,24 +97,25 @@ pub(crate) fn refresh(
     host: &Host,
     printer: &crate::output::Printer,
     ours: &[PathBuf],
-) -> Vec<(PathBuf, Link)> {
-    let before = links(host);
+) -> anyhow::Result<Vec<(PathBuf, Link)>> {
+    let before = links(host)?;
     if host.config.is_real_root() {
         run_tools(host, printer);
     }
     new_links_to(host, &before, ours)
 }
 
-/// The symbolic links in ROOT/etc/ssl/certs: (full path, what it holds).
-fn links(host: &Host) -> Vec<(PathBuf, PathBuf)> {
-    let Ok(entries) = std::fs::read_dir(host.path(LINK_DIR)) else {
-        return Vec::new();
+/// The symbolic links in ROOT/etc/ssl/certs: (full path, what it holds). A directory that
+/// cannot be resolved inside the root is an error naming it; an absent one has none.
+fn links(host: &Host) -> anyhow::Result<Vec<(PathBuf, PathBuf)>> {
+    let Ok(entries) = crate::fsutil::read_dir(&host.path(LINK_DIR)?) else {
+        return Ok(Vec::new());
     };
-    entries
-        .flatten()
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_symlink()))
-        .filter_map(|e| Some((e.path(), std::fs::read_link(e.path()).ok()?)))
-        .collect()
+    Ok(entries
+        .into_iter()
+        .filter(|(_, link)| *link)
+        .filter_map(|(path, _)| Some((path.clone(), crate::fsutil::read_link(&path).ok()?)))
+        .collect())
 }
 
 /// The links not in `before` (or holding something else then) that lead to one of `ours`.
@@ -110,9 +123,9 @@ fn new_links_to(
     host: &Host,
     before: &[(PathBuf, PathBuf)],
     ours: &[PathBuf],
-) -> Vec<(PathBuf, Link)> {
+) -> anyhow::Result<Vec<(PathBuf, Link)>> {
     let mut found = Vec::new();
-    for (link, target) in links(host) {
+    for (link, target) in links(host)? {
         if before.iter().any(|(l, t)| *l == link && *t == target) {
             continue;
         }
@@ -129,7 +142,7 @@ fn new_links_to(
             ));
         }
     }
-    found
+    Ok(found)
 }
 
 /// Whether the link at `link` (full path) reaches `file` (full path), following links as
@@ -137,11 +150,14 @@ fn new_links_to(
 fn leads_to(host: &Host, link: &Path, file: &Path) -> bool {
     let mut at = link.to_path_buf();
     for _ in 0..8 {
-        let Ok(target) = std::fs::read_link(&at) else {
+        let Ok(target) = crate::fsutil::read_link(&at) else {
             return false;
         };
         let next = if target.is_absolute() {
-            host.path(&target)
+            match host.path(&target) {
+                Ok(next) => next,
+                Err(_) => return false,
+            }
         } else {
             match at.parent() {
                 Some(dir) => dir.join(&target),
@@ -179,7 +195,10 @@ fn normalize(path: &Path) -> PathBuf {
 /// would also drop every link someone placed there by hand). Any other link is left alone,
 /// whatever its name: an administrator's, even one named `dcosreg-*` or pointing at our
 /// file, is theirs.
-pub(crate) fn prune_links(host: &Host, removals: &[Removal]) {
+pub(crate) fn prune_links(host: &Host, removals: &[Removal]) -> anyhow::Result<()> {
+    // Resolved once, an error naming it when it cannot be inside the root (uninstall
+    // checked it before removing anything).
+    let dir = host.path(LINK_DIR)?;
     // Decided for all first: a `<hash>.0` link leads to our file through `<name>.pem`.
     let doomed: Vec<PathBuf> = removals
         .iter()
@@ -187,9 +206,9 @@ pub(crate) fn prune_links(host: &Host, removals: &[Removal]) {
         .flat_map(|r| r.links.iter().map(move |link| (r, link)))
         .filter_map(|(removal, link)| {
             // The link itself, not where it leads (Host::path follows the last component).
-            let full = host.path(LINK_DIR).join(link.path.file_name()?);
-            let still = std::fs::symlink_metadata(&full).is_ok_and(|m| m.is_symlink())
-                && std::fs::read_link(&full).is_ok_and(|t| t == link.target)
+            let full = dir.join(link.path.file_name()?);
+            let still = crate::fsutil::symlink_metadata(&full).is_ok_and(|m| m.is_symlink())
+                && crate::fsutil::read_link(&full).is_ok_and(|t| t == link.target)
                 && leads_to(host, &full, &removal.path);
             still.then_some(full)
         })
@@ -197,10 +216,11 @@ pub(crate) fn prune_links(host: &Host, removals: &[Removal]) {
     for link in doomed {
         let _ = crate::fsutil::remove_file(&link);
     }
+    Ok(())
 }
 
 fn run_tools(host: &Host, printer: &crate::output::Printer) {
-    for (_, tool) in layouts(host) {
+    for (_, tool) in layouts(host).unwrap_or_default() {
         let mut command = std::process::Command::new(tool);
         if tool == "update-ca-trust" {
             command.arg("extract");
@@ -223,13 +243,14 @@ fn run_tools(host: &Host, printer: &crate::output::Printer) {
 /// the roots of their first TLS connection until they restart: a CA added is not seen,
 /// a CA removed stays trusted (proven for dockerd in tests/runtime.rs).
 pub(crate) fn restarts(host: &Host, when: SystemTime) -> Vec<Restart> {
-    let Some(bundle) = ["/etc/ssl/certs", "/etc/pki/tls/certs"]
+    // Unresolvable under the root: `check` said so, naming it.
+    let Some((bundle, ours)) = ["/etc/ssl/certs", "/etc/pki/tls/certs"]
         .into_iter()
-        .find(|p| host.path(p).is_dir())
+        .filter_map(|p| Some((p, host.path(p).ok()?)))
+        .find(|(_, full)| crate::fsutil::is_dir(full))
     else {
         return Vec::new();
     };
-    let ours = host.path(bundle);
     let mut out = Vec::new();
     for (comm, service) in [
         ("dockerd", "docker"),
@@ -270,9 +291,11 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let config = super::super::staged_config(root.path(), "192.168.0.1", "192.168.1.50:5000");
         let host = super::super::staged_host(&config);
-        let certs = host.path(LINK_DIR);
+        let certs = host.path(LINK_DIR).unwrap();
         std::fs::create_dir_all(&certs).unwrap();
-        let ours = host.path("/usr/local/share/ca-certificates/dcosreg-ab.crt");
+        let ours = host
+            .path("/usr/local/share/ca-certificates/dcosreg-ab.crt")
+            .unwrap();
         std::fs::create_dir_all(ours.parent().unwrap()).unwrap();
         std::fs::write(&ours, "pem").unwrap();
         // The administrator's, before the tool ran: one even leads to our file.
@@ -282,7 +305,7 @@ mod tests {
         )
         .unwrap();
         symlink("/nowhere/dcosreg-old.crt", certs.join("dcosreg-old.pem")).unwrap();
-        let before = links(&host);
+        let before = links(&host).unwrap();
         // What update-ca-certificates makes: an absolute link, a relative hash link to it,
         // and, for another certificate, links we must not claim.
         symlink(
@@ -299,6 +322,7 @@ mod tests {
         symlink("other.pem", certs.join("5e6f7a8b.0")).unwrap();
         let mut found: Vec<(PathBuf, PathBuf, PathBuf)> =
             new_links_to(&host, &before, std::slice::from_ref(&ours))
+                .unwrap()
                 .into_iter()
                 .map(|(file, link)| (file, link.path, link.target))
                 .collect();

@@ -112,7 +112,12 @@ impl Anchors {
             .filter(|v| !v.is_empty());
         let bundles: Vec<PathBuf> = match env_file {
             Some(file) => vec![PathBuf::from(file)],
-            None => SYSTEM_BUNDLES.iter().map(|p| config.host_path(p)).collect(),
+            // A bundle that cannot be resolved inside --root is absent: fewer anchors, never
+            // the host's (fail closed).
+            None => SYSTEM_BUNDLES
+                .iter()
+                .filter_map(|p| config.host_path(p).ok())
+                .collect(),
         };
         for bundle in bundles {
             if let Ok(bytes) = crate::fsutil::read_file(&bundle, crate::fsutil::MAX_FILE) {
@@ -127,7 +132,10 @@ impl Anchors {
             .filter(|v| !v.is_empty());
         let dirs: Vec<PathBuf> = match env_dirs {
             Some(list) => list.split(':').map(PathBuf::from).collect(),
-            None => SYSTEM_DIRS.iter().map(|p| config.host_path(p)).collect(),
+            None => SYSTEM_DIRS
+                .iter()
+                .filter_map(|p| config.host_path(p).ok())
+                .collect(),
         };
         for dir in dirs {
             for file in unique_directory_entries(&dir) {
