@@ -340,6 +340,12 @@ pub(crate) fn read_dir(path: &Path) -> std::io::Result<Vec<(PathBuf, bool)>> {
     Ok(out)
 }
 
+/// The metadata of what `path` leads to (links followed), confined under `--root`: the
+/// descriptor's `fstat`, opened `O_PATH`.
+pub(crate) fn metadata(path: &Path) -> std::io::Result<fs::Metadata> {
+    fs::File::from(open_confined(path, rustix::fs::OFlags::PATH)?).metadata()
+}
+
 /// The metadata of `path` itself (a link is not followed), confined under `--root`.
 pub(crate) fn symlink_metadata(path: &Path) -> std::io::Result<fs::Metadata> {
     fs::symlink_metadata(confine(path, false)?)

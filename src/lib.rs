@@ -11,20 +11,32 @@
 //! [`run`] only wires: argument parsing, configuration, dispatch to one `cmd::*::run`, and
 //! rendering of the error chain.
 
+// Every host path goes through fsutil, confined to --root: a direct std::fs call elsewhere
+// (clippy.toml) needs an #[allow] saying why it is not a host path.
+#![deny(clippy::disallowed_methods)]
+
 mod certgen;
 mod cli;
 mod cmd;
 mod completion;
 mod config;
+// Not yet routed through fsutil (its owners are changing it): ~/.docker/config.json and
+// the credentials store are the user's files, not paths under --root.
+#[allow(clippy::disallowed_methods)]
 mod credentials;
+// Dockerfiles and build contexts named on the command line, not paths under --root.
+#[allow(clippy::disallowed_methods)]
 mod dockerfile;
 mod doctor;
 mod endpoint;
 mod exit;
 mod finding;
+// The one place that touches files: confinement, bounds and atomic writes live here.
+#[allow(clippy::disallowed_methods)]
 mod fsutil;
 #[cfg(any(fuzzing, test))]
 #[doc(hidden)]
+#[allow(clippy::disallowed_methods)] // builds its scratch trees directly
 pub mod fuzz;
 mod output;
 mod pem;
@@ -33,6 +45,8 @@ mod probe;
 mod rollout;
 mod snippet;
 mod text;
+// Not yet routed through fsutil (its owners are changing it).
+#[allow(clippy::disallowed_methods)]
 mod tls;
 mod trust;
 mod x509;

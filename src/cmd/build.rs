@@ -915,6 +915,7 @@ fn exit_of(status: std::process::ExitStatus) -> ExitStatus {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests build their fixtures directly
 mod tests {
     use super::*;
 

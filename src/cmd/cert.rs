@@ -381,6 +381,7 @@ fn print_text(printer: &Printer, report: &Report) -> std::io::Result<()> {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests build their fixtures directly
 mod tests {
     use super::*;
 

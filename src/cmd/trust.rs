@@ -264,8 +264,8 @@ fn restarts(host: &Host, targets: &[Target], steps: &[Step]) -> Vec<Restart> {
                 paths.push(step.path.clone());
                 if let Some(dir) = step.path.parent() {
                     paths.push(dir.to_path_buf());
-                    if let Ok(entries) = std::fs::read_dir(dir) {
-                        paths.extend(entries.flatten().map(|e| e.path()));
+                    if let Ok(entries) = crate::fsutil::read_dir(dir) {
+                        paths.extend(entries.into_iter().map(|(path, _)| path));
                     }
                 }
             }

@@ -115,13 +115,13 @@ fn stale_cas(
     fixes: &Fixes,
 ) -> Vec<Finding> {
     let dir = crate::trust::docker_endpoint_dir(config, endpoint);
-    let Ok(entries) = std::fs::read_dir(&dir) else {
+    let Ok(entries) = crate::fsutil::read_dir(&dir) else {
         return Vec::new();
     };
     let mut files: Vec<std::path::PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "crt") && p.is_file())
+        .into_iter()
+        .filter(|(p, link)| !link && p.extension().is_some_and(|x| x == "crt"))
+        .map(|(p, _)| p)
         .collect();
     if files.len() < 2 {
         return Vec::new();

@@ -345,6 +345,7 @@ pub(crate) fn parse_output(stdout: &str) -> ScriptOutcome {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests build their fixtures directly
 mod tests {
     use super::*;
 

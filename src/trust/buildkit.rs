@@ -184,6 +184,7 @@ pub(crate) fn inspect(
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests build their fixtures directly
 mod tests {
     use super::*;
     use crate::trust::{staged_config, staged_host};

@@ -89,7 +89,7 @@ fn inspect_endpoint(
         .iter()
         .map(|name| store.base.join(name))
         .collect();
-    let present: Vec<&PathBuf> = dirs.iter().filter(|d| d.is_dir()).collect();
+    let present: Vec<&PathBuf> = dirs.iter().filter(|d| crate::fsutil::is_dir(d)).collect();
     let sudo = fixes.sudo();
 
     let portless = portless_dir(store, endpoint);
@@ -131,7 +131,10 @@ fn inspect_endpoint(
         return;
     }
     if present.len() < dirs.len() && scope == Scope::Host {
-        let missing = dirs.iter().find(|d| !d.is_dir()).unwrap_or(&dirs[0]);
+        let missing = dirs
+            .iter()
+            .find(|d| !crate::fsutil::is_dir(d))
+            .unwrap_or(&dirs[0]);
         findings.push(
             Finding::new(
                 "certs-d-one-form",
@@ -163,7 +166,7 @@ fn portless_dir(store: &Store, endpoint: &Endpoint) -> Option<PathBuf> {
         .configured
         .iter()
         .any(|other| other.certs_d_names().contains(&name));
-    (dir.is_dir() && !someone_elses).then_some(dir)
+    (crate::fsutil::is_dir(&dir) && !someone_elses).then_some(dir)
 }
 
 fn inspect_dir(
@@ -174,10 +177,10 @@ fn inspect_dir(
     findings: &mut Vec<Finding>,
 ) {
     let sudo = fixes.sudo();
-    let names: Vec<String> = match std::fs::read_dir(dir) {
+    let names: Vec<String> = match crate::fsutil::read_dir(dir) {
         Ok(entries) => entries
-            .filter_map(Result::ok)
-            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .into_iter()
+            .filter_map(|(path, _)| Some(path.file_name()?.to_string_lossy().into_owned()))
             .collect(),
         Err(e) => {
             findings.push(Finding::new(
@@ -338,6 +341,7 @@ fn inspect_ca_file(
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests build their fixtures directly
 mod tests {
     use super::*;
     use crate::trust::{staged_config, staged_host};

@@ -320,6 +320,7 @@ fn registry_table(doc: &toml_edit::DocumentMut) -> &'static str {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests build their fixtures directly
 mod tests {
     use super::*;
     use crate::trust::{staged_config, staged_host};

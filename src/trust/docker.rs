@@ -54,7 +54,7 @@ fn rootless(host: &Host) -> bool {
         && host
             .xdg_runtime
             .as_ref()
-            .is_some_and(|dir| dir.join("docker.sock").exists())
+            .is_some_and(|dir| crate::fsutil::exists(&dir.join("docker.sock")))
 }
 
 /// The certs.d directory to install into.
@@ -130,7 +130,7 @@ pub(crate) fn notes(host: &Host) -> Vec<String> {
     if host
         .home
         .as_ref()
-        .is_some_and(|h| h.join(".docker/desktop").exists())
+        .is_some_and(|h| crate::fsutil::exists(&h.join(".docker/desktop")))
     {
         notes.push(
             "docker: Docker Desktop reads ~/.docker/certs.d instead and must be restarted"
@@ -305,6 +305,7 @@ fn stale_daemons(host: &Host, endpoints: &[Endpoint], fixes: &Fixes) -> Vec<Find
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests build their fixtures directly
 mod tests {
     use super::*;
 

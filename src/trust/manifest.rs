@@ -124,7 +124,7 @@ impl Manifest {
             endpoints,
             path: rel,
             sha256,
-            created: !step.path.exists(),
+            created: !crate::fsutil::exists(&step.path),
             created_dirs: missing.iter().map(|d| host.unrooted(d)).collect(),
             edits: step.edits.clone(),
             links: Vec::new(),

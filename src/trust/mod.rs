@@ -294,7 +294,7 @@ impl<'a> Host<'a> {
 
 /// Effective uid from /proc (no libc dependency for one number).
 fn effective_uid() -> Option<u32> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let status = crate::fsutil::read_text(Path::new("/proc/self/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("Uid:"))?;
     line.split_whitespace().nth(2)?.parse().ok()
 }
@@ -546,25 +546,23 @@ pub(crate) fn remove_stale_temps(dir: &Path) {
     let Ok(dir) = crate::fsutil::confine(dir, true) else {
         return;
     };
-    let Ok(entries) = std::fs::read_dir(dir) else {
+    let Ok(entries) = crate::fsutil::read_dir(&dir) else {
         return;
     };
     let limit = std::time::Duration::from_secs(60);
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
+    for (path, _) in entries {
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
         if !(name.starts_with(".dcosreg-") && name.ends_with(".tmp")) {
             continue;
         }
-        let stale = entry
-            .metadata()
+        let stale = crate::fsutil::symlink_metadata(&path)
             .ok()
             .filter(std::fs::Metadata::is_file)
             .and_then(|m| m.modified().ok())
             .and_then(|t| t.elapsed().ok())
             .is_some_and(|age| age > limit);
         if stale {
-            let _ = std::fs::remove_file(entry.path());
+            let _ = crate::fsutil::remove_file(&path);
         }
     }
 }
@@ -573,7 +571,7 @@ pub(crate) fn remove_stale_temps(dir: &Path) {
 fn missing_dirs(dir: &Path) -> Vec<PathBuf> {
     let mut missing: Vec<PathBuf> = dir
         .ancestors()
-        .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
+        .take_while(|d| !d.as_os_str().is_empty() && !crate::fsutil::exists(d))
         .map(Path::to_path_buf)
         .collect();
     missing.reverse();
@@ -585,7 +583,7 @@ fn missing_dirs(dir: &Path) -> Vec<PathBuf> {
 fn preflight(dir: &Path) -> anyhow::Result<()> {
     let existing = dir
         .ancestors()
-        .find(|d| d.is_dir())
+        .find(|d| crate::fsutil::is_dir(d))
         .unwrap_or_else(|| Path::new("/"));
     tempfile::tempfile_in(existing)
         .map(drop)
@@ -635,6 +633,7 @@ pub(crate) fn staged_host(config: &Config) -> Host<'_> {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests build their fixtures directly
 mod tests {
     use super::*;
 

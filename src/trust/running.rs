@@ -54,7 +54,10 @@ impl Daemon {
             .unwrap_or(daemon_path)
             .to_path_buf();
         loop {
-            match (std::fs::metadata(&ours), std::fs::metadata(base.join(&rel))) {
+            match (
+                crate::fsutil::metadata(&ours),
+                crate::fsutil::metadata(&base.join(&rel)),
+            ) {
                 (Ok(a), Ok(b)) => return a.dev() == b.dev() && a.ino() == b.ino(),
                 (Ok(_), Err(e)) if e.kind() == std::io::ErrorKind::PermissionDenied => {
                     return real_root
@@ -110,21 +113,20 @@ impl Daemon {
 
 /// Every running process whose command name is `comm` (`/proc/PID/comm`).
 pub(crate) fn daemons(comm: &str) -> Vec<Daemon> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
+    let Ok(entries) = crate::fsutil::read_dir(Path::new("/proc")) else {
         return Vec::new();
     };
     let uptime = uptime();
     let now = SystemTime::now();
     let mut out = Vec::new();
-    for entry in entries.flatten() {
-        let Some(pid) = entry
+    for (dir, _) in entries {
+        let Some(pid) = dir
             .file_name()
-            .to_str()
+            .and_then(|n| n.to_str())
             .and_then(|s| s.parse::<u32>().ok())
         else {
             continue;
         };
-        let dir = entry.path();
         let name = read_proc(&dir.join("comm"), 64).unwrap_or_default();
         if String::from_utf8_lossy(&name).trim_end() != comm {
             continue;
@@ -146,7 +148,9 @@ pub(crate) fn daemons(comm: &str) -> Vec<Daemon> {
 fn read_proc(path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let mut out = Vec::new();
-    std::fs::File::open(path)?.take(cap).read_to_end(&mut out)?;
+    crate::fsutil::open_regular(path)?
+        .take(cap)
+        .read_to_end(&mut out)?;
     Ok(out)
 }
 
@@ -178,7 +182,12 @@ fn start_ticks(dir: &Path) -> Option<f64> {
 pub(crate) fn newest_change(paths: &[PathBuf]) -> Option<SystemTime> {
     paths
         .iter()
-        .flat_map(|p| [std::fs::symlink_metadata(p), std::fs::metadata(p)])
+        .flat_map(|p| {
+            [
+                crate::fsutil::symlink_metadata(p),
+                crate::fsutil::metadata(p),
+            ]
+        })
         .filter_map(|m| change_time(&m.ok()?))
         .max()
 }
@@ -192,7 +201,7 @@ fn change_time(meta: &std::fs::Metadata) -> Option<SystemTime> {
 
 /// How to restart `unit` on this host: systemd when it runs, else the SysV wrapper.
 pub(crate) fn restart_command(unit: &str) -> String {
-    if Path::new("/run/systemd/system").is_dir() {
+    if crate::fsutil::is_dir(Path::new("/run/systemd/system")) {
         format!("systemctl restart {unit}")
     } else {
         format!("service {unit} restart")
@@ -221,6 +230,7 @@ pub(crate) fn merge(restarts: Vec<Restart>) -> Vec<Restart> {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests build their fixtures directly
 mod tests {
     use super::*;
 

@@ -517,6 +517,7 @@ pub(crate) fn render(cand: &Candidate, endpoints: &[String]) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests build their fixtures directly
 mod tests {
     use super::*;
 

@@ -280,6 +280,7 @@ pub(crate) fn restarts(host: &Host, when: SystemTime) -> Vec<Restart> {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests build their fixtures directly
 mod tests {
     use super::*;
     use std::os::unix::fs::symlink;

@@ -148,6 +148,7 @@ pub(crate) fn remove_ca(
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests build their fixtures directly
 mod tests {
     use super::*;
 

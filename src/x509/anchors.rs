@@ -170,7 +170,7 @@ impl Anchors {
     /// `--cert-dir`: only this directory, with Docker certs.d semantics (`*.crt`, PEM).
     /// A missing directory is an input error.
     pub(crate) fn from_cert_dir(dir: &Path) -> Result<Anchors, CertFileError> {
-        if let Err(source) = std::fs::read_dir(dir) {
+        if let Err(source) = crate::fsutil::read_dir(dir) {
             return Err(CertFileError::Read {
                 path: dir.to_path_buf(),
                 source,
@@ -219,12 +219,12 @@ impl Anchors {
 
     /// Every `*.crt` file of a certs.d directory, sorted as `os.ReadDir` returns them.
     fn add_certs_d(&mut self, dir: &Path) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
+        let Ok(entries) = crate::fsutil::read_dir(dir) else {
             return;
         };
         let (mut files, others): (Vec<PathBuf>, Vec<PathBuf>) = entries
-            .filter_map(Result::ok)
-            .map(|e| e.path())
+            .into_iter()
+            .map(|(path, _)| path)
             .partition(|p| p.extension().is_some_and(|ext| ext == "crt"));
         files.sort();
         // CA certificates under another name are the classic silent trap (`*.cert` and
@@ -305,16 +305,17 @@ impl Anchors {
 /// root_unix.go `readUniqueDirectoryEntries`: files of `dir`, minus symlinks whose
 /// target stays in the same directory (no '/' in the link text).
 fn unique_directory_entries(dir: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
+    let Ok(entries) = crate::fsutil::read_dir(dir) else {
         return Vec::new();
     };
     let mut files: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .filter(|e| match std::fs::read_link(e.path()) {
-            Ok(target) => target.to_string_lossy().contains('/'),
-            Err(_) => true,
+        .into_iter()
+        .filter(|(path, link)| {
+            !link
+                || crate::fsutil::read_link(path)
+                    .map_or(true, |target| target.to_string_lossy().contains('/'))
         })
-        .map(|e| e.path())
+        .map(|(path, _)| path)
         .collect();
     files.sort();
     files
@@ -373,6 +374,7 @@ fn tlv(input: &[u8], tag: u8) -> Option<(Tlv<'_>, &[u8])> {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests build their fixtures directly
 mod tests {
     use super::*;
 

@@ -73,7 +73,9 @@ fn in_pairs<T: Ord + Copy>(pairs: &[T], x: T) -> bool {
     }
 }
 
+// The test writes and reads the Go toolchain's files, not host paths under --root.
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)]
 mod tests {
     use super::*;
 

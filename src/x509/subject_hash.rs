@@ -87,6 +87,7 @@ fn canon_string(tag: u32, data: &[u8]) -> Option<String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests build their fixtures directly
 mod tests {
     use rcgen::{CertificateParams, DistinguishedName, DnType, DnValue, KeyPair};
 
