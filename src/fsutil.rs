@@ -494,15 +494,7 @@ pub(crate) fn create_dirs(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>>
 /// one root queue instead of losing each other's entries. Released when the file drops
 /// (also on kill: flock belongs to the open file).
 pub(crate) fn lock_root(root: &Path) -> anyhow::Result<fs::File> {
-    if !root.exists() {
-        create_dirs(root)?;
-    }
-    // O_DIRECTORY: a FIFO planted as the root is refused, not waited on.
-    let handle = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags((rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::NONBLOCK).bits() as i32)
-        .open(root)
-        .with_context(|| format!("cannot open --root {} to lock it", root.display()))?;
+    let handle = open_root(root)?;
     use rustix::fs::{flock, FlockOperation};
     match flock(&handle, FlockOperation::NonBlockingLockExclusive) {
         Ok(()) => return Ok(handle),
@@ -521,6 +513,19 @@ pub(crate) fn lock_root(root: &Path) -> anyhow::Result<fs::File> {
         .map_err(std::io::Error::from)
         .with_context(|| format!("cannot lock {}", root.display()))?;
     Ok(handle)
+}
+
+/// `--root` opened as a directory (created when missing): a FIFO or a file planted as the
+/// root is refused at once (O_DIRECTORY, non-blocking), naming it.
+pub(crate) fn open_root(root: &Path) -> anyhow::Result<fs::File> {
+    if !root.exists() {
+        create_dirs(root)?;
+    }
+    fs::OpenOptions::new()
+        .read(true)
+        .custom_flags((rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::NONBLOCK).bits() as i32)
+        .open(root)
+        .with_context(|| format!("cannot open --root {} to lock it", root.display()))
 }
 
 /// Make a rename durable; a failure here is not worth failing the command for.

@@ -1499,3 +1499,139 @@ fn an_unresolvable_link_under_the_root_is_an_error_not_the_host_path() {
         }
     }
 }
+
+/// Class 24: `trust` takes the root's lock only once the question is answered: while one
+/// waits for a person's y/N on a terminal, `trust --yes` on the same root finishes at once.
+/// The first, answered afterwards, re-reads its plan under the lock and, finding the stores
+/// changed under it, refuses in one line and writes nothing.
+#[test]
+fn no_lock_is_held_across_the_question() {
+    use std::io::{Read, Write};
+    let script = require_tool("script");
+    let work = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    let ca = ca_file(work.path(), "question CA");
+    let command_line = [
+        bin_path().to_str().unwrap(),
+        "--root",
+        r.to_str().unwrap(),
+        "trust",
+        "10.1.2.3:5000",
+        "--ca-file",
+        ca.to_str().unwrap(),
+        "--no-verify",
+        "--target",
+        "docker",
+    ]
+    .map(|a| format!("'{a}'"))
+    .join(" ");
+    let mut on_a_terminal = Command::new(script);
+    on_a_terminal.args(["-qec", &command_line, "/dev/null"]);
+    let mut asking = Dcosreg::via(on_a_terminal);
+    let mut first = asking
+        .command()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Stop it on every way out of this test.
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut stdout_pipe = first.stdout.take().unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let reader = {
+        let seen = seen.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout_pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                seen.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        })
+    };
+    let mut stdin_pipe = first.stdin.take().unwrap();
+    let mut first = Kill(first);
+    let text = |seen: &std::sync::Mutex<Vec<u8>>| {
+        String::from_utf8_lossy(&seen.lock().unwrap()).into_owned()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !text(&seen).contains("[y/N]") {
+        assert!(
+            Instant::now() < deadline,
+            "no question within 30 s: {}",
+            text(&seen)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    let started = Instant::now();
+    let out = Dcosreg::new([
+        "--root",
+        r.to_str().unwrap(),
+        "trust",
+        "10.1.2.3:5000",
+        "--ca-file",
+        ca.to_str().unwrap(),
+        "--yes",
+        "--no-verify",
+        "--target",
+        "docker",
+    ])
+    .timeout(Duration::from_secs(20))
+    .run();
+    let took = started.elapsed();
+    assert_status(&out, 0);
+    assert!(
+        !stderr(&out).contains("waiting for another"),
+        "trust --yes waited on the question: {}",
+        stderr(&out)
+    );
+    assert!(took < Duration::from_secs(10), "trust --yes took {took:?}");
+    let written = r.join("etc/docker/certs.d/10.1.2.3:5000/ca.crt");
+    assert!(written.is_file(), "{:?}", tree(r));
+    let manifest_before = std::fs::read(manifest(r)).unwrap();
+
+    // Now the answer: the plan it was given for ("install") is no longer what would happen.
+    stdin_pipe.write_all(b"y\n").unwrap();
+    drop(stdin_pipe);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = first.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no end within 30 s: {}",
+            text(&seen)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    reader.join().unwrap();
+    let all = text(&seen);
+    assert_eq!(status.code(), Some(2), "{all}");
+    let errors: Vec<&str> = all
+        .lines()
+        .filter(|l| l.starts_with("docker-dcosreg:"))
+        .collect();
+    let [err] = errors[..] else {
+        panic!("one error line: {all}")
+    };
+    assert!(
+        err.contains("changed while the question waited") && err.contains("run trust again"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(manifest(r)).unwrap(),
+        manifest_before,
+        "nothing written"
+    );
+}

@@ -69,14 +69,11 @@ pub(crate) fn run(
 ) -> anyhow::Result<ExitStatus> {
     let endpoints = dedup(config.endpoints_or_default(&args.endpoints)?);
     let host = Host::from_env(config);
+    // --root must be a directory before anything under it is read (the lock is taken later).
+    if !args.dry_run {
+        crate::fsutil::open_root(&config.root.value)?;
+    }
     let targets = trust::select_targets(&host, &args.target)?;
-    // Another trust/untrust on this root waits: the manifest and shared TOML files are
-    // read, planned and written under one lock.
-    let _lock = if args.dry_run {
-        None
-    } else {
-        Some(crate::fsutil::lock_root(&config.root.value)?)
-    };
     // One deadline for the network work of the whole command: obtaining the CA (download
     // or handshakes) and the verification handshakes afterwards. Only the time a person
     // takes to answer the confirmation is added to it.
@@ -86,6 +83,11 @@ pub(crate) fn run(
     for warning in &warnings {
         printer.warn(warning);
     }
+    // The plan the answer is given for (reads only): everything offered, as approving
+    // takes it all. Input errors in existing files stop the run here, before the question.
+    let offered: Vec<Anchor> = found.iter().filter_map(Anchor::from_approved).collect();
+    let different = trust::Different::from_flags(args.force, args.add);
+    let asked_for = plan(&host, &targets, &offered, different)?;
     let approved = approve(args, &found, printer, &mut deadline)?;
     let anchors: Vec<Anchor> = approved
         .endpoints
@@ -93,14 +95,29 @@ pub(crate) fn run(
         .filter_map(Anchor::from_approved)
         .collect();
 
-    let mut steps: Vec<Step> = Vec::new();
-    for target in &targets {
-        steps.extend(target.check(
-            &host,
-            &anchors,
-            trust::Different::from_flags(args.force, args.add),
-        )?);
-    }
+    // Another trust/untrust on this root waits: the manifest and shared TOML files are
+    // read, planned and written under one lock, taken only once the question is answered,
+    // so a person thinking it over never holds up `trust --yes` on the same root.
+    let _lock = if args.dry_run {
+        None
+    } else {
+        Some(crate::fsutil::lock_root(&config.root.value)?)
+    };
+    let (targets, steps) = if approved.how == Approval::Typed {
+        // What the answer was given for must still be what happens: re-read under the lock.
+        let now = trust::select_targets(&host, &args.target)?;
+        let steps = plan(&host, &now, &anchors, different)?;
+        if now != targets || summary(&steps) != summary(&asked_for) {
+            anyhow::bail!(
+                "the stores under {} changed while the question waited for an answer (another trust or untrust ran) — nothing was written; run trust again to see the new plan",
+                config.root.value.display()
+            );
+        }
+        (now, steps)
+    } else {
+        let steps = plan(&host, &targets, &anchors, different)?;
+        (targets, steps)
+    };
     let (notes, verdicts) = if args.dry_run {
         (Vec::new(), Vec::new())
     } else {
@@ -143,6 +160,29 @@ pub(crate) fn run(
     };
     printer.report(&report, |printer| print_text(printer, &report))?;
     Ok(report.status())
+}
+
+/// Every selected store's install plan for `anchors` (reads only).
+fn plan(
+    host: &Host,
+    targets: &[Target],
+    anchors: &[Anchor],
+    different: trust::Different,
+) -> anyhow::Result<Vec<Step>> {
+    let mut steps: Vec<Step> = Vec::new();
+    for target in targets {
+        steps.extend(target.check(host, anchors, different)?);
+    }
+    Ok(steps)
+}
+
+/// What a plan does, to compare two of them: each file, what happens to it, and its
+/// content afterwards.
+fn summary(steps: &[Step]) -> Vec<(Target, &std::path::Path, Action, &[u8])> {
+    steps
+        .iter()
+        .map(|s| (s.target, s.path.as_path(), s.action, s.contents.as_slice()))
+        .collect()
 }
 
 impl Report {
