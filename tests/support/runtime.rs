@@ -13,7 +13,13 @@
 //! that group id (also when a test panics), then kills whatever is left in the namespace
 //! (containerd shims set their own process group); a watchdog in the holder takes the
 //! daemons down if the test process dies without unwinding. Every wait is bounded.
+//!
+//! `/var/lib` is an overlay there too, so the manifest `trust --root /` keeps in
+//! `/var/lib/docker-dcosreg` stays in the namespace. The host state a missing overlay would
+//! change ([`HOST_WATCHED`]) is read when a runtime starts and again after it stopped:
+//! [`Drop`] fails the test unless it is byte for byte the same.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -27,9 +33,56 @@ pub const DOCKER_CLI: &str = "/usr/bin/docker";
 /// How long a daemon may take to answer after (re)starting.
 const START_LIMIT: Duration = Duration::from_secs(30);
 
+/// The host paths `trust`/`untrust --root /` in the namespace would change, were an overlay
+/// missing: the manifest's directory, the stores and the system CA store.
+pub const HOST_WATCHED: [&str; 5] = [
+    "/var/lib/docker-dcosreg",
+    "/etc/docker",
+    "/etc/containerd",
+    "/etc/ssl/certs",
+    "/usr/local/share/ca-certificates",
+];
+
+/// Every path under [`HOST_WATCHED`] (links not followed) with what it is: its mode and
+/// owner, and a link's text or a file's SHA-256; an absent root is recorded as absent.
+pub fn host_state() -> BTreeMap<PathBuf, String> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = BTreeMap::new();
+    let mut stack: Vec<PathBuf> = HOST_WATCHED.iter().map(PathBuf::from).collect();
+    while let Some(path) = stack.pop() {
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            out.insert(path, "absent".to_string());
+            continue;
+        };
+        let what = if meta.is_symlink() {
+            format!(
+                "link {}",
+                std::fs::read_link(&path)
+                    .map(|t| t.display().to_string())
+                    .unwrap_or_default()
+            )
+        } else if meta.is_dir() {
+            for entry in std::fs::read_dir(&path).into_iter().flatten().flatten() {
+                stack.push(entry.path());
+            }
+            "dir".to_string()
+        } else {
+            let bytes = std::fs::read(&path).unwrap_or_default();
+            format!("file {}", super::sha256_hex(&bytes))
+        };
+        out.insert(
+            path,
+            format!("{what} {:o} {}:{}", meta.mode(), meta.uid(), meta.gid()),
+        );
+    }
+    out
+}
+
 /// A private containerd + dockerd pair in a private mount namespace.
 pub struct Runtime {
     holder: Child,
+    /// [`host_state`] before the namespace was made.
+    host_before: BTreeMap<PathBuf, String>,
     dir: tempfile::TempDir,
     /// `unix://…/docker.sock`.
     pub docker_host: String,
@@ -44,6 +97,7 @@ set -u
 T="$1"; WATCH="$2"
 mount -t overlay overlay -o "lowerdir=/etc,upperdir=$T/etc-upper,workdir=$T/etc-work" /etc || exit 90
 mount -t overlay overlay -o "lowerdir=/usr/local/share/ca-certificates,upperdir=$T/lsc-upper,workdir=$T/lsc-work" /usr/local/share/ca-certificates || exit 91
+mount -t overlay overlay -o "lowerdir=/var/lib,upperdir=$T/varlib-upper,workdir=$T/varlib-work" /var/lib || exit 92
 keep() { while [ ! -e "$T/stopping" ]; do "$@"; sleep 0.1; done; }
 keep containerd --config "$T/containerd.toml" >>"$T/containerd.log" 2>&1 &
 keep dockerd --containerd "$T/containerd.sock" --data-root "$T/docker-data" \
@@ -82,6 +136,8 @@ impl Runtime {
             "etc-work",
             "lsc-upper",
             "lsc-work",
+            "varlib-upper",
+            "varlib-work",
             "containerd-root",
             "containerd-state",
             "docker-data",
@@ -102,6 +158,7 @@ impl Runtime {
         .expect("containerd.toml");
         // A private daemon.json, so the host's /etc/docker/daemon.json is never read.
         std::fs::write(t.join("daemon.json"), "{}\n").expect("daemon.json");
+        let host_before = host_state();
         let mut command = Command::new("unshare");
         command
             .args([
@@ -122,6 +179,7 @@ impl Runtime {
         let holder = command.spawn().expect("start the runtime holder (unshare)");
         let runtime = Runtime {
             holder,
+            host_before,
             docker_host: format!("unix://{}", t.join("docker.sock").display()),
             containerd_sock,
             dir,
@@ -467,6 +525,28 @@ impl Drop for Runtime {
             for pid in pids_in_mount_ns(&ns) {
                 signal("KILL", &pid.to_string());
             }
+        }
+        // The host as it was: every write went to the namespace's overlays.
+        let after = host_state();
+        if after != self.host_before && !std::thread::panicking() {
+            let paths: std::collections::BTreeSet<&PathBuf> =
+                self.host_before.keys().chain(after.keys()).collect();
+            let changed: Vec<String> = paths
+                .into_iter()
+                .filter(|p| self.host_before.get(*p) != after.get(*p))
+                .map(|p| {
+                    format!(
+                        "{}: {} -> {}",
+                        p.display(),
+                        self.host_before.get(p).map_or("absent", String::as_str),
+                        after.get(p).map_or("absent", String::as_str)
+                    )
+                })
+                .collect();
+            panic!(
+                "the runtime tests changed the host (another worktree's runtime tests running at the same time do too):\n{}",
+                changed.join("\n")
+            );
         }
     }
 }
