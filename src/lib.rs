@@ -20,6 +20,7 @@ mod cli;
 mod cmd;
 mod completion;
 mod config;
+mod generate;
 // Not yet routed through fsutil (its owners are changing it): ~/.docker/config.json and
 // the credentials store are the user's files, not paths under --root.
 #[allow(clippy::disallowed_methods)]
@@ -81,6 +82,42 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
         return match output::Printer::new(output::Format::Text)
             .raw(completion::answer(&words).as_bytes())
         {
+            Ok(()) => ExitStatus::Success.into(),
+            Err(_) => ExitStatus::Error.into(),
+        };
+    }
+    // Packaging: `docker-dcosreg __generate DIR` writes the man pages and completions.
+    if args.get(1).is_some_and(|a| a == "__generate") {
+        return match args.get(2).filter(|_| args.len() == 3) {
+            Some(dir) => match generate::write_to(std::path::Path::new(dir)) {
+                Ok(written) => {
+                    output::say(&format!(
+                        "docker-dcosreg: wrote {} files under {}",
+                        written.len(),
+                        std::path::Path::new(dir).display()
+                    ));
+                    ExitStatus::Success.into()
+                }
+                Err(err) => stop(&err).into(),
+            },
+            None => {
+                output::say("docker-dcosreg: usage: docker-dcosreg __generate DIR");
+                ExitStatus::Error.into()
+            }
+        };
+    }
+    // The helper's own help (its man page's text), not the hidden command's.
+    if args.get(1).is_some_and(|a| a == "credential-helper")
+        && args.len() == 3
+        && (args[2] == "-h" || args[2] == "--help")
+    {
+        let mut helper = generate::helper_command();
+        let help = if args[2] == "-h" {
+            helper.render_help()
+        } else {
+            helper.render_long_help()
+        };
+        return match output::Printer::new(output::Format::Text).raw(help.to_string().as_bytes()) {
             Ok(()) => ExitStatus::Success.into(),
             Err(_) => ExitStatus::Error.into(),
         };

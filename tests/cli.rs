@@ -432,6 +432,57 @@ fn install_script_installs_a_prebuilt_binary_or_tarball_without_cargo() {
     // What it installed runs.
     let out = Command::new(&command).arg("--version").output().unwrap();
     assert_status(&out, 0);
+
+    // The man pages it generated: man finds and renders them.
+    let share = dir.path().join("prefix/share");
+    for (page, says) in [
+        ("docker-dcosreg", "docker-dcosreg-trust(1)"),
+        ("docker-dcosreg-trust", "--target"),
+        ("docker-credential-dcosreg", "credHelpers"),
+    ] {
+        let out = Command::new("man")
+            .args(["-P", "cat", page])
+            .env("MANPATH", share.join("man"))
+            .env("MANWIDTH", "200")
+            .env("LANG", "C.UTF-8")
+            .output()
+            .unwrap();
+        assert_status(&out, 0);
+        assert!(stdout(&out).contains(says), "man {page}:\n{}", stdout(&out));
+    }
+    // The bash completion it installed completes the commands and a flag's values.
+    let script = share.join("bash-completion/completions/docker-dcosreg");
+    let complete = |line: &str| {
+        let out = Command::new("bash")
+            .arg("-c")
+            .arg(
+                r#"source "$1"; read -ra COMP_WORDS <<<"$2"; [[ $2 == *" " ]] && COMP_WORDS+=("");
+                   COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); COMP_LINE=$2; COMP_POINT=${#2};
+                   fn=$(complete -p docker-dcosreg | sed -n 's/.* -F \([^ ]*\) .*/\1/p');
+                   "$fn" docker-dcosreg "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}";
+                   printf '%s\n' "${COMPREPLY[@]}""#,
+            )
+            .arg("bash")
+            .arg(&script)
+            .arg(line)
+            .output()
+            .unwrap();
+        assert_status(&out, 0);
+        stdout(&out)
+    };
+    let commands = complete("docker-dcosreg tr");
+    assert_eq!(commands.trim(), "trust", "{commands}");
+    // After a command too (clap_complete's bash script alone completes nothing there).
+    let formats = complete("docker-dcosreg check --format ");
+    assert_eq!(
+        formats.split_whitespace().collect::<Vec<_>>(),
+        ["text", "json", "prometheus"],
+        "{formats}"
+    );
+    assert!(share.join("zsh/site-functions/_docker-dcosreg").is_file());
+    assert!(share
+        .join("fish/vendor_completions.d/docker-dcosreg.fish")
+        .is_file());
 }
 
 /// TAB after `docker dcosreg`: the real docker CLI asks the plugin (`__complete`) and
