@@ -62,7 +62,9 @@ version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
 
 say "building docker-dcosreg $version for glibc $GLIBC (cargo zigbuild --release --locked)"
 # cargo-zigbuild tries `python3 -m ziglang` (the pinned zig) before a zig on PATH.
-cargo zigbuild --release --locked --target "$TRIPLE.$GLIBC"
+# `docker-dcosreg version` names the commit (read at compile time, src/cmd/version.rs).
+DCOSREG_COMMIT=${DCOSREG_COMMIT:-$(git rev-parse --short=12 HEAD 2>/dev/null || true)} \
+    cargo zigbuild --release --locked --target "$TRIPLE.$GLIBC"
 binary=target/$TRIPLE/release/docker-dcosreg
 
 # Not one symbol newer than the baseline (the loader refuses the binary otherwise).

@@ -127,6 +127,8 @@ pub(crate) enum Command {
     /// The Docker credential-helper protocol (run as docker-credential-dcosreg).
     #[command(hide = true)]
     CredentialHelper(CredentialHelperArgs),
+    /// Print the version (and the commit it was built from, when the build recorded one).
+    Version,
 }
 
 #[derive(Debug, Args)]

@@ -135,11 +135,14 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
             };
         }
     };
-    let status = config::Config::resolve(&overrides).and_then(|config| {
-        fsutil::set_root(&config.root.value);
-        let printer = output::Printer::new(config.format);
-        cmd::run(&config, &cli.command, &printer)
-    });
+    let status = cmd::run_without_config(&cli.command, &output::Printer::new(overrides.format))
+        .unwrap_or_else(|| {
+            config::Config::resolve(&overrides).and_then(|config| {
+                fsutil::set_root(&config.root.value);
+                let printer = output::Printer::new(config.format);
+                cmd::run(&config, &cli.command, &printer)
+            })
+        });
     match status {
         Ok(status) => status.into(),
         Err(err) => stop(&err).into(),

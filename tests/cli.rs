@@ -186,6 +186,38 @@ fn the_real_docker_cli_lists_and_runs_the_plugin() {
     assert_status(&out, 2);
 }
 
+/// `version` as `docker buildx version` has it: through the docker CLI too, in JSON, and
+/// without reading a configuration that could be broken.
+#[test]
+fn version_prints_the_crate_version_through_docker_too() {
+    let expected = format!("docker-dcosreg {}", env!("CARGO_PKG_VERSION"));
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.toml");
+    std::fs::write(&broken, "internal = [oops\n").unwrap();
+    for args in [&["version"][..], &["dcosreg", "version"]] {
+        let out = Dcosreg::new(args).env("DCOSREG_CONFIG", &broken).run();
+        assert_status_for(&out, 0, format_args!("{args:?}"));
+        let text = stdout(&out);
+        assert!(text.starts_with(&expected), "{args:?}: {text}");
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+    }
+    let out = dcosreg(&["version", "--format", "json"]);
+    assert_status(&out, 0);
+    let report = json(&stdout(&out));
+    assert_eq!(report["version"], env!("CARGO_PKG_VERSION"));
+    match report.get("commit") {
+        None => {}
+        Some(commit) => assert!(commit.as_str().is_some_and(|c| !c.is_empty()), "{report}"),
+    }
+    assert_status(&dcosreg(&["version", "--format", "prometheus"]), 2);
+
+    let home = docker_home_with_plugin();
+    let out = docker(home.path(), &["dcosreg", "version"]);
+    assert_status(&out, 0);
+    assert!(stdout(&out).starts_with(&expected), "{}", stdout(&out));
+}
+
 #[test]
 fn standalone_and_plugin_argv_both_work() {
     for args in [&["config"][..], &["dcosreg", "config"]] {

@@ -33,6 +33,7 @@ mod rollout;
 mod snippet;
 mod trust;
 mod untrust;
+mod version;
 
 use crate::cli::Command;
 use crate::config::Config;
@@ -44,9 +45,7 @@ pub(crate) fn run(
     command: &Command,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    if printer.is_prometheus() && !matches!(command, Command::Check(_)) {
-        anyhow::bail!("--format prometheus is for check only — use text or json here");
-    }
+    refuse_prometheus(command, printer)?;
     match command {
         Command::Config => config::run(config, printer),
         Command::Check(args) => check::run(config, args, printer),
@@ -64,5 +63,26 @@ pub(crate) fn run(
         Command::Credentials(args) => credentials::run(config, args, printer),
         Command::Catalog(args) => catalog::run(config, args, printer),
         Command::CredentialHelper(args) => credential_helper::run(config, args, printer),
+        Command::Version => version::run(printer),
     }
+}
+
+/// The commands that read no configuration (a broken config file must not hide them).
+pub(crate) fn run_without_config(
+    command: &Command,
+    printer: &Printer,
+) -> Option<anyhow::Result<ExitStatus>> {
+    match command {
+        Command::Version => {
+            Some(refuse_prometheus(command, printer).and_then(|()| version::run(printer)))
+        }
+        _ => None,
+    }
+}
+
+fn refuse_prometheus(command: &Command, printer: &Printer) -> anyhow::Result<()> {
+    if printer.is_prometheus() && !matches!(command, Command::Check(_)) {
+        anyhow::bail!("--format prometheus is for check only — use text or json here");
+    }
+    Ok(())
 }
