@@ -596,8 +596,40 @@ pub(crate) fn parse(invocation: &Invocation) -> Result<(Cli, config::Overrides),
         .bin_name(invocation.bin_name);
     let matches = command.try_get_matches_from(&invocation.args)?;
     let cli = Cli::from_arg_matches(&matches)?;
+    if let Some(name) = cli.command.asks_for_help() {
+        // `trust help` is `trust --help` (clap's own error, rendered and exiting as help).
+        let again = [invocation.args[0].clone(), name.into(), "--help".into()];
+        Cli::command()
+            .name(invocation.bin_name)
+            .bin_name(invocation.bin_name)
+            .try_get_matches_from(again)?;
+    }
     let overrides = cli.global.overrides(&matches);
     Ok((cli, overrides))
+}
+
+impl Command {
+    /// The command's name when a positional `help` asks for its help: `help` is never a
+    /// host (it would be looked up in DNS), and a path `help` only when such a file exists.
+    fn asks_for_help(&self) -> Option<&'static str> {
+        let help = |words: &[String]| words.iter().any(|w| w == "help");
+        match self {
+            Command::Check(args) if help(&args.endpoints) => Some("check"),
+            Command::Trust(args) if help(&args.endpoints) => Some("trust"),
+            Command::Untrust(args) if help(&args.endpoints) => Some("untrust"),
+            Command::Login(args) if help(&args.endpoints) => Some("login"),
+            Command::Logout(args) if help(&args.endpoints) => Some("logout"),
+            Command::Rewrite(args)
+                if args
+                    .paths
+                    .iter()
+                    .any(|p| p.as_os_str() == "help" && !p.exists()) =>
+            {
+                Some("rewrite")
+            }
+            _ => None,
+        }
+    }
 }
 
 impl GlobalArgs {

@@ -218,6 +218,57 @@ fn version_prints_the_crate_version_through_docker_too() {
     assert!(stdout(&out).starts_with(&expected), "{}", stdout(&out));
 }
 
+/// `trust help` is the help of trust, never a DNS lookup of the host `help`. Run in a
+/// network namespace of its own, so that a regression reaches no resolver.
+#[test]
+fn a_positional_help_prints_the_commands_help() {
+    let unshare = support::require_tool("unshare");
+    let root = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    for (command, extra) in [
+        ("check", &["127.0.0.1:9"][..]),
+        ("trust", &["--dry-run"]),
+        ("untrust", &["--dry-run"]),
+        ("login", &[]),
+        ("logout", &["--dry-run"]),
+        ("rewrite", &["--to", "external"]),
+    ] {
+        for plugin in [false, true] {
+            let mut via = Command::new(&unshare);
+            via.arg("-n").arg(support::bin_path());
+            if plugin {
+                via.arg("dcosreg");
+            }
+            let out = Dcosreg::via(via)
+                .args([command])
+                .args(extra)
+                .arg("help")
+                .args(["--internal", "127.0.0.1:9", "--external", "127.0.0.1:10"])
+                .args(["--timeout", "1s", "--root"])
+                .arg(root.path())
+                .current_dir(work.path())
+                .run();
+            assert_status_for(&out, 0, format_args!("{command} help"));
+            let text = stdout(&out);
+            let usage = if plugin {
+                format!("Usage: docker dcosreg {command}")
+            } else {
+                format!("Usage: docker-dcosreg {command}")
+            };
+            assert!(text.contains(&usage), "{command} help:\n{text}");
+            assert!(stderr(&out).is_empty(), "{command}: {}", stderr(&out));
+        }
+    }
+    // A file named `help` is a path like any other.
+    std::fs::write(work.path().join("help"), "FROM 127.0.0.1:9/base\n").unwrap();
+    let out = Dcosreg::new(["rewrite", "--to", "external", "--check", "help"])
+        .args(["--internal", "127.0.0.1:9", "--external", "127.0.0.1:10"])
+        .current_dir(work.path())
+        .run();
+    assert_status(&out, 1);
+    assert!(stdout(&out).contains("help:1:"), "{}", stdout(&out));
+}
+
 #[test]
 fn standalone_and_plugin_argv_both_work() {
     for args in [&["config"][..], &["dcosreg", "config"]] {
