@@ -712,6 +712,32 @@ fn stdin_to_stdout() {
     );
 }
 
+/// No path with a terminal on stdin: a hint on stderr says what is being waited for, and
+/// the Dockerfile typed there is still read and rewritten.
+#[test]
+fn stdin_on_a_terminal_gets_a_hint_and_is_still_read() {
+    let script = support::require_tool("script");
+    let mut command_line = vec![support::bin_path().display().to_string()];
+    command_line.extend(args(&["--to", "external"]).iter().map(|a| a.to_string()));
+    let mut on_a_terminal = std::process::Command::new(script);
+    on_a_terminal.args(["-qec", &command_line.join(" "), "/dev/null"]);
+    // Ctrl-D at the start of a line is the terminal's end of file.
+    let out = Dcosreg::via(on_a_terminal)
+        .stdin("FROM 192.168.0.1/base\n\x04")
+        .timeout(std::time::Duration::from_secs(30))
+        .run();
+    assert_status(&out, 0);
+    let text = stdout(&out);
+    assert!(
+        text.contains("note: reading a Dockerfile from stdin (end it with Ctrl-D) — give a path"),
+        "{text}"
+    );
+    assert!(text.contains("FROM 192.168.1.50:5000/base"), "{text}");
+    // Not on a terminal: no hint.
+    let out = with_stdin(&args(&["--to", "external"]), BEFORE.as_bytes());
+    assert!(!stderr(&out).contains("note:"), "{}", stderr(&out));
+}
+
 #[test]
 fn symlinks_are_written_through() {
     let dir = tempfile::tempdir().unwrap();

@@ -9,7 +9,7 @@
 //! atomic write waits for the disk (fsync), and a tree of Dockerfiles is mostly waiting.
 
 use std::fs;
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -83,6 +83,12 @@ pub(crate) fn run(
 ) -> anyhow::Result<ExitStatus> {
     let (from, to) = direction(config, args.to, printer)?;
     let inputs = dockerfile::inputs(&args.paths)?;
+    if inputs.iter().any(|input| input.path.is_none()) && std::io::stdin().is_terminal() {
+        // Waiting silently on a terminal looks like a hang.
+        printer.note(
+            "reading a Dockerfile from stdin (end it with Ctrl-D) — give a path, e.g. `rewrite Dockerfile` or `rewrite .`, or pipe one in",
+        );
+    }
     let outcomes = read_and_rewrite(&inputs, &from, &to)?;
     let writes = !(args.check || args.diff || args.dry_run);
     let (changes, skipped, diffs) = describe(&outcomes, args.diff);
