@@ -886,6 +886,63 @@ fn auto_with_nothing_answering_is_exit_1_and_writes_nothing() {
     assert_eq!(read(&file), format!("FROM {a}/x\nFROM {b}/y\n"));
 }
 
+/// `--to auto` with nothing naming either endpoint decides nothing: no connection is made
+/// (a listener on loopback stands in for both endpoints and must see none), exit 0, and the
+/// summary says why. With a reference to one of them it still probes.
+#[test]
+fn auto_with_nothing_to_rewrite_probes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let ip = unique_loopback_ip();
+    let listener = std::net::TcpListener::bind((ip.as_str(), 0)).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (internal, external) = (format!("{ip}:{port}"), format!("[::ffff:{ip}]:{port}"));
+    let file = dir.path().join("Dockerfile");
+    write_file(&file, "FROM debian:12\nRUN true\n");
+    let run = |extra: &[&str]| {
+        Dcosreg::new(["--internal", &internal, "--external", &external])
+            .args(["--timeout", "1s", "rewrite"])
+            .args(extra)
+            .arg(&file)
+            .run()
+    };
+    let out = run(&[]);
+    assert_status(&out, 0);
+    assert!(
+        stderr(&out).contains(&format!(
+            "nothing to change: no image reference names {external} or {internal} (--to auto probed no endpoint)"
+        )),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(&["--format", "json", "--check"]);
+    assert_status(&out, 0);
+    let v = support::json(&out);
+    assert_eq!(v["probed"], false);
+    assert_eq!(v["files_changed"], 0);
+    assert!(
+        matches!(listener.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "--to auto connected although nothing names an endpoint"
+    );
+    assert_eq!(read(&file), "FROM debian:12\nRUN true\n");
+
+    // A reference to the external endpoint: now the endpoints are probed.
+    write_file(&file, format!("FROM {external}/base\n"));
+    let out = run(&["--check"]);
+    assert_status(&out, 1);
+    let mut connected = false;
+    for _ in 0..50 {
+        match listener.accept() {
+            Ok(_) => {
+                connected = true;
+                break;
+            }
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(10)),
+        }
+    }
+    assert!(connected, "--to auto probed nothing: {}", stderr(&out));
+}
+
 /// `build` does not start when a reference would still pull from the old endpoint: it
 /// names the line and exits 1, and the same file without that reference plans a build.
 #[test]

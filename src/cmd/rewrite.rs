@@ -3,8 +3,9 @@
 //! The work is in [`crate::dockerfile`], which also finds the files (a file named on the
 //! command line whatever its name, inside directories only `Dockerfile`, `*.Dockerfile`,
 //! `Dockerfile.*`, `Containerfile`, `Containerfile.*`, never inside `.git`); this module
-//! reads them all before writing any (an unreadable file stops the run with nothing
-//! written), rewrites them in place with [`fsutil::write_atomic`] (mode kept), and reports. `-` or no path is
+//! reads them all before probing or writing anything (an unreadable file stops the run with
+//! nothing written; `--to auto` probes the endpoints only when a reference names one of
+//! them, so a tree with nothing to rewrite needs no network), rewrites them in place with [`fsutil::write_atomic`] (mode kept), and reports. `-` or no path is
 //! a filter from stdin to stdout. Files are handled by a few threads at once because each
 //! atomic write waits for the disk (fsync), and a tree of Dockerfiles is mostly waiting.
 
@@ -59,6 +60,12 @@ struct Report<'a> {
     skipped: &'a [Skip],
     #[serde(skip_serializing_if = "Vec::is_empty")]
     diffs: Vec<FileDiff>,
+    /// Whether the endpoints were probed (`--to auto` with something to rewrite).
+    probed: bool,
+    /// `--to auto` when no reference names either endpoint: nothing was decided, and
+    /// `from`/`to` read as `--to internal` would.
+    #[serde(skip)]
+    undecided: bool,
 }
 
 #[derive(Serialize)]
@@ -81,7 +88,6 @@ pub(crate) fn run(
     args: &RewriteArgs,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    let (from, to) = direction(config, args.to, printer)?;
     let inputs = dockerfile::inputs(&args.paths)?;
     if inputs.iter().any(|input| input.path.is_none()) && std::io::stdin().is_terminal() {
         // Waiting silently on a terminal looks like a hang.
@@ -89,7 +95,39 @@ pub(crate) fn run(
             "reading a Dockerfile from stdin (end it with Ctrl-D) — give a path, e.g. `rewrite Dockerfile` or `rewrite .`, or pipe one in",
         );
     }
-    let outcomes = read_and_rewrite(&inputs, &from, &to)?;
+    let olds = read_all(&inputs)?;
+    let (from, to, outcomes, probed) = match args.to {
+        RewriteTarget::Auto => {
+            // Both directions first: when no reference names either endpoint there is
+            // nothing to decide, and no endpoint is probed.
+            let (internal, external) = (&config.internal.value, &config.external.value);
+            let toward_internal = retarget_all(&olds, external, internal)?;
+            let toward_external = retarget_all(&olds, internal, external)?;
+            let untouched = |results: &[Retargeted]| {
+                results
+                    .iter()
+                    .all(|r| r.text.is_none() && r.skipped.is_empty())
+            };
+            if untouched(&toward_internal) && untouched(&toward_external) {
+                let outcomes = outcomes(&inputs, olds, toward_internal);
+                (external.clone(), internal.clone(), outcomes, false)
+            } else {
+                let (from, to) = direction(config, RewriteTarget::Auto, printer)?;
+                let results = if &to == internal {
+                    toward_internal
+                } else {
+                    toward_external
+                };
+                (from, to, outcomes(&inputs, olds, results), true)
+            }
+        }
+        target => {
+            let (from, to) = direction(config, target, printer)?;
+            let results = retarget_all(&olds, &from, &to)?;
+            (from, to, outcomes(&inputs, olds, results), false)
+        }
+    };
+    let undecided = args.to == RewriteTarget::Auto && !probed;
     let writes = !(args.check || args.diff || args.dry_run);
     let (changes, skipped, diffs) = describe(&outcomes, args.diff);
     // Write before reporting, so a report never claims a write that failed.
@@ -107,6 +145,8 @@ pub(crate) fn run(
         changes: &changes,
         skipped: &skipped,
         diffs,
+        probed,
+        undecided,
     };
     printer.report(&report, |printer| {
         print_text(printer, args, &report, &outcomes, writes)
@@ -220,7 +260,9 @@ fn stdin_only(outcomes: &[Outcome]) -> bool {
 /// The line for people on stderr; stdout keeps the changes (or the filtered file).
 fn summary(args: &RewriteArgs, report: &Report, files: usize) -> String {
     let (from, to, lines) = (&report.from, &report.to, report.changes.len());
-    if files == 0 {
+    if files == 0 && report.undecided {
+        format!("nothing to change: no image reference names {from} or {to} (--to auto probed no endpoint)")
+    } else if files == 0 {
         format!("nothing to change: no image reference names {from}")
     } else if args.check {
         format!(
@@ -235,7 +277,7 @@ fn summary(args: &RewriteArgs, report: &Report, files: usize) -> String {
 
 /// Which endpoint is replaced by which. `auto` probes both endpoints once for the whole
 /// run, exactly as `endpoint --prefer internal` does, and points the references at the
-/// one that answers; when none answers, the run stops (exit 1) before reading any file.
+/// one that answers; when none answers, the run stops (exit 1) before writing any file.
 pub(crate) fn direction(
     config: &Config,
     to: RewriteTarget,
@@ -299,57 +341,88 @@ fn workers(jobs: usize) -> usize {
     (cores * 8).clamp(1, 32).min(jobs.max(1))
 }
 
-/// Read every input and compute its rewrite. Any unreadable file stops the run here,
-/// before anything is written.
-fn read_and_rewrite(
-    inputs: &[Input],
-    from: &Endpoint,
-    to: &Endpoint,
-) -> anyhow::Result<Vec<Outcome>> {
+/// `f` over `items` on a few threads, results in the items' order.
+fn parallel_map<T: Sync, R: Send>(
+    items: &[T],
+    f: impl Fn(&T) -> R + Sync,
+) -> anyhow::Result<Vec<R>> {
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Result<Outcome, String>>>> =
-        Mutex::new((0..inputs.len()).map(|_| None).collect());
+    let results: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
     std::thread::scope(|scope| {
-        for _ in 0..workers(inputs.len()) {
+        for _ in 0..workers(items.len()) {
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(input) = inputs.get(i) else { break };
-                let result = read_input(input).map(|old| {
-                    let result = retarget(&old, from, to, &BuildArgs::new());
-                    Outcome {
-                        display: input.display.clone(),
-                        path: input.path.clone(),
-                        old,
-                        new: result.text,
-                        skipped: result.skipped,
-                    }
-                });
+                let Some(item) = items.get(i) else { break };
+                let result = f(item);
                 if let Ok(mut slots) = results.lock() {
                     slots[i] = Some(result);
                 }
             });
         }
     });
-    let slots = results
+    results
         .into_inner()
-        .map_err(|_| anyhow!("a worker thread panicked"))?;
-    let mut outcomes = Vec::with_capacity(slots.len());
+        .map_err(|_| anyhow!("a worker thread panicked"))?
+        .into_iter()
+        .map(|slot| slot.ok_or_else(|| anyhow!("a worker thread stopped early")))
+        .collect()
+}
+
+/// Read every input. Any unreadable file stops the run here, before anything is probed
+/// or written.
+fn read_all(inputs: &[Input]) -> anyhow::Result<Vec<Vec<u8>>> {
+    let mut olds = Vec::with_capacity(inputs.len());
     let mut errors = Vec::new();
-    for slot in slots {
-        match slot {
-            Some(Ok(outcome)) => outcomes.push(outcome),
-            Some(Err(err)) => errors.push(err),
-            None => errors.push("a worker thread stopped early".into()),
+    for result in parallel_map(inputs, read_input)? {
+        match result {
+            Ok(old) => olds.push(old),
+            Err(err) => errors.push(err),
         }
     }
     match errors.as_slice() {
-        [] => Ok(outcomes),
+        [] => Ok(olds),
         [one] => Err(anyhow!("{one} — nothing was rewritten")),
         [first, rest @ ..] => Err(anyhow!(
             "{first} (and {} more unreadable file(s)) — nothing was rewritten",
             rest.len()
         )),
     }
+}
+
+/// One input's rewrite: the new text when it changed, and the references left alone.
+struct Retargeted {
+    text: Option<Vec<u8>>,
+    skipped: Vec<Skipped>,
+}
+
+/// Every input's rewrite from `from` to `to`.
+fn retarget_all(
+    olds: &[Vec<u8>],
+    from: &Endpoint,
+    to: &Endpoint,
+) -> anyhow::Result<Vec<Retargeted>> {
+    parallel_map(olds, |old| {
+        let result = retarget(old, from, to, &BuildArgs::new());
+        Retargeted {
+            text: result.text,
+            skipped: result.skipped,
+        }
+    })
+}
+
+fn outcomes(inputs: &[Input], olds: Vec<Vec<u8>>, results: Vec<Retargeted>) -> Vec<Outcome> {
+    inputs
+        .iter()
+        .zip(olds)
+        .zip(results)
+        .map(|((input, old), result)| Outcome {
+            display: input.display.clone(),
+            path: input.path.clone(),
+            old,
+            new: result.text,
+            skipped: result.skipped,
+        })
+        .collect()
 }
 
 fn read_input(input: &Input) -> Result<Vec<u8>, String> {
