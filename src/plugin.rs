@@ -130,6 +130,14 @@ const DOCKER_BOOL_FLAGS: &[&str] = &["-D", "--debug", "--tls", "--tlsverify"];
 /// again (`build`) pass them on so that it talks to the same daemon.
 static DOCKER_GLOBAL_FLAGS: OnceLock<Vec<OsString>> = OnceLock::new();
 
+/// How this run was started, for commands we print: `docker dcosreg` or `docker-dcosreg`.
+static BIN_NAME: OnceLock<&'static str> = OnceLock::new();
+
+/// The command name a printed command line starts with, as this run was started.
+pub(crate) fn bin_name() -> &'static str {
+    BIN_NAME.get().copied().unwrap_or("docker-dcosreg")
+}
+
 pub(crate) fn docker_global_flags() -> &'static [OsString] {
     DOCKER_GLOBAL_FLAGS.get().map_or(&[], Vec::as_slice)
 }
@@ -185,7 +193,7 @@ impl Invocation {
             let _ = DOCKER_GLOBAL_FLAGS.set(flags);
         }
         let help_form = args.len() >= 3 && args[1] == "help" && args[2] == PLUGIN_NAME;
-        if help_form || (args.len() >= 2 && args[1] == PLUGIN_NAME) {
+        let invocation = if help_form || (args.len() >= 2 && args[1] == PLUGIN_NAME) {
             args.remove(if help_form { 2 } else { 1 });
             Invocation {
                 bin_name: "docker dcosreg",
@@ -196,7 +204,9 @@ impl Invocation {
                 bin_name: "docker-dcosreg",
                 args,
             }
-        }
+        };
+        let _ = BIN_NAME.set(invocation.bin_name);
+        invocation
     }
 }
 

@@ -165,6 +165,11 @@ fn input_errors_exit_2_before_any_docker_call() {
             vec!["build", "--to", "external", "--format", "json", ctx],
             "--dry-run",
         ),
+        // Our flags after docker's arguments: the mistake named, not "two contexts".
+        (
+            vec!["build", "-t", "app", "--to", "external", ctx],
+            "--to external came after docker build's arguments",
+        ),
     ] {
         let mut full = vec!["--internal", VIP, "--external", LB];
         full.extend(args);
@@ -172,6 +177,14 @@ fn input_errors_exit_2_before_any_docker_call() {
         assert_status_for(&out, 2, format_args!("{full:?}"));
         assert!(stderr(&out).contains(needle), "{full:?}: {}", stderr(&out));
     }
+    // The command it prints is the one that runs, in the form it was started in.
+    let out = dcosreg(&["dcosreg", "build", "-t", "app", ".", "--dry-run"]);
+    assert_status(&out, 2);
+    assert!(
+        stderr(&out).ends_with("come first: docker dcosreg build --dry-run -t app .\n"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// A fake `docker` first on PATH: `version` and `pull` succeed; `build` writes its

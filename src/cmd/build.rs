@@ -115,6 +115,21 @@ const LONG_SWITCH: &[&str] = &[
     "stream",
 ];
 
+/// This command's own long flags, and whether each takes a value: after `build`, the first
+/// argument of docker's starts docker's arguments, so one of these found among them was
+/// meant for us (neither `docker build` nor buildx has them) and is refused with the order
+/// that works. `--root` is not here: buildx has a `--root` of its own.
+const OURS: &[(&str, bool)] = &[
+    ("to", true),
+    ("dry-run", false),
+    ("internal", true),
+    ("external", true),
+    ("timeout", true),
+    ("fallback-delay", true),
+    ("format", true),
+    ("config", true),
+];
+
 /// Shorthands: `-f`, `-t`, `-c`, `-m`, `-o` take a value; `-q`, `-D` (buildx's debug) and
 /// `-h` do not.
 const SHORT_VALUE: &[u8] = b"ftcmo";
@@ -171,6 +186,8 @@ struct Parsed {
     /// `--build-arg` values as given (`NAME=value` or `NAME`).
     build_args: Vec<String>,
     platform: Option<String>,
+    /// Our own flags found among docker's arguments: index and number of words.
+    ours: Vec<(usize, usize)>,
 }
 
 impl Parsed {
@@ -246,6 +263,16 @@ fn parse_docker_args(args: &[OsString]) -> anyhow::Result<Parsed> {
                 Some(eq) => (&body[..eq], Some(eq + 1)),
                 None => (body, None),
             };
+            if let Some(&(_, value)) = OURS.iter().find(|(ours, _)| ours.as_bytes() == name) {
+                let words = if value && inline.is_none() && next.is_some() {
+                    2
+                } else {
+                    1
+                };
+                parsed.ours.push((i, words));
+                i += words;
+                continue;
+            }
             match (long_takes(name), inline) {
                 (Takes::Value, Some(eq)) => parsed.value(
                     name,
@@ -340,12 +367,42 @@ fn parse_docker_args(args: &[OsString]) -> anyhow::Result<Parsed> {
             }
         }
     }
+    if !parsed.ours.is_empty() {
+        return Err(misplaced(args, &parsed.ours));
+    }
     if parsed.context.is_none() {
         return Err(anyhow!(
-            "docker build needs a context, e.g. `docker dcosreg build -t app .`"
+            "docker build needs a context, e.g. `{} build -t app .`",
+            plugin::bin_name()
         ));
     }
     Ok(parsed)
+}
+
+/// Our flags after docker's arguments: name them, and give the command line with them
+/// moved in front, which runs as printed.
+fn misplaced(args: &[OsString], ours: &[(usize, usize)]) -> anyhow::Error {
+    let quote = |arg: &OsString| shell_quote(&arg.to_string_lossy());
+    let is_ours = |i: usize| ours.iter().any(|&(at, n)| (at..at + n).contains(&i));
+    let moved: Vec<String> = ours
+        .iter()
+        .flat_map(|&(at, n)| args[at..at + n].iter().map(quote))
+        .collect();
+    let rest = args
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| !is_ours(i))
+        .map(|(_, arg)| quote(arg));
+    let command: Vec<String> = [plugin::bin_name().to_string(), "build".into()]
+        .into_iter()
+        .chain(moved.iter().cloned())
+        .chain(rest)
+        .collect();
+    anyhow!(
+        "{} came after docker build's arguments, where it would go to docker — this command's own flags (--to, --dry-run, the global ones) come first: {}",
+        moved.join(" "),
+        command.join(" ")
+    )
 }
 
 /// Where the Dockerfile comes from.
@@ -955,6 +1012,36 @@ mod tests {
         assert_eq!(p.context.as_deref(), Some(OsStr::new("-")));
 
         assert!(parse_docker_args(&os(&["-t", "x"])).is_err());
+        // Our own flags after docker's: named, with the order that works.
+        for (given, moved, fixed) in [
+            (
+                &["-t", "app", "--to", "external", "."][..],
+                "--to external",
+                "build --to external -t app .",
+            ),
+            (
+                &["-t", "app", ".", "--dry-run", "--to=internal"],
+                "--dry-run --to=internal",
+                "build --dry-run --to=internal -t app .",
+            ),
+            (
+                &["--label", "--to", "--internal", "127.0.0.1", "."],
+                "--internal 127.0.0.1",
+                "build --internal 127.0.0.1 --label --to .",
+            ),
+        ] {
+            let err = parse_docker_args(&os(given)).unwrap_err().to_string();
+            assert!(
+                err.starts_with(&format!("{moved} came after docker build's arguments")),
+                "{given:?}: {err}"
+            );
+            assert!(
+                err.ends_with(&format!("come first: docker-dcosreg {fixed}")),
+                "{err}"
+            );
+        }
+        // After `--` every word is docker's.
+        assert!(parse_docker_args(&os(&["--", "--to"])).is_ok());
         assert!(parse_docker_args(&os(&["a", "b"])).is_err());
         assert!(parse_docker_args(&os(&["--tag"])).is_err());
     }
