@@ -142,9 +142,34 @@ pub(crate) struct LoginArgs {
     /// Read the password from stdin (one line)
     #[arg(long)]
     pub(crate) password_stdin: bool,
+    /// Password, as docker login takes it — insecure: every user sees it in the process
+    /// list, and it stays in shell history; use --password-stdin
+    #[arg(
+        long,
+        short = 'p',
+        value_name = "PASSWORD",
+        conflicts_with = "password_stdin",
+        allow_hyphen_values = true,
+        value_parser = parse_password
+    )]
+    pub(crate) password: Option<Password>,
     /// Check the credentials and print what would change; store and write nothing
     #[arg(long)]
     pub(crate) dry_run: bool,
+}
+
+/// `login -p`'s value: never shown by `{:?}` (the parsed command line is Debug).
+#[derive(Clone)]
+pub(crate) struct Password(pub(crate) String);
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+fn parse_password(text: &str) -> Result<Password, std::convert::Infallible> {
+    Ok(Password(text.to_string()))
 }
 
 #[derive(Debug, Args)]
@@ -667,5 +692,22 @@ mod tests {
     #[test]
     fn clap_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_password_given_with_p_is_never_shown_by_debug() {
+        let cli = Cli::try_parse_from(["x", "login", "-u", "u", "-p", "s3cr3t-pw"]).unwrap();
+        let Command::Login(args) = &cli.command else {
+            panic!("not login: {cli:?}")
+        };
+        assert_eq!(
+            args.password.as_ref().map(|p| p.0.as_str()),
+            Some("s3cr3t-pw")
+        );
+        assert!(!format!("{cli:?}").contains("s3cr3t-pw"), "{cli:?}");
+        let err = Cli::try_parse_from(["x", "login", "-p", "s3cr3t-pw", "--password-stdin"])
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("s3cr3t-pw"), "{err}");
     }
 }

@@ -289,6 +289,59 @@ fn one_login_serves_docker_and_skopeo_at_both_endpoints_and_logout_restores_conf
     assert!(!gone.status.success(), "{}", text(&gone));
 }
 
+/// `login -p PASSWORD` works as docker's does, with docker's warning and this project's
+/// reason on stderr, and the password appears in no output, JSON or error.
+#[test]
+fn login_with_p_works_with_dockers_warning_and_never_shows_the_password() {
+    let cluster = Cluster::start(Auth::Htpasswd);
+    let warning = "WARNING! Using --password via the CLI is insecure. Use --password-stdin.";
+
+    let wrong = cluster.dcosreg(&["login", "-u", USER, "-p", "not-the-pw-4711"], None);
+    assert_status(&wrong, 1);
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains(warning),
+        "{}",
+        text(&wrong)
+    );
+    assert!(
+        !text(&wrong).contains("not-the-pw-4711"),
+        "{}",
+        text(&wrong)
+    );
+    assert!(!cluster.data_dir().join("credentials.json").exists());
+
+    for args in [
+        &[
+            "--format",
+            "json",
+            "login",
+            "-u",
+            USER,
+            "--dry-run",
+            "-p",
+            PASSWORD,
+        ][..],
+        &["login", "-u", USER, &format!("--password={PASSWORD}")],
+    ] {
+        let out = cluster.dcosreg(args, None);
+        assert_status_for(&out, 0, format_args!("{args:?}"));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(warning), "{}", text(&out));
+        assert!(stderr.contains("shell history"), "says why: {stderr}");
+        assert_secret_absent(&out);
+    }
+    let stored = std::fs::read_to_string(cluster.config_json()).unwrap();
+    assert!(!stored.contains(PASSWORD));
+
+    // With --password-stdin as well: a usage error that does not echo the password.
+    let both = cluster.dcosreg(
+        &["login", "-u", USER, "-p", PASSWORD, "--password-stdin"],
+        Some(PASSWORD),
+    );
+    assert_status(&both, 2);
+    assert_secret_absent(&both);
+}
+
 #[test]
 fn bearer_token_flow_login_checks_and_serves_docker_and_skopeo() {
     let dir = tempfile::tempdir().expect("tempdir");

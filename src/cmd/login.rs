@@ -46,6 +46,12 @@ pub(crate) fn run(
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
     let endpoints = config.endpoints_or_default(&args.endpoints)?;
+    if args.password.is_some() {
+        // docker login's own warning, word for word, then this project's reason.
+        printer.say(
+            "WARNING! Using --password via the CLI is insecure. Use --password-stdin. (It works, as with docker login, but a password in the arguments is visible to every user in ps and /proc/PID/cmdline, and stays in shell history.)",
+        );
+    }
     let credential = read_credential(args)?;
     let deadline = Instant::now() + config.timeout.value;
 
@@ -299,7 +305,9 @@ fn read_credential(args: &LoginArgs) -> anyhow::Result<Credential> {
         }
         None => bail!("no user name — give --username USER (with --password-stdin)"),
     };
-    let secret = if args.password_stdin {
+    let secret = if let Some(password) = &args.password {
+        password.0.clone()
+    } else if args.password_stdin {
         let mut bytes = Vec::new();
         std::io::stdin()
             .lock()
