@@ -300,7 +300,8 @@ pub(crate) fn parse_delay(text: &str) -> Result<Duration, String> {
     Ok(delay)
 }
 
-fn default_config_path() -> Option<PathBuf> {
+/// Where the config file is looked for when neither `--config` nor `DCOSREG_CONFIG` names one.
+pub(crate) fn default_config_path() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "dcosreg")
         .map(|dirs| dirs.config_dir().join("config.toml"))
 }

@@ -374,6 +374,30 @@ fn precedence_is_flag_then_env_then_file_then_default() {
         .run();
     let s = settings(&out);
     assert_eq!(s["root"]["value"], "/srv/stage");
+    // No file there: the path looked for is named, in text and JSON.
+    let empty = dir.path().join("empty-xdg");
+    let out = Dcosreg::new(["config"])
+        .env("XDG_CONFIG_HOME", &empty)
+        .run();
+    assert_status(&out, 0);
+    let looked_for = empty.join("dcosreg/config.toml");
+    assert!(
+        stdout(&out).contains(&format!(
+            "config file: none found (looked for {}; create it or give --config FILE)",
+            looked_for.display()
+        )),
+        "{}",
+        stdout(&out)
+    );
+    let out = Dcosreg::new(["config", "--format", "json"])
+        .env("XDG_CONFIG_HOME", &empty)
+        .run();
+    let report = json(&stdout(&out));
+    assert_eq!(report["config_file"], serde_json::Value::Null);
+    assert_eq!(
+        report["config_searched"],
+        serde_json::json!([looked_for.display().to_string()])
+    );
     assert!(s["root"]["source"]
         .as_str()
         .unwrap()

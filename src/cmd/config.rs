@@ -16,6 +16,8 @@ struct Entry {
 #[derive(Serialize)]
 struct Report {
     config_file: Option<String>,
+    /// Where a config file was looked for.
+    config_searched: Vec<String>,
     settings: Vec<Entry>,
 }
 
@@ -49,6 +51,15 @@ pub(crate) fn run(config: &Config, printer: &Printer) -> anyhow::Result<ExitStat
     ];
     let report = Report {
         config_file: config.config_file.as_ref().map(|p| p.display().to_string()),
+        // A named file (--config, DCOSREG_CONFIG) must exist, so with none read only the
+        // default path was looked at.
+        config_searched: match &config.config_file {
+            Some(file) => vec![file.display().to_string()],
+            None => crate::config::default_config_path()
+                .map(|p| p.display().to_string())
+                .into_iter()
+                .collect(),
+        },
         settings,
     };
     printer.report(&report, |printer| {
@@ -58,8 +69,15 @@ pub(crate) fn run(config: &Config, printer: &Printer) -> anyhow::Result<ExitStat
                 entry.key, entry.value, entry.source
             ))?;
         }
-        let file = report.config_file.as_deref().unwrap_or("none found");
-        printer.line(format!("config file: {file}"))
+        match (&report.config_file, report.config_searched.as_slice()) {
+            (Some(file), _) => printer.line(format!("config file: {file}")),
+            (None, []) => printer
+                .line("config file: none found (no home directory to look in; give --config FILE)"),
+            (None, searched) => printer.line(format!(
+                "config file: none found (looked for {}; create it or give --config FILE)",
+                searched.join(", ")
+            )),
+        }
     })?;
     Ok(ExitStatus::Success)
 }
