@@ -46,9 +46,45 @@ pub(crate) fn shell_quote(text: &str) -> String {
     }
 }
 
+/// A duration in one unit, as `--timeout` and `--expires-within` take it back: the largest
+/// of d, h, m, s that holds it whole, else milliseconds (`3002ms`, not humantime's `3s 2ms`;
+/// our parsers take no decimals), else microseconds.
+pub(crate) fn duration(d: std::time::Duration) -> String {
+    let nanos = d.as_nanos();
+    const S: u128 = 1_000_000_000;
+    for (unit, size) in [("d", 86_400 * S), ("h", 3_600 * S), ("m", 60 * S), ("s", S)] {
+        if nanos >= size && nanos % size == 0 {
+            return format!("{}{unit}", nanos / size);
+        }
+    }
+    if nanos % 1_000_000 == 0 {
+        format!("{}ms", nanos / 1_000_000)
+    } else {
+        format!("{}us", nanos.div_ceil(1_000))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_print_in_one_unit_our_parsers_read_back() {
+        use std::time::Duration;
+        for (d, text) in [
+            (Duration::from_millis(3002), "3002ms"),
+            (Duration::from_secs(3), "3s"),
+            (Duration::from_millis(250), "250ms"),
+            (Duration::ZERO, "0ms"),
+            (Duration::from_secs(90 * 60), "90m"),
+            (Duration::from_secs(3600), "1h"),
+            (Duration::from_secs(30 * 86_400), "30d"),
+            (Duration::from_micros(1500), "1500us"),
+        ] {
+            assert_eq!(duration(d), text, "{d:?}");
+            assert_eq!(humantime::parse_duration(text).unwrap(), d, "{text}");
+        }
+    }
 
     #[test]
     fn escapes_cannot_reach_the_terminal() {

@@ -343,6 +343,15 @@ fn precedence_is_flag_then_env_then_file_then_default() {
     assert_eq!(s["internal"]["value"], "127.0.0.11");
     assert_eq!(s["internal"]["source"], format!("file {file_arg}"));
     assert_eq!(s["timeout"]["value"], "700ms");
+    // Durations print in one unit that --timeout reads back (not "1s 500ms").
+    let s = settings(&dcosreg(&[
+        "config",
+        "--format",
+        "json",
+        "--timeout",
+        "1500ms",
+    ]));
+    assert_eq!(s["timeout"]["value"], "1500ms");
     assert_eq!(s["root"]["source"], "default");
 
     // env beats file, flag beats env; global flags work before and after the command

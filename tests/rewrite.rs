@@ -871,7 +871,7 @@ fn auto_with_nothing_answering_is_exit_1_and_writes_nothing() {
         "--external",
         &b,
         "--timeout",
-        "1s",
+        "1500ms",
         "rewrite",
         "--to",
         "auto",
@@ -879,8 +879,11 @@ fn auto_with_nothing_answering_is_exit_1_and_writes_nothing() {
     ]);
     assert_status(&out, 1);
     let err = stderr(&out);
+    // One unit, as --timeout takes it back (not humantime's "1s 500ms").
     assert!(
-        err.starts_with("docker-dcosreg: --to auto: no registry endpoint answered within 1s — "),
+        err.starts_with(
+            "docker-dcosreg: --to auto: no registry endpoint answered within 1500ms — "
+        ),
         "{err}"
     );
     assert_eq!(read(&file), format!("FROM {a}/x\nFROM {b}/y\n"));

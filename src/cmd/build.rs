@@ -723,7 +723,7 @@ fn check_daemon(limit: Duration) -> anyhow::Result<()> {
             let _ = child.wait();
             return Err(anyhow!(
                 "the Docker daemon did not answer `docker version` within {} — is dockerd running? (DOCKER_HOST, --host, docker context)",
-                humantime::format_duration(limit)
+                crate::text::duration(limit)
             ));
         }
         std::thread::sleep(Duration::from_millis(5));

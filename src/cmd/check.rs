@@ -169,7 +169,7 @@ impl Report {
                     format!(
                         "the chain Docker uses for {} {when}, within --expires-within {}",
                         r.endpoint,
-                        humantime::format_duration(within)
+                        crate::text::duration(within)
                     ),
                 )
                 .fix("renew the registry certificate with the same CA (docker dcosreg cert renew --dir DIR), serve it, and check again; a CA that expires is rotated with trust --add"),

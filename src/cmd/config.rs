@@ -40,12 +40,12 @@ pub(crate) fn run(config: &Config, printer: &Printer) -> anyhow::Result<ExitStat
         },
         Entry {
             key: "timeout",
-            value: humantime::format_duration(config.timeout.value).to_string(),
+            value: crate::text::duration(config.timeout.value),
             source: config.timeout.source.to_string(),
         },
         Entry {
             key: "fallback_delay",
-            value: humantime::format_duration(config.fallback_delay.value).to_string(),
+            value: crate::text::duration(config.fallback_delay.value),
             source: config.fallback_delay.source.to_string(),
         },
     ];

@@ -56,7 +56,7 @@ pub(crate) fn run(
             ExitStatus::No,
             format!(
                 "no registry endpoint answered within {} — check the errors below, or raise --timeout",
-                humantime::format_duration(config.timeout.value)
+                crate::text::duration(config.timeout.value)
             ),
         )
         .details(decision.reports.iter().map(|report| {

@@ -310,7 +310,7 @@ pub(crate) fn direction(
                     ExitStatus::No,
                     format!(
                         "--to auto: no registry endpoint answered within {} — pass --to internal or --to external, or raise --timeout",
-                        humantime::format_duration(config.timeout.value)
+                        crate::text::duration(config.timeout.value)
                     ),
                 )
                 .details(decision.reports.iter().map(|report| {

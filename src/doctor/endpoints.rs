@@ -96,7 +96,7 @@ pub(super) fn inspect(config: &Config, fixes: &Fixes) -> Vec<Finding> {
                     "neither {} nor {} answered within {}",
                     config.internal.value,
                     config.external.value,
-                    humantime::format_duration(config.timeout.value)
+                    crate::text::duration(config.timeout.value)
                 ),
             )
             .fix(fixes.dcosreg("endpoint --format json")),
