@@ -326,6 +326,9 @@ fn second_run_writes_nothing_and_untrust_spares_foreign_files() {
         "{text}"
     );
     assert!(text.contains("already installed"), "{text}");
+    // No daemon reads a staged root: the empty restart list is said, not left unsaid.
+    assert!(text.ends_with("no restart needed\n"), "{text}");
+    assert_eq!(json["restart"], serde_json::json!([]));
     assert_eq!(before, snapshot(t), "the second run changed files");
 
     // A foreign file next to ours, and one of ours edited by the user.
@@ -345,6 +348,11 @@ fn second_run_writes_nothing_and_untrust_spares_foreign_files() {
         ],
     );
     assert_status(&out, 0);
+    assert!(
+        stdout(&out).ends_with("no restart needed\n"),
+        "{}",
+        stdout(&out)
+    );
     assert_eq!(std::fs::read_to_string(&foreign).unwrap(), "not ours");
     assert_eq!(
         std::fs::read_to_string(&edited).unwrap(),

@@ -322,6 +322,9 @@ fn restarts(host: &Host, targets: &[Target], steps: &[Step]) -> Vec<Restart> {
 
 /// `restart needed: …` lines (docs/cli.md).
 pub(crate) fn print_restarts(printer: &Printer, restarts: &[Restart]) -> std::io::Result<()> {
+    if restarts.is_empty() {
+        return printer.line("no restart needed");
+    }
     for r in restarts {
         printer.line(format!(
             "restart needed: {} — {} (run: {})",
