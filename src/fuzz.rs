@@ -144,6 +144,11 @@ fn show(node: Option<&Node>) -> String {
 
 /// What `trust` writes for 192.168.0.1 (the manifest seeds carry these hashes).
 const MANIFEST_CA: &[u8] = b"-----BEGIN CERTIFICATE-----\nZnV6eg==\n-----END CERTIFICATE-----\n";
+/// Docker's certs.d under a root, from the docker store's own constant.
+fn docker_certs_d() -> &'static str {
+    trust::DOCKER_CERTS_D.trim_start_matches('/')
+}
+
 const MANIFEST_HOSTS: &[u8] = b"server = \"https://192.168.0.1\"\n\n[host.\"https://192.168.0.1\"]\nca = [\"/etc/containerd/certs.d/192.168.0.1/ca.crt\"]\n";
 
 /// An untrusted `installed.json` handed to `untrust` (issue: the manifest is a file on
@@ -184,7 +189,10 @@ pub fn manifest(data: &[u8]) {
         std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
         std::fs::write(path, bytes).expect("write");
     };
-    write("root/etc/docker/certs.d/192.168.0.1/ca.crt", MANIFEST_CA);
+    write(
+        &format!("root/{}/192.168.0.1/ca.crt", docker_certs_d()),
+        MANIFEST_CA,
+    );
     write(
         "root/etc/containerd/certs.d/192.168.0.1/ca.crt",
         MANIFEST_CA,
@@ -201,7 +209,10 @@ pub fn manifest(data: &[u8]) {
     let link = |target: &Path, at: &str| {
         std::os::unix::fs::symlink(target, root.join(at)).expect("symlink");
     };
-    link(Path::new("../../../../outside"), "etc/docker/certs.d/up");
+    link(
+        Path::new("../../../../outside"),
+        &format!("{}/up", docker_certs_d()),
+    );
     link(&outside, "etc/containerd/certs.d/abs");
 
     let mut before = BTreeMap::new();
@@ -227,7 +238,7 @@ pub fn manifest(data: &[u8]) {
     let mut after = BTreeMap::new();
     snapshot(base, &mut after);
     let may_change = [
-        root.join("etc/docker/certs.d"),
+        root.join(docker_certs_d()),
         root.join("etc/containerd/certs.d"),
         root.join("var/lib/docker-dcosreg"),
         root.join("var/lib"),
@@ -385,7 +396,7 @@ mod tests {
         manifest(&std::fs::read(wrote).expect("seed"));
         let root = scratch("manifest").join("root");
         for gone in [
-            "etc/docker/certs.d/192.168.0.1/ca.crt",
+            &format!("{}/192.168.0.1/ca.crt", docker_certs_d()),
             "etc/containerd/certs.d/192.168.0.1/ca.crt",
             "etc/containerd/certs.d/192.168.0.1/hosts.toml",
             "var/lib/docker-dcosreg/installed.json",
@@ -393,7 +404,7 @@ mod tests {
             assert!(!root.join(gone).exists(), "{gone} removed");
         }
         assert!(root.join("etc/docker/daemon.json").exists());
-        assert!(root.join("etc/docker/certs.d/up").is_symlink());
+        assert!(root.join(docker_certs_d()).join("up").is_symlink());
         std::fs::remove_dir_all(scratch("manifest")).expect("clean up");
     }
 

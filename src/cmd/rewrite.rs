@@ -531,9 +531,11 @@ fn unified_diff(file: &str, old: &[u8], new: &[u8]) -> String {
     // Non-UTF-8 bytes show as U+FFFD in the diff only; the files keep their bytes.
     let (old, new) = (String::from_utf8_lossy(old), String::from_utf8_lossy(new));
     let diff = similar::TextDiff::from_lines(old.as_ref(), new.as_ref());
+    // git's form: `git diff --no-index /tmp/x /tmp/y` writes `a/tmp/x`, never `a//tmp/x`.
     let (a, b) = if file == STDIN {
         ("a/-".to_string(), "b/-".to_string())
     } else {
+        let file = file.trim_start_matches('/');
         (format!("a/{file}"), format!("b/{file}"))
     };
     diff.unified_diff()
@@ -545,6 +547,20 @@ fn unified_diff(file: &str, old: &[u8], new: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn diff_headers_take_gits_form_for_absolute_paths() {
+        let diff = unified_diff("/tmp/x/Dockerfile", b"FROM a\n", b"FROM b\n");
+        assert!(
+            diff.starts_with("--- a/tmp/x/Dockerfile\n+++ b/tmp/x/Dockerfile\n"),
+            "{diff}"
+        );
+        let diff = unified_diff("ci/Dockerfile", b"FROM a\n", b"FROM b\n");
+        assert!(
+            diff.starts_with("--- a/ci/Dockerfile\n+++ b/ci/Dockerfile\n"),
+            "{diff}"
+        );
+    }
 
     #[test]
     fn changed_lines_pair_up() {
