@@ -160,13 +160,13 @@ fn stop(err: &anyhow::Error) -> ExitStatus {
     match err.downcast_ref::<exit::Stop>() {
         Some(stop) => {
             for message in &stop.messages {
-                output::say(&format!("docker-dcosreg: {message}"));
+                output::say(&format!("docker-dcosreg: {}", text::clean_error(message)));
             }
             for detail in &stop.details {
                 output::say(detail);
             }
         }
-        None => output::say(&format!("docker-dcosreg: {err:#}")),
+        None => output::say(&format!("docker-dcosreg: {}", text::error_line(err))),
     }
     exit::status_of(err)
 }

@@ -150,7 +150,10 @@ impl Printer {
 
     /// A warning for people, on stderr, in both formats (JSON stays on stdout).
     pub(crate) fn warn(&self, text: impl AsRef<str>) {
-        self.say(format!("warning: {}", text.as_ref()));
+        self.say(format!(
+            "warning: {}",
+            crate::text::clean_error(text.as_ref())
+        ));
     }
 
     /// A note for people on stderr (stdout carries the result itself).

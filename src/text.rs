@@ -46,6 +46,54 @@ pub(crate) fn shell_quote(text: &str) -> String {
     }
 }
 
+/// Words of the HTTP stack that say nothing to a person: hyper-util's "client error
+/// (Connect)", reqwest's "error sending request for url (…)", rustls's "unexpected error"
+/// in front of our own verifier's message.
+fn is_transport_noise(segment: &str) -> bool {
+    matches!(
+        segment,
+        "client error (Connect)" | "client error (SendRequest)" | "unexpected error"
+    ) || segment.starts_with("error sending request")
+}
+
+/// The shortest cause worth removing as a repetition: shorter ones ("x509", "tls") are
+/// parts of Go's own texts, which are kept word for word.
+const MIN_REPEAT: usize = 8;
+
+/// An error line for people, cleaned: the HTTP stack's noise dropped, and a cause that only
+/// repeats the end of what comes before it (an error whose message already includes its
+/// source, rendered with that source again) said once.
+pub(crate) fn clean_error(text: &str) -> String {
+    let mut kept: Vec<&str> = Vec::new();
+    for segment in text.split(": ") {
+        if is_transport_noise(segment) {
+            continue;
+        }
+        if segment.len() >= MIN_REPEAT && kept.last().is_some_and(|last| last.ends_with(segment)) {
+            continue;
+        }
+        kept.push(segment);
+    }
+    kept.join(": ")
+}
+
+/// An error and its causes on one line (what `{err:#}` gives), each cause said once and
+/// without the HTTP stack's noise ([`clean_error`]).
+pub(crate) fn error_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || (text.len() >= MIN_REPEAT && line.contains(&text)) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    clean_error(&line)
+}
+
 /// A duration in one unit, as `--timeout` and `--expires-within` take it back: the largest
 /// of d, h, m, s that holds it whole, else milliseconds (`3002ms`, not humantime's `3s 2ms`;
 /// our parsers take no decimals), else microseconds.
@@ -67,6 +115,50 @@ pub(crate) fn duration(d: std::time::Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_lines_say_each_cause_once_without_transport_noise() {
+        let io = std::io::Error::from(std::io::ErrorKind::NotFound);
+        let io_text = io.to_string();
+        // An error whose message includes its source, with that source in the chain again.
+        #[derive(Debug)]
+        struct Read(std::io::Error);
+        impl std::fmt::Display for Read {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "cannot read /x — {}", self.0)
+            }
+        }
+        impl std::error::Error for Read {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let err = anyhow::Error::new(Read(io)).context("check");
+        assert_eq!(
+            error_line(&err),
+            format!("check: cannot read /x — {io_text}")
+        );
+        assert_eq!(
+            clean_error("login: 127.0.0.1:1: client error (Connect): tcp connect error: Connection refused (os error 111)"),
+            "login: 127.0.0.1:1: tcp connect error: Connection refused (os error 111)"
+        );
+        assert_eq!(
+            clean_error("127.0.0.1:1: client error (Connect): unexpected error: the server's handshake signature does not verify"),
+            "127.0.0.1:1: the server's handshake signature does not verify"
+        );
+        assert_eq!(
+            clean_error("cannot read X — No such file or directory (os error 2): No such file or directory (os error 2)"),
+            "cannot read X — No such file or directory (os error 2)"
+        );
+        // Go's texts stay word for word.
+        for go in [
+            "x509: certificate signed by unknown authority",
+            "tls: failed to verify certificate: x509: certificate has expired or is not yet valid: current time 2025-01-01T00:00:00Z is after 2024-01-01T00:00:00Z",
+            "remote error: tls: handshake failure",
+        ] {
+            assert_eq!(clean_error(go), go);
+        }
+    }
 
     #[test]
     fn durations_print_in_one_unit_our_parsers_read_back() {

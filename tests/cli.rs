@@ -269,6 +269,45 @@ fn a_positional_help_prints_the_commands_help() {
     assert!(stdout(&out).contains("help:1:"), "{}", stdout(&out));
 }
 
+/// Error lines say each cause once and drop the HTTP stack's noise.
+#[test]
+fn error_lines_say_each_cause_once_without_transport_noise() {
+    let out = dcosreg(&[
+        "check",
+        "--ca-file",
+        "/nonexistent/ca.crt",
+        "127.0.0.1:1",
+        "--timeout",
+        "1s",
+    ]);
+    assert_status(&out, 2);
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("/nonexistent/ca.crt"), "{err}");
+    assert_eq!(
+        err.matches("os error 2").count(),
+        1,
+        "the cause once: {err}"
+    );
+
+    let refused = |ip: &str| {
+        let listener = std::net::TcpListener::bind((ip, 0)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        format!("{ip}:{port}")
+    };
+    let out = Dcosreg::new(["login", "-u", "u", "--password-stdin"])
+        .args(["--internal", &refused("127.0.0.1"), "--external"])
+        .arg(refused("127.0.0.1"))
+        .args(["--timeout", "1s"])
+        .stdin("pw\n")
+        .run();
+    assert_status(&out, 1);
+    let err = stderr(&out);
+    assert!(err.contains("Connection refused"), "{err}");
+    assert!(!err.contains("client error (Connect)"), "{err}");
+}
+
 #[test]
 fn standalone_and_plugin_argv_both_work() {
     for args in [&["config"][..], &["dcosreg", "config"]] {

@@ -154,7 +154,7 @@ pub(crate) fn run(
 
     let mut failures = failures
         .into_iter()
-        .map(|(display, err)| format!("{display}: {err:#}"));
+        .map(|(display, err)| format!("{display}: {}", crate::text::error_line(&err)));
     if let Some(first) = failures.next() {
         return Err(failures
             .fold(Stop::new(ExitStatus::Error, first), Stop::also)
@@ -478,7 +478,7 @@ fn write_all(outcomes: &[Outcome]) -> (Vec<(String, anyhow::Error)>, usize) {
                 let dir = dirs.iter().find(|(d, _)| *d == parent).map(|(_, dir)| dir);
                 let result = match (dir, path.file_name()) {
                     (Some(Ok(dir)), Some(name)) => dir.stage(name, new, 0o644),
-                    (Some(Err(e)), _) => Err(anyhow::anyhow!("{e:#}")),
+                    (Some(Err(e)), _) => Err(anyhow::anyhow!("{}", crate::text::error_line(e))),
                     _ => Err(anyhow::anyhow!("{} is not a file path", path.display())),
                 };
                 match result {
