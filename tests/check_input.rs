@@ -304,3 +304,39 @@ fn unreachable_endpoints_exit_1() {
     assert!(text.contains("\n          fix: check the port"), "{text}");
     assert_eq!(text.matches(addr.as_str()).count(), 1, "{text}");
 }
+
+/// `--cert-dir` given certs.d itself: a warning names the directory Docker reads for the
+/// endpoint (`certs.d/<host[:port]>/`); the endpoint's own directory gets none.
+#[test]
+fn cert_dir_of_the_certs_d_parent_names_the_directory_to_give() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs_d = dir.path().join("certs.d");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = listener.local_addr().unwrap().to_string();
+    drop(listener);
+    let own = certs_d.join(&endpoint);
+    std::fs::create_dir_all(&own).unwrap();
+    write_file(&own.join("ca.crt"), "not a certificate\n");
+    let run = |cert_dir: &std::path::Path| {
+        dcosreg(&[
+            "check",
+            "--timeout",
+            "1s",
+            "--cert-dir",
+            cert_dir.to_str().unwrap(),
+            &endpoint,
+        ])
+    };
+    let out = run(&certs_d);
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "warning: --cert-dir {} holds no *.crt, only directories: Docker reads certs.d/<host[:port]>/ — give the endpoint's own directory: --cert-dir {}",
+            certs_d.display(),
+            own.display()
+        )),
+        "{err}"
+    );
+    let out = run(&own);
+    assert!(!stderr(&out).contains("holds no *.crt"), "{}", stderr(&out));
+}

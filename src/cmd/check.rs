@@ -55,6 +55,37 @@ struct Report {
     endpoints: Vec<EndpointReport>,
 }
 
+/// `--cert-dir` given the certs.d directory itself (no `*.crt` in it, only directories):
+/// Docker reads `certs.d/<host[:port]>/`, so name the directory for each endpoint, spelled
+/// as Docker names it.
+fn certs_d_parent_hint(
+    config: &Config,
+    dir: &std::path::Path,
+    endpoints: &[Endpoint],
+) -> Option<String> {
+    let entries: Vec<std::fs::DirEntry> = std::fs::read_dir(dir).ok()?.flatten().collect();
+    let is_crt = |e: &std::fs::DirEntry| {
+        e.path().extension().is_some_and(|x| x == "crt") && e.path().is_file()
+    };
+    if entries.iter().any(is_crt) || !entries.iter().any(|e| e.path().is_dir()) {
+        return None;
+    }
+    let dirs: Vec<String> = endpoints
+        .iter()
+        .filter_map(|ep| {
+            let name = crate::trust::docker_endpoint_dir(config, ep)
+                .file_name()?
+                .to_owned();
+            Some(format!("--cert-dir {}", dir.join(name).display()))
+        })
+        .collect();
+    Some(format!(
+        "--cert-dir {} holds no *.crt, only directories: Docker reads certs.d/<host[:port]>/ — give the endpoint's own directory: {}",
+        dir.display(),
+        dirs.join(" or ")
+    ))
+}
+
 /// Where trust comes from for this run.
 enum TrustSource {
     Fixed(Anchors),
@@ -84,6 +115,15 @@ pub(crate) fn run(
         anyhow::bail!(
             "check: give endpoints to connect to, or --cert FILE --host EP to judge a file, not both"
         );
+    }
+    if let Some(dir) = &args.cert_dir {
+        let named: Vec<Endpoint> = match &args.host {
+            Some(host) => host.parse().into_iter().collect(),
+            None => config.endpoints_or_default(&args.endpoints)?,
+        };
+        if let Some(hint) = certs_d_parent_hint(config, dir, &named) {
+            printer.warn(hint);
+        }
     }
     let reports = match (&args.cert, &args.host) {
         (Some(file), Some(host)) => {
