@@ -95,10 +95,13 @@ pub(crate) fn error_line(err: &anyhow::Error) -> String {
 }
 
 /// A duration in one unit, as `--timeout` and `--expires-within` take it back: the largest
-/// of d, h, m, s that holds it whole, else milliseconds (`3002ms`, not humantime's `3s 2ms`;
+/// of d, h, m, s that holds it whole (zero is `0s`), else milliseconds (`3002ms`, not humantime's `3s 2ms`;
 /// our parsers take no decimals), else microseconds.
 pub(crate) fn duration(d: std::time::Duration) -> String {
     let nanos = d.as_nanos();
+    if nanos == 0 {
+        return "0s".into();
+    }
     const S: u128 = 1_000_000_000;
     for (unit, size) in [("d", 86_400 * S), ("h", 3_600 * S), ("m", 60 * S), ("s", S)] {
         if nanos >= size && nanos % size == 0 {
@@ -167,7 +170,7 @@ mod tests {
             (Duration::from_millis(3002), "3002ms"),
             (Duration::from_secs(3), "3s"),
             (Duration::from_millis(250), "250ms"),
-            (Duration::ZERO, "0ms"),
+            (Duration::ZERO, "0s"),
             (Duration::from_secs(90 * 60), "90m"),
             (Duration::from_secs(3600), "1h"),
             (Duration::from_secs(30 * 86_400), "30d"),
