@@ -648,13 +648,20 @@ impl Command {
                 if args
                     .paths
                     .iter()
-                    .any(|p| p.as_os_str() == "help" && !p.exists()) =>
+                    .any(|p| p.as_os_str() == "help" && !named_file_exists(p)) =>
             {
                 Some("rewrite")
             }
             _ => None,
         }
     }
+}
+
+/// Whether a file named on the command line (relative to the working directory, not under
+/// --root: rewrite reads it as given) exists.
+#[allow(clippy::disallowed_methods)] // a command-line path, deliberately not confined
+fn named_file_exists(path: &std::path::Path) -> bool {
+    path.symlink_metadata().is_ok()
 }
 
 impl GlobalArgs {
