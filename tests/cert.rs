@@ -1054,3 +1054,83 @@ fn a_renewed_pair_is_trusted_by_clients_with_no_trust_change() {
     assert_eq!(installed(&certs_d), trust_before, "the trust changed");
     drop(registry);
 }
+
+/// The name-mismatch fix `check` prints runs as printed (DIR filled in, the one thing check
+/// cannot know) and is `cert renew`, never a new CA: afterwards the same installed CA trusts
+/// the registry on the address it was missing.
+#[test]
+fn the_printed_name_mismatch_fix_renews_from_the_same_ca() {
+    let ns = Netns::create();
+    let ip = ns.inner_ip.clone();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("certs");
+    // Issued for other addresses than the one it is served on.
+    cert_ok(&[
+        "--out",
+        out.to_str().unwrap(),
+        "--internal",
+        "10.255.0.1",
+        "--external",
+        "10.255.0.2:5000",
+    ]);
+    let ca = out.join("ca.crt");
+    let ca_before = std::fs::read(&ca).unwrap();
+    let check = || {
+        json(&dcosreg(&[
+            "--timeout",
+            "5s",
+            "--format",
+            "json",
+            "check",
+            &ip,
+            "--ca-file",
+            ca.to_str().unwrap(),
+        ]))
+    };
+    let serve =
+        || Registry::start_in_netns(&ns, 443, &out.join("domain.crt"), &out.join("domain.key"));
+    let registry = serve();
+    let report = check();
+    let endpoint = &report["endpoints"][0];
+    assert_eq!(endpoint["status"], "untrusted", "{report}");
+    let fix = endpoint["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "name-mismatch")
+        .and_then(|f| f["fix"].as_str())
+        .unwrap_or_else(|| panic!("name-mismatch with a fix: {report}"))
+        .to_string();
+    let command = fix
+        .split('`')
+        .nth(1)
+        .unwrap_or_else(|| panic!("no command in: {fix}"));
+    assert!(
+        command.starts_with("docker dcosreg cert renew --dir DIR "),
+        "{command}"
+    );
+    assert!(!command.contains("--out"), "never a new CA: {command}");
+    drop(registry);
+
+    // Run it as printed, through our binary (docker dcosreg = docker-dcosreg).
+    let args: Vec<String> = command
+        .replacen("docker dcosreg ", "", 1)
+        .split_whitespace()
+        .map(|w| {
+            if w == "DIR" {
+                out.to_str().unwrap().to_string()
+            } else {
+                w.to_string()
+            }
+        })
+        .collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let ran = dcosreg(&args);
+    assert_status_for(&ran, 0, format_args!("{command}"));
+    assert_eq!(std::fs::read(&ca).unwrap(), ca_before, "the CA changed");
+
+    let registry = serve();
+    let report = check();
+    assert_eq!(report["endpoints"][0]["status"], "trusted", "{report}");
+    drop(registry);
+}

@@ -266,6 +266,146 @@ fn containerd_without_config_toml_gets_one_that_containerd_reads() {
     );
 }
 
+/// The status the real containerd gives its CRI plugin (`ctr plugins ls`: `ok` or `error`)
+/// when started with `config` (its own root, state, socket and opt directory, given as flags
+/// or appended, so nothing outside a temp dir is touched), and containerd's log.
+fn cri_plugin_status(config: &Path) -> (String, String) {
+    support::require_tool("containerd");
+    support::require_tool("ctr");
+    let dir = tempfile::Builder::new()
+        .prefix("ctd")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let d = dir.path();
+    let mut text = std::fs::read_to_string(config).unwrap_or_default();
+    text.push_str(&format!(
+        "\n[plugins.\"io.containerd.internal.v1.opt\"]\n  path = \"{}\"\n",
+        d.join("opt").display()
+    ));
+    let run_config = d.join("config.toml");
+    std::fs::write(&run_config, text).unwrap();
+    let sock = d.join("c.sock");
+    let log = std::fs::File::create(d.join("log")).unwrap();
+    let mut child = Command::new("containerd")
+        .arg("--config")
+        .arg(&run_config)
+        .arg("--address")
+        .arg(&sock)
+        .arg("--root")
+        .arg(d.join("root"))
+        .arg("--state")
+        .arg(d.join("state"))
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    struct Stop<'a>(&'a mut std::process::Child);
+    impl Drop for Stop<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _stop = Stop(&mut child);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !sock.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = support::output_within(
+        Command::new("ctr")
+            .arg("--address")
+            .arg(&sock)
+            .args(["plugins", "ls"]),
+        std::time::Duration::from_secs(20),
+    );
+    let log = std::fs::read_to_string(d.join("log")).unwrap_or_default();
+    assert_status_for(
+        &out,
+        0,
+        format_args!("ctr plugins ls; containerd said:\n{log}"),
+    );
+    let status = stdout(&out)
+        .lines()
+        .find(|l| l.split_whitespace().nth(1) == Some("cri"))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .unwrap_or("absent")
+        .to_string();
+    (status, log)
+}
+
+/// containerd's fixes keep containerd working: the printed `config_path` line, run as
+/// printed, leaves the real containerd 1.6's CRI plugin loading; with legacy CRI `mirrors`
+/// (common on Kubernetes nodes) the same line would take the plugin down (shown below with
+/// containerd itself), so then there is no one-liner, only the migration to hosts.toml.
+#[test]
+fn containerd_fixes_keep_the_cri_plugin_loading() {
+    let hosts = |root: &Path| {
+        for dir in ["127.0.0.5", "127.0.0.6:5000"] {
+            write(
+                root,
+                &format!("etc/containerd/certs.d/{dir}/hosts.toml"),
+                format!("server = \"https://{dir}\"\n").as_bytes(),
+            );
+        }
+    };
+    let header = "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".registry]\n";
+
+    // No legacy settings: the fix runs as printed and the CRI plugin loads.
+    let root = healthy_root();
+    let r = root.path();
+    hosts(r);
+    write(r, "etc/containerd/config.toml", header.as_bytes());
+    let (_, findings) = doctor(r);
+    let fix = find(&findings, "containerd-config-path")
+        .and_then(|f| f["fix"].as_str())
+        .unwrap_or_else(|| panic!("containerd-config-path with a fix: {findings:?}"))
+        .to_string();
+    let ran = Command::new("sh").arg("-c").arg(&fix).output().unwrap();
+    assert_status_for(&ran, 0, format_args!("fix failed: {fix}"));
+    let (_, after) = doctor(r);
+    assert!(
+        find(&after, "containerd-config-path").is_none(),
+        "{after:?}"
+    );
+    let config = r.join("etc/containerd/config.toml");
+    let (status, log) = cri_plugin_status(&config);
+    assert_eq!(
+        status,
+        "ok",
+        "the fixed config.toml:\n{}\n{log}",
+        std::fs::read_to_string(&config).unwrap()
+    );
+
+    // Legacy mirrors and configs.tls: no one-liner; the message names them and the way out.
+    for legacy in [
+        "[plugins.\"io.containerd.grpc.v1.cri\".registry.mirrors.\"docker.io\"]\n  endpoint = [\"https://mirror.example\"]\n",
+        "[plugins.\"io.containerd.grpc.v1.cri\".registry.configs.\"reg.example\".tls]\n  insecure_skip_verify = true\n",
+    ] {
+        let root = healthy_root();
+        let r = root.path();
+        hosts(r);
+        let config = r.join("etc/containerd/config.toml");
+        write(r, "etc/containerd/config.toml", format!("{header}{legacy}").as_bytes());
+        let (_, findings) = doctor(r);
+        let finding = find(&findings, "containerd-config-path")
+            .unwrap_or_else(|| panic!("containerd-config-path: {findings:?}"));
+        assert!(finding.get("fix").is_none_or(|f| f.is_null()), "{finding}");
+        let message = finding["message"].as_str().unwrap();
+        assert!(message.contains("hosts.toml") && message.contains("first"), "{message}");
+        assert!(message.contains("mirror") || message.contains("tls"), "{message}");
+        // What the old one-liner did: containerd then refuses the CRI plugin.
+        let (status, _) = cri_plugin_status(&config);
+        assert_eq!(status, "ok", "containerd loads the legacy config as it is");
+        let broken = format!(
+            "{header}config_path = \"/etc/containerd/certs.d\"\n{legacy}"
+        );
+        std::fs::write(&config, broken).unwrap();
+        let (status, log) = cri_plugin_status(&config);
+        assert_eq!(status, "error", "{log}");
+        assert!(log.contains("cannot be set when `config_path` is provided"), "{log}");
+    }
+}
+
 #[test]
 fn conntrack_on_a_dcos_agent_is_set_and_persisted() {
     assert_fix_works("conntrack-strict", 0, |root| {

@@ -247,6 +247,38 @@ fn refusals_write_nothing() {
         .is_file());
 }
 
+/// A CA that is already expired, or not yet valid, is refused before anything is asked or
+/// written (Docker would refuse it at once), with what to do instead; `--dry-run` says so too.
+#[test]
+fn an_expired_or_future_ca_is_refused_and_nothing_written() {
+    let certs = tempfile::tempdir().unwrap();
+    for (name, from, to, says) in [
+        ("expired", -30, -1, "expired on"),
+        ("future", 2, 30, "is not valid before"),
+    ] {
+        let issued = Spec::names(&["registry.test"])
+            .ca_true()
+            .valid_days(from, to)
+            .self_signed();
+        let path = certs.path().join(format!("{name}.crt"));
+        std::fs::write(&path, issued.pem()).unwrap();
+        let ca = path.to_str().unwrap();
+        let root = tempfile::tempdir().unwrap();
+        let t = root.path();
+        for extra in [&["--yes"][..], &["--dry-run"], &["--yes", "--add"]] {
+            let out = run_in(t, &file_args(ca, extra));
+            assert_status_for(&out, 2, format_args!("{name} {extra:?}"));
+            let err = stderr(&out);
+            assert!(
+                err.contains(says) && err.contains("nothing installed"),
+                "{err}"
+            );
+            assert!(err.contains("rotate the registry to a new CA"), "{err}");
+            assert!(snapshot(t).is_empty(), "{name} {extra:?} wrote something");
+        }
+    }
+}
+
 #[test]
 fn second_run_writes_nothing_and_untrust_spares_foreign_files() {
     let certs = tempfile::tempdir().unwrap();

@@ -236,6 +236,7 @@ fn approve(
 ) -> Result<trust::Approved, Stop> {
     let refused = |refusal: trust::Refusal| Stop::new(refusal.exit_status(), refusal);
     if args.dry_run && args.source.fingerprint.is_none() {
+        trust::in_validity(found).map_err(refused)?;
         let offered: Vec<EndpointCa> = found.iter().filter(|e| e.cas.is_ok()).cloned().collect();
         if offered.is_empty() {
             return Err(refused(trust::Refusal::NothingOffered));

@@ -248,10 +248,11 @@ fn config_path(host: &Host, fixes: &Fixes) -> Option<Finding> {
         }
     };
     let table = registry_table(&doc);
-    let value = doc
+    let registry = doc
         .get("plugins")
         .and_then(|p| p.get(table))
-        .and_then(|t| t.get("registry"))
+        .and_then(|t| t.get("registry"));
+    let value = registry
         .and_then(|r| r.get("config_path"))
         .and_then(|v| v.as_str());
     let why = match value {
@@ -268,6 +269,19 @@ fn config_path(host: &Host, fixes: &Fixes) -> Option<Finding> {
     } else {
         format!("{} (absent)", display(&file))
     };
+    let legacy = registry.map(legacy_settings).unwrap_or_default();
+    if !legacy.is_empty() {
+        // The one-liner would take the CRI plugin down (kubelet loses its runtime).
+        return Some(Finding::new(
+            "containerd-config-path",
+            Severity::Warning,
+            format!(
+                "{what} {why}; it also sets {}, which containerd refuses beside config_path (\"{}\" fails to load, kubelet loses its runtime): move them to hosts.toml files under {CERTS_D}/<host>/ first (containerd docs/hosts.md), then set config_path = \"{CERTS_D}\"",
+                legacy.join(" and "),
+                "io.containerd.grpc.v1.cri"
+            ),
+        ));
+    }
     Some(
         Finding::new(
             "containerd-config-path",
@@ -276,6 +290,38 @@ fn config_path(host: &Host, fixes: &Fixes) -> Option<Finding> {
         )
         .fix(config_path_fix(&file, text.as_deref(), table, fixes)),
     )
+}
+
+/// The CRI registry settings containerd refuses beside `config_path` (its
+/// `ValidatePluginConfig`: "`mirrors` cannot be set when `config_path` is provided", and the
+/// same for `configs.<host>.tls`); a `configs.<host>.auth` is still allowed.
+fn legacy_settings(registry: &toml_edit::Item) -> Vec<String> {
+    let mut found = Vec::new();
+    let hosts = |key: &str| -> Vec<String> {
+        registry
+            .get(key)
+            .and_then(|t| t.as_table_like())
+            .map(|t| t.iter().map(|(host, _)| host.to_owned()).collect())
+            .unwrap_or_default()
+    };
+    let mirrors = hosts("mirrors");
+    if !mirrors.is_empty() {
+        found.push(format!("registry.mirrors ({})", mirrors.join(", ")));
+    }
+    let tls: Vec<String> = hosts("configs")
+        .into_iter()
+        .filter(|host| {
+            registry
+                .get("configs")
+                .and_then(|c| c.get(host))
+                .and_then(|c| c.get("tls"))
+                .is_some()
+        })
+        .collect();
+    if !tls.is_empty() {
+        found.push(format!("registry.configs.<host>.tls ({})", tls.join(", ")));
+    }
+    found
 }
 
 /// Insert `config_path` into the registry table when the file has its header, else append

@@ -32,6 +32,7 @@
 //! // where a CA comes from, and its confirmation (`source`), for `trust` and `rollout`:
 //! obtain_ca(&CaSource, &[Endpoint], deadline) -> Result<Vec<EndpointCa>, SourceError>
 //! confirm_ca(&[EndpointCa], &Confirmation, &Printer) -> Result<Approved, Refusal>
+//! in_validity(&[EndpointCa]) -> Result<(), Refusal>  // expired/not-yet-valid CA or chain refused
 //! render_candidate(&Candidate, endpoints) -> String; Approval, Refusal::exit_status
 //! // the daemons that read what we wrote, and their restarts (`running`):
 //! Restart; newest_change(&[PathBuf]) -> Option<SystemTime>; merge_restarts(Vec<Restart>)
@@ -58,8 +59,9 @@ pub(crate) use docker::{
 };
 pub(crate) use running::{merge as merge_restarts, newest_change, Restart};
 pub(crate) use source::{
-    confirm as confirm_ca, obtain as obtain_ca, parse_fingerprints, render as render_candidate,
-    Approval, Approved, CaSource, Candidate, Confirmation, EndpointCa, Refusal,
+    confirm as confirm_ca, in_validity, obtain as obtain_ca, parse_fingerprints,
+    render as render_candidate, Approval, Approved, CaSource, Candidate, Confirmation, EndpointCa,
+    Refusal,
 };
 
 use std::fmt;

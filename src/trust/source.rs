@@ -348,6 +348,16 @@ pub(crate) enum Refusal {
     Declined,
     #[error("cannot read the answer from the terminal — {0}")]
     Terminal(std::io::Error),
+    /// Docker would refuse the chain at once ("x509: certificate has expired or is not yet
+    /// valid"): installing it only hides the problem.
+    #[error("{endpoint} offers {what} {subject} that {when} — nothing installed; {fix}")]
+    OutOfValidity {
+        endpoint: String,
+        what: &'static str,
+        subject: String,
+        when: String,
+        fix: &'static str,
+    },
 }
 
 impl Refusal {
@@ -383,6 +393,7 @@ pub(crate) fn confirm(
     if !printer.is_json() {
         describe(&offered, printer);
     }
+    in_validity(found)?;
     if let Some(text) = &how.fingerprint {
         let wanted = parse_fingerprints(text)?;
         return select_by_fingerprint(&offered, &wanted).map(|endpoints| Approved {
@@ -416,6 +427,53 @@ pub(crate) fn confirm(
         }),
         _ => Err(Refusal::Declined),
     }
+}
+
+/// Refuse a CA to install, or a presented chain, that is expired or not yet valid now:
+/// Docker would refuse it at once, and a renewed one is what the registry needs. [`confirm`]
+/// asks it first; a dry run, which confirms nothing, asks it too.
+pub(crate) fn in_validity(found: &[EndpointCa]) -> Result<(), Refusal> {
+    let offered: Vec<&EndpointCa> = found.iter().filter(|e| e.cas.is_ok()).collect();
+    out_of_validity(
+        &offered,
+        crate::x509::unix_seconds(std::time::SystemTime::now()),
+    )
+}
+
+fn out_of_validity(offered: &[&EndpointCa], now: i64) -> Result<(), Refusal> {
+    for entry in offered {
+        let cas = entry.cas.iter().flatten().map(|c| c.summary.clone());
+        let chain = entry
+            .chain
+            .iter()
+            .flatten()
+            .map(|der| summarize(der.as_ref()));
+        let mut all: Vec<(bool, CertSummary)> = cas.map(|s| (true, s)).collect();
+        all.extend(chain.map(|s| (false, s)));
+        for (is_anchor, summary) in all {
+            let when = match (summary.not_before_unix, summary.not_after_unix) {
+                (_, Some(after)) if after < now => format!("expired on {}", summary.not_after),
+                (Some(before), _) if before > now => format!(
+                    "is not valid before {} (check this host's clock: timedatectl)",
+                    summary.not_before
+                ),
+                _ => continue,
+            };
+            let leaf = !is_anchor && !summary.is_ca;
+            return Err(Refusal::OutOfValidity {
+                endpoint: entry.endpoint.to_string(),
+                what: if leaf { "the certificate" } else { "the CA" },
+                subject: sanitize_line(&summary.subject),
+                when,
+                fix: if leaf {
+                    "renew the registry's certificate from its CA (docker dcosreg cert renew --dir DIR), serve it and run trust again"
+                } else {
+                    "rotate the registry to a new CA without a failed pull (README: rotating the CA; trust --add --ca-file NEW.crt)"
+                },
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Keep per endpoint only the anchors whose fingerprint was given; every given fingerprint

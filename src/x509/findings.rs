@@ -76,13 +76,14 @@ fn verdict_finding(ctx: &Context<'_>, error: &GoError) -> Finding {
         Failure::Hostname => (
             "name-mismatch",
             format!(
-                "reissue the registry certificate with {} in its subjectAltName: `docker dcosreg cert`",
-                san_for(ep)
+                "reissue the registry certificate from the same CA with {} added: `docker dcosreg cert renew --dir DIR {}` (DIR holds the registry's domain.crt, ca.crt and ca.key), then serve it",
+                san_for(ep),
+                renew_flag_for(ep)
             ),
         ),
         Failure::Expired => (
             "expired",
-            "renew the certificate (and the CA if that is what expired): `docker dcosreg cert`".into(),
+            "renew the registry certificate from the same CA: `docker dcosreg cert renew --dir DIR` (DIR holds its domain.crt, ca.crt and ca.key), then serve it; an expired CA is replaced without a failed pull by `trust --add` (README: rotating the CA)".into(),
         ),
         Failure::NotYetValid => (
             "not-yet-valid",
@@ -109,6 +110,14 @@ fn verdict_finding(ctx: &Context<'_>, error: &GoError) -> Finding {
     finding(code, Severity::Error, message, fix)
 }
 
+/// `cert renew`'s flag that adds `ep`'s name.
+fn renew_flag_for(ep: &Endpoint) -> String {
+    match &ep.host {
+        crate::endpoint::Host::Ip(ip) => format!("--ip {ip}"),
+        crate::endpoint::Host::Dns(name) => format!("--name {name}"),
+    }
+}
+
 fn san_for(ep: &Endpoint) -> String {
     match &ep.host {
         crate::endpoint::Host::Ip(ip) => format!("IP:{ip}"),
@@ -127,7 +136,7 @@ fn check_expires_soon(ctx: &Context<'_>, leaf: &Cert, out: &mut Vec<Finding>) {
                 go_rfc3339(&leaf.not_after),
                 left / 86_400
             ),
-            "renew it before then: `docker dcosreg cert`, then restart the registry",
+            "renew it before then from the same CA: `docker dcosreg cert renew --dir DIR` (DIR holds its domain.crt, ca.crt and ca.key), then restart the registry",
         ));
     }
 }
@@ -169,8 +178,9 @@ fn check_other_endpoints(ctx: &Context<'_>, leaf: &Cert, out: &mut Vec<Finding>)
                     e.message
                 ),
                 format!(
-                    "reissue the certificate with {} as well: `docker dcosreg cert`",
-                    san_for(other)
+                    "reissue it from the same CA with {} added: `docker dcosreg cert renew --dir DIR {}` (DIR holds the registry's domain.crt, ca.crt and ca.key), then serve it",
+                    san_for(other),
+                    renew_flag_for(other)
                 ),
             ));
         }

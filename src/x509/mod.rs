@@ -19,6 +19,7 @@
 //! Finding { code, severity: Info|Warning|Error, message, fix }          // Serialize
 //!
 //! subject_hash(der: &[u8]) -> Option<String>   // OpenSSL's `<hash>` of a hashed CA directory
+//! unix_seconds(SystemTime) -> i64              // the clock CertSummary's *_unix fields use
 //!
 //! HandshakeScheme::from_code(u16) -> Option<HandshakeScheme>   // a TLS SignatureScheme Go knows
 //! verify_handshake_signature(leaf: &CertificateDer, HandshakeScheme, signed: &[u8],
@@ -122,6 +123,9 @@ pub(crate) struct CertSummary {
     /// notAfter in Unix seconds (`None` for a certificate that does not parse).
     #[serde(skip)]
     pub(crate) not_after_unix: Option<i64>,
+    /// notBefore in Unix seconds (`None` for a certificate that does not parse).
+    #[serde(skip)]
+    pub(crate) not_before_unix: Option<i64>,
 }
 
 impl CertSummary {
@@ -139,6 +143,7 @@ impl CertSummary {
             signature_algorithm: signature::algorithm_name(cert).to_string(),
             self_signed: cert.is_self_issued() && signature::check_signature(cert, cert).is_ok(),
             not_after_unix: Some(cert.not_after.unix),
+            not_before_unix: Some(cert.not_before.unix),
         }
     }
 
@@ -159,6 +164,7 @@ impl CertSummary {
                 signature_algorithm: String::new(),
                 self_signed: false,
                 not_after_unix: None,
+                not_before_unix: None,
             },
         }
     }
@@ -282,7 +288,8 @@ fn unix_nanos(time: SystemTime) -> i128 {
     }
 }
 
-fn unix_seconds(time: SystemTime) -> i64 {
+/// `time` in Unix seconds (negative before 1970).
+pub(crate) fn unix_seconds(time: SystemTime) -> i64 {
     match time.duration_since(SystemTime::UNIX_EPOCH) {
         Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
         Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),

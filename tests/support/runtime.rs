@@ -34,8 +34,10 @@ pub const DOCKER_CLI: &str = "/usr/bin/docker";
 const START_LIMIT: Duration = Duration::from_secs(30);
 
 /// The host paths `trust`/`untrust --root /` in the namespace would change, were an overlay
-/// missing: the manifest's directory, the stores and the system CA store.
-pub const HOST_WATCHED: [&str; 5] = [
+/// missing: the manifest's directory, the stores and the system CA store; and containerd's
+/// `opt` plugin directory (the harness points it into its temp dir).
+pub const HOST_WATCHED: [&str; 6] = [
+    "/opt/containerd",
     "/var/lib/docker-dcosreg",
     "/etc/docker",
     "/etc/containerd",
@@ -149,7 +151,8 @@ impl Runtime {
         std::fs::write(
             t.join("containerd.toml"),
             format!(
-                "version = 2\nroot = \"{root}\"\nstate = \"{state}\"\n[grpc]\n  address = \"{sock}\"\n[ttrpc]\n  address = \"{sock}.ttrpc\"\n[debug]\n  address = \"\"\n[metrics]\n  address = \"\"\n[plugins.\"io.containerd.grpc.v1.cri\"]\n  disable_tcp_service = true\n",
+                "version = 2\nroot = \"{root}\"\nstate = \"{state}\"\n[grpc]\n  address = \"{sock}\"\n[ttrpc]\n  address = \"{sock}.ttrpc\"\n[debug]\n  address = \"\"\n[metrics]\n  address = \"\"\n[plugins.\"io.containerd.grpc.v1.cri\"]\n  disable_tcp_service = true\n[plugins.\"io.containerd.internal.v1.opt\"]\n  path = \"{opt}\"\n",
+                opt = t.join("containerd-opt").display(),
                 root = t.join("containerd-root").display(),
                 state = t.join("containerd-state").display(),
                 sock = containerd_sock.display(),
