@@ -216,6 +216,30 @@ impl Config {
     }
 
     /// Endpoints named on the command line, or the configured ones when none are.
+    /// Both endpoints are the built-in defaults (no flag, env or config file set either):
+    /// addresses that are this project's example, and on many networks a gateway.
+    pub(crate) fn endpoints_are_builtin(&self) -> bool {
+        self.internal.source == Source::Default && self.external.source == Source::Default
+    }
+
+    /// When the endpoints a command is about to use are the built-in defaults, the one line
+    /// that says so (stderr), naming where to set them.
+    pub(crate) fn builtin_endpoints_note(&self, given: &[String]) -> Option<String> {
+        if !given.is_empty() || !self.endpoints_are_builtin() {
+            return None;
+        }
+        let file = match &self.config_file {
+            Some(file) => file.display().to_string(),
+            None => default_config_path()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "$XDG_CONFIG_HOME/dcosreg/config.toml".into()),
+        };
+        Some(format!(
+            "using the built-in default endpoints {} and {} (nothing configured); set yours with --internal/--external, DCOSREG_INTERNAL/DCOSREG_EXTERNAL or internal/external in {file}",
+            self.internal.value, self.external.value
+        ))
+    }
+
     pub(crate) fn endpoints_or_default(&self, given: &[String]) -> anyhow::Result<Vec<Endpoint>> {
         if given.is_empty() {
             return Ok(self.endpoints());

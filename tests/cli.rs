@@ -220,6 +220,65 @@ fn version_prints_the_crate_version_through_docker_too() {
 
 /// `trust help` is the help of trust, never a DNS lookup of the host `help`. Run in a
 /// network namespace of its own, so that a regression reaches no resolver.
+/// Nothing configured: network commands say they use the built-in default endpoints (once,
+/// naming the config file to set them in), and `trust --yes` refuses to pin whatever answers
+/// there, before any connection (run without a network, so a regression could not reach a
+/// real 192.168.x address either).
+#[test]
+fn builtin_defaults_are_announced_and_never_pinned_blindly() {
+    let unshare = support::require_tool("unshare");
+    let root = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let mut via = Command::new(&unshare);
+        via.arg("-n").arg(support::bin_path());
+        Dcosreg::via(via)
+            .args(["--timeout", "300ms", "--root"])
+            .arg(root.path())
+            .args(args)
+            .run()
+    };
+    let out = run(&["trust", "--yes"]);
+    assert_status(&out, 2);
+    let err = stderr(&out);
+    assert!(
+        err.contains("built-in default endpoints 192.168.0.1 and 192.168.1.50:5000")
+            && err.contains("nothing installed"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 2, "the note and the refusal: {err}");
+    assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 0);
+
+    for args in [&["check"][..], &["endpoint"], &["doctor"]] {
+        let out = run(args);
+        let err = stderr(&out);
+        let notes = err
+            .lines()
+            .filter(|l| l.starts_with("note: using the built-in default endpoints"))
+            .count();
+        assert_eq!(notes, 1, "{args:?}: {err}");
+        assert!(err.contains("dcosreg/config.toml"), "{args:?}: {err}");
+    }
+    // Configured or named endpoints: no note, and --yes is not refused for that reason.
+    let out = run(&[
+        "--internal",
+        "127.0.0.1:9",
+        "--external",
+        "127.0.0.1:10",
+        "check",
+    ]);
+    assert!(
+        !stderr(&out).contains("built-in default"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(&["trust", "127.0.0.1:9", "--yes", "--dry-run"]);
+    assert!(
+        !stderr(&out).contains("built-in default"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 #[test]
 fn a_positional_help_prints_the_commands_help() {
     let unshare = support::require_tool("unshare");

@@ -46,6 +46,7 @@ pub(crate) fn run(
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
     refuse_prometheus(command, printer)?;
+    announce_builtin_endpoints(config, command, printer);
     match command {
         Command::Config => config::run(config, printer),
         Command::Check(args) => check::run(config, args, printer),
@@ -77,6 +78,21 @@ pub(crate) fn run_without_config(
             Some(refuse_prometheus(command, printer).and_then(|()| version::run(printer)))
         }
         _ => None,
+    }
+}
+
+/// The network commands about to reach the built-in default endpoints say so, once.
+fn announce_builtin_endpoints(config: &Config, command: &Command, printer: &Printer) {
+    let given: &[String] = match command {
+        Command::Check(args) if args.cert.is_none() => &args.endpoints,
+        Command::Trust(args) => &args.endpoints,
+        Command::Login(args) => &args.endpoints,
+        Command::Endpoint(_) => &[],
+        Command::Doctor(args) if !args.offline => &[],
+        _ => return,
+    };
+    if let Some(note) = config.builtin_endpoints_note(given) {
+        printer.note(note);
     }
 }
 

@@ -67,6 +67,7 @@ pub(crate) fn run(
     args: &TrustArgs,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
+    refuse_blind_defaults(config, args)?;
     let endpoints = dedup(config.endpoints_or_default(&args.endpoints)?);
     let host = Host::from_env(config);
     // --root must be a directory before anything under it is read (the lock is taken later).
@@ -198,6 +199,29 @@ impl Report {
             ExitStatus::Success
         }
     }
+}
+
+/// `--yes` trusts whatever answers; at the built-in default endpoints (nothing configured,
+/// none named) that may be an office or home gateway on 192.168.0.1, whose certificate would
+/// be pinned. Refused in one line before any connection; a CA from a file or a URL, a
+/// fingerprint, a typed yes or named endpoints are not blind.
+fn refuse_blind_defaults(config: &Config, args: &TrustArgs) -> anyhow::Result<()> {
+    let source = &args.source;
+    let blind = source.yes
+        && source.fingerprint.is_none()
+        && source.ca_file.is_none()
+        && source.ca_url.is_none();
+    if blind && args.endpoints.is_empty() && config.endpoints_are_builtin() {
+        return Err(Stop::new(
+            ExitStatus::Error,
+            format!(
+                "trust --yes would pin whatever answers at the built-in default endpoints {} and {}, which nothing configured — nothing installed; set your registry's endpoints (--internal/--external, DCOSREG_INTERNAL/DCOSREG_EXTERNAL or the config file) or name them (docker dcosreg trust EP… --yes)",
+                config.internal.value, config.external.value
+            ),
+        )
+        .into());
+    }
+    Ok(())
 }
 
 /// The traps each store's inspection finds for the endpoints being installed: what would
