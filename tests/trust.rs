@@ -1062,3 +1062,70 @@ fn add_installs_beside_and_untrust_by_fingerprint_removes_only_that_ca() {
         .collect();
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+/// The fingerprint people take first, `openssl x509 -fingerprint -in domain.crt`, is the
+/// registry's own certificate's: pinning it installs the CA that signed it (the chain as
+/// presented links up to it), and trust says which certificate matched. A fingerprint of
+/// nothing presented is still refused.
+#[test]
+fn pinning_the_registry_s_own_certificate_installs_its_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = dir.path().join("certs");
+    let ip = unique_loopback_ip();
+    let out = dcosreg(&[
+        "cert",
+        "--out",
+        certs.to_str().unwrap(),
+        "--internal",
+        &ip,
+        "--external",
+        &format!("{ip}:5000"),
+    ]);
+    assert_status(&out, 0);
+    let registry = Registry::start(
+        &ip,
+        443,
+        &certs.join("domain.crt"),
+        &certs.join("domain.key"),
+    );
+    // openssl reads the first certificate of domain.crt: the registry's own.
+    let leaf = openssl_fingerprint(&std::fs::read_to_string(certs.join("domain.crt")).unwrap());
+    let ca = openssl_fingerprint(&std::fs::read_to_string(certs.join("ca.crt")).unwrap());
+    assert_ne!(leaf, ca);
+    let root = tempfile::tempdir().unwrap();
+    let t = root.path();
+    let trust = |fingerprint: &str| {
+        run_in(
+            t,
+            &[
+                "--internal",
+                &ip,
+                "--external",
+                &format!("{ip}:5000"),
+                "--timeout",
+                "5s",
+                "trust",
+                &ip,
+                "--fingerprint",
+                fingerprint,
+                "--target",
+                "docker",
+            ],
+        )
+    };
+    let other = "ab:".repeat(31) + "ab";
+    let refused = trust(&other);
+    assert_status(&refused, 2);
+    assert!(snapshot(t).is_empty());
+
+    let out = trust(&leaf);
+    assert_status_for(&out, 0, format_args!("trust --fingerprint LEAF"));
+    let err = stderr(&out);
+    assert!(err.contains("own certificate"), "{err}");
+    let installed = std::fs::read_to_string(t.join(format!("etc/docker/certs.d/{ip}/ca.crt")))
+        .expect("ca.crt installed");
+    assert_eq!(openssl_fingerprint(&installed), ca, "the CA, not the leaf");
+    // Installed, the registry is trusted (the post-install verdict).
+    assert!(stdout(&out).contains("trusted"), "{}", stdout(&out));
+    drop(registry);
+}

@@ -396,7 +396,31 @@ pub(crate) fn confirm(
     in_validity(found)?;
     if let Some(text) = &how.fingerprint {
         let wanted = parse_fingerprints(text)?;
-        return select_by_fingerprint(&offered, &wanted).map(|endpoints| Approved {
+        let endpoints = select_by_fingerprint(&offered, &wanted)?;
+        for entry in &offered {
+            if let Some(leaf) = pinned_through(entry, &wanted) {
+                let cas: Vec<String> = entry
+                    .cas
+                    .iter()
+                    .flatten()
+                    .map(|c| {
+                        format!(
+                            "{} ({})",
+                            sanitize_line(&c.summary.subject),
+                            c.summary.sha256
+                        )
+                    })
+                    .collect();
+                printer.note(format!(
+                    "--fingerprint {} is {}'s own certificate ({}); installing the CA its chain leads to: {}",
+                    leaf.sha256,
+                    entry.endpoint,
+                    sanitize_line(&leaf.subject),
+                    cas.join(", ")
+                ));
+            }
+        }
+        return Ok(Approved {
             how: Approval::Fingerprint,
             endpoints,
         });
@@ -476,6 +500,22 @@ fn out_of_validity(offered: &[&EndpointCa], now: i64) -> Result<(), Refusal> {
     Ok(())
 }
 
+/// The certificate of `entry`'s presented chain (not an anchor offered itself: the
+/// registry's own, or an intermediate) whose fingerprint is in `wanted`, when the chain
+/// from it up to the offered anchor (the chain's top) is signed link by link: pinning the
+/// registry's certificate (what `openssl x509 -fingerprint -in domain.crt` prints) pins
+/// the CA that signed it. The handshake proved the server holds that certificate's key.
+pub(crate) fn pinned_through(entry: &EndpointCa, wanted: &[String]) -> Option<CertSummary> {
+    let chain = entry.chain.as_ref()?;
+    let cas = entry.cas.as_ref().ok()?;
+    let offered = |sha: &str| cas.iter().any(|c| c.summary.sha256 == sha);
+    chain.iter().enumerate().find_map(|(i, der)| {
+        let summary = summarize(der.as_ref());
+        let pinned = wanted.contains(&summary.sha256) && !offered(&summary.sha256);
+        (pinned && crate::x509::chain_links(&chain[i..])).then_some(summary)
+    })
+}
+
 /// Keep per endpoint only the anchors whose fingerprint was given; every given fingerprint
 /// must match something and every endpoint must keep at least one anchor.
 pub(crate) fn select_by_fingerprint(
@@ -491,9 +531,10 @@ pub(crate) fn select_by_fingerprint(
         list.join(", ")
     };
     for fp in wanted {
-        let hit = offered
-            .iter()
-            .any(|e| e.cas.iter().flatten().any(|c| &c.summary.sha256 == fp));
+        let hit = offered.iter().any(|e| {
+            e.cas.iter().flatten().any(|c| &c.summary.sha256 == fp)
+                || pinned_through(e, std::slice::from_ref(fp)).is_some()
+        });
         if !hit {
             return Err(Refusal::NoMatch {
                 given: fp.clone(),
@@ -505,11 +546,15 @@ pub(crate) fn select_by_fingerprint(
         .iter()
         .map(|e| {
             let cas = e.cas.as_ref().map_or_else(|_| Vec::new(), Clone::clone);
-            let kept: Vec<Candidate> = cas
-                .iter()
-                .filter(|c| wanted.contains(&c.summary.sha256))
-                .cloned()
-                .collect();
+            let kept: Vec<Candidate> = match pinned_through(e, wanted) {
+                // The registry's own certificate was pinned: the CA its chain leads to.
+                Some(_) => cas.clone(),
+                None => cas
+                    .iter()
+                    .filter(|c| wanted.contains(&c.summary.sha256))
+                    .cloned()
+                    .collect(),
+            };
             if kept.is_empty() {
                 return Err(Refusal::EndpointUnmatched {
                     endpoint: e.endpoint.to_string(),

@@ -20,6 +20,7 @@
 //!
 //! subject_hash(der: &[u8]) -> Option<String>   // OpenSSL's `<hash>` of a hashed CA directory
 //! unix_seconds(SystemTime) -> i64              // the clock CertSummary's *_unix fields use
+//! chain_links(&[CertificateDer]) -> bool       // each presented cert signed by the next
 //!
 //! HandshakeScheme::from_code(u16) -> Option<HandshakeScheme>   // a TLS SignatureScheme Go knows
 //! verify_handshake_signature(leaf: &CertificateDer, HandshakeScheme, signed: &[u8],
@@ -286,6 +287,17 @@ fn unix_nanos(time: SystemTime) -> i128 {
         Ok(d) => d.as_nanos() as i128,
         Err(e) => -(e.duration().as_nanos() as i128),
     }
+}
+
+/// Each certificate of `chain` (leaf first) is signed by the next, as Go's
+/// `CheckSignatureFrom` would accept: the chain as presented is one path to its top.
+pub(crate) fn chain_links(chain: &[CertificateDer<'_>]) -> bool {
+    let parsed: Result<Vec<Cert>, _> = chain.iter().map(Cert::parse).collect();
+    parsed.is_ok_and(|certs| {
+        certs
+            .windows(2)
+            .all(|pair| signature::check_signature_from(&pair[0], &pair[1]).is_ok())
+    })
 }
 
 /// `time` in Unix seconds (negative before 1970).
