@@ -77,6 +77,10 @@ install_to "$plugin_dir"
 
 if [ "$(id -u)" -eq 0 ]; then
     bin_dir="${PREFIX:-/usr/local}/bin"
+    # Docker's system plugin directory too: every user's docker finds it, and so does
+    # `sudo docker dcosreg` whatever HOME sudo gives (docker/cli pluginmanager's
+    # defaultSystemPluginDirs: /usr/local/lib/docker/cli-plugins is one).
+    install_to "${PREFIX:-/usr/local}/lib/docker/cli-plugins"
 else
     bin_dir="${PREFIX:+$PREFIX/bin}"
     bin_dir="${bin_dir:-$HOME/.local/bin}"
@@ -120,6 +124,10 @@ case ":$PATH:" in
     *":$bin_dir:"*) ;;
     *) echo "install.sh: note: $bin_dir is not on PATH; add it to run docker-dcosreg directly" ;;
 esac
+if [ "$(id -u)" -ne 0 ]; then
+    # root's docker reads root's plugin directory and the system ones, not this user's.
+    echo "install.sh: note: installed for $(id -un) only: 'sudo docker dcosreg' will not find the plugin; as root run 'sudo $bin_dir/docker-dcosreg trust …', or run ./install.sh as root to install it for every user"
+fi
 if command -v docker >/dev/null 2>&1; then
     echo "install.sh: done — try: docker dcosreg --help"
 else

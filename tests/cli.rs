@@ -637,6 +637,9 @@ fn install_script_installs_a_prebuilt_binary_or_tarball_without_cargo() {
             assert_eq!(mode & 0o777, 0o755, "{}", path.display());
         }
     }
+    // As root, also Docker's system plugin directory (under PREFIX): sudo docker finds it.
+    let system = dir.path().join("prefix/lib/docker/cli-plugins/docker-dcosreg");
+    assert_eq!(std::fs::read(&system).unwrap(), built, "{}", system.display());
     let helper = dir.path().join("prefix/bin/docker-credential-dcosreg");
     assert_eq!(
         std::fs::read_link(&helper).unwrap(),
@@ -646,6 +649,38 @@ fn install_script_installs_a_prebuilt_binary_or_tarball_without_cargo() {
     // What it installed runs.
     let out = Command::new(&command).arg("--version").output().unwrap();
     assert_status(&out, 0);
+
+    // As a user: the user's directories only, and a note that sudo docker will not find it.
+    let user_home = tempfile::tempdir().unwrap();
+    std::os::unix::fs::chown(user_home.path(), Some(65534), Some(65534)).unwrap();
+    let copy = user_home.path().join("docker-dcosreg");
+    std::fs::copy(support::bin_path(), &copy).unwrap();
+    let out = Command::new(support::require_tool("setpriv"))
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "sh"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("install.sh"))
+        .arg("--from")
+        .arg(&copy)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", user_home.path())
+        .output()
+        .unwrap();
+    assert_status(&out, 0);
+    assert!(
+        stdout(&out).contains("'sudo docker dcosreg' will not find the plugin")
+            && stdout(&out).contains("sudo ")
+            && stdout(&out).contains(".local/bin/docker-dcosreg"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(user_home
+        .path()
+        .join(".docker/cli-plugins/docker-dcosreg")
+        .is_file());
+    assert!(user_home
+        .path()
+        .join(".local/share/man/man1/docker-dcosreg.1")
+        .is_file());
 
     // The man pages it generated: man finds and renders them.
     let share = dir.path().join("prefix/share");
