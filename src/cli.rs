@@ -247,8 +247,9 @@ pub(crate) struct CheckArgs {
     /// Trust only this directory, with Docker certs.d semantics (*.crt)
     #[arg(long, value_name = "DIR")]
     pub(crate) cert_dir: Option<PathBuf>,
-    /// Judge the chain in this file instead of connecting (needs --host)
-    #[arg(long, value_name = "PEM", requires = "host")]
+    /// Judge the chain in this file for --host instead of connecting; without --host, show
+    /// what the file holds
+    #[arg(long, value_name = "PEM")]
     pub(crate) cert: Option<PathBuf>,
     /// The endpoint the --cert chain is meant for
     #[arg(long, value_name = "EP", requires = "cert")]

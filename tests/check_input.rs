@@ -340,3 +340,63 @@ fn cert_dir_of_the_certs_d_parent_names_the_directory_to_give() {
     let out = run(&own);
     assert!(!stderr(&out).contains("holds no *.crt"), "{}", stderr(&out));
 }
+
+/// `check --cert FILE` without `--host` shows what the file holds (as `step certificate
+/// inspect` does): every certificate, whether the next one signed it, its validity now; the
+/// same in JSON; compared with openssl's view of the same file. No endpoint, no network.
+#[test]
+fn cert_without_host_inspects_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (leaf, _, ca, _) = ca_and_leaf(&["registry.test", "10.0.0.7"], "registry.test");
+    let [_, other] = chain([Spec::ca("Other CA"), Spec::names(&["x.test"])]);
+    let both = dir.path().join("chain.pem");
+    write_file(&both, format!("{leaf}{ca}"));
+    let wrong = dir.path().join("wrong.pem");
+    write_file(&wrong, format!("{}{ca}", other.pem()));
+
+    let out = dcosreg(&["check", "--cert", both.to_str().unwrap()]);
+    assert_status(&out, 0);
+    let text = stdout(&out);
+    assert!(text.contains("2 certificates"), "{text}");
+    assert!(text.contains("SAN: registry.test, 10.0.0.7"), "{text}");
+    assert!(text.contains("signed by [1]: yes"), "{text}");
+    assert!(text.contains("(valid)"), "{text}");
+    assert!(text.contains("self-signed"), "the CA: {text}");
+    // The SHA-256 of each is openssl's.
+    for pem in [&leaf, &ca] {
+        let fp = support::certs::openssl_fingerprint(pem)
+            .replace(':', "")
+            .to_lowercase();
+        assert!(
+            text.to_lowercase().replace(':', "").contains(&fp),
+            "{fp} in {text}"
+        );
+    }
+
+    let out = dcosreg(&[
+        "--format",
+        "json",
+        "check",
+        "--cert",
+        wrong.to_str().unwrap(),
+    ]);
+    assert_status(&out, 0);
+    let report = json(&out);
+    let certs = report["certificates"].as_array().unwrap();
+    assert_eq!(certs.len(), 2, "{report}");
+    assert_eq!(certs[0]["signed_by_next"], false, "{report}");
+    assert_eq!(certs[0]["validity"], "valid");
+    assert!(certs[1].get("signed_by_next").is_none(), "{report}");
+    assert_eq!(certs[1]["is_ca"], true);
+
+    // What judges a chain for an endpoint needs --host.
+    let out = dcosreg(&[
+        "check",
+        "--cert",
+        both.to_str().unwrap(),
+        "--expires-within",
+        "30d",
+    ]);
+    assert_status(&out, 2);
+    assert!(stderr(&out).contains("--host"), "{}", stderr(&out));
+}

@@ -638,8 +638,15 @@ fn install_script_installs_a_prebuilt_binary_or_tarball_without_cargo() {
         }
     }
     // As root, also Docker's system plugin directory (under PREFIX): sudo docker finds it.
-    let system = dir.path().join("prefix/lib/docker/cli-plugins/docker-dcosreg");
-    assert_eq!(std::fs::read(&system).unwrap(), built, "{}", system.display());
+    let system = dir
+        .path()
+        .join("prefix/lib/docker/cli-plugins/docker-dcosreg");
+    assert_eq!(
+        std::fs::read(&system).unwrap(),
+        built,
+        "{}",
+        system.display()
+    );
     let helper = dir.path().join("prefix/bin/docker-credential-dcosreg");
     assert_eq!(
         std::fs::read_link(&helper).unwrap(),

@@ -1129,3 +1129,78 @@ fn pinning_the_registry_s_own_certificate_installs_its_ca() {
     assert!(stdout(&out).contains("trusted"), "{}", stdout(&out));
     drop(registry);
 }
+
+/// check's unknown-authority fix, on a staged root, is a trust that carries `--root` and the
+/// endpoints of the run: pasted as printed (answering y on a terminal) it installs under that
+/// root, never the host's /etc, and check then says trusted.
+#[test]
+fn check_s_printed_trust_carries_the_root_and_runs_as_printed() {
+    require_tool("script");
+    let dir = tempfile::tempdir().unwrap();
+    let certs = dir.path().join("certs");
+    let ip = unique_loopback_ip();
+    let external = format!("{ip}:5000");
+    let out = dcosreg(&[
+        "cert",
+        "--out",
+        certs.to_str().unwrap(),
+        "--internal",
+        &ip,
+        "--external",
+        &external,
+    ]);
+    assert_status(&out, 0);
+    let registry = Registry::start(
+        &ip,
+        443,
+        &certs.join("domain.crt"),
+        &certs.join("domain.key"),
+    );
+    let root = tempfile::tempdir().unwrap();
+    let t = root.path();
+    let check = || {
+        json(&run_in(
+            t,
+            &[
+                "--internal",
+                &ip,
+                "--external",
+                &external,
+                "--timeout",
+                "5s",
+                "--format",
+                "json",
+                "check",
+                &ip,
+            ],
+        ))
+    };
+    let report = check();
+    let finding = report["endpoints"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "unknown-authority")
+        .cloned()
+        .unwrap_or_else(|| panic!("unknown-authority: {report}"));
+    let fix = finding["fix"].as_str().unwrap();
+    let command = fix.split('`').nth(1).unwrap_or_else(|| panic!("{fix}"));
+    assert!(
+        command.starts_with(&format!("docker-dcosreg --root {} ", t.display())),
+        "{command}"
+    );
+    assert!(command.ends_with(&format!("trust {ip}")), "{command}");
+    assert!(command.contains(&format!("--internal {ip}")), "{command}");
+
+    let pasted = command.replacen("docker-dcosreg", &bin_path().display().to_string(), 1);
+    let mut on_a_terminal = std::process::Command::new("script");
+    on_a_terminal.args(["-qec", &pasted, "/dev/null"]);
+    let out = Dcosreg::via(on_a_terminal)
+        .stdin("y\n")
+        .timeout(Duration::from_secs(20))
+        .run();
+    assert_status_for(&out, 0, format_args!("{pasted}"));
+    assert!(t.join(format!("etc/docker/certs.d/{ip}/ca.crt")).is_file());
+    assert_eq!(check()["endpoints"][0]["status"], "trusted");
+    drop(registry);
+}

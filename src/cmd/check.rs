@@ -125,6 +125,14 @@ pub(crate) fn run(
             printer.warn(hint);
         }
     }
+    if let (Some(file), None) = (&args.cert, &args.host) {
+        if printer.is_prometheus() || args.expires_within.is_some() || args.textfile.is_some() {
+            anyhow::bail!(
+                "check --cert FILE without --host shows the file; --expires-within, --textfile and --format prometheus judge a chain for an endpoint — add --host EP"
+            );
+        }
+        return inspect(file, printer);
+    }
     let reports = match (&args.cert, &args.host) {
         (Some(file), Some(host)) => {
             let endpoint: Endpoint = host.parse().with_context(|| format!("--host {host:?}"))?;
@@ -151,6 +159,10 @@ pub(crate) fn run(
         }
     };
 
+    let mut reports = reports;
+    if matches!(trust, TrustSource::PerEndpoint) {
+        carry_context(config, &mut reports);
+    }
     let mut report = Report { endpoints: reports };
     if let Some(within) = args.expires_within {
         report.flag_expiring(within);
@@ -426,6 +438,120 @@ fn unreachable_report(endpoint: &Endpoint, why: String) -> EndpointReport {
         }],
         chain: Vec::new(),
     }
+}
+
+/// The `trust` a fix suggests installs under this run's `--root`, for its endpoints, with
+/// `sudo` on the real root (Config::fixes): pasted as printed it changes what was checked,
+/// never the host's /etc when a staged root was.
+fn carry_context(config: &Config, reports: &mut [EndpointReport]) {
+    let fixes = config.fixes();
+    for r in reports {
+        let plain = format!("`docker dcosreg trust {}`", r.endpoint);
+        let carried = format!("`{}`", fixes.dcosreg(&format!("trust {}", r.endpoint)));
+        for fix in r.findings.iter_mut().filter_map(|f| f.fix.as_mut()) {
+            *fix = fix.replace(&plain, &carried);
+        }
+    }
+}
+
+/// `check --cert FILE` without `--host`: what the file holds, as `step certificate inspect`
+/// shows it. No verdict (there is no endpoint to judge for) and no network.
+#[derive(Serialize)]
+struct Inspection {
+    file: String,
+    certificates: Vec<Inspected>,
+}
+
+#[derive(Serialize)]
+struct Inspected {
+    #[serde(flatten)]
+    summary: CertSummary,
+    /// "valid", "expired" or "not yet valid", now.
+    validity: &'static str,
+    /// Whether the next certificate of the file signed this one (Go's CheckSignatureFrom);
+    /// absent for the last.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signed_by_next: Option<bool>,
+}
+
+fn inspect(file: &std::path::Path, printer: &Printer) -> anyhow::Result<ExitStatus> {
+    let chain = crate::pem::read_certificates(file)?;
+    let now = x509::unix_seconds(SystemTime::now());
+    let certificates: Vec<Inspected> = chain
+        .iter()
+        .enumerate()
+        .map(|(i, der)| {
+            let summary = CertSummary::of_der(der);
+            let validity = match (summary.not_before_unix, summary.not_after_unix) {
+                (_, Some(after)) if after < now => "expired",
+                (Some(before), _) if before > now => "not yet valid",
+                _ => "valid",
+            };
+            Inspected {
+                summary,
+                validity,
+                signed_by_next: chain
+                    .get(i + 1)
+                    .map(|next| x509::chain_links(&[der.clone(), next.clone()])),
+            }
+        })
+        .collect();
+    let report = Inspection {
+        file: file.display().to_string(),
+        certificates,
+    };
+    printer.report(&report, |printer| {
+        printer.line(format!(
+            "{}: {} certificate{}",
+            report.file,
+            report.certificates.len(),
+            if report.certificates.len() == 1 {
+                ""
+            } else {
+                "s"
+            }
+        ))?;
+        for (i, c) in report.certificates.iter().enumerate() {
+            let s = &c.summary;
+            let names: Vec<&str> = s
+                .dns_names
+                .iter()
+                .chain(&s.ip_addresses)
+                .map(String::as_str)
+                .collect();
+            printer.line(format!("  [{i}] subject: {}", s.subject))?;
+            printer.line(format!("      issuer: {}", s.issuer))?;
+            printer.line(format!(
+                "      validity: {} to {} ({})",
+                s.not_before, s.not_after, c.validity
+            ))?;
+            printer.line(format!(
+                "      SAN: {}",
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                }
+            ))?;
+            printer.line(format!(
+                "      {}; {}; CA: {}{}",
+                s.key,
+                s.signature_algorithm,
+                if s.is_ca { "yes" } else { "no" },
+                if s.self_signed { "; self-signed" } else { "" }
+            ))?;
+            if let Some(signed) = c.signed_by_next {
+                printer.line(format!(
+                    "      signed by [{}]: {}",
+                    i + 1,
+                    if signed { "yes" } else { "no" }
+                ))?;
+            }
+            printer.line(format!("      SHA-256: {}", s.sha256))?;
+        }
+        Ok(())
+    })?;
+    Ok(ExitStatus::Success)
 }
 
 fn print_text(printer: &Printer, r: &EndpointReport) -> std::io::Result<()> {
