@@ -47,7 +47,9 @@ pub(crate) fn run(
         decided_by: decision.decided_by,
         endpoints: &decision.reports,
     };
-    printer.report(&report, |printer| print_text(printer, &decision))?;
+    printer.report(&report, |printer| {
+        print_text(printer, &decision, &config.fixes())
+    })?;
     match decision.chosen {
         Some(_) => Ok(ExitStatus::Success),
         // JSON already says so (`chosen` is null).
@@ -69,7 +71,11 @@ pub(crate) fn run(
 
 /// The chosen endpoint on stdout, alone; why the preferred one lost on stderr (one not
 /// awaited because the preferred one answered has no error to tell).
-fn print_text(printer: &Printer, decision: &probe::Decision) -> std::io::Result<()> {
+fn print_text(
+    printer: &Printer,
+    decision: &probe::Decision,
+    fixes: &crate::finding::Fixes,
+) -> std::io::Result<()> {
     let Some((role, endpoint)) = &decision.chosen else {
         return Ok(());
     };
@@ -88,7 +94,9 @@ fn print_text(printer: &Printer, decision: &probe::Decision) -> std::io::Result<
         .and_then(|r| r.trusted)
     {
         printer.warn(format!(
-            "{endpoint} answers, but Docker on this host does not trust its certificate — run `docker dcosreg check {endpoint}`, then `docker dcosreg trust {endpoint}`"
+            "{endpoint} answers, but Docker on this host does not trust its certificate — run `{}`, then `{}`",
+            fixes.dcosreg(&format!("check {endpoint}")).trim_start_matches("sudo "),
+            fixes.dcosreg(&format!("trust {endpoint}"))
         ));
     }
     Ok(())
