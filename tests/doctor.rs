@@ -608,3 +608,70 @@ fn unreachable_endpoints_are_reported_within_the_deadline() {
         "{findings:?}"
     );
 }
+
+/// One missing CA is one command to run: the findings whose fix is a `trust` of this run
+/// (every store, every endpoint, and the live endpoints' verdicts) are printed together under
+/// one `trust`, which, run as printed (with --yes, the documented non-interactive way), clears
+/// them all.
+#[test]
+fn findings_that_share_one_fix_are_folded_into_one_command() {
+    let certs = tempfile::tempdir().unwrap();
+    let internal_ip = support::unique_loopback_ip();
+    let external_ip = support::unique_loopback_ip();
+    let (cert, key) = self_signed(certs.path(), &[&internal_ip, &external_ip]);
+    let internal_port = support::free_port(&internal_ip);
+    let external_port = support::free_port(&external_ip);
+    let _a = support::Registry::start(&internal_ip, internal_port, &cert, &key);
+    let _b = support::Registry::start(&external_ip, external_port, &cert, &key);
+    let internal = format!("{internal_ip}:{internal_port}");
+    let external = format!("{external_ip}:{external_port}");
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    for dir in ["etc/docker", "etc/containers"] {
+        std::fs::create_dir_all(r.join(dir)).unwrap();
+    }
+    let run = |json: bool| {
+        let mut args = vec![
+            "--root",
+            r.to_str().unwrap(),
+            "--internal",
+            &internal,
+            "--external",
+            &external,
+            "--timeout",
+            "3s",
+            "doctor",
+        ];
+        if json {
+            args.extend(["--format", "json"]);
+        }
+        dcosreg(&args)
+    };
+    let text = stdout(&run(false));
+    let trust_fixes: Vec<&str> = text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("fix") && l.contains(" trust "))
+        .collect();
+    assert_eq!(trust_fixes.len(), 1, "{text}");
+    let fix = trust_fixes[0].split_once(": ").unwrap().1;
+    assert!(fix.contains(&internal) && fix.contains(&external), "{fix}");
+    assert!(text.contains("endpoint-untrusted"), "{text}");
+
+    let pasted = fix.replacen(
+        "docker-dcosreg",
+        &support::bin_path().display().to_string(),
+        1,
+    ) + " --yes";
+    let ran = support::Dcosreg::via({
+        let mut sh = Command::new("sh");
+        sh.arg("-c").arg(&pasted);
+        sh
+    })
+    .run();
+    assert_status_for(&ran, 0, format_args!("{pasted}"));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&run(true))).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    for code in ["certs-d-missing", "endpoint-untrusted", "certs-d-one-form"] {
+        assert!(find(findings, code).is_none(), "{code}: {findings:?}");
+    }
+}

@@ -30,9 +30,11 @@ pub(crate) fn run(
     };
     printer.report(&report, |printer| {
         if findings.is_empty() {
-            printer.line("no problems found")
-        } else {
-            printer.findings("", &findings)
+            return printer.line("no problems found");
+        }
+        match fold_trust(config, &findings) {
+            Some(folded) => print_folded(printer, &findings, &folded),
+            None => printer.findings("", &findings),
         }
     })?;
     let any_error = findings.iter().any(|f| f.severity == Severity::Error);
@@ -41,4 +43,79 @@ pub(crate) fn run(
     } else {
         ExitStatus::Success
     })
+}
+
+/// The findings (by index) whose fix is one `trust` of this run, and the one command that
+/// does all of them: every such endpoint into every such store (no `--target` when one of
+/// them had none: trust's default is every store present). trust is idempotent, so what is
+/// in place already is left as it is.
+struct Folded {
+    members: Vec<usize>,
+    fix: String,
+}
+
+fn fold_trust(config: &Config, findings: &[Finding]) -> Option<Folded> {
+    let fixes = config.fixes();
+    let prefix = fixes.dcosreg("trust ");
+    let mut endpoints: Vec<&str> = Vec::new();
+    let mut targets: Vec<&str> = Vec::new();
+    let mut every_target = false;
+    let mut members = Vec::new();
+    for (i, finding) in findings.iter().enumerate() {
+        let Some(rest) = finding.fix.as_deref().and_then(|f| f.strip_prefix(&prefix)) else {
+            continue;
+        };
+        let (endpoint, target) = match rest.split_once(" --target ") {
+            Some((endpoint, target)) => (endpoint, Some(target)),
+            None => (rest, None),
+        };
+        // Only the plain forms: one endpoint word, one target word.
+        if endpoint.contains(' ') || target.is_some_and(|t| t.contains(' ')) {
+            continue;
+        }
+        if !endpoints.contains(&endpoint) {
+            endpoints.push(endpoint);
+        }
+        match target {
+            Some(t) if !targets.contains(&t) => targets.push(t),
+            Some(_) => {}
+            None => every_target = true,
+        }
+        members.push(i);
+    }
+    if members.len() < 2 {
+        return None;
+    }
+    let target = if every_target || targets.is_empty() {
+        String::new()
+    } else {
+        format!(" --target {}", targets.join(","))
+    };
+    Some(Folded {
+        members,
+        fix: fixes.dcosreg(&format!("trust {}{target}", endpoints.join(" "))),
+    })
+}
+
+/// The folded findings together, under their one fix; then the others as usual.
+fn print_folded(printer: &Printer, findings: &[Finding], folded: &Folded) -> std::io::Result<()> {
+    let (together, rest): (Vec<(usize, &Finding)>, Vec<(usize, &Finding)>) = findings
+        .iter()
+        .enumerate()
+        .partition(|(i, _)| folded.members.contains(i));
+    let without_fix: Vec<Finding> = together
+        .into_iter()
+        .map(|(_, f)| Finding {
+            fix: None,
+            ..f.clone()
+        })
+        .collect();
+    printer.findings("", &without_fix)?;
+    printer.block(format!(
+        "        fix (all {} above): {}",
+        without_fix.len(),
+        folded.fix
+    ))?;
+    let rest: Vec<Finding> = rest.into_iter().map(|(_, f)| f.clone()).collect();
+    printer.findings("", &rest)
 }

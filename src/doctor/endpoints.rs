@@ -80,12 +80,19 @@ pub(super) fn inspect(config: &Config, fixes: &Fixes) -> Vec<Finding> {
         if judgement.trusted {
             findings.extend(stale_cas(config, endpoint, &probe.chain.certs, fixes));
         }
-        // The verdict above already carries the error; the explanations inform.
-        findings.extend(judgement.findings.into_iter().map(|finding| Finding {
-            severity: finding.severity.min(Severity::Warning),
-            message: format!("{endpoint}: {}", finding.message),
-            ..finding
-        }));
+        // The verdict above already carries the error and its fix (an unknown authority is
+        // endpoint-untrusted's trust, said once); the other explanations inform.
+        findings.extend(
+            judgement
+                .findings
+                .into_iter()
+                .filter(|f| f.code != "unknown-authority")
+                .map(|finding| Finding {
+                    severity: finding.severity.min(Severity::Warning),
+                    message: format!("{endpoint}: {}", finding.message),
+                    ..finding
+                }),
+        );
     }
     if reachable == 0 {
         findings.push(
