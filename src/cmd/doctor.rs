@@ -99,23 +99,27 @@ fn fold_trust(config: &Config, findings: &[Finding]) -> Option<Folded> {
 
 /// The folded findings together, under their one fix; then the others as usual.
 fn print_folded(printer: &Printer, findings: &[Finding], folded: &Folded) -> std::io::Result<()> {
-    let (together, rest): (Vec<(usize, &Finding)>, Vec<(usize, &Finding)>) = findings
+    let member = |i: &usize| folded.members.contains(i);
+    let together: Vec<Finding> = findings
         .iter()
         .enumerate()
-        .partition(|(i, _)| folded.members.contains(i));
-    let without_fix: Vec<Finding> = together
-        .into_iter()
+        .filter(|(i, _)| member(i))
         .map(|(_, f)| Finding {
             fix: None,
             ..f.clone()
         })
         .collect();
-    printer.findings("", &without_fix)?;
+    printer.findings("", &together)?;
     printer.block(format!(
         "        fix (all {} above): {}",
-        without_fix.len(),
+        together.len(),
         folded.fix
     ))?;
-    let rest: Vec<Finding> = rest.into_iter().map(|(_, f)| f.clone()).collect();
+    let rest: Vec<Finding> = findings
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !member(i))
+        .map(|(_, f)| f.clone())
+        .collect();
     printer.findings("", &rest)
 }
