@@ -21,6 +21,8 @@ here="$(cd "$(dirname "$0")" && pwd)"
 if [ -z "${DCOSREG:-}" ]; then
     if [ -x "$here/../target/debug/docker-dcosreg" ]; then
         DCOSREG="$here/../target/debug/docker-dcosreg"
+    elif [ -x "$here/../target/release/docker-dcosreg" ]; then
+        DCOSREG="$here/../target/release/docker-dcosreg"   # what ./install.sh built
     elif command -v docker-dcosreg >/dev/null 2>&1; then
         DCOSREG="$(command -v docker-dcosreg)"
     else
@@ -54,8 +56,16 @@ export DCOSREG_INTERNAL="$internal" DCOSREG_EXTERNAL="$external" DCOSREG_ROOT="$
 export DCOSREG_TIMEOUT=2s DCOSREG_CONFIG="$work/config.toml"
 : > "$DCOSREG_CONFIG"
 mkdir -p "$work/root"
+# The environment every command below runs in: a command copied out of this output means
+# the same thing with these set.
+echo "Environment for the commands below:"
+for name in DCOSREG_INTERNAL DCOSREG_EXTERNAL DCOSREG_ROOT DCOSREG_TIMEOUT DCOSREG_CONFIG; do
+    printf '  export %s=%q\n' "$name" "${!name}"
+done
 
-step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+# Bold headings on a terminal only: no ANSI into pipes and logs.
+if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
+step() { printf '\n%s==> %s%s\n' "$bold" "$*" "$plain"; }
 run() { printf '$ docker dcosreg %s\n' "$*"; "$DCOSREG" "$@"; }
 fail() { echo "local-registry.sh: FAILED: $*" >&2; exit 1; }
 

@@ -39,10 +39,15 @@ fn local_registry_demo_runs_end_to_end() {
         "docker has 127.0.0.42:5000/demo/busybox@sha256:",
         "hello from the pulled image",
         "Done:",
+        // The environment it exports, so a copied command means the same.
+        "export DCOSREG_INTERNAL=127.0.0.41",
+        "export DCOSREG_ROOT=",
     ] {
         assert!(
             text.contains(expected),
             "demo output lacks {expected:?}:\n{text}"
         );
     }
+    // Its output is a pipe here: no ANSI escapes.
+    assert!(!text.contains('\u{1b}'), "ANSI into a pipe:\n{text}");
 }
