@@ -506,18 +506,31 @@ fn self_signed(dir: &Path, ips: &[&str]) -> (std::path::PathBuf, std::path::Path
         .write_with_key(dir, "domain.crt", "domain.key")
 }
 
-#[test]
-fn live_endpoints_untrusted_then_trusted_by_the_printed_fix() {
+/// Two real registries on loopback serving one self-signed certificate that names both:
+/// (what keeps them running, internal `IP:PORT`, external `IP:PORT`).
+fn live_pair() -> (
+    (tempfile::TempDir, support::Registry, support::Registry),
+    String,
+    String,
+) {
     let certs = tempfile::tempdir().unwrap();
     let internal_ip = support::unique_loopback_ip();
     let external_ip = support::unique_loopback_ip();
     let (cert, key) = self_signed(certs.path(), &[&internal_ip, &external_ip]);
     let internal_port = support::free_port(&internal_ip);
     let external_port = support::free_port(&external_ip);
-    let _a = support::Registry::start(&internal_ip, internal_port, &cert, &key);
-    let _b = support::Registry::start(&external_ip, external_port, &cert, &key);
-    let internal = format!("{internal_ip}:{internal_port}");
-    let external = format!("{external_ip}:{external_port}");
+    let a = support::Registry::start(&internal_ip, internal_port, &cert, &key);
+    let b = support::Registry::start(&external_ip, external_port, &cert, &key);
+    (
+        (certs, a, b),
+        format!("{internal_ip}:{internal_port}"),
+        format!("{external_ip}:{external_port}"),
+    )
+}
+
+#[test]
+fn live_endpoints_untrusted_then_trusted_by_the_printed_fix() {
+    let (_registries, internal, external) = live_pair();
     let root = tempfile::tempdir().unwrap();
     let run = |root: &Path| {
         let out = dcosreg(&[
@@ -615,16 +628,7 @@ fn unreachable_endpoints_are_reported_within_the_deadline() {
 /// them all.
 #[test]
 fn findings_that_share_one_fix_are_folded_into_one_command() {
-    let certs = tempfile::tempdir().unwrap();
-    let internal_ip = support::unique_loopback_ip();
-    let external_ip = support::unique_loopback_ip();
-    let (cert, key) = self_signed(certs.path(), &[&internal_ip, &external_ip]);
-    let internal_port = support::free_port(&internal_ip);
-    let external_port = support::free_port(&external_ip);
-    let _a = support::Registry::start(&internal_ip, internal_port, &cert, &key);
-    let _b = support::Registry::start(&external_ip, external_port, &cert, &key);
-    let internal = format!("{internal_ip}:{internal_port}");
-    let external = format!("{external_ip}:{external_port}");
+    let (_registries, internal, external) = live_pair();
     let root = tempfile::tempdir().unwrap();
     let r = root.path();
     for dir in ["etc/docker", "etc/containers"] {

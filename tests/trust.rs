@@ -1070,24 +1070,8 @@ fn add_installs_beside_and_untrust_by_fingerprint_removes_only_that_ca() {
 #[test]
 fn pinning_the_registry_s_own_certificate_installs_its_ca() {
     let dir = tempfile::tempdir().unwrap();
-    let certs = dir.path().join("certs");
     let ip = unique_loopback_ip();
-    let out = dcosreg(&[
-        "cert",
-        "--out",
-        certs.to_str().unwrap(),
-        "--internal",
-        &ip,
-        "--external",
-        &format!("{ip}:5000"),
-    ]);
-    assert_status(&out, 0);
-    let registry = Registry::start(
-        &ip,
-        443,
-        &certs.join("domain.crt"),
-        &certs.join("domain.key"),
-    );
+    let (certs, registry) = served_cert(dir.path(), &ip);
     // openssl reads the first certificate of domain.crt: the registry's own.
     let leaf = openssl_fingerprint(&std::fs::read_to_string(certs.join("domain.crt")).unwrap());
     let ca = openssl_fingerprint(&std::fs::read_to_string(certs.join("ca.crt")).unwrap());
@@ -1137,25 +1121,9 @@ fn pinning_the_registry_s_own_certificate_installs_its_ca() {
 fn check_s_printed_trust_carries_the_root_and_runs_as_printed() {
     require_tool("script");
     let dir = tempfile::tempdir().unwrap();
-    let certs = dir.path().join("certs");
     let ip = unique_loopback_ip();
     let external = format!("{ip}:5000");
-    let out = dcosreg(&[
-        "cert",
-        "--out",
-        certs.to_str().unwrap(),
-        "--internal",
-        &ip,
-        "--external",
-        &external,
-    ]);
-    assert_status(&out, 0);
-    let registry = Registry::start(
-        &ip,
-        443,
-        &certs.join("domain.crt"),
-        &certs.join("domain.key"),
-    );
+    let (_certs, registry) = served_cert(dir.path(), &ip);
     let root = tempfile::tempdir().unwrap();
     let t = root.path();
     let check = || {
@@ -1203,4 +1171,28 @@ fn check_s_printed_trust_carries_the_root_and_runs_as_printed() {
     assert!(t.join(format!("etc/docker/certs.d/{ip}/ca.crt")).is_file());
     assert_eq!(check()["endpoints"][0]["status"], "trusted");
     drop(registry);
+}
+
+/// `cert` for `ip` (internal) and `ip:5000` (external), served by a real docker-registry on
+/// `ip`:443: the certs directory (ca.crt, domain.crt, domain.key) and the running registry.
+fn served_cert(dir: &Path, ip: &str) -> (PathBuf, Registry) {
+    let certs = dir.join("certs");
+    let external = format!("{ip}:5000");
+    let out = dcosreg(&[
+        "cert",
+        "--out",
+        certs.to_str().unwrap(),
+        "--internal",
+        ip,
+        "--external",
+        &external,
+    ]);
+    assert_status(&out, 0);
+    let registry = Registry::start(
+        ip,
+        443,
+        &certs.join("domain.crt"),
+        &certs.join("domain.key"),
+    );
+    (certs, registry)
 }
