@@ -36,7 +36,8 @@ if [ -n "$from" ]; then
             unpacked="$(mktemp -d)"
             trap 'rm -rf "$unpacked"' EXIT
             tar -xzf "$from" -C "$unpacked"
-            binary="$(find "$unpacked" -name docker-dcosreg -type f | head -n 1)"
+            # TOP/docker-dcosreg, not TOP/share/bash-completion/completions/docker-dcosreg (same name).
+            binary="$(find "$unpacked" -maxdepth 2 -name docker-dcosreg -type f | head -n 1)"
             if [ -z "$binary" ]; then
                 echo "install.sh: $from holds no docker-dcosreg binary — is it a ./dist.sh tarball?" >&2
                 exit 2

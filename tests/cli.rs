@@ -616,6 +616,10 @@ fn install_script_installs_a_prebuilt_binary_or_tarball_without_cargo() {
     let top = dir.path().join("docker-dcosreg-0.0.0-x86_64-linux-gnu");
     std::fs::create_dir(&top).unwrap();
     std::fs::copy(support::bin_path(), top.join("docker-dcosreg")).unwrap();
+    // The bash completion has the binary's name: install.sh must not take it for the binary.
+    let completions = top.join("share/bash-completion/completions");
+    std::fs::create_dir_all(&completions).unwrap();
+    std::fs::write(completions.join("docker-dcosreg"), "# bash completion\n").unwrap();
     let out = Command::new("tar")
         .arg("-czf")
         .arg(&tarball)
