@@ -188,13 +188,19 @@ if [[ ${DCOSREG_GPG_KEY:-} == throwaway ]]; then
 fi
 if [[ -n ${DCOSREG_GPG_KEY:-} ]]; then
     say "signing the .rpm and SHA256SUMS with $DCOSREG_GPG_KEY (gpg, GNUPGHOME=${GNUPGHOME:-~/.gnupg})"
-    rpmsign --addsign --define "_gpg_name $DCOSREG_GPG_KEY" dist/*.rpm >/dev/null
+    command -v gpg >/dev/null || die "gpg is not installed — apt-get install gnupg"
+    # rpm's %__gpg is gpg2 on some distributions (Debian's): the gpg on PATH instead. SHA-256,
+    # not the key's preference, as RHEL 7 signs.
+    out=$(rpmsign --addsign --define "__gpg $(command -v gpg)" --define "_gpg_name $DCOSREG_GPG_KEY" \
+        --define "_gpg_digest_algo sha256" dist/*.rpm 2>&1) || die "rpmsign --addsign with $DCOSREG_GPG_KEY failed: $out"
     signed=1
 fi
 (cd dist && sha256sum -- *.tar.gz *.deb *.rpm >SHA256SUMS)
 if [[ -n $signed ]]; then
     gpg --batch --yes --local-user "$DCOSREG_GPG_KEY" --armor --detach-sign \
         --output dist/SHA256SUMS.asc dist/SHA256SUMS
+    # The agent gpg started for the throwaway key's home: it is not needed any more.
+    [[ ${GNUPGHOME:-} != "$PWD/target/dist/gnupg" ]] || gpgconf --kill gpg-agent
 fi
 say "wrote:"
 (cd dist && ls -l -- * >&2)
@@ -266,6 +272,24 @@ done
     fail "$rpm: not an xz payload with SHA-256 file digests"
 ok "rpm 4.11 reads it: xz payload, SHA-256 file digests, rpmlib($(tr '\n' ' ' <<<"$features" | sed 's/ $//; s/ /, /g'))"
 
+# The signatures, checked with the public key alone as on a node (an rpm keyring of its own:
+# rpmlint's `rpm -Kv` reads it too, through HOME's .rpmmacros).
+rpmhome=$unpacked/rpmhome
+keys=$rpmhome/rpmdb
+mkdir -p "$keys"
+echo "%_dbpath $keys" >"$rpmhome/.rpmmacros"
+if [[ -n $signed ]]; then
+    gpg --batch --armor --export "$DCOSREG_GPG_KEY" >"$unpacked/key.asc"
+    rpmkeys --dbpath "$keys" --import "$unpacked/key.asc"
+    sig=$(rpmkeys --dbpath "$keys" -Kv "$rpm" 2>&1) || fail "rpm -K $rpm:"$'\n'"$sig"
+    grep -q 'Header V4 RSA/SHA256 Signature, key ID .*: OK' <<<"$sig" || fail "rpm -K $rpm:"$'\n'"$sig"
+    ok "rpm -K $rpm: $(grep -m1 Signature <<<"$sig" | sed 's/^ *//')"
+    gpg --batch --verify dist/SHA256SUMS.asc dist/SHA256SUMS 2>/dev/null || fail "gpg --verify dist/SHA256SUMS.asc"
+    ok "gpg --verify dist/SHA256SUMS.asc dist/SHA256SUMS: good signature by $DCOSREG_GPG_KEY"
+else
+    [[ ! -e dist/SHA256SUMS.asc ]] || fail "dist/SHA256SUMS.asc without a key"
+fi
+
 # The linters, as administrators who mirror the packages run them: any error or warning fails,
 # except those overridden with a reason (packaging/lintian-overrides, shipped in the .deb as
 # lintian wants, and packaging/rpmlintrc); packaging/rpmlint.toml sets what RHEL's rpmlint
@@ -293,23 +317,9 @@ rpmlintrc=$unpacked/rpmlintrc
         echo 'addFilter("no-manual-page-for-binary docker-(credential-)?dcosreg$")'
     fi
 } >"$rpmlintrc"
-lint=$(rpmlint --strict -c packaging/rpmlint.toml -r "$rpmlintrc" "$rpm" 2>&1) || fail "rpmlint $rpm:"$'\n'"$lint"
+lint=$(HOME=$rpmhome rpmlint --strict -c packaging/rpmlint.toml -r "$rpmlintrc" "$rpm" 2>&1) || fail "rpmlint $rpm:"$'\n'"$lint"
 grep -q ' 0 errors, 0 warnings' <<<"$lint" || fail "rpmlint $rpm:"$'\n'"$lint"
 ok "rpmlint $rpm: $(tail -n 1 <<<"$lint")"
-
-if [[ -n $signed ]]; then
-    keys=$unpacked/rpmdb
-    mkdir -p "$keys"
-    gpg --batch --armor --export "$DCOSREG_GPG_KEY" >"$unpacked/key.asc"
-    rpmkeys --dbpath "$keys" --import "$unpacked/key.asc"
-    sig=$(rpmkeys --dbpath "$keys" -Kv "$rpm" 2>&1) || fail "rpm -K $rpm:"$'\n'"$sig"
-    grep -q 'Header V4 RSA/SHA256 Signature, key ID .*: OK' <<<"$sig" || fail "rpm -K $rpm:"$'\n'"$sig"
-    ok "rpm -K $rpm: $(grep -m1 Signature <<<"$sig" | sed 's/^ *//')"
-    gpg --batch --verify dist/SHA256SUMS.asc dist/SHA256SUMS 2>/dev/null || fail "gpg --verify dist/SHA256SUMS.asc"
-    ok "gpg --verify dist/SHA256SUMS.asc dist/SHA256SUMS: good signature by $DCOSREG_GPG_KEY"
-else
-    [[ ! -e dist/SHA256SUMS.asc ]] || fail "dist/SHA256SUMS.asc without a key"
-fi
 
 # The .deb: install it system-wide, run the plugin through the real docker CLI from the
 # system plugin directory (an empty HOME and DOCKER_CONFIG: no user plugin dir), remove it.
