@@ -40,7 +40,7 @@ die() { say "$*"; exit 2; }
 
 case "${1:-}" in
     "" | --check) ;;
-    -h | --help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument $1 — usage: ./dist.sh [--check]" ;;
 esac
 
