@@ -10,11 +10,11 @@
 mod support;
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
 
 use rcgen::{ExtendedKeyUsagePurpose, IsCa};
 use support::certs::{chain, days_from_now, CertificateParams, Openssl, OpensslKey::Rsa, Spec};
-use support::{dcosreg, docker_verdict, require_tool, skopeo_verdict, Netns, Registry};
+use support::oracle::{self, check_args, judge_in_netns, ours, Reading, Served, Trust, Verdict};
+use support::{require_tool, Registry};
 
 /// What the registry serves and what the client trusts.
 struct Material {
@@ -24,6 +24,29 @@ struct Material {
     /// Files for the client's certs.d directory: (file name, PEM). A name containing
     /// `.der.` is written as DER (the first certificate of the PEM).
     trust: Vec<(&'static str, String)>,
+}
+
+impl Material {
+    /// What is served and installed, the `.der.` files as DER.
+    fn served(self) -> Served {
+        let trust = self
+            .trust
+            .into_iter()
+            .map(|(name, pem)| {
+                let contents = if name.contains(".der.") {
+                    ::pem::parse(&pem).expect("trust PEM").into_contents()
+                } else {
+                    pem.into_bytes()
+                };
+                (name.to_string(), contents)
+            })
+            .collect();
+        Served {
+            chain: self.chain,
+            key: self.key,
+            trust,
+        }
+    }
 }
 
 /// Which Go oracles must agree with us for a case.
@@ -436,84 +459,6 @@ fn cases() -> Vec<Case> {
     cases
 }
 
-/// A verdict: trusted, or Go's message.
-#[derive(Clone, Debug, PartialEq)]
-enum Verdict {
-    Trusted,
-    Refused(String),
-    Unreachable(String),
-}
-
-impl Verdict {
-    fn show(&self) -> String {
-        match self {
-            Verdict::Trusted => "trusted".into(),
-            Verdict::Refused(m) => m.clone(),
-            Verdict::Unreachable(m) => format!("UNREACHABLE: {m}"),
-        }
-    }
-}
-
-/// A Go oracle's (accepted, message), with Go 1.20+'s "tls: failed to verify certificate: "
-/// wrapper removed (docs/cli.md: docker_error starts at "x509:").
-fn from_oracle((accepted, message): (bool, String)) -> Verdict {
-    if accepted {
-        return Verdict::Trusted;
-    }
-    let message = message
-        .strip_prefix("tls: failed to verify certificate: ")
-        .unwrap_or(&message)
-        .to_string();
-    Verdict::Refused(message)
-}
-
-/// skopeo logs through logrus, which prints `msg="..."` with Go's `%q` escaping: undo
-/// the escapes of `"` and `\` so the message reads as Go's error text.
-fn unescape_logrus(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    let mut chars = message.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            match chars.next() {
-                Some(next @ ('"' | '\\')) => out.push(next),
-                Some(other) => {
-                    out.push(c);
-                    out.push(other);
-                }
-                None => out.push(c),
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// Our `check --format json` for one endpoint.
-fn ours(args: &[&str]) -> Verdict {
-    let out = dcosreg(args);
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "check {args:?} printed no JSON ({e}); exit {:?}, stderr: {}",
-            out.status.code(),
-            support::stderr(&out)
-        )
-    });
-    let ep = &json["endpoints"][0];
-    let code = out.status.code();
-    match ep["status"].as_str() {
-        Some("trusted") => {
-            assert_eq!(code, Some(0), "trusted must exit 0");
-            Verdict::Trusted
-        }
-        Some("untrusted") => {
-            assert_eq!(code, Some(1), "untrusted must exit 1");
-            Verdict::Refused(ep["docker_error"].as_str().unwrap_or("<null>").to_string())
-        }
-        _ => Verdict::Unreachable(ep["findings"][0]["message"].to_string()),
-    }
-}
-
 /// Messages equal, except that "current time X" may differ by a few seconds between runs.
 fn same(a: &Verdict, b: &Verdict) -> bool {
     match (a, b) {
@@ -573,40 +518,6 @@ struct Row {
     why: String,
 }
 
-fn write_material(dir: &Path, m: &Material, certs_d: &Path) -> (PathBuf, PathBuf) {
-    let chain = dir.join("served-chain.pem");
-    let key = dir.join("served-key.pem");
-    std::fs::write(&chain, &m.chain).expect("write chain");
-    std::fs::write(&key, &m.key).expect("write key");
-    std::fs::create_dir_all(certs_d).expect("certs.d dir");
-    for (name, pem) in &m.trust {
-        if name.contains(".der.") {
-            let der = ::pem::parse(pem).expect("trust PEM").into_contents();
-            std::fs::write(certs_d.join(name), der).expect("write trust file");
-        } else {
-            std::fs::write(certs_d.join(name), pem).expect("write trust file");
-        }
-    }
-    (chain, key)
-}
-
-fn check_args<'a>(addr: &'a str, certs_d: &'a str) -> Vec<&'a str> {
-    vec![
-        "--internal",
-        addr,
-        "--external",
-        addr,
-        "--timeout",
-        "5s",
-        "check",
-        addr,
-        "--cert-dir",
-        certs_d,
-        "--format",
-        "json",
-    ]
-}
-
 /// One case on loopback: ours (live and offline) and skopeo.
 fn run_loopback(case: &Case) -> Row {
     let work = tempfile::tempdir().expect("tempdir");
@@ -621,7 +532,7 @@ fn run_loopback(case: &Case) -> Row {
     };
     let material = (case.build)(&gen);
     let certs_d = work.path().join("certs.d");
-    let (chain, key) = write_material(work.path(), &material, &certs_d);
+    let (chain, key) = oracle::write_served(work.path(), &material.served(), &certs_d);
     let port = support::free_port(&ip);
     let _registry = Registry::start(&ip, port, &chain, &key);
     let host = if case.by_name {
@@ -631,25 +542,30 @@ fn run_loopback(case: &Case) -> Row {
     };
     let addr = format!("{host}:{port}");
     let certs_d_text = certs_d.to_string_lossy().into_owned();
-    let ours_live = ours(&check_args(&addr, &certs_d_text));
+    let ours_live = ours(
+        &check_args(&addr, "--cert-dir", &certs_d_text),
+        Reading::Strict,
+    );
     let chain_text = chain.to_string_lossy().into_owned();
-    let ours_offline = ours(&[
-        "--internal",
-        &addr,
-        "--external",
-        &addr,
-        "check",
-        "--cert",
-        &chain_text,
-        "--host",
-        &addr,
-        "--cert-dir",
-        &certs_d_text,
-        "--format",
-        "json",
-    ]);
-    let (accepted, message) = skopeo_verdict(&addr, &certs_d);
-    let skopeo = from_oracle((accepted, unescape_logrus(&message)));
+    let ours_offline = ours(
+        &[
+            "--internal",
+            &addr,
+            "--external",
+            &addr,
+            "check",
+            "--cert",
+            &chain_text,
+            "--host",
+            &addr,
+            "--cert-dir",
+            &certs_d_text,
+            "--format",
+            "json",
+        ],
+        Reading::Strict,
+    );
+    let skopeo = oracle::skopeo(&addr, &certs_d);
     let compared_with = match (case.oracles, case.docker) {
         (Oracles::Both, true) => "skopeo + docker",
         (Oracles::Both, false) => "skopeo",
@@ -683,48 +599,23 @@ fn run_loopback(case: &Case) -> Row {
 
 /// The docker CLI cases, all in one network namespace, one registry port per case.
 fn run_docker(cases: &[&Case], rows: &mut [Row]) {
-    let ns = Netns::create();
-    let work = tempfile::tempdir().expect("tempdir");
-    let etc_docker = work.path().join("etc-docker");
-    let mut registries = Vec::new();
-    let mut targets = Vec::new();
-    for (i, case) in cases.iter().enumerate() {
-        let dir = work.path().join(format!("case{i}"));
-        std::fs::create_dir_all(&dir).expect("case dir");
-        let gen = Gen {
-            ip: ns.inner_ip.clone(),
-            ssl: Openssl::new(&dir),
-        };
-        let material = (case.build)(&gen);
-        let port = 20_000 + i as u16;
-        let addr = format!("{}:{port}", ns.inner_ip);
-        let certs_d = etc_docker.join("certs.d").join(&addr);
-        let (chain, key) = write_material(&dir, &material, &certs_d);
-        registries.push(Registry::start_in_netns(&ns, port, &chain, &key));
-        targets.push((case.name, addr, certs_d));
-    }
-    let results: Vec<(Verdict, Verdict)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = targets
-            .iter()
-            .map(|(_, addr, certs_d)| {
-                let etc_docker = &etc_docker;
-                scope.spawn(move || {
-                    let certs_d_text = certs_d.to_string_lossy().into_owned();
-                    let ours = ours(&check_args(addr, &certs_d_text));
-                    let docker = from_oracle(docker_verdict(addr, etc_docker));
-                    (ours, docker)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("docker oracle thread"))
-            .collect()
-    });
-    for ((name, _, _), (ours, docker)) in targets.iter().zip(results) {
+    let results = judge_in_netns(
+        cases,
+        20_000,
+        Trust::CertDir,
+        Reading::Strict,
+        |case, ip, dir| {
+            let gen = Gen {
+                ip: ip.to_string(),
+                ssl: Openssl::new(dir),
+            };
+            (case.build)(&gen).served()
+        },
+    );
+    for (case, (ours, docker)) in cases.iter().zip(results) {
         let row = rows
             .iter_mut()
-            .find(|r| r.name == *name)
+            .find(|r| r.name == case.name)
             .expect("row for docker case");
         if !same(&ours, &docker) {
             row.ok = false;
@@ -733,7 +624,6 @@ fn run_docker(cases: &[&Case], rows: &mut [Row]) {
         row.docker = Some(docker);
         row.ours_docker = Some(ours);
     }
-    drop(registries);
 }
 
 fn table(rows: &[Row]) -> String {

@@ -9,9 +9,6 @@
 
 mod support;
 
-use std::fmt::Write as _;
-use std::path::Path;
-
 use rcgen::{
     BasicConstraints, CustomExtension, DnType, DnValue, GeneralSubtree, IsCa, NameConstraints,
     SanType, SerialNumber,
@@ -19,13 +16,31 @@ use rcgen::{
 use support::certs::{
     chain, CertificateParams, Openssl, OpensslKey::Ec, OpensslKey::Genpkey, Spec,
 };
-use support::{dcosreg, docker_verdict, require_tool, Netns, Registry};
+use support::oracle::{documented, judge_in_netns, Reading, Report, Served, Trust, Verdict};
+use support::require_tool;
 
 /// What the registry serves and what the client trusts (PEM texts).
 struct Material {
     chain: String,
     key: String,
     trust: Vec<String>,
+}
+
+impl Material {
+    /// What is served and installed: the roots as ca0.crt, ca1.crt, ...
+    fn served(self) -> Served {
+        let trust = self
+            .trust
+            .into_iter()
+            .enumerate()
+            .map(|(j, root)| (format!("ca{j}.crt"), root.into_bytes()))
+            .collect();
+        Served {
+            chain: self.chain,
+            key: self.key,
+            trust,
+        }
+    }
 }
 
 struct Case {
@@ -562,112 +577,25 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-#[derive(Debug, Clone, PartialEq)]
-enum Verdict {
-    Trusted,
-    Refused(String),
-    Other(String),
-}
-
-fn ours(addr: &str, certs_d: &Path) -> Verdict {
-    let certs_d = certs_d.to_string_lossy().into_owned();
-    let out = dcosreg(&[
-        "--internal",
-        addr,
-        "--external",
-        addr,
-        "--timeout",
-        "5s",
-        "check",
-        addr,
-        "--cert-dir",
-        &certs_d,
-        "--format",
-        "json",
-    ]);
-    let json: serde_json::Value = match serde_json::from_slice(&out.stdout) {
-        Ok(j) => j,
-        Err(e) => return Verdict::Other(format!("no JSON ({e}): {}", support::stderr(&out))),
-    };
-    let ep = &json["endpoints"][0];
-    match ep["status"].as_str() {
-        Some("trusted") => Verdict::Trusted,
-        Some("untrusted") => {
-            Verdict::Refused(ep["docker_error"].as_str().unwrap_or("<null>").to_string())
-        }
-        _ => Verdict::Other(ep["findings"][0]["message"].to_string()),
-    }
-}
-
-fn docker(addr: &str, etc_docker: &Path) -> Verdict {
-    let (accepted, message) = docker_verdict(addr, etc_docker);
-    if accepted {
-        return Verdict::Trusted;
-    }
-    Verdict::Refused(
-        message
-            .strip_prefix("tls: failed to verify certificate: ")
-            .unwrap_or(&message)
-            .to_string(),
-    )
-}
-
-fn matches_expected(v: &Verdict, go: Option<&str>) -> bool {
-    match (v, go) {
-        (Verdict::Trusted, None) => true,
-        (Verdict::Refused(m), Some(prefix)) => m.starts_with(prefix),
-        _ => false,
-    }
-}
-
 #[test]
 fn x509_engine_agrees_with_docker_28_class_by_class() {
     require_tool("openssl");
     require_tool("docker-registry");
-    let ns = Netns::create();
-    let work = tempfile::tempdir().expect("tempdir");
-    let etc_docker = work.path().join("etc-docker");
     let cases = cases();
-    let mut registries = Vec::new();
-    let mut targets = Vec::new();
-    for (i, case) in cases.iter().enumerate() {
-        let dir = work.path().join(format!("case{i}"));
-        std::fs::create_dir_all(&dir).expect("case dir");
-        let g = Gen {
-            ip: ns.inner_ip.clone(),
-            ssl: Openssl::new(&dir),
-        };
-        let m = (case.build)(&g);
-        let port = 21_000 + i as u16;
-        let addr = format!("{}:{port}", ns.inner_ip);
-        let certs_d = etc_docker.join("certs.d").join(&addr);
-        std::fs::create_dir_all(&certs_d).expect("certs.d");
-        for (j, root) in m.trust.iter().enumerate() {
-            std::fs::write(certs_d.join(format!("ca{j}.crt")), root).expect("trust file");
-        }
-        let chain = dir.join("chain.pem");
-        let key = dir.join("key.pem");
-        std::fs::write(&chain, &m.chain).expect("chain");
-        std::fs::write(&key, &m.key).expect("key");
-        registries.push(Registry::start_in_netns(&ns, port, &chain, &key));
-        targets.push((addr, certs_d));
-    }
-    let results: Vec<(Verdict, Verdict)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = targets
-            .iter()
-            .map(|(addr, certs_d)| {
-                let etc_docker = &etc_docker;
-                scope.spawn(move || (ours(addr, certs_d), docker(addr, etc_docker)))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("oracle thread"))
-            .collect()
-    });
-    drop(registries);
-    let mut report = String::new();
-    let mut failed = 0;
+    let results = judge_in_netns(
+        &cases,
+        21_000,
+        Trust::CertDir,
+        Reading::Lenient,
+        |case, ip, dir| {
+            let g = Gen {
+                ip: ip.to_string(),
+                ssl: Openssl::new(dir),
+            };
+            (case.build)(&g).served()
+        },
+    );
+    let mut report = Report::default();
     for (case, (ours, docker)) in cases.iter().zip(&results) {
         // The oracle's message is cut at a `"` inside Go's text (the docker CLI quotes
         // the error): a longer message of ours that starts with it agrees.
@@ -677,20 +605,9 @@ fn x509_engine_agrees_with_docker_28_class_by_class() {
             }
             _ => ours == docker,
         };
-        let documented = matches_expected(docker, case.go);
-        if !(agree && documented) {
-            failed += 1;
-        }
-        let _ = writeln!(
-            report,
-            "{} [{}] {}\n     ours  : {:?}\n     docker: {:?}",
-            if agree && documented { "ok  " } else { "FAIL" },
-            case.class,
-            case.name,
-            ours,
-            docker
-        );
+        let documented = documented(docker, case.go);
+        let label = format!("[{}] {}", case.class, case.name);
+        report.row(agree && documented, &label, ours, docker);
     }
-    println!("{report}");
-    assert_eq!(failed, 0, "{failed} case(s) disagree:\n{report}");
+    report.finish();
 }

@@ -12,16 +12,26 @@
 
 mod support;
 
-use std::fmt::Write as _;
-
 use rcgen::{CustomExtension, SanType};
 use support::certs::Spec;
-use support::{dcosreg, docker_verdict, require_tool, Netns, Registry};
+use support::oracle::{documented, judge_in_netns, Reading, Report, Served, Trust, Verdict};
+use support::require_tool;
 
 struct Material {
     chain: String,
     key: String,
     trust: String,
+}
+
+impl Material {
+    /// What is served and installed: the root as ca.crt.
+    fn served(self) -> Served {
+        Served {
+            chain: self.chain,
+            key: self.key,
+            trust: vec![("ca.crt".to_string(), self.trust.into_bytes())],
+        }
+    }
 }
 
 /// A name in a SAN or a constraint: (GeneralName context tag, value).
@@ -281,96 +291,18 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-#[derive(Debug, Clone, PartialEq)]
-enum Verdict {
-    Trusted,
-    Refused(String),
-    Other(String),
-}
-
-fn ours(addr: &str, ca_file: &std::path::Path) -> Verdict {
-    let ca_file = ca_file.to_string_lossy().into_owned();
-    let out = dcosreg(&[
-        "--internal",
-        addr,
-        "--external",
-        addr,
-        "--timeout",
-        "5s",
-        "check",
-        addr,
-        "--ca-file",
-        &ca_file,
-        "--format",
-        "json",
-    ]);
-    let json: serde_json::Value = match serde_json::from_slice(&out.stdout) {
-        Ok(j) => j,
-        Err(e) => return Verdict::Other(format!("no JSON ({e}): {}", support::stderr(&out))),
-    };
-    let ep = &json["endpoints"][0];
-    match ep["status"].as_str() {
-        Some("trusted") => Verdict::Trusted,
-        Some("untrusted") => {
-            Verdict::Refused(ep["docker_error"].as_str().unwrap_or("<null>").to_string())
-        }
-        _ => Verdict::Other(ep["findings"][0]["message"].to_string()),
-    }
-}
-
-fn docker(addr: &str, etc_docker: &std::path::Path) -> Verdict {
-    let (accepted, message) = docker_verdict(addr, etc_docker);
-    if accepted {
-        return Verdict::Trusted;
-    }
-    Verdict::Refused(
-        message
-            .strip_prefix("tls: failed to verify certificate: ")
-            .unwrap_or(&message)
-            .to_string(),
-    )
-}
-
 #[test]
 fn uri_sans_and_go_1_24_name_constraints_agree_with_docker_28() {
     require_tool("docker-registry");
-    let ns = Netns::create();
-    let work = tempfile::tempdir().expect("tempdir");
-    let etc_docker = work.path().join("etc-docker");
     let cases = cases();
-    let mut registries = Vec::new();
-    let mut targets = Vec::new();
-    for (i, case) in cases.iter().enumerate() {
-        let dir = work.path().join(format!("case{i}"));
-        std::fs::create_dir_all(&dir).expect("case dir");
-        let m = build(case, &ns.inner_ip);
-        let port = 22_000 + i as u16;
-        let addr = format!("{}:{port}", ns.inner_ip);
-        let certs_d = etc_docker.join("certs.d").join(&addr);
-        std::fs::create_dir_all(&certs_d).expect("certs.d");
-        std::fs::write(certs_d.join("ca.crt"), &m.trust).expect("trust file");
-        let (chain, key) = (dir.join("chain.pem"), dir.join("key.pem"));
-        std::fs::write(&chain, &m.chain).expect("chain");
-        std::fs::write(&key, &m.key).expect("key");
-        registries.push(Registry::start_in_netns(&ns, port, &chain, &key));
-        targets.push((addr, certs_d.join("ca.crt")));
-    }
-    let results: Vec<(Verdict, Verdict)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = targets
-            .iter()
-            .map(|(addr, ca_file)| {
-                let etc_docker = &etc_docker;
-                scope.spawn(move || (ours(addr, ca_file), docker(addr, etc_docker)))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("oracle thread"))
-            .collect()
-    });
-    drop(registries);
-    let mut report = String::new();
-    let mut failed = 0;
+    let results = judge_in_netns(
+        &cases,
+        22_000,
+        Trust::CaFile("ca.crt"),
+        Reading::Lenient,
+        |case, ip, _dir| build(case, ip).served(),
+    );
+    let mut report = Report::default();
     for (case, (ours, docker)) in cases.iter().zip(&results) {
         // The oracle's text loses its closing quotes (support's go_verdict trims them).
         let agree = match (ours, docker) {
@@ -379,23 +311,9 @@ fn uri_sans_and_go_1_24_name_constraints_agree_with_docker_28() {
             }
             _ => ours == docker,
         };
-        let documented = match (docker, case.go) {
-            (Verdict::Trusted, None) => true,
-            (Verdict::Refused(m), Some(prefix)) => {
-                m.starts_with(prefix.trim_end_matches(['"', '\\']))
-            }
-            _ => false,
-        };
-        if !(agree && documented) {
-            failed += 1;
-        }
-        let _ = writeln!(
-            report,
-            "{} {}\n     ours  : {ours:?}\n     docker: {docker:?}",
-            if agree && documented { "ok  " } else { "FAIL" },
-            case.name,
-        );
+        let go = case.go.map(|prefix| prefix.trim_end_matches(['"', '\\']));
+        let documented = documented(docker, go);
+        report.row(agree && documented, case.name, ours, docker);
     }
-    println!("{report}");
-    assert_eq!(failed, 0, "{failed} case(s) disagree:\n{report}");
+    report.finish();
 }

@@ -3,7 +3,8 @@
 //!   program with a deadline: [`output_within`]; the exit status: [`assert_status`];
 //! - certificates: [`certs`] (rcgen and the openssl CLI);
 //! - real `docker-registry` servers on loopback or inside a network namespace we create
-//!   ([`Registry`], [`Netns`]), and the Go oracles (skopeo, the docker CLI);
+//!   ([`Registry`], [`Netns`]), and the Go oracles (skopeo, the docker CLI), with the
+//!   verdicts and the per-case set-up the oracle tests share: [`oracle`];
 //! - misbehaving peers: [`peers`], and a registry impostor that presents a real chain
 //!   without its key: [`impostor`]; real dockerd/containerd/podman: [`runtime`].
 //!
@@ -14,6 +15,7 @@
 pub mod certs;
 pub mod cluster;
 pub mod impostor;
+pub mod oracle;
 pub mod peers;
 mod run;
 pub mod runtime;
