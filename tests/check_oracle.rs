@@ -12,8 +12,10 @@ mod support;
 use std::fmt::Write as _;
 
 use rcgen::{ExtendedKeyUsagePurpose, IsCa};
-use support::certs::{chain, days_from_now, CertificateParams, Openssl, OpensslKey::Rsa, Spec};
-use support::oracle::{self, check_args, judge_in_netns, ours, Reading, Served, Trust, Verdict};
+use support::certs::{chain, days_from_now, CertificateParams, OpensslKey::Rsa, Spec};
+use support::oracle::{
+    self, check_args, judge_in_netns, ours, Gen, Reading, Served, Trust, Verdict,
+};
 use support::{require_tool, Registry};
 
 /// What the registry serves and what the client trusts.
@@ -67,13 +69,6 @@ struct Case {
     /// Also judged by the docker CLI in a network namespace.
     docker: bool,
     build: fn(&Gen) -> Material,
-}
-
-/// Where a case's material is made: the IP the registry listens on and openssl's work
-/// directory.
-struct Gen {
-    ip: String,
-    ssl: Openssl,
 }
 
 /// A CA with keyUsage keyCertSign and cRLSign.
@@ -526,10 +521,7 @@ fn run_loopback(case: &Case) -> Row {
     } else {
         support::unique_loopback_ip()
     };
-    let gen = Gen {
-        ip: ip.clone(),
-        ssl: Openssl::new(work.path()),
-    };
+    let gen = Gen::new(&ip, work.path());
     let material = (case.build)(&gen);
     let certs_d = work.path().join("certs.d");
     let (chain, key) = oracle::write_served(work.path(), &material.served(), &certs_d);
@@ -604,13 +596,7 @@ fn run_docker(cases: &[&Case], rows: &mut [Row]) {
         20_000,
         Trust::CertDir,
         Reading::Strict,
-        |case, ip, dir| {
-            let gen = Gen {
-                ip: ip.to_string(),
-                ssl: Openssl::new(dir),
-            };
-            (case.build)(&gen).served()
-        },
+        |case, ip, dir| (case.build)(&Gen::new(ip, dir)).served(),
     );
     for (case, (ours, docker)) in cases.iter().zip(results) {
         let row = rows

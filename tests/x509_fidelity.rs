@@ -13,10 +13,8 @@ use rcgen::{
     BasicConstraints, CustomExtension, DnType, DnValue, GeneralSubtree, IsCa, NameConstraints,
     SanType, SerialNumber,
 };
-use support::certs::{
-    chain, CertificateParams, Openssl, OpensslKey::Ec, OpensslKey::Genpkey, Spec,
-};
-use support::oracle::{documented, judge_in_netns, Reading, Report, Served, Trust, Verdict};
+use support::certs::{chain, CertificateParams, OpensslKey::Ec, OpensslKey::Genpkey, Spec};
+use support::oracle::{documented, judge_in_netns, Gen, Reading, Report, Served, Trust, Verdict};
 use support::require_tool;
 
 /// What the registry serves and what the client trusts (PEM texts).
@@ -52,13 +50,7 @@ struct Case {
     build: fn(&Gen) -> Material,
 }
 
-/// Where a case's material is made: the IP the registry listens on and openssl's work
-/// directory.
-struct Gen {
-    ip: String,
-    ssl: Openssl,
-}
-
+/// This file's ways of making material (the struct is shared with check_oracle).
 impl Gen {
     fn openssl(&self, args: &[&str]) {
         self.ssl.run(args);
@@ -587,13 +579,7 @@ fn x509_engine_agrees_with_docker_28_class_by_class() {
         21_000,
         Trust::CertDir,
         Reading::Lenient,
-        |case, ip, dir| {
-            let g = Gen {
-                ip: ip.to_string(),
-                ssl: Openssl::new(dir),
-            };
-            (case.build)(&g).served()
-        },
+        |case, ip, dir| (case.build)(&Gen::new(ip, dir)).served(),
     );
     let mut report = Report::default();
     for (case, (ours, docker)) in cases.iter().zip(&results) {

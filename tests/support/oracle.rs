@@ -7,6 +7,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use super::certs::Openssl;
 use super::{dcosreg, docker_verdict, skopeo_verdict, Netns, Registry};
 
 /// A verdict: trusted, refused with Go's message (our `docker_error`), or neither.
@@ -147,6 +148,22 @@ pub fn documented(go: &Verdict, expected: Option<&str>) -> bool {
         (Verdict::Trusted, None) => true,
         (Verdict::Refused(m), Some(prefix)) => m.starts_with(prefix),
         _ => false,
+    }
+}
+
+/// Where a case's material is made: the IP the registry listens on and openssl's work
+/// directory.
+pub struct Gen {
+    pub ip: String,
+    pub ssl: Openssl,
+}
+
+impl Gen {
+    pub fn new(ip: &str, dir: &Path) -> Gen {
+        Gen {
+            ip: ip.to_string(),
+            ssl: Openssl::new(dir),
+        }
     }
 }
 
