@@ -259,16 +259,6 @@ impl Config {
         crate::fsutil::host_path(&self.root.value, path.as_ref())
     }
 
-    /// [`Config::host_path`] for the few callers that cannot carry an error (the Docker
-    /// certs.d directory `check` and the credential helper judge with): an unresolvable
-    /// path is `ROOT/…` as written, which every reader then opens through fsutil's
-    /// confinement, so it reads as absent (fewer anchors, never the host's).
-    pub(crate) fn host_path_or_absent(&self, path: impl AsRef<Path>) -> PathBuf {
-        let relative = path.as_ref().strip_prefix("/").unwrap_or(path.as_ref());
-        self.host_path(path.as_ref())
-            .unwrap_or_else(|_| self.root.value.join(relative))
-    }
-
     /// Whether the tool works on the real system (not under a test or staging root).
     pub(crate) fn is_real_root(&self) -> bool {
         self.root.value == Path::new("/")

@@ -333,8 +333,10 @@ impl Probe {
             )
             .trusted
         };
-        let dir = crate::trust::docker_endpoint_dir(&self.config, &self.endpoint);
-        let certs_d = Anchors::from_cert_dir(&dir).ok();
+        // A certs.d that cannot be resolved inside --root counts for nothing.
+        let certs_d = crate::trust::docker_endpoint_dir(&self.config, &self.endpoint)
+            .ok()
+            .and_then(|dir| Anchors::from_cert_dir(&dir).ok());
         if certs_d.as_ref().is_some_and(|a| !a.is_empty() && judge(a)) {
             return true;
         }

@@ -400,3 +400,32 @@ fn cert_without_host_inspects_the_file() {
     assert_status(&out, 2);
     assert!(stderr(&out).contains("--host"), "{}", stderr(&out));
 }
+
+/// Docker's certs.d that cannot be resolved inside `--root` (`ROOT/etc/docker ->
+/// /etc/docker` loops there) is an error naming the path, exit 2: the old code read the
+/// plain `ROOT/etc/docker/certs.d` join as an empty directory and answered "unknown
+/// authority", a verdict about a store it never found.
+#[test]
+fn an_unresolvable_certs_d_is_an_error_naming_it() {
+    let root = tempfile::tempdir().unwrap();
+    let (leaf, _, _, _) = ca_and_leaf(&["127.0.0.1"], "registry");
+    let cert = root.path().join("served.pem");
+    write_file(&cert, &leaf);
+    std::fs::create_dir(root.path().join("etc")).unwrap();
+    std::os::unix::fs::symlink("/etc/docker", root.path().join("etc/docker")).unwrap();
+    let out = offline(&[
+        "--root",
+        root.path().to_str().unwrap(),
+        "--cert",
+        cert.to_str().unwrap(),
+        "--host",
+        "127.0.0.1:5000",
+    ]);
+    assert_status(&out, 2);
+    let err = stderr(&out);
+    assert!(
+        err.contains(&*root.path().join("etc/docker").to_string_lossy()),
+        "names the path it cannot resolve: {err}"
+    );
+    assert!(!err.contains("unknown authority"), "no verdict: {err}");
+}

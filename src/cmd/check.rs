@@ -58,11 +58,8 @@ struct Report {
 /// `--cert-dir` given the certs.d directory itself (no `*.crt` in it, only directories):
 /// Docker reads `certs.d/<host[:port]>/`, so name the directory for each endpoint, spelled
 /// as Docker names it.
-fn certs_d_parent_hint(
-    config: &Config,
-    dir: &std::path::Path,
-    endpoints: &[Endpoint],
-) -> Option<String> {
+#[allow(clippy::disallowed_methods)] // --cert-dir as given on the command line
+fn certs_d_parent_hint(dir: &std::path::Path, endpoints: &[Endpoint]) -> Option<String> {
     let entries: Vec<std::fs::DirEntry> = std::fs::read_dir(dir).ok()?.flatten().collect();
     let is_crt = |e: &std::fs::DirEntry| {
         e.path().extension().is_some_and(|x| x == "crt") && e.path().is_file()
@@ -72,12 +69,7 @@ fn certs_d_parent_hint(
     }
     let dirs: Vec<String> = endpoints
         .iter()
-        .filter_map(|ep| {
-            let name = crate::trust::docker_endpoint_dir(config, ep)
-                .file_name()?
-                .to_owned();
-            Some(format!("--cert-dir {}", dir.join(name).display()))
-        })
+        .map(|ep| format!("--cert-dir {}", dir.join(ep.reference_host()).display()))
         .collect();
     Some(format!(
         "--cert-dir {} holds no *.crt, only directories: Docker reads certs.d/<host[:port]>/ — give the endpoint's own directory: {}",
@@ -89,7 +81,8 @@ fn certs_d_parent_hint(
 /// Where trust comes from for this run.
 enum TrustSource {
     Fixed(Anchors),
-    PerEndpoint,
+    /// Docker's certs.d directory, resolved inside --root.
+    PerEndpoint(std::path::PathBuf),
 }
 
 pub(crate) fn run(
@@ -102,12 +95,12 @@ pub(crate) fn run(
     } else if let Some(dir) = &args.cert_dir {
         TrustSource::Fixed(Anchors::from_cert_dir(dir)?)
     } else {
-        TrustSource::PerEndpoint
+        TrustSource::PerEndpoint(crate::trust::docker_certs_d(config)?)
     };
     let anchors_for = |endpoint: &Endpoint| match &trust {
         TrustSource::Fixed(anchors) => anchors.clone(),
-        TrustSource::PerEndpoint => {
-            Anchors::with_certs_d(config, crate::trust::docker_endpoint_dir(config, endpoint))
+        TrustSource::PerEndpoint(certs_d) => {
+            Anchors::with_certs_d(config, certs_d.join(endpoint.reference_host()))
         }
     };
 
@@ -121,7 +114,7 @@ pub(crate) fn run(
             Some(host) => host.parse().into_iter().collect(),
             None => config.endpoints_or_default(&args.endpoints)?,
         };
-        if let Some(hint) = certs_d_parent_hint(config, dir, &named) {
+        if let Some(hint) = certs_d_parent_hint(dir, &named) {
             printer.warn(hint);
         }
     }
@@ -160,7 +153,7 @@ pub(crate) fn run(
     };
 
     let mut reports = reports;
-    if matches!(trust, TrustSource::PerEndpoint) {
+    if matches!(trust, TrustSource::PerEndpoint(_)) {
         carry_context(config, &mut reports);
     }
     let mut report = Report { endpoints: reports };

@@ -280,6 +280,7 @@ fn accepted_text(accepted: Accepted) -> &'static str {
     }
 }
 
+#[allow(clippy::disallowed_methods)] // PATH's directories, as the shell searches them
 fn helper_on_path() -> bool {
     std::env::var_os("PATH").is_some_and(|paths| {
         std::env::split_paths(&paths).any(|dir| dir.join(CREDENTIAL_HELPER_NAME).is_file())

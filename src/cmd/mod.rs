@@ -12,8 +12,6 @@ mod catalog;
 // The --out directory named on the command line, not a path under --root.
 #[allow(clippy::disallowed_methods)]
 mod cert;
-// Not yet routed through fsutil (its owners are changing it).
-#[allow(clippy::disallowed_methods)]
 mod check;
 mod config;
 mod credential_helper;
@@ -22,8 +20,6 @@ mod credential_helper;
 mod credentials;
 mod doctor;
 mod endpoint;
-// Not yet routed through fsutil (its owners are changing it).
-#[allow(clippy::disallowed_methods)]
 mod login;
 mod logout;
 // Dockerfiles named on the command line, not paths under --root (its owners are changing it).

@@ -457,27 +457,28 @@ fn judge(
 ) -> (bool, Option<String>) {
     // Rootless Docker's per-user certs.d is not the system one read here.
     let system_docker = target == Target::Docker
-        && path.starts_with(config.host_path_or_absent(trust::DOCKER_CERTS_D));
-    let anchors = if system_docker {
-        crate::x509::Anchors::with_certs_d(
-            config,
-            crate::trust::docker_endpoint_dir(config, endpoint),
-        )
-    } else {
-        // Every CA file beside it counts too: after `--add` the store trusts the old CA and
-        // the new one (its hosts.toml or buildkitd.toml lists both, containers read every
-        // *.crt of the directory).
-        let mut anchors = crate::x509::Anchors::system(config);
-        match crate::x509::Anchors::from_file(path) {
-            Ok(own) => anchors.certs.extend(own.certs),
-            Err(e) => return (false, Some(format!("not verified: {e}"))),
-        }
-        if let Some(dir) = path.parent() {
-            if let Ok(beside) = crate::x509::Anchors::from_cert_dir(dir) {
-                anchors.certs.extend(beside.certs);
+        && config
+            .host_path(trust::DOCKER_CERTS_D)
+            .is_ok_and(|certs_d| path.starts_with(certs_d));
+    let anchors = match path.parent() {
+        // Docker reads every *.crt of the endpoint's directory, the one the file is in.
+        Some(dir) if system_docker => crate::x509::Anchors::with_certs_d(config, dir.to_owned()),
+        _ => {
+            // Every CA file beside it counts too: after `--add` the store trusts the old CA and
+            // the new one (its hosts.toml or buildkitd.toml lists both, containers read every
+            // *.crt of the directory).
+            let mut anchors = crate::x509::Anchors::system(config);
+            match crate::x509::Anchors::from_file(path) {
+                Ok(own) => anchors.certs.extend(own.certs),
+                Err(e) => return (false, Some(format!("not verified: {e}"))),
             }
+            if let Some(dir) = path.parent() {
+                if let Ok(beside) = crate::x509::Anchors::from_cert_dir(dir) {
+                    anchors.certs.extend(beside.certs);
+                }
+            }
+            anchors
         }
-        anchors
     };
     let judgement = crate::x509::judge(
         chain,

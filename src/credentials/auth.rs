@@ -241,8 +241,9 @@ pub(crate) fn access(
     scope: Option<&str>,
     deadline: Instant,
 ) -> Result<Access, AuthError> {
-    let anchors =
-        Anchors::with_certs_d(config, crate::trust::docker_endpoint_dir(config, endpoint));
+    let certs_d = crate::trust::docker_endpoint_dir(config, endpoint)
+        .map_err(|e| AuthError::Failed(crate::text::sanitize_line(&format!("{e:#}"))))?;
+    let anchors = Anchors::with_certs_d(config, certs_d);
     let registry = client(&anchors, endpoint, remaining(deadline, endpoint)?)?;
     let v2 = format!("https://{}/v2/", endpoint.reference_host());
     let first = registry

@@ -268,6 +268,7 @@ pub(crate) fn remove_helpers(
 }
 
 /// Run `work` on the login records under the data directory's lock, then save them.
+#[allow(clippy::disallowed_methods)] // the user's Docker config and credentials store, not paths under --root
 fn with_records<T>(
     data_dir: &Path,
     dry_run: bool,
@@ -314,6 +315,7 @@ fn with_records<T>(
 /// Where config.json's bytes live: a symlinked config.json (a dotfile manager's) is written
 /// through the link, as docker/cli's `configfile.Save` does (`os.Readlink`), so the link
 /// stays a link.
+#[allow(clippy::disallowed_methods)] // the user's Docker config and credentials store, not paths under --root
 fn resolve_link(path: &Path) -> PathBuf {
     match std::fs::read_link(path) {
         Ok(target) if target.is_absolute() => target,
@@ -324,6 +326,7 @@ fn resolve_link(path: &Path) -> PathBuf {
 
 /// The identity of the file at `path` now: a concurrent writer's rename gives a new inode,
 /// an in-place write a new ctime.
+#[allow(clippy::disallowed_methods)] // the user's Docker config and credentials store, not paths under --root
 fn identity(path: &Path) -> Option<(u64, i64, i64)> {
     use std::os::unix::fs::MetadataExt;
     std::fs::metadata(path)
@@ -335,6 +338,7 @@ fn identity(path: &Path) -> Option<(u64, i64, i64)> {
 /// the change is recomputed when the file moved under us. The check comes after the
 /// temporary file is written and synced, right before the rename, so a `docker login` that
 /// lands during that window is not lost.
+#[allow(clippy::disallowed_methods)] // the user's Docker config and credentials store, not paths under --root
 fn edit(
     path: &Path,
     dry_run: bool,
@@ -381,6 +385,7 @@ fn edit(
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests build their fixtures directly
 mod tests {
     use super::*;
 

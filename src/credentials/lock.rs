@@ -24,6 +24,7 @@ pub(crate) struct DirLock {
 }
 
 impl DirLock {
+    #[allow(clippy::disallowed_methods)] // the user's Docker config and credentials store, not paths under --root
     pub(crate) fn exclusive(dir: &Path) -> anyhow::Result<DirLock> {
         let handle =
             File::open(dir).with_context(|| format!("cannot open {} to lock it", dir.display()))?;

@@ -106,6 +106,7 @@ pub(crate) fn from_env() -> anyhow::Result<Option<Credential>> {
 }
 
 /// Read a regular file of at most `cap` bytes; `None` when it does not exist.
+#[allow(clippy::disallowed_methods)] // the user's Docker config and credentials store, not paths under --root
 pub(crate) fn read_capped(path: &Path, cap: u64) -> anyhow::Result<Option<Vec<u8>>> {
     let file = match std::fs::File::open(path) {
         Ok(file) => file,
@@ -134,6 +135,7 @@ pub(crate) fn read_capped(path: &Path, cap: u64) -> anyhow::Result<Option<Vec<u8
 }
 
 /// Create `dir` (and parents) private to the user, as Docker creates ~/.docker (0700).
+#[allow(clippy::disallowed_methods)] // the user's Docker config and credentials store, not paths under --root
 pub(crate) fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
     if dir.is_dir() {
         return Ok(());

@@ -108,6 +108,7 @@ impl Record {
     }
 
     /// Forget `key`.
+    #[allow(clippy::disallowed_methods)] // the user's Docker config and credentials store, not paths under --root
     pub(crate) fn remove(&self, key: &str) -> anyhow::Result<()> {
         if !self.path.exists() {
             return Ok(());
@@ -119,6 +120,7 @@ impl Record {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests build their fixtures directly
 mod tests {
     use super::*;
 

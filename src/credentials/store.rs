@@ -61,6 +61,7 @@ impl Store {
 
     /// A secrets file that has grown wider than 0600 (a `chmod`, a copy, a restore) is made
     /// 0600 again; the warning to print says so, since others could read it meanwhile.
+    #[allow(clippy::disallowed_methods)] // the user's Docker config and credentials store, not paths under --root
     pub(crate) fn tighten(&self) -> Option<String> {
         use std::os::unix::fs::PermissionsExt;
         let Store::File(path) = self else {
@@ -139,6 +140,7 @@ impl Store {
     }
 
     /// Remove `key`; `Ok(false)` when nothing was stored under it.
+    #[allow(clippy::disallowed_methods)] // the user's Docker config and credentials store, not paths under --root
     pub(crate) fn erase(&self, key: &str) -> anyhow::Result<bool> {
         match self {
             Store::File(path) => {
@@ -248,6 +250,7 @@ fn helper_failure(name: &str, action: &str, out: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests build their fixtures directly
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;

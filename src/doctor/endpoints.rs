@@ -57,9 +57,16 @@ pub(super) fn inspect(config: &Config, fixes: &Fixes) -> Vec<Finding> {
                 .fix(format!("curl -sk -o /dev/null -w '%{{http_code}}\\n' https://{}/v2/", endpoint.host_port())),
             );
         }
+        let certs_d = match crate::trust::docker_endpoint_dir(config, endpoint) {
+            Ok(dir) => dir,
+            Err(err) => {
+                findings.push(crate::finding::unresolvable(err));
+                continue;
+            }
+        };
         let judgement = x509::judge(
             &probe.chain.certs,
-            &Anchors::with_certs_d(config, crate::trust::docker_endpoint_dir(config, endpoint)),
+            &Anchors::with_certs_d(config, certs_d.clone()),
             endpoint,
             &config.other_endpoints(endpoint),
             SystemTime::now(),
@@ -78,7 +85,13 @@ pub(super) fn inspect(config: &Config, fixes: &Fixes) -> Vec<Finding> {
             );
         }
         if judgement.trusted {
-            findings.extend(stale_cas(config, endpoint, &probe.chain.certs, fixes));
+            findings.extend(stale_cas(
+                config,
+                &certs_d,
+                endpoint,
+                &probe.chain.certs,
+                fixes,
+            ));
         }
         // The verdict above already carries the error and its fix (an unknown authority is
         // endpoint-untrusted's trust, said once); the other explanations inform.
@@ -117,12 +130,12 @@ pub(super) fn inspect(config: &Config, fixes: &Fixes) -> Vec<Finding> {
 /// fingerprint once every registry serves the new certificate.
 fn stale_cas(
     config: &Config,
+    dir: &std::path::Path,
     endpoint: &crate::endpoint::Endpoint,
     chain: &[rustls_pki_types::CertificateDer<'static>],
     fixes: &Fixes,
 ) -> Vec<Finding> {
-    let dir = crate::trust::docker_endpoint_dir(config, endpoint);
-    let Ok(entries) = crate::fsutil::read_dir(&dir) else {
+    let Ok(entries) = crate::fsutil::read_dir(dir) else {
         return Vec::new();
     };
     let mut files: Vec<std::path::PathBuf> = entries

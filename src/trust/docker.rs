@@ -28,14 +28,16 @@ const DAEMON_JSON: &str = "/etc/docker/daemon.json";
 /// system one, or the rootless one's per-user directory where `trust` installs): named as
 /// the image reference spells the registry.
 ///
-/// For `check` and the credential helper, which judge with it and carry no error: a
-/// certs.d that cannot be resolved inside `--root` is `ROOT/etc/docker/certs.d` as written
-/// ([`Config::host_path_or_absent`]), which every reader opens through fsutil's
-/// confinement, so it reads as absent. `trust` and `doctor` say why ([`certs_dir`]).
-pub(crate) fn endpoint_dir(config: &Config, endpoint: &Endpoint) -> PathBuf {
+/// A certs.d that cannot be resolved inside `--root` (a link that loops or leaves it) is an
+/// error naming the path, never `ROOT/etc/docker/certs.d` joined as written.
+pub(crate) fn endpoint_dir(config: &Config, endpoint: &Endpoint) -> anyhow::Result<PathBuf> {
+    Ok(certs_d(config)?.join(endpoint.reference_host()))
+}
+
+/// The certs.d directory (under `--root`) this user's dockerd reads: [`endpoint_dir`]'s
+/// parent, resolved once for a run that judges many endpoints.
+pub(crate) fn certs_d(config: &Config) -> anyhow::Result<PathBuf> {
     certs_dir(&Host::from_env(config))
-        .unwrap_or_else(|_| config.host_path_or_absent(CERTS_D))
-        .join(endpoint.reference_host())
 }
 
 /// The CA file `trust` installs on a host for the certs.d name `name` (`host[:port]`), as
@@ -363,7 +365,7 @@ mod tests {
         for endpoint in config.endpoints() {
             assert_eq!(
                 certs_dir(&host).unwrap().join(endpoint.reference_host()),
-                endpoint_dir(&config, &endpoint)
+                endpoint_dir(&config, &endpoint).unwrap()
             );
         }
         assert_eq!(

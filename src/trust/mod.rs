@@ -26,7 +26,7 @@
 //! Anchor::from_approved(&EndpointCa) -> Option<Anchor>  // what to install for one endpoint
 //! Different::{Keep, Replace, Beside}; beside(path, pem) -> Option<PathBuf>  // --add: ca-<fp>.crt
 //!
-//! DOCKER_CERTS_D, docker_endpoint_dir(&Config, &Endpoint) -> PathBuf  // where Docker keeps trust,
+//! DOCKER_CERTS_D, docker_certs_d(&Config), docker_endpoint_dir(&Config, &Endpoint) -> Result<PathBuf>  // where Docker keeps trust (an error when it cannot be resolved inside --root),
 //! docker_ca_file(name) -> String, CONTAINERS_CERTS_D, CERTS_D_CA_FILE  // for x509, probe, rollout, snippet
 //!
 //! // where a CA comes from, and its confirmation (`source`), for `trust` and `rollout`:
@@ -55,7 +55,8 @@ mod tomlca;
 pub(crate) use certsd::{Scope, CA_FILE as CERTS_D_CA_FILE};
 pub(crate) use containers::CERTS_D as CONTAINERS_CERTS_D;
 pub(crate) use docker::{
-    ca_file as docker_ca_file, endpoint_dir as docker_endpoint_dir, CERTS_D as DOCKER_CERTS_D,
+    ca_file as docker_ca_file, certs_d as docker_certs_d, endpoint_dir as docker_endpoint_dir,
+    CERTS_D as DOCKER_CERTS_D,
 };
 pub(crate) use running::{merge as merge_restarts, newest_change, Restart};
 pub(crate) use source::{
