@@ -603,6 +603,19 @@ pub(crate) struct RolloutArgs {
         requires = "server_cert"
     )]
     pub(crate) server_cert_path: String,
+    /// The docker-dcosreg binary run on each agent (--via ssh) [default: this one]
+    #[arg(long, value_name = "FILE")]
+    pub(crate) agent_binary: Option<PathBuf>,
+    /// Comma-separated targets trust installs on each agent, as trust's --target
+    /// (--via ssh) [default: what each agent has, always docker]
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub(crate) target: Vec<String>,
+    /// Undo trust on every agent through its own manifest (--via ssh)
+    #[arg(long, conflicts_with_all = [
+        "force", "add", "conntrack_liberal", "credentials_archive", "server_cert",
+        "ca_file", "ca_url", "fingerprint", "yes",
+    ])]
+    pub(crate) untrust: bool,
     /// List agents and actions; change nothing
     #[arg(long)]
     pub(crate) dry_run: bool,

@@ -281,12 +281,38 @@ fn strings(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
 }
 
+/// The binary each agent runs: this build without its debug information (the unstripped
+/// test build is over 150 MB; the code that runs is the same).
+fn agent_binary() -> &'static Path {
+    static STRIPPED: std::sync::OnceLock<(tempfile::TempDir, PathBuf)> = std::sync::OnceLock::new();
+    let (_, path) = STRIPPED.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("docker-dcosreg");
+        let out = Command::new(require_tool("strip"))
+            .arg("--strip-debug")
+            .arg("-o")
+            .arg(&path)
+            .arg(support::bin_path())
+            .output()
+            .expect("strip");
+        assert_status_for(&out, 0, "strip the agent binary");
+        (dir, path)
+    });
+    path
+}
+
+/// `rollout` with the CA file, each agent's own root, the stripped binary and the
+/// certs.d targets of the layout above.
 fn base_args(ca: &Path, root: &Path) -> Vec<String> {
     let mut args = strings(&["--internal", INTERNAL, "--external", EXTERNAL, "rollout"]);
     args.extend(strings(&["--ca-file", &ca.display().to_string()]));
     args.extend(strings(&[
         "--remote-root",
         &format!("{}/%h", root.display()),
+        "--agent-binary",
+        &agent_binary().display().to_string(),
+        "--target",
+        "docker,containers",
     ]));
     args
 }
@@ -523,13 +549,17 @@ fn dry_run_lists_agents_and_actions_and_touches_nothing() {
     for agent in &agents {
         assert_eq!(line_for(&text, agent), format!("{agent}: planned"));
         assert!(text.contains(&format!("-p 1 -- {agent} 'sh -c")), "{text}");
-        for file in LAYOUT {
-            let path = format!(
-                "write {}/{agent}/{file} (skipped when identical)",
-                root.display()
-            );
-            assert!(text.contains(&path), "missing {path} in\n{text}");
-        }
+        // The agent's own trust, with the flags it would get.
+        let run = format!(
+            "copy the tool to a private directory, then run docker-dcosreg --root {}/{agent} --internal {INTERNAL} --external {EXTERNAL} trust {INTERNAL} {EXTERNAL} --ca-file CA --yes --no-verify --target docker,containers",
+            root.display()
+        );
+        assert!(text.contains(&run), "missing {run} in\n{text}");
+        let sysctl = format!(
+            "write {}/{agent}/etc/sysctl.d/90-dcosreg-conntrack.conf",
+            root.display()
+        );
+        assert!(text.contains(&sysctl), "missing {sysctl} in\n{text}");
     }
     assert!(text.contains("skip the live sysctl (--remote-root is set)"));
     assert!(!root.exists(), "a dry run wrote something");
@@ -967,6 +997,10 @@ fn without_a_ca_file_the_ca_comes_from_the_registry_handshake() {
         &agent,
         "--remote-root",
         &format!("{}/%h", root.display()),
+        "--agent-binary",
+        &agent_binary().display().to_string(),
+        "--target",
+        "docker,containers",
         "--fingerprint",
         &openssl_fingerprint(&pem),
     ]));
@@ -1306,4 +1340,246 @@ fn server_cert_reaches_every_agent_private_and_idempotent() {
     let out = dcosreg(&marathon);
     assert_status(&out, 2);
     no_key(&out);
+}
+
+/// Every entry under `dir`: relative path → what it is (a file's mode and bytes, a link's
+/// target, a directory's mode), to compare whole trees.
+fn tree(dir: &Path) -> std::collections::BTreeMap<PathBuf, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(at) = stack.pop() {
+        for entry in std::fs::read_dir(&at).expect("read_dir") {
+            let path = entry.expect("entry").path();
+            let meta = std::fs::symlink_metadata(&path).expect("lstat");
+            let what = if meta.is_symlink() {
+                format!(
+                    "link -> {}",
+                    std::fs::read_link(&path).expect("readlink").display()
+                )
+            } else if meta.is_dir() {
+                stack.push(path.clone());
+                format!("dir {:o}", meta.permissions().mode() & 0o7777)
+            } else {
+                format!(
+                    "file {:o} {}",
+                    meta.permissions().mode() & 0o7777,
+                    String::from_utf8_lossy(&std::fs::read(&path).expect("read"))
+                )
+            };
+            out.insert(
+                path.strip_prefix(dir).expect("under dir").to_path_buf(),
+                what,
+            );
+        }
+    }
+    out
+}
+
+/// A DC/OS agent's stores, staged: containerd, containers, BuildKit, a Debian system
+/// store, Mesos (UCR).
+fn stage_agent_root(root: &Path) {
+    for dir in [
+        "etc/containerd",
+        "etc/containers",
+        "etc/buildkit",
+        "etc/ssl/certs",
+        "usr/local/share/ca-certificates",
+        "var/lib/dcos",
+    ] {
+        std::fs::create_dir_all(root.join(dir)).expect("stage");
+    }
+    std::fs::write(
+        root.join("etc/containerd/config.toml"),
+        "version = 2\n# the agent's own settings\n",
+    )
+    .expect("config.toml");
+}
+
+/// One trust implementation (issue 32): each agent runs the tool's own `trust`, so an agent
+/// with containerd, containers, BuildKit, a system store and Mesos ends up exactly as a local
+/// `trust --root` with the same flags leaves the same staged root: every store file, link
+/// and the manifest. The agent's report is its own trust's (files, restart list).
+/// `rollout --untrust` then undoes it on every agent through the agent's manifest, as a
+/// local `untrust` does.
+#[test]
+fn each_agent_runs_trust_itself_and_rollout_untrust_undoes_it() {
+    let agents = [unique_loopback_ip(), unique_loopback_ip()];
+    let sshd = Sshd::start(&agents);
+    let dir = tempfile::tempdir().expect("tmp");
+    let (ca, _) = make_ca(dir.path(), "agent-ca");
+    let root = dir.path().join("agents");
+    let local = dir.path().join("local");
+    stage_agent_root(&local);
+    for agent in &agents {
+        stage_agent_root(&root.join(agent));
+    }
+    let before = tree(&local);
+    let globals = strings(&[
+        "--internal",
+        INTERNAL,
+        "--external",
+        EXTERNAL,
+        "--format",
+        "json",
+    ]);
+
+    // The oracle: trust itself on a local copy of the staged root.
+    let mut trust = globals.clone();
+    trust.extend(strings(&["--root", &local.display().to_string(), "trust"]));
+    trust.extend(strings(&["--ca-file", &ca.display().to_string()]));
+    trust.extend(strings(&["--yes", "--no-verify"]));
+    let out = dcosreg(&trust);
+    assert_status(&out, 0);
+    let local_trust = json(&out);
+    let written: usize = local_trust["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter(|s| s["action"] == "create" || s["action"] == "update")
+        .count();
+    let targets = local_trust["targets"].as_array().expect("targets").len();
+    assert_eq!(targets, 6, "every store is staged: {local_trust}");
+    let trusted = tree(&local);
+
+    // No --target: each agent's own detection, as trust's default.
+    let mut rollout = globals.clone();
+    rollout.extend(strings(&[
+        "rollout",
+        "--ca-file",
+        &ca.display().to_string(),
+    ]));
+    rollout.extend(strings(&[
+        "--remote-root",
+        &format!("{}/%h", root.display()),
+        "--agent-binary",
+        &agent_binary().display().to_string(),
+        "--yes",
+    ]));
+    for agent in &agents {
+        rollout.extend(strings(&["--agent", agent]));
+    }
+    rollout.extend(sshd.ssh_args());
+    let out = dcosreg(&rollout);
+    assert_status(&out, 0);
+    let report = json(&out);
+    for (index, agent) in agents.iter().enumerate() {
+        let entry = &report["agents"][index];
+        assert_eq!(entry["status"], "installed", "{entry}");
+        assert_eq!(
+            entry["written"].as_array().map(Vec::len),
+            Some(written),
+            "{entry}"
+        );
+        assert_eq!(entry["restart"], local_trust["restart"], "{entry}");
+        let agent_tree = tree(&root.join(agent));
+        assert_eq!(
+            agent_tree.keys().collect::<Vec<_>>(),
+            trusted.keys().collect::<Vec<_>>(),
+            "{agent}: the same files as a local trust"
+        );
+        assert_eq!(
+            agent_tree, trusted,
+            "{agent}: the same contents as a local trust"
+        );
+    }
+    // The same again: every agent's trust reports nothing to write.
+    let out = dcosreg(&rollout);
+    assert_status(&out, 0);
+    let again = json(&out);
+    assert_eq!(again["summary"]["already_installed"], 2, "{again}");
+
+    // Undo: the local untrust is the oracle again.
+    let mut untrust = globals.clone();
+    untrust.extend(strings(&[
+        "--root",
+        &local.display().to_string(),
+        "untrust",
+    ]));
+    let out = dcosreg(&untrust);
+    assert_status(&out, 0);
+    let undone = tree(&local);
+    let mut rollout_untrust = globals.clone();
+    rollout_untrust.extend(strings(&[
+        "rollout",
+        "--untrust",
+        "--remote-root",
+        &format!("{}/%h", root.display()),
+        "--agent-binary",
+        &agent_binary().display().to_string(),
+    ]));
+    for agent in &agents {
+        rollout_untrust.extend(strings(&["--agent", agent]));
+    }
+    rollout_untrust.extend(sshd.ssh_args());
+    let out = dcosreg(&rollout_untrust);
+    assert_status(&out, 0);
+    let report = json(&out);
+    assert_eq!(report["summary"]["removed"], 2, "{report}");
+    for agent in &agents {
+        assert_eq!(
+            tree(&root.join(agent)),
+            undone,
+            "{agent}: as a local untrust"
+        );
+    }
+    // What untrust leaves is trust's own state directory; every store is as before.
+    let stores = |t: &std::collections::BTreeMap<PathBuf, String>| {
+        t.iter()
+            .filter(|(p, _)| !p.starts_with("var/lib/docker-dcosreg"))
+            .map(|(p, w)| (p.clone(), w.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        stores(&undone),
+        stores(&before),
+        "untrust restores the stores"
+    );
+    let text = {
+        let mut args = rollout_untrust.clone();
+        args.retain(|a| a != "json" && a != "--format");
+        stdout(&dcosreg(&args))
+    };
+    for agent in &agents {
+        assert_eq!(
+            line_for(&text, agent),
+            format!("{agent}: nothing to remove")
+        );
+    }
+}
+
+/// A binary that does not run on the agent (here: an ELF header and nothing else, as an
+/// older glibc refuses a newer build) fails that agent with the agent's own words and the
+/// way out, and leaves nothing behind.
+#[test]
+fn an_agent_binary_that_does_not_run_there_is_reported_with_the_fix() {
+    let agent = unique_loopback_ip();
+    let sshd = Sshd::start(std::slice::from_ref(&agent));
+    let dir = tempfile::tempdir().expect("tmp");
+    let (ca, _) = make_ca(dir.path(), "ca");
+    let root = dir.path().join("agents");
+    let broken = dir.path().join("docker-dcosreg");
+    let mut elf = b"\x7fELF\x02\x01\x01".to_vec();
+    elf.resize(64, 0);
+    std::fs::write(&broken, elf).expect("broken binary");
+    let mut args = base_args(&ca, &root);
+    args.retain(|a| a != &agent_binary().display().to_string());
+    let at = args
+        .iter()
+        .position(|a| a == "--agent-binary")
+        .expect("flag");
+    args.insert(at + 1, broken.display().to_string());
+    args.extend(strings(&["--agent", &agent, "--yes"]));
+    args.extend(sshd.ssh_args());
+    let out = dcosreg(&args);
+    assert_status(&out, 1);
+    let line = line_for(&stdout(&out), &agent).to_string();
+    assert!(
+        line.contains("failed — the tool does not run here:") && line.contains("glibc-2.17 build"),
+        "{line}"
+    );
+    assert!(
+        !root.join(&agent).join("etc/docker").exists(),
+        "nothing installed: {line}"
+    );
 }

@@ -14,8 +14,8 @@ use crate::config::{parse_timeout, Config};
 use crate::exit::{ExitStatus, Stop};
 use crate::output::Printer;
 use crate::rollout::{
-    self, AgentReport, Agents, Payload, Source, SshSettings, Status, Summary, DEFAULT_MESOS_URL,
-    DEFAULT_MESOS_URL_TLS, MARATHON_APP_ID,
+    self, AgentBinary, AgentReport, AgentRun, Agents, Job, Payload, Source, SshSettings, Status,
+    Summary, DEFAULT_MESOS_URL, DEFAULT_MESOS_URL_TLS, MARATHON_APP_ID,
 };
 use crate::text::shell_quote;
 use crate::trust::{self, EndpointCa};
@@ -39,6 +39,19 @@ pub(crate) fn run(
     if args.marathon_url.is_some() && args.via != Via::Marathon {
         bail!("--marathon-url only applies to --via marathon — add --via marathon, or drop it");
     }
+    if args.via != Via::Ssh {
+        for (given, flag) in [
+            (args.untrust, "--untrust"),
+            (args.agent_binary.is_some(), "--agent-binary"),
+            (!args.target.is_empty(), "--target"),
+        ] {
+            if given {
+                bail!("{flag} works with --via ssh only: the Marathon app and the DaemonSet write Docker's and containers' certs.d with a script, no binary travels — use --via ssh");
+            }
+        }
+    }
+    // Named wrong here, not on every agent.
+    crate::trust::Target::parse_list(&args.target)?;
     let timeout = config.timeout.value;
     let token = args.auth_token.as_deref().filter(|t| !t.is_empty());
     // The token never travels in cleartext: refused before anything connects.
@@ -54,13 +67,22 @@ pub(crate) fn run(
     };
     let archive = read_credentials_archive(args)?;
     let server_cert = read_server_cert(args)?;
+    let binary = match args.via {
+        Via::Ssh => Some(agent_binary(args)?),
+        Via::Marathon | Via::Kubernetes => None,
+    };
 
     // Kubernetes schedules on every node itself: no agent list is needed.
     let agents = match args.via {
         Via::Kubernetes => None,
         Via::Ssh | Via::Marathon => Some(discover(args, token, &cluster_trust, timeout, printer)?),
     };
-    let cas = obtain_ca(config, args, printer)?;
+    // --untrust needs no CA: each agent's manifest says what its trust installed.
+    let cas = if args.untrust {
+        Vec::new()
+    } else {
+        obtain_ca(config, args, printer)?
+    };
     let per_endpoint: Vec<_> = cas
         .iter()
         .map(|entry| (entry.endpoint.clone(), entry.bundle_pem()))
@@ -110,15 +132,15 @@ pub(crate) fn run(
                 .iter()
                 .map(|(host, reason)| AgentReport::failed(host, reason.clone(), 0))
                 .collect();
-            via_ssh(
-                args,
-                &settings,
-                &payload,
-                &cas,
-                &agents.hosts,
-                rejected,
-                printer,
-            )
+            let binary = binary.ok_or_else(|| anyhow!("no agent binary"))?;
+            let plan = SshPlan {
+                config,
+                settings: &settings,
+                payload: &payload,
+                binary: &binary,
+                cas: &cas,
+            };
+            via_ssh(args, &plan, &agents.hosts, rejected, printer)
         }
     }
 }
@@ -312,26 +334,124 @@ struct RolloutJson<'a> {
     summary: Summary,
 }
 
+/// `--agent-binary FILE`, or the running binary, packed once for every agent.
+fn agent_binary(args: &RolloutArgs) -> anyhow::Result<AgentBinary> {
+    let path = match &args.agent_binary {
+        Some(path) => path.clone(),
+        None => std::env::current_exe().map_err(|e| {
+            anyhow!("cannot find this binary to run on the agents: {e} — give --agent-binary FILE")
+        })?,
+    };
+    AgentBinary::load(&path)
+}
+
+/// Everything `--via ssh` sends, the same for every agent but its root.
+struct SshPlan<'a> {
+    config: &'a Config,
+    settings: &'a SshSettings,
+    payload: &'a Payload,
+    binary: &'a AgentBinary,
+    cas: &'a [EndpointCa],
+}
+
+impl SshPlan<'_> {
+    fn job(args: &RolloutArgs) -> Job {
+        if args.untrust {
+            Job::Untrust
+        } else {
+            Job::Install
+        }
+    }
+
+    /// Each distinct CA bundle with the endpoints it is for: one `trust` run per bundle.
+    fn bundles(&self) -> Vec<(String, Vec<crate::endpoint::Endpoint>)> {
+        let mut bundles: Vec<(String, Vec<crate::endpoint::Endpoint>)> = Vec::new();
+        for entry in self.cas.iter().filter(|e| e.cas.is_ok()) {
+            let pem = entry.bundle_pem();
+            match bundles.iter_mut().find(|(p, _)| *p == pem) {
+                Some((_, endpoints)) => endpoints.push(entry.endpoint.clone()),
+                None => bundles.push((pem, vec![entry.endpoint.clone()])),
+            }
+        }
+        bundles
+    }
+
+    /// The script after each agent's prelude: the tool's runs, then the extras.
+    fn body(&self, args: &RolloutArgs) -> String {
+        let bundles = self.bundles();
+        let run = if args.untrust {
+            AgentRun::Untrust
+        } else {
+            AgentRun::Trust {
+                bundles: &bundles,
+                different: crate::trust::Different::from_flags(args.force, args.add),
+            }
+        };
+        let tool = rollout::agent_script_part(
+            self.binary,
+            &run,
+            &self.config.internal.value,
+            &self.config.external.value,
+            &args.target,
+        );
+        rollout::script_body(self.payload, &tool, "")
+    }
+
+    /// `--dry-run`: what the tool would run on an agent with root `root`.
+    fn tool_action(&self, args: &RolloutArgs, root: &str) -> Vec<String> {
+        let root = if root.is_empty() { "/" } else { root };
+        let target = if args.target.is_empty() {
+            String::new()
+        } else {
+            format!(" --target {}", args.target.join(","))
+        };
+        let globals = format!(
+            "docker-dcosreg --root {root} --internal {} --external {}",
+            self.config.internal.value, self.config.external.value
+        );
+        if args.untrust {
+            return vec![format!(
+                "copy the tool to a private directory, then run {globals} untrust{target}"
+            )];
+        }
+        let flag = match crate::trust::Different::from_flags(args.force, args.add) {
+            crate::trust::Different::Replace => " --force",
+            crate::trust::Different::Beside => " --add",
+            crate::trust::Different::Keep => "",
+        };
+        self.bundles()
+            .iter()
+            .map(|(_, endpoints)| {
+                let eps: Vec<String> = endpoints.iter().map(ToString::to_string).collect();
+                format!(
+                    "copy the tool to a private directory, then run {globals} trust {} --ca-file CA --yes --no-verify{flag}{target}",
+                    eps.join(" ")
+                )
+            })
+            .collect()
+    }
+}
+
 fn via_ssh(
     args: &RolloutArgs,
-    settings: &SshSettings,
-    payload: &Payload,
-    cas: &[EndpointCa],
+    plan: &SshPlan<'_>,
     hosts: &[String],
     rejected: Vec<AgentReport>,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
     let mut reports = rejected;
     if args.dry_run {
-        reports.extend(plan_ssh(args, settings, payload, hosts));
+        reports.extend(plan_ssh(args, plan, hosts));
     } else {
-        reports = install_ssh(args, settings, payload, hosts, reports, printer)?;
+        reports = install_ssh(args, plan, hosts, reports, printer)?;
     }
+    let job = SshPlan::job(args);
     let summary = Summary::of(&reports);
     let report = RolloutJson {
         via: "ssh",
         dry_run: args.dry_run,
-        ca: cas
+        ca: plan
+            .cas
             .iter()
             .map(|entry| CaJson {
                 endpoint: entry.endpoint.to_string(),
@@ -343,9 +463,9 @@ fn via_ssh(
     };
     printer.report(&report, |printer| {
         if args.dry_run {
-            print_ssh_plan(printer, args, cas, hosts.len(), &reports)
+            print_ssh_plan(printer, args, plan.cas, hosts.len(), &reports)
         } else {
-            printer.line(summary.line())
+            printer.line(summary.line(job))
         }
     })?;
     Ok(if summary.failed > 0 {
@@ -356,12 +476,7 @@ fn via_ssh(
 }
 
 /// `--dry-run`: per agent, the ssh command and what the script would do there.
-fn plan_ssh(
-    args: &RolloutArgs,
-    settings: &SshSettings,
-    payload: &Payload,
-    hosts: &[String],
-) -> Vec<AgentReport> {
+fn plan_ssh(args: &RolloutArgs, plan: &SshPlan<'_>, hosts: &[String]) -> Vec<AgentReport> {
     hosts
         .iter()
         .map(|host| {
@@ -369,8 +484,9 @@ fn plan_ssh(
             let mut report = AgentReport::failed(host, String::new(), 0);
             report.status = Status::Planned;
             report.reason = None;
-            report.actions = std::iter::once(format!("run {}", settings.display(host)))
-                .chain(payload.actions(&root, root.is_empty()))
+            report.actions = std::iter::once(format!("run {}", plan.settings.display(host)))
+                .chain(plan.tool_action(args, &root))
+                .chain(plan.payload.extra_actions(&root, root.is_empty()))
                 .collect();
             report
         })
@@ -381,8 +497,7 @@ fn plan_ssh(
 /// it ends (under a progress bar on a terminal); the agents already rejected come first.
 fn install_ssh(
     args: &RolloutArgs,
-    settings: &SshSettings,
-    payload: &Payload,
+    plan: &SshPlan<'_>,
     hosts: &[String],
     mut reports: Vec<AgentReport>,
     printer: &Printer,
@@ -392,13 +507,16 @@ fn install_ssh(
         print_line(printer, bar.as_ref(), &report.line())?;
     }
     let mut print_error = None;
+    let job = SshPlan::job(args);
+    // The binary is most of the script: packed once, shared by every agent's ssh.
+    let body: std::sync::Arc<str> = plan.body(args).into();
     let done = rollout::fan_out(
         hosts,
         args.parallel,
         |host| {
             let root = remote_root_for(args.remote_root.as_deref(), host);
-            let text = rollout::render(payload, &shell_quote(&root), root.is_empty(), "");
-            rollout::ssh_install(settings, host, &text)
+            let head = rollout::script_prelude(&shell_quote(&root), root.is_empty());
+            rollout::ssh_install(plan.settings, host, &[head.into(), body.clone()], job)
         },
         |report| {
             if let Some(bar) = &bar {

@@ -22,6 +22,7 @@
 //! ```
 //! Remote paths follow trust's layout (`trust/`); agents' text is sanitised before printing.
 
+mod agent;
 mod discovery;
 mod http;
 
@@ -31,12 +32,17 @@ mod marathon;
 mod script;
 mod ssh;
 
+pub(crate) use agent::script_part as agent_script_part;
+pub(crate) use agent::{AgentBinary, AgentFinding, AgentRestart, AgentRun};
 pub(crate) use discovery::{discover, Agents, Source, DEFAULT_MESOS_URL, DEFAULT_MESOS_URL_TLS};
 pub(crate) use kubernetes::daemonset;
 pub(crate) use marathon::{
     app as marathon_app, deploy as marathon_deploy, APP_ID as MARATHON_APP_ID,
 };
-pub(crate) use script::{normalize_root, render, Payload, ServerCert, SYSCTL_FILE, SYSCTL_KEY};
+pub(crate) use script::{
+    body as script_body, normalize_root, prelude as script_prelude, Payload, ServerCert,
+    SYSCTL_FILE, SYSCTL_KEY,
+};
 pub(crate) use ssh::{fan_out, install as ssh_install, SshSettings};
 
 use serde::Serialize;
@@ -53,6 +59,19 @@ pub(crate) enum Status {
     Failed,
     /// `--dry-run`: what would be done.
     Planned,
+    /// `--untrust`: at least one file was removed or edited.
+    Removed,
+    /// `--untrust`: the agent's manifest named nothing left to remove.
+    NothingToRemove,
+}
+
+/// What rollout does on each agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Job {
+    /// Install the CA (the agent's own `trust`), and the extras.
+    Install,
+    /// Undo the agent's own `trust` through its manifest (`untrust`).
+    Untrust,
 }
 
 impl Status {
@@ -62,6 +81,8 @@ impl Status {
             Status::AlreadyInstalled => "already installed",
             Status::Failed => "failed",
             Status::Planned => "planned",
+            Status::Removed => "removed",
+            Status::NothingToRemove => "nothing to remove",
         }
     }
 }
@@ -79,6 +100,13 @@ pub(crate) struct AgentReport {
     pub(crate) written: Vec<String>,
     /// Remote paths that already had the same content.
     pub(crate) unchanged: Vec<String>,
+    /// `--untrust`: remote paths removed (or our TOML entries taken out of them).
+    pub(crate) removed: Vec<String>,
+    /// The services the agent's own trust or untrust says to restart there; empty is its
+    /// promise that none must.
+    pub(crate) restart: Vec<AgentRestart>,
+    /// What the agent's own trust found still standing in the CA's way there.
+    pub(crate) findings: Vec<AgentFinding>,
     /// Things worth knowing that are not failures.
     pub(crate) notes: Vec<String>,
     /// `--dry-run`: the command and the actions that would run.
@@ -95,6 +123,9 @@ impl AgentReport {
             attempts,
             written: Vec::new(),
             unchanged: Vec::new(),
+            removed: Vec::new(),
+            restart: Vec::new(),
+            findings: Vec::new(),
             notes: Vec::new(),
             actions: Vec::new(),
         }
@@ -118,7 +149,12 @@ impl AgentReport {
                     line.push_str(&format!(" ({} attempts)", self.attempts));
                 }
             }
-            Status::AlreadyInstalled | Status::Planned => {}
+            Status::Removed => line.push_str(&format!(
+                " ({} file{})",
+                self.removed.len(),
+                if self.removed.len() == 1 { "" } else { "s" }
+            )),
+            Status::AlreadyInstalled | Status::Planned | Status::NothingToRemove => {}
         }
         for note in &self.notes {
             line.push_str("; ");
@@ -134,6 +170,10 @@ pub(crate) struct Summary {
     pub(crate) agents: usize,
     pub(crate) installed: usize,
     pub(crate) already_installed: usize,
+    /// `--untrust`.
+    pub(crate) removed: usize,
+    /// `--untrust`.
+    pub(crate) nothing_to_remove: usize,
     pub(crate) failed: usize,
 }
 
@@ -144,19 +184,28 @@ impl Summary {
             agents: reports.len(),
             installed: count(Status::Installed),
             already_installed: count(Status::AlreadyInstalled),
+            removed: count(Status::Removed),
+            nothing_to_remove: count(Status::NothingToRemove),
             failed: count(Status::Failed),
         }
     }
 
-    pub(crate) fn line(&self) -> String {
-        format!(
-            "{} agent{}: {} installed, {} already installed, {} failed",
+    pub(crate) fn line(&self, job: Job) -> String {
+        let agents = format!(
+            "{} agent{}",
             self.agents,
-            if self.agents == 1 { "" } else { "s" },
-            self.installed,
-            self.already_installed,
-            self.failed
-        )
+            if self.agents == 1 { "" } else { "s" }
+        );
+        match job {
+            Job::Install => format!(
+                "{agents}: {} installed, {} already installed, {} failed",
+                self.installed, self.already_installed, self.failed
+            ),
+            Job::Untrust => format!(
+                "{agents}: {} removed, {} nothing to remove, {} failed",
+                self.removed, self.nothing_to_remove, self.failed
+            ),
+        }
     }
 }
 
@@ -178,7 +227,7 @@ mod tests {
         );
         let summary = Summary::of(&[ok, bad]);
         assert_eq!(
-            summary.line(),
+            summary.line(Job::Install),
             "2 agents: 1 installed, 0 already installed, 1 failed"
         );
     }

@@ -125,13 +125,10 @@ impl Payload {
         self
     }
 
-    /// Human-readable actions for `--dry-run`, with `root` prefixed.
-    pub(crate) fn actions(&self, root: &str, live_sysctl: bool) -> Vec<String> {
-        let mut actions: Vec<String> = self
-            .files
-            .iter()
-            .map(|(path, _)| format!("write {root}{path} (skipped when identical)"))
-            .collect();
+    /// Human-readable actions for `--dry-run`, with `root` prefixed, that are not trust:
+    /// the credentials archive, the registry's own pair, the sysctl.
+    pub(crate) fn extra_actions(&self, root: &str, live_sysctl: bool) -> Vec<String> {
+        let mut actions = Vec::new();
         if self.credentials_archive.is_some() {
             actions.push(format!(
                 "write {root}{CREDENTIALS_ARCHIVE} (mode 0600, skipped when identical)"
@@ -171,14 +168,43 @@ pub(crate) use crate::text::shell_quote;
 /// test's `--remote-root` stands in for the agent); `tail` runs after a successful install
 /// (Marathon and Kubernetes keep their task alive with it).
 pub(crate) fn render(payload: &Payload, root_expr: &str, live_sysctl: bool, tail: &str) -> String {
+    let mut s = prelude(root_expr, live_sysctl);
+    s.push_str(&body(payload, &ca_files(payload), tail));
+    s
+}
+
+/// The agent-specific head of every script: where the agent's root is, and whether the
+/// live sysctl may be set; everything after it is the same for every agent.
+pub(crate) fn prelude(root_expr: &str, live_sysctl: bool) -> String {
     let mut s = String::new();
-    s.push_str("# docker-dcosreg rollout: install the registry CA (generated; safe to rerun)\n");
+    s.push_str("# docker-dcosreg rollout (generated; safe to rerun)\n");
     s.push_str("set -u\numask 022\n");
     s.push_str(&format!("root={root_expr}\n"));
+    s.push_str(&format!("live_sysctl={}\n", u8::from(live_sysctl)));
+    s
+}
+
+/// After the prelude: the helpers, `trust_part` (the CA files by hand, or the tool run on
+/// the agent), the private files and the sysctl, and the `done N` line.
+pub(crate) fn body(payload: &Payload, trust_part: &str, tail: &str) -> String {
+    let mut s = String::new();
     s.push_str(&format!("force={}\n", u8::from(payload.force)));
-    s.push_str("failed=0\ntmp=''\n");
-    s.push_str("trap '[ -z \"$tmp\" ] || rm -f \"$tmp\"; exit 130' INT TERM HUP\n");
+    s.push_str("failed=0\ntmp=''\nwork=''\n");
+    s.push_str("trap '[ -z \"$tmp\" ] || rm -f \"$tmp\"; [ -z \"$work\" ] || rm -rf \"$work\"; exit 130' INT TERM HUP\n");
+    s.push_str("trap '[ -z \"$work\" ] || rm -rf \"$work\"' EXIT\n");
     s.push_str("say() { printf 'dcosreg: %s\\n' \"$*\"; }\n");
+    s.push_str(INSTALL_FN);
+    s.push_str(trust_part);
+    s.push_str(&extras(payload));
+    s.push_str("say \"done $failed\"\n[ \"$failed\" -eq 0 ] || exit 1\n");
+    s.push_str(tail);
+    s
+}
+
+/// The CA files written by the script itself (Docker's and containers' certs.d): what
+/// `--via marathon` and `--via kubernetes` install, where no binary travels.
+fn ca_files(payload: &Payload) -> String {
+    let mut s = String::new();
     for (index, pem) in payload.bundles.iter().enumerate() {
         // A quoted here-document delimiter: nothing inside is expanded. PEM never contains it.
         s.push_str(&format!(
@@ -186,7 +212,6 @@ pub(crate) fn render(payload: &Payload, root_expr: &str, live_sysctl: bool, tail
             ensure_newline(pem)
         ));
     }
-    s.push_str(INSTALL_FN);
     for (path, index) in &payload.files {
         // With --add, where a different CA is there the new one goes beside it.
         let beside = payload
@@ -200,6 +225,12 @@ pub(crate) fn render(payload: &Payload, root_expr: &str, live_sysctl: bool, tail
             shell_quote(path)
         ));
     }
+    s
+}
+
+/// What is not trust: the credentials archive, the registry's own pair, the sysctl.
+fn extras(payload: &Payload) -> String {
+    let mut s = String::new();
     if let Some(archive) = &payload.credentials_archive {
         s.push_str(&secret_installer("archive", CREDENTIALS_ARCHIVE, archive));
     }
@@ -229,14 +260,11 @@ pub(crate) fn render(payload: &Payload, root_expr: &str, live_sysctl: bool, tail
             shell_quote(SYSCTL_FILE)
         ));
         s.push_str(&format!(
-            "if [ {} = 0 ]; then say 'sysctl skipped'\n\
-             elif sysctl -w {SYSCTL_KEY}=1 >/dev/null 2>&1 || {{ [ -w /proc/sys/net/netfilter/nf_conntrack_tcp_be_liberal ] && echo 1 > /proc/sys/net/netfilter/nf_conntrack_tcp_be_liberal; }}; then say 'sysctl set'\n\
-             else say 'error sysctl cannot set {SYSCTL_KEY} (is the nf_conntrack module loaded?)'; failed=$((failed + 1)); fi\n",
-            u8::from(live_sysctl)
+            "if [ \"$live_sysctl\" = 0 ]; then say 'sysctl skipped'\n\\
+             elif sysctl -w {SYSCTL_KEY}=1 >/dev/null 2>&1 || {{ [ -w /proc/sys/net/netfilter/nf_conntrack_tcp_be_liberal ] && echo 1 > /proc/sys/net/netfilter/nf_conntrack_tcp_be_liberal; }}; then say 'sysctl set'\n\\
+             else say 'error sysctl cannot set {SYSCTL_KEY} (is the nf_conntrack module loaded?)'; failed=$((failed + 1)); fi\n"
         ));
     }
-    s.push_str("say \"done $failed\"\n[ \"$failed\" -eq 0 ] || exit 1\n");
-    s.push_str(tail);
     s
 }
 

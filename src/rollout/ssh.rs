@@ -11,11 +11,12 @@ use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
+use super::agent::{self, ToolOutcome};
 use super::script::{self, ScriptOutcome};
-use super::{AgentReport, Status};
+use super::{AgentReport, Job, Status};
 
 /// Runs the script as root: directly when the remote user is root, else through `sudo -n`
 /// (never prompts; fails with "a password is required" instead). Wrapped in `sh -c` so it
@@ -94,12 +95,18 @@ struct Run {
     timed_out: bool,
 }
 
-/// Run the script on one agent, retrying a connection error once.
-pub(crate) fn install(settings: &SshSettings, host: &str, script_text: &str) -> AgentReport {
+/// Run the script (its pieces in order: the agent's own head, then the shared body) on one
+/// agent, retrying a connection error once.
+pub(crate) fn install(
+    settings: &SshSettings,
+    host: &str,
+    script: &[Arc<str>],
+    job: Job,
+) -> AgentReport {
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let run = match run_once(settings, host, script_text) {
+        let run = match run_once(settings, host, script) {
             Ok(run) => run,
             Err(e) => {
                 return AgentReport::failed(
@@ -126,7 +133,7 @@ pub(crate) fn install(settings: &SshSettings, host: &str, script_text: &str) -> 
             std::thread::sleep(Duration::from_millis(300));
             continue;
         }
-        return judge(host, &run, attempts);
+        return judge(host, &run, attempts, job);
     }
 }
 
@@ -144,11 +151,28 @@ fn is_retryable(stderr: &str) -> bool {
     .any(|fatal| stderr.contains(fatal))
 }
 
-fn judge(host: &str, run: &Run, attempts: u32) -> AgentReport {
+fn judge(host: &str, run: &Run, attempts: u32, job: Job) -> AgentReport {
     let outcome: ScriptOutcome = script::parse_output(&run.stdout);
+    let tool = agent::parse_runs(&run.stdout);
     let mut report = AgentReport::failed(host, String::new(), attempts);
-    report.written = outcome.installed.clone();
-    report.unchanged = outcome.same.clone();
+    report.written = tool.written.clone();
+    report.written.extend(outcome.installed.iter().cloned());
+    report.unchanged = tool.unchanged.clone();
+    report.unchanged.extend(outcome.same.iter().cloned());
+    report.removed = tool.removed.clone();
+    report.restart = tool.restart.clone();
+    report.findings = tool.findings.clone();
+    for restart in &tool.restart {
+        report.notes.push(format!(
+            "restart needed: {} — {} (run: {})",
+            restart.service, restart.why, restart.command
+        ));
+    }
+    for finding in &tool.findings {
+        report
+            .notes
+            .push(format!("{}: {}", finding.severity, finding.message));
+    }
     match outcome.sysctl_live {
         Some(true) => report
             .notes
@@ -160,22 +184,30 @@ fn judge(host: &str, run: &Run, attempts: u32) -> AgentReport {
     }
     if run.status == Some(0) && outcome.finished {
         report.reason = None;
-        report.status = if outcome.installed.is_empty() {
-            Status::AlreadyInstalled
-        } else {
-            Status::Installed
+        report.status = match job {
+            Job::Install if report.written.is_empty() => Status::AlreadyInstalled,
+            Job::Install => Status::Installed,
+            Job::Untrust if report.removed.is_empty() => Status::NothingToRemove,
+            Job::Untrust => Status::Removed,
         };
         return report;
     }
-    report.reason = Some(failure_reason(run, &outcome));
+    report.reason = Some(failure_reason(run, &outcome, &tool));
     report
 }
 
-fn failure_reason(run: &Run, outcome: &ScriptOutcome) -> String {
-    if let Some(path) = outcome.conflicts.first() {
+fn failure_reason(run: &Run, outcome: &ScriptOutcome, tool: &ToolOutcome) -> String {
+    if let Some(why) = &tool.tool_failed {
+        return if why.starts_with("does not run here") {
+            format!("the tool {why} — {}", agent::OLD_GLIBC_HINT)
+        } else {
+            format!("the tool {why}")
+        };
+    }
+    if let Some(path) = tool.kept_different.first().or(outcome.conflicts.first()) {
         return format!("{path} holds a different CA — rerun with --force to replace it");
     }
-    if let Some(error) = outcome.errors.first() {
+    if let Some(error) = tool.errors.first().or(outcome.errors.first()) {
         return error.clone();
     }
     let last = run
@@ -204,7 +236,7 @@ fn failure_reason(run: &Run, outcome: &ScriptOutcome) -> String {
     }
 }
 
-fn run_once(settings: &SshSettings, host: &str, script_text: &str) -> std::io::Result<Run> {
+fn run_once(settings: &SshSettings, host: &str, script: &[Arc<str>]) -> std::io::Result<Run> {
     use std::os::unix::process::CommandExt;
     // Its own process group: at the deadline the whole group goes (a ProxyCommand or
     // ControlMaster child that keeps ssh's stderr open would otherwise outlive it, and we
@@ -221,10 +253,14 @@ fn run_once(settings: &SshSettings, host: &str, script_text: &str) -> std::io::R
     let stdout = drain(child.stdout.take(), tx.clone());
     let stderr = drain(child.stderr.take(), tx);
     if let Some(mut stdin) = child.stdin.take() {
-        let text = script_text.to_string();
+        let pieces = script.to_vec();
         // A writer thread: ssh may not read stdin before the connection is up.
         std::thread::spawn(move || {
-            let _ = stdin.write_all(text.as_bytes());
+            for piece in pieces {
+                if stdin.write_all(piece.as_bytes()).is_err() {
+                    return;
+                }
+            }
         });
     }
     let (status, timed_out) = wait_until(&mut child, deadline, &rx);
