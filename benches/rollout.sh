@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Benchmark: `rollout --parallel 16` vs the guide's sequential ssh loop, over 100 agents.
+# Each agent receives the release binary (in the script) and runs its own trust.
 #
 # The agents are the loopback addresses 127.0.1.1–127.0.1.100, all served by one real sshd.
 # sshd cannot bind more than 16 listen addresses, so it listens on 0.0.0.0 inside a network
@@ -76,6 +77,7 @@ guide_s=$(elapsed "$start")
 
 ROLL=("$BIN" --internal 192.168.0.1 --external 192.168.1.50:5000 rollout
     --agents-file "$T/agents" --parallel "$PARALLEL" --ca-file "$T/ca.crt" --yes
+    --target docker,containers
     --remote-root "$T/rollout/%h" --ssh-user root --ssh-identity "$T/client"
     --ssh-option UserKnownHostsFile="$T/known_hosts" --ssh-option StrictHostKeyChecking=accept-new
     --ssh-option GlobalKnownHostsFile=/dev/null --ssh-option IdentitiesOnly=yes)
@@ -93,5 +95,5 @@ guide_files=$(find "$T/guide" -name ca.crt | wc -l)
 roll_files=$(find "$T/rollout" -name ca.crt | wc -l)
 printf 'agents: %s\n' "$AGENTS"
 printf 'guide loop (sequential ssh, mkdir + copy, 1 endpoint): %6ss  (%s files)\n' "$guide_s" "$guide_files"
-printf 'rollout --parallel %s (both endpoints, 6 files/agent):  %6ss  (%s files)\n' "$PARALLEL" "$roll_s" "$roll_files"
+printf 'rollout --parallel %s (the tool on each agent, 6 files):%6ss  (%s files)\n' "$PARALLEL" "$roll_s" "$roll_files"
 printf 'rollout again (already installed):                      %6ss\n' "$again_s"

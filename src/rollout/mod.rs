@@ -1,10 +1,12 @@
 //! `rollout`: install the registry CA on every agent of the cluster.
 //!
 //! The guide runs `for i in $MESOS_AGENTS; do ssh "$i" …; done` loops by hand. Here the agents
-//! come from [`discovery`], each receives the [`script`] (a small POSIX sh program carrying the
-//! CA) through [`ssh`], N at a time, and every agent gets one result line. For clusters where ssh
-//! is not allowed, [`marathon`] and [`kubernetes`] hand the same script to the cluster's own
-//! scheduler instead.
+//! come from [`discovery`] and are visited through [`ssh`], N at a time, each with one result
+//! line. Over ssh every agent runs this tool's own `trust` or `untrust` ([`agent`]: the binary
+//! travels in the [`script`], which also writes what is not trust: the credentials archive, the
+//! registry's pair, the sysctl). For clusters where ssh is not allowed, [`marathon`] and
+//! [`kubernetes`] hand the cluster's scheduler a script that writes Docker's and containers'
+//! certs.d itself (no binary travels in a spec).
 //!
 //! # API (for `cmd/rollout.rs`; `trust` and `doctor` use the two marked)
 //! ```text
@@ -12,8 +14,10 @@
 //! Agents { hosts, rejected: Vec<(name, why)>, warnings }   // DEFAULT_MESOS_URL(_TLS): no --mesos-url
 //! Payload::new(&[(Endpoint, pem)], force, conntrack_liberal) -> Payload  // what each agent gets
 //! normalize_root(&str) -> String                 // --agent-root as the script takes it
-//! render(&Payload, root_expr, live_sysctl, tail) -> String   // the POSIX sh script
-//! SshSettings { .. }; ssh_install(&SshSettings, host, script) -> AgentReport
+//! script_prelude(root_expr, live_sysctl) + script_body(&Payload, trust_part, tail)  // the POSIX sh script
+//! AgentBinary::load(path); AgentRun::{Trust { bundles, different }, Untrust}
+//! agent_script_part(&AgentBinary, &AgentRun, internal, external, targets) -> String  // --via ssh's trust_part
+//! SshSettings { .. }; ssh_install(&SshSettings, host, &[Arc<str>], Job) -> AgentReport  // Job::{Install, Untrust}
 //! fan_out(items, parallel, job, done) -> Vec<AgentReport>   // N agents at a time
 //! marathon_app(&Payload, agents) -> Value; marathon_deploy(url, token, &trust, &app, timeout); MARATHON_APP_ID
 //! daemonset(&Payload, image) -> Value            // --via kubernetes

@@ -1,16 +1,21 @@
-//! The POSIX sh program each agent runs: it carries the CA and installs the same layout as
-//! `trust` (Docker and containers certs.d, both endpoint spellings for port 443).
+//! The POSIX sh program each agent runs. Over ssh it carries the tool, which installs the CA
+//! itself ([`super::agent`]); for `--via marathon|kubernetes` it carries the CA and writes
+//! Docker's and containers' certs.d as `trust` lays them out (both endpoint spellings for
+//! port 443). Either way it writes what is not trust: the credentials archive, the registry's
+//! own pair, the conntrack sysctl.
 //!
-//! No binary is needed on the agents: only `sh`, `cat`, `mkdir`, `chmod`, `mv`, `rm` (and
-//! `sysctl` for `--conntrack-liberal`). Every file is written to a temp file in its own
-//! directory and renamed over the target, so a dropped connection leaves it old or new, never
-//! half-written; the temp name does not end in `.crt`, because Docker loads every `*.crt` in a
-//! certs.d directory (docker/docker `daemon/registry` `ReadCertsDirectory`). Identical content is
-//! left alone and reported as `same`, which makes the script idempotent.
+//! Without the tool, only `sh`, `cat`, `mkdir`, `chmod`, `mv`, `rm` (and `sysctl` for
+//! `--conntrack-liberal`, `base64` for the private files) are needed. Every file is written to
+//! a temp file in its own directory and renamed over the target, so a dropped connection
+//! leaves it old or new, never half-written; the temp name does not end in `.crt`, because
+//! Docker loads every `*.crt` in a certs.d directory (docker/docker `daemon/registry`
+//! `ReadCertsDirectory`). Identical content is left alone and reported as `same`, which makes
+//! the script idempotent.
 //!
 //! The script speaks a line protocol on stdout that [`parse_output`] reads:
 //! `dcosreg: installed PATH`, `same PATH`, `conflict PATH`, `error PATH WHY`,
-//! `sysctl set|skipped`, and last `done N` (N = number of problems).
+//! `sysctl set|skipped`, and last `done N` (N = number of problems); the tool's runs add
+//! `tool …` and `tool-failed WHY` lines ([`super::agent::parse_runs`]).
 
 use crate::endpoint::Endpoint;
 
