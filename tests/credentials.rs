@@ -12,7 +12,9 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use support::cluster::*;
-use support::{assert_status, assert_status_for, bin_path, json, mode, require_tool};
+use support::{
+    assert_status, assert_status_for, bin_path, json, mode, require_tool, wait_with_deadline,
+};
 
 #[test]
 fn one_login_serves_docker_and_skopeo_at_both_endpoints_and_logout_restores_config() {
@@ -651,6 +653,497 @@ fn the_password_never_travels_in_cleartext_nor_past_the_deadline() {
         text(&login)
     );
     assert!(!cluster.data_dir().join("credentials.json").exists());
+}
+
+/// The cleartext realm is refused on the registry's own host too: a Bearer challenge whose
+/// realm is `http://<the registry's host>:<port>/token` (a token service listening on that
+/// address inside the registry's namespace) makes login exit 1 naming the realm as not
+/// https; that service, which answers a request made to it, never receives credentials;
+/// nothing is stored and config.json is not written.
+#[test]
+fn a_cleartext_token_realm_on_the_registry_s_own_host_gets_no_password() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut service = None;
+    let cluster = Cluster::start_with(|ns| {
+        let tokens = token_service_in(dir.path(), TokenMode::Http, ns);
+        let auth = tokens.auth();
+        service = Some(tokens);
+        auth
+    });
+    let tokens = service.expect("the token service");
+    let host_port = tokens
+        .realm
+        .strip_prefix("http://")
+        .and_then(|rest| rest.strip_suffix("/token"))
+        .expect("an http realm")
+        .to_string();
+    assert!(
+        host_port.starts_with(&format!("{}:", cluster.vip())),
+        "the realm {} is not on the registry's host {}",
+        tokens.realm,
+        cluster.vip()
+    );
+
+    let login = cluster.login(PASSWORD);
+    assert_status(&login, 1);
+    assert_secret_absent(&login);
+    let said = String::from_utf8_lossy(&login.stderr);
+    assert!(
+        said.contains("not https") && said.contains(&tokens.realm),
+        "{}",
+        text(&login)
+    );
+    assert!(
+        !tokens.saw_credentials(),
+        "the registry's own http realm received credentials: {:?}",
+        tokens.seen.lock().unwrap()
+    );
+    assert!(!cluster.data_dir().join("credentials.json").exists());
+    assert!(
+        !cluster.config_json().exists(),
+        "a refused login wrote config.json"
+    );
+
+    // The service was there to receive them: a request reaches it and is logged.
+    let logged = tokens.seen.lock().unwrap().len();
+    let addr: std::net::SocketAddr = host_port.parse().expect("realm address");
+    let mut probe = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+        .expect("connect to the token service");
+    probe
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("read timeout");
+    probe
+        .set_write_timeout(Some(Duration::from_secs(5)))
+        .expect("write timeout");
+    use std::io::{Read, Write};
+    write!(
+        probe,
+        "GET /token HTTP/1.1\r\nHost: {host_port}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("probe request");
+    let mut answer = String::new();
+    let _ = probe.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 401"), "probe answer: {answer}");
+    assert_eq!(tokens.seen.lock().unwrap().len(), logged + 1);
+    assert!(!tokens.saw_credentials());
+}
+
+/// login's config.json edit loses no concurrent writer's change: each run holds login with
+/// SIGSTOP the moment inotify reports its temporary file in the Docker config directory
+/// (before login re-checks config.json: no open of it since that file appeared), then a
+/// writer renames its own config.json (the original plus an `auths` entry for
+/// other.example, written in that directory as docker/cli writes its own) over the
+/// original and login goes on. In every run that hit that window, config.json ends with
+/// the other writer's entry and login's `credHelpers` entries for every spelling.
+#[test]
+fn a_writer_renaming_config_json_inside_login_s_write_window_keeps_its_entry() {
+    use support::window::{Inotify, KillOnDrop, Stopped};
+    let cluster = Cluster::start(Auth::Htpasswd);
+    let spellings = [
+        cluster.vip(),
+        format!("{}:443", cluster.vip()),
+        cluster.mlb(),
+    ];
+    let original = "{\n\t\"psFormat\": \"table {{.ID}}\"\n}";
+    let theirs_auth = "b3RoZXI6bm90LXRoZS1wYXNzd29yZA==";
+    let mut theirs: serde_json::Value = serde_json::from_str(original).unwrap();
+    theirs["auths"] = serde_json::json!({"other.example": {"auth": theirs_auth}});
+    let (mut hits, mut runs) = (0, Vec::new());
+    for attempt in 0..10 {
+        if hits == 3 {
+            break;
+        }
+        // A Docker config directory of this run's own: each login edits a file anew.
+        let docker_dir = cluster.dir.path().join(format!("docker-config-{attempt}"));
+        std::fs::create_dir_all(&docker_dir).unwrap();
+        let config_json = docker_dir.join("config.json");
+        std::fs::write(&config_json, original).unwrap();
+        std::fs::set_permissions(&config_json, std::fs::Permissions::from_mode(0o600)).unwrap();
+        // The other writer's new file, beside the original as docker/cli makes it; written
+        // before the watch starts, so the first file created after it is login's.
+        let their_file = docker_dir.join("config.json4711");
+        std::fs::write(&their_file, theirs.to_string()).unwrap();
+        let watch = Inotify::watch(&docker_dir, libc::IN_CREATE | libc::IN_OPEN);
+        let mut command = Command::new(bin_path());
+        command.args(["login", "-u", USER, "--password-stdin"]);
+        let (child, _home) = cluster
+            .with_env(command)
+            .env("DOCKER_CONFIG", &docker_dir)
+            .stdin(PASSWORD)
+            .spawn_piped();
+        let mut login = KillOnDrop(child);
+
+        // Login's temporary file, and every event after it.
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let mut after: Option<(String, Vec<support::window::Event>)> = None;
+        while after.is_none() && std::time::Instant::now() < deadline {
+            let events = watch.wait(Duration::from_millis(100));
+            if let Some(at) = events
+                .iter()
+                .position(|e| e.is(libc::IN_CREATE) && e.name != "config.json")
+            {
+                after = Some((events[at].name.clone(), events[at + 1..].to_vec()));
+            } else if login.0.try_wait().expect("try_wait").is_some() {
+                break;
+            }
+        }
+        let Some((temp, mut later)) = after else {
+            let out = wait_with_deadline(&mut login.0, Duration::from_secs(10));
+            panic!(
+                "run {attempt}: login created no file in {}: {}",
+                docker_dir.display(),
+                text(&out)
+            );
+        };
+        let stopped = Stopped::stop(login.0.id(), Duration::from_secs(5));
+        later.extend(watch.queued());
+        // In the window: stopped with its temporary file there, config.json not re-read
+        // since that file appeared, and login's entries not yet in it.
+        let rechecked = later
+            .iter()
+            .any(|e| e.is(libc::IN_OPEN) && e.name == "config.json");
+        let hit = stopped.is_some()
+            && !rechecked
+            && docker_dir.join(&temp).exists()
+            && std::fs::read_to_string(&config_json).unwrap() == original;
+        if hit {
+            std::fs::rename(&their_file, &config_json).expect("the other writer's rename");
+            hits += 1;
+        }
+        if let Some(stopped) = stopped {
+            stopped.resume();
+        }
+        let out = wait_with_deadline(&mut login.0, Duration::from_secs(60));
+        assert_status_for(&out, 0, format_args!("run {attempt}: login"));
+        assert_secret_absent(&out);
+        let ended = std::fs::read_to_string(&config_json).unwrap();
+        let value: serde_json::Value = serde_json::from_str(&ended).unwrap();
+        for spelling in &spellings {
+            assert_eq!(
+                value["credHelpers"][spelling], "dcosreg",
+                "run {attempt} (window hit: {hit}): login's entry for {spelling} is missing:\n{ended}"
+            );
+        }
+        assert_eq!(value["psFormat"], "table {{.ID}}", "{ended}");
+        if hit {
+            assert_eq!(
+                value["auths"]["other.example"]["auth"], theirs_auth,
+                "run {attempt}: the other writer's entry was lost:\n{ended}"
+            );
+        }
+        runs.push(format!(
+            "run {attempt}: temp {temp}, {}",
+            if hit { "hit" } else { "missed" }
+        ));
+    }
+    assert!(
+        hits >= 1,
+        "login's write window was never hit: {}",
+        runs.join("; ")
+    );
+}
+
+/// The name under which libtest runs the export test: the observer is that test re-run.
+const EXPORT_TEST: &str = "export_over_a_world_readable_file_never_lets_another_uid_read_it";
+/// Set in the observer's environment: the directory it watches.
+const OBSERVE_DIR: &str = "DCOSREG_TEST_OBSERVE_DIR";
+
+/// `credentials export --out FILE` over an existing 0644 FILE in a directory every user can
+/// enter and list: every file holding the secret is 0600 from its first byte, temporary
+/// files included. Another uid (65534, no groups: this test binary re-run through
+/// `setpriv`) opens every file of that directory the moment inotify reports it and again
+/// every few milliseconds until export ends, while export is held with SIGSTOP as soon as
+/// its temporary file appears until that uid has tried it. It opens no file that ever
+/// holds anything but the old content (it keeps what it opened and reads it again at the
+/// end), it did try the temporary or the final file, and FILE ends 0600 with the archive.
+#[test]
+fn export_over_a_world_readable_file_never_lets_another_uid_read_it() {
+    if let Some(dir) = std::env::var_os(OBSERVE_DIR) {
+        observe(Path::new(&dir));
+        return;
+    }
+    use base64::Engine;
+    use support::window::{Inotify, KillOnDrop, Stopped};
+    let setpriv = require_tool("setpriv");
+    let cluster = Cluster::start(Auth::Htpasswd);
+    assert_status(&cluster.login(PASSWORD), 0);
+    let old = b"old content, readable by everyone\n";
+    let (mut hits, mut runs) = (0, Vec::new());
+    for attempt in 0..6 {
+        if hits == 2 {
+            break;
+        }
+        let shared = tempfile::tempdir().expect("tempdir");
+        std::fs::set_permissions(shared.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let file = shared.path().join("docker.tar.gz");
+        std::fs::write(&file, old).unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+
+        // The other user, watching before export starts.
+        let mut observer = KillOnDrop(
+            Command::new(&setpriv)
+                .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+                .arg(std::env::current_exe().expect("this test binary"))
+                .args(["--exact", EXPORT_TEST, "--nocapture", "--test-threads=1"])
+                .env_clear()
+                .env(OBSERVE_DIR, shared.path())
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("start the observer"),
+        );
+        let (lines_tx, lines) = std::sync::mpsc::channel::<String>();
+        let stdout = observer.0.stdout.take().expect("observer stdout");
+        let reader = std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                // libtest may have begun the line (`test NAME ... `) before the observer.
+                if let Some((_, said)) = line.split_once("observer: ") {
+                    let _ = lines_tx.send(said.to_string());
+                }
+            }
+        });
+        let mut said = Vec::new();
+        let until = |what: &dyn Fn(&str) -> bool, limit: Duration, said: &mut Vec<String>| {
+            let deadline = std::time::Instant::now() + limit;
+            while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+                match lines.recv_timeout(left) {
+                    Ok(line) => {
+                        let done = what(&line);
+                        said.push(line);
+                        if done {
+                            return true;
+                        }
+                    }
+                    Err(_) => return false,
+                }
+            }
+            false
+        };
+        let ready = until(&|l| l == "ready", Duration::from_secs(20), &mut said);
+        if !ready {
+            let out = wait_with_deadline(&mut observer.0, Duration::from_secs(5));
+            panic!("the observer never got ready: {said:?} {}", text(&out));
+        }
+
+        let watch = Inotify::watch(shared.path(), libc::IN_CREATE);
+        let mut command = Command::new(bin_path());
+        command.args(["credentials", "export", "--as", "dcos-archive", "--out"]);
+        command.arg(&file);
+        let (child, _home) = cluster.with_env(command).spawn_piped();
+        let mut export = KillOnDrop(child);
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let mut temp = None;
+        while temp.is_none() && std::time::Instant::now() < deadline {
+            temp = watch
+                .wait(Duration::from_millis(100))
+                .into_iter()
+                .find(|e| e.is(libc::IN_CREATE) && e.name != "docker.tar.gz")
+                .map(|e| e.name);
+            if temp.is_none() && export.0.try_wait().expect("try_wait").is_some() {
+                break;
+            }
+        }
+        let Some(temp) = temp else {
+            let out = wait_with_deadline(&mut export.0, Duration::from_secs(10));
+            panic!(
+                "run {attempt}: export created no temporary file: {}",
+                text(&out)
+            );
+        };
+        // Hold export while its temporary file is there, until the other uid has tried it.
+        let stopped = Stopped::stop(export.0.id(), Duration::from_secs(5));
+        let hit = stopped.is_some() && shared.path().join(&temp).exists();
+        if hit {
+            let tried = until(
+                &|l| l.starts_with("tried ") && l.ends_with(&format!(" {temp}")),
+                Duration::from_secs(10),
+                &mut said,
+            );
+            assert!(
+                tried,
+                "run {attempt}: the observer never tried {temp}: {said:?}"
+            );
+            hits += 1;
+        }
+        if let Some(stopped) = stopped {
+            stopped.resume();
+        }
+        let out = wait_with_deadline(&mut export.0, Duration::from_secs(60));
+        assert_status_for(&out, 0, format_args!("run {attempt}: export"));
+        assert_secret_absent(&out);
+
+        // Export ended: the observer makes a last pass, reads again what it holds, reports.
+        drop(observer.0.stdin.take());
+        until(&|l| l == "done", Duration::from_secs(20), &mut said);
+        let observed = wait_with_deadline(&mut observer.0, Duration::from_secs(10));
+        reader.join().expect("observer reader");
+        said.extend(lines.try_iter());
+        assert_status_for(
+            &observed,
+            0,
+            format_args!("run {attempt}: observer {said:?}"),
+        );
+        assert!(said.iter().any(|l| l == "done"), "{said:?}");
+        // Any content but the old one, read from any file the other uid could open.
+        let leaked: Vec<&String> = said
+            .iter()
+            .filter(|l| {
+                l.strip_prefix("read ").is_some_and(|l| {
+                    let bytes = from_hex(l.split(' ').next().unwrap_or_default());
+                    !bytes.is_empty() && bytes != old
+                })
+            })
+            .collect();
+        assert!(
+            leaked.is_empty(),
+            "run {attempt}: uid 65534 read a file holding the secret: {leaked:?}"
+        );
+        let denied: Vec<&String> = said
+            .iter()
+            .filter(|l| l.starts_with("tried denied "))
+            .collect();
+        assert!(
+            !denied.is_empty(),
+            "run {attempt}: the observer never met the temporary or the final file: {said:?}"
+        );
+        if hit {
+            assert!(
+                said.iter().any(|l| *l == format!("tried denied {temp}")),
+                "run {attempt}: {temp} was there while export was held, yet: {said:?}"
+            );
+        }
+
+        assert_eq!(mode(&file), 0o600, "run {attempt}");
+        let archive = std::fs::read(&file).unwrap();
+        let mut entries = tar::Archive::new(flate2::read::GzDecoder::new(&archive[..]));
+        let config = entries
+            .entries()
+            .expect("a tar.gz")
+            .map(|entry| entry.expect("an entry"))
+            .find_map(|mut entry| {
+                (entry.path().ok()?.to_str()? == ".docker/config.json").then(|| {
+                    let mut body = String::new();
+                    std::io::Read::read_to_string(&mut entry, &mut body).expect("config.json");
+                    body
+                })
+            })
+            .expect("the archive's .docker/config.json");
+        let config: serde_json::Value = serde_json::from_str(&config).unwrap();
+        let auth = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"));
+        assert_eq!(
+            config["auths"][cluster.mlb()]["auth"],
+            auth.as_str(),
+            "{config}"
+        );
+        runs.push(format!(
+            "run {attempt}: {temp} {}, {} denied",
+            if hit { "hit" } else { "missed" },
+            denied.len()
+        ));
+    }
+    assert!(
+        hits >= 1,
+        "export was never held while its temporary file was there: {}",
+        runs.join("; ")
+    );
+}
+
+/// The bytes of an observer's `read HEX` line.
+fn from_hex(hex: &str) -> Vec<u8> {
+    (0..hex.len() / 2)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("hex"))
+        .collect()
+}
+
+/// The other uid of [`export_over_a_world_readable_file_never_lets_another_uid_read_it`]:
+/// opens every file in `dir` when inotify reports it and on every pass (every 2 ms), keeps
+/// what it could open and reads it on every pass, until its stdin closes (at most two
+/// minutes). It says on stdout `ready`, `tried opened|denied|gone|failed NAME` the first
+/// time a name gives that answer, `read HEX NAME` for each distinct content read, `done`.
+fn observe(dir: &Path) {
+    use std::collections::HashSet;
+    use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use support::window::Inotify;
+    let watch = Inotify::watch(
+        dir,
+        libc::IN_CREATE | libc::IN_MOVED_TO | libc::IN_MODIFY | libc::IN_ATTRIB,
+    );
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let stdin_closed = stop.clone();
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
+        stdin_closed.store(true, Ordering::SeqCst);
+    });
+    let mut held: Vec<(String, std::fs::File)> = Vec::new();
+    let mut inodes = HashSet::new();
+    let mut told = HashSet::new();
+    let mut contents = HashSet::new();
+    let mut pass = |names: Vec<String>| {
+        for name in names {
+            let answer = match std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+                .open(dir.join(&name))
+            {
+                Ok(file) => {
+                    let meta = file.metadata().expect("fstat");
+                    if inodes.insert((meta.dev(), meta.ino())) {
+                        held.push((name.clone(), file));
+                    }
+                    "opened"
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => "denied",
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => "gone",
+                Err(_) => "failed",
+            };
+            if told.insert((answer, name.clone())) {
+                println!("observer: tried {answer} {name}");
+            }
+        }
+        for (name, file) in &held {
+            let mut bytes = vec![0u8; 1 << 20];
+            let n = file.read_at(&mut bytes, 0).unwrap_or(0);
+            bytes.truncate(n);
+            let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            if contents.insert((hex.clone(), name.clone())) {
+                println!("observer: read {hex} {name}");
+            }
+        }
+    };
+    let listing = || -> Vec<String> {
+        std::fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    pass(listing());
+    println!("observer: ready");
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let last = stop.load(Ordering::SeqCst) || std::time::Instant::now() > deadline;
+        let named = watch
+            .wait(Duration::from_millis(2))
+            .into_iter()
+            .map(|e| e.name)
+            .filter(|name| !name.is_empty())
+            .collect();
+        pass(named);
+        pass(listing());
+        if last {
+            break;
+        }
+    }
+    println!("observer: done");
 }
 
 /// The docker CLI (in a private mount namespace over ROOT/etc/docker) with the cluster's

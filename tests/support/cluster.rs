@@ -1,7 +1,8 @@
 //! A DC/OS-like registry for credential tests: `docker-registry` with htpasswd (Basic) or
 //! token (Bearer) auth at the VIP (:443) and at Marathon-LB (:5000) inside a network
 //! namespace, both serving one storage ([`Cluster`]); a token service on loopback
-//! ([`token_service`]); an OCI layout to push with skopeo ([`write_oci_layout`]).
+//! ([`token_service`]) or on the registry's own host ([`token_service_in`]); an OCI layout
+//! to push with skopeo ([`write_oci_layout`]).
 //! Shared by tests/credentials.rs and tests/catalog.rs.
 
 use std::io::{Read, Write};
@@ -55,8 +56,15 @@ pub struct Cluster {
 
 impl Cluster {
     pub fn start(auth: Auth) -> Cluster {
+        Cluster::start_with(|_| auth)
+    }
+
+    /// [`Cluster::start`] with the auth chosen once the namespace exists: a token service
+    /// on the registry's own host ([`token_service_in`]) needs its address.
+    pub fn start_with(auth: impl FnOnce(&Netns) -> Auth) -> Cluster {
         let dir = tempfile::tempdir().expect("tempdir");
         let ns = Netns::create();
+        let auth = auth(&ns);
         let ip = ns.inner_ip.clone();
         let chain = TestChain::new(dir.path(), &[&ip]);
         let auth_yaml = match &auth {
@@ -344,7 +352,7 @@ pub fn write_oci_layout(dir: &Path) {
 pub enum TokenMode {
     /// Over TLS (a self-signed certificate for 127.0.0.1), as it should be.
     Https,
-    /// In cleartext: the password must never reach it.
+    /// In cleartext: the password must never reach it, whichever host it is on.
     Http,
     /// Over TLS, then the token body one byte every half second.
     HttpsTrickle,
@@ -352,7 +360,8 @@ pub enum TokenMode {
 
 /// A token service (distribution's token spec): Basic-authenticated `GET /token`, answering
 /// an ES256 JWT whose `x5c` certificate is the registry's `rootcertbundle`. Serves on
-/// loopback until the test process ends; every read is bounded. `seen` logs the
+/// loopback (or, [`token_service_in`], on the registry's host in its namespace) until the
+/// test process ends; every read is bounded. `seen` logs the
 /// `Authorization` header of every request that reached it.
 pub struct TokenService {
     pub realm: String,
@@ -378,16 +387,48 @@ impl TokenService {
 }
 
 pub fn token_service(dir: &Path, mode: TokenMode) -> TokenService {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind token service");
+    serve_tokens(dir, mode, listener)
+}
+
+/// [`token_service`] on the registry's own host: the namespace's address (`ns.inner_ip`),
+/// a free port, inside that namespace, so the realm names the host the registry's
+/// endpoints spell. The listening socket is made on a thread that entered the namespace
+/// (setns(2) changes only the calling thread), and belongs to it from then on.
+pub fn token_service_in(dir: &Path, mode: TokenMode, ns: &Netns) -> TokenService {
+    let ns_path = PathBuf::from("/run/netns").join(&ns.name);
+    let ip = ns.inner_ip.clone();
+    let listener = std::thread::spawn(move || {
+        use std::os::fd::AsRawFd;
+        let handle = std::fs::File::open(&ns_path)
+            .unwrap_or_else(|e| panic!("open {}: {e}", ns_path.display()));
+        // SAFETY: setns(2) with a namespace descriptor we hold open; it affects only this
+        // thread, which ends once the socket is made.
+        let entered = unsafe { libc::setns(handle.as_raw_fd(), libc::CLONE_NEWNET) };
+        assert_eq!(
+            entered,
+            0,
+            "setns {}: {}",
+            ns_path.display(),
+            std::io::Error::last_os_error()
+        );
+        TcpListener::bind((ip.as_str(), 0)).expect("bind the token service in the namespace")
+    })
+    .join()
+    .expect("the namespace thread");
+    serve_tokens(dir, mode, listener)
+}
+
+fn serve_tokens(dir: &Path, mode: TokenMode, listener: TcpListener) -> TokenService {
     let signer = Spec::names(&[])
         .cn("dcosreg test token signer")
         .self_signed();
     let signer_pem = signer.write(dir, "token-signer.pem");
     let der = signer.der().to_vec();
     let pkcs8 = signer.key.serialize_der();
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind token service");
     let addr = listener.local_addr().expect("addr");
     let tls = (mode != TokenMode::Http).then(|| {
-        let cert = Spec::names(&["127.0.0.1"]).self_signed();
+        let cert = Spec::names(&[&addr.ip().to_string()]).self_signed();
         let config = rustls::ServerConfig::builder_with_provider(Arc::new(
             rustls::crypto::ring::default_provider(),
         ))

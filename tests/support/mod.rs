@@ -6,7 +6,8 @@
 //!   ([`Registry`], [`Netns`]), and the Go oracles (skopeo, the docker CLI), with the
 //!   verdicts and the per-case set-up the oracle tests share: [`oracle`];
 //! - misbehaving peers: [`peers`], and a registry impostor that presents a real chain
-//!   without its key: [`impostor`]; real dockerd/containerd/podman: [`runtime`].
+//!   without its key: [`impostor`]; real dockerd/containerd/podman: [`runtime`];
+//! - a process caught inside a write window (inotify, SIGSTOP/SIGCONT): [`window`].
 //!
 //! Network rule: everything here listens on 127.0.0.0/8 or on addresses inside a
 //! namespace this process created. Every wait is bounded.
@@ -19,6 +20,7 @@ pub mod oracle;
 pub mod peers;
 mod run;
 pub mod runtime;
+pub mod window;
 
 pub use run::*;
 
