@@ -49,10 +49,10 @@ pub(crate) fn parse_certificates(
         return Err(CertFileError::Empty { path });
     }
     if !contains(bytes, b"-----BEGIN") {
-        // DER: an X.509 certificate is one ASN.1 SEQUENCE that parses as a certificate.
-        return match x509_parser::parse_x509_certificate(bytes) {
-            Ok(([], _)) => Ok(vec![CertificateDer::from(bytes.to_vec())]),
-            _ => Err(CertFileError::NotDer { path }),
+        // DER: one certificate that Go's parser (the judge's) takes, nothing after it.
+        return match crate::x509::parse_check(bytes) {
+            Ok(()) => Ok(vec![CertificateDer::from(bytes.to_vec())]),
+            Err(_) => Err(CertFileError::NotDer { path }),
         };
     }
     let mut certs = Vec::new();
@@ -70,11 +70,15 @@ pub(crate) fn parse_certificates(
     if certs.is_empty() {
         return Err(CertFileError::NoCertificate { path });
     }
+    // The judge's parser is the gate: a file is refused exactly when Go would refuse it.
     for cert in &certs {
-        if x509_parser::parse_x509_certificate(cert.as_ref()).is_err() {
+        if let Err(why) = crate::x509::parse_check(cert.as_ref()) {
             return Err(CertFileError::BadPem {
                 path,
-                detail: "a CERTIFICATE block does not hold an X.509 certificate".into(),
+                detail: format!(
+                    "a CERTIFICATE block is not a certificate Go parses: {}",
+                    crate::text::sanitize_line(&why)
+                ),
             });
         }
     }
@@ -131,6 +135,35 @@ mod tests {
 
     fn sample() -> rcgen::CertifiedKey<rcgen::KeyPair> {
         rcgen::generate_simple_self_signed(vec!["registry.example".to_string()]).unwrap()
+    }
+
+    /// The gate is the judge's parser: a certificate x509-parser takes but Go refuses (its
+    /// outer signature algorithm differs from the inner one) is refused with Go's words, in
+    /// PEM and in DER.
+    #[test]
+    fn files_are_gated_by_the_parser_the_judge_uses() {
+        let mut der = sample().cert.der().to_vec();
+        let ecdsa_sha256 = [0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02];
+        let outer = der
+            .windows(ecdsa_sha256.len())
+            .rposition(|w| w == ecdsa_sha256)
+            .unwrap();
+        der[outer + ecdsa_sha256.len() - 1] = 0x03; // ecdsa-with-SHA384
+        assert!(
+            x509_parser::parse_x509_certificate(&der).is_ok(),
+            "x509-parser takes it"
+        );
+        let path = Path::new("mismatch.pem");
+        let err = parse_certificates(to_pem(&der).as_bytes(), path).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("x509: inner and outer signature algorithm identifiers don't match"),
+            "{err}"
+        );
+        assert!(matches!(
+            parse_certificates(&der, path),
+            Err(CertFileError::NotDer { .. })
+        ));
     }
 
     #[test]

@@ -67,8 +67,9 @@ pub(crate) fn run(
     };
     let archive = read_credentials_archive(args)?;
     let server_cert = read_server_cert(args)?;
+    // Checked now (a wrong path stops before anything connects), packed only to install.
     let binary = match args.via {
-        Via::Ssh => Some(agent_binary(args)?),
+        Via::Ssh => Some(agent_binary_path(args)?),
         Via::Marathon | Via::Kubernetes => None,
     };
 
@@ -132,12 +133,11 @@ pub(crate) fn run(
                 .iter()
                 .map(|(host, reason)| AgentReport::failed(host, reason.clone(), 0))
                 .collect();
-            let binary = binary.ok_or_else(|| anyhow!("no agent binary"))?;
             let plan = SshPlan {
                 config,
                 settings: &settings,
                 payload: &payload,
-                binary: &binary,
+                binary: binary.ok_or_else(|| anyhow!("no agent binary"))?,
                 cas: &cas,
             };
             via_ssh(args, &plan, &agents.hosts, rejected, printer)
@@ -334,15 +334,16 @@ struct RolloutJson<'a> {
     summary: Summary,
 }
 
-/// `--agent-binary FILE`, or the running binary, packed once for every agent.
-fn agent_binary(args: &RolloutArgs) -> anyhow::Result<AgentBinary> {
+/// `--agent-binary FILE`, or the running binary, once it passed [`AgentBinary::check`].
+fn agent_binary_path(args: &RolloutArgs) -> anyhow::Result<PathBuf> {
     let path = match &args.agent_binary {
         Some(path) => path.clone(),
         None => std::env::current_exe().map_err(|e| {
             anyhow!("cannot find this binary to run on the agents: {e} — give --agent-binary FILE")
         })?,
     };
-    AgentBinary::load(&path)
+    AgentBinary::check(&path)?;
+    Ok(path)
 }
 
 /// Everything `--via ssh` sends, the same for every agent but its root.
@@ -350,7 +351,8 @@ struct SshPlan<'a> {
     config: &'a Config,
     settings: &'a SshSettings,
     payload: &'a Payload,
-    binary: &'a AgentBinary,
+    /// Packed by [`SshPlan::body`] only when agents are visited (not for `--dry-run`).
+    binary: PathBuf,
     cas: &'a [EndpointCa],
 }
 
@@ -377,7 +379,8 @@ impl SshPlan<'_> {
     }
 
     /// The script after each agent's prelude: the tool's runs, then the extras.
-    fn body(&self, args: &RolloutArgs) -> String {
+    fn body(&self, args: &RolloutArgs) -> anyhow::Result<String> {
+        let binary = AgentBinary::load(&self.binary)?;
         let bundles = self.bundles();
         let run = if args.untrust {
             AgentRun::Untrust
@@ -388,13 +391,13 @@ impl SshPlan<'_> {
             }
         };
         let tool = rollout::agent_script_part(
-            self.binary,
+            &binary,
             &run,
             &self.config.internal.value,
             &self.config.external.value,
             &args.target,
         );
-        rollout::script_body(self.payload, &tool, "")
+        Ok(rollout::script_body(self.payload, &tool, ""))
     }
 
     /// `--dry-run`: what the tool would run on an agent with root `root`.
@@ -509,7 +512,7 @@ fn install_ssh(
     let mut print_error = None;
     let job = SshPlan::job(args);
     // The binary is most of the script: packed once, shared by every agent's ssh.
-    let body: std::sync::Arc<str> = plan.body(args).into();
+    let body: std::sync::Arc<str> = plan.body(args)?.into();
     let done = rollout::fan_out(
         hosts,
         args.parallel,

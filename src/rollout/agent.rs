@@ -14,7 +14,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
@@ -32,23 +32,43 @@ pub(crate) struct AgentBinary {
     sha256: String,
 }
 
+/// The largest binary rollout sends (a release build is about 10 MB).
+const MAX_BINARY: u64 = 512 * 1024 * 1024;
+
 impl AgentBinary {
-    /// Read `path` (a regular ELF file of at most 512 MB) and pack it once for every agent.
+    /// Whether `path` can be sent: a regular ELF file of at most 512 MB. Cheap (the header
+    /// only), so a wrong `--agent-binary` stops the run before agents are listed or asked.
+    pub(crate) fn check(path: &Path) -> anyhow::Result<()> {
+        use std::io::Read;
+        let refused = |why: String| {
+            anyhow::anyhow!(
+                "--agent-binary {}: {why} — give the docker-dcosreg binary to run on the agents",
+                path.display()
+            )
+        };
+        let file =
+            crate::fsutil::open_regular(path).map_err(|e| refused(crate::fsutil::io_reason(&e)))?;
+        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        if len > MAX_BINARY {
+            return Err(refused(format!("is {len} bytes, over {MAX_BINARY}")));
+        }
+        let mut magic = [0u8; 4];
+        if file.take(4).read_exact(&mut magic).is_err() || &magic != b"\x7fELF" {
+            return Err(refused("is not an executable (no ELF header)".into()));
+        }
+        Ok(())
+    }
+
+    /// Read `path` ([`AgentBinary::check`]) and pack it once for every agent.
     pub(crate) fn load(path: &Path) -> anyhow::Result<AgentBinary> {
-        const MAX: u64 = 512 * 1024 * 1024;
-        let bytes = crate::fsutil::read_file(path, MAX).map_err(|e| {
+        Self::check(path)?;
+        let bytes = crate::fsutil::read_file(path, MAX_BINARY).map_err(|e| {
             anyhow::anyhow!(
                 "--agent-binary {}: {} — give the docker-dcosreg binary to run on the agents",
                 path.display(),
                 crate::fsutil::io_reason(&e)
             )
         })?;
-        if !bytes.starts_with(b"\x7fELF") {
-            bail!(
-                "--agent-binary {} is not an executable (no ELF header) — give the docker-dcosreg binary to run on the agents",
-                path.display()
-            );
-        }
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(&bytes)
             .context("cannot compress --agent-binary")?;

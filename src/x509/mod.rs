@@ -21,6 +21,8 @@
 //! subject_hash(der: &[u8]) -> Option<String>   // OpenSSL's `<hash>` of a hashed CA directory
 //! unix_seconds(SystemTime) -> i64              // the clock CertSummary's *_unix fields use
 //! chain_links(&[CertificateDer]) -> bool       // each presented cert signed by the next
+//! parse_check(der) -> Result<(), String>       // Go's ParseCertificate verdict: pem.rs's one gate
+//! signed_by(child_der, parent_der) -> bool     // Go's CheckSignatureFrom (cert renew)
 //!
 //! HandshakeScheme::from_code(u16) -> Option<HandshakeScheme>   // a TLS SignatureScheme Go knows
 //! verify_handshake_signature(leaf: &CertificateDer, HandshakeScheme, signed: &[u8],
@@ -298,6 +300,26 @@ pub(crate) fn chain_links(chain: &[CertificateDer<'_>]) -> bool {
             .windows(2)
             .all(|pair| signature::check_signature_from(&pair[0], &pair[1]).is_ok())
     })
+}
+
+/// Go's `x509.ParseCertificate` on `der`: `Err` with Go's text when Go refuses it. Every
+/// certificate file is accepted or refused by this one parser, the one the judge uses.
+pub(crate) fn parse_check(der: &[u8]) -> Result<(), String> {
+    Cert::parse(&CertificateDer::from(der))
+        .map(|_| ())
+        .map_err(|e| e.0)
+}
+
+/// Go's `child.CheckSignatureFrom(parent)`: `parent` may sign certificates and its key
+/// verifies `child`'s signature (names are not compared).
+pub(crate) fn signed_by(child: &[u8], parent: &[u8]) -> bool {
+    match (
+        Cert::parse(&CertificateDer::from(child)),
+        Cert::parse(&CertificateDer::from(parent)),
+    ) {
+        (Ok(child), Ok(parent)) => signature::check_signature_from(&child, &parent).is_ok(),
+        _ => false,
+    }
 }
 
 /// `time` in Unix seconds (negative before 1970).
