@@ -99,8 +99,8 @@ impl Payload {
                 }
             };
             for base in CERTS_D_BASES {
-                for name in endpoint.certs_d_names() {
-                    let path = format!("{base}/{name}/{}", crate::trust::CERTS_D_CA_FILE);
+                for path in crate::trust::certs_d_ca_files(std::path::Path::new(base), endpoint) {
+                    let path = path.to_string_lossy().into_owned();
                     if !files.iter().any(|(p, _)| *p == path) {
                         files.push((path, index));
                     }

@@ -30,17 +30,28 @@ pub(super) fn steps(
 ) -> anyhow::Result<Vec<Step>> {
     let mut steps = Vec::new();
     for anchor in anchors {
-        for name in anchor.endpoint.certs_d_names() {
+        for path in ca_files(dir, &anchor.endpoint) {
             steps.push(cert_step(
                 target,
                 vec![anchor.endpoint.clone()],
-                dir.join(name).join(CA_FILE),
+                path,
                 &anchor.pem,
                 different,
             )?);
         }
     }
     Ok(steps)
+}
+
+/// The CA files a certs.d store at `dir` holds for `endpoint`: `dir/<name>/ca.crt` for every
+/// name an image reference may spell it with. `trust`'s plan and the script `rollout
+/// --via marathon|kubernetes` runs both lay files out by this one function.
+pub(crate) fn ca_files(dir: &Path, endpoint: &Endpoint) -> Vec<std::path::PathBuf> {
+    endpoint
+        .certs_d_names()
+        .into_iter()
+        .map(|name| dir.join(name).join(CA_FILE))
+        .collect()
 }
 
 /// One certs.d directory to inspect.

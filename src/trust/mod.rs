@@ -27,7 +27,8 @@
 //! Different::{Keep, Replace, Beside}; beside(path, pem) -> Option<PathBuf>  // --add: ca-<fp>.crt
 //!
 //! DOCKER_CERTS_D, docker_certs_d(&Config), docker_endpoint_dir(&Config, &Endpoint) -> Result<PathBuf>  // where Docker keeps trust (an error when it cannot be resolved inside --root),
-//! docker_ca_file(name) -> String, CONTAINERS_CERTS_D, CERTS_D_CA_FILE  // for x509, probe, rollout, snippet
+//! docker_ca_file(name) -> String, CONTAINERS_CERTS_D  // for x509, probe, rollout, snippet
+//! certs_d_ca_files(dir, &Endpoint) -> Vec<PathBuf>  // a certs.d store's CA files: trust's plan and rollout's script
 //!
 //! // where a CA comes from, and its confirmation (`source`), for `trust` and `rollout`:
 //! obtain_ca(&CaSource, &[Endpoint], deadline) -> Result<Vec<EndpointCa>, SourceError>
@@ -52,7 +53,7 @@ mod source;
 mod system;
 mod tomlca;
 
-pub(crate) use certsd::{Scope, CA_FILE as CERTS_D_CA_FILE};
+pub(crate) use certsd::{ca_files as certs_d_ca_files, Scope};
 pub(crate) use containers::CERTS_D as CONTAINERS_CERTS_D;
 pub(crate) use docker::{
     ca_file as docker_ca_file, certs_d as docker_certs_d, endpoint_dir as docker_endpoint_dir,
