@@ -8,7 +8,7 @@
 //! ring cannot generate RSA keys, so RSA keys come from the RustCrypto `rsa` crate and are
 //! handed to rcgen/ring as PKCS#8 for signing.
 
-use crate::pem::der_tlv;
+use crate::x509::pem::der_tlv;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
@@ -205,7 +205,7 @@ pub(crate) fn load_ca(cert_path: &Path, key_path: &Path) -> Result<SigningCa, Ce
         path: cert_path.to_path_buf(),
         detail,
     };
-    let certs = crate::pem::read_certificates(cert_path)
+    let certs = crate::x509::pem::read_certificates(cert_path)
         .map_err(|e| CertGenError::CaCertFile(e.to_string()))?;
     let [cert_der] = certs.as_slice() else {
         return Err(bad_cert(format!(
@@ -438,7 +438,7 @@ pub(crate) fn read_current_leaf(
         path: cert_path.to_path_buf(),
         detail,
     };
-    let certs = crate::pem::read_certificates(cert_path).map_err(|e| bad(e.to_string()))?;
+    let certs = crate::x509::pem::read_certificates(cert_path).map_err(|e| bad(e.to_string()))?;
     let Some(leaf_der) = certs.first() else {
         return Err(bad(
             "holds no certificate — issue a new pair with `cert --out DIR`".into(),

@@ -15,7 +15,8 @@ use crate::config::{Config, Source, MAX_TIMEOUT};
 use crate::dockerfile;
 use crate::endpoint::Endpoint;
 use crate::trust::Host;
-use crate::{cli, fsutil, pem, plugin, trust, x509};
+use crate::x509::pem;
+use crate::{cli, fsutil, plugin, trust, x509};
 
 /// The Dockerfile lexer, the resolver and the rewrite (the properties are in
 /// `dockerfile/fuzz.rs`, beside the internals they check).

@@ -39,7 +39,6 @@ mod fsutil;
 #[allow(clippy::disallowed_methods)] // builds its scratch trees directly
 pub mod fuzz;
 mod output;
-mod pem;
 mod plugin;
 mod probe;
 mod rollout;

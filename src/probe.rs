@@ -377,7 +377,7 @@ fn from_probe(role: Role, endpoint: &Endpoint, probe: &RegistryProbe) -> Report 
             .chain
             .certs
             .iter()
-            .map(|cert| crate::pem::sha256_fingerprint(cert))
+            .map(|cert| crate::x509::pem::sha256_fingerprint(cert))
             .collect(),
     }
 }

@@ -91,7 +91,7 @@ pub(crate) fn run(
         (Some(cert), Some(key)) => certgen::load_ca(cert, key)?,
         _ => certgen::new_ca(algorithm, now, args.days)?,
     };
-    let ca_pem = crate::pem::to_pem(&ca.cert_der);
+    let ca_pem = crate::x509::pem::to_pem(&ca.cert_der);
     let paths = [
         out.join("ca.crt"),
         out.join("ca.key"),
@@ -128,7 +128,7 @@ pub(crate) fn run(
         }
     }
 
-    let ca_sha256 = crate::pem::sha256_fingerprint(&ca.cert_der);
+    let ca_sha256 = crate::x509::pem::sha256_fingerprint(&ca.cert_der);
     let trust_command = format!(
         "docker dcosreg trust --ca-file {} --fingerprint {ca_sha256}",
         shell_quote(&paths[0].display().to_string())
@@ -198,7 +198,7 @@ fn plan_files(
     ca_pem: &str,
     leaf: &certgen::Leaf,
 ) -> Vec<Planned> {
-    let mut chain = crate::pem::to_pem(&leaf.cert_der);
+    let mut chain = crate::x509::pem::to_pem(&leaf.cert_der);
     chain.push_str(ca_pem);
     let mut plan = vec![Planned {
         unchanged: crate::fsutil::read_file(&paths[0], crate::fsutil::MAX_FILE)

@@ -129,7 +129,7 @@ pub(crate) fn run(
     let reports = match (&args.cert, &args.host) {
         (Some(file), Some(host)) => {
             let endpoint: Endpoint = host.parse().with_context(|| format!("--host {host:?}"))?;
-            let chain = crate::pem::read_certificates(file)?;
+            let chain = crate::x509::pem::read_certificates(file)?;
             let judgement = x509::judge(
                 &chain,
                 &anchors_for(&endpoint),
@@ -468,7 +468,7 @@ struct Inspected {
 }
 
 fn inspect(file: &std::path::Path, printer: &Printer) -> anyhow::Result<ExitStatus> {
-    let chain = crate::pem::read_certificates(file)?;
+    let chain = crate::x509::pem::read_certificates(file)?;
     let now = x509::unix_seconds(SystemTime::now());
     let certificates: Vec<Inspected> = chain
         .iter()

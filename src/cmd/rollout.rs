@@ -203,7 +203,7 @@ fn read_server_cert(args: &RolloutArgs) -> anyhow::Result<Option<rollout::Server
     };
     let cert = read("domain.crt")?;
     let key = read("domain.key")?;
-    let certs = crate::pem::parse_certificates(&cert, &dir.join("domain.crt"))?;
+    let certs = crate::x509::pem::parse_certificates(&cert, &dir.join("domain.crt"))?;
     if certs.is_empty() {
         bail!(
             "--server-cert: {} holds no certificate",
@@ -222,7 +222,7 @@ fn read_server_cert(args: &RolloutArgs) -> anyhow::Result<Option<rollout::Server
     }
     let cert_pem: String = certs
         .iter()
-        .map(|der| crate::pem::to_pem(der.as_ref()))
+        .map(|der| crate::x509::pem::to_pem(der.as_ref()))
         .collect();
     Ok(Some(rollout::ServerCert {
         dir: args.server_cert_path.clone(),

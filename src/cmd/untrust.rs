@@ -36,9 +36,9 @@ pub(crate) fn run(
     let selected = (!targets.is_empty()).then_some(targets.as_slice());
     let only: Option<Vec<String>> = match (&args.ca_file, &args.fingerprint) {
         (Some(file), _) => Some(
-            crate::pem::read_certificates(file)?
+            crate::x509::pem::read_certificates(file)?
                 .iter()
-                .map(|der| crate::pem::sha256_fingerprint(der.as_ref()))
+                .map(|der| crate::x509::pem::sha256_fingerprint(der.as_ref()))
                 .collect(),
         ),
         (None, Some(text)) => Some(trust::parse_fingerprints(text)?),

@@ -277,7 +277,7 @@ fn inspect_ca_file(
         }
     };
     let is_pem = bytes.windows(11).any(|w| w == b"-----BEGIN ");
-    let certs = match crate::pem::parse_certificates(&bytes, path) {
+    let certs = match crate::x509::pem::parse_certificates(&bytes, path) {
         Ok(certs) if is_pem => certs,
         Ok(_) => {
             findings.push(

@@ -48,12 +48,7 @@ pub(crate) struct Entry {
     pub(crate) links: Vec<Link>,
 }
 
-/// A symbolic link as `trust` found it: where it is (as seen from ROOT) and what it held.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Link {
-    pub(crate) path: PathBuf,
-    pub(crate) target: PathBuf,
-}
+pub(crate) use super::system::Link;
 
 fn sha256_hex(bytes: &[u8]) -> String {
     ring::digest::digest(&ring::digest::SHA256, bytes)
@@ -265,10 +260,10 @@ fn fingerprints_of(host: &Host, entry: &Entry) -> Vec<String> {
     };
     match crate::fsutil::read_file(&full, crate::fsutil::MAX_FILE) {
         Ok(bytes) if sha256_hex(&bytes) == entry.sha256 => {
-            crate::pem::parse_certificates(&bytes, &full)
+            crate::x509::pem::parse_certificates(&bytes, &full)
                 .map(|ders| {
                     ders.iter()
-                        .map(|d| crate::pem::sha256_fingerprint(d.as_ref()))
+                        .map(|d| crate::x509::pem::sha256_fingerprint(d.as_ref()))
                         .collect()
                 })
                 .unwrap_or_default()

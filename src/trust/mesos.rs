@@ -30,9 +30,9 @@ pub(crate) fn check(
             different,
         )?);
         let ders =
-            crate::pem::parse_certificates(anchor.pem.as_bytes(), std::path::Path::new("-"))?;
+            crate::x509::pem::parse_certificates(anchor.pem.as_bytes(), std::path::Path::new("-"))?;
         for der in ders {
-            let one = crate::pem::to_pem(der.as_ref());
+            let one = crate::x509::pem::to_pem(der.as_ref());
             if let Some(hash) = subject_hash(der.as_ref()) {
                 let path = hashed_slot(&dir, &hash, &one);
                 steps.push(cert_step(

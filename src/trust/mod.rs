@@ -413,11 +413,11 @@ impl Different {
 /// after its fingerprint (Docker and containers/image read every `*.crt` of a certs.d
 /// directory; the TOML stores list each file).
 pub(crate) fn beside(path: &Path, pem: &str) -> Option<PathBuf> {
-    let der = crate::pem::parse_certificates(pem.as_bytes(), Path::new("-"))
+    let der = crate::x509::pem::parse_certificates(pem.as_bytes(), Path::new("-"))
         .ok()?
         .into_iter()
         .next()?;
-    let tag: String = crate::pem::sha256_fingerprint(der.as_ref())
+    let tag: String = crate::x509::pem::sha256_fingerprint(der.as_ref())
         .replace(':', "")
         .to_ascii_lowercase()
         .chars()
@@ -467,7 +467,7 @@ fn same_certificates(a: &[u8], b: &[u8]) -> bool {
     if a == b {
         return true;
     }
-    let parse = |bytes: &[u8]| crate::pem::parse_certificates(bytes, Path::new("-")).ok();
+    let parse = |bytes: &[u8]| crate::x509::pem::parse_certificates(bytes, Path::new("-")).ok();
     match (parse(a), parse(b)) {
         (Some(x), Some(y)) => x == y,
         _ => false,
@@ -595,7 +595,16 @@ fn preflight(dir: &Path) -> anyhow::Result<()> {
 }
 
 pub(crate) use manifest::{uninstall, Removal};
-pub(crate) use system::prune_links;
+/// After `untrust` removed files: the links the manifest recorded for the system store's
+/// ones, each removed only while it still leads to our file ([`system::prune_links`]).
+pub(crate) fn prune_links(host: &Host, removals: &[Removal]) -> anyhow::Result<()> {
+    let removed: Vec<(&Path, &[system::Link])> = removals
+        .iter()
+        .filter(|r| r.target == Target::System)
+        .map(|r| (r.path.as_path(), r.links.as_slice()))
+        .collect();
+    system::prune_links(host, &removed)
+}
 
 /// A staged root for the stores' unit tests: root's view (`is_root`), the two default
 /// endpoints of the guide, nothing taken from this process's environment.
@@ -654,12 +663,12 @@ mod tests {
     #[test]
     fn same_certificate_in_other_encoding_counts_as_installed() {
         let cert = rcgen::generate_simple_self_signed(vec!["r".into()]).unwrap();
-        let lf = crate::pem::to_pem(cert.cert.der());
+        let lf = crate::x509::pem::to_pem(cert.cert.der());
         let crlf = lf.replace('\n', "\r\n");
         assert!(same_certificates(crlf.as_bytes(), lf.as_bytes()));
         let other = rcgen::generate_simple_self_signed(vec!["r".into()]).unwrap();
         assert!(!same_certificates(
-            crate::pem::to_pem(other.cert.der()).as_bytes(),
+            crate::x509::pem::to_pem(other.cert.der()).as_bytes(),
             lf.as_bytes()
         ));
         assert!(!same_certificates(b"junk", lf.as_bytes()));

@@ -19,8 +19,8 @@ use serde::Serialize;
 
 use crate::endpoint::Endpoint;
 use crate::output::Printer;
-use crate::pem::{self, CertFileError};
 use crate::text::sanitize_line;
+use crate::x509::pem::{self, CertFileError};
 
 /// Where the CA certificates come from.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,9 +7,15 @@
 use std::path::{Component, Path, PathBuf};
 use std::time::SystemTime;
 
-use super::manifest::{Link, Removal};
 use super::running::{self, Restart};
 use super::{cert_step, Anchor, Different, Host, Step, Target};
+
+/// A symbolic link as `trust` found it: where it is (as seen from ROOT) and what it held.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Link {
+    pub(crate) path: PathBuf,
+    pub(crate) target: PathBuf,
+}
 
 const DEBIAN: &str = "/usr/local/share/ca-certificates";
 const RHEL: &str = "/etc/pki/ca-trust/source/anchors";
@@ -195,21 +201,23 @@ fn normalize(path: &Path) -> PathBuf {
 /// would also drop every link someone placed there by hand). Any other link is left alone,
 /// whatever its name: an administrator's, even one named `dcosreg-*` or pointing at our
 /// file, is theirs.
-pub(crate) fn prune_links(host: &Host, removals: &[Removal]) -> anyhow::Result<()> {
+///
+/// `removed`: each removed system-store file (as seen from ROOT) with the links the
+/// manifest recorded for it.
+pub(crate) fn prune_links(host: &Host, removed: &[(&Path, &[Link])]) -> anyhow::Result<()> {
     // Resolved once, an error naming it when it cannot be inside the root (uninstall
     // checked it before removing anything).
     let dir = host.path(LINK_DIR)?;
     // Decided for all first: a `<hash>.0` link leads to our file through `<name>.pem`.
-    let doomed: Vec<PathBuf> = removals
+    let doomed: Vec<PathBuf> = removed
         .iter()
-        .filter(|r| r.target == Target::System)
-        .flat_map(|r| r.links.iter().map(move |link| (r, link)))
-        .filter_map(|(removal, link)| {
+        .flat_map(|(file, links)| links.iter().map(move |link| (*file, link)))
+        .filter_map(|(file, link)| {
             // The link itself, not where it leads (Host::path follows the last component).
             let full = dir.join(link.path.file_name()?);
             let still = crate::fsutil::symlink_metadata(&full).is_ok_and(|m| m.is_symlink())
                 && crate::fsutil::read_link(&full).is_ok_and(|t| t == link.target)
-                && leads_to(host, &full, &removal.path);
+                && leads_to(host, &full, file);
             still.then_some(full)
         })
         .collect();

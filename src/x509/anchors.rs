@@ -16,7 +16,7 @@ use rustls_pki_types::CertificateDer;
 
 use super::cert::Cert;
 use crate::config::Config;
-use crate::pem::CertFileError;
+use crate::x509::pem::CertFileError;
 
 /// Go's `certFiles` for Linux, first found wins.
 const SYSTEM_BUNDLES: &[&str] = &[
@@ -152,7 +152,7 @@ impl Anchors {
     /// no certificate is an input error (exit 2), unlike Go's silent skip; a certificate Go
     /// cannot parse is left out of the pool as Go does, and reported.
     pub(crate) fn from_file(path: &Path) -> Result<Anchors, CertFileError> {
-        let ders = crate::pem::read_certificates(path)?;
+        let ders = crate::x509::pem::read_certificates(path)?;
         let mut anchors = Anchors::default();
         for der in ders {
             match Cert::parse(&der) {

@@ -255,29 +255,6 @@ fn ip_from_bytes(bytes: &[u8]) -> Option<IpAddr> {
     }
 }
 
-/// Go's `net.IP.String()`: IPv4-mapped IPv6 addresses print as dotted quads.
-pub(crate) fn go_ip_string(ip: &IpAddr) -> String {
-    match ip {
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
-            None => v6.to_string(),
-        },
-        IpAddr::V4(v4) => v4.to_string(),
-    }
-}
-
-/// Go's `net.IP.Equal`: an IPv4 address equals its IPv4-mapped IPv6 form.
-pub(crate) fn go_ip_equal(a: &IpAddr, b: &IpAddr) -> bool {
-    let norm = |ip: &IpAddr| match ip {
-        IpAddr::V6(v6) => v6
-            .to_ipv4_mapped()
-            .map(IpAddr::V4)
-            .unwrap_or(IpAddr::V6(*v6)),
-        v4 => *v4,
-    };
-    norm(a) == norm(b)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

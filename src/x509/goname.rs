@@ -8,7 +8,6 @@
 
 use std::net::IpAddr;
 
-use super::parser::Attribute;
 use super::url::Url;
 
 /// `net.ParseIP`: dotted quads without leading zeros, IPv6 without zones.
@@ -207,9 +206,7 @@ pub(crate) fn match_ip_constraint(ip: &[u8], net: &(Vec<u8>, Vec<u8>)) -> bool {
 pub(crate) fn ip_bytes_string(ip: &[u8]) -> String {
     match ip.len() {
         4 => IpAddr::from(<[u8; 4]>::try_from(ip).unwrap_or_default()).to_string(),
-        16 => {
-            super::cert::go_ip_string(&IpAddr::from(<[u8; 16]>::try_from(ip).unwrap_or_default()))
-        }
+        16 => go_ip_string(&IpAddr::from(<[u8; 16]>::try_from(ip).unwrap_or_default())),
         _ => {
             let hex: String = ip.iter().map(|b| format!("{b:02x}")).collect();
             format!("?{hex}")
@@ -230,6 +227,36 @@ const NAMED: &[(&str, &str)] = &[
     ("2.5.4.9", "STREET"),
     ("2.5.4.17", "POSTALCODE"),
 ];
+
+/// One attribute of a Name, decoded as Go decodes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Attribute {
+    pub(crate) oid: String,
+    pub(crate) value: String,
+}
+
+/// Go's `net.IP.String()`: IPv4-mapped IPv6 addresses print as dotted quads.
+pub(crate) fn go_ip_string(ip: &IpAddr) -> String {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => v6.to_string(),
+        },
+        IpAddr::V4(v4) => v4.to_string(),
+    }
+}
+
+/// Go's `net.IP.Equal`: an IPv4 address equals its IPv4-mapped IPv6 form.
+pub(crate) fn go_ip_equal(a: &IpAddr, b: &IpAddr) -> bool {
+    let norm = |ip: &IpAddr| match ip {
+        IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map(IpAddr::V4)
+            .unwrap_or(IpAddr::V6(*v6)),
+        v4 => *v4,
+    };
+    norm(a) == norm(b)
+}
 
 /// `pkix.Name.String()` of a parsed Name: the attributes Go files into named fields are
 /// printed in Go's fixed order (CN before OU before O ... before C), the others after

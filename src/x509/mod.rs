@@ -21,7 +21,8 @@
 //! subject_hash(der: &[u8]) -> Option<String>   // OpenSSL's `<hash>` of a hashed CA directory
 //! unix_seconds(SystemTime) -> i64              // the clock CertSummary's *_unix fields use
 //! chain_links(&[CertificateDer]) -> bool       // each presented cert signed by the next
-//! parse_check(der) -> Result<(), String>       // Go's ParseCertificate verdict: pem.rs's one gate
+//! pem::{read_certificates, parse_certificates, to_pem, sha256_fingerprint, der_tlv, CertFileError}
+//!                                              // certificate files, gated by Go's ParseCertificate
 //! signed_by(child_der, parent_der) -> bool     // Go's CheckSignatureFrom (cert renew)
 //!
 //! HandshakeScheme::from_code(u16) -> Option<HandshakeScheme>   // a TLS SignatureScheme Go knows
@@ -42,6 +43,7 @@ mod goname;
 mod gostr;
 mod isprint;
 mod parser;
+pub(crate) mod pem;
 mod policy;
 mod signature;
 mod subject_hash;
@@ -136,11 +138,11 @@ impl CertSummary {
         CertSummary {
             subject: cert.subject.clone(),
             issuer: cert.issuer.clone(),
-            sha256: crate::pem::sha256_fingerprint(cert.der.as_ref()),
+            sha256: crate::x509::pem::sha256_fingerprint(cert.der.as_ref()),
             not_before: verify::go_rfc3339(&cert.not_before),
             not_after: verify::go_rfc3339(&cert.not_after),
             dns_names: cert.dns_names.clone(),
-            ip_addresses: cert.ip_addresses.iter().map(cert::go_ip_string).collect(),
+            ip_addresses: cert.ip_addresses.iter().map(goname::go_ip_string).collect(),
             is_ca: cert.basic_constraints_valid && cert.is_ca,
             key: cert.key.describe(),
             signature_algorithm: signature::algorithm_name(cert).to_string(),
@@ -157,7 +159,7 @@ impl CertSummary {
             Err(_) => CertSummary {
                 subject: "(unparsable certificate)".into(),
                 issuer: String::new(),
-                sha256: crate::pem::sha256_fingerprint(der.as_ref()),
+                sha256: crate::x509::pem::sha256_fingerprint(der.as_ref()),
                 not_before: String::new(),
                 not_after: String::new(),
                 dns_names: Vec::new(),
@@ -300,14 +302,6 @@ pub(crate) fn chain_links(chain: &[CertificateDer<'_>]) -> bool {
             .windows(2)
             .all(|pair| signature::check_signature_from(&pair[0], &pair[1]).is_ok())
     })
-}
-
-/// Go's `x509.ParseCertificate` on `der`: `Err` with Go's text when Go refuses it. Every
-/// certificate file is accepted or refused by this one parser, the one the judge uses.
-pub(crate) fn parse_check(der: &[u8]) -> Result<(), String> {
-    Cert::parse(&CertificateDer::from(der))
-        .map(|_| ())
-        .map_err(|e| e.0)
 }
 
 /// Go's `child.CheckSignatureFrom(parent)`: `parent` may sign certificates and its key
@@ -477,7 +471,7 @@ mod tests {
     // the ones it can): built by re-encoding one TBS field of an rcgen certificate that
     // is installed as the root, so its own (now broken) signature is never checked. ---
 
-    use crate::pem::der_tlv;
+    use crate::x509::pem::der_tlv;
 
     /// `der` with TBS element `index` (0 = version, 4 = validity, 6 = SPKI) replaced.
     fn replace_tbs_element(der: &[u8], index: usize, element: &[u8]) -> CertificateDer<'static> {

@@ -57,12 +57,7 @@ pub(crate) struct NameConstraints {
     pub(crate) excluded: Subtrees,
 }
 
-/// One attribute of a Name, decoded as Go decodes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Attribute {
-    pub(crate) oid: String,
-    pub(crate) value: String,
-}
+pub(crate) use super::goname::Attribute;
 
 /// What Go's parser extracts from a certificate, as far as verification needs it.
 #[derive(Debug, Clone)]

@@ -2,7 +2,7 @@
 //! (`<hash>.0`, as `openssl rehash` / `c_rehash` make; DC/OS UCR's
 //! `/var/lib/dcos/pki/tls/certs/`).
 
-use crate::pem::der_tlv;
+use crate::x509::pem::der_tlv;
 
 /// OpenSSL's `X509_NAME_hash` (what `openssl x509 -hash` prints): SHA-1 over the
 /// canonical subject, first four bytes little-endian. Canonical (openssl crypto/x509/

@@ -8,8 +8,9 @@
 //! Linux).
 
 use super::anchors::Anchor;
-use super::cert::{go_ip_equal, go_ip_string, Cert};
+use super::cert::Cert;
 use super::goname;
+use super::goname::{go_ip_equal, go_ip_string};
 use super::gostr::go_quote;
 use super::parser::{GoTime, Subtrees};
 use super::signature::check_signature_from;

@@ -89,10 +89,10 @@ pub(super) fn run(args: &CertRenewArgs, printer: &Printer) -> anyhow::Result<Exi
     };
     let old_cert = read(&paths.cert)?;
     let old_key = read(&paths.key)?;
-    let previous_leaf = crate::pem::parse_certificates(&old_cert, &paths.cert)?;
+    let previous_leaf = crate::x509::pem::parse_certificates(&old_cert, &paths.cert)?;
     let previous_sha256 = previous_leaf
         .first()
-        .map(|der| crate::pem::sha256_fingerprint(der))
+        .map(|der| crate::x509::pem::sha256_fingerprint(der))
         .unwrap_or_default();
 
     let key = if args.keep_key {
@@ -146,8 +146,8 @@ pub(super) fn run(args: &CertRenewArgs, printer: &Printer) -> anyhow::Result<Exi
             paths.cert.display()
         );
     }
-    let mut chain = crate::pem::to_pem(&leaf.cert_der);
-    chain.push_str(&crate::pem::to_pem(&ca.cert_der));
+    let mut chain = crate::x509::pem::to_pem(&leaf.cert_der);
+    chain.push_str(&crate::x509::pem::to_pem(&ca.cert_der));
     let new_key = if args.keep_key {
         old_key.clone()
     } else {
@@ -166,7 +166,7 @@ pub(super) fn run(args: &CertRenewArgs, printer: &Printer) -> anyhow::Result<Exi
         prev_key: paths.prev_key.clone(),
         ca_cert: paths.ca_cert.clone(),
         ca_key: paths.ca_key.clone(),
-        ca_sha256: crate::pem::sha256_fingerprint(&ca.cert_der),
+        ca_sha256: crate::x509::pem::sha256_fingerprint(&ca.cert_der),
         ca_not_after: date(ca.not_after),
         key_kept: args.keep_key,
         key_type: match (args.keep_key, current.rsa) {
@@ -182,7 +182,7 @@ pub(super) fn run(args: &CertRenewArgs, printer: &Printer) -> anyhow::Result<Exi
         previous_not_after: date(current.not_after),
         not_after: date(leaf.not_after),
         previous_sha256,
-        sha256: crate::pem::sha256_fingerprint(&leaf.cert_der),
+        sha256: crate::x509::pem::sha256_fingerprint(&leaf.cert_der),
     };
     printer.report(&report, |printer| print_text(printer, &report))?;
     Ok(ExitStatus::Success)

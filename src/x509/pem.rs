@@ -1,6 +1,7 @@
 //! Reading certificates from files: PEM (one or more `CERTIFICATE` blocks) or DER.
 //!
-//! PEM goes through rustls-pki-types' `PemObject` (rustls-pemfile is unmaintained).
+//! PEM goes through rustls-pki-types' `PemObject` (rustls-pemfile is unmaintained); every
+//! certificate is accepted or refused by the judge's own parser (Go's `ParseCertificate`).
 
 use std::path::{Path, PathBuf};
 
@@ -50,7 +51,7 @@ pub(crate) fn parse_certificates(
     }
     if !contains(bytes, b"-----BEGIN") {
         // DER: one certificate that Go's parser (the judge's) takes, nothing after it.
-        return match crate::x509::parse_check(bytes) {
+        return match go_parse(bytes) {
             Ok(()) => Ok(vec![CertificateDer::from(bytes.to_vec())]),
             Err(_) => Err(CertFileError::NotDer { path }),
         };
@@ -72,7 +73,7 @@ pub(crate) fn parse_certificates(
     }
     // The judge's parser is the gate: a file is refused exactly when Go would refuse it.
     for cert in &certs {
-        if let Err(why) = crate::x509::parse_check(cert.as_ref()) {
+        if let Err(why) = go_parse(cert.as_ref()) {
             return Err(CertFileError::BadPem {
                 path,
                 detail: format!(
@@ -83,6 +84,14 @@ pub(crate) fn parse_certificates(
         }
     }
     Ok(certs)
+}
+
+/// Go's `x509.ParseCertificate` on `der` (the judge's parser): `Err` with Go's text when Go
+/// refuses it. Every certificate file is accepted or refused by this one gate.
+fn go_parse(der: &[u8]) -> Result<(), String> {
+    super::cert::Cert::parse(&CertificateDer::from(der))
+        .map(|_| ())
+        .map_err(|e| e.0)
 }
 
 /// PEM text of one certificate, as written to ca.crt files (LF line endings).
