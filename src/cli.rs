@@ -318,8 +318,8 @@ pub(crate) struct TrustArgs {
     pub(crate) source: CaSourceArgs,
     /// Comma-separated targets: docker,containerd,containers,buildkit,mesos,system
     /// [default: those present on this host, always docker]
-    #[arg(long, value_name = "LIST", value_delimiter = ',')]
-    pub(crate) target: Vec<String>,
+    #[arg(long, value_name = "LIST", value_delimiter = ',', ignore_case = true)]
+    pub(crate) target: Vec<crate::trust::Target>,
     /// Replace a different CA file already installed
     #[arg(long, conflicts_with = "add")]
     pub(crate) force: bool,
@@ -341,8 +341,8 @@ pub(crate) struct UntrustArgs {
     #[arg(value_name = "EP")]
     pub(crate) endpoints: Vec<String>,
     /// Comma-separated targets [default: all that trust installed]
-    #[arg(long, value_name = "LIST", value_delimiter = ',')]
-    pub(crate) target: Vec<String>,
+    #[arg(long, value_name = "LIST", value_delimiter = ',', ignore_case = true)]
+    pub(crate) target: Vec<crate::trust::Target>,
     /// Remove only the CA certificates in this PEM (or DER) file (the old CA of a rotation)
     #[arg(long, value_name = "PEM", conflicts_with = "fingerprint")]
     pub(crate) ca_file: Option<PathBuf>,
@@ -564,8 +564,8 @@ pub(crate) struct RolloutArgs {
     #[arg(long, value_name = "FILE")]
     pub(crate) ssh_identity: Option<PathBuf>,
     /// Deadline for one agent, connection and install together; its ssh is killed after it
-    #[arg(long, value_name = "DUR", default_value = "60s")]
-    pub(crate) agent_timeout: String,
+    #[arg(long, value_name = "DUR", default_value = "60s", value_parser = crate::config::parse_timeout)]
+    pub(crate) agent_timeout: std::time::Duration,
     /// Prefix for every path on the agents (for tests); %h is replaced by the agent host
     #[arg(long, value_name = "DIR")]
     pub(crate) remote_root: Option<String>,
@@ -608,8 +608,8 @@ pub(crate) struct RolloutArgs {
     pub(crate) agent_binary: Option<PathBuf>,
     /// Comma-separated targets trust installs on each agent, as trust's --target
     /// (--via ssh) [default: what each agent has, always docker]
-    #[arg(long, value_name = "LIST", value_delimiter = ',')]
-    pub(crate) target: Vec<String>,
+    #[arg(long, value_name = "LIST", value_delimiter = ',', ignore_case = true)]
+    pub(crate) target: Vec<crate::trust::Target>,
     /// Undo trust on every agent through its own manifest (--via ssh)
     #[arg(long, conflicts_with_all = [
         "force", "add", "conntrack_liberal", "credentials_archive", "server_cert",

@@ -660,10 +660,6 @@ fn bad_input_is_a_usage_error_with_nothing_done() {
             vec!["--mesos-url", closed.as_str()],
             "cannot reach the Mesos master",
         ),
-        (
-            vec!["--agent", "h", "--agent-timeout", "soon"],
-            "--agent-timeout",
-        ),
     ] {
         let mut args = base_args(&ca, &root);
         args.extend(strings(&extra));
@@ -677,6 +673,24 @@ fn bad_input_is_a_usage_error_with_nothing_done() {
         );
         assert!(!root.exists());
     }
+    // A duration is parsed with the command line: clap's refusal names the flag and the form.
+    let mut args = base_args(&ca, &root);
+    args.extend(strings(&[
+        "--agent",
+        "h",
+        "--agent-timeout",
+        "soon",
+        "--yes",
+    ]));
+    let out = dcosreg(&args);
+    assert_status(&out, 2);
+    let err = stderr(&out);
+    assert!(
+        err.contains("invalid value 'soon' for '--agent-timeout <DUR>'")
+            && err.contains("use a duration such as 500ms or 2s"),
+        "{err}"
+    );
+    assert!(!root.exists());
 }
 
 /// Run a generated shell command the way the scheduler would, until it prints `done 0`

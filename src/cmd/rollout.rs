@@ -10,7 +10,7 @@ use anyhow::{anyhow, bail};
 use serde::Serialize;
 
 use crate::cli::{RolloutArgs, Via};
-use crate::config::{parse_timeout, Config};
+use crate::config::Config;
 use crate::exit::{ExitStatus, Stop};
 use crate::output::Printer;
 use crate::rollout::{
@@ -29,8 +29,7 @@ pub(crate) fn run(
     if args.parallel == 0 {
         bail!("--parallel 0 would visit no agent — give 1 or more (default 16)");
     }
-    let agent_timeout = parse_timeout(&args.agent_timeout)
-        .map_err(|e| anyhow!("--agent-timeout {:?}: {e}", args.agent_timeout))?;
+    let agent_timeout = args.agent_timeout;
     if let Some(root) = &args.remote_root {
         if !root.starts_with('/') {
             bail!("--remote-root {root:?} is not an absolute path — give a directory like /tmp/agents/%h");
@@ -50,8 +49,6 @@ pub(crate) fn run(
             }
         }
     }
-    // Named wrong here, not on every agent.
-    crate::trust::Target::parse_list(&args.target)?;
     let timeout = config.timeout.value;
     let token = args.auth_token.as_deref().filter(|t| !t.is_empty());
     // The token never travels in cleartext: refused before anything connects.
@@ -334,6 +331,12 @@ struct RolloutJson<'a> {
     summary: Summary,
 }
 
+/// `--target` as trust takes it: `docker,containerd`.
+fn target_list(targets: &[crate::trust::Target]) -> String {
+    let names: Vec<&str> = targets.iter().map(|t| t.name()).collect();
+    names.join(",")
+}
+
 /// `--agent-binary FILE`, or the running binary, once it passed [`AgentBinary::check`].
 fn agent_binary_path(args: &RolloutArgs) -> anyhow::Result<PathBuf> {
     let path = match &args.agent_binary {
@@ -395,7 +398,7 @@ impl SshPlan<'_> {
             &run,
             &self.config.internal.value,
             &self.config.external.value,
-            &args.target,
+            &target_list(&crate::trust::Target::dedup(&args.target)),
         );
         Ok(rollout::script_body(self.payload, &tool, ""))
     }
@@ -406,7 +409,7 @@ impl SshPlan<'_> {
         let target = if args.target.is_empty() {
             String::new()
         } else {
-            format!(" --target {}", args.target.join(","))
+            format!(" --target {}", target_list(&args.target))
         };
         let globals = format!(
             "docker-dcosreg --root {root} --internal {} --external {}",

@@ -26,7 +26,7 @@ pub(crate) fn run(
 ) -> anyhow::Result<ExitStatus> {
     let endpoints = config.endpoints_or_default(&args.endpoints)?;
     let host = Host::from_env(config);
-    let targets = Target::parse_list(&args.target)?;
+    let targets = Target::dedup(&args.target);
     // Another trust/untrust on this root waits: the manifest is read-modify-write.
     let _lock = if args.dry_run {
         None

@@ -152,14 +152,14 @@ pub(crate) fn script_part(
     run: &AgentRun<'_>,
     internal: &Endpoint,
     external: &Endpoint,
-    targets: &[String],
+    targets: &str,
 ) -> String {
     let mut s = binary.unpack();
     let globals = common(internal, external);
     let target = if targets.is_empty() {
         String::new()
     } else {
-        format!(" --target {}", shell_quote(&targets.join(",")))
+        format!(" --target {}", shell_quote(targets))
     };
     match run {
         AgentRun::Trust { bundles, different } => {

@@ -16,7 +16,7 @@
 //! normalize_root(&str) -> String                 // --agent-root as the script takes it
 //! script_prelude(root_expr, live_sysctl) + script_body(&Payload, trust_part, tail)  // the POSIX sh script
 //! AgentBinary::load(path); AgentRun::{Trust { bundles, different }, Untrust}
-//! agent_script_part(&AgentBinary, &AgentRun, internal, external, targets) -> String  // --via ssh's trust_part
+//! agent_script_part(&AgentBinary, &AgentRun, internal, external, targets: "docker,…") -> String  // --via ssh's trust_part
 //! SshSettings { .. }; ssh_install(&SshSettings, host, &[Arc<str>], Job) -> AgentReport  // Job::{Install, Untrust}
 //! fan_out(items, parallel, job, done) -> Vec<AgentReport>   // N agents at a time
 //! marathon_app(&Payload, agents) -> Value; marathon_deploy(url, token, &trust, &app, timeout); MARATHON_APP_ID

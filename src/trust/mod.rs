@@ -15,8 +15,8 @@
 //! # API (for `trust`, `untrust`, `doctor`, `rollout`, and the paths for `check`, `endpoint`, `snippet`)
 //! ```text
 //! Host::from_env(&Config) -> Host                       // --root, uid, XDG directories
-//! select_targets(&Host, given: &[String]) -> Result<Vec<Target>, UnknownTarget>
-//! Target::{ALL, name, parse_list, detect}               // docker,containerd,containers,buildkit,mesos,system
+//! select_targets(&Host, given: &[Target]) -> Vec<Target>   // given (each once), else what is here
+//! Target::{ALL, name, dedup, detect} (clap ValueEnum)               // docker,containerd,containers,buildkit,mesos,system
 //! Target::check(&Host, &[Anchor], force) -> Result<Vec<Step>>   // the install plan, reads only
 //! install(&Host, &[Step]) -> Result<()>                 // manifest first, then atomic writes
 //! uninstall(&Host, endpoints, targets, dry_run) -> Result<Vec<Removal>>
@@ -76,9 +76,22 @@ use crate::config::Config;
 use crate::endpoint::Endpoint;
 use crate::finding::{Finding, Fixes};
 
-/// A trust store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// A trust store; on the command line `--target LIST` (comma-separated, any case).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
+#[value(rename_all = "lowercase")]
 pub(crate) enum Target {
     Docker,
     Containerd,
@@ -93,10 +106,6 @@ impl fmt::Display for Target {
         f.write_str(self.name())
     }
 }
-
-#[derive(Debug, thiserror::Error)]
-#[error("unknown target {0:?} — use a comma-separated list of docker,containerd,containers,buildkit,mesos,system")]
-pub(crate) struct UnknownTarget(String);
 
 impl Target {
     pub(crate) const ALL: [Target; 6] = [
@@ -119,19 +128,15 @@ impl Target {
         }
     }
 
-    /// `--target` values; empty input means "not given".
-    pub(crate) fn parse_list(names: &[String]) -> Result<Vec<Target>, UnknownTarget> {
+    /// `--target` as given, each once, in order; empty means "not given".
+    pub(crate) fn dedup(given: &[Target]) -> Vec<Target> {
         let mut out = Vec::new();
-        for name in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
-            let target = Target::ALL
-                .into_iter()
-                .find(|t| t.name().eq_ignore_ascii_case(name))
-                .ok_or_else(|| UnknownTarget(name.to_string()))?;
-            if !out.contains(&target) {
-                out.push(target);
+        for target in given {
+            if !out.contains(target) {
+                out.push(*target);
             }
         }
-        Ok(out)
+        out
     }
 
     /// Whether this store is present on the host. Docker always counts: it is the product
@@ -234,12 +239,12 @@ impl Target {
 }
 
 /// The targets to use: `--target`, else those detected plus docker.
-pub(crate) fn select_targets(host: &Host, given: &[String]) -> Result<Vec<Target>, UnknownTarget> {
-    let named = Target::parse_list(given)?;
+pub(crate) fn select_targets(host: &Host, given: &[Target]) -> Vec<Target> {
+    let named = Target::dedup(given);
     if !named.is_empty() {
-        return Ok(named);
+        return named;
     }
-    Ok(Target::ALL.into_iter().filter(|t| t.detect(host)).collect())
+    Target::ALL.into_iter().filter(|t| t.detect(host)).collect()
 }
 
 /// The machine we install on: paths under `--root`, and who we run as.
@@ -652,12 +657,25 @@ mod tests {
 
     #[test]
     fn target_lists_parse() {
+        use clap::ValueEnum;
+        let parse = |name: &str| Target::from_str(name, true);
+        let given: Vec<Target> = ["docker", "Containerd", "docker"]
+            .into_iter()
+            .map(|n| parse(n).unwrap())
+            .collect();
         assert_eq!(
-            Target::parse_list(&["docker".into(), "Containerd".into(), "docker".into()]).unwrap(),
+            Target::dedup(&given),
             vec![Target::Docker, Target::Containerd]
         );
-        assert!(Target::parse_list(&["dockerd".into()]).is_err());
-        assert!(Target::parse_list(&[]).unwrap().is_empty());
+        assert!(parse("dockerd").is_err());
+        assert!(Target::dedup(&[]).is_empty());
+        for target in Target::ALL {
+            assert_eq!(
+                parse(target.name()),
+                Ok(target),
+                "the JSON name is the flag's"
+            );
+        }
     }
 
     #[test]
