@@ -37,6 +37,8 @@ pub(crate) enum Language {
     Yaml,
     Toml,
     Json,
+    /// A Jenkinsfile (declarative pipeline).
+    Groovy,
 }
 
 /// One paste-able block.
@@ -100,7 +102,8 @@ impl Context {
 
 /// The config.json a CI job writes so that Docker asks `docker-credential-dcosreg` for
 /// every registry name; the job's secret variables `DCOSREG_USERNAME` and
-/// `DCOSREG_PASSWORD` (or `DCOSREG_PASSWORD_FILE`) then answer with nothing stored.
+/// `DCOSREG_PASSWORD` (or `DCOSREG_PASSWORD_FILE`) then answer with nothing stored. Only
+/// for an agent that has the helper: `snippet jenkins`'s agent image installs it.
 pub(crate) fn cred_helpers_json(context: &Context) -> String {
     let entries: Vec<String> = context
         .registry_names()
