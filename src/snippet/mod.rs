@@ -137,12 +137,14 @@ pub(crate) const KINDS: &[Kind] = &[
     },
     Kind {
         name: "jenkins",
-        description: "Jenkins: Mesos plugin (JCasC) volumes, Kubernetes pod template, docker agent",
+        description:
+            "Jenkins: agent image with the docker CLI, Mesos plugin (JCasC), Kubernetes pod template, Jenkinsfile login",
         build: jenkins::build,
     },
     Kind {
         name: "gitlab-runner",
-        description: "GitLab Runner config.toml [runners.docker] volumes",
+        description:
+            "GitLab Runner config.toml volumes, .gitlab-ci.yml login and TLS docker:dind, DOCKER_AUTH_CONFIG",
         build: gitlab_runner::build,
     },
     Kind {
