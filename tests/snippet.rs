@@ -166,9 +166,21 @@ fn jenkins_mesos_kubernetes_and_docker_agents_mount_certs_d() {
         "{volumes:?}"
     );
     assert_eq!(template["containerInfo"]["type"], "DOCKER");
+    assert_eq!(
+        template["containerInfo"]["dockerImage"], "dcosreg-jenkins-agent",
+        "the image the agent section builds: jenkins/inbound-agent has no docker CLI"
+    );
     assert_pod_mounts_certs_d(&yaml(&yamls[1].1), "docker");
     let calls = docker_invocations(&sections(&snippet, "shell")[0].1);
-    assert_certs_d_ro_mount(&calls[0]);
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert_eq!(
+        calls[0][..4],
+        ["build", "-t", "dcosreg-jenkins-agent", "-f"],
+        "{calls:?}"
+    );
+    assert_eq!(calls[1][0], "run");
+    assert_eq!(calls[1].last().unwrap(), "dcosreg-jenkins-agent");
+    assert_certs_d_ro_mount(&calls[1]);
 }
 
 #[test]
@@ -633,26 +645,159 @@ fn dcos_credentials_fetch_pull_config_and_cluster_config_name_every_spelling() {
     assert!(ship.contains("rollout --credentials-archive"));
 }
 
+/// The `docker` calls of `script` (run by bash with `docker` a function, see
+/// [`docker_invocations`]), with `env` set.
+fn docker_invocations_with(script: &str, env: &[(&str, &str)]) -> Vec<Vec<String>> {
+    let exports: String = env
+        .iter()
+        .map(|(k, v)| format!("export {k}={}\n", shell_single(v)))
+        .collect();
+    docker_invocations(&format!("{exports}{script}"))
+}
+
+fn shell_single(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// `docker login --username alice --password-stdin NAME`, one per spelling, in order.
+fn logins(names: &[&str]) -> Vec<Vec<String>> {
+    names
+        .iter()
+        .map(|name| {
+            ["login", "--username", "alice", "--password-stdin", name]
+                .map(String::from)
+                .to_vec()
+        })
+        .collect()
+}
+
+/// Issue 30: the CI jobs log in the way each CI system does it. GitLab: masked variables,
+/// `docker login --password-stdin` for every spelling in the job's `before_script`,
+/// `docker:dind` with GitLab's TLS variables and `/certs/client` shared through
+/// config.toml, `DOCKER_AUTH_CONFIG` (auths for every spelling) for the runner's own pulls,
+/// and no credential helper (docker:cli is musl). Jenkins: `withCredentials` around the one
+/// `sh` step that logs in every spelling; the helper's config.json only for the agent image
+/// that installs it from the release tarball, configured for the endpoints.
 #[test]
-fn jenkins_and_gitlab_jobs_point_every_spelling_at_the_helper() {
-    for kind in ["jenkins", "gitlab-runner"] {
-        let snippet = snippet_json(kind, "10.9.0.1", "10.9.1.50:5000");
-        let json = sections(&snippet, "json");
-        let config: Value = serde_json::from_str(&json[0].1).expect("JSON");
-        for name in ["10.9.0.1", "10.9.0.1:443", "10.9.1.50:5000"] {
-            assert_eq!(config["credHelpers"][name], "dcosreg", "{kind}");
-        }
-        let all: String = snippet["sections"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| s["content"].as_str().unwrap())
-            .collect();
+fn jenkins_and_gitlab_jobs_log_in_every_spelling_their_ci_s_way() {
+    let names = ["10.9.0.1", "10.9.0.1:443", "10.9.1.50:5000"];
+
+    let gitlab = snippet_json("gitlab-runner", "10.9.0.1", "10.9.1.50:5000");
+    let all: String = gitlab["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["content"].as_str().unwrap())
+        .collect();
+    assert!(
+        !all.contains("credHelpers") && !all.contains("\"dcosreg\""),
+        "{all}"
+    );
+    let config = toml_value(&sections(&gitlab, "toml")[0].1);
+    let volumes = config["runners"][0]["docker"]["volumes"]
+        .as_array()
+        .unwrap();
+    assert!(volumes.iter().any(|v| v == "/certs/client"), "{volumes:?}");
+    let auth: Value = serde_json::from_str(&sections(&gitlab, "json")[0].1).expect("JSON");
+    let keys: Vec<&String> = auth["auths"].as_object().unwrap().keys().collect();
+    assert_eq!(keys, names, "DOCKER_AUTH_CONFIG names every spelling");
+    let job = yaml(&sections(&gitlab, "yaml")[0].1);
+    let build = &job["build"];
+    assert_eq!(build["image"], "docker:cli");
+    assert_eq!(build["services"][0], "docker:dind");
+    let variables = &build["variables"];
+    assert_eq!(variables["DOCKER_TLS_CERTDIR"], "/certs");
+    assert_eq!(variables["DOCKER_HOST"], "tcp://docker:2376");
+    assert_eq!(variables["DOCKER_TLS_VERIFY"], 1);
+    assert_eq!(variables["DOCKER_CERT_PATH"], "/certs/client");
+    let before: Vec<&str> = build["before_script"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    let env = [("REGISTRY_USER", "alice"), ("REGISTRY_PASSWORD", "pw")];
+    assert_eq!(
+        docker_invocations_with(&before.join("\n"), &env),
+        logins(&names)
+    );
+    assert!(before
+        .iter()
+        .all(|l| l.starts_with("printf '%s' \"$REGISTRY_PASSWORD\" | docker login ")));
+
+    let jenkins = snippet_json("jenkins", "10.9.0.1", "10.9.1.50:5000");
+    let helpers: Value = serde_json::from_str(&sections(&jenkins, "json")[0].1).expect("JSON");
+    for name in names {
+        assert_eq!(helpers["credHelpers"][name], "dcosreg");
+    }
+    let agent = &sections(&jenkins, "shell")[0].1;
+    let version = env!("CARGO_PKG_VERSION");
+    for line in [
+        "FROM jenkins/inbound-agent\n".to_string(),
+        "COPY --from=docker-cli /usr/local/bin/docker /usr/local/bin/docker\n".to_string(),
+        format!("ADD docker-dcosreg-{version}-x86_64-linux-gnu.tar.gz /opt/\n"),
+        format!("ENV PATH=/opt/docker-dcosreg-{version}-x86_64-linux-gnu:$PATH"),
+        "DCOSREG_INTERNAL=10.9.0.1:443 DCOSREG_EXTERNAL=10.9.1.50:5000\n".to_string(),
+    ] {
+        assert!(agent.contains(&line), "{line:?} not in\n{agent}");
+    }
+    let (_, text) = &sections(&jenkins, "groovy")[0];
+    let file = support::jenkinsfile::parse(text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(file.argument("credentialsId"), Some("dcos-registry"));
+    let user = file.argument("usernameVariable").expect("usernameVariable");
+    let password = file.argument("passwordVariable").expect("passwordVariable");
+    let inside: Vec<_> = file
+        .steps
+        .iter()
+        .filter(|s| s.inside("withCredentials"))
+        .collect();
+    assert_eq!(inside.len(), 1, "{text}");
+    let env = [(user, "alice"), (password, "pw")];
+    assert_eq!(
+        docker_invocations_with(&inside[0].script, &env),
+        logins(&names)
+    );
+    for step in file.steps.iter().filter(|s| !s.inside("withCredentials")) {
         assert!(
-            all.contains("DCOSREG_USERNAME") && all.contains("DCOSREG_PASSWORD"),
-            "{kind}"
+            !step.script.contains(password),
+            "the secret outside withCredentials: {}",
+            step.script
         );
     }
+}
+
+/// The reader the Jenkinsfile tests use: steps with their blocks, environment, named
+/// arguments, Groovy escapes; broken files are errors.
+#[test]
+fn the_jenkinsfile_reader_finds_steps_and_rejects_broken_files() {
+    use support::jenkinsfile::parse;
+    let file = parse(concat!(
+        "// c\npipeline {\n  environment {\n    A = 'x'\n    B = \"${env.W}/y\"\n  }\n",
+        "  stages { stage('s') { steps {\n",
+        "    withCredentials([usernamePassword(credentialsId: 'id',\n",
+        "      usernameVariable: 'U')]) {\n",
+        "      sh '''\n echo \"$U\" 'q'\n'''\n    }\n",
+        "    sh 'a \\'b\\''\n  } } }\n}\n",
+    ))
+    .unwrap();
+    assert_eq!(file.steps.len(), 2);
+    assert!(file.steps[0].inside("withCredentials"));
+    assert!(!file.steps[1].inside("withCredentials"));
+    assert_eq!(file.steps[0].script, "\n echo \"$U\" 'q'\n");
+    assert_eq!(file.steps[1].script, "a 'b'");
+    assert_eq!(file.argument("usernameVariable"), Some("U"));
+    let env = file.resolved_environment(&[("W".into(), "/w".into())]);
+    assert_eq!(
+        env,
+        [
+            ("A".to_string(), "x".to_string()),
+            ("B".to_string(), "/w/y".to_string())
+        ]
+    );
+    assert!(parse("pipeline { stages {").is_err());
+    assert!(parse("sh 'x").is_err());
+    assert!(parse("a(]").is_err());
+    assert!(parse("/* open").is_err());
 }
 
 /// `snippet expiry`: the shell sections parse, they run `check --textfile` for the
@@ -777,6 +922,23 @@ fn every_section_alone_parses_in_its_format() {
                 "json" => {
                     serde_json::from_str::<Value>(&text)
                         .unwrap_or_else(|e| panic!("snippet {kind} {id}: not JSON ({e}):\n{text}"));
+                }
+                "groovy" => {
+                    let file = support::jenkinsfile::parse(&text).unwrap_or_else(|e| {
+                        panic!("snippet {kind} {id}: not a Jenkinsfile ({e}):\n{text}")
+                    });
+                    assert!(!file.steps.is_empty(), "snippet {kind} {id}: no sh step");
+                    for step in &file.steps {
+                        let check = Command::new("bash")
+                            .args(["-n", "-c", &step.script])
+                            .output()
+                            .expect("bash -n");
+                        assert_status_for(
+                            &check,
+                            0,
+                            format_args!("bash -n: snippet {kind} {id}: {}", step.script),
+                        );
+                    }
                 }
                 other => panic!("snippet {kind} {id}: unknown format {other}"),
             }

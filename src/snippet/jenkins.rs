@@ -3,13 +3,35 @@
 //! host's certs.d. Three ways Jenkins starts them: the Mesos plugin (configured here as
 //! JCasC, field names from the plugin's `MesosAgentSpecTemplate.ContainerInfo.Volume`),
 //! the Kubernetes plugin (a pod template), and a plain `docker run` agent.
+//!
+//! `jenkins/inbound-agent` (Debian, glibc) has no docker CLI, so the `agent` section builds
+//! an agent image that adds the static one from `docker:cli` and this tool from the release
+//! tarball (its glibc-2.17 build runs there), for the credential helper the `job-config`
+//! section names. The Jenkinsfile needs only the docker CLI: `withCredentials` binds the
+//! registry login for the one `sh` step that runs `docker login --password-stdin` for every
+//! spelling of both endpoints.
 
-use super::{cred_helpers_json, quote, Context, Language, Section, Snippet, DOCKER_CERTS_D};
+use super::{
+    cred_helpers_json, quote, shell_quote, Context, Language, Section, Snippet, DOCKER_CERTS_D,
+};
+
+/// The agent image the `agent` section builds and the Mesos template runs.
+const AGENT_IMAGE: &str = "dcosreg-jenkins-agent";
+
+/// The release tarball `./dist.sh` writes, and the directory it unpacks to.
+fn release_dir() -> String {
+    format!(
+        "docker-dcosreg-{}-x86_64-linux-gnu",
+        env!("CARGO_PKG_VERSION")
+    )
+}
 
 pub(super) fn build(context: &Context) -> Snippet {
     let certs_d = quote(DOCKER_CERTS_D);
     let mesos = format!(
         r#"# Merge into the mesos cloud of your jenkins.yaml (Configuration as Code).
+# {AGENT_IMAGE}: the agent section's image (jenkins/inbound-agent has no docker CLI); build it
+# on every agent, or push it where the agents pull from.
 jenkins:
   clouds:
     - mesos:
@@ -25,7 +47,7 @@ jenkins:
             agentCommandStyle: Linux
             containerInfo:
               type: "DOCKER"
-              dockerImage: "jenkins/inbound-agent:latest"
+              dockerImage: "{AGENT_IMAGE}"
               networking: HOST
               dockerPrivilegedMode: false
               dockerForcePullImage: false
@@ -41,6 +63,8 @@ jenkins:
     );
     let pod = format!(
         r#"# Kubernetes plugin: paste as the pod template's raw YAML (podTemplate(yaml: ...)).
+# Run the docker steps in this container (container('docker') {{ sh ... }}): docker:dind
+# has the docker CLI and its own daemon, which reads the node's certs.d mounted below.
 apiVersion: v1
 kind: Pod
 spec:
@@ -66,30 +90,81 @@ spec:
 "#,
         registry = quote(&context.internal.reference_host()),
     );
+    let release = release_dir();
     let agent = format!(
-        "# An inbound agent started by hand; JENKINS_URL, JENKINS_SECRET and JENKINS_AGENT_NAME\n\
-         # come from the node's page in Jenkins.\n\
+        "# jenkins/inbound-agent (Debian, glibc) has no docker CLI: this agent image adds the static\n\
+         # one from docker:cli, and docker-dcosreg with its credential-helper link from the release\n\
+         # tarball (glibc 2.17 and newer), configured for this registry. Run it where\n\
+         # {release}.tar.gz is.\n\
+         docker build -t {AGENT_IMAGE} -f - . <<'DOCKERFILE'\n\
+         FROM docker:cli AS docker-cli\n\
+         FROM jenkins/inbound-agent\n\
+         COPY --from=docker-cli /usr/local/bin/docker /usr/local/bin/docker\n\
+         ADD {release}.tar.gz /opt/\n\
+         ENV PATH=/opt/{release}:$PATH \\\n    \
+         DCOSREG_INTERNAL={internal} DCOSREG_EXTERNAL={external}\n\
+         DOCKERFILE\n\
+         # An inbound agent started by hand; JENKINS_URL, JENKINS_SECRET and JENKINS_AGENT_NAME\n\
+         # come from the node's page in Jenkins. It runs as the user jenkins: --group-add gives\n\
+         # it the host's docker.sock.\n\
          docker run -d --name jenkins-agent \\\n  \
          -e JENKINS_URL -e JENKINS_SECRET -e JENKINS_AGENT_NAME \\\n  \
+         --group-add \"$(stat -c %g /var/run/docker.sock)\" \\\n  \
          -v /var/run/docker.sock:/var/run/docker.sock \\\n  \
          -v {DOCKER_CERTS_D}:{DOCKER_CERTS_D}:ro \\\n  \
-         jenkins/inbound-agent\n"
+         {AGENT_IMAGE}\n",
+        internal = context.internal.host_port(),
+        external = context.external.host_port(),
     );
     let helpers = cred_helpers_json(context);
-    let login = format!(
-        "# Jenkinsfile: bind a \"Username with password\" credential (id dcos-registry) to the\n\
-         # variables docker-credential-dcosreg reads; nothing is stored on the agent:\n\
-         #   withCredentials([usernamePassword(credentialsId: 'dcos-registry',\n\
-         #       usernameVariable: 'DCOSREG_USERNAME', passwordVariable: 'DCOSREG_PASSWORD')]) {{\n\
-         #     sh(script: '...this script...')\n\
-         #   }}\n\
-         # The agent needs docker-credential-dcosreg on PATH (install.sh, or the binary copied\n\
-         # under that name).\n\
-         export DOCKER_CONFIG=\"${{WORKSPACE:-$PWD}}/.docker\"\n\
-         mkdir -p \"$DOCKER_CONFIG\"\n\
-         cat > \"$DOCKER_CONFIG/config.json\" <<'JSON'\n{helpers}JSON\n\
-         docker pull {image}\n",
-        image = super::shell_quote(&format!("{}/my-app:1", context.internal.reference_host())),
+    let logins: String = context
+        .registry_names()
+        .into_iter()
+        .map(|(name, _)| {
+            format!(
+                "            printf '%s' \"$REGISTRY_PASSWORD\" | docker login --username \"$REGISTRY_USER\" --password-stdin {}\n",
+                shell_quote(&name)
+            )
+        })
+        .collect();
+    let jenkinsfile = format!(
+        r#"// Jenkinsfile (declarative). The login is a "Username with password" credential with the
+// id dcos-registry (Manage Jenkins > Credentials), bound for the login step only; the agent
+// (label docker: the mesos-jcasc or agent section's image) has the docker CLI.
+pipeline {{
+  agent {{ label 'docker' }}
+  environment {{
+    REGISTRY = {registry}
+    // docker login writes this build's config.json in its workspace, not in ~/.docker.
+    DOCKER_CONFIG = "${{env.WORKSPACE}}/.docker"
+  }}
+  stages {{
+    stage('Registry login') {{
+      steps {{
+        withCredentials([usernamePassword(credentialsId: 'dcos-registry',
+            usernameVariable: 'REGISTRY_USER', passwordVariable: 'REGISTRY_PASSWORD')]) {{
+          // Single quotes: the shell reads the secret from its environment, Groovy never
+          // interpolates it. Every spelling of both endpoints: Docker looks credentials up
+          // by the name the image reference uses.
+          sh '''
+{logins}          '''
+        }}
+      }}
+    }}
+    stage('Pull') {{
+      steps {{
+        sh 'docker pull "$REGISTRY/my-app:1"'
+      }}
+    }}
+  }}
+  post {{
+    always {{
+      sh 'rm -rf "$DOCKER_CONFIG"'
+    }}
+  }}
+}}
+"#,
+        registry = groovy_quote(&context.internal.reference_host()),
     );
     Snippet {
         kind: "jenkins",
@@ -108,25 +183,42 @@ spec:
             },
             Section {
                 id: "agent",
-                title: "docker run: a Jenkins agent".into(),
+                title: "docker build and run: a Jenkins agent with the docker CLI and the credential helper".into(),
                 format: Language::Shell,
                 content: agent,
             },
             Section {
                 id: "job-config",
-                title: "CI job credentials: the job's config.json (credHelpers)".into(),
+                title: "Without docker login: the job's config.json (credHelpers) for the agent image, with withCredentials binding DCOSREG_USERNAME and DCOSREG_PASSWORD".into(),
                 format: Language::Json,
                 content: helpers,
             },
             Section {
                 id: "jenkinsfile",
-                title: "CI job credentials: Jenkinsfile sh step with the login as secret variables".into(),
-                format: Language::Shell,
-                content: login,
+                title: "Jenkinsfile: withCredentials and docker login --password-stdin for every spelling".into(),
+                format: Language::Groovy,
+                content: jenkinsfile,
             },
         ],
         notes: vec![
             "with the host's docker.sock the host daemon pulls and pushes (it already reads the host's certs.d); the certs.d mount serves tools in the agent that verify TLS themselves (buildx, skopeo, a DinD daemon)".into(),
+            format!("images: {AGENT_IMAGE} is jenkins/inbound-agent plus the docker CLI of docker:cli and docker-dcosreg; the Kubernetes pod's docker:dind has the docker CLI itself"),
         ],
+    }
+}
+
+/// A Groovy single-quoted string (no interpolation): `\` and `'` escaped.
+fn groovy_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groovy_strings_escape_quotes_and_backslashes() {
+        assert_eq!(groovy_quote("192.168.0.1"), "'192.168.0.1'");
+        assert_eq!(groovy_quote(r"it's a\b"), r"'it\'s a\\b'");
     }
 }

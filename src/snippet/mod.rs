@@ -37,6 +37,8 @@ pub(crate) enum Language {
     Yaml,
     Toml,
     Json,
+    /// A Jenkinsfile (declarative pipeline).
+    Groovy,
 }
 
 /// One paste-able block.
@@ -100,7 +102,8 @@ impl Context {
 
 /// The config.json a CI job writes so that Docker asks `docker-credential-dcosreg` for
 /// every registry name; the job's secret variables `DCOSREG_USERNAME` and
-/// `DCOSREG_PASSWORD` (or `DCOSREG_PASSWORD_FILE`) then answer with nothing stored.
+/// `DCOSREG_PASSWORD` (or `DCOSREG_PASSWORD_FILE`) then answer with nothing stored. Only
+/// for an agent that has the helper: `snippet jenkins`'s agent image installs it.
 pub(crate) fn cred_helpers_json(context: &Context) -> String {
     let entries: Vec<String> = context
         .registry_names()
@@ -134,12 +137,14 @@ pub(crate) const KINDS: &[Kind] = &[
     },
     Kind {
         name: "jenkins",
-        description: "Jenkins: Mesos plugin (JCasC) volumes, Kubernetes pod template, docker agent",
+        description:
+            "Jenkins: agent image with the docker CLI, Mesos plugin (JCasC), Kubernetes pod template, Jenkinsfile login",
         build: jenkins::build,
     },
     Kind {
         name: "gitlab-runner",
-        description: "GitLab Runner config.toml [runners.docker] volumes",
+        description:
+            "GitLab Runner config.toml volumes, .gitlab-ci.yml login and TLS docker:dind, DOCKER_AUTH_CONFIG",
         build: gitlab_runner::build,
     },
     Kind {

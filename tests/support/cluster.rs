@@ -154,6 +154,11 @@ impl Cluster {
         format!("{}:5000", self.ip)
     }
 
+    /// The three spellings of the one registry: `IP`, `IP:443`, `IP:5000`.
+    pub fn spellings(&self) -> [String; 3] {
+        [self.vip(), format!("{}:443", self.ip), self.mlb()]
+    }
+
     pub fn docker_config(&self) -> PathBuf {
         self.home.join(".docker")
     }

@@ -16,6 +16,7 @@
 pub mod certs;
 pub mod cluster;
 pub mod impostor;
+pub mod jenkinsfile;
 pub mod oracle;
 pub mod peers;
 mod run;
