@@ -97,104 +97,117 @@ impl Overrides {
     }
 }
 
-impl Config {
-    pub(crate) fn resolve(global: &Overrides) -> anyhow::Result<Config> {
-        let (file, config_file) = load_file(global.config.as_deref(), global.is_env("config"))?;
-        let origin = |id: &str, env: &'static str| {
-            if global.is_env(id) {
-                Source::Env(env)
-            } else {
-                Source::Flag
-            }
-        };
-        let file_source = || Source::File(config_file.clone().unwrap_or_default());
+/// Where each setting comes from, first found wins: the command line (or its environment
+/// variable), the config file, the built-in default.
+struct Layers<'a> {
+    global: &'a Overrides,
+    file: &'a FileConfig,
+    config_file: &'a Option<PathBuf>,
+}
 
-        let pick = |flag: &Option<String>,
-                    id: &str,
-                    env: &'static str,
-                    from_file: &Option<String>,
-                    default: &str| match (flag, from_file) {
-            (Some(v), _) => (v.clone(), origin(id, env)),
-            (None, Some(v)) => (v.clone(), file_source()),
+impl Layers<'_> {
+    /// A flag's source: its environment variable `env` when that is where clap found it.
+    fn origin(&self, id: &str, env: &'static str) -> Source {
+        if self.global.is_env(id) {
+            Source::Env(env)
+        } else {
+            Source::Flag
+        }
+    }
+
+    fn file_source(&self) -> Source {
+        Source::File(self.config_file.clone().unwrap_or_default())
+    }
+
+    /// The text of setting `id` and where it came from; `parse` reads it, naming the source
+    /// in its error.
+    fn setting<T>(
+        &self,
+        (flag, from_file): (&Option<String>, &Option<String>),
+        (id, env, default): (&'static str, &'static str, &str),
+        parse: impl Fn(&str, &Source) -> anyhow::Result<T>,
+    ) -> anyhow::Result<Setting<T>> {
+        let (text, source) = match (flag, from_file) {
+            (Some(v), _) => (v.clone(), self.origin(id, env)),
+            (None, Some(v)) => (v.clone(), self.file_source()),
             (None, None) => (default.to_string(), Source::Default),
         };
+        let value = parse(&text, &source)?;
+        Ok(Setting { value, source })
+    }
 
-        let endpoint = |(text, source): (String, Source), what: &str| {
+    /// `--internal`/`--external` (`which`), with their variable and default.
+    fn endpoint(
+        &self,
+        values: (&Option<String>, &Option<String>),
+        which: (&'static str, &'static str, &str),
+    ) -> anyhow::Result<Setting<Endpoint>> {
+        let name = which.0;
+        self.setting(values, which, |text, source| {
             text.parse::<Endpoint>()
-                .map(|value| Setting {
-                    value,
-                    source: source.clone(),
-                })
-                .map_err(|e| anyhow!("{what} endpoint from {source}: {e}"))
-        };
-        let internal = endpoint(
-            pick(
-                &global.internal,
-                "internal",
-                "DCOSREG_INTERNAL",
-                &file.internal,
-                DEFAULT_INTERNAL,
-            ),
-            "internal",
-        )?;
-        let external = endpoint(
-            pick(
-                &global.external,
-                "external",
-                "DCOSREG_EXTERNAL",
-                &file.external,
-                DEFAULT_EXTERNAL,
-            ),
-            "external",
-        )?;
+                .map_err(|e| anyhow!("{name} endpoint from {source}: {e}"))
+        })
+    }
 
-        let (timeout_text, timeout_source) = pick(
-            &global.timeout,
-            "timeout",
-            "DCOSREG_TIMEOUT",
-            &file.timeout,
-            DEFAULT_TIMEOUT,
-        );
-        let timeout = parse_timeout(&timeout_text)
-            .map_err(|e| anyhow!("timeout {timeout_text:?} from {timeout_source}: {e}"))?;
-
-        let (delay_text, delay_source) = pick(
-            &global.fallback_delay,
-            "fallback_delay",
-            "DCOSREG_FALLBACK_DELAY",
-            &file.fallback_delay,
-            DEFAULT_FALLBACK_DELAY,
-        );
-        let fallback_delay = parse_delay(&delay_text)
-            .map_err(|e| anyhow!("fallback delay {delay_text:?} from {delay_source}: {e}"))?;
-
-        let root = match (&global.root, &file.root) {
+    fn root(&self) -> Setting<PathBuf> {
+        match (&self.global.root, &self.file.root) {
             (Some(root), _) => Setting {
                 value: root.clone(),
-                source: origin("root", "DCOSREG_ROOT"),
+                source: self.origin("root", "DCOSREG_ROOT"),
             },
             (None, Some(root)) => Setting {
                 value: root.clone(),
-                source: file_source(),
+                source: self.file_source(),
             },
             (None, None) => Setting {
                 value: PathBuf::from("/"),
                 source: Source::Default,
             },
-        };
+        }
+    }
+}
 
+impl Config {
+    pub(crate) fn resolve(global: &Overrides) -> anyhow::Result<Config> {
+        let (file, config_file) = load_file(global.config.as_deref(), global.is_env("config"))?;
+        let layers = Layers {
+            global,
+            file: &file,
+            config_file: &config_file,
+        };
+        let internal = layers.endpoint(
+            (&global.internal, &file.internal),
+            ("internal", "DCOSREG_INTERNAL", DEFAULT_INTERNAL),
+        )?;
+        let external = layers.endpoint(
+            (&global.external, &file.external),
+            ("external", "DCOSREG_EXTERNAL", DEFAULT_EXTERNAL),
+        )?;
+        let timeout = layers.setting(
+            (&global.timeout, &file.timeout),
+            ("timeout", "DCOSREG_TIMEOUT", DEFAULT_TIMEOUT),
+            |text, source| {
+                parse_timeout(text).map_err(|e| anyhow!("timeout {text:?} from {source}: {e}"))
+            },
+        )?;
+        let fallback_delay = layers.setting(
+            (&global.fallback_delay, &file.fallback_delay),
+            (
+                "fallback_delay",
+                "DCOSREG_FALLBACK_DELAY",
+                DEFAULT_FALLBACK_DELAY,
+            ),
+            |text, source| {
+                parse_delay(text).map_err(|e| anyhow!("fallback delay {text:?} from {source}: {e}"))
+            },
+        )?;
+        let root = layers.root();
         Ok(Config {
             internal,
             external,
             root,
-            timeout: Setting {
-                value: timeout,
-                source: timeout_source,
-            },
-            fallback_delay: Setting {
-                value: fallback_delay,
-                source: delay_source,
-            },
+            timeout,
+            fallback_delay,
             format: global.format,
             config_file,
         })

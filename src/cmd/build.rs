@@ -236,16 +236,7 @@ fn parse_docker_args(args: &[OsString]) -> anyhow::Result<Parsed> {
     while i < args.len() {
         let arg = args[i].as_bytes();
         if dashdash.is_some() || arg.len() < 2 || arg[0] != b'-' {
-            if let Some(first) = &parsed.context {
-                return Err(anyhow!(
-                    "docker build takes one context, got {} and {} — quote paths with spaces",
-                    first.to_string_lossy(),
-                    args[i].to_string_lossy()
-                ));
-            }
-            parsed.context_at = Some(i);
-            parsed.context = Some(args[i].clone());
-            parsed.dashdash_at = dashdash;
+            parsed.positional(args, i, dashdash)?;
             i += 1;
             continue;
         }
@@ -257,95 +248,17 @@ fn parse_docker_args(args: &[OsString]) -> anyhow::Result<Parsed> {
         let next = args.get(i + 1);
         let is_last = i + 2 == args.len();
         // Whether the flag in this argument takes the next one as its value.
-        let mut takes_next = None;
-        if let Some(body) = arg.strip_prefix(b"--") {
-            let (name, inline) = match body.iter().position(|&b| b == b'=') {
-                Some(eq) => (&body[..eq], Some(eq + 1)),
-                None => (body, None),
-            };
-            if let Some(&(_, value)) = OURS.iter().find(|(ours, _)| ours.as_bytes() == name) {
-                let words = if value && inline.is_none() && next.is_some() {
-                    2
-                } else {
-                    1
-                };
-                parsed.ours.push((i, words));
-                i += words;
-                continue;
-            }
-            match (long_takes(name), inline) {
-                (Takes::Value, Some(eq)) => parsed.value(
-                    name,
-                    &body[eq..],
-                    FileAt {
-                        at: i,
-                        prefix: 2 + eq,
-                    },
-                ),
-                (Takes::Value, None) => takes_next = Some(name),
-                (Takes::Unknown, None)
-                    if next.is_some_and(|n| {
-                        unknown_takes_next(n, is_last, parsed.context.is_some())
-                    }) =>
-                {
-                    takes_next = Some(b"".as_slice());
+        let takes_next = match arg.strip_prefix(b"--") {
+            Some(body) => match parsed.long_flag(i, body, next, is_last) {
+                Long::Ours(words) => {
+                    i += words;
+                    continue;
                 }
-                _ => {}
-            }
-        } else {
-            // pflag's parseSingleShortArg, letter by letter.
-            let mut j = 1;
-            while j < arg.len() {
-                let c = arg[j];
-                let rest = &arg[j + 1..];
-                match short_takes(c) {
-                    Takes::Switch => {
-                        // `-q=false` is one flag and its value.
-                        if rest.len() >= 2 && rest[0] == b'=' {
-                            break;
-                        }
-                        j += 1;
-                    }
-                    Takes::Value => {
-                        let name = &arg[j..=j];
-                        if rest.len() >= 2 && rest[0] == b'=' {
-                            parsed.value(
-                                name,
-                                &rest[1..],
-                                FileAt {
-                                    at: i,
-                                    prefix: j + 2,
-                                },
-                            );
-                        } else if !rest.is_empty() {
-                            parsed.value(
-                                name,
-                                rest,
-                                FileAt {
-                                    at: i,
-                                    prefix: j + 1,
-                                },
-                            );
-                        } else {
-                            takes_next = Some(name);
-                        }
-                        break;
-                    }
-                    Takes::Unknown => {
-                        // What follows in the word is its value or more switches: either way
-                        // not ours. At the word's end it may take the next word.
-                        if rest.is_empty()
-                            && next.is_some_and(|n| {
-                                unknown_takes_next(n, is_last, parsed.context.is_some())
-                            })
-                        {
-                            takes_next = Some(b"".as_slice());
-                        }
-                        break;
-                    }
-                }
-            }
-        }
+                Long::TakesNext(name) => Some(name),
+                Long::Done => None,
+            },
+            None => parsed.short_flags(i, arg, next, is_last),
+        };
         match takes_next {
             None => i += 1,
             Some(name) => {
@@ -355,28 +268,153 @@ fn parse_docker_args(args: &[OsString]) -> anyhow::Result<Parsed> {
                         args[i].to_string_lossy()
                     ));
                 };
-                parsed.value(
-                    name,
-                    value.as_bytes(),
-                    FileAt {
-                        at: i + 1,
-                        prefix: 0,
-                    },
-                );
+                let at = FileAt {
+                    at: i + 1,
+                    prefix: 0,
+                };
+                parsed.value(name, value.as_bytes(), at);
                 i += 2;
             }
         }
     }
-    if !parsed.ours.is_empty() {
-        return Err(misplaced(args, &parsed.ours));
+    parsed.finish(args)
+}
+
+/// What one `--long` argument is.
+enum Long<'a> {
+    /// One of ours, of this many words.
+    Ours(usize),
+    /// A flag whose value is the next word (its name; empty for an unknown flag).
+    TakesNext(&'a [u8]),
+    /// Read whole (a switch, `--name=value`).
+    Done,
+}
+
+impl Parsed {
+    /// The context, the one positional argument.
+    fn positional(
+        &mut self,
+        args: &[OsString],
+        i: usize,
+        dashdash: Option<usize>,
+    ) -> anyhow::Result<()> {
+        if let Some(first) = &self.context {
+            return Err(anyhow!(
+                "docker build takes one context, got {} and {} — quote paths with spaces",
+                first.to_string_lossy(),
+                args[i].to_string_lossy()
+            ));
+        }
+        self.context_at = Some(i);
+        self.context = Some(args[i].clone());
+        self.dashdash_at = dashdash;
+        Ok(())
     }
-    if parsed.context.is_none() {
-        return Err(anyhow!(
-            "docker build needs a context, e.g. `{} build -t app .`",
-            plugin::bin_name()
-        ));
+
+    /// `--name`, `--name=value` or one of our own flags, at argument `i`.
+    fn long_flag<'a>(
+        &mut self,
+        i: usize,
+        body: &'a [u8],
+        next: Option<&OsString>,
+        is_last: bool,
+    ) -> Long<'a> {
+        let (name, inline) = match body.iter().position(|&b| b == b'=') {
+            Some(eq) => (&body[..eq], Some(eq + 1)),
+            None => (body, None),
+        };
+        if let Some(&(_, value)) = OURS.iter().find(|(ours, _)| ours.as_bytes() == name) {
+            let words = if value && inline.is_none() && next.is_some() {
+                2
+            } else {
+                1
+            };
+            self.ours.push((i, words));
+            return Long::Ours(words);
+        }
+        match (long_takes(name), inline) {
+            (Takes::Value, Some(eq)) => {
+                let at = FileAt {
+                    at: i,
+                    prefix: 2 + eq,
+                };
+                self.value(name, &body[eq..], at);
+                Long::Done
+            }
+            (Takes::Value, None) => Long::TakesNext(name),
+            (Takes::Unknown, None)
+                if next.is_some_and(|n| unknown_takes_next(n, is_last, self.context.is_some())) =>
+            {
+                Long::TakesNext(b"")
+            }
+            _ => Long::Done,
+        }
     }
-    Ok(parsed)
+
+    /// pflag's parseSingleShortArg, letter by letter, on argument `i`: the name of the
+    /// flag that takes the next word, if one does.
+    fn short_flags<'a>(
+        &mut self,
+        i: usize,
+        arg: &'a [u8],
+        next: Option<&OsString>,
+        is_last: bool,
+    ) -> Option<&'a [u8]> {
+        let mut j = 1;
+        while j < arg.len() {
+            let c = arg[j];
+            let rest = &arg[j + 1..];
+            match short_takes(c) {
+                // `-q=false` is one flag and its value.
+                Takes::Switch if rest.len() >= 2 && rest[0] == b'=' => return None,
+                Takes::Switch => j += 1,
+                Takes::Value => {
+                    let name = &arg[j..=j];
+                    if rest.len() >= 2 && rest[0] == b'=' {
+                        let at = FileAt {
+                            at: i,
+                            prefix: j + 2,
+                        };
+                        self.value(name, &rest[1..], at);
+                    } else if !rest.is_empty() {
+                        let at = FileAt {
+                            at: i,
+                            prefix: j + 1,
+                        };
+                        self.value(name, rest, at);
+                    } else {
+                        return Some(name);
+                    }
+                    return None;
+                }
+                Takes::Unknown => {
+                    // What follows in the word is its value or more switches: either way
+                    // not ours. At the word's end it may take the next word.
+                    let takes = rest.is_empty()
+                        && next.is_some_and(|n| {
+                            unknown_takes_next(n, is_last, self.context.is_some())
+                        });
+                    return takes.then_some(b"".as_slice());
+                }
+            }
+        }
+        None
+    }
+
+    /// The whole command line read: our flags among docker's are a mistake to name, and
+    /// a context is required.
+    fn finish(self, args: &[OsString]) -> anyhow::Result<Parsed> {
+        if !self.ours.is_empty() {
+            return Err(misplaced(args, &self.ours));
+        }
+        if self.context.is_none() {
+            return Err(anyhow!(
+                "docker build needs a context, e.g. `{} build -t app .`",
+                plugin::bin_name()
+            ));
+        }
+        Ok(self)
+    }
 }
 
 /// Our flags after docker's arguments: name them, and give the command line with them

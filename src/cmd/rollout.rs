@@ -26,29 +26,7 @@ pub(crate) fn run(
     args: &RolloutArgs,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    if args.parallel == 0 {
-        bail!("--parallel 0 would visit no agent — give 1 or more (default 16)");
-    }
-    let agent_timeout = args.agent_timeout;
-    if let Some(root) = &args.remote_root {
-        if !root.starts_with('/') {
-            bail!("--remote-root {root:?} is not an absolute path — give a directory like /tmp/agents/%h");
-        }
-    }
-    if args.marathon_url.is_some() && args.via != Via::Marathon {
-        bail!("--marathon-url only applies to --via marathon — add --via marathon, or drop it");
-    }
-    if args.via != Via::Ssh {
-        for (given, flag) in [
-            (args.untrust, "--untrust"),
-            (args.agent_binary.is_some(), "--agent-binary"),
-            (!args.target.is_empty(), "--target"),
-        ] {
-            if given {
-                bail!("{flag} works with --via ssh only: the Marathon app and the DaemonSet write Docker's and containers' certs.d with a script, no binary travels — use --via ssh");
-            }
-        }
-    }
+    refuse_flag_mistakes(args)?;
     let timeout = config.timeout.value;
     let token = args.auth_token.as_deref().filter(|t| !t.is_empty());
     // The token never travels in cleartext: refused before anything connects.
@@ -72,8 +50,8 @@ pub(crate) fn run(
 
     // Kubernetes schedules on every node itself: no agent list is needed.
     let agents = match args.via {
-        Via::Kubernetes => None,
-        Via::Ssh | Via::Marathon => Some(discover(args, token, &cluster_trust, timeout, printer)?),
+        Via::Kubernetes => Agents::default(),
+        Via::Ssh | Via::Marathon => discover(args, token, &cluster_trust, timeout, printer)?,
     };
     // --untrust needs no CA: each agent's manifest says what its trust installed.
     let cas = if args.untrust {
@@ -81,6 +59,76 @@ pub(crate) fn run(
     } else {
         obtain_ca(config, args, printer)?
     };
+    let payload = payload(args, &cas, archive, server_cert);
+
+    match args.via {
+        Via::Kubernetes => {
+            printer.json(&rollout::daemonset(&payload, &args.image))?;
+            Ok(ExitStatus::Success)
+        }
+        Via::Marathon => via_marathon(
+            args,
+            token,
+            &cluster_trust,
+            timeout,
+            &payload,
+            agents.hosts.len(),
+            printer,
+        ),
+        Via::Ssh => {
+            let settings = ssh_settings(args, timeout);
+            let plan = SshPlan {
+                config,
+                settings: &settings,
+                payload: &payload,
+                binary: binary.ok_or_else(|| anyhow!("no agent binary"))?,
+                cas: &cas,
+            };
+            let rejected: Vec<AgentReport> = agents
+                .rejected
+                .iter()
+                .map(|(host, reason)| AgentReport::failed(host, reason.clone(), 0))
+                .collect();
+            via_ssh(args, &plan, &agents.hosts, rejected, printer)
+        }
+    }
+}
+
+/// Flags that cannot work together, refused before anything is read or connected.
+fn refuse_flag_mistakes(args: &RolloutArgs) -> anyhow::Result<()> {
+    if args.parallel == 0 {
+        bail!("--parallel 0 would visit no agent — give 1 or more (default 16)");
+    }
+    if let Some(root) = &args.remote_root {
+        if !root.starts_with('/') {
+            bail!("--remote-root {root:?} is not an absolute path — give a directory like /tmp/agents/%h");
+        }
+    }
+    if args.marathon_url.is_some() && args.via != Via::Marathon {
+        bail!("--marathon-url only applies to --via marathon — add --via marathon, or drop it");
+    }
+    if args.via != Via::Ssh {
+        for (given, flag) in [
+            (args.untrust, "--untrust"),
+            (args.agent_binary.is_some(), "--agent-binary"),
+            (!args.target.is_empty(), "--target"),
+        ] {
+            if given {
+                bail!("{flag} works with --via ssh only: the Marathon app and the DaemonSet write Docker's and containers' certs.d with a script, no binary travels — use --via ssh");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What every agent gets besides the tool's own trust: the certs.d files (for the
+/// scheduler's script), the credentials archive, the registry's pair, the sysctl.
+fn payload(
+    args: &RolloutArgs,
+    cas: &[EndpointCa],
+    archive: Option<Vec<u8>>,
+    server_cert: Option<rollout::ServerCert>,
+) -> Payload {
     let per_endpoint: Vec<_> = cas
         .iter()
         .map(|entry| (entry.endpoint.clone(), entry.bundle_pem()))
@@ -96,49 +144,19 @@ pub(crate) fn run(
     if let Some(server) = server_cert {
         payload = payload.with_server_cert(server);
     }
+    payload
+}
 
-    match args.via {
-        Via::Kubernetes => {
-            printer.json(&rollout::daemonset(&payload, &args.image))?;
-            Ok(ExitStatus::Success)
-        }
-        Via::Marathon => {
-            let agents = agents.unwrap_or_default();
-            via_marathon(
-                args,
-                token,
-                &cluster_trust,
-                timeout,
-                &payload,
-                agents.hosts.len(),
-                printer,
-            )
-        }
-        Via::Ssh => {
-            let agents = agents.unwrap_or_default();
-            let settings = SshSettings {
-                program: PathBuf::from("ssh"),
-                user: args.ssh_user.clone(),
-                port: args.ssh_port,
-                identity: args.ssh_identity.clone(),
-                options: args.ssh_options.clone(),
-                connect_timeout: timeout,
-                agent_timeout,
-            };
-            let rejected: Vec<AgentReport> = agents
-                .rejected
-                .iter()
-                .map(|(host, reason)| AgentReport::failed(host, reason.clone(), 0))
-                .collect();
-            let plan = SshPlan {
-                config,
-                settings: &settings,
-                payload: &payload,
-                binary: binary.ok_or_else(|| anyhow!("no agent binary"))?,
-                cas: &cas,
-            };
-            via_ssh(args, &plan, &agents.hosts, rejected, printer)
-        }
+/// How ssh reaches the agents: the user's flags, `--timeout` as ssh's ConnectTimeout.
+fn ssh_settings(args: &RolloutArgs, timeout: Duration) -> SshSettings {
+    SshSettings {
+        program: PathBuf::from("ssh"),
+        user: args.ssh_user.clone(),
+        port: args.ssh_port,
+        identity: args.ssh_identity.clone(),
+        options: args.ssh_options.clone(),
+        connect_timeout: timeout,
+        agent_timeout: args.agent_timeout,
     }
 }
 

@@ -70,13 +70,7 @@ pub(super) fn run(args: &CertRenewArgs, printer: &Printer) -> anyhow::Result<Exi
             bail!("--days {days} is out of range — give a number of days from 1 to {MAX_DAYS}");
         }
     }
-    let mut extra = SubjectNames::default();
-    for text in &args.ips {
-        extra.add_ip(parse_ip(text)?);
-    }
-    for text in &args.names {
-        extra.add_dns(&parse_dns_name(text)?);
-    }
+    let extra = extra_names(args)?;
     let paths = resolve_paths(args)?;
     refuse_missing(&paths)?;
 
@@ -95,47 +89,9 @@ pub(super) fn run(args: &CertRenewArgs, printer: &Printer) -> anyhow::Result<Exi
         .map(|der| crate::x509::pem::sha256_fingerprint(der))
         .unwrap_or_default();
 
-    let key = if args.keep_key {
-        let key = certgen::load_private_key(&paths.key)?;
-        if key.public_key_raw() != current.public_key.as_slice() {
-            return Err(certgen::CertGenError::LeafKeyMismatch {
-                cert: paths.cert.clone(),
-                key: paths.key.clone(),
-            }
-            .into());
-        }
-        key
-    } else if current.rsa {
-        certgen::generate_key(KeyAlgorithm::Rsa2048)?
-    } else {
-        certgen::generate_key(KeyAlgorithm::EcdsaP256)?
-    };
-
-    let mut names = current.names.clone();
-    let mut added = SubjectNames::default();
-    for ip in &extra.ips {
-        if !names.ips.contains(ip) {
-            names.add_ip(*ip);
-            added.add_ip(*ip);
-        }
-    }
-    for dns in &extra.dns {
-        if !names.dns.contains(dns) {
-            names.add_dns(dns);
-            added.add_dns(dns);
-        }
-    }
-
-    let days = args.days.unwrap_or_else(|| lifetime_days(&current));
-    let now = OffsetDateTime::now_utc();
-    let wanted = now + time::Duration::days(i64::from(days));
-    let not_after = wanted.min(ca.not_after);
-    if not_after < wanted {
-        printer.warn(format!(
-            "the certificate ends on {} with its CA instead of after {days} days — issue a new CA (`cert --out`) and roll out its trust before then",
-            date(not_after)
-        ));
-    }
+    let key = renewal_key(args, &paths, &current)?;
+    let (names, added) = with_extra_names(&current.names, &extra);
+    let (now, not_after) = validity(args, &current, &ca, printer);
     let leaf = certgen::sign_leaf(&ca, &names, current.subject.clone(), &key, now, not_after)?;
     // Go never matches the subject, but "kept" must mean the same bytes.
     let same_subject = x509_parser::parse_x509_certificate(&leaf.cert_der)
@@ -186,6 +142,84 @@ pub(super) fn run(args: &CertRenewArgs, printer: &Printer) -> anyhow::Result<Exi
     };
     printer.report(&report, |printer| print_text(printer, &report))?;
     Ok(ExitStatus::Success)
+}
+
+/// `--ip` and `--name`, checked.
+fn extra_names(args: &CertRenewArgs) -> anyhow::Result<SubjectNames> {
+    let mut extra = SubjectNames::default();
+    for text in &args.ips {
+        extra.add_ip(parse_ip(text)?);
+    }
+    for text in &args.names {
+        extra.add_dns(&parse_dns_name(text)?);
+    }
+    Ok(extra)
+}
+
+/// `--keep-key`: the current key, which must be the certificate's; else a new key of the
+/// certificate's kind (RSA 2048 for RSA, ECDSA P-256 otherwise).
+fn renewal_key(
+    args: &CertRenewArgs,
+    paths: &Paths,
+    current: &certgen::CurrentLeaf,
+) -> anyhow::Result<KeyPair> {
+    if !args.keep_key {
+        let algorithm = if current.rsa {
+            KeyAlgorithm::Rsa2048
+        } else {
+            KeyAlgorithm::EcdsaP256
+        };
+        return Ok(certgen::generate_key(algorithm)?);
+    }
+    let key = certgen::load_private_key(&paths.key)?;
+    if key.public_key_raw() != current.public_key.as_slice() {
+        return Err(certgen::CertGenError::LeafKeyMismatch {
+            cert: paths.cert.clone(),
+            key: paths.key.clone(),
+        }
+        .into());
+    }
+    Ok(key)
+}
+
+/// The certificate's names plus the `extra` ones it lacks, and those added.
+fn with_extra_names(current: &SubjectNames, extra: &SubjectNames) -> (SubjectNames, SubjectNames) {
+    let mut names = current.clone();
+    let mut added = SubjectNames::default();
+    for ip in &extra.ips {
+        if !names.ips.contains(ip) {
+            names.add_ip(*ip);
+            added.add_ip(*ip);
+        }
+    }
+    for dns in &extra.dns {
+        if !names.dns.contains(dns) {
+            names.add_dns(dns);
+            added.add_dns(dns);
+        }
+    }
+    (names, added)
+}
+
+/// From now for `--days` (default: the certificate's own lifetime), but never past the
+/// CA's end, which is then said.
+fn validity(
+    args: &CertRenewArgs,
+    current: &certgen::CurrentLeaf,
+    ca: &certgen::SigningCa,
+    printer: &Printer,
+) -> (OffsetDateTime, OffsetDateTime) {
+    let days = args.days.unwrap_or_else(|| lifetime_days(current));
+    let now = OffsetDateTime::now_utc();
+    let wanted = now + time::Duration::days(i64::from(days));
+    let not_after = wanted.min(ca.not_after);
+    if not_after < wanted {
+        printer.warn(format!(
+            "the certificate ends on {} with its CA instead of after {days} days — issue a new CA (`cert --out`) and roll out its trust before then",
+            date(not_after)
+        ));
+    }
+    (now, not_after)
 }
 
 /// DIR as an absolute path (the next steps are pasted elsewhere), and the files in it.
