@@ -346,46 +346,7 @@ fn fetch_token(
     scope: Option<&str>,
     deadline: Instant,
 ) -> Result<String, AuthError> {
-    let realm = challenge.param("realm").ok_or_else(|| {
-        AuthError::Failed(format!(
-            "{endpoint}: the Bearer challenge names no realm (token service)"
-        ))
-    })?;
-    let mut url = reqwest::Url::parse(realm).map_err(|_| {
-        AuthError::Failed(crate::text::sanitize_line(&format!(
-            "{endpoint}: the token realm {realm:?} is not a URL"
-        )))
-    })?;
-    // The password goes to the token service as Basic auth: only over TLS that Docker's
-    // trust verified, never in cleartext, whatever host the realm names.
-    if url.scheme() != "https" {
-        return Err(AuthError::Failed(crate::text::sanitize_line(&format!(
-            "{endpoint}: the registry sends the password to the token realm {realm:?}, which is not https — refused; serve the token service over TLS"
-        ))));
-    }
-    {
-        let mut query = url.query_pairs_mut();
-        if let Some(service) = challenge.param("service") {
-            query.append_pair("service", service);
-        }
-        if let Some(scope) = scope.or_else(|| challenge.param("scope")) {
-            query.append_pair("scope", scope);
-        }
-        if let Some(credential) = credential {
-            query.append_pair("account", &credential.username);
-        }
-        query.append_pair("client_id", "docker-dcosreg");
-    }
-    let realm_host = url
-        .host_str()
-        .map(|h| match url.port() {
-            Some(port) => format!("{h}:{port}"),
-            None => h.to_string(),
-        })
-        .unwrap_or_default();
-    let realm_endpoint: Endpoint = realm_host
-        .parse()
-        .map_err(|e| AuthError::Failed(format!("{endpoint}: token realm host: {e}")))?;
+    let (url, realm_endpoint) = token_url(endpoint, challenge, credential, scope)?;
     let tokens = client(anchors, &realm_endpoint, remaining(deadline, endpoint)?)?;
     let mut request = tokens.get(url);
     if let Some(credential) = credential {
@@ -417,14 +378,70 @@ fn fetch_token(
             "{endpoint}: the token service {realm_endpoint}: {e:#}"
         )))
     })?;
+    token_from(&body, endpoint, &realm_endpoint)
+}
+
+/// The realm's URL with the request's parameters, and the realm's host as an endpoint
+/// (judged with Docker's trust for it). The password goes to the token service as Basic
+/// auth: only over TLS that Docker's trust verified, never in cleartext, whatever host the
+/// realm names.
+fn token_url(
+    endpoint: &Endpoint,
+    challenge: &Challenge,
+    credential: Option<&Credential>,
+    scope: Option<&str>,
+) -> Result<(reqwest::Url, Endpoint), AuthError> {
+    let realm = challenge.param("realm").ok_or_else(|| {
+        AuthError::Failed(format!(
+            "{endpoint}: the Bearer challenge names no realm (token service)"
+        ))
+    })?;
+    let mut url = reqwest::Url::parse(realm).map_err(|_| {
+        AuthError::Failed(crate::text::sanitize_line(&format!(
+            "{endpoint}: the token realm {realm:?} is not a URL"
+        )))
+    })?;
+    if url.scheme() != "https" {
+        return Err(AuthError::Failed(crate::text::sanitize_line(&format!(
+            "{endpoint}: the registry sends the password to the token realm {realm:?}, which is not https — refused; serve the token service over TLS"
+        ))));
+    }
+    {
+        let mut query = url.query_pairs_mut();
+        if let Some(service) = challenge.param("service") {
+            query.append_pair("service", service);
+        }
+        if let Some(scope) = scope.or_else(|| challenge.param("scope")) {
+            query.append_pair("scope", scope);
+        }
+        if let Some(credential) = credential {
+            query.append_pair("account", &credential.username);
+        }
+        query.append_pair("client_id", "docker-dcosreg");
+    }
+    let realm_host = url
+        .host_str()
+        .map(|h| match url.port() {
+            Some(port) => format!("{h}:{port}"),
+            None => h.to_string(),
+        })
+        .unwrap_or_default();
+    let realm_endpoint: Endpoint = realm_host
+        .parse()
+        .map_err(|e| AuthError::Failed(format!("{endpoint}: token realm host: {e}")))?;
+    Ok((url, realm_endpoint))
+}
+
+/// The token of the service's JSON answer (`token`, else `access_token`).
+fn token_from(body: &[u8], endpoint: &Endpoint, realm: &Endpoint) -> Result<String, AuthError> {
     #[derive(serde::Deserialize)]
     struct TokenAnswer {
         token: Option<String>,
         access_token: Option<String>,
     }
-    let parsed: TokenAnswer = serde_json::from_slice(&body).map_err(|_| {
+    let parsed: TokenAnswer = serde_json::from_slice(body).map_err(|_| {
         AuthError::Failed(format!(
-            "{endpoint}: the token service {realm_endpoint} did not answer token JSON"
+            "{endpoint}: the token service {realm} did not answer token JSON"
         ))
     })?;
     parsed
@@ -433,7 +450,7 @@ fn fetch_token(
         .filter(|t| !t.is_empty())
         .ok_or_else(|| {
             AuthError::Failed(format!(
-                "{endpoint}: the token service {realm_endpoint} answered no token"
+                "{endpoint}: the token service {realm} answered no token"
             ))
         })
 }
