@@ -1,8 +1,8 @@
 //! The fuzz property of the lexer, the resolver and the rewrite (`crate::fuzz::lexer`, the
 //! `lexer` fuzz target): here because it checks the submodules' internals.
 
-use super::expand::NOWHERE;
 use super::rewrite::{self, retarget, BuildArgs};
+use super::shell::NOWHERE;
 use super::{lexer, reference, resolve};
 use crate::endpoint::Endpoint;
 

@@ -7,7 +7,8 @@
 //! from logical offsets back to source offsets.
 //!
 //! The rules are those of frontend/dockerfile/parser/parser.go (`Parse`, `processLine`,
-//! `trimContinuationCharacter`, the heredoc loop) and directives.go (`DirectiveParser`):
+//! `trimContinuationCharacter`, the heredoc loop with `heredocsFromLine` and `ParseHeredoc`,
+//! which lex with [`super::shell`]) and directives.go (`DirectiveParser`):
 //! a UTF-8 BOM is dropped from the first line; lines end at `\n` and lose every trailing
 //! `\r`/`\n`; parser directives (`# syntax=`, `# escape=`, `# check=`) count only before
 //! anything else, including a blank line; the escape character (`\` or backtick) followed
@@ -17,7 +18,8 @@
 
 use std::ops::Range;
 
-use super::shell::{self, Heredoc};
+use super::pattern::Patterns;
+use super::shell::{Env, Lex, Value};
 use super::text::{lower_eq, skip_space};
 use super::words::{is_json_string_array, split_command};
 
@@ -285,7 +287,7 @@ pub(crate) fn parse(src: &[u8]) -> Dockerfile {
                     let tabs = candidate.iter().take_while(|&&b| b == b'\t').count();
                     candidate = &candidate[tabs..];
                 }
-                if candidate == doc.name.as_bytes() {
+                if candidate == doc.name {
                     push(&mut tokens, TokenKind::HeredocEnd, body.start..body.end);
                     break;
                 }
@@ -347,7 +349,66 @@ fn heredocs_of(text: &[u8], escape: u8) -> Vec<Heredoc> {
     if !capable || is_json_string_array(&text[cmd.args]) {
         return Vec::new();
     }
-    shell::heredocs(text)
+    heredocs_from_line(text)
+}
+
+/// A heredoc announced on an instruction line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Heredoc {
+    /// The delimiter, quotes removed (what the line that ends the body must be).
+    pub(crate) name: Vec<u8>,
+    /// `<<-`: leading tabs are ignored when looking for the delimiter.
+    pub(crate) chomp: bool,
+}
+
+/// `heredocsFromLine`: the line's words (escape `\`, raw quotes and escapes, unset
+/// variables as written; none when the line does not lex), each parsed as a heredoc.
+fn heredocs_from_line(line: &[u8]) -> Vec<Heredoc> {
+    let lex = Lex {
+        raw_quotes: true,
+        raw_escapes: true,
+        skip_unset_env: true,
+        ..Lex::new(b'\\')
+    };
+    let line = Value::at(line, 0);
+    let words = lex.process_words(&line, &Env::new(), &mut Patterns::default());
+    words
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|word| parse_heredoc(&word.bytes))
+        .collect()
+}
+
+/// `ParseHeredoc`: the regexp `^(\d*)<<(-?)\s*([^<]*)$`, then the rest must lex (escape `\`,
+/// unset variables as written) to exactly one word, which is the delimiter. Where Go fails
+/// the whole file (the rest does not lex), this word is just not a heredoc.
+fn parse_heredoc(word: &[u8]) -> Option<Heredoc> {
+    let digits = word.iter().take_while(|b| b.is_ascii_digit()).count();
+    let rest = word[digits..].strip_prefix(b"<<")?;
+    let (chomp, rest) = match rest.strip_prefix(b"-") {
+        Some(rest) => (true, rest),
+        None => (false, rest),
+    };
+    let blanks = rest
+        .iter()
+        .take_while(|b| matches!(b, b'\t' | b'\n' | b'\x0c' | b'\r' | b' '))
+        .count();
+    let rest = &rest[blanks..];
+    if rest.is_empty() || rest.contains(&b'<') {
+        return None;
+    }
+    let lex = Lex {
+        skip_unset_env: true,
+        ..Lex::new(b'\\')
+    };
+    let words = lex.process_words(&Value::at(rest, 0), &Env::new(), &mut Patterns::default());
+    match words.ok()?.as_slice() {
+        [name] => Some(Heredoc {
+            name: name.bytes.clone(),
+            chomp,
+        }),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -462,6 +523,43 @@ mod tests {
         );
         // Unterminated: the rest of the file is the body.
         assert_eq!(logical("RUN <<EOF\nFROM a"), vec!["RUN <<EOF"]);
+    }
+
+    // Cases from BuildKit's parser_heredoc_test.go / lex_test.go behaviour.
+    #[test]
+    fn heredoc_words_are_found_like_buildkit() {
+        let names = |line: &str| -> Vec<(String, bool)> {
+            heredocs_from_line(line.as_bytes())
+                .into_iter()
+                .map(|h| (String::from_utf8_lossy(&h.name).into_owned(), h.chomp))
+                .collect()
+        };
+        assert_eq!(names("RUN <<EOF"), vec![("EOF".into(), false)]);
+        assert_eq!(names("RUN cat <<-\"EOT\" > x"), vec![("EOT".into(), true)]);
+        assert_eq!(
+            names("COPY <<one.txt <<two.txt /dest/"),
+            vec![("one.txt".into(), false), ("two.txt".into(), false)]
+        );
+        assert_eq!(names("RUN 3<< 'E F'"), vec![("E F".into(), false)]);
+        assert_eq!(
+            names("RUN <<$X <<${Y}"),
+            vec![("$X".into(), false), ("${Y}".into(), false)]
+        );
+        assert_eq!(names("RUN cat<<EOF"), vec![]);
+        assert_eq!(names("RUN cat <<<EOF"), vec![]);
+        assert_eq!(names("RUN echo '<<EOF'"), vec![]);
+        assert_eq!(names("RUN echo \"unterminated <<EOF"), vec![]);
+        assert_eq!(names("RUN <<"), vec![]);
+        // A nested `${…}` resets Go's one words buffer: the `<<` is gone from the word.
+        assert_eq!(names("RUN <<${X:-EOF}"), vec![]);
+        // Each undecodable byte of the delimiter is one U+FFFD, as Go decodes it.
+        let src = b"RUN <<\xe2\x82\n\xef\xbf\xbd\nFROM a\n\xef\xbf\xbd\xef\xbf\xbd\nFROM b\n";
+        let texts: Vec<Vec<u8>> = parse(src)
+            .instructions
+            .into_iter()
+            .map(|i| i.text)
+            .collect();
+        assert_eq!(texts, vec![b"RUN <<\xe2\x82".to_vec(), b"FROM b".to_vec()]);
     }
 
     #[test]

@@ -1,10 +1,13 @@
 //! A lossless Dockerfile lexer/parser (BuildKit grammar) and the reference rewrite on top of it.
 //!
 //! [`lexer`] cuts a file into tokens that give every byte back and into BuildKit's logical
-//! lines; [`words`] and [`shell`] reproduce how BuildKit splits and processes those lines;
-//! [`reference`] decides whether a registry host is an endpoint; [`rewrite`] turns that
-//! into byte edits; [`files`] finds the Dockerfiles `rewrite` works on. Only [`files`]
-//! touches the file system (it lists directories; contents are read by the caller).
+//! lines; [`words`] reproduces how BuildKit cuts those lines into a command, flags and
+//! arguments; [`shell`] is the one port of BuildKit's shell lexer (`ProcessWord` and
+//! `ProcessWords`, with [`pattern`] for `${X#p}` and `${X/p/r}`): [`lexer`] finds heredocs
+//! with it and [`resolve`] resolves values with it, keeping the source offset of every byte;
+//! [`reference`] decides whether a registry host is an endpoint; [`rewrite`] turns that into
+//! byte edits; [`files`] finds the Dockerfiles `rewrite` works on. Only [`files`] touches the
+//! file system (it lists directories; contents are read by the caller).
 //!
 //! # API (for `rewrite` and `build`)
 //! ```text
@@ -19,9 +22,9 @@
 //! ```
 //! Nothing here prints; `Skipped` carries text from the file: sanitize it before printing.
 
-mod expand;
 mod files;
 mod lexer;
+mod pattern;
 mod reference;
 mod resolve;
 mod rewrite;

@@ -20,8 +20,9 @@
 
 use std::ops::Range;
 
-use super::expand::{process_word, Env, Failure, Patterns, Value, NOWHERE};
 use super::lexer::{Dockerfile, Instruction};
+use super::pattern::Patterns;
+use super::shell::{Env, Failure, Lex, Value, NOWHERE};
 use super::text::{is_as_keyword, lower_eq};
 use super::words::{parse_words, split_command, split_whitespace, Command};
 
@@ -234,14 +235,9 @@ impl Walk<'_> {
         }
     }
 
+    /// `ProcessWord` as dockerfile2llb runs it: the file's escape token, the meta ARGs.
     fn process(&mut self, raw: &Value) -> Result<Value, Failure> {
-        process_word(
-            &raw.bytes,
-            &raw.origin,
-            self.df.escape,
-            &self.global,
-            &mut self.patterns,
-        )
+        Lex::new(self.df.escape).process_word(raw, &self.global, &mut self.patterns)
     }
 
     fn push(

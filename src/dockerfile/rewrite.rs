@@ -12,11 +12,11 @@
 
 use std::ops::Range;
 
-use super::expand::{Failure, MAX_DEPTH, NOWHERE};
 use super::lexer;
 use super::reference::endpoint_domain_len;
 pub(crate) use super::resolve::BuildArgs;
 use super::resolve::{sites, Site};
+use super::shell::{Failure, MAX_DEPTH, NOWHERE};
 use super::text::lower_eq;
 use crate::endpoint::Endpoint;
 
@@ -700,6 +700,19 @@ mod tests {
             run("FROM \\\n 192.168.0.1/x\n", VIP, LB),
             "FROM \\\n 192.168.1.50:5000/x\n"
         );
+    }
+
+    // The word is read as Go's text/scanner and unicode package read it (shell.rs).
+    #[test]
+    fn words_are_read_as_buildkit_reads_them() {
+        // A BOM that starts the word is dropped: BuildKit pulls 192.168.0.1/x.
+        assert_eq!(
+            run("FROM \u{feff}192.168.0.1/x\n", VIP, LB),
+            "FROM \u{feff}192.168.1.50:5000/x\n"
+        );
+        // `$नाम` is `$न` (unset) and the text `ाम` for Go: no image names the ARG's host.
+        let src = "ARG नाम=192.168.0.1\nFROM $नाम/x\n";
+        assert_eq!(run(src, VIP, LB), src);
     }
 
     fn build(src: &str, args: &[(&str, &str)]) -> Retarget {
