@@ -16,7 +16,37 @@ pub(super) fn build(context: &Context) -> Snippet {
         shell_quote(&context.internal.to_string()),
         shell_quote(&context.external.to_string()),
     );
-    let systemd = format!(
+    Snippet {
+        kind: "expiry",
+        sections: vec![
+            Section {
+                id: "systemd",
+                title: "systemd service and timer".into(),
+                format: Language::Shell,
+                content: systemd(&check),
+            },
+            Section {
+                id: "cron",
+                title: "cron, where there is no systemd".into(),
+                format: Language::Shell,
+                content: cron(&check),
+            },
+            Section {
+                id: "alert-rules",
+                title: "Prometheus alerting rules".into(),
+                format: Language::Yaml,
+                content: ALERT_RULES.to_string(),
+            },
+        ],
+        notes: vec![format!(
+            "node_exporter reads {TEXTFILE_DIR} in Debian's package; elsewhere give its --collector.textfile.directory to --textfile"
+        )],
+    }
+}
+
+/// The service and its timer, running `check` every 15 minutes.
+fn systemd(check: &str) -> String {
+    format!(
         r#"# As root on each agent: run the check every 15 minutes into node_exporter's textfile directory.
 cat > /etc/systemd/system/dcosreg-expiry.service <<'EOF'
 [Unit]
@@ -42,13 +72,20 @@ EOF
 systemctl daemon-reload
 systemctl enable --now dcosreg-expiry.timer
 "#
-    );
-    let cron = format!(
+    )
+}
+
+/// The same check from cron, where there is no systemd.
+fn cron(check: &str) -> String {
+    format!(
         "# Where there is no systemd: the same check from cron, every 15 minutes.\n\
          echo {} > /etc/cron.d/dcosreg-expiry\n",
         shell_quote(&format!("*/15 * * * * root {check} >/dev/null 2>&1"))
-    );
-    let rule = r#"groups:
+    )
+}
+
+/// Alerts a month before the earliest notAfter, and when Docker stops trusting the registry.
+const ALERT_RULES: &str = r#"groups:
   - name: dcosreg
     rules:
       - alert: RegistryCertificateExpiresSoon
@@ -67,32 +104,4 @@ systemctl enable --now dcosreg-expiry.timer
         annotations:
           summary: "Docker on {{ $labels.instance }} does not trust the registry at {{ $labels.endpoint }}"
           description: "Run docker dcosreg doctor on that agent."
-"#
-    .to_string();
-    Snippet {
-        kind: "expiry",
-        sections: vec![
-            Section {
-                id: "systemd",
-                title: "systemd service and timer".into(),
-                format: Language::Shell,
-                content: systemd,
-            },
-            Section {
-                id: "cron",
-                title: "cron, where there is no systemd".into(),
-                format: Language::Shell,
-                content: cron,
-            },
-            Section {
-                id: "alert-rules",
-                title: "Prometheus alerting rules".into(),
-                format: Language::Yaml,
-                content: rule,
-            },
-        ],
-        notes: vec![format!(
-            "node_exporter reads {TEXTFILE_DIR} in Debian's package; elsewhere give its --collector.textfile.directory to --textfile"
-        )],
-    }
-}
+"#;

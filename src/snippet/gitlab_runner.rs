@@ -16,7 +16,39 @@ const TLS_CERTDIR: &str = "/certs";
 const TLS_CLIENT_DIR: &str = "/certs/client";
 
 pub(super) fn build(context: &Context) -> Snippet {
-    let config = format!(
+    Snippet {
+        kind: "gitlab-runner",
+        sections: vec![
+            Section {
+                id: "config",
+                title: "GitLab Runner config.toml".into(),
+                format: Language::Toml,
+                content: runner_config(context),
+            },
+            Section {
+                id: "job-config",
+                title: "DOCKER_AUTH_CONFIG for the runner's own pulls (a job image or service from the registry): auth is base64 of USER:PASSWORD".into(),
+                format: Language::Json,
+                content: auth_config(context),
+            },
+            Section {
+                id: "ci-job",
+                title: ".gitlab-ci.yml: masked CI/CD variables, docker login --password-stdin for every spelling, docker:dind with TLS".into(),
+                format: Language::Yaml,
+                content: ci_job(context),
+            },
+        ],
+        notes: vec![
+            "restart is not needed: the runner reloads config.toml".into(),
+            "images: the job runs in docker:cli (Alpine: sh and the docker CLI, nothing of this tool), the pulls happen in the docker:dind service".into(),
+            "DOCKER_AUTH_CONFIG with the login filled in: `docker dcosreg credentials export --as docker-config` after `docker dcosreg login`; JSON cannot be masked, so make it a protected variable or put it in config.toml's environment".into(),
+        ],
+    }
+}
+
+/// The runner's config.toml: the dind TLS client directory and the host's certs.d shared.
+fn runner_config(context: &Context) -> String {
+    format!(
         r#"# Merge into /etc/gitlab-runner/config.toml (keep your runner's url and token). The volumes
 # are mounted into the job and into its services: {TLS_CLIENT_DIR} carries the docker:dind
 # service's TLS client certificates to the job, certs.d the registry's CA to its daemon.
@@ -32,7 +64,11 @@ pub(super) fn build(context: &Context) -> Snippet {
         registry_env = quote(&format!("REGISTRY={}", context.internal.reference_host())),
         client = quote(TLS_CLIENT_DIR),
         volume = quote(&format!("{DOCKER_CERTS_D}:{DOCKER_CERTS_D}:ro")),
-    );
+    )
+}
+
+/// `DOCKER_AUTH_CONFIG` for every spelling, with a placeholder for the login.
+fn auth_config(context: &Context) -> String {
     let auths: Vec<String> = context
         .registry_names()
         .into_iter()
@@ -44,6 +80,11 @@ pub(super) fn build(context: &Context) -> Snippet {
         })
         .collect();
     let auth_config = format!("{{\n  \"auths\": {{\n{}\n  }}\n}}\n", auths.join(",\n"));
+    auth_config
+}
+
+/// The `.gitlab-ci.yml` job: dind with TLS, `docker login --password-stdin` per spelling.
+fn ci_job(context: &Context) -> String {
     let mut job = format!(
         "# .gitlab-ci.yml. REGISTRY_USER and REGISTRY_PASSWORD are masked CI/CD variables\n\
          # (Settings > CI/CD > Variables). The job image docker:cli (Alpine, musl) has the sh and\n\
@@ -71,34 +112,7 @@ pub(super) fn build(context: &Context) -> Snippet {
     }
     job.push_str("  script:\n");
     job.push_str(&yaml_item("docker pull \"$REGISTRY/my-app:1\""));
-    Snippet {
-        kind: "gitlab-runner",
-        sections: vec![
-            Section {
-                id: "config",
-                title: "GitLab Runner config.toml".into(),
-                format: Language::Toml,
-                content: config,
-            },
-            Section {
-                id: "job-config",
-                title: "DOCKER_AUTH_CONFIG for the runner's own pulls (a job image or service from the registry): auth is base64 of USER:PASSWORD".into(),
-                format: Language::Json,
-                content: auth_config,
-            },
-            Section {
-                id: "ci-job",
-                title: ".gitlab-ci.yml: masked CI/CD variables, docker login --password-stdin for every spelling, docker:dind with TLS".into(),
-                format: Language::Yaml,
-                content: job,
-            },
-        ],
-        notes: vec![
-            "restart is not needed: the runner reloads config.toml".into(),
-            "images: the job runs in docker:cli (Alpine: sh and the docker CLI, nothing of this tool), the pulls happen in the docker:dind service".into(),
-            "DOCKER_AUTH_CONFIG with the login filled in: `docker dcosreg credentials export --as docker-config` after `docker dcosreg login`; JSON cannot be masked, so make it a protected variable or put it in config.toml's environment".into(),
-        ],
-    }
+    job
 }
 
 /// One item of a YAML block sequence, four spaces in: plain when YAML reads it back as the

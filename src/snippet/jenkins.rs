@@ -27,8 +27,51 @@ fn release_dir() -> String {
 }
 
 pub(super) fn build(context: &Context) -> Snippet {
+    Snippet {
+        kind: "jenkins",
+        sections: vec![
+            Section {
+                id: "mesos-jcasc",
+                title: "Jenkins Mesos plugin: agent volumes (JCasC)".into(),
+                format: Language::Yaml,
+                content: mesos_jcasc(),
+            },
+            Section {
+                id: "kubernetes-pod",
+                title: "Jenkins Kubernetes plugin: pod template with a DinD container".into(),
+                format: Language::Yaml,
+                content: kubernetes_pod(context),
+            },
+            Section {
+                id: "agent",
+                title: "docker build and run: a Jenkins agent with the docker CLI and the credential helper".into(),
+                format: Language::Shell,
+                content: agent(context),
+            },
+            Section {
+                id: "job-config",
+                title: "Without docker login: the job's config.json (credHelpers) for the agent image, with withCredentials binding DCOSREG_USERNAME and DCOSREG_PASSWORD".into(),
+                format: Language::Json,
+                content: cred_helpers_json(context),
+            },
+            Section {
+                id: "jenkinsfile",
+                title: "Jenkinsfile: withCredentials and docker login --password-stdin for every spelling".into(),
+                format: Language::Groovy,
+                content: jenkinsfile(context),
+            },
+        ],
+        notes: vec![
+            "with the host's docker.sock the host daemon pulls and pushes (it already reads the host's certs.d); the certs.d mount serves tools in the agent that verify TLS themselves (buildx, skopeo, a DinD daemon)".into(),
+            format!("images: {AGENT_IMAGE} is jenkins/inbound-agent plus the docker CLI of docker:cli and docker-dcosreg; the Kubernetes pod's docker:dind has the docker CLI itself"),
+        ],
+    }
+}
+
+/// The Mesos plugin's agent template (JCasC): the agent image, certs.d and docker.sock.
+fn mesos_jcasc() -> String {
     let certs_d = quote(DOCKER_CERTS_D);
-    let mesos = format!(
+    format!(
         r#"# Merge into the mesos cloud of your jenkins.yaml (Configuration as Code).
 # {AGENT_IMAGE}: the agent section's image (jenkins/inbound-agent has no docker CLI); build it
 # on every agent, or push it where the agents pull from.
@@ -60,8 +103,13 @@ jenkins:
                   hostPath: "/var/run/docker.sock"
                   readOnly: false
 "#
-    );
-    let pod = format!(
+    )
+}
+
+/// The Kubernetes plugin's pod template: a DinD container reading the node's certs.d.
+fn kubernetes_pod(context: &Context) -> String {
+    let certs_d = quote(DOCKER_CERTS_D);
+    format!(
         r#"# Kubernetes plugin: paste as the pod template's raw YAML (podTemplate(yaml: ...)).
 # Run the docker steps in this container (container('docker') {{ sh ... }}): docker:dind
 # has the docker CLI and its own daemon, which reads the node's certs.d mounted below.
@@ -89,9 +137,13 @@ spec:
         type: Directory
 "#,
         registry = quote(&context.internal.reference_host()),
-    );
+    )
+}
+
+/// Build the agent image (docker CLI and this tool) and run an inbound agent.
+fn agent(context: &Context) -> String {
     let release = release_dir();
-    let agent = format!(
+    format!(
         "# jenkins/inbound-agent (Debian, glibc) has no docker CLI: this agent image adds the static\n\
          # one from docker:cli, and docker-dcosreg with its credential-helper link from the release\n\
          # tarball (glibc 2.17 and newer), configured for this registry. Run it where\n\
@@ -115,8 +167,11 @@ spec:
          {AGENT_IMAGE}\n",
         internal = context.internal.host_port(),
         external = context.external.host_port(),
-    );
-    let helpers = cred_helpers_json(context);
+    )
+}
+
+/// The declarative Jenkinsfile: `withCredentials`, then a login for every spelling.
+fn jenkinsfile(context: &Context) -> String {
     let logins: String = context
         .registry_names()
         .into_iter()
@@ -127,7 +182,7 @@ spec:
             )
         })
         .collect();
-    let jenkinsfile = format!(
+    format!(
         r#"// Jenkinsfile (declarative). The login is a "Username with password" credential with the
 // id dcos-registry (Manage Jenkins > Credentials), bound for the login step only; the agent
 // (label docker: the mesos-jcasc or agent section's image) has the docker CLI.
@@ -165,46 +220,7 @@ pipeline {{
 }}
 "#,
         registry = groovy_quote(&context.internal.reference_host()),
-    );
-    Snippet {
-        kind: "jenkins",
-        sections: vec![
-            Section {
-                id: "mesos-jcasc",
-                title: "Jenkins Mesos plugin: agent volumes (JCasC)".into(),
-                format: Language::Yaml,
-                content: mesos,
-            },
-            Section {
-                id: "kubernetes-pod",
-                title: "Jenkins Kubernetes plugin: pod template with a DinD container".into(),
-                format: Language::Yaml,
-                content: pod,
-            },
-            Section {
-                id: "agent",
-                title: "docker build and run: a Jenkins agent with the docker CLI and the credential helper".into(),
-                format: Language::Shell,
-                content: agent,
-            },
-            Section {
-                id: "job-config",
-                title: "Without docker login: the job's config.json (credHelpers) for the agent image, with withCredentials binding DCOSREG_USERNAME and DCOSREG_PASSWORD".into(),
-                format: Language::Json,
-                content: helpers,
-            },
-            Section {
-                id: "jenkinsfile",
-                title: "Jenkinsfile: withCredentials and docker login --password-stdin for every spelling".into(),
-                format: Language::Groovy,
-                content: jenkinsfile,
-            },
-        ],
-        notes: vec![
-            "with the host's docker.sock the host daemon pulls and pushes (it already reads the host's certs.d); the certs.d mount serves tools in the agent that verify TLS themselves (buildx, skopeo, a DinD daemon)".into(),
-            format!("images: {AGENT_IMAGE} is jenkins/inbound-agent plus the docker CLI of docker:cli and docker-dcosreg; the Kubernetes pod's docker:dind has the docker CLI itself"),
-        ],
-    }
+    )
 }
 
 /// A Groovy single-quoted string (no interpolation): `\` and `'` escaped.

@@ -117,35 +117,7 @@ pub(super) fn build(context: &Context) -> Snippet {
         cpus: 0.5,
         mem: 128,
         disk: 0,
-        container: Container {
-            kind: "DOCKER",
-            docker: Docker {
-                image: "registry:2",
-                network: "BRIDGE",
-                force_pull_image: false,
-                privileged: false,
-                port_mappings: vec![PortMapping {
-                    container_port: 5000,
-                    host_port: 0,
-                    service_port: context.external.port,
-                    protocol: "tcp",
-                    name: "registry",
-                    labels: BTreeMap::from([("VIP_0", vip)]),
-                }],
-            },
-            volumes: vec![
-                Volume {
-                    container_path: CONTAINER_CERT_DIR.to_string(),
-                    host_path: REGISTRY_CERT_DIR,
-                    mode: "RO",
-                },
-                Volume {
-                    container_path: "/var/lib/registry".into(),
-                    host_path: "/data/docker-registry",
-                    mode: "RW",
-                },
-            ],
-        },
+        container: container(context, vip),
         health_checks: vec![HealthCheck {
             protocol: "MESOS_TCP",
             port_index: 0,
@@ -159,17 +131,7 @@ pub(super) fn build(context: &Context) -> Snippet {
             // The registry terminates TLS itself: Marathon-LB must pass bytes through.
             ("HAPROXY_0_MODE", "tcp".to_string()),
         ]),
-        env: BTreeMap::from([
-            (
-                "REGISTRY_HTTP_TLS_CERTIFICATE",
-                format!("{CONTAINER_CERT_DIR}/domain.crt"),
-            ),
-            (
-                "REGISTRY_HTTP_TLS_KEY",
-                format!("{CONTAINER_CERT_DIR}/domain.key"),
-            ),
-            ("REGISTRY_HTTP_SECRET", secret_placeholder()),
-        ]),
+        env: registry_env(),
     };
     let mut content = serde_json::to_string_pretty(&app).unwrap_or_default();
     content.push('\n');
@@ -196,4 +158,53 @@ pub(super) fn build(context: &Context) -> Snippet {
         }],
         notes,
     }
+}
+
+/// The registry's container: `registry:2` behind the VIP and Marathon-LB's service port,
+/// with the certificate directory and the image store mounted from the agent.
+fn container(context: &Context, vip: String) -> Container {
+    Container {
+        kind: "DOCKER",
+        docker: Docker {
+            image: "registry:2",
+            network: "BRIDGE",
+            force_pull_image: false,
+            privileged: false,
+            port_mappings: vec![PortMapping {
+                container_port: 5000,
+                host_port: 0,
+                service_port: context.external.port,
+                protocol: "tcp",
+                name: "registry",
+                labels: BTreeMap::from([("VIP_0", vip)]),
+            }],
+        },
+        volumes: vec![
+            Volume {
+                container_path: CONTAINER_CERT_DIR.to_string(),
+                host_path: REGISTRY_CERT_DIR,
+                mode: "RO",
+            },
+            Volume {
+                container_path: "/var/lib/registry".into(),
+                host_path: "/data/docker-registry",
+                mode: "RW",
+            },
+        ],
+    }
+}
+
+/// The registry's TLS from the mounted pair, and a secret to replace.
+fn registry_env() -> BTreeMap<&'static str, String> {
+    BTreeMap::from([
+        (
+            "REGISTRY_HTTP_TLS_CERTIFICATE",
+            format!("{CONTAINER_CERT_DIR}/domain.crt"),
+        ),
+        (
+            "REGISTRY_HTTP_TLS_KEY",
+            format!("{CONTAINER_CERT_DIR}/domain.key"),
+        ),
+        ("REGISTRY_HTTP_SECRET", secret_placeholder()),
+    ])
 }
