@@ -206,14 +206,16 @@ fn continuation(src: &[u8], start: usize, end: usize, escape: u8) -> Option<usiz
     (t > start && src[t - 1] == escape && (t - 1 == start || src[t - 2] != escape)).then(|| t - 1)
 }
 
+/// A token for a non-empty span.
+fn push(tokens: &mut Vec<Token>, kind: TokenKind, span: Range<usize>) {
+    if !span.is_empty() {
+        tokens.push(Token { kind, span });
+    }
+}
+
 /// Lex a whole Dockerfile. Never fails.
 pub(crate) fn parse(src: &[u8]) -> Dockerfile {
     let mut tokens = Vec::new();
-    let push = |tokens: &mut Vec<Token>, kind, span: Range<usize>| {
-        if !span.is_empty() {
-            tokens.push(Token { kind, span });
-        }
-    };
     let mut start = 0;
     if src.starts_with(BOM) {
         push(&mut tokens, TokenKind::Bom, 0..BOM.len());
@@ -246,7 +248,6 @@ pub(crate) fn parse(src: &[u8]) -> Dockerfile {
             push(&mut tokens, TokenKind::Blank, line.start..line.end);
             continue;
         }
-
         let mut inst = Instruction {
             line: line.number,
             text: Vec::new(),
@@ -255,51 +256,66 @@ pub(crate) fn parse(src: &[u8]) -> Dockerfile {
             heredocs: Vec::new(),
         };
         push(&mut tokens, TokenKind::Indent, line.start..first);
-        let mut continued = content(&mut tokens, &mut inst, src, first, line, escape);
-        while continued {
-            let Some(next) = lines.next() else { break };
-            inst.span.end = next.end;
-            let lead = skip_space(src, next.start, next.end);
-            if src.get(lead) == Some(&b'#') {
-                push(
-                    &mut tokens,
-                    TokenKind::ContinuationComment,
-                    next.start..next.end,
-                );
-                continue;
-            }
-            if skip_space(src, next.start, next.content_end) == next.content_end {
-                push(&mut tokens, TokenKind::Blank, next.start..next.end);
-                continue;
-            }
-            continued = content(&mut tokens, &mut inst, src, next.start, next, escape);
+        if content(&mut tokens, &mut inst, src, first, line, escape) {
+            continuation_lines(&mut tokens, &mut inst, &mut lines, escape);
         }
-
         inst.heredocs = heredocs_of(&inst.text, escape);
-        'docs: for doc in &inst.heredocs {
-            loop {
-                let Some(body) = lines.next() else {
-                    break 'docs; // unterminated: BuildKit fails; the rest stays a body
-                };
-                inst.span.end = body.end;
-                let mut candidate = &src[body.start..body.content_end];
-                if doc.chomp {
-                    let tabs = candidate.iter().take_while(|&&b| b == b'\t').count();
-                    candidate = &candidate[tabs..];
-                }
-                if candidate == doc.name {
-                    push(&mut tokens, TokenKind::HeredocEnd, body.start..body.end);
-                    break;
-                }
-                push(&mut tokens, TokenKind::HeredocBody, body.start..body.end);
-            }
-        }
+        heredoc_bodies(&mut tokens, &mut inst, &mut lines);
         instructions.push(inst);
     }
     Dockerfile {
         escape,
         tokens,
         instructions,
+    }
+}
+
+/// The lines that continue an instruction: comments and blank lines inside it are skipped,
+/// as BuildKit skips them, until a line does not end in the escape character.
+fn continuation_lines(
+    tokens: &mut Vec<Token>,
+    inst: &mut Instruction,
+    lines: &mut Lines<'_>,
+    escape: u8,
+) {
+    let src = lines.src;
+    let mut continued = true;
+    while continued {
+        let Some(next) = lines.next() else { break };
+        inst.span.end = next.end;
+        let lead = skip_space(src, next.start, next.end);
+        if src.get(lead) == Some(&b'#') {
+            push(tokens, TokenKind::ContinuationComment, next.start..next.end);
+            continue;
+        }
+        if skip_space(src, next.start, next.content_end) == next.content_end {
+            push(tokens, TokenKind::Blank, next.start..next.end);
+            continue;
+        }
+        continued = content(tokens, inst, src, next.start, next, escape);
+    }
+}
+
+/// The bodies of the instruction's heredocs, each up to its terminating line.
+fn heredoc_bodies(tokens: &mut Vec<Token>, inst: &mut Instruction, lines: &mut Lines<'_>) {
+    let src = lines.src;
+    for doc in &inst.heredocs {
+        loop {
+            let Some(body) = lines.next() else {
+                return; // unterminated: BuildKit fails; the rest stays a body
+            };
+            inst.span.end = body.end;
+            let mut candidate = &src[body.start..body.content_end];
+            if doc.chomp {
+                let tabs = candidate.iter().take_while(|&&b| b == b'\t').count();
+                candidate = &candidate[tabs..];
+            }
+            if candidate == doc.name {
+                push(tokens, TokenKind::HeredocEnd, body.start..body.end);
+                break;
+            }
+            push(tokens, TokenKind::HeredocBody, body.start..body.end);
+        }
     }
 }
 

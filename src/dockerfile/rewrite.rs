@@ -67,49 +67,11 @@ pub(crate) fn retarget(
     if from == to {
         return Retarget::default();
     }
-    let to_text = to.reference_host().into_bytes();
     let df = lexer::parse(src);
-    let before = sites(src, &df, build_args);
-    let mut skipped = Vec::new();
-    // For each site, the edit of its host when its host is the endpoint and comes from one
-    // span of the file; images want that edit, and any other site (a stage ARG inheriting
-    // a registry ARG) may change with it.
-    let mut host_of: Vec<Option<(Edit, usize)>> = vec![None; before.len()];
-    let mut wants: Vec<Option<Range<usize>>> = vec![None; before.len()];
-    for (i, site) in before.iter().enumerate() {
-        match &site.value {
-            Ok(value) => {
-                let Some(len) = host_len(site.image, &value.bytes, from) else {
-                    continue;
-                };
-                match host_edit(&value.origin[..len], src, &df, &to_text) {
-                    Ok(edit) => {
-                        if site.image {
-                            wants[i] = Some(edit.span.clone());
-                        }
-                        host_of[i] = Some((edit, len));
-                    }
-                    Err(reason) if site.image => skipped.push(skip(site, reason)),
-                    Err(_) => {}
-                }
-            }
-            Err(Failure::TooDeep) if site.image && mentions(&site.raw, from) => skipped.push(skip(
-                site,
-                format!("its variables are nested more than {MAX_DEPTH} levels deep"),
-            )),
-            Err(_) => {}
-        }
-    }
-    let mut spans: Vec<Range<usize>> = wants.iter().flatten().cloned().collect();
+    let (plan, mut skipped) = Plan::new(src, &df, from, to.reference_host(), build_args);
+    let mut spans: Vec<Range<usize>> = plan.wants.iter().flatten().cloned().collect();
     spans.sort_by_key(|s| (s.start, s.end));
     spans.dedup();
-    let replacement = |span: &Range<usize>| -> Vec<u8> {
-        host_of
-            .iter()
-            .flatten()
-            .find(|(edit, _)| edit.span == *span)
-            .map_or_else(|| to_text.clone(), |(edit, _)| edit.with.clone())
-    };
     // A registry ARG whose value another instruction turns into another host (`${REG}0` in
     // a RUN of a stage that inherits it) is not the user's registry there: keep it.
     let mut blocked: Vec<(Range<usize>, String)> = Vec::new();
@@ -120,27 +82,113 @@ pub(crate) fn retarget(
         }
         None => true,
     });
+    let mut rejected: Vec<(Range<usize>, usize)> = Vec::new();
+    let out = plan.accept(spans, &mut rejected);
+    plan.explain(&blocked, &rejected, &mut skipped);
+    skipped.sort_by_key(|s| s.line);
+    Retarget {
+        text: out.filter(|o| o != src),
+        skipped,
+    }
+}
 
-    let check = |accepted: &[Range<usize>]| -> Result<Vec<u8>, usize> {
+/// What a retarget works from: every site BuildKit resolves before the change, and for
+/// each the edit of its host when its host is the endpoint and comes from one span of the
+/// file.
+struct Plan<'a> {
+    src: &'a [u8],
+    build_args: &'a BuildArgs,
+    to_text: Vec<u8>,
+    before: Vec<Site>,
+    /// Per site: the edit of its host, and the host's length in the value.
+    host_of: Vec<Option<(Edit, usize)>>,
+    /// Per image site: the span its host comes from (what the user wants changed).
+    wants: Vec<Option<Range<usize>>>,
+}
+
+impl<'a> Plan<'a> {
+    /// Images want their host's edit, and any other site (a stage ARG inheriting a
+    /// registry ARG) may change with it. Images that name `from` but cannot be edited
+    /// are the skipped ones.
+    fn new(
+        src: &'a [u8],
+        df: &lexer::Dockerfile,
+        from: &Endpoint,
+        to: String,
+        build_args: &'a BuildArgs,
+    ) -> (Plan<'a>, Vec<Skipped>) {
+        let to_text = to.into_bytes();
+        let before = sites(src, df, build_args);
+        let mut skipped = Vec::new();
+        let mut host_of: Vec<Option<(Edit, usize)>> = vec![None; before.len()];
+        let mut wants: Vec<Option<Range<usize>>> = vec![None; before.len()];
+        for (i, site) in before.iter().enumerate() {
+            match &site.value {
+                Ok(value) => {
+                    let Some(len) = host_len(site.image, &value.bytes, from) else {
+                        continue;
+                    };
+                    match host_edit(&value.origin[..len], src, df, &to_text) {
+                        Ok(edit) => {
+                            if site.image {
+                                wants[i] = Some(edit.span.clone());
+                            }
+                            host_of[i] = Some((edit, len));
+                        }
+                        Err(reason) if site.image => skipped.push(skip(site, reason)),
+                        Err(_) => {}
+                    }
+                }
+                Err(Failure::TooDeep) if site.image && mentions(&site.raw, from) => {
+                    skipped.push(skip(
+                        site,
+                        format!("its variables are nested more than {MAX_DEPTH} levels deep"),
+                    ))
+                }
+                Err(_) => {}
+            }
+        }
+        let plan = Plan {
+            src,
+            build_args,
+            to_text,
+            before,
+            host_of,
+            wants,
+        };
+        (plan, skipped)
+    }
+
+    /// What replaces `span`: the host edit that wants it, else the target's spelling.
+    fn replacement(&self, span: &Range<usize>) -> Vec<u8> {
+        self.host_of
+            .iter()
+            .flatten()
+            .find(|(edit, _)| edit.span == *span)
+            .map_or_else(|| self.to_text.clone(), |(edit, _)| edit.with.clone())
+    }
+
+    /// Rewrite with these spans and resolve again: the text, or the first site that
+    /// changed in a way it should not (only the hosts of accepted spans may change).
+    fn check(&self, accepted: &[Range<usize>]) -> Result<Vec<u8>, usize> {
         let edits: Vec<Edit> = accepted
             .iter()
             .map(|span| Edit {
                 span: span.clone(),
-                with: replacement(span),
+                with: self.replacement(span),
             })
             .collect();
-        let out = apply(src, &edits);
+        let out = apply(self.src, &edits);
         let df = lexer::parse(&out);
-        let after = sites(&out, &df, build_args);
-        if after.len() != before.len() {
-            return Err(before.len().min(after.len()));
+        let after = sites(&out, &df, self.build_args);
+        if after.len() != self.before.len() {
+            return Err(self.before.len().min(after.len()));
         }
-        for (i, (old, new)) in before.iter().zip(&after).enumerate() {
-            let expected = match (&old.value, &host_of[i]) {
+        for (i, (old, new)) in self.before.iter().zip(&after).enumerate() {
+            let expected = match (&old.value, &self.host_of[i]) {
                 (Ok(v), Some((edit, len))) if accepted.contains(&edit.span) => {
-                    let len = *len;
-                    let mut bytes = to_text.clone();
-                    bytes.extend_from_slice(&v.bytes[len..]);
+                    let mut bytes = self.to_text.clone();
+                    bytes.extend_from_slice(&v.bytes[*len..]);
                     Ok(bytes)
                 }
                 (Ok(v), _) => Ok(v.bytes.clone()),
@@ -152,78 +200,85 @@ pub(crate) fn retarget(
             }
         }
         Ok(out)
-    };
+    }
 
-    let mut out = None;
-    let mut rejected: Vec<(Range<usize>, usize)> = Vec::new();
-    // Overlapping spans cannot both be replaced: keep the first of each overlap.
-    let mut candidates: Vec<Range<usize>> = Vec::new();
-    for span in spans {
-        if candidates.last().is_some_and(|last| span.start < last.end) {
-            rejected.push((span, usize::MAX));
-        } else {
-            candidates.push(span);
-        }
-    }
-    // Drop the spans a changed value was built from until nothing else changes; each round
-    // removes at least one span, and one or two rounds are the rule.
-    while !candidates.is_empty() {
-        match check(&candidates) {
-            Ok(text) => {
-                out = Some(text);
-                break;
-            }
-            Err(site) => {
-                let feeds = |span: &Range<usize>| match before.get(site).map(|s| &s.value) {
-                    Some(Ok(v)) => v.origin.iter().any(|o| span.contains(o)),
-                    _ => false,
-                };
-                let (culprits, rest): (Vec<_>, Vec<_>) =
-                    candidates.iter().cloned().partition(|s| feeds(s));
-                if culprits.is_empty() {
-                    // The change shows nowhere in the value (a pattern, a test of
-                    // set-ness): find the span one at a time.
-                    out = one_at_a_time(&candidates, &check, &mut rejected);
-                    break;
-                }
-                rejected.extend(culprits.into_iter().map(|s| (s, site)));
-                candidates = rest;
+    /// The text with as many of `spans` as can change alone; the others go to `rejected`
+    /// with the site that stopped them.
+    fn accept(
+        &self,
+        spans: Vec<Range<usize>>,
+        rejected: &mut Vec<(Range<usize>, usize)>,
+    ) -> Option<Vec<u8>> {
+        // Overlapping spans cannot both be replaced: keep the first of each overlap.
+        let mut candidates: Vec<Range<usize>> = Vec::new();
+        for span in spans {
+            if candidates.last().is_some_and(|last| span.start < last.end) {
+                rejected.push((span, usize::MAX));
+            } else {
+                candidates.push(span);
             }
         }
-    }
-    for (i, want) in wants.iter().enumerate() {
-        let Some(span) = want else { continue };
-        if let Some((_, reason)) = blocked.iter().find(|(s, _)| s == span) {
-            skipped.push(skip(&before[i], reason.clone()));
-        } else if let Some((_, culprit)) = rejected.iter().find(|(s, _)| s == span) {
-            let reason = match before.get(*culprit) {
-                Some(other) if *culprit != i => format!(
-                    "its host is {} on line {}, which also feeds {} on line {} ({}); changing it would change that too",
-                    describe_span(src, span),
-                    line_of(src, span.start),
-                    other.kind.label(),
-                    other.line,
-                    shown(other),
-                ),
-                Some(_) => format!(
-                    "rewriting {} (line {}) would change how the line is read",
-                    describe_span(src, span),
-                    line_of(src, span.start)
-                ),
-                None => "rewriting its host would overlap another rewrite or change how the file is read".to_string(),
+        // Drop the spans a changed value was built from until nothing else changes; each
+        // round removes at least one span, and one or two rounds are the rule.
+        while !candidates.is_empty() {
+            let site = match self.check(&candidates) {
+                Ok(text) => return Some(text),
+                Err(site) => site,
             };
-            skipped.push(skip(&before[i], reason));
+            let feeds = |span: &Range<usize>| match self.before.get(site).map(|s| &s.value) {
+                Some(Ok(v)) => v.origin.iter().any(|o| span.contains(o)),
+                _ => false,
+            };
+            let (culprits, rest): (Vec<_>, Vec<_>) =
+                candidates.iter().cloned().partition(|s| feeds(s));
+            if culprits.is_empty() {
+                // The change shows nowhere in the value (a pattern, a test of set-ness):
+                // find the span one at a time.
+                return one_at_a_time(&candidates, &|accepted| self.check(accepted), rejected);
+            }
+            rejected.extend(culprits.into_iter().map(|s| (s, site)));
+            candidates = rest;
         }
+        None
     }
-    skipped.sort_by_key(|s| s.line);
-    Retarget {
-        text: out.filter(|o| o != src),
-        skipped,
+
+    /// Why each wanted span was left: a registry ARG used for another host, or the site
+    /// its change would also have changed.
+    fn explain(
+        &self,
+        blocked: &[(Range<usize>, String)],
+        rejected: &[(Range<usize>, usize)],
+        skipped: &mut Vec<Skipped>,
+    ) {
+        let src = self.src;
+        for (i, want) in self.wants.iter().enumerate() {
+            let Some(span) = want else { continue };
+            if let Some((_, reason)) = blocked.iter().find(|(s, _)| s == span) {
+                skipped.push(skip(&self.before[i], reason.clone()));
+            } else if let Some((_, culprit)) = rejected.iter().find(|(s, _)| s == span) {
+                let reason = match self.before.get(*culprit) {
+                    Some(other) if *culprit != i => format!(
+                        "its host is {} on line {}, which also feeds {} on line {} ({}); changing it would change that too",
+                        describe_span(src, span),
+                        line_of(src, span.start),
+                        other.kind.label(),
+                        other.line,
+                        shown(other),
+                    ),
+                    Some(_) => format!(
+                        "rewriting {} (line {}) would change how the line is read",
+                        describe_span(src, span),
+                        line_of(src, span.start)
+                    ),
+                    None => "rewriting its host would overlap another rewrite or change how the file is read".to_string(),
+                };
+                skipped.push(skip(&self.before[i], reason));
+            }
+        }
     }
 }
 
-/// Rewrite with these spans and resolve again: the text, or the first site that changed
-/// in a way it should not.
+/// The check of [`Plan::check`], for [`one_at_a_time`].
 type Check<'a> = dyn Fn(&[Range<usize>]) -> Result<Vec<u8>, usize> + 'a;
 
 /// Accept spans one at a time, each kept when the file with it and the ones kept so far
