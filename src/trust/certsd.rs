@@ -10,6 +10,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use rustls_pki_types::CertificateDer;
+
 use super::{cert_step, Anchor, Different, Step, Target};
 use crate::endpoint::Endpoint;
 use crate::finding::{display, quote, Finding, Fixes, Severity};
@@ -258,6 +260,27 @@ fn inspect_ca_file(
     fixes: &Fixes,
     findings: &mut Vec<Finding>,
 ) -> usize {
+    let Some(certs) = read_ca_file(path, endpoint, fixes, findings) else {
+        return 0;
+    };
+    if scope == Scope::Traps {
+        return certs.len();
+    }
+    let now = SystemTime::now();
+    for cert in &certs {
+        check_ca_expiry(cert, path, endpoint, fixes, now, findings);
+    }
+    certs.len()
+}
+
+/// The certificates of a `*.crt` file as Docker's `AppendCertsFromPEM` takes them; `None`,
+/// with the finding that says why, when the file is unreadable, DER or not certificates.
+fn read_ca_file(
+    path: &Path,
+    endpoint: &Endpoint,
+    fixes: &Fixes,
+    findings: &mut Vec<Finding>,
+) -> Option<Vec<CertificateDer<'static>>> {
     let sudo = fixes.sudo();
     let bytes = match crate::fsutil::read_file(path, crate::fsutil::MAX_FILE) {
         Ok(bytes) => bytes,
@@ -273,12 +296,12 @@ fn inspect_ca_file(
                 )
                 .fix(format!("{sudo}chmod 0644 {}", quote(path))),
             );
-            return 0;
+            return None;
         }
     };
     let is_pem = bytes.windows(11).any(|w| w == b"-----BEGIN ");
-    let certs = match crate::x509::pem::parse_certificates(&bytes, path) {
-        Ok(certs) if is_pem => certs,
+    match crate::x509::pem::parse_certificates(&bytes, path) {
+        Ok(certs) if is_pem => Some(certs),
         Ok(_) => {
             findings.push(
                 Finding::new(
@@ -294,7 +317,7 @@ fn inspect_ca_file(
                     p = quote(path)
                 )),
             );
-            return 0;
+            None
         }
         Err(e) => {
             findings.push(
@@ -309,46 +332,50 @@ fn inspect_ca_file(
                     quote(format!("{}.invalid", path.display()))
                 )),
             );
-            return 0;
+            None
         }
+    }
+}
+
+/// A CA certificate of `path` that has expired, or expires within [`SOON`] of `now`.
+fn check_ca_expiry(
+    cert: &CertificateDer<'_>,
+    path: &Path,
+    endpoint: &Endpoint,
+    fixes: &Fixes,
+    now: SystemTime,
+    findings: &mut Vec<Finding>,
+) {
+    let Ok((_, parsed)) = x509_parser::parse_x509_certificate(cert.as_ref()) else {
+        return;
     };
-    if scope == Scope::Traps {
-        return certs.len();
+    let not_after = parsed.validity().not_after;
+    let expiry = SystemTime::UNIX_EPOCH
+        + Duration::from_secs(u64::try_from(not_after.timestamp()).unwrap_or(0));
+    let subject = crate::text::sanitize_line(&parsed.subject().to_string());
+    let renew = fixes.dcosreg(&format!("trust {} --force", quote(endpoint.to_string())));
+    if expiry <= now {
+        findings.push(
+            Finding::new(
+                "ca-expired",
+                Severity::Error,
+                format!("{} ({subject}) expired on {not_after}", display(path)),
+            )
+            .fix(renew),
+        );
+    } else if expiry.duration_since(now).unwrap_or_default() < SOON {
+        findings.push(
+            Finding::new(
+                "ca-expires-soon",
+                Severity::Warning,
+                format!(
+                    "{} ({subject}) expires on {not_after}, within 30 days",
+                    display(path)
+                ),
+            )
+            .fix(renew),
+        );
     }
-    let now = SystemTime::now();
-    for cert in &certs {
-        let Ok((_, parsed)) = x509_parser::parse_x509_certificate(cert.as_ref()) else {
-            continue;
-        };
-        let not_after = parsed.validity().not_after;
-        let expiry = SystemTime::UNIX_EPOCH
-            + Duration::from_secs(u64::try_from(not_after.timestamp()).unwrap_or(0));
-        let subject = crate::text::sanitize_line(&parsed.subject().to_string());
-        let renew = fixes.dcosreg(&format!("trust {} --force", quote(endpoint.to_string())));
-        if expiry <= now {
-            findings.push(
-                Finding::new(
-                    "ca-expired",
-                    Severity::Error,
-                    format!("{} ({subject}) expired on {not_after}", display(path)),
-                )
-                .fix(renew),
-            );
-        } else if expiry.duration_since(now).unwrap_or_default() < SOON {
-            findings.push(
-                Finding::new(
-                    "ca-expires-soon",
-                    Severity::Warning,
-                    format!(
-                        "{} ({subject}) expires on {not_after}, within 30 days",
-                        display(path)
-                    ),
-                )
-                .fix(renew),
-            );
-        }
-    }
-    certs.len()
 }
 
 #[cfg(test)]

@@ -292,59 +292,117 @@ pub(crate) fn uninstall(
             )
         })?;
     }
-    let selected = |ep: &str| {
-        ep.parse::<Endpoint>()
-            .map(|e| endpoints.contains(&e))
-            .unwrap_or(false)
+    let selection = Selection {
+        host,
+        endpoints,
+        targets,
+        only,
     };
-    // Every path this run may touch resolves inside the root before anything is removed:
-    // one that cannot (a link that loops there) stops the run, naming it.
-    for entry in &record.files {
-        let in_targets = targets.is_none_or(|ts| ts.contains(&entry.target));
-        if in_targets && entry.endpoints.iter().any(|ep| selected(ep)) {
-            host.path(&entry.path)?;
-            for dir in &entry.created_dirs {
-                host.path(dir)?;
-            }
-            if !entry.links.is_empty() {
-                host.path(super::system::LINK_DIR)?;
-            }
-        }
+    selection.resolve_paths(&record.files)?;
+    let their_files = selection.their_files(&record.files);
+    let mut outcome = Outcome::default();
+    for entry in std::mem::take(&mut record.files) {
+        selection.take_out(entry, &their_files, dry_run, &mut outcome)?;
     }
-    // With `only`: the CA files of those CAs, as the TOML entries name them.
-    let is_those_cas = |entry: &Entry| {
-        only.is_none_or(|fps| {
-            let held = fingerprints_of(host, entry);
+    if dry_run {
+        return Ok(outcome.removals);
+    }
+    remove_created_dirs(outcome.dirs_to_try);
+    record.files = outcome.keep;
+    record.save(&manifest_path)?;
+    Ok(outcome.removals)
+}
+
+/// What one `uninstall` run takes out: the entries for these endpoints in these targets
+/// (`None` = all), and with `only` (SHA-256 fingerprints) those CAs' alone.
+struct Selection<'a> {
+    host: &'a Host<'a>,
+    endpoints: &'a [Endpoint],
+    targets: Option<&'a [Target]>,
+    only: Option<&'a [String]>,
+}
+
+/// What the entries became: the removals to report, the entries that stay recorded, and
+/// the directories we created that may now be empty.
+#[derive(Default)]
+struct Outcome {
+    removals: Vec<Removal>,
+    keep: Vec<Entry>,
+    dirs_to_try: Vec<PathBuf>,
+}
+
+impl Selection<'_> {
+    /// A recorded endpoint is one of those asked for (one that does not parse is not).
+    fn selected(&self, ep: &str) -> bool {
+        ep.parse::<Endpoint>()
+            .map(|e| self.endpoints.contains(&e))
+            .unwrap_or(false)
+    }
+
+    fn in_targets(&self, entry: &Entry) -> bool {
+        self.targets.is_none_or(|ts| ts.contains(&entry.target))
+    }
+
+    /// Without `only`, every entry; with it, a file holding those CAs and nothing else.
+    fn is_those_cas(&self, entry: &Entry) -> bool {
+        self.only.is_none_or(|fps| {
+            let held = fingerprints_of(self.host, entry);
             !held.is_empty() && held.iter().all(|fp| fps.contains(fp))
         })
-    };
-    let their_files: Vec<String> = record
-        .files
-        .iter()
-        .filter(|e| e.edits.is_empty() && only.is_some() && is_those_cas(e))
-        .map(|e| Path::new("/").join(&e.path).to_string_lossy().into_owned())
-        .collect();
-    let mut removals = Vec::new();
-    let mut keep = Vec::new();
-    let mut dirs_to_try: Vec<PathBuf> = Vec::new();
-    for mut entry in std::mem::take(&mut record.files) {
-        let in_targets = targets.is_none_or(|ts| ts.contains(&entry.target))
-            && (!entry.edits.is_empty() || is_those_cas(&entry));
+    }
+
+    /// Every path this run may touch resolves inside the root before anything is removed:
+    /// one that cannot (a link that loops there) stops the run, naming it.
+    fn resolve_paths(&self, files: &[Entry]) -> anyhow::Result<()> {
+        for entry in files {
+            if self.in_targets(entry) && entry.endpoints.iter().any(|ep| self.selected(ep)) {
+                self.host.path(&entry.path)?;
+                for dir in &entry.created_dirs {
+                    self.host.path(dir)?;
+                }
+                if !entry.links.is_empty() {
+                    self.host.path(super::system::LINK_DIR)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// With `only`: the CA files of those CAs, as the TOML entries name them.
+    fn their_files(&self, files: &[Entry]) -> Vec<String> {
+        files
+            .iter()
+            .filter(|e| e.edits.is_empty() && self.only.is_some() && self.is_those_cas(e))
+            .map(|e| Path::new("/").join(&e.path).to_string_lossy().into_owned())
+            .collect()
+    }
+
+    /// One recorded entry: kept as it is when it is not selected, else its file removed
+    /// or narrowed to the other endpoints, or our TOML entries taken out of it.
+    fn take_out(
+        &self,
+        mut entry: Entry,
+        their_files: &[String],
+        dry_run: bool,
+        out: &mut Outcome,
+    ) -> anyhow::Result<()> {
+        let in_targets =
+            self.in_targets(&entry) && (!entry.edits.is_empty() || self.is_those_cas(&entry));
         let ours: Vec<String> = entry
             .endpoints
             .iter()
-            .filter(|ep| selected(ep))
+            .filter(|ep| self.selected(ep))
             .cloned()
             .collect();
         if !in_targets || ours.is_empty() {
-            keep.push(entry);
-            continue;
+            out.keep.push(entry);
+            return Ok(());
         }
-        let full = host.path(&entry.path)?;
+        let full = self.host.path(&entry.path)?;
         let remaining: Vec<String> = entry
             .endpoints
             .iter()
-            .filter(|ep| !selected(ep))
+            .filter(|ep| !self.selected(ep))
             .cloned()
             .collect();
         let (action, done) = if entry.edits.is_empty() {
@@ -356,16 +414,16 @@ pub(crate) fn uninstall(
         } else {
             let mine = |edit: &Edit| {
                 ours.contains(&edit.endpoint)
-                    && (only.is_none() || their_files.contains(&edit.ca_path))
+                    && (self.only.is_none() || their_files.contains(&edit.ca_path))
             };
             if !entry.edits.iter().any(mine) {
-                keep.push(entry);
-                continue;
+                out.keep.push(entry);
+                return Ok(());
             }
             remove_edits(&full, &mut entry, &mine, dry_run)?
         };
         let gone = done && matches!(action, "remove" | "already-absent");
-        removals.push(Removal {
+        out.removals.push(Removal {
             target: entry.target,
             endpoints: ours,
             path: full,
@@ -378,39 +436,43 @@ pub(crate) fn uninstall(
         });
         if done {
             for dir in &entry.created_dirs {
-                dirs_to_try.push(host.path(dir)?);
+                out.dirs_to_try.push(self.host.path(dir)?);
             }
-        } else if !entry.edits.is_empty() {
-            // A TOML file keeps the entries that were not taken out (another endpoint's, or
-            // with `only` another CA's): it stays recorded for them.
-            let mut left: Vec<String> = Vec::new();
-            for edit in &entry.edits {
-                if !left.contains(&edit.endpoint) {
-                    left.push(edit.endpoint.clone());
-                }
-            }
-            entry.endpoints = left;
-            keep.push(entry);
         } else {
-            entry.endpoints = remaining;
-            if !entry.endpoints.is_empty() {
-                keep.push(entry);
+            out.keep.extend(still_recorded(entry, remaining));
+        }
+        Ok(())
+    }
+}
+
+/// What stays recorded of an entry that was not wholly taken out.
+fn still_recorded(mut entry: Entry, remaining: Vec<String>) -> Option<Entry> {
+    if !entry.edits.is_empty() {
+        // A TOML file keeps the entries that were not taken out (another endpoint's, or
+        // with `only` another CA's): it stays recorded for them.
+        let mut left: Vec<String> = Vec::new();
+        for edit in &entry.edits {
+            if !left.contains(&edit.endpoint) {
+                left.push(edit.endpoint.clone());
             }
         }
+        entry.endpoints = left;
+        Some(entry)
+    } else {
+        entry.endpoints = remaining;
+        (!entry.endpoints.is_empty()).then_some(entry)
     }
-    if dry_run {
-        return Ok(removals);
-    }
-    // Deepest first; remove_dir fails on a non-empty directory, which is what we want.
+}
+
+/// The directories we created, once empty: deepest first; remove_dir fails on a non-empty
+/// directory, which is what we want.
+fn remove_created_dirs(mut dirs_to_try: Vec<PathBuf>) {
     dirs_to_try.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
     dirs_to_try.dedup();
     for dir in dirs_to_try {
         super::remove_stale_temps(&dir);
         let _ = crate::fsutil::remove_dir(&dir);
     }
-    record.files = keep;
-    record.save(&manifest_path)?;
-    Ok(removals)
 }
 
 /// A file wholly ours: removed only while it holds exactly what we wrote.

@@ -130,96 +130,29 @@ pub(crate) fn parse_certificate(bytes: &[u8]) -> R<Parsed> {
     let Some(mut tbs) = Der(tbs_raw).read(der::SEQUENCE) else {
         return err("x509: malformed tbs certificate");
     };
-    let version = match tbs.read_optional(ctx_cons(0)) {
-        Err(()) => return err("x509: malformed version"),
-        Ok(None) => 0,
-        Ok(Some(mut v)) => match v.read_i64(der::INTEGER) {
-            Some(n) if n >= 0 && v.is_empty() => n,
-            _ => return err("x509: malformed version"),
-        },
-    } + 1;
-    if version > 3 {
-        return err("x509: invalid version");
-    }
+    let version = parse_version(&mut tbs)?;
     let Some(serial) = tbs.read_integer_bytes(der::INTEGER) else {
         return err("x509: malformed serial number");
     };
-    let Some(sig_ai) = tbs.read(der::SEQUENCE) else {
-        return err("x509: malformed signature algorithm identifier");
-    };
-    let Some(outer_ai) = input.read(der::SEQUENCE) else {
-        return err("x509: malformed algorithm identifier");
-    };
-    if outer_ai.0 != sig_ai.0 {
-        return err("x509: inner and outer signature algorithm identifiers don't match");
-    }
-    parse_ai(sig_ai)?;
+    let sig_ai = parse_signature_algorithm(&mut tbs, &mut input)?;
     let Some(raw_issuer) = tbs.read_element(der::SEQUENCE) else {
         return err("x509: malformed issuer");
     };
     let issuer = parse_name(raw_issuer)?;
-    let Some(mut validity) = tbs.read(der::SEQUENCE) else {
+    let Some(validity) = tbs.read(der::SEQUENCE) else {
         return err("x509: malformed validity");
     };
-    let not_before = parse_time(&mut validity)?;
-    let not_after = parse_time(&mut validity)?;
+    let (not_before, not_after) = parse_validity(validity)?;
     let Some(raw_subject) = tbs.read_element(der::SEQUENCE) else {
         return err("x509: malformed issuer");
     };
     let subject = parse_name(raw_subject)?;
-    let Some(spki_raw) = tbs.read_element(der::SEQUENCE) else {
-        return err("x509: malformed spki");
+    let (key, key_bytes) = parse_spki(&mut tbs)?;
+    let extensions = if version > 1 {
+        parse_unique_ids_and_extensions(&mut tbs, version)?
+    } else {
+        Extensions::default()
     };
-    let Some(mut spki) = Der(spki_raw).read(der::SEQUENCE) else {
-        return err("x509: malformed spki");
-    };
-    let Some(pk_ai) = spki.read(der::SEQUENCE) else {
-        return err("x509: malformed public key algorithm identifier");
-    };
-    let (pk_oid, pk_params) = parse_ai(pk_ai)?;
-    let Some((_, key_bytes)) = spki.read_bit_string() else {
-        return err("x509: malformed subjectPublicKey");
-    };
-    let key = parse_public_key(&pk_oid, pk_params, key_bytes)?;
-
-    let mut extensions = Extensions::default();
-    if version > 1 {
-        if !tbs.skip_optional(ctx(1)) {
-            return err("x509: malformed issuerUniqueID");
-        }
-        if !tbs.skip_optional(ctx(2)) {
-            return err("x509: malformed subjectUniqueID");
-        }
-        if version == 3 {
-            let present = match tbs.read_optional(ctx_cons(3)) {
-                Err(()) => return err("x509: malformed extensions"),
-                Ok(p) => p,
-            };
-            if let Some(mut wrapper) = present {
-                let Some(mut list) = wrapper.read(der::SEQUENCE) else {
-                    return err("x509: malformed extensions");
-                };
-                let mut raw = Vec::new();
-                while !list.is_empty() {
-                    let Some(ext) = list.read(der::SEQUENCE) else {
-                        return err("x509: malformed extension");
-                    };
-                    let ext = parse_extension(ext)?;
-                    if raw
-                        .iter()
-                        .any(|(oid, _, _): &(String, bool, &[u8])| *oid == ext.0)
-                    {
-                        return Err(format!(
-                            "x509: certificate contains duplicate extension with OID {}",
-                            super::gostr::go_quote(&ext.0)
-                        ));
-                    }
-                    raw.push(ext);
-                }
-                extensions = process_extensions(&raw)?;
-            }
-        }
-    }
     let Some((_, signature)) = input.read_bit_string() else {
         return err("x509: malformed signature");
     };
@@ -242,6 +175,117 @@ pub(crate) fn parse_certificate(bytes: &[u8]) -> R<Parsed> {
         signature: signature.to_vec(),
         extensions,
     })
+}
+
+/// The version step of `parseCertificate` (`ReadOptionalASN1Integer`, default 0): Go's
+/// one-indexed version, 1 to 3.
+fn parse_version(tbs: &mut Der<'_>) -> R<i64> {
+    let version = match tbs.read_optional(ctx_cons(0)) {
+        Err(()) => return err("x509: malformed version"),
+        Ok(None) => 0,
+        Ok(Some(mut v)) => match v.read_i64(der::INTEGER) {
+            Some(n) if n >= 0 && v.is_empty() => n,
+            _ => return err("x509: malformed version"),
+        },
+    } + 1;
+    if version > 3 {
+        return err("x509: invalid version");
+    }
+    Ok(version)
+}
+
+/// The signature algorithm step of `parseCertificate`: the TBS AlgorithmIdentifier, which
+/// must equal the outer one byte for byte (read from `outer`), then `parseAI` on it.
+/// Returns the TBS AlgorithmIdentifier's contents.
+fn parse_signature_algorithm<'a>(tbs: &mut Der<'a>, outer: &mut Der<'a>) -> R<Der<'a>> {
+    let Some(sig_ai) = tbs.read(der::SEQUENCE) else {
+        return err("x509: malformed signature algorithm identifier");
+    };
+    let Some(outer_ai) = outer.read(der::SEQUENCE) else {
+        return err("x509: malformed algorithm identifier");
+    };
+    if outer_ai.0 != sig_ai.0 {
+        return err("x509: inner and outer signature algorithm identifiers don't match");
+    }
+    parse_ai(sig_ai)?;
+    Ok(sig_ai)
+}
+
+/// `parseValidity`: notBefore, then notAfter.
+fn parse_validity(mut validity: Der<'_>) -> R<(GoTime, GoTime)> {
+    let not_before = parse_time(&mut validity)?;
+    let not_after = parse_time(&mut validity)?;
+    Ok((not_before, not_after))
+}
+
+/// The subjectPublicKeyInfo step of `parseCertificate`: `parseAI` on the algorithm, the
+/// subjectPublicKey BIT STRING, then `parsePublicKey`. Returns the key and the BIT
+/// STRING's contents.
+fn parse_spki<'a>(tbs: &mut Der<'a>) -> R<(GoKey, &'a [u8])> {
+    let Some(spki_raw) = tbs.read_element(der::SEQUENCE) else {
+        return err("x509: malformed spki");
+    };
+    let Some(mut spki) = Der(spki_raw).read(der::SEQUENCE) else {
+        return err("x509: malformed spki");
+    };
+    let Some(pk_ai) = spki.read(der::SEQUENCE) else {
+        return err("x509: malformed public key algorithm identifier");
+    };
+    let (pk_oid, pk_params) = parse_ai(pk_ai)?;
+    let Some((_, key_bytes)) = spki.read_bit_string() else {
+        return err("x509: malformed subjectPublicKey");
+    };
+    let key = parse_public_key(&pk_oid, pk_params, key_bytes)?;
+    Ok((key, key_bytes))
+}
+
+/// The `cert.Version > 1` step of `parseCertificate`: skip the issuer and subject unique
+/// IDs, then (version 3 only) read the optional extensions and `processExtensions` them.
+fn parse_unique_ids_and_extensions(tbs: &mut Der<'_>, version: i64) -> R<Extensions> {
+    if !tbs.skip_optional(ctx(1)) {
+        return err("x509: malformed issuerUniqueID");
+    }
+    if !tbs.skip_optional(ctx(2)) {
+        return err("x509: malformed subjectUniqueID");
+    }
+    if version != 3 {
+        return Ok(Extensions::default());
+    }
+    let present = match tbs.read_optional(ctx_cons(3)) {
+        Err(()) => return err("x509: malformed extensions"),
+        Ok(p) => p,
+    };
+    let Some(mut wrapper) = present else {
+        return Ok(Extensions::default());
+    };
+    let Some(list) = wrapper.read(der::SEQUENCE) else {
+        return err("x509: malformed extensions");
+    };
+    let raw = read_extensions(list)?;
+    process_extensions(&raw)
+}
+
+/// The extensions loop of `parseCertificate`: `parseExtension` on each, and an OID seen
+/// twice is refused (`seenExts`).
+fn read_extensions(mut list: Der<'_>) -> R<Vec<(String, bool, &[u8])>> {
+    let mut raw = Vec::new();
+    while !list.is_empty() {
+        let Some(ext) = list.read(der::SEQUENCE) else {
+            return err("x509: malformed extension");
+        };
+        let ext = parse_extension(ext)?;
+        if raw
+            .iter()
+            .any(|(oid, _, _): &(String, bool, &[u8])| *oid == ext.0)
+        {
+            return Err(format!(
+                "x509: certificate contains duplicate extension with OID {}",
+                super::gostr::go_quote(&ext.0)
+            ));
+        }
+        raw.push(ext);
+    }
+    Ok(raw)
 }
 
 /// `parseAI`: the OID and the raw parameters element (empty when absent).
@@ -472,97 +516,113 @@ fn generalized_time(text: &[u8]) -> Option<GoTime> {
     civil([year, mo, d, h, mi, s], nanos, offset)
 }
 
-/// `parsePublicKey`, with Go's errors for the encodings it refuses.
+/// `parsePublicKey`, with Go's errors for the encodings it refuses: one helper per case of
+/// its switch on the algorithm OID.
 fn parse_public_key(oid: &str, params: &[u8], key: &[u8]) -> R<GoKey> {
     match oid {
-        "1.2.840.113549.1.1.1" => {
-            if params != [der::NULL, 0] {
-                return err("x509: RSA key missing NULL parameters");
-            }
-            let Some(mut seq) = Der(key).read(der::SEQUENCE) else {
-                return err("x509: invalid RSA public key");
-            };
-            let Some(n) = seq.read_integer_bytes(der::INTEGER) else {
-                return err("x509: invalid RSA modulus");
-            };
-            // Go reads E into an int: more than 63 bits fails as an invalid exponent.
-            let e = match seq.read_integer_bytes(der::INTEGER) {
-                Some(e) if e.len() <= 8 => e,
-                _ => return err("x509: invalid RSA public exponent"),
-            };
-            if n[0] & 0x80 != 0 || n.iter().all(|b| *b == 0) {
-                return err("x509: RSA modulus is not a positive number");
-            }
-            if e[0] & 0x80 != 0 || e.iter().all(|b| *b == 0) {
-                return err("x509: RSA public exponent is not a positive number");
-            }
-            Ok(GoKey::Rsa {
-                n: n.to_vec(),
-                e: e.to_vec(),
-            })
-        }
-        "1.2.840.10045.2.1" => {
-            let Some(curve) = Der(params).read_oid() else {
-                return err("x509: invalid ECDSA parameters");
-            };
-            let valid = match curve.as_str() {
-                "1.2.840.10045.3.1.7" => p256::PublicKey::from_sec1_bytes(key).is_ok(),
-                "1.3.132.0.34" => p384::PublicKey::from_sec1_bytes(key).is_ok(),
-                "1.3.132.0.35" => p521::PublicKey::from_sec1_bytes(key).is_ok(),
-                "1.3.132.0.33" => p224::PublicKey::from_sec1_bytes(key).is_ok(),
-                _ => return err("x509: unsupported elliptic curve"),
-            };
-            // elliptic.Unmarshal takes the uncompressed form only.
-            if !valid || key.first() != Some(&0x04) {
-                return err("x509: failed to unmarshal elliptic curve point");
-            }
-            Ok(GoKey::Ec {
-                curve_oid: curve,
-                point: key.to_vec(),
-            })
-        }
-        "1.3.101.112" => {
-            if !params.is_empty() {
-                return err("x509: Ed25519 key encoded with illegal parameters");
-            }
-            if key.len() != 32 {
-                return err("x509: wrong Ed25519 public key size");
-            }
-            Ok(GoKey::Ed25519(key.to_vec()))
-        }
-        "1.3.101.110" => {
-            if !params.is_empty() {
-                return err("x509: X25519 key encoded with illegal parameters");
-            }
-            if key.len() != 32 {
-                return err("crypto/ecdh: invalid public key");
-            }
-            Ok(GoKey::X25519)
-        }
-        "1.2.840.10040.4.1" => {
-            let mut k = Der(key);
-            let Some(y) = k.read_integer_bytes(der::INTEGER) else {
-                return err("x509: invalid DSA public key");
-            };
-            let mut p = Der(params);
-            let parts = p.read(der::SEQUENCE).and_then(|mut s| {
-                Some([
-                    s.read_integer_bytes(der::INTEGER)?,
-                    s.read_integer_bytes(der::INTEGER)?,
-                    s.read_integer_bytes(der::INTEGER)?,
-                ])
-            });
-            let Some(parts) = parts else {
-                return err("x509: invalid DSA parameters");
-            };
-            let positive = |v: &[u8]| v[0] & 0x80 == 0 && v.iter().any(|b| *b != 0);
-            if !positive(y) || !parts.iter().all(|v| positive(v)) {
-                return err("x509: zero or negative DSA parameter");
-            }
-            Ok(GoKey::Dsa)
-        }
+        "1.2.840.113549.1.1.1" => parse_rsa_public_key(params, key),
+        "1.2.840.10045.2.1" => parse_ecdsa_public_key(params, key),
+        "1.3.101.112" => parse_ed25519_public_key(params, key),
+        "1.3.101.110" => parse_x25519_public_key(params, key),
+        "1.2.840.10040.4.1" => parse_dsa_public_key(params, key),
         other => Ok(GoKey::Unknown(other.to_string())),
     }
+}
+
+/// `parsePublicKey`, case `oidPublicKeyRSA`.
+fn parse_rsa_public_key(params: &[u8], key: &[u8]) -> R<GoKey> {
+    if params != [der::NULL, 0] {
+        return err("x509: RSA key missing NULL parameters");
+    }
+    let Some(mut seq) = Der(key).read(der::SEQUENCE) else {
+        return err("x509: invalid RSA public key");
+    };
+    let Some(n) = seq.read_integer_bytes(der::INTEGER) else {
+        return err("x509: invalid RSA modulus");
+    };
+    // Go reads E into an int: more than 63 bits fails as an invalid exponent.
+    let e = match seq.read_integer_bytes(der::INTEGER) {
+        Some(e) if e.len() <= 8 => e,
+        _ => return err("x509: invalid RSA public exponent"),
+    };
+    if n[0] & 0x80 != 0 || n.iter().all(|b| *b == 0) {
+        return err("x509: RSA modulus is not a positive number");
+    }
+    if e[0] & 0x80 != 0 || e.iter().all(|b| *b == 0) {
+        return err("x509: RSA public exponent is not a positive number");
+    }
+    Ok(GoKey::Rsa {
+        n: n.to_vec(),
+        e: e.to_vec(),
+    })
+}
+
+/// `parsePublicKey`, case `oidPublicKeyECDSA` (P-224 to P-521, as `namedCurveFromOID`).
+fn parse_ecdsa_public_key(params: &[u8], key: &[u8]) -> R<GoKey> {
+    let Some(curve) = Der(params).read_oid() else {
+        return err("x509: invalid ECDSA parameters");
+    };
+    let valid = match curve.as_str() {
+        "1.2.840.10045.3.1.7" => p256::PublicKey::from_sec1_bytes(key).is_ok(),
+        "1.3.132.0.34" => p384::PublicKey::from_sec1_bytes(key).is_ok(),
+        "1.3.132.0.35" => p521::PublicKey::from_sec1_bytes(key).is_ok(),
+        "1.3.132.0.33" => p224::PublicKey::from_sec1_bytes(key).is_ok(),
+        _ => return err("x509: unsupported elliptic curve"),
+    };
+    // elliptic.Unmarshal takes the uncompressed form only.
+    if !valid || key.first() != Some(&0x04) {
+        return err("x509: failed to unmarshal elliptic curve point");
+    }
+    Ok(GoKey::Ec {
+        curve_oid: curve,
+        point: key.to_vec(),
+    })
+}
+
+/// `parsePublicKey`, case `oidPublicKeyEd25519`.
+fn parse_ed25519_public_key(params: &[u8], key: &[u8]) -> R<GoKey> {
+    if !params.is_empty() {
+        return err("x509: Ed25519 key encoded with illegal parameters");
+    }
+    if key.len() != 32 {
+        return err("x509: wrong Ed25519 public key size");
+    }
+    Ok(GoKey::Ed25519(key.to_vec()))
+}
+
+/// `parsePublicKey`, case `oidPublicKeyX25519` (the error is `ecdh.X25519().NewPublicKey`'s).
+fn parse_x25519_public_key(params: &[u8], key: &[u8]) -> R<GoKey> {
+    if !params.is_empty() {
+        return err("x509: X25519 key encoded with illegal parameters");
+    }
+    if key.len() != 32 {
+        return err("crypto/ecdh: invalid public key");
+    }
+    Ok(GoKey::X25519)
+}
+
+/// `parsePublicKey`, case `oidPublicKeyDSA`: Y, then the P, Q, G parameters, all positive.
+fn parse_dsa_public_key(params: &[u8], key: &[u8]) -> R<GoKey> {
+    let mut k = Der(key);
+    let Some(y) = k.read_integer_bytes(der::INTEGER) else {
+        return err("x509: invalid DSA public key");
+    };
+    let mut p = Der(params);
+    let parts = p.read(der::SEQUENCE).and_then(|mut s| {
+        Some([
+            s.read_integer_bytes(der::INTEGER)?,
+            s.read_integer_bytes(der::INTEGER)?,
+            s.read_integer_bytes(der::INTEGER)?,
+        ])
+    });
+    let Some(parts) = parts else {
+        return err("x509: invalid DSA parameters");
+    };
+    let positive = |v: &[u8]| v[0] & 0x80 == 0 && v.iter().any(|b| *b != 0);
+    if !positive(y) || !parts.iter().all(|v| positive(v)) {
+        return err("x509: zero or negative DSA parameter");
+    }
+    Ok(GoKey::Dsa)
 }
 
 /// `parseExtension`: (OID, critical, value).
@@ -775,118 +835,34 @@ fn san(v: Der<'_>, out: &mut Extensions) -> R<()> {
     })
 }
 
+const BAD_NAME_CONSTRAINTS: &str = "x509: invalid NameConstraints extension";
+
 /// `parseNameConstraintsExtension`: the constraints, and whether a form Go does not
 /// implement (directoryName, otherName, ...) was present.
 fn name_constraints(v: Der<'_>) -> R<(NameConstraints, bool)> {
-    const BAD: &str = "x509: invalid NameConstraints extension";
     let mut outer = v;
     let Some(mut top) = outer.read(der::SEQUENCE) else {
-        return err(BAD);
+        return err(BAD_NAME_CONSTRAINTS);
     };
     if !outer.is_empty() {
-        return err(BAD);
+        return err(BAD_NAME_CONSTRAINTS);
     }
     let permitted = top
         .read_optional(ctx_cons(0))
-        .map_err(|_| BAD.to_string())?;
+        .map_err(|_| BAD_NAME_CONSTRAINTS.to_string())?;
     let excluded = top
         .read_optional(ctx_cons(1))
-        .map_err(|_| BAD.to_string())?;
+        .map_err(|_| BAD_NAME_CONSTRAINTS.to_string())?;
     if !top.is_empty() {
-        return err(BAD);
+        return err(BAD_NAME_CONSTRAINTS);
     }
     let empty = |d: &Option<Der<'_>>| d.is_none_or(|d| d.is_empty());
     if empty(&permitted) && empty(&excluded) {
         return err("x509: empty name constraints extension");
     }
     let mut unhandled = false;
-    let mut values = |subtrees: Option<Der<'_>>| -> R<Subtrees> {
-        let mut out = Subtrees::default();
-        let Some(mut subtrees) = subtrees else {
-            return Ok(out);
-        };
-        while !subtrees.is_empty() {
-            let Some((tag, value)) = subtrees
-                .read(der::SEQUENCE)
-                .and_then(|mut seq| seq.read_any())
-            else {
-                return err(BAD);
-            };
-            let value = value.0;
-            let ia5 = || {
-                ascii(value).ok_or_else(|| {
-                    format!(
-                        "x509: invalid constraint value: {}",
-                        super::goname::ia5_error(value)
-                    )
-                })
-            };
-            let trimmed = |d: &str| d.strip_prefix('.').unwrap_or(d).to_string();
-            match tag {
-                t if t == ctx(NAME_DNS) => {
-                    let domain = ia5()?;
-                    if super::goname::domain_to_reverse_labels(&trimmed(&domain)).is_none() {
-                        return Err(format!(
-                            "x509: failed to parse dnsName constraint {}",
-                            super::gostr::go_quote(&domain)
-                        ));
-                    }
-                    out.dns.push(domain);
-                }
-                t if t == ctx(NAME_IP) => {
-                    let (ip, mask) = match value.len() {
-                        8 => value.split_at(4),
-                        32 => value.split_at(16),
-                        n => {
-                            return Err(format!(
-                                "x509: IP constraint contained value of length {n}"
-                            ))
-                        }
-                    };
-                    if !valid_ip_mask(mask) {
-                        let hex: String = mask.iter().map(|b| format!("{b:02x}")).collect();
-                        return Err(format!("x509: IP constraint contained invalid mask {hex}"));
-                    }
-                    out.ip.push((ip.to_vec(), mask.to_vec()));
-                }
-                t if t == ctx(NAME_EMAIL) => {
-                    let constraint = ia5()?;
-                    let ok = if constraint.contains('@') {
-                        super::goname::parse_mailbox(&constraint).is_some()
-                    } else {
-                        super::goname::domain_to_reverse_labels(&trimmed(&constraint)).is_some()
-                    };
-                    if !ok {
-                        return Err(format!(
-                            "x509: failed to parse rfc822Name constraint {}",
-                            super::gostr::go_quote(&constraint)
-                        ));
-                    }
-                    out.email.push(constraint);
-                }
-                t if t == ctx(NAME_URI) => {
-                    let domain = ia5()?;
-                    if super::goname::parse_ip(&domain).is_some() {
-                        return Err(format!(
-                            "x509: failed to parse URI constraint {}: cannot be IP address",
-                            super::gostr::go_quote(&domain)
-                        ));
-                    }
-                    if super::goname::domain_to_reverse_labels(&trimmed(&domain)).is_none() {
-                        return Err(format!(
-                            "x509: failed to parse URI constraint {}",
-                            super::gostr::go_quote(&domain)
-                        ));
-                    }
-                    out.uri.push(domain);
-                }
-                _ => unhandled = true,
-            }
-        }
-        Ok(out)
-    };
-    let permitted = values(permitted)?;
-    let excluded = values(excluded)?;
+    let permitted = constraint_values(permitted, &mut unhandled)?;
+    let excluded = constraint_values(excluded, &mut unhandled)?;
     Ok((
         NameConstraints {
             permitted,
@@ -894,6 +870,109 @@ fn name_constraints(v: Der<'_>) -> R<(NameConstraints, bool)> {
         },
         unhandled,
     ))
+}
+
+/// `parseNameConstraintsExtension`'s `getValues`: the GeneralSubtrees of one side, in
+/// order; a form Go does not implement sets `unhandled`.
+fn constraint_values(subtrees: Option<Der<'_>>, unhandled: &mut bool) -> R<Subtrees> {
+    let mut out = Subtrees::default();
+    let Some(mut subtrees) = subtrees else {
+        return Ok(out);
+    };
+    while !subtrees.is_empty() {
+        let Some((tag, value)) = subtrees
+            .read(der::SEQUENCE)
+            .and_then(|mut seq| seq.read_any())
+        else {
+            return err(BAD_NAME_CONSTRAINTS);
+        };
+        let value = value.0;
+        match tag {
+            t if t == ctx(NAME_DNS) => out.dns.push(dns_constraint(value)?),
+            t if t == ctx(NAME_IP) => out.ip.push(ip_constraint(value)?),
+            t if t == ctx(NAME_EMAIL) => out.email.push(email_constraint(value)?),
+            t if t == ctx(NAME_URI) => out.uri.push(uri_constraint(value)?),
+            _ => *unhandled = true,
+        }
+    }
+    Ok(out)
+}
+
+/// `getValues`' `isIA5String` check of a constraint's text.
+fn constraint_ia5(value: &[u8]) -> R<String> {
+    ascii(value).ok_or_else(|| {
+        format!(
+            "x509: invalid constraint value: {}",
+            super::goname::ia5_error(value)
+        )
+    })
+}
+
+/// A constraint without its leading period (which excludes the domain itself, but is not
+/// valid in a domain name).
+fn trim_leading_period(d: &str) -> String {
+    d.strip_prefix('.').unwrap_or(d).to_string()
+}
+
+/// `getValues`, case `dnsTag`.
+fn dns_constraint(value: &[u8]) -> R<String> {
+    let domain = constraint_ia5(value)?;
+    if super::goname::domain_to_reverse_labels(&trim_leading_period(&domain)).is_none() {
+        return Err(format!(
+            "x509: failed to parse dnsName constraint {}",
+            super::gostr::go_quote(&domain)
+        ));
+    }
+    Ok(domain)
+}
+
+/// `getValues`, case `ipTag`: (address, mask).
+fn ip_constraint(value: &[u8]) -> R<(Vec<u8>, Vec<u8>)> {
+    let (ip, mask) = match value.len() {
+        8 => value.split_at(4),
+        32 => value.split_at(16),
+        n => return Err(format!("x509: IP constraint contained value of length {n}")),
+    };
+    if !valid_ip_mask(mask) {
+        let hex: String = mask.iter().map(|b| format!("{b:02x}")).collect();
+        return Err(format!("x509: IP constraint contained invalid mask {hex}"));
+    }
+    Ok((ip.to_vec(), mask.to_vec()))
+}
+
+/// `getValues`, case `emailTag`: a mailbox, or a domain.
+fn email_constraint(value: &[u8]) -> R<String> {
+    let constraint = constraint_ia5(value)?;
+    let ok = if constraint.contains('@') {
+        super::goname::parse_mailbox(&constraint).is_some()
+    } else {
+        super::goname::domain_to_reverse_labels(&trim_leading_period(&constraint)).is_some()
+    };
+    if !ok {
+        return Err(format!(
+            "x509: failed to parse rfc822Name constraint {}",
+            super::gostr::go_quote(&constraint)
+        ));
+    }
+    Ok(constraint)
+}
+
+/// `getValues`, case `uriTag`: a domain, never an IP address.
+fn uri_constraint(value: &[u8]) -> R<String> {
+    let domain = constraint_ia5(value)?;
+    if super::goname::parse_ip(&domain).is_some() {
+        return Err(format!(
+            "x509: failed to parse URI constraint {}: cannot be IP address",
+            super::gostr::go_quote(&domain)
+        ));
+    }
+    if super::goname::domain_to_reverse_labels(&trim_leading_period(&domain)).is_none() {
+        return Err(format!(
+            "x509: failed to parse URI constraint {}",
+            super::gostr::go_quote(&domain)
+        ));
+    }
+    Ok(domain)
 }
 
 /// `isValidIPMask`: ones then zeros.
