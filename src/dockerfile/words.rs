@@ -63,95 +63,137 @@ pub(crate) fn split_command(line: &[u8], range: Range<usize>, escape: u8) -> Com
 /// `extractBuilderFlags`: leading words that start with `--`, up to a bare `--`.
 /// Returns where the arguments begin and the flags. Walks bytes, as the Go code does.
 fn extract_flags(line: &[u8], start: usize, end: usize, escape: u8) -> (usize, Vec<Flag>) {
-    #[derive(PartialEq)]
-    enum Phase {
-        Spaces,
-        Word,
-        Quote(u8),
-    }
-    let mut flags = Vec::new();
+    let mut reader = FlagReader {
+        line,
+        end,
+        escape,
+        flags: Vec::new(),
+        text: Vec::new(),
+        map: Vec::new(),
+        blank_ok: false,
+    };
     let mut phase = Phase::Spaces;
-    let mut text = Vec::new();
-    let mut map = Vec::new();
-    let mut blank_ok = false;
     let mut pos = start;
     loop {
         if phase == Phase::Spaces {
             if pos == end {
-                return (end, flags);
+                return (end, reader.flags);
             }
             if is_byte_space(line[pos]) {
                 pos += 1;
                 continue;
             }
             if line[pos] != b'-' || pos + 1 == end || line[pos + 1] != b'-' {
-                return (pos, flags);
+                return (pos, reader.flags);
             }
             phase = Phase::Word;
         }
         if pos == end {
-            if text != b"--" && (blank_ok || !text.is_empty()) {
-                flags.push(Flag { text, map });
-            }
-            return (end, flags);
+            reader.end_flag();
+            return (end, reader.flags);
         }
-        let ch = line[pos];
-        match phase {
-            Phase::Word => {
-                if is_byte_space(ch) {
-                    phase = Phase::Spaces;
-                    if text == b"--" {
-                        return (pos, flags);
-                    }
-                    if blank_ok || !text.is_empty() {
-                        flags.push(Flag {
-                            text: std::mem::take(&mut text),
-                            map: std::mem::take(&mut map),
-                        });
-                    }
-                    text.clear();
-                    map.clear();
-                    blank_ok = false;
-                    pos += 1;
-                    continue;
-                }
-                if ch == b'\'' || ch == b'"' {
-                    phase = Phase::Quote(ch);
-                    blank_ok = true;
-                    pos += 1;
-                    continue;
-                }
-                if ch == escape {
-                    if pos + 1 == end {
-                        pos += 1;
-                        continue;
-                    }
-                    pos += 1;
-                }
-                text.push(line[pos]);
-                map.push(pos);
-                pos += 1;
-            }
-            Phase::Quote(quote) => {
-                if ch == quote {
-                    phase = Phase::Word;
-                    pos += 1;
-                    continue;
-                }
-                if ch == escape {
-                    if pos + 1 == end {
-                        phase = Phase::Word;
-                        pos += 1;
-                        continue;
-                    }
-                    pos += 1;
-                }
-                text.push(line[pos]);
-                map.push(pos);
-                pos += 1;
-            }
+        let step = match phase {
+            Phase::Word => reader.word(pos),
+            Phase::Quote(quote) => reader.quoted(pos, quote),
             Phase::Spaces => unreachable!("handled above"),
+        };
+        match step {
+            Step::Go(next, at) => (phase, pos) = (next, at),
+            Step::Stop(at) => return (at, reader.flags),
         }
+    }
+}
+
+/// Where `extractBuilderFlags` is: between words, in a word, or in a quoted part of one.
+#[derive(Clone, Copy, PartialEq)]
+enum Phase {
+    Spaces,
+    Word,
+    Quote(u8),
+}
+
+/// What one byte led to: go on in a phase from a position, or stop with the arguments there.
+enum Step {
+    Go(Phase, usize),
+    Stop(usize),
+}
+
+/// The flags read so far and the one being read (its bytes and their source offsets).
+struct FlagReader<'a> {
+    line: &'a [u8],
+    end: usize,
+    escape: u8,
+    flags: Vec<Flag>,
+    text: Vec<u8>,
+    map: Vec<usize>,
+    /// A quoted empty word (`--x=""`) is a flag too.
+    blank_ok: bool,
+}
+
+impl FlagReader<'_> {
+    /// The line ended inside a word: keep it unless it is the bare `--`.
+    fn end_flag(&mut self) {
+        if self.text != b"--" && (self.blank_ok || !self.text.is_empty()) {
+            self.flags.push(Flag {
+                text: std::mem::take(&mut self.text),
+                map: std::mem::take(&mut self.map),
+            });
+        }
+    }
+
+    fn take(&mut self, pos: usize) {
+        self.text.push(self.line[pos]);
+        self.map.push(pos);
+    }
+
+    /// One byte of an unquoted word.
+    fn word(&mut self, pos: usize) -> Step {
+        let ch = self.line[pos];
+        if is_byte_space(ch) {
+            if self.text == b"--" {
+                return Step::Stop(pos);
+            }
+            if self.blank_ok || !self.text.is_empty() {
+                self.flags.push(Flag {
+                    text: std::mem::take(&mut self.text),
+                    map: std::mem::take(&mut self.map),
+                });
+            }
+            self.text.clear();
+            self.map.clear();
+            self.blank_ok = false;
+            return Step::Go(Phase::Spaces, pos + 1);
+        }
+        if ch == b'\'' || ch == b'"' {
+            self.blank_ok = true;
+            return Step::Go(Phase::Quote(ch), pos + 1);
+        }
+        let mut pos = pos;
+        if ch == self.escape {
+            if pos + 1 == self.end {
+                return Step::Go(Phase::Word, pos + 1);
+            }
+            pos += 1;
+        }
+        self.take(pos);
+        Step::Go(Phase::Word, pos + 1)
+    }
+
+    /// One byte inside `quote`s.
+    fn quoted(&mut self, pos: usize, quote: u8) -> Step {
+        let ch = self.line[pos];
+        if ch == quote {
+            return Step::Go(Phase::Word, pos + 1);
+        }
+        let mut pos = pos;
+        if ch == self.escape {
+            if pos + 1 == self.end {
+                return Step::Go(Phase::Word, pos + 1);
+            }
+            pos += 1;
+        }
+        self.take(pos);
+        Step::Go(Phase::Quote(quote), pos + 1)
     }
 }
 
