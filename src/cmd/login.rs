@@ -18,6 +18,7 @@ use crate::endpoint::Endpoint;
 use crate::exit::{ExitStatus, Stop};
 use crate::output::Printer;
 use crate::plugin::CREDENTIAL_HELPER_NAME;
+use crate::probe::Outcome;
 use crate::text::sanitize_line;
 
 const MAX_PASSWORD: u64 = 64 * 1024;
@@ -38,6 +39,9 @@ struct LoginJson {
     store: Option<String>,
     config: Option<docker_config::Change>,
     dry_run: bool,
+    /// The configured endpoints not reachable from here (outside the cluster?): not
+    /// checked, not a failure; the stored login covers them.
+    not_reachable_from_here: Vec<String>,
 }
 
 pub(crate) fn run(
@@ -55,7 +59,15 @@ pub(crate) fn run(
     let credential = read_credential(args)?;
     let deadline = Instant::now() + config.timeout.value;
 
-    let results = check_all(config, &endpoints, &credential, deadline);
+    let named = !args.endpoints.is_empty();
+    let (results, away) = if named {
+        (
+            check_all(config, &endpoints, &credential, deadline),
+            Vec::new(),
+        )
+    } else {
+        check_reachable(config, &endpoints, &credential, deadline)
+    };
     let denied = results
         .iter()
         .any(|(_, r)| matches!(r, Err(AuthError::Denied { .. })));
@@ -70,10 +82,16 @@ pub(crate) fn run(
                 accepted: result.as_ref().ok().copied(),
                 error: result.as_ref().err().map(|e| sanitize_line(&e.to_string())),
             })
+            .chain(away.iter().map(|(endpoint, note)| EndpointJson {
+                endpoint: endpoint.to_string(),
+                accepted: None,
+                error: Some(sanitize_line(note)),
+            }))
             .collect(),
         store: None,
         config: None,
         dry_run: args.dry_run,
+        not_reachable_from_here: away.iter().map(|(ep, _)| ep.to_string()).collect(),
     };
     if denied || !any_ok {
         if printer.is_json() {
@@ -117,11 +135,15 @@ pub(crate) fn run(
             ));
         }
     }
+    for (_, note) in &away {
+        printer.note(format!("{note}; the stored login covers it"));
+    }
     printer.report(&report, |printer| {
         print_text(
             printer,
             args,
             &credential,
+            &endpoints,
             &results,
             &store,
             &config_json,
@@ -131,10 +153,12 @@ pub(crate) fn run(
     Ok(ExitStatus::Success)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn print_text(
     printer: &Printer,
     args: &LoginArgs,
     credential: &Credential,
+    endpoints: &[Endpoint],
     results: &[(Endpoint, Result<Accepted, AuthError>)],
     store: &Store,
     config_json: &Path,
@@ -162,8 +186,7 @@ fn print_text(
         printer.line(format!(
             "secret: would be stored in {} for {} (not stored: --dry-run)",
             store.describe(),
-            key::all_spellings(&results.iter().map(|(e, _)| e.clone()).collect::<Vec<_>>())
-                .join(", ")
+            key::all_spellings(endpoints).join(", ")
         ))?;
     } else {
         printer.line(format!("secret: {}", store.describe()))?;
@@ -211,6 +234,44 @@ fn check_all(
             }))
             .collect()
     })
+}
+
+/// The configured endpoints (none named): reached as `crate::probe::reach` decides, then
+/// the credential checked at each one that answered (TLS only: nothing is sent before the
+/// check's own verified connection). An endpoint with no TCP answer within the fallback
+/// delay while the other answered is returned apart, with its note: not reachable from
+/// here (outside the cluster?), not checked, and not a failure.
+#[allow(clippy::type_complexity)]
+fn check_reachable(
+    config: &Config,
+    endpoints: &[Endpoint],
+    credential: &Credential,
+    deadline: Instant,
+) -> (
+    Vec<(Endpoint, Result<Accepted, AuthError>)>,
+    Vec<(Endpoint, String)>,
+) {
+    let outcomes = crate::probe::reach(config, deadline, crate::tls::capture_chain_with);
+    let mut answered = Vec::new();
+    let mut failed = Vec::new();
+    let mut away = Vec::new();
+    for endpoint in endpoints {
+        match outcomes.iter().find(|(ep, _)| ep == endpoint) {
+            Some((_, Outcome::Reached(_))) | None => answered.push(endpoint.clone()),
+            Some((_, Outcome::Failed(why))) => failed.push((
+                endpoint.clone(),
+                AuthError::Failed(sanitize_line(&why.to_string())),
+            )),
+            Some((_, Outcome::NotReachableFromHere(note))) => {
+                away.push((endpoint.clone(), note.clone()));
+            }
+        }
+    }
+    let mut checked = check_all(config, &answered, credential, deadline);
+    checked.extend(failed.into_iter().map(|(ep, e)| (ep, Err(e))));
+    // In the order of `endpoints`, as the strict path reports them.
+    checked.sort_by_key(|(ep, _)| endpoints.iter().position(|e| e == ep));
+    (checked, away)
 }
 
 /// Store the secret once per canonical key, record which spellings it serves, and point
