@@ -236,11 +236,12 @@ fn check_all(
     })
 }
 
-/// The configured endpoints (none named): reached as `crate::probe::reach` decides, then
-/// the credential checked at each one that answered (TLS only: nothing is sent before the
-/// check's own verified connection). An endpoint with no TCP answer within the fallback
-/// delay while the other answered is returned apart, with its note: not reachable from
-/// here (outside the cluster?), not checked, and not a failure.
+/// The configured endpoints (none named): reached as `crate::probe::reach` decides (TLS
+/// only: nothing is sent), then the credential checked as [`check_all`] checks it at every
+/// endpoint but those not reachable from here — no TCP answer within the fallback delay
+/// while the other answered (outside the cluster?) — which are returned apart with their
+/// note: not checked, and not a failure. Any other endpoint, failed or not, is checked
+/// exactly as when it is named, so its error reads the same.
 #[allow(clippy::type_complexity)]
 fn check_reachable(
     config: &Config,
@@ -252,26 +253,17 @@ fn check_reachable(
     Vec<(Endpoint, String)>,
 ) {
     let outcomes = crate::probe::reach(config, deadline, crate::tls::capture_chain_with);
-    let mut answered = Vec::new();
-    let mut failed = Vec::new();
+    let mut checked = Vec::new();
     let mut away = Vec::new();
     for endpoint in endpoints {
         match outcomes.iter().find(|(ep, _)| ep == endpoint) {
-            Some((_, Outcome::Reached(_))) | None => answered.push(endpoint.clone()),
-            Some((_, Outcome::Failed(why))) => failed.push((
-                endpoint.clone(),
-                AuthError::Failed(sanitize_line(&why.to_string())),
-            )),
             Some((_, Outcome::NotReachableFromHere(note))) => {
                 away.push((endpoint.clone(), note.clone()));
             }
+            _ => checked.push(endpoint.clone()),
         }
     }
-    let mut checked = check_all(config, &answered, credential, deadline);
-    checked.extend(failed.into_iter().map(|(ep, e)| (ep, Err(e))));
-    // In the order of `endpoints`, as the strict path reports them.
-    checked.sort_by_key(|(ep, _)| endpoints.iter().position(|e| e == ep));
-    (checked, away)
+    (check_all(config, &checked, credential, deadline), away)
 }
 
 /// Store the secret once per canonical key, record which spellings it serves, and point
