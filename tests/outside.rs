@@ -431,6 +431,8 @@ fn login_outside_checks_marathon_lb_and_covers_both_endpoints() {
     assert_status(&out, 1);
     assert!(took < QUICK, "took {took:?}");
     assert!(stderr(&out).contains("unauthorized"), "{}", stderr(&out));
+    assert!(stderr(&out).contains(&note_for(VIP)), "{}", stderr(&out));
+    assert!(!laptop.home.join(".docker/config.json").exists());
 
     let (out, took) = login(PASSWORD, &["--dry-run", "--format", "json"]);
     assert_status(&out, 0);

@@ -97,6 +97,9 @@ pub(crate) fn run(
         if printer.is_json() {
             printer.json(&report)?;
         }
+        for (_, note) in &away {
+            printer.note(note);
+        }
         let causes = results
             .iter()
             .filter_map(|(_, result)| result.as_ref().err())
