@@ -47,7 +47,9 @@ pub(crate) struct GlobalArgs {
     #[arg(long, global = true, env = "DCOSREG_TIMEOUT", value_name = "DUR")]
     pub(crate) timeout: Option<String>,
     /// How long `endpoint` and `--to auto` wait for the preferred endpoint's TCP connect once
-    /// the other has answered, e.g. 250ms or 1s [default: 250ms]
+    /// the other has answered, e.g. 250ms or 1s; also how long check, trust, login and doctor
+    /// wait for a configured endpoint's before calling it not reachable from here [default:
+    /// 250ms]
     #[arg(
         long,
         global = true,

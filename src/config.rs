@@ -55,7 +55,9 @@ pub(crate) struct Config {
     pub(crate) root: Setting<PathBuf>,
     pub(crate) timeout: Setting<Duration>,
     /// How long `endpoint` (and every `--to auto`) waits for the preferred endpoint's TCP
-    /// connect once the other one has answered as a registry (`crate::probe`).
+    /// connect once the other one has answered as a registry (`crate::probe::choose`); and
+    /// `check`, `trust`, `login` and `doctor` for a configured endpoint's, before it is not
+    /// reachable from here (`crate::probe::reach`).
     pub(crate) fallback_delay: Setting<Duration>,
     pub(crate) format: Format,
     /// The config file that was read, if any.

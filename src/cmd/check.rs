@@ -17,14 +17,19 @@ use crate::config::Config;
 use crate::endpoint::Endpoint;
 use crate::exit::ExitStatus;
 use crate::output::Printer;
+use crate::probe::Outcome;
 use crate::x509::{self, Anchors, CertSummary, Finding, Judgement, Severity};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 enum Status {
     Trusted,
     Untrusted,
     Unreachable,
+    /// A configured endpoint (not named on the command line) with no TCP answer within the
+    /// fallback delay while the other answered: outside the cluster, a note, not a failure
+    /// (issue 31, `crate::probe::reach`).
+    NotReachableFromHere,
 }
 
 /// One endpoint's result, in docs/cli.md's JSON shape.
@@ -53,6 +58,9 @@ struct EndpointReport {
 #[derive(Debug, Serialize)]
 struct Report {
     endpoints: Vec<EndpointReport>,
+    /// The endpoints given up as not reachable from here (status
+    /// `not-reachable-from-here`), spelled as configured.
+    not_reachable_from_here: Vec<String>,
 }
 
 /// `--cert-dir` given the certs.d directory itself (no `*.crt` in it, only directories):
@@ -139,6 +147,8 @@ pub(crate) fn run(
             );
             vec![report(&endpoint, judgement)]
         }
+        // The configured endpoints: decided as `endpoint` decides (issue 31).
+        _ if args.endpoints.is_empty() => reach_and_judge(config, &anchors_for),
         _ => {
             let mut endpoints = config.endpoints_or_default(&args.endpoints)?;
             // `192.168.0.1` and `192.168.0.1:443` are one endpoint: judge it once.
@@ -156,7 +166,22 @@ pub(crate) fn run(
     if matches!(trust, TrustSource::PerEndpoint(_)) {
         carry_context(config, &mut reports);
     }
-    let mut report = Report { endpoints: reports };
+    let not_reachable_from_here = reports
+        .iter()
+        .filter(|r| r.status == Status::NotReachableFromHere)
+        .map(|r| r.endpoint.clone())
+        .collect();
+    let mut report = Report {
+        endpoints: reports,
+        not_reachable_from_here,
+    };
+    for r in &report.endpoints {
+        if r.status == Status::NotReachableFromHere {
+            if let Some(finding) = r.findings.first() {
+                printer.note(&finding.message);
+            }
+        }
+    }
     if let Some(within) = args.expires_within {
         report.flag_expiring(within);
     }
@@ -179,12 +204,12 @@ pub(crate) fn run(
 
 impl Report {
     /// 0 when every endpoint is trusted (and none expires within `--expires-within`), else 1.
+    /// An endpoint not reachable from here does not count: the other one answered (and
+    /// must be trusted).
     fn status(&self) -> ExitStatus {
-        if self
-            .endpoints
-            .iter()
-            .all(|r| r.status == Status::Trusted && !r.expiring)
-        {
+        if self.endpoints.iter().all(|r| {
+            r.status == Status::NotReachableFromHere || (r.status == Status::Trusted && !r.expiring)
+        }) {
             ExitStatus::Success
         } else {
             ExitStatus::No
@@ -238,7 +263,10 @@ impl Report {
             "Whether the registry endpoint completed a TLS handshake (1) or not (0).",
             self.endpoints
                 .iter()
-                .map(|r| (ep(r), u8::from(r.status != Status::Unreachable).to_string()))
+                .map(|r| {
+                    let up = matches!(r.status, Status::Trusted | Status::Untrusted);
+                    (ep(r), u8::from(up).to_string())
+                })
                 .collect(),
         );
         family(
@@ -317,27 +345,82 @@ fn connect_and_judge(
     endpoints
         .iter()
         .zip(captured)
-        .map(|(endpoint, captured)| {
-            let judge = |chain: &[_]| {
-                x509::judge(
-                    chain,
-                    &anchors_for(endpoint),
-                    endpoint,
-                    &config.other_endpoints(endpoint),
-                    SystemTime::now(),
-                )
-            };
-            match captured {
-                Ok(Ok(presented)) => report(endpoint, judge(&presented.certs)),
-                Ok(Err(crate::tls::Unreachable::Impostor {
-                    go_error, chain, ..
-                })) => impostor_report(endpoint, judge(&chain), go_error),
-                // The report names the endpoint: the finding says only the cause.
-                Ok(Err(unreachable)) => unreachable_report(endpoint, unreachable.cause()),
-                Err(_) => unreachable_report(endpoint, "the connection thread failed".into()),
-            }
+        .map(|(endpoint, captured)| match captured {
+            Ok(captured) => judged(config, endpoint, captured, anchors_for),
+            Err(_) => unreachable_report(endpoint, "the connection thread failed".into()),
         })
         .collect()
+}
+
+/// The configured endpoints, probed as `crate::probe::reach` decides: each awaited until
+/// the deadline, except one with no TCP answer within the fallback delay while the other
+/// answered (outside the cluster), reported as not reachable from here. Judged like
+/// [`connect_and_judge`]'s.
+fn reach_and_judge(
+    config: &Config,
+    anchors_for: &dyn Fn(&Endpoint) -> Anchors,
+) -> Vec<EndpointReport> {
+    let deadline = Instant::now() + config.timeout.value;
+    let mut outcomes = crate::probe::reach(config, deadline, crate::tls::capture_chain_with);
+    // `192.168.0.1` and `192.168.0.1:443` configured as both: judge it once.
+    if outcomes.len() == 2 && outcomes[0].0 == outcomes[1].0 {
+        outcomes.truncate(1);
+    }
+    outcomes
+        .into_iter()
+        .map(|(endpoint, outcome)| match outcome {
+            Outcome::Reached(presented) => judged(config, &endpoint, Ok(presented), anchors_for),
+            Outcome::Failed(unreachable) => {
+                judged(config, &endpoint, Err(unreachable), anchors_for)
+            }
+            Outcome::NotReachableFromHere(note) => not_reachable_report(&endpoint, note),
+        })
+        .collect()
+}
+
+/// A configured endpoint given up by the fallback rule: a note, not a failure.
+fn not_reachable_report(endpoint: &Endpoint, note: String) -> EndpointReport {
+    EndpointReport {
+        endpoint: endpoint.to_string(),
+        status: Status::NotReachableFromHere,
+        docker_error: None,
+        expires_at: None,
+        expires_in_seconds: None,
+        used_chain: Vec::new(),
+        earliest_unix: None,
+        expiring: false,
+        findings: vec![Finding::new("not-reachable-from-here", Severity::Info, note)
+            .fix(format!(
+                "run check on a cluster node, or name the endpoint to wait for it: docker dcosreg check {endpoint}"
+            ))],
+        chain: Vec::new(),
+    }
+}
+
+/// One endpoint's handshake result, judged with its anchors.
+fn judged(
+    config: &Config,
+    endpoint: &Endpoint,
+    captured: Result<crate::tls::PresentedChain, crate::tls::Unreachable>,
+    anchors_for: &dyn Fn(&Endpoint) -> Anchors,
+) -> EndpointReport {
+    let judge = |chain: &[_]| {
+        x509::judge(
+            chain,
+            &anchors_for(endpoint),
+            endpoint,
+            &config.other_endpoints(endpoint),
+            SystemTime::now(),
+        )
+    };
+    match captured {
+        Ok(presented) => report(endpoint, judge(&presented.certs)),
+        Err(crate::tls::Unreachable::Impostor {
+            go_error, chain, ..
+        }) => impostor_report(endpoint, judge(&chain), go_error),
+        // The report names the endpoint: the finding says only the cause.
+        Err(unreachable) => unreachable_report(endpoint, unreachable.cause()),
+    }
 }
 
 /// A server that presented a chain but not the proof that it holds the leaf's key. Go
@@ -549,6 +632,8 @@ fn inspect(file: &std::path::Path, printer: &Printer) -> anyhow::Result<ExitStat
 
 fn print_text(printer: &Printer, r: &EndpointReport) -> std::io::Result<()> {
     let head = match (&r.status, &r.docker_error) {
+        // Said once, as a note on stderr.
+        (Status::NotReachableFromHere, _) => return Ok(()),
         (Status::Trusted, _) => format!("{}: trusted", r.endpoint),
         (Status::Untrusted, Some(err)) => format!("{}: untrusted — {err}", r.endpoint),
         (Status::Untrusted, None) => format!("{}: untrusted", r.endpoint),

@@ -18,6 +18,7 @@ use crate::endpoint::Endpoint;
 use crate::exit::{ExitStatus, Stop};
 use crate::output::Printer;
 use crate::plugin::CREDENTIAL_HELPER_NAME;
+use crate::probe::Outcome;
 use crate::text::sanitize_line;
 
 const MAX_PASSWORD: u64 = 64 * 1024;
@@ -38,6 +39,9 @@ struct LoginJson {
     store: Option<String>,
     config: Option<docker_config::Change>,
     dry_run: bool,
+    /// The configured endpoints not reachable from here (outside the cluster?): not
+    /// checked, not a failure; the stored login covers them.
+    not_reachable_from_here: Vec<String>,
 }
 
 pub(crate) fn run(
@@ -55,7 +59,15 @@ pub(crate) fn run(
     let credential = read_credential(args)?;
     let deadline = Instant::now() + config.timeout.value;
 
-    let results = check_all(config, &endpoints, &credential, deadline);
+    let named = !args.endpoints.is_empty();
+    let (results, away) = if named {
+        (
+            check_all(config, &endpoints, &credential, deadline),
+            Vec::new(),
+        )
+    } else {
+        check_reachable(config, &endpoints, &credential, deadline)
+    };
     let denied = results
         .iter()
         .any(|(_, r)| matches!(r, Err(AuthError::Denied { .. })));
@@ -70,14 +82,23 @@ pub(crate) fn run(
                 accepted: result.as_ref().ok().copied(),
                 error: result.as_ref().err().map(|e| sanitize_line(&e.to_string())),
             })
+            .chain(away.iter().map(|(endpoint, note)| EndpointJson {
+                endpoint: endpoint.to_string(),
+                accepted: None,
+                error: Some(sanitize_line(note)),
+            }))
             .collect(),
         store: None,
         config: None,
         dry_run: args.dry_run,
+        not_reachable_from_here: away.iter().map(|(ep, _)| ep.to_string()).collect(),
     };
     if denied || !any_ok {
         if printer.is_json() {
             printer.json(&report)?;
+        }
+        for (_, note) in &away {
+            printer.note(note);
         }
         let causes = results
             .iter()
@@ -117,11 +138,15 @@ pub(crate) fn run(
             ));
         }
     }
+    for (_, note) in &away {
+        printer.note(format!("{note}; the stored login covers it"));
+    }
     printer.report(&report, |printer| {
         print_text(
             printer,
             args,
             &credential,
+            &endpoints,
             &results,
             &store,
             &config_json,
@@ -131,10 +156,12 @@ pub(crate) fn run(
     Ok(ExitStatus::Success)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn print_text(
     printer: &Printer,
     args: &LoginArgs,
     credential: &Credential,
+    endpoints: &[Endpoint],
     results: &[(Endpoint, Result<Accepted, AuthError>)],
     store: &Store,
     config_json: &Path,
@@ -162,8 +189,7 @@ fn print_text(
         printer.line(format!(
             "secret: would be stored in {} for {} (not stored: --dry-run)",
             store.describe(),
-            key::all_spellings(&results.iter().map(|(e, _)| e.clone()).collect::<Vec<_>>())
-                .join(", ")
+            key::all_spellings(endpoints).join(", ")
         ))?;
     } else {
         printer.line(format!("secret: {}", store.describe()))?;
@@ -211,6 +237,36 @@ fn check_all(
             }))
             .collect()
     })
+}
+
+/// The configured endpoints (none named): reached as `crate::probe::reach` decides (TLS
+/// only: nothing is sent), then the credential checked as [`check_all`] checks it at every
+/// endpoint but those not reachable from here — no TCP answer within the fallback delay
+/// while the other answered (outside the cluster?) — which are returned apart with their
+/// note: not checked, and not a failure. Any other endpoint, failed or not, is checked
+/// exactly as when it is named, so its error reads the same.
+#[allow(clippy::type_complexity)]
+fn check_reachable(
+    config: &Config,
+    endpoints: &[Endpoint],
+    credential: &Credential,
+    deadline: Instant,
+) -> (
+    Vec<(Endpoint, Result<Accepted, AuthError>)>,
+    Vec<(Endpoint, String)>,
+) {
+    let outcomes = crate::probe::reach(config, deadline, crate::tls::capture_chain_with);
+    let mut checked = Vec::new();
+    let mut away = Vec::new();
+    for endpoint in endpoints {
+        match outcomes.iter().find(|(ep, _)| ep == endpoint) {
+            Some((_, Outcome::NotReachableFromHere(note))) => {
+                away.push((endpoint.clone(), note.clone()));
+            }
+            _ => checked.push(endpoint.clone()),
+        }
+    }
+    (check_all(config, &checked, credential, deadline), away)
 }
 
 /// Store the secret once per canonical key, record which spellings it serves, and point

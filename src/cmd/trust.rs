@@ -14,13 +14,18 @@ use crate::endpoint::Endpoint;
 use crate::exit::{ExitStatus, Stop};
 use crate::finding::Finding;
 use crate::output::Printer;
-use crate::trust::{self, Action, Anchor, Approval, EndpointCa, Host, Restart, Step, Target};
+use crate::probe::Outcome;
+use crate::trust::{
+    self, Action, Anchor, Approval, CaSource, EndpointCa, Host, Restart, Step, Target,
+};
 use crate::x509::CertSummary;
 
 #[derive(Debug, Serialize)]
 struct EndpointReport {
     endpoint: String,
-    /// `offered` or `unreachable`.
+    /// `offered`, `unreachable`, or `not-reachable-from-here` (a configured endpoint with
+    /// no TCP answer within the fallback delay while the other answered: no CA from it,
+    /// and not a failure).
     status: &'static str,
     error: Option<String>,
     certificates: Vec<CertSummary>,
@@ -60,6 +65,9 @@ struct Report {
     /// The running services to restart before every pull and build sees the change;
     /// empty is a promise that none must.
     restart: Vec<Restart>,
+    /// The configured endpoints not reachable from here (outside the cluster?): given no
+    /// CA from the handshake, or given the CA of `--ca-file`/`--ca-url` without a verdict.
+    not_reachable_from_here: Vec<String>,
 }
 
 pub(crate) fn run(
@@ -79,7 +87,17 @@ pub(crate) fn run(
     // or handshakes) and the verification handshakes afterwards. Only the time a person
     // takes to answer the confirmation is added to it.
     let mut deadline = std::time::Instant::now() + config.timeout.value;
-    let found = trust::obtain_ca(&args.source.ca_source(), &endpoints, deadline)?;
+    let named = !args.endpoints.is_empty();
+    let source = args.source.ca_source();
+    let (found, mut away) = if !named && source == CaSource::Handshake {
+        // The configured endpoints, decided as `endpoint` decides (issue 31).
+        handshakes(config, &endpoints, deadline)
+    } else {
+        (trust::obtain_ca(&source, &endpoints, deadline)?, Vec::new())
+    };
+    for (_, note) in &away {
+        printer.note(note);
+    }
     let mut warnings = offer_warnings(&found);
     for warning in &warnings {
         printer.warn(warning);
@@ -122,9 +140,14 @@ pub(crate) fn run(
     let (notes, verdicts) = if args.dry_run {
         (Vec::new(), Vec::new())
     } else {
-        install(
+        let (notes, verdicts, unverified) = install(
             config, args, &host, &targets, &steps, &approved, deadline, printer,
-        )?
+        )?;
+        for (_, note) in &unverified {
+            printer.note(format!("{note}; its CA is installed, not verified"));
+        }
+        away.extend(unverified);
+        (notes, verdicts)
     };
 
     // Inspected once the CA is in place: what still stands in its way, not a file that
@@ -142,7 +165,20 @@ pub(crate) fn run(
     let report = Report {
         dry_run: args.dry_run,
         approval: (!args.dry_run || args.source.fingerprint.is_some()).then_some(approved.how),
-        endpoints: found.iter().map(endpoint_report).collect(),
+        endpoints: found
+            .iter()
+            .map(endpoint_report)
+            .chain(
+                away.iter()
+                    .filter(|(ep, _)| !found.iter().any(|f| f.endpoint == *ep))
+                    .map(|(ep, note)| EndpointReport {
+                        endpoint: ep.to_string(),
+                        status: "not-reachable-from-here",
+                        error: Some(note.clone()),
+                        certificates: Vec::new(),
+                    }),
+            )
+            .collect(),
         targets: targets.clone(),
         steps: steps
             .iter()
@@ -158,9 +194,33 @@ pub(crate) fn run(
         findings,
         notes,
         restart: restarts(&host, &targets, &steps),
+        not_reachable_from_here: away.iter().map(|(ep, _)| ep.to_string()).collect(),
     };
     printer.report(&report, |printer| print_text(printer, &report))?;
     Ok(report.status())
+}
+
+/// The configured endpoints' handshakes as `crate::probe::reach` decides them: their CAs,
+/// and the endpoints not reachable from here with their note (no CA from them).
+fn handshakes(
+    config: &Config,
+    endpoints: &[Endpoint],
+    deadline: std::time::Instant,
+) -> (Vec<EndpointCa>, Vec<(Endpoint, String)>) {
+    let outcomes = crate::probe::reach(config, deadline, crate::tls::capture_chain_with);
+    let mut found = Vec::new();
+    let mut away = Vec::new();
+    for endpoint in endpoints {
+        let Some((_, outcome)) = outcomes.iter().find(|(ep, _)| ep == endpoint) else {
+            continue;
+        };
+        match outcome.clone() {
+            Outcome::Reached(chain) => found.push(trust::ca_from_handshake(endpoint, Ok(chain))),
+            Outcome::Failed(why) => found.push(trust::ca_from_handshake(endpoint, Err(why))),
+            Outcome::NotReachableFromHere(note) => away.push((endpoint.clone(), note)),
+        }
+    }
+    (found, away)
 }
 
 /// Every selected store's install plan for `anchors` (reads only).
@@ -277,8 +337,9 @@ fn approve(
 }
 
 /// Write the planned files, refresh the stores that read them, and judge each endpoint
-/// with the trust now installed (unless --no-verify): the notes and the verdicts.
-#[allow(clippy::too_many_arguments)]
+/// with the trust now installed (unless --no-verify): the notes, the verdicts, and the
+/// configured endpoints not reachable from here, which have none.
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
 fn install(
     config: &Config,
     args: &TrustArgs,
@@ -288,7 +349,7 @@ fn install(
     approved: &trust::Approved,
     deadline: std::time::Instant,
     printer: &Printer,
-) -> anyhow::Result<(Vec<String>, Vec<VerdictReport>)> {
+) -> anyhow::Result<(Vec<String>, Vec<VerdictReport>, Vec<(Endpoint, String)>)> {
     trust::install(host, steps)?;
     let mut notes = Vec::new();
     for target in targets {
@@ -302,12 +363,13 @@ fn install(
         }
         notes.extend(target.notes(host));
     }
-    let verdicts = if args.no_verify {
-        Vec::new()
+    let (verdicts, away) = if args.no_verify {
+        (Vec::new(), Vec::new())
     } else {
-        verify(config, &approved.endpoints, targets, steps, deadline)
+        let named = !args.endpoints.is_empty();
+        verify(config, named, &approved.endpoints, targets, steps, deadline)
     };
-    Ok((notes, verdicts))
+    Ok((notes, verdicts, away))
 }
 
 /// Per target: when its files last changed (now, when this run writes), and which running
@@ -391,38 +453,67 @@ fn endpoint_report(entry: &EndpointCa) -> EndpointReport {
 /// (x509::Anchors::with_certs_d), the other stores with the system pool plus the CA file
 /// they were given. The chain comes from the handshake that provided the CA, or from a new
 /// one (for --ca-file / --ca-url): those handshakes run concurrently, within what is left
-/// of the command's deadline.
+/// of the command's deadline — for the configured endpoints (none `named`) as
+/// `crate::probe::reach` decides, so one not reachable from here gets no verdict and is
+/// returned with its note instead.
 fn verify(
     config: &Config,
+    named: bool,
     approved: &[EndpointCa],
     targets: &[Target],
     steps: &[Step],
     deadline: std::time::Instant,
-) -> Vec<VerdictReport> {
+) -> (Vec<VerdictReport>, Vec<(Endpoint, String)>) {
     let all: Vec<Endpoint> = approved.iter().map(|e| e.endpoint.clone()).collect();
-    let chains: Vec<Result<Vec<_>, String>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = approved
-            .iter()
-            .map(|entry| {
-                scope.spawn(move || match &entry.chain {
-                    Some(chain) => Ok(chain.clone()),
-                    None => crate::tls::capture_chain(&entry.endpoint, deadline)
-                        .map(|c| c.certs)
-                        .map_err(|e| e.to_string()),
+    let mut away = Vec::new();
+    let chains: Vec<Result<Vec<_>, String>> =
+        if !named && approved.iter().any(|e| e.chain.is_none()) {
+            let outcomes = crate::probe::reach(config, deadline, crate::tls::capture_chain_with);
+            approved
+                .iter()
+                .map(|entry| {
+                    if let Some(chain) = &entry.chain {
+                        return Ok(chain.clone());
+                    }
+                    match outcomes.iter().find(|(ep, _)| *ep == entry.endpoint) {
+                        Some((_, Outcome::Reached(chain))) => Ok(chain.certs.clone()),
+                        Some((_, Outcome::Failed(why))) => Err(why.to_string()),
+                        Some((_, Outcome::NotReachableFromHere(note))) => {
+                            away.push((entry.endpoint.clone(), note.clone()));
+                            Err(note.clone())
+                        }
+                        None => Err(format!("{} is not a configured endpoint", entry.endpoint)),
+                    }
                 })
+                .collect()
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = approved
+                    .iter()
+                    .map(|entry| {
+                        scope.spawn(move || match &entry.chain {
+                            Some(chain) => Ok(chain.clone()),
+                            None => crate::tls::capture_chain(&entry.endpoint, deadline)
+                                .map(|c| c.certs)
+                                .map_err(|e| e.to_string()),
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join()
+                            .unwrap_or_else(|_| Err("internal error while connecting".into()))
+                    })
+                    .collect()
             })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err("internal error while connecting".into()))
-            })
-            .collect()
-    });
+        };
     let mut out = Vec::new();
     for (entry, chain) in approved.iter().zip(chains) {
         let endpoint = &entry.endpoint;
+        if away.iter().any(|(ep, _)| ep == endpoint) {
+            continue;
+        }
         let others: Vec<Endpoint> = all.iter().filter(|e| *e != endpoint).cloned().collect();
         for target in targets {
             let Some(path) = ca_file_for(steps, *target, endpoint) else {
@@ -441,7 +532,7 @@ fn verify(
             });
         }
     }
-    out
+    (out, away)
 }
 
 /// One store's verdict on a chain: Docker's with the system pool plus its certs.d

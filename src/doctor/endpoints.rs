@@ -1,35 +1,35 @@
 //! The endpoints themselves: reachable, a registry (`GET /v2/` answers 200 or 401), and
 //! trusted by Docker on this host, judged by the `check` engine with what is installed under
-//! ROOT. All endpoints are probed at once under the one `--timeout` deadline.
+//! ROOT. All endpoints are probed at once under the one `--timeout` deadline, as
+//! `crate::probe::reach` decides: a configured endpoint with no TCP answer within the
+//! fallback delay while the other answered is not reachable from here (outside the
+//! cluster?), an info finding, and is not waited for.
 
 use std::time::{Instant, SystemTime};
 
 use super::{quote, Finding, Fixes, Severity};
 use crate::config::Config;
+use crate::probe::Outcome;
 use crate::x509::{self, Anchors};
 
 pub(super) fn inspect(config: &Config, fixes: &Fixes) -> Vec<Finding> {
-    let endpoints = config.endpoints();
     let deadline = Instant::now() + config.timeout.value;
-    let probes: Vec<_> = std::thread::scope(|scope| {
-        let handles: Vec<_> = endpoints
-            .iter()
-            .map(|endpoint| {
-                scope.spawn(move || {
-                    crate::tls::http::probe_registry(endpoint, deadline, &Default::default())
-                })
-            })
-            .collect();
-        handles.into_iter().map(|handle| handle.join()).collect()
-    });
+    let outcomes = crate::probe::reach(config, deadline, crate::tls::http::probe_registry);
 
     let mut findings = Vec::new();
     let mut reachable = 0;
-    for (endpoint, probe) in endpoints.iter().zip(probes) {
+    for (endpoint, outcome) in &outcomes {
         let ep = quote(endpoint.to_string());
-        let probe = match probe {
-            Ok(Ok(probe)) => probe,
-            Ok(Err(unreachable)) => {
+        let probe = match outcome {
+            Outcome::Reached(probe) => probe,
+            Outcome::NotReachableFromHere(note) => {
+                findings.push(
+                    Finding::new("endpoint-not-reachable-from-here", Severity::Info, note)
+                        .fix(fixes.dcosreg(&format!("check {ep}"))),
+                );
+                continue;
+            }
+            Outcome::Failed(unreachable) => {
                 findings.push(
                     Finding::new(
                         "endpoint-unreachable",
@@ -40,7 +40,6 @@ pub(super) fn inspect(config: &Config, fixes: &Fixes) -> Vec<Finding> {
                 );
                 continue;
             }
-            Err(_) => continue,
         };
         reachable += 1;
         if !probe.is_registry() {

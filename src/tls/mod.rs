@@ -194,5 +194,15 @@ pub(crate) fn capture_chain(
     endpoint: &Endpoint,
     deadline: Instant,
 ) -> Result<PresentedChain, Unreachable> {
-    handshake(endpoint, deadline, &Progress::default()).map(|session| session.chain)
+    capture_chain_with(endpoint, deadline, &Progress::default())
+}
+
+/// [`capture_chain`], telling `progress` which step is under way (for `crate::probe`,
+/// whose fallback rule asks whether the TCP connect has completed).
+pub(crate) fn capture_chain_with(
+    endpoint: &Endpoint,
+    deadline: Instant,
+    progress: &Progress,
+) -> Result<PresentedChain, Unreachable> {
+    handshake(endpoint, deadline, progress).map(|session| session.chain)
 }

@@ -61,9 +61,9 @@ pub(crate) use docker::{
 };
 pub(crate) use running::{merge as merge_restarts, newest_change, Restart};
 pub(crate) use source::{
-    confirm as confirm_ca, in_validity, obtain as obtain_ca, parse_fingerprints,
-    render as render_candidate, Approval, Approved, CaSource, Candidate, Confirmation, EndpointCa,
-    Refusal,
+    confirm as confirm_ca, from_handshake as ca_from_handshake, in_validity, obtain as obtain_ca,
+    parse_fingerprints, render as render_candidate, Approval, Approved, CaSource, Candidate,
+    Confirmation, EndpointCa, Refusal,
 };
 
 use std::fmt;

@@ -204,22 +204,7 @@ fn from_handshakes(endpoints: &[Endpoint], deadline: Instant) -> Vec<EndpointCa>
             .iter()
             .map(|endpoint| {
                 scope.spawn(move || {
-                    let (cas, chain) = match crate::tls::capture_chain(endpoint, deadline) {
-                        Ok(chain) => (
-                            anchor_from_chain(endpoint, &chain.certs).map(|c| vec![c]),
-                            Some(chain.certs),
-                        ),
-                        // The caller names the endpoint; the cause keeps its own hint.
-                        Err(e) => (
-                            Err(format!("{}, or install with --ca-file PEM", e.cause())),
-                            None,
-                        ),
-                    };
-                    EndpointCa {
-                        endpoint: endpoint.clone(),
-                        cas,
-                        chain,
-                    }
+                    from_handshake(endpoint, crate::tls::capture_chain(endpoint, deadline))
                 })
             })
             .collect();
@@ -235,6 +220,30 @@ fn from_handshakes(endpoints: &[Endpoint], deadline: Instant) -> Vec<EndpointCa>
             })
             .collect()
     })
+}
+
+/// The anchor an endpoint's handshake offers, or why it offers none (`trust` takes its
+/// handshakes from `crate::probe::reach` when no endpoint is named).
+pub(crate) fn from_handshake(
+    endpoint: &Endpoint,
+    handshake: Result<crate::tls::PresentedChain, crate::tls::Unreachable>,
+) -> EndpointCa {
+    let (cas, chain) = match handshake {
+        Ok(chain) => (
+            anchor_from_chain(endpoint, &chain.certs).map(|c| vec![c]),
+            Some(chain.certs),
+        ),
+        // The caller names the endpoint; the cause keeps its own hint.
+        Err(e) => (
+            Err(format!("{}, or install with --ca-file PEM", e.cause())),
+            None,
+        ),
+    };
+    EndpointCa {
+        endpoint: endpoint.clone(),
+        cas,
+        chain,
+    }
 }
 
 /// The anchor to pin from a presented chain: its top certificate. A self-signed top is the

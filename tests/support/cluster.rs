@@ -27,6 +27,33 @@ pub const PASSWORD: &str = "correct horse battery staple";
 pub const SERVICE: &str = "dcosreg-test-registry";
 pub const ISSUER: &str = "dcosreg-test-token-issuer";
 
+/// The registry's `auth:` section for htpasswd (Basic) with [`USER`] and [`PASSWORD`], its
+/// file written (bcrypt, `htpasswd -B`) into `dir`.
+pub fn htpasswd_auth(dir: &Path) -> String {
+    let htpasswd = dir.join("htpasswd");
+    // -i: the password from stdin, not from the arguments.
+    let mut child = Command::new(require_tool("htpasswd"))
+        .args(["-iBn", USER])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run htpasswd");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(PASSWORD.as_bytes())
+        .expect("password to htpasswd");
+    let out = wait_with_deadline(&mut child, Duration::from_secs(20));
+    assert_status_for(&out, 0, "htpasswd");
+    std::fs::write(&htpasswd, &out.stdout).expect("htpasswd file");
+    format!(
+        "auth:\n  htpasswd:\n    realm: dcosreg-test\n    path: {}\n",
+        htpasswd.display()
+    )
+}
+
 pub enum Auth {
     Htpasswd,
     /// The token service's realm URL, the PEM of the certificate that signs tokens, and the
@@ -68,30 +95,7 @@ impl Cluster {
         let ip = ns.inner_ip.clone();
         let chain = TestChain::new(dir.path(), &[&ip]);
         let auth_yaml = match &auth {
-            Auth::Htpasswd => {
-                let htpasswd = dir.path().join("htpasswd");
-                // -i: the password from stdin, not from the arguments.
-                let mut child = Command::new(require_tool("htpasswd"))
-                    .args(["-iBn", USER])
-                    .stdin(Stdio::piped())
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::piped())
-                    .spawn()
-                    .expect("run htpasswd");
-                child
-                    .stdin
-                    .take()
-                    .expect("stdin")
-                    .write_all(PASSWORD.as_bytes())
-                    .expect("password to htpasswd");
-                let out = wait_with_deadline(&mut child, Duration::from_secs(20));
-                assert_status_for(&out, 0, "htpasswd");
-                std::fs::write(&htpasswd, &out.stdout).expect("htpasswd file");
-                format!(
-                    "auth:\n  htpasswd:\n    realm: dcosreg-test\n    path: {}\n",
-                    htpasswd.display()
-                )
-            }
+            Auth::Htpasswd => htpasswd_auth(dir.path()),
             Auth::Token {
                 realm, signer_pem, ..
             } => format!(

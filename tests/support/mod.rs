@@ -18,6 +18,7 @@ pub mod cluster;
 pub mod impostor;
 pub mod jenkinsfile;
 pub mod oracle;
+pub mod outside;
 pub mod peers;
 mod run;
 pub mod runtime;
@@ -113,6 +114,36 @@ pub fn wait_for_listener(addr: &str, limit: Duration, child: &mut Child) {
     panic!("nothing listened on {addr} within {limit:?}");
 }
 
+/// Wait until something accepts TCP connections on `addr` inside the network namespace
+/// `net` (a `/proc/PID/ns/net`), at most `limit`: the polling thread enters it (setns(2)
+/// changes only the calling thread's namespace) and ends with the wait.
+pub fn wait_for_listener_in(net: &Path, addr: &str, limit: Duration, child: &mut Child) {
+    use std::os::fd::AsRawFd;
+    let ns = std::fs::File::open(net).expect("open the namespace");
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                // SAFETY: a valid namespace fd; only this thread changes namespace.
+                let entered = unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) };
+                assert_eq!(entered, 0, "setns: {}", std::io::Error::last_os_error());
+                wait_for_listener(addr, limit, child);
+            })
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
+    });
+}
+
+/// Where a [`Registry`] runs.
+#[derive(Clone, Copy)]
+enum Place<'a> {
+    Host,
+    /// A named namespace (`ip netns exec NAME`), reachable from the host.
+    Netns(&'a str),
+    /// A private namespace entered by its `/proc/PID/ns/net` (`nsenter --net=…`),
+    /// unreachable from the host.
+    Entered(&'a Path),
+}
+
 /// A real `docker-registry` serving TLS with the given chain and key.
 pub struct Registry {
     child: Child,
@@ -124,7 +155,27 @@ pub struct Registry {
 impl Registry {
     /// Serve TLS on `ip:port` with `chain_pem` (leaf first) and `key_pem`.
     pub fn start(ip: &str, port: u16, chain_pem: &Path, key_pem: &Path) -> Registry {
-        Self::spawn(None, ip, port, Some((chain_pem, key_pem)), None, "")
+        Self::spawn(Place::Host, ip, port, Some((chain_pem, key_pem)), None, "")
+    }
+
+    /// Serve TLS on `ip:port` inside the private namespace `net` (a `/proc/PID/ns/net`),
+    /// with more configuration `extra` (an `auth:` section) appended.
+    pub fn start_entering(
+        net: &Path,
+        ip: &str,
+        port: u16,
+        chain_pem: &Path,
+        key_pem: &Path,
+        extra: &str,
+    ) -> Registry {
+        Self::spawn(
+            Place::Entered(net),
+            ip,
+            port,
+            Some((chain_pem, key_pem)),
+            None,
+            extra,
+        )
     }
 
     /// Serve TLS inside the network namespace `ns` on `ip:port`.
@@ -144,7 +195,7 @@ impl Registry {
         extra: &str,
     ) -> Registry {
         Self::spawn(
-            Some(&ns.name),
+            Place::Netns(&ns.name),
             &ns.inner_ip,
             port,
             Some((chain_pem, key_pem)),
@@ -155,11 +206,11 @@ impl Registry {
 
     /// A real `docker-registry` (Go) serving plain HTTP, no TLS, on `ip:port`.
     pub fn start_plain(ip: &str, port: u16) -> Registry {
-        Self::spawn(None, ip, port, None, None, "")
+        Self::spawn(Place::Host, ip, port, None, None, "")
     }
 
     fn spawn(
-        ns: Option<&str>,
+        place: Place<'_>,
         ip: &str,
         port: u16,
         tls: Option<(&Path, &Path)>,
@@ -193,13 +244,18 @@ impl Registry {
         let config_path = dir.path().join("config.yml");
         std::fs::write(&config_path, config).expect("write registry config");
         let log = std::fs::File::create(dir.path().join("registry.log")).expect("log file");
-        let mut command = match ns {
-            Some(ns) => {
+        let mut command = match place {
+            Place::Netns(ns) => {
                 let mut c = Command::new("ip");
                 c.args(["netns", "exec", ns]).arg(&registry);
                 c
             }
-            None => Command::new(&registry),
+            Place::Entered(net) => {
+                let mut c = Command::new(require_tool("nsenter"));
+                c.arg(format!("--net={}", net.display())).arg(&registry);
+                c
+            }
+            Place::Host => Command::new(&registry),
         };
         command
             .arg("serve")
@@ -208,8 +264,15 @@ impl Registry {
             .stdout(log.try_clone().expect("log"))
             .stderr(log);
         let mut child = command.spawn().expect("start docker-registry");
-        // A namespaced registry is reachable from the host through the veth pair.
-        wait_for_listener(&addr, Duration::from_secs(10), &mut child);
+        match place {
+            Place::Entered(net) => {
+                wait_for_listener_in(net, &addr, Duration::from_secs(10), &mut child)
+            }
+            // A namespaced registry is reachable from the host through the veth pair.
+            Place::Host | Place::Netns(_) => {
+                wait_for_listener(&addr, Duration::from_secs(10), &mut child)
+            }
+        }
         Registry {
             child,
             _dir: dir,
