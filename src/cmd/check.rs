@@ -98,20 +98,69 @@ pub(crate) fn run(
     args: &CheckArgs,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    let trust = if let Some(file) = &args.ca_file {
-        TrustSource::Fixed(Anchors::from_file(file)?)
-    } else if let Some(dir) = &args.cert_dir {
-        TrustSource::Fixed(Anchors::from_cert_dir(dir)?)
-    } else {
-        TrustSource::PerEndpoint(crate::trust::docker_certs_d(config)?)
-    };
+    let trust = trust_source(config, args)?;
     let anchors_for = |endpoint: &Endpoint| match &trust {
         TrustSource::Fixed(anchors) => anchors.clone(),
         TrustSource::PerEndpoint(certs_d) => {
             Anchors::with_certs_d(config, certs_d.join(endpoint.reference_host()))
         }
     };
+    refuse_and_hint(config, args, printer)?;
+    if let (Some(file), None) = (&args.cert, &args.host) {
+        return inspect(file, printer);
+    }
+    let mut reports = match (&args.cert, &args.host) {
+        (Some(file), Some(host)) => {
+            let endpoint: Endpoint = host.parse().with_context(|| format!("--host {host:?}"))?;
+            let chain = crate::x509::pem::read_certificates(file)?;
+            let judgement = x509::judge(
+                &chain,
+                &anchors_for(&endpoint),
+                &endpoint,
+                &config.other_endpoints(&endpoint),
+                SystemTime::now(),
+            );
+            vec![report(&endpoint, judgement)]
+        }
+        // The configured endpoints: decided as `endpoint` decides.
+        _ if args.endpoints.is_empty() => reach_and_judge(config, &anchors_for),
+        _ => {
+            let mut endpoints = config.endpoints_or_default(&args.endpoints)?;
+            // `192.168.0.1` and `192.168.0.1:443` are one endpoint: judge it once.
+            let mut seen = Vec::new();
+            endpoints.retain(|ep| {
+                let new = !seen.contains(ep);
+                seen.push(ep.clone());
+                new
+            });
+            connect_and_judge(config, &endpoints, &anchors_for)
+        }
+    };
+    if matches!(trust, TrustSource::PerEndpoint(_)) {
+        carry_context(config, &mut reports);
+    }
+    let mut report = Report::new(reports, printer);
+    if let Some(within) = args.expires_within {
+        report.flag_expiring(within);
+    }
+    report.print(args, printer)?;
+    Ok(report.status())
+}
 
+/// The anchors every endpoint is judged with: `--ca-file`, `--cert-dir`, else Docker's own
+/// certs.d for each endpoint.
+fn trust_source(config: &Config, args: &CheckArgs) -> anyhow::Result<TrustSource> {
+    Ok(if let Some(file) = &args.ca_file {
+        TrustSource::Fixed(Anchors::from_file(file)?)
+    } else if let Some(dir) = &args.cert_dir {
+        TrustSource::Fixed(Anchors::from_cert_dir(dir)?)
+    } else {
+        TrustSource::PerEndpoint(crate::trust::docker_certs_d(config)?)
+    })
+}
+
+/// Flags that cannot go together, and `--cert-dir` given the certs.d parent.
+fn refuse_and_hint(config: &Config, args: &CheckArgs, printer: &Printer) -> anyhow::Result<()> {
     if args.cert.is_some() && !args.endpoints.is_empty() {
         anyhow::bail!(
             "check: give endpoints to connect to, or --cert FILE --host EP to judge a file, not both"
@@ -126,80 +175,54 @@ pub(crate) fn run(
             printer.warn(hint);
         }
     }
-    if let (Some(file), None) = (&args.cert, &args.host) {
+    if let (Some(_), None) = (&args.cert, &args.host) {
         if printer.is_prometheus() || args.expires_within.is_some() || args.textfile.is_some() {
             anyhow::bail!(
                 "check --cert FILE without --host shows the file; --expires-within, --textfile and --format prometheus judge a chain for an endpoint — add --host EP"
             );
         }
-        return inspect(file, printer);
     }
-    let reports = match (&args.cert, &args.host) {
-        (Some(file), Some(host)) => {
-            let endpoint: Endpoint = host.parse().with_context(|| format!("--host {host:?}"))?;
-            let chain = crate::x509::pem::read_certificates(file)?;
-            let judgement = x509::judge(
-                &chain,
-                &anchors_for(&endpoint),
-                &endpoint,
-                &config.other_endpoints(&endpoint),
-                SystemTime::now(),
-            );
-            vec![report(&endpoint, judgement)]
-        }
-        // The configured endpoints: decided as `endpoint` decides (issue 31).
-        _ if args.endpoints.is_empty() => reach_and_judge(config, &anchors_for),
-        _ => {
-            let mut endpoints = config.endpoints_or_default(&args.endpoints)?;
-            // `192.168.0.1` and `192.168.0.1:443` are one endpoint: judge it once.
-            let mut seen = Vec::new();
-            endpoints.retain(|ep| {
-                let new = !seen.contains(ep);
-                seen.push(ep.clone());
-                new
-            });
-            connect_and_judge(config, &endpoints, &anchors_for)
-        }
-    };
+    Ok(())
+}
 
-    let mut reports = reports;
-    if matches!(trust, TrustSource::PerEndpoint(_)) {
-        carry_context(config, &mut reports);
-    }
-    let not_reachable_from_here = reports
-        .iter()
-        .filter(|r| r.status == Status::NotReachableFromHere)
-        .map(|r| r.endpoint.clone())
-        .collect();
-    let mut report = Report {
-        endpoints: reports,
-        not_reachable_from_here,
-    };
-    for r in &report.endpoints {
-        if r.status == Status::NotReachableFromHere {
-            if let Some(finding) = r.findings.first() {
-                printer.note(&finding.message);
+impl Report {
+    /// The reports, and a note on stderr for each endpoint not reachable from here.
+    fn new(endpoints: Vec<EndpointReport>, printer: &Printer) -> Report {
+        let not_reachable_from_here = endpoints
+            .iter()
+            .filter(|r| r.status == Status::NotReachableFromHere)
+            .map(|r| r.endpoint.clone())
+            .collect();
+        for r in &endpoints {
+            if r.status == Status::NotReachableFromHere {
+                if let Some(finding) = r.findings.first() {
+                    printer.note(&finding.message);
+                }
             }
         }
+        Report {
+            endpoints,
+            not_reachable_from_here,
+        }
     }
-    if let Some(within) = args.expires_within {
-        report.flag_expiring(within);
+
+    /// `--textfile`, then stdout: Prometheus text, JSON or lines for people.
+    fn print(&self, args: &CheckArgs, printer: &Printer) -> anyhow::Result<()> {
+        if let Some(file) = &args.textfile {
+            crate::fsutil::write_atomic(file, self.prometheus().as_bytes(), 0o644)
+                .with_context(|| format!("--textfile {}", file.display()))?;
+        }
+        if printer.is_prometheus() {
+            printer.raw(self.prometheus().as_bytes())?;
+        } else {
+            printer.report(self, |printer| {
+                self.endpoints
+                    .iter()
+                    .try_for_each(|r| print_text(printer, r))
+            })?;
+        }
+        Ok(())
     }
-    if let Some(file) = &args.textfile {
-        crate::fsutil::write_atomic(file, report.prometheus().as_bytes(), 0o644)
-            .with_context(|| format!("--textfile {}", file.display()))?;
-    }
-    if printer.is_prometheus() {
-        printer.raw(report.prometheus().as_bytes())?;
-    } else {
-        printer.report(&report, |printer| {
-            report
-                .endpoints
-                .iter()
-                .try_for_each(|r| print_text(printer, r))
-        })?;
-    }
-    Ok(report.status())
 }
 
 impl Report {

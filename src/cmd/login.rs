@@ -68,45 +68,12 @@ pub(crate) fn run(
     } else {
         check_reachable(config, &endpoints, &credential, deadline)
     };
+    let mut report = LoginJson::new(&credential, &results, &away, args.dry_run);
     let denied = results
         .iter()
         .any(|(_, r)| matches!(r, Err(AuthError::Denied { .. })));
-    let any_ok = results.iter().any(|(_, r)| r.is_ok());
-    let mut report = LoginJson {
-        username: credential.username.clone(),
-        logged_in: false,
-        endpoints: results
-            .iter()
-            .map(|(endpoint, result)| EndpointJson {
-                endpoint: endpoint.to_string(),
-                accepted: result.as_ref().ok().copied(),
-                error: result.as_ref().err().map(|e| sanitize_line(&e.to_string())),
-            })
-            .chain(away.iter().map(|(endpoint, note)| EndpointJson {
-                endpoint: endpoint.to_string(),
-                accepted: None,
-                error: Some(sanitize_line(note)),
-            }))
-            .collect(),
-        store: None,
-        config: None,
-        dry_run: args.dry_run,
-        not_reachable_from_here: away.iter().map(|(ep, _)| ep.to_string()).collect(),
-    };
-    if denied || !any_ok {
-        if printer.is_json() {
-            printer.json(&report)?;
-        }
-        for (_, note) in &away {
-            printer.note(note);
-        }
-        let causes = results
-            .iter()
-            .filter_map(|(_, result)| result.as_ref().err())
-            .map(|e| format!("login: {e}"));
-        let mut stop = Stop::new(ExitStatus::No, "login failed — nothing was stored");
-        stop.messages.splice(0..0, causes);
-        return Err(stop.into());
+    if denied || !results.iter().any(|(_, r)| r.is_ok()) {
+        return Err(failed(&report, &results, &away, printer));
     }
 
     let store = credentials::user_store()?;
@@ -116,6 +83,89 @@ pub(crate) fn run(
     report.store = Some(store.describe());
     report.config = Some(change.clone());
 
+    warn_after_storing(printer, args, &store, &config_json, &results, &away);
+    printer.report(&report, |printer| {
+        print_text(
+            printer,
+            args,
+            &credential,
+            &endpoints,
+            &results,
+            &store,
+            &config_json,
+            &change,
+        )
+    })?;
+    Ok(ExitStatus::Success)
+}
+
+impl LoginJson {
+    /// Every endpoint's answer, and the ones not reachable from here with their note.
+    fn new(
+        credential: &Credential,
+        results: &[(Endpoint, Result<Accepted, AuthError>)],
+        away: &[(Endpoint, String)],
+        dry_run: bool,
+    ) -> LoginJson {
+        LoginJson {
+            username: credential.username.clone(),
+            logged_in: false,
+            endpoints: results
+                .iter()
+                .map(|(endpoint, result)| EndpointJson {
+                    endpoint: endpoint.to_string(),
+                    accepted: result.as_ref().ok().copied(),
+                    error: result.as_ref().err().map(|e| sanitize_line(&e.to_string())),
+                })
+                .chain(away.iter().map(|(endpoint, note)| EndpointJson {
+                    endpoint: endpoint.to_string(),
+                    accepted: None,
+                    error: Some(sanitize_line(note)),
+                }))
+                .collect(),
+            store: None,
+            config: None,
+            dry_run,
+            not_reachable_from_here: away.iter().map(|(ep, _)| ep.to_string()).collect(),
+        }
+    }
+}
+
+/// A password refused, or no endpoint checked: the report (JSON), the notes, and the
+/// stop with every cause; nothing was stored.
+fn failed(
+    report: &LoginJson,
+    results: &[(Endpoint, Result<Accepted, AuthError>)],
+    away: &[(Endpoint, String)],
+    printer: &Printer,
+) -> anyhow::Error {
+    if printer.is_json() {
+        if let Err(e) = printer.json(report) {
+            return e;
+        }
+    }
+    for (_, note) in away {
+        printer.note(note);
+    }
+    let causes = results
+        .iter()
+        .filter_map(|(_, result)| result.as_ref().err())
+        .map(|e| format!("login: {e}"));
+    let mut stop = Stop::new(ExitStatus::No, "login failed — nothing was stored");
+    stop.messages.splice(0..0, causes);
+    stop.into()
+}
+
+/// What the user should know once the login is stored: a secrets file widened or in
+/// cleartext, the helper missing from PATH, endpoints not checked.
+fn warn_after_storing(
+    printer: &Printer,
+    args: &LoginArgs,
+    store: &Store,
+    config_json: &Path,
+    results: &[(Endpoint, Result<Accepted, AuthError>)],
+    away: &[(Endpoint, String)],
+) {
     if let Some(warning) = store.tighten() {
         printer.warn(warning);
     }
@@ -131,29 +181,16 @@ pub(crate) fn run(
             "{CREDENTIAL_HELPER_NAME} is not on PATH, so docker cannot ask it — run install.sh, or link it next to docker-dcosreg"
         ));
     }
-    for (endpoint, result) in &results {
+    for (endpoint, result) in results {
         if let Err(e) = result {
             printer.warn(format!(
                 "{endpoint} was not checked ({e}); the stored login covers it"
             ));
         }
     }
-    for (_, note) in &away {
+    for (_, note) in away {
         printer.note(format!("{note}; the stored login covers it"));
     }
-    printer.report(&report, |printer| {
-        print_text(
-            printer,
-            args,
-            &credential,
-            &endpoints,
-            &results,
-            &store,
-            &config_json,
-            &change,
-        )
-    })?;
-    Ok(ExitStatus::Success)
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -87,21 +87,7 @@ pub(crate) fn run(
     // or handshakes) and the verification handshakes afterwards. Only the time a person
     // takes to answer the confirmation is added to it.
     let mut deadline = std::time::Instant::now() + config.timeout.value;
-    let named = !args.endpoints.is_empty();
-    let source = args.source.ca_source();
-    let (found, mut away) = if !named && source == CaSource::Handshake {
-        // The configured endpoints, decided as `endpoint` decides (issue 31).
-        handshakes(config, &endpoints, deadline)
-    } else {
-        (trust::obtain_ca(&source, &endpoints, deadline)?, Vec::new())
-    };
-    for (_, note) in &away {
-        printer.note(note);
-    }
-    let mut warnings = offer_warnings(&found);
-    for warning in &warnings {
-        printer.warn(warning);
-    }
+    let (found, mut away, mut warnings) = offers(config, args, &endpoints, deadline, printer)?;
     // The plan the answer is given for (reads only): everything offered, as approving
     // takes it all. Input errors in existing files stop the run here, before the question.
     let offered: Vec<Anchor> = found.iter().filter_map(Anchor::from_approved).collect();
@@ -124,15 +110,7 @@ pub(crate) fn run(
     };
     let (targets, steps) = if approved.how == Approval::Typed {
         // What the answer was given for must still be what happens: re-read under the lock.
-        let now = trust::select_targets(&host, &args.target);
-        let steps = plan(&host, &now, &anchors, different)?;
-        if now != targets || summary(&steps) != summary(&asked_for) {
-            anyhow::bail!(
-                "the stores under {} changed while the question waited for an answer (another trust or untrust ran) — nothing was written; run trust again to see the new plan",
-                config.root.value.display()
-            );
-        }
-        (now, steps)
+        replan(&host, args, (&targets, &asked_for), &anchors, different)?
     } else {
         let steps = plan(&host, &targets, &anchors, different)?;
         (targets, steps)
@@ -165,30 +143,9 @@ pub(crate) fn run(
     let report = Report {
         dry_run: args.dry_run,
         approval: (!args.dry_run || args.source.fingerprint.is_some()).then_some(approved.how),
-        endpoints: found
-            .iter()
-            .map(endpoint_report)
-            .chain(
-                away.iter()
-                    .filter(|(ep, _)| !found.iter().any(|f| f.endpoint == *ep))
-                    .map(|(ep, note)| EndpointReport {
-                        endpoint: ep.to_string(),
-                        status: "not-reachable-from-here",
-                        error: Some(note.clone()),
-                        certificates: Vec::new(),
-                    }),
-            )
-            .collect(),
+        endpoints: endpoint_reports(&found, &away),
         targets: targets.clone(),
-        steps: steps
-            .iter()
-            .map(|s| StepReport {
-                endpoints: s.endpoints.iter().map(ToString::to_string).collect(),
-                target: s.target,
-                path: s.path.display().to_string(),
-                action: s.action,
-            })
-            .collect(),
+        steps: steps.iter().map(StepReport::of).collect(),
         verdicts,
         warnings,
         findings,
@@ -221,6 +178,85 @@ fn handshakes(
         }
     }
     (found, away)
+}
+
+/// A configured endpoint not reachable from here, with its note.
+type Away = (Endpoint, String);
+
+/// What the endpoints offer (the configured ones decided as `endpoint` decides, when the
+/// CA comes from their handshakes), the ones not reachable from here with their note, and
+/// the warnings about the offers; the notes and warnings are said.
+fn offers(
+    config: &Config,
+    args: &TrustArgs,
+    endpoints: &[Endpoint],
+    deadline: std::time::Instant,
+    printer: &Printer,
+) -> anyhow::Result<(Vec<EndpointCa>, Vec<Away>, Vec<String>)> {
+    let named = !args.endpoints.is_empty();
+    let source = args.source.ca_source();
+    let (found, away) = if !named && source == CaSource::Handshake {
+        handshakes(config, endpoints, deadline)
+    } else {
+        (trust::obtain_ca(&source, endpoints, deadline)?, Vec::new())
+    };
+    for (_, note) in &away {
+        printer.note(note);
+    }
+    let warnings = offer_warnings(&found);
+    for warning in &warnings {
+        printer.warn(warning);
+    }
+    Ok((found, away, warnings))
+}
+
+/// Under the lock, after a typed answer: the plan again, which must be the one the answer
+/// was given for (`asked`: the targets and steps shown before the question).
+fn replan(
+    host: &Host,
+    args: &TrustArgs,
+    asked: (&[Target], &[Step]),
+    anchors: &[Anchor],
+    different: trust::Different,
+) -> anyhow::Result<(Vec<Target>, Vec<Step>)> {
+    let now = trust::select_targets(host, &args.target);
+    let steps = plan(host, &now, anchors, different)?;
+    if now != asked.0 || summary(&steps) != summary(asked.1) {
+        anyhow::bail!(
+            "the stores under {} changed while the question waited for an answer (another trust or untrust ran) — nothing was written; run trust again to see the new plan",
+            host.config.root.value.display()
+        );
+    }
+    Ok((now, steps))
+}
+
+/// Each endpoint's offer, then those not reachable from here that offered nothing.
+fn endpoint_reports(found: &[EndpointCa], away: &[(Endpoint, String)]) -> Vec<EndpointReport> {
+    found
+        .iter()
+        .map(endpoint_report)
+        .chain(
+            away.iter()
+                .filter(|(ep, _)| !found.iter().any(|f| f.endpoint == *ep))
+                .map(|(ep, note)| EndpointReport {
+                    endpoint: ep.to_string(),
+                    status: "not-reachable-from-here",
+                    error: Some(note.clone()),
+                    certificates: Vec::new(),
+                }),
+        )
+        .collect()
+}
+
+impl StepReport {
+    fn of(step: &Step) -> StepReport {
+        StepReport {
+            endpoints: step.endpoints.iter().map(ToString::to_string).collect(),
+            target: step.target,
+            path: step.path.display().to_string(),
+            action: step.action,
+        }
+    }
 }
 
 /// Every selected store's install plan for `anchors` (reads only).

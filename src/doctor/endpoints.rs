@@ -42,69 +42,7 @@ pub(super) fn inspect(config: &Config, fixes: &Fixes) -> Vec<Finding> {
             }
         };
         reachable += 1;
-        if !probe.is_registry() {
-            let answer = match &probe.http_status {
-                Ok(status) => format!("HTTP {status}"),
-                Err(why) => why.to_string(),
-            };
-            findings.push(
-                Finding::new(
-                    "not-a-registry",
-                    Severity::Warning,
-                    format!("{endpoint} speaks TLS but GET /v2/ gave {answer}, not 200 or 401: no Docker registry answers there"),
-                )
-                .fix(format!("curl -sk -o /dev/null -w '%{{http_code}}\\n' https://{}/v2/", endpoint.host_port())),
-            );
-        }
-        let certs_d = match crate::trust::docker_endpoint_dir(config, endpoint) {
-            Ok(dir) => dir,
-            Err(err) => {
-                findings.push(crate::finding::unresolvable(err));
-                continue;
-            }
-        };
-        let judgement = x509::judge(
-            &probe.chain.certs,
-            &Anchors::with_certs_d(config, certs_d.clone()),
-            endpoint,
-            &config.other_endpoints(endpoint),
-            SystemTime::now(),
-        );
-        if !judgement.trusted {
-            findings.push(
-                Finding::new(
-                    "endpoint-untrusted",
-                    Severity::Error,
-                    format!(
-                        "Docker on this host refuses {endpoint}: {}",
-                        judgement.docker_error.as_deref().unwrap_or("untrusted")
-                    ),
-                )
-                .fix(fixes.dcosreg(&format!("trust {ep}"))),
-            );
-        }
-        if judgement.trusted {
-            findings.extend(stale_cas(
-                config,
-                &certs_d,
-                endpoint,
-                &probe.chain.certs,
-                fixes,
-            ));
-        }
-        // The verdict above already carries the error and its fix (an unknown authority is
-        // endpoint-untrusted's trust, said once); the other explanations inform.
-        findings.extend(
-            judgement
-                .findings
-                .into_iter()
-                .filter(|f| f.code != "unknown-authority")
-                .map(|finding| Finding {
-                    severity: finding.severity.min(Severity::Warning),
-                    message: format!("{endpoint}: {}", finding.message),
-                    ..finding
-                }),
-        );
+        findings.extend(reached(config, fixes, endpoint, probe));
     }
     if reachable == 0 {
         findings.push(
@@ -121,6 +59,82 @@ pub(super) fn inspect(config: &Config, fixes: &Fixes) -> Vec<Finding> {
             .fix(fixes.dcosreg("endpoint --format json")),
         );
     }
+    findings
+}
+
+/// What a reachable endpoint shows: a registry or not, trusted by Docker here or not (and
+/// why), a CA left from a rotation.
+fn reached(
+    config: &Config,
+    fixes: &Fixes,
+    endpoint: &crate::endpoint::Endpoint,
+    probe: &crate::tls::http::RegistryProbe,
+) -> Vec<Finding> {
+    let ep = quote(endpoint.to_string());
+    let mut findings = Vec::new();
+    if !probe.is_registry() {
+        let answer = match &probe.http_status {
+            Ok(status) => format!("HTTP {status}"),
+            Err(why) => why.to_string(),
+        };
+        findings.push(
+            Finding::new(
+                "not-a-registry",
+                Severity::Warning,
+                format!("{endpoint} speaks TLS but GET /v2/ gave {answer}, not 200 or 401: no Docker registry answers there"),
+            )
+            .fix(format!("curl -sk -o /dev/null -w '%{{http_code}}\\n' https://{}/v2/", endpoint.host_port())),
+        );
+    }
+    let certs_d = match crate::trust::docker_endpoint_dir(config, endpoint) {
+        Ok(dir) => dir,
+        Err(err) => {
+            findings.push(crate::finding::unresolvable(err));
+            return findings;
+        }
+    };
+    let judgement = x509::judge(
+        &probe.chain.certs,
+        &Anchors::with_certs_d(config, certs_d.clone()),
+        endpoint,
+        &config.other_endpoints(endpoint),
+        SystemTime::now(),
+    );
+    if !judgement.trusted {
+        findings.push(
+            Finding::new(
+                "endpoint-untrusted",
+                Severity::Error,
+                format!(
+                    "Docker on this host refuses {endpoint}: {}",
+                    judgement.docker_error.as_deref().unwrap_or("untrusted")
+                ),
+            )
+            .fix(fixes.dcosreg(&format!("trust {ep}"))),
+        );
+    }
+    if judgement.trusted {
+        findings.extend(stale_cas(
+            config,
+            &certs_d,
+            endpoint,
+            &probe.chain.certs,
+            fixes,
+        ));
+    }
+    // The verdict above already carries the error and its fix (an unknown authority is
+    // endpoint-untrusted's trust, said once); the other explanations inform.
+    findings.extend(
+        judgement
+            .findings
+            .into_iter()
+            .filter(|f| f.code != "unknown-authority")
+            .map(|finding| Finding {
+                severity: finding.severity.min(Severity::Warning),
+                message: format!("{endpoint}: {}", finding.message),
+                ..finding
+            }),
+    );
     findings
 }
 
