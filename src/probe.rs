@@ -34,7 +34,7 @@ use serde::Serialize;
 use crate::config::{Config, Source};
 use crate::endpoint::Endpoint;
 use crate::tls::http::{probe_registry, RegistryProbe};
-use crate::tls::{PresentedChain, Progress, Unreachable};
+use crate::tls::{Phase, PresentedChain, Progress, Unreachable};
 use crate::x509::{self, Anchors};
 
 /// Which configured endpoint a report is about.
@@ -298,7 +298,11 @@ pub(crate) fn reach<T: Reached>(
                 (None, Some(Err(err))) => Outcome::Failed(err),
                 (None, None) => Outcome::Failed(Unreachable::Timeout {
                     endpoint: endpoint.to_string(),
-                    phase: if timed_out { progress.phase() } else { "start" },
+                    phase: if timed_out {
+                        progress.phase()
+                    } else {
+                        Phase::Start
+                    },
                     after: config.timeout.value,
                 }),
             };
@@ -312,10 +316,10 @@ pub(crate) fn reach<T: Reached>(
 fn not_reachable_note(
     endpoint: &Endpoint,
     other: &Endpoint,
-    phase: &str,
+    phase: Phase,
     delay: Duration,
 ) -> String {
-    let what = if phase == "DNS lookup" {
+    let what = if phase == Phase::Dns {
         "no DNS answer"
     } else {
         "no TCP answer"
@@ -339,7 +343,7 @@ struct Race<T> {
     rx: mpsc::Receiver<Message<T>>,
     got: [Option<Result<T, Unreachable>>; 2],
     /// Given up by the fallback rule, with the step its attempt was in.
-    given_up: [Option<&'static str>; 2],
+    given_up: [Option<Phase>; 2],
     /// Per endpoint: None = no trust verdict received yet.
     verdicts: [Option<Option<bool>>; 2],
     progress: [Progress; 2],
@@ -632,12 +636,7 @@ fn failed(role: Role, endpoint: &Endpoint, code: &'static str, error: String) ->
 
 /// A probe that had not reported when we stopped waiting: pending if we stopped
 /// because another endpoint won, timed out in `phase` if the deadline passed.
-fn unfinished(
-    role: Role,
-    endpoint: &Endpoint,
-    phase: Option<&'static str>,
-    timeout: Duration,
-) -> Report {
+fn unfinished(role: Role, endpoint: &Endpoint, phase: Option<Phase>, timeout: Duration) -> Report {
     let Some(phase) = phase else {
         return Report {
             status: Status::Pending,
@@ -658,8 +657,8 @@ fn unfinished(
 
 /// The preferred endpoint given up by the fallback delay: still pending (it may yet
 /// answer), with the reason for stderr and scripts.
-fn no_tcp_answer(role: Role, endpoint: &Endpoint, phase: &str, delay: Duration) -> Report {
-    let what = if phase == "DNS lookup" {
+fn no_tcp_answer(role: Role, endpoint: &Endpoint, phase: Phase, delay: Duration) -> Report {
+    let what = if phase == Phase::Dns {
         "no DNS answer"
     } else {
         "no TCP answer"

@@ -370,7 +370,7 @@ fn connect_and_judge(
         .zip(captured)
         .map(|(endpoint, captured)| match captured {
             Ok(captured) => judged(config, endpoint, captured, anchors_for),
-            Err(_) => unreachable_report(endpoint, "the connection thread failed".into()),
+            Err(_) => unreachable_report(endpoint, "the connection thread failed".into(), None),
         })
         .collect()
 }
@@ -442,7 +442,7 @@ fn judged(
             go_error, chain, ..
         }) => impostor_report(endpoint, judge(&chain), go_error),
         // The report names the endpoint: the finding says only the cause.
-        Err(unreachable) => unreachable_report(endpoint, unreachable.cause()),
+        Err(unreachable) => unreachable_report(endpoint, unreachable.problem(), unreachable.fix()),
     }
 }
 
@@ -508,18 +508,14 @@ fn rfc3339_utc(unix: i64) -> Option<String> {
         .ok()
 }
 
-fn unreachable_report(endpoint: &Endpoint, why: String) -> EndpointReport {
-    // crate::tls words its reasons as "<what> — <what to do>": keep the two apart.
-    let (message, fix) = match why.split_once(" — ") {
-        Some((what, todo)) => (what.to_string(), todo.to_string()),
-        None => (
-            why,
-            format!(
-                "check that the registry listens on {} and that this host can reach it (firewall, VIP, Marathon-LB), or raise --timeout",
-                endpoint.host_port()
-            ),
-        ),
-    };
+/// `problem` and `fix` apart, as crate::tls words them; without a fix, the usual checks.
+fn unreachable_report(endpoint: &Endpoint, message: String, fix: Option<String>) -> EndpointReport {
+    let fix = fix.unwrap_or_else(|| {
+        format!(
+            "check that the registry listens on {} and that this host can reach it (firewall, VIP, Marathon-LB), or raise --timeout",
+            endpoint.host_port()
+        )
+    });
     EndpointReport {
         endpoint: endpoint.to_string(),
         status: Status::Unreachable,

@@ -13,65 +13,123 @@ use std::time::{Duration, Instant};
 use rustls::AlertDescription;
 use rustls_pki_types::CertificateDer;
 
+use super::Phase;
 use crate::endpoint::Endpoint;
 use crate::text::sanitize_line;
 
-/// Why an endpoint could not be reached.
-#[derive(Debug, Clone, thiserror::Error)]
+/// Why an endpoint could not be reached: a problem and, apart from it, what to do
+/// ([`Unreachable::problem`], [`Unreachable::fix`]); its text is `ENDPOINT: PROBLEM — FIX`.
+#[derive(Debug, Clone)]
 pub(crate) enum Unreachable {
-    #[error(
-        "{endpoint}: DNS lookup failed: {reason} — check the name, /etc/hosts and /etc/resolv.conf"
-    )]
-    Dns { endpoint: String, reason: String },
-    #[error(
-        "{endpoint}: connection refused ({}) — check the port and that the registry is running",
-        nothing_listens(endpoint, addr)
-    )]
-    Refused { endpoint: String, addr: SocketAddr },
-    #[error("{endpoint}: {}", timeout_sentence(phase, *after))]
+    Dns {
+        endpoint: String,
+        reason: String,
+    },
+    Refused {
+        endpoint: String,
+        addr: SocketAddr,
+    },
     Timeout {
         endpoint: String,
-        /// "start" (the deadline passed before dialing), "DNS lookup", "connect",
-        /// "TLS handshake", "TLS handshake mid-answer" (the peer started answering, then
-        /// stalled) or "GET /v2/".
-        phase: &'static str,
+        phase: Phase,
         after: Duration,
     },
-    #[error("{endpoint}: connection reset during the {phase} — the server or something in the path (proxy, load balancer, firewall) dropped it; check that this port serves the registry over TLS")]
     Reset {
         endpoint: String,
-        phase: &'static str,
+        phase: Phase,
     },
-    #[error("{endpoint}: the server closed the connection during the TLS handshake — the port may serve another protocol, or the server accepts no TLS 1.2/1.3 cipher suite we offer")]
-    Closed { endpoint: String },
-    #[error("{endpoint}: speaks plain HTTP, not TLS (Go: \"http: server gave HTTP response to HTTPS client\") — enable TLS on the registry, or use the port that serves TLS")]
-    PlainHttp { endpoint: String },
-    #[error("{endpoint}: does not speak TLS (it sent {first_bytes}) — check the port: it serves another protocol")]
+    Closed {
+        endpoint: String,
+    },
+    PlainHttp {
+        endpoint: String,
+    },
     NotTls {
         endpoint: String,
         first_bytes: String,
     },
-    #[error(
-        "{endpoint}: the server aborted the TLS handshake: remote error: tls: {alert}{}",
-        alert_hint(alert)
-    )]
-    TlsAlert { endpoint: String, alert: String },
-    #[error("{endpoint}: TLS handshake failed: {reason}")]
-    Tls { endpoint: String, reason: String },
+    TlsAlert {
+        endpoint: String,
+        alert: String,
+    },
+    Tls {
+        endpoint: String,
+        reason: String,
+    },
     /// The server presented a chain but did not prove it holds the leaf's key: the
     /// handshake signature did not verify. The chain is kept for the judge (Go reports an
     /// untrusted chain before the signature).
-    #[error("{endpoint}: {go_error} — the server presented a certificate without holding its key: another host is answering for this address (nothing was sent to it); find out which before you log in")]
     Impostor {
         endpoint: String,
         /// Go's text: "tls: invalid signature by the server certificate: …".
         go_error: String,
         chain: Vec<CertificateDer<'static>>,
     },
-    #[error("{endpoint}: answered TLS but not HTTP on GET /v2/: {reason} — this port serves something other than a registry")]
-    Http { endpoint: String, reason: String },
-    #[error("{endpoint}: cannot connect: {reason} — check the address and the route to it")]
-    Network { endpoint: String, reason: String },
+    Http {
+        endpoint: String,
+        reason: String,
+    },
+    Network {
+        endpoint: String,
+        reason: String,
+    },
+}
+
+impl std::fmt::Display for Unreachable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.endpoint(), self.cause())
+    }
+}
+
+impl std::error::Error for Unreachable {}
+
+impl Unreachable {
+    /// What went wrong (without the endpoint).
+    pub(crate) fn problem(&self) -> String {
+        match self {
+            Unreachable::Dns { reason, .. } => format!("DNS lookup failed: {reason}"),
+            Unreachable::Refused { endpoint, addr } => {
+                format!("connection refused ({})", nothing_listens(endpoint, addr))
+            }
+            Unreachable::Timeout { phase, after, .. } => timeout_parts(*phase, *after).0,
+            Unreachable::Reset { phase, .. } => format!("connection reset during the {phase}"),
+            Unreachable::Closed { .. } => {
+                "the server closed the connection during the TLS handshake".to_string()
+            }
+            Unreachable::PlainHttp { .. } => "speaks plain HTTP, not TLS (Go: \"http: server gave HTTP response to HTTPS client\")".to_string(),
+            Unreachable::NotTls { first_bytes, .. } => {
+                format!("does not speak TLS (it sent {first_bytes})")
+            }
+            Unreachable::TlsAlert { alert, .. } => {
+                format!("the server aborted the TLS handshake: remote error: tls: {alert}")
+            }
+            Unreachable::Tls { reason, .. } => format!("TLS handshake failed: {reason}"),
+            Unreachable::Impostor { go_error, .. } => go_error.clone(),
+            Unreachable::Http { reason, .. } => {
+                format!("answered TLS but not HTTP on GET /v2/: {reason}")
+            }
+            Unreachable::Network { reason, .. } => format!("cannot connect: {reason}"),
+        }
+    }
+
+    /// What to do about it, when there is something to say.
+    pub(crate) fn fix(&self) -> Option<String> {
+        let fix = match self {
+            Unreachable::Dns { .. } => "check the name, /etc/hosts and /etc/resolv.conf",
+            Unreachable::Refused { .. } => "check the port and that the registry is running",
+            Unreachable::Timeout { phase, after, .. } => return Some(timeout_parts(*phase, *after).1),
+            Unreachable::Reset { .. } => "the server or something in the path (proxy, load balancer, firewall) dropped it; check that this port serves the registry over TLS",
+            Unreachable::Closed { .. } => "the port may serve another protocol, or the server accepts no TLS 1.2/1.3 cipher suite we offer",
+            Unreachable::PlainHttp { .. } => "enable TLS on the registry, or use the port that serves TLS",
+            Unreachable::NotTls { .. } => "check the port: it serves another protocol",
+            Unreachable::TlsAlert { alert, .. } => return alert_hint(alert).map(str::to_string),
+            Unreachable::Tls { .. } => return None,
+            Unreachable::Impostor { .. } => "the server presented a certificate without holding its key: another host is answering for this address (nothing was sent to it); find out which before you log in",
+            Unreachable::Http { .. } => "this port serves something other than a registry",
+            Unreachable::Network { .. } => "check the address and the route to it",
+        };
+        Some(fix.to_string())
+    }
 }
 
 /// The address is news only when the endpoint did not spell it (a name, a default port).
@@ -83,38 +141,46 @@ fn nothing_listens(endpoint: &str, addr: &SocketAddr) -> String {
     }
 }
 
-fn timeout_sentence(phase: &str, after: Duration) -> String {
+/// A timeout's problem and what to do, by the phase the peer left unanswered.
+fn timeout_parts(phase: Phase, after: Duration) -> (String, String) {
     let after = humantime::format_duration(round_ms(after));
-    match phase {
-        "start" => "the deadline passed before a connection could be tried — the command's --timeout was spent before this endpoint's turn; raise --timeout".to_string(),
-        "TLS handshake mid-answer" => format!(
-            "started its TLS answer but did not finish the handshake within {after} — a server that sends slowly or stalls mid-handshake (slowloris-like), or a lossy path; check the server, or raise --timeout"
+    let (problem, fix) = match phase {
+        Phase::Start => ("the deadline passed before a connection could be tried".to_string(), "the command's --timeout was spent before this endpoint's turn; raise --timeout"),
+        Phase::HandshakeMidAnswer => (
+            format!("started its TLS answer but did not finish the handshake within {after}"),
+            "a server that sends slowly or stalls mid-handshake (slowloris-like), or a lossy path; check the server, or raise --timeout",
         ),
-        "TLS handshake" => format!(
-            "accepted the connection but sent no TLS answer within {after} — a tarpit, a half-open path (firewall, conntrack) or an overloaded server; check the port and the path"
+        Phase::Handshake => (
+            format!("accepted the connection but sent no TLS answer within {after}"),
+            "a tarpit, a half-open path (firewall, conntrack) or an overloaded server; check the port and the path",
         ),
-        "connect" => format!(
-            "no answer to connect within {after} — the host is down or a firewall drops the packets; check the address, or raise --timeout"
+        Phase::Connect => (
+            format!("no answer to connect within {after}"),
+            "the host is down or a firewall drops the packets; check the address, or raise --timeout",
         ),
-        "DNS lookup" => format!("DNS lookup timed out after {after} — check /etc/resolv.conf, or raise --timeout"),
-        _ => format!("no answer to {phase} within {after} — the server is stuck or too slow; raise --timeout or check the registry"),
-    }
+        Phase::Dns => (format!("DNS lookup timed out after {after}"), "check /etc/resolv.conf, or raise --timeout"),
+        Phase::GetV2 => (
+            format!("no answer to {phase} within {after}"),
+            "the server is stuck or too slow; raise --timeout or check the registry",
+        ),
+    };
+    (problem, fix.to_string())
 }
 
 fn round_ms(d: Duration) -> Duration {
     Duration::from_millis(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-fn alert_hint(alert: &str) -> &'static str {
+fn alert_hint(alert: &str) -> Option<&'static str> {
     match alert {
         "handshake failure" | "protocol version not supported" | "insufficient security level" => {
-            " — no TLS version or cipher suite in common (we offer TLS 1.2 and 1.3 with AEAD ciphers); update the server's TLS settings"
+            Some("no TLS version or cipher suite in common (we offer TLS 1.2 and 1.3 with AEAD ciphers); update the server's TLS settings")
         }
         "certificate required" | "bad certificate" => {
-            " — the server wants a client certificate (mutual TLS)"
+            Some("the server wants a client certificate (mutual TLS)")
         }
-        "unrecognized name" => " — the server does not serve this name (SNI); use the name its certificate was issued for",
-        _ => "",
+        "unrecognized name" => Some("the server does not serve this name (SNI); use the name its certificate was issued for"),
+        _ => None,
     }
 }
 
@@ -242,13 +308,9 @@ impl Unreachable {
     /// The sentence without its leading `endpoint: `, for a caller that names the endpoint
     /// itself (so it is said once).
     pub(crate) fn cause(&self) -> String {
-        let text = self.to_string();
-        match text
-            .strip_prefix(self.endpoint())
-            .and_then(|t| t.strip_prefix(": "))
-        {
-            Some(rest) => rest.to_string(),
-            None => text,
+        match self.fix() {
+            Some(fix) => format!("{} — {fix}", self.problem()),
+            None => self.problem(),
         }
     }
 
@@ -281,12 +343,12 @@ impl Unreachable {
             io::ErrorKind::ConnectionRefused => Unreachable::Refused { endpoint, addr },
             io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Unreachable::Timeout {
                 endpoint,
-                phase: "connect",
+                phase: Phase::Connect,
                 after: start.elapsed(),
             },
             io::ErrorKind::ConnectionReset => Unreachable::Reset {
                 endpoint,
-                phase: "connect",
+                phase: Phase::Connect,
             },
             _ => Unreachable::Network {
                 endpoint,
@@ -343,9 +405,9 @@ impl Unreachable {
             (io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock, None) => Unreachable::Timeout {
                 endpoint,
                 phase: if first.is_empty() {
-                    "TLS handshake"
+                    Phase::Handshake
                 } else {
-                    "TLS handshake mid-answer"
+                    Phase::HandshakeMidAnswer
                 },
                 after: start.elapsed(),
             },
@@ -356,7 +418,7 @@ impl Unreachable {
                 None,
             ) => Unreachable::Reset {
                 endpoint,
-                phase: "TLS handshake",
+                phase: Phase::Handshake,
             },
             (io::ErrorKind::UnexpectedEof, None) => Unreachable::Closed { endpoint },
             (_, None) => Unreachable::Network {

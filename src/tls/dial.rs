@@ -12,7 +12,7 @@ use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use super::{Progress, Unreachable};
+use super::{Phase, Progress, Unreachable};
 use crate::endpoint::{Endpoint, Host};
 
 /// How many leading bytes from the server we keep, to recognise non-TLS peers.
@@ -58,8 +58,8 @@ impl Read for DeadlineStream {
         let left = self.remaining()?;
         self.tcp.set_read_timeout(Some(left))?;
         let n = self.tcp.read(buf).map_err(timed_out)?;
-        if n > 0 && self.first.is_empty() && self.progress.phase() == "TLS handshake" {
-            self.progress.set("TLS handshake mid-answer");
+        if n > 0 && self.first.is_empty() && self.progress.phase() == Phase::Handshake {
+            self.progress.set(Phase::HandshakeMidAnswer);
         }
         if self.first.len() < SNIFF {
             let take = n.min(SNIFF - self.first.len());
@@ -89,10 +89,10 @@ pub(super) fn connect(
 ) -> Result<DeadlineStream, Unreachable> {
     let start = Instant::now();
     if matches!(endpoint.host, Host::Dns(_)) {
-        progress.set("DNS lookup");
+        progress.set(Phase::Dns);
     }
     let addrs = resolve(endpoint, deadline)?;
-    progress.set("connect");
+    progress.set(Phase::Connect);
     let mut first_error = None;
     for (index, addr) in addrs.iter().enumerate() {
         let now = Instant::now();
@@ -122,7 +122,7 @@ pub(super) fn connect(
         // No address was even tried: the deadline had passed already.
         None => Unreachable::Timeout {
             endpoint: endpoint.to_string(),
-            phase: "start",
+            phase: Phase::Start,
             after: start.elapsed(),
         },
     })
@@ -171,7 +171,7 @@ fn resolve(endpoint: &Endpoint, deadline: Instant) -> Result<Vec<SocketAddr>, Un
         }),
         Err(_) => Err(Unreachable::Timeout {
             endpoint: endpoint.to_string(),
-            phase: "DNS lookup",
+            phase: Phase::Dns,
             after: left,
         }),
     }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-use super::{handshake, PresentedChain, Progress, Unreachable};
+use super::{handshake, Phase, PresentedChain, Progress, Unreachable};
 use crate::endpoint::Endpoint;
 
 /// The longest status line we read before giving up on the peer.
@@ -48,19 +48,19 @@ pub(crate) fn probe_registry(
 ) -> Result<RegistryProbe, Unreachable> {
     let start = Instant::now();
     let mut session = handshake(endpoint, deadline, progress)?;
-    progress.set("GET /v2/");
+    progress.set(Phase::GetV2);
     let mut stream = rustls::Stream::new(&mut session.conn, &mut session.io);
     let http_status = get_v2(&mut stream, endpoint).map_err(|err| match err.kind() {
         io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Unreachable::Timeout {
             endpoint: endpoint.to_string(),
-            phase: "GET /v2/",
+            phase: Phase::GetV2,
             after: start.elapsed(),
         },
         io::ErrorKind::ConnectionReset
         | io::ErrorKind::ConnectionAborted
         | io::ErrorKind::BrokenPipe => Unreachable::Reset {
             endpoint: endpoint.to_string(),
-            phase: "GET /v2/",
+            phase: Phase::GetV2,
         },
         _ => Unreachable::Http {
             endpoint: endpoint.to_string(),

@@ -99,7 +99,47 @@ fn server_name(endpoint: &Endpoint) -> (ServerName<'static>, bool) {
     }
 }
 
-/// The step a connection attempt has reached, readable from another thread: a caller
+/// The step a connection attempt has reached, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(u8)]
+pub(crate) enum Phase {
+    /// Until the dial begins: a deadline that passes before (`--timeout 1ns`, or the
+    /// command's deadline spent elsewhere) must not be blamed on DNS, which an IP endpoint
+    /// never uses.
+    Start,
+    Dns,
+    Connect,
+    Handshake,
+    /// The server began its TLS answer, then stalled.
+    HandshakeMidAnswer,
+    GetV2,
+}
+
+impl Phase {
+    const ALL: [Phase; 6] = [
+        Phase::Start,
+        Phase::Dns,
+        Phase::Connect,
+        Phase::Handshake,
+        Phase::HandshakeMidAnswer,
+        Phase::GetV2,
+    ];
+}
+
+impl std::fmt::Display for Phase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Phase::Start => "start",
+            Phase::Dns => "DNS lookup",
+            Phase::Connect => "connect",
+            Phase::Handshake => "TLS handshake",
+            Phase::HandshakeMidAnswer => "TLS handshake mid-answer",
+            Phase::GetV2 => "GET /v2/",
+        })
+    }
+}
+
+/// The [`Phase`] a connection attempt has reached, readable from another thread: a caller
 /// that stops waiting at its deadline can then say what the peer left unanswered
 /// without waiting for the socket timeout (`SO_RCVTIMEO` fires up to a few
 /// scheduler ticks late).
@@ -107,40 +147,20 @@ fn server_name(endpoint: &Endpoint) -> (ServerName<'static>, bool) {
 pub(crate) struct Progress(Arc<AtomicU8>);
 
 impl Progress {
-    /// "start" until the dial begins: a deadline that passes before (`--timeout 1ns`, or
-    /// the command's deadline spent elsewhere) must not be blamed on DNS, which an IP
-    /// endpoint never uses.
-    const PHASES: [&'static str; 6] = [
-        "start",
-        "DNS lookup",
-        "connect",
-        "TLS handshake",
-        "TLS handshake mid-answer",
-        "GET /v2/",
-    ];
-
-    pub(super) fn set(&self, phase: &'static str) {
-        let index = Self::PHASES.iter().position(|p| *p == phase).unwrap_or(0);
-        self.0
-            .store(u8::try_from(index).unwrap_or(0), Ordering::Release);
+    pub(super) fn set(&self, phase: Phase) {
+        self.0.store(phase as u8, Ordering::Release);
     }
 
     /// Whether the TCP connect has completed (the attempt is in the TLS handshake or later).
     pub(crate) fn connected(&self) -> bool {
-        let handshake = Self::PHASES
-            .iter()
-            .position(|p| *p == "TLS handshake")
-            .unwrap_or(usize::MAX);
-        usize::from(self.0.load(Ordering::Acquire)) >= handshake
+        self.phase() >= Phase::Handshake
     }
 
-    /// "start", "DNS lookup", "connect", "TLS handshake", "TLS handshake mid-answer" (the
-    /// server began answering, then stalled) or "GET /v2/".
-    pub(crate) fn phase(&self) -> &'static str {
-        Self::PHASES
+    pub(crate) fn phase(&self) -> Phase {
+        Phase::ALL
             .get(usize::from(self.0.load(Ordering::Acquire)))
             .copied()
-            .unwrap_or(Self::PHASES[0])
+            .unwrap_or(Phase::Start)
     }
 }
 
@@ -159,7 +179,7 @@ fn handshake(
 ) -> Result<Session, Unreachable> {
     let start = Instant::now();
     let mut io = dial::connect(endpoint, deadline, progress)?;
-    progress.set("TLS handshake");
+    progress.set(Phase::Handshake);
     let (name, sni) = server_name(endpoint);
     let (config, recorder) = connection_config(sni);
     let mut conn = ClientConnection::new(Arc::new(config), name)

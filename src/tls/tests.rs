@@ -147,7 +147,7 @@ fn silent_peer_times_out_at_the_deadline() {
         matches!(
             err,
             Unreachable::Timeout {
-                phase: "TLS handshake",
+                phase: super::Phase::Handshake,
                 ..
             }
         ),
