@@ -90,6 +90,12 @@ impl Fixes {
     pub(crate) fn dcosreg(&self, args: &str) -> String {
         format!("{}docker-dcosreg{} {args}", self.sudo, self.global_flags)
     }
+
+    /// [`Fixes::dcosreg`] for a command that needs no root (it only reads, or writes the
+    /// user's own files): never `sudo`.
+    pub(crate) fn dcosreg_user(&self, args: &str) -> String {
+        format!("docker-dcosreg{} {args}", self.global_flags)
+    }
 }
 
 /// Quote a path or word for sh.

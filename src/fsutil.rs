@@ -393,7 +393,8 @@ pub(crate) struct Staged {
 }
 
 /// Write `contents` to a temp file in `path`'s directory (confined under `--root`), with
-/// the mode, owner and group of the file it will replace (`new_mode` for a new file).
+/// the mode (readable by its owner), owner and group of the file it will replace
+/// (`new_mode` for a new file).
 pub(crate) fn stage(path: &Path, contents: &[u8], new_mode: u32) -> anyhow::Result<Staged> {
     stage_with(path, contents, new_mode, true)
 }
@@ -412,9 +413,11 @@ fn stage_with(
     let existing = fs::symlink_metadata(&target)
         .ok()
         .filter(|m| keep_existing && m.is_file());
+    // Never a mode its owner cannot read (as batch::BatchDir::stage): what we write is
+    // there to be read.
     let mode = existing
         .as_ref()
-        .map(|m| m.permissions().mode() & 0o7777)
+        .map(|m| (m.permissions().mode() & 0o7777) | 0o400)
         .unwrap_or(new_mode);
     let mut temp = tempfile::Builder::new()
         .prefix(".dcosreg-")
@@ -686,6 +689,13 @@ mod tests {
         assert_eq!(
             fs::metadata(&path).unwrap().permissions().mode() & 0o777,
             0o640
+        );
+        // Never a mode its owner cannot read.
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o040)).unwrap();
+        write_atomic(&path, b"three", 0o600).unwrap();
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o440
         );
         let leftovers: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temp file left behind");

@@ -50,15 +50,29 @@ fn check_status(endpoint: &str, ca: &Path) -> (String, String) {
 }
 
 /// Install `ca` for Docker for every endpoint with our own `trust`, exactly as the next
-/// steps printed by `cert` say (with its fingerprint), under a staging root.
-fn trust_for_docker(report: &serde_json::Value, root: &Path, endpoints: &[String]) {
+/// steps printed by `cert` say (with its fingerprint), under a staging root. The printed
+/// command carries the endpoints the certificate was made for (`tests/printed_fixes.rs`
+/// runs it as printed); here it is pointed at a staging root and more endpoints.
+fn trust_for_docker(
+    report: &serde_json::Value,
+    root: &Path,
+    endpoints: &[String],
+    made_for: &[&str],
+) {
     let command = report["trust_command"].as_str().expect("trust_command");
     let words: Vec<&str> = command.split_whitespace().collect();
-    assert_eq!(words[..3], ["docker", "dcosreg", "trust"], "{command}");
+    assert_eq!(words[..2], ["sudo", "docker-dcosreg"], "{command}");
+    let trust = words.iter().position(|w| *w == "trust").expect("trust");
+    for (flag, endpoint) in ["--internal", "--external"].iter().zip(made_for) {
+        assert!(
+            command.contains(&format!("{flag} {endpoint} ")),
+            "{command}"
+        );
+    }
     let root_text = root.to_str().unwrap();
     let mut args = vec!["--root", root_text, "--timeout", "5s", "trust"];
     args.extend(endpoints.iter().map(String::as_str));
-    args.extend(&words[3..]);
+    args.extend(&words[trust + 1..]);
     args.extend(["--target", "docker", "--no-verify"]);
     let out = dcosreg(&args);
     assert_status_for(&out, 0, format_args!("{command}"));
@@ -122,7 +136,12 @@ fn issued_certificate_is_accepted_on_every_address_it_names() {
     let certs = cert_dir_with(&ca);
     let root = dir.path().join("root");
     std::fs::create_dir(&root).unwrap();
-    trust_for_docker(&report, &root, &[internal_ip.clone(), unnamed.clone()]);
+    trust_for_docker(
+        &report,
+        &root,
+        &[internal_ip.clone(), unnamed.clone()],
+        &[&internal_ip, &external],
+    );
     let etc_docker = root.join("etc/docker");
 
     std::thread::scope(|scope| {
@@ -973,7 +992,7 @@ fn a_renewed_pair_is_trusted_by_clients_with_no_trust_change() {
     ]);
     let root = dir.path().join("root");
     std::fs::create_dir(&root).unwrap();
-    trust_for_docker(&report, &root, std::slice::from_ref(&ip));
+    trust_for_docker(&report, &root, std::slice::from_ref(&ip), &[&ip, &ip]);
     let certs_d = root.join("etc/docker/certs.d").join(&ip);
     let installed = |dir: &Path| -> Vec<(String, Vec<u8>)> {
         let mut files: Vec<_> = std::fs::read_dir(dir)

@@ -56,7 +56,12 @@ struct Report {
     dns_names: Vec<String>,
     ip_addresses: Vec<IpAddr>,
     not_after: String,
+    /// The `trust` to run on every host that pulls or pushes: this run's `--root` and
+    /// endpoints (the ones the certificate names), `sudo` on the real root.
     trust_command: String,
+    /// The `snippet marathon` the next steps name, for the same endpoints.
+    #[serde(skip)]
+    snippet_command: String,
 }
 
 pub(crate) fn run(
@@ -129,10 +134,14 @@ pub(crate) fn run(
     }
 
     let ca_sha256 = crate::x509::pem::sha256_fingerprint(&ca.cert_der);
-    let trust_command = format!(
-        "docker dcosreg trust --ca-file {} --fingerprint {ca_sha256}",
+    // Pasted as printed, the trust installs for the endpoints the certificate was made
+    // for (not the built-in defaults), under this run's --root, with sudo on the real root.
+    let fixes = config.fixes();
+    let trust_command = fixes.dcosreg(&format!(
+        "trust --ca-file {} --fingerprint {ca_sha256}",
         shell_quote(&paths[0].display().to_string())
-    );
+    ));
+    let snippet_command = fixes.dcosreg_user("snippet marathon");
     let [ca_cert, ca_key, cert, key] = paths;
     let report = Report {
         out,
@@ -149,6 +158,7 @@ pub(crate) fn run(
         ip_addresses: names.ips,
         not_after: date(leaf.not_after),
         trust_command,
+        snippet_command,
     };
     printer.report(&report, |printer| print_text(printer, &report))?;
     Ok(ExitStatus::Success)
@@ -364,13 +374,15 @@ fn print_text(printer: &Printer, report: &Report) -> std::io::Result<()> {
     lines.extend([
         String::new(),
         "Next steps:".to_string(),
-        format!("  1. On each agent that may run the registry, put the pair in {dir}/ (copy {cert} and {key} there first):"),
-        format!("       sudo mkdir -p {dir} && sudo install -m 0644 domain.crt {dir}/domain.crt && sudo install -m 0600 domain.key {dir}/domain.key"),
+        // The files by the names this run wrote them under, so the line runs as printed here
+        // and, once they are copied to the same paths, on any agent.
+        format!("  1. On each agent that may run the registry, put the pair in {dir}/ (on another machine, copy {cert} and {key} to the same paths first):"),
+        format!("       sudo mkdir -p {dir} && sudo install -m 0644 {cert} {dir}/domain.crt && sudo install -m 0600 {key} {dir}/domain.key"),
         "  2. Mount it read-only into the registry's Marathon app:".to_string(),
         format!("       {{ \"containerPath\": \"{container}\", \"hostPath\": \"{dir}\", \"mode\": \"RO\" }}"),
         format!("     with env REGISTRY_HTTP_TLS_CERTIFICATE={container}/domain.crt and REGISTRY_HTTP_TLS_KEY={container}/domain.key"),
-        "     (`docker dcosreg snippet marathon` prints the whole app).".to_string(),
-        "  3. Trust the CA on every host that pulls or pushes (`docker dcosreg rollout` takes the same flags for all agents):".to_string(),
+        format!("     (`{}` prints the whole app).", report.snippet_command),
+        "  3. Trust the CA on every host that pulls or pushes (rollout takes the same flags for all agents):".to_string(),
         format!("       {}", report.trust_command),
     ]);
     // File names are shell-quoted in the commands to paste: Printer::block.

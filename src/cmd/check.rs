@@ -86,6 +86,25 @@ fn certs_d_parent_hint(dir: &std::path::Path, endpoints: &[Endpoint]) -> Option<
     ))
 }
 
+/// `check --cert DIR/domain.crt`: DIR, as given (relative to where check runs, as the
+/// advice is run from there), when it holds what `cert renew --dir DIR` reads — the
+/// certificate and its key, the CA and its key, as `cert` wrote them — so the renewal advice
+/// can name it and run as printed.
+#[allow(clippy::disallowed_methods)] // --cert as given on the command line
+fn renewable_dir(file: &std::path::Path) -> Option<std::path::PathBuf> {
+    if file.file_name()? != "domain.crt" {
+        return None;
+    }
+    let dir = match file.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    ["domain.key", "ca.crt", "ca.key"]
+        .iter()
+        .all(|name| dir.join(name).is_file())
+        .then_some(dir)
+}
+
 /// Where trust comes from for this run.
 enum TrustSource {
     Fixed(Anchors),
@@ -142,6 +161,11 @@ pub(crate) fn run(
     let mut report = Report::new(reports, printer);
     if let Some(within) = args.expires_within {
         report.flag_expiring(within);
+    }
+    if let (Some(file), Some(_)) = (&args.cert, &args.host) {
+        if let Some(dir) = renewable_dir(file) {
+            report.name_renew_dir(&dir);
+        }
     }
     report.print(args, printer)?;
     Ok(report.status())
@@ -239,6 +263,15 @@ impl Report {
         }
     }
 
+    /// The renewal advice names `dir` (see [`renewable_dir`]) instead of DIR.
+    fn name_renew_dir(&mut self, dir: &std::path::Path) {
+        for r in &mut self.endpoints {
+            for fix in r.findings.iter_mut().filter_map(|f| f.fix.as_mut()) {
+                *fix = x509::renew_in(fix, dir);
+            }
+        }
+    }
+
     /// Mark, with a finding, every endpoint whose chain expires within `within`.
     fn flag_expiring(&mut self, within: std::time::Duration) {
         let limit = i64::try_from(within.as_secs()).unwrap_or(i64::MAX);
@@ -265,7 +298,10 @@ impl Report {
                         crate::text::duration(within)
                     ),
                 )
-                .fix("renew the registry certificate with the same CA (docker dcosreg cert renew --dir DIR), serve it, and check again; a CA that expires is rotated with trust --add"),
+                .fix(format!(
+                    "renew the registry certificate from the same CA: {}, serve it and check again; a CA that expires is rotated with trust --add",
+                    x509::renew_advice("")
+                )),
             );
         }
     }

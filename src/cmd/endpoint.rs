@@ -95,7 +95,7 @@ fn print_text(
     {
         printer.warn(format!(
             "{endpoint} answers, but Docker on this host does not trust its certificate — run `{}`, then `{}`",
-            fixes.dcosreg(&format!("check {endpoint}")).trim_start_matches("sudo "),
+            fixes.dcosreg_user(&format!("check {endpoint}")),
             fixes.dcosreg(&format!("trust {endpoint}"))
         ));
     }

@@ -85,7 +85,8 @@ pub(crate) fn run(
     let targets = trust::select_targets(&host, &args.target);
     // One deadline for the network work of the whole command: obtaining the CA (download
     // or handshakes) and the verification handshakes afterwards. Only the time a person
-    // takes to answer the confirmation is added to it.
+    // takes to answer the confirmation, and the local time writing and refreshing the
+    // stores (`install`), are added to it.
     let mut deadline = std::time::Instant::now() + config.timeout.value;
     let (found, mut away, mut warnings) = offers(config, args, &endpoints, deadline, printer)?;
     // The plan the answer is given for (reads only): everything offered, as approving
@@ -386,6 +387,10 @@ fn install(
     deadline: std::time::Instant,
     printer: &Printer,
 ) -> anyhow::Result<(Vec<String>, Vec<VerdictReport>, Vec<(Endpoint, String)>)> {
+    // The deadline is the network's: the time spent writing and refreshing the stores here
+    // (update-ca-certificates rehashes the whole system store, seconds on a busy host) is
+    // added to it, as the time a person takes to answer is.
+    let local = std::time::Instant::now();
     trust::install(host, steps)?;
     let mut notes = Vec::new();
     for target in targets {
@@ -399,6 +404,7 @@ fn install(
         }
         notes.extend(target.notes(host));
     }
+    let deadline = deadline + local.elapsed();
     let (verdicts, away) = if args.no_verify {
         (Vec::new(), Vec::new())
     } else {

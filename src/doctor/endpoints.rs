@@ -101,17 +101,35 @@ fn reached(
         SystemTime::now(),
     );
     if !judgement.trusted {
-        findings.push(
-            Finding::new(
-                "endpoint-untrusted",
-                Severity::Error,
-                format!(
-                    "Docker on this host refuses {endpoint}: {}",
-                    judgement.docker_error.as_deref().unwrap_or("untrusted")
-                ),
-            )
-            .fix(fixes.dcosreg(&format!("trust {ep}"))),
+        let finding = Finding::new(
+            "endpoint-untrusted",
+            Severity::Error,
+            format!(
+                "Docker on this host refuses {endpoint}: {}",
+                judgement.docker_error.as_deref().unwrap_or("untrusted")
+            ),
         );
+        // Installing a CA fixes an unknown authority only; any other refusal (a name,
+        // a date, a usage) is the registry certificate's, and its own finding below
+        // says how to reissue it.
+        let unknown = judgement
+            .findings
+            .iter()
+            .any(|f| f.code == "unknown-authority");
+        findings.push(if unknown {
+            // A ca.crt already there does not verify what the endpoint serves: plain
+            // `trust` would keep it (kept-different, exit 1) and change nothing.
+            let replace = certs_d.parent().is_some_and(|base| {
+                endpoint
+                    .certs_d_names()
+                    .iter()
+                    .any(|name| crate::fsutil::exists(&base.join(name).join(crate::trust::CA_FILE)))
+            });
+            let force = if replace { " --force" } else { "" };
+            finding.fix(fixes.dcosreg(&format!("trust {ep}{force}")))
+        } else {
+            finding
+        });
     }
     if judgement.trusted {
         findings.extend(stale_cas(

@@ -58,9 +58,9 @@ impl BatchDir {
         }))
     }
 
-    /// Write `contents` to a new temporary file beside `name`, with the mode, owner and
-    /// group of the regular file `name` is (`new_mode` for a new file); not yet durable
-    /// and not yet in place: [`commit_batch`] does both.
+    /// Write `contents` to a new temporary file beside `name`, with the mode (readable by
+    /// its owner), owner and group of the regular file `name` is (`new_mode` for a new
+    /// file); not yet durable and not yet in place: [`commit_batch`] does both.
     pub(crate) fn stage(
         self: &Arc<Self>,
         name: &OsStr,
@@ -71,7 +71,11 @@ impl BatchDir {
         let existing = rustix::fs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW)
             .ok()
             .filter(|st| FileType::from_raw_mode(st.st_mode) == FileType::RegularFile);
-        let mode = existing.as_ref().map_or(new_mode, |st| st.st_mode & 0o7777);
+        // The existing file's mode, but never one its owner cannot read: what we write is
+        // there to be read (a `trust --force` over a CA made unreadable must fix it).
+        let mode = existing
+            .as_ref()
+            .map_or(new_mode, |st| (st.st_mode & 0o7777) | 0o400);
         let (temp, fd) = self.create_temp(mode & 0o777, &target)?;
         let staged = StagedFile {
             dir: Arc::clone(self),

@@ -285,6 +285,18 @@ fn read_ca_file(
     let bytes = match crate::fsutil::read_file(path, crate::fsutil::MAX_FILE) {
         Ok(bytes) => bytes,
         Err(e) => {
+            // Only a permission is fixed by a mode; a link to nothing, a FIFO, a directory
+            // or an oversized file stays unreadable whatever its mode: move it out of the
+            // `*.crt` Docker reads (as for an orphan key), so the pulls work again.
+            let fix = if e.kind() == std::io::ErrorKind::PermissionDenied {
+                format!("{sudo}chmod 0644 {}", quote(path))
+            } else {
+                format!(
+                    "{sudo}mv {} {}",
+                    quote(path),
+                    quote(format!("{}.disabled", path.display()))
+                )
+            };
             findings.push(
                 Finding::new(
                     "ca-unreadable",
@@ -294,7 +306,7 @@ fn read_ca_file(
                         display(path)
                     ),
                 )
-                .fix(format!("{sudo}chmod 0644 {}", quote(path))),
+                .fix(fix),
             );
             return None;
         }

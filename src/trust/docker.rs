@@ -198,10 +198,17 @@ fn daemon_json(host: &Host, endpoints: &[Endpoint], fixes: &Fixes) -> Vec<Findin
                 ),
             )
             .fix(format!(
-                "jq . {}   # shows the error; correct the file, then: {}systemctl restart docker",
+                "jq . {}   # shows the error; correct the file{}",
                 quote(&path),
-                fixes.sudo()
-            ))]
+                // A staged root restarts nothing; a rootless dockerd is the user's own.
+                if fixes.sudo().is_empty() {
+                    ""
+                } else if rootless(host) {
+                    ", then: systemctl --user restart docker"
+                } else {
+                    ", then: sudo systemctl restart docker"
+                }
+            ))];
         }
     };
     let entries: Vec<&str> = json

@@ -53,7 +53,7 @@ mod source;
 mod system;
 mod tomlca;
 
-pub(crate) use certsd::{ca_files as certs_d_ca_files, Scope};
+pub(crate) use certsd::{ca_files as certs_d_ca_files, Scope, CA_FILE};
 pub(crate) use containers::CERTS_D as CONTAINERS_CERTS_D;
 pub(crate) use docker::{
     ca_file as docker_ca_file, certs_d as docker_certs_d, endpoint_dir as docker_endpoint_dir,
@@ -456,6 +456,20 @@ pub(crate) fn cert_step(
         }
         Ok(_) => Action::KeptDifferent,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Action::Create,
+        // --force replaces what is there whatever it holds: a file this user cannot read,
+        // a FIFO or an oversized file (doctor's ca-unreadable, certs-d-no-ca) is replaced
+        // unread, by a rename in its directory. (A directory, which no rename replaces, and
+        // a path that cannot be resolved inside the root stay errors, before any write.)
+        Err(e)
+            if different == Different::Replace
+                && matches!(
+                    e.kind(),
+                    std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::InvalidData
+                )
+                && !crate::fsutil::is_dir(&path) =>
+        {
+            Action::Update
+        }
         Err(e) => return Err(crate::fsutil::permission_hint(e, &path)),
     };
     Ok(Step {

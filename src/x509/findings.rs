@@ -21,6 +21,31 @@ fn finding(
     Finding::new(code, severity, message).fix(fix)
 }
 
+/// The renewal command of the advice below, up to its flags. DIR stands for the directory
+/// holding the registry's certificate and its CA, which a check of a live endpoint cannot
+/// know; [`renew_in`] names it when `check --cert DIR/domain.crt` found it.
+const RENEW_DIR: &str = "`docker dcosreg cert renew --dir DIR";
+const DIR_HOLDS: &str = " (DIR holds the registry's domain.crt, ca.crt and ca.key)";
+
+/// "`docker dcosreg cert renew --dir DIR FLAGS` (DIR holds …)": the renewal from the same
+/// CA, which no client needs anything new for.
+pub(crate) fn renew_advice(flags: &str) -> String {
+    format!("{RENEW_DIR}{flags}`{DIR_HOLDS}")
+}
+
+/// `fix` with the DIR of [`renew_advice`] made `dir`, the directory `cert renew` reads
+/// (domain.crt and its key, ca.crt and ca.key): the command then runs as printed.
+pub(crate) fn renew_in(fix: &str, dir: &std::path::Path) -> String {
+    fix.replace(
+        RENEW_DIR,
+        &format!(
+            "`docker-dcosreg cert renew --dir {}",
+            crate::finding::quote(dir)
+        ),
+    )
+    .replace(DIR_HOLDS, "")
+}
+
 /// Days before expiry from which `expires-soon` is reported.
 pub(crate) const EXPIRES_SOON_DAYS: i64 = 30;
 
@@ -76,14 +101,17 @@ fn verdict_finding(ctx: &Context<'_>, error: &GoError) -> Finding {
         Failure::Hostname => (
             "name-mismatch",
             format!(
-                "reissue the registry certificate from the same CA with {} added: `docker dcosreg cert renew --dir DIR {}` (DIR holds the registry's domain.crt, ca.crt and ca.key), then serve it",
+                "reissue the registry certificate from the same CA with {} added: {}, then serve it",
                 san_for(ep),
-                renew_flag_for(ep)
+                renew_advice(&format!(" {}", renew_flag_for(ep)))
             ),
         ),
         Failure::Expired => (
             "expired",
-            "renew the registry certificate from the same CA: `docker dcosreg cert renew --dir DIR` (DIR holds its domain.crt, ca.crt and ca.key), then serve it; an expired CA is replaced without a failed pull by `trust --add` (README: rotating the CA)".into(),
+            format!(
+                "renew the registry certificate from the same CA: {}, then serve it; an expired CA is replaced without a failed pull by `trust --add` (README: rotating the CA)",
+                renew_advice("")
+            ),
         ),
         Failure::NotYetValid => (
             "not-yet-valid",
@@ -136,7 +164,10 @@ fn check_expires_soon(ctx: &Context<'_>, leaf: &Cert, out: &mut Vec<Finding>) {
                 go_rfc3339(&leaf.not_after),
                 left / 86_400
             ),
-            "renew it before then from the same CA: `docker dcosreg cert renew --dir DIR` (DIR holds its domain.crt, ca.crt and ca.key), then restart the registry",
+            format!(
+                "renew it before then from the same CA: {}, then restart the registry",
+                renew_advice("")
+            ),
         ));
     }
 }
@@ -178,9 +209,9 @@ fn check_other_endpoints(ctx: &Context<'_>, leaf: &Cert, out: &mut Vec<Finding>)
                     e.message
                 ),
                 format!(
-                    "reissue it from the same CA with {} added: `docker dcosreg cert renew --dir DIR {}` (DIR holds the registry's domain.crt, ca.crt and ca.key), then serve it",
+                    "reissue it from the same CA with {} added: {}, then serve it",
                     san_for(other),
-                    renew_flag_for(other)
+                    renew_advice(&format!(" {}", renew_flag_for(other)))
                 ),
             ));
         }

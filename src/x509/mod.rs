@@ -56,7 +56,7 @@ use rustls_pki_types::CertificateDer;
 use serde::Serialize;
 
 pub(crate) use anchors::Anchors;
-pub(crate) use findings::{Finding, Severity, EXPIRES_SOON_DAYS};
+pub(crate) use findings::{renew_advice, renew_in, Finding, Severity, EXPIRES_SOON_DAYS};
 pub(crate) use signature::HandshakeScheme;
 pub(crate) use subject_hash::subject_hash;
 
