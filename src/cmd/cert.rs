@@ -64,6 +64,27 @@ struct Report {
     snippet_command: String,
 }
 
+/// `--days` from now, but never past the CA's end: Go checks every certificate of the
+/// chain against the current time, so a leaf that outlives its CA would fail on the CA's
+/// last day anyway. End it there, and say so.
+fn leaf_end(
+    args: &CertArgs,
+    ca: &certgen::SigningCa,
+    now: OffsetDateTime,
+    printer: &Printer,
+) -> OffsetDateTime {
+    let wanted = now + time::Duration::days(i64::from(args.days));
+    let not_after = wanted.min(ca.not_after);
+    if not_after < wanted {
+        printer.warn(format!(
+            "the certificate ends on {} with its CA instead of after {} days — issue a new CA (without --ca-cert) before then",
+            date(not_after),
+            args.days
+        ));
+    }
+    not_after
+}
+
 pub(crate) fn run(
     config: &Config,
     args: &CertArgs,
@@ -105,17 +126,7 @@ pub(crate) fn run(
     ];
     refuse_conflicts(&paths, ca.new_key_pem.is_some(), &ca_pem, args.force)?;
 
-    // Go checks every certificate of the chain against the current time, so a leaf that
-    // outlives its CA would fail on the CA's last day anyway: end it there, and say so.
-    let wanted = now + time::Duration::days(i64::from(args.days));
-    let not_after = wanted.min(ca.not_after);
-    if not_after < wanted {
-        printer.warn(format!(
-            "the certificate ends on {} with its CA instead of after {} days — issue a new CA (without --ca-cert) before then",
-            date(not_after),
-            args.days
-        ));
-    }
+    let not_after = leaf_end(args, &ca, now, printer);
     let leaf = certgen::issue_leaf(&ca, &names, algorithm, now, not_after)?;
     let plan = plan_files(&paths, &ca, &ca_pem, &leaf);
     // Signing with another CA replaces ca.crt but never touches a ca.key already in DIR:
