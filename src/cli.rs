@@ -506,8 +506,13 @@ pub(crate) enum KeyType {
 pub(crate) struct SnippetArgs {
     /// What to print: dind, jenkins, gitlab-runner, compose, marathon, kaniko, buildx,
     /// dcos-credentials, expiry
-    #[arg(value_name = "KIND", required_unless_present = "list")]
-    pub(crate) kind: Option<String>,
+    #[arg(
+        value_name = "KIND",
+        required_unless_present = "list",
+        ignore_case = true,
+        value_parser = snippet_kind()
+    )]
+    pub(crate) kind: Option<&'static crate::snippet::Kind>,
     /// One section of KIND alone, raw, as its format parses it (see --list)
     #[arg(value_name = "ID")]
     pub(crate) id: Option<String>,
@@ -628,6 +633,18 @@ pub(crate) struct DoctorArgs {
     /// Inspect only this host's files; do not connect to the endpoints
     #[arg(long)]
     pub(crate) offline: bool,
+}
+
+/// `snippet KIND`: one of the KINDS table's names (clap lists them, with their
+/// descriptions), parsed into the kind itself.
+fn snippet_kind() -> impl clap::builder::TypedValueParser<Value = &'static crate::snippet::Kind> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    PossibleValuesParser::new(
+        crate::snippet::KINDS
+            .iter()
+            .map(|kind| PossibleValue::new(kind.name).help(kind.description)),
+    )
+    .try_map(|name| crate::snippet::find(&name).ok_or("not a snippet kind"))
 }
 
 /// Parse the command line; the matches are kept to tell flags from env values.

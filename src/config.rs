@@ -62,6 +62,9 @@ pub(crate) struct Config {
     pub(crate) format: Format,
     /// The config file that was read, if any.
     pub(crate) config_file: Option<PathBuf>,
+    /// Docker's global options when run as its plugin (`docker -H tcp://x dcosreg build`):
+    /// `build` runs docker with them, `login`/`logout` honour its `--config DIR`.
+    pub(crate) docker_flags: Vec<std::ffi::OsString>,
 }
 
 /// Keys of the TOML config file.
@@ -212,6 +215,7 @@ impl Config {
             fallback_delay,
             format: global.format,
             config_file,
+            docker_flags: Vec::new(),
         })
     }
 

@@ -135,7 +135,8 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
     };
     let status = cmd::run_without_config(&cli.command, &output::Printer::new(overrides.format))
         .unwrap_or_else(|| {
-            config::Config::resolve(&overrides).and_then(|config| {
+            config::Config::resolve(&overrides).and_then(|mut config| {
+                config.docker_flags = invocation.docker_flags.clone();
                 fsutil::set_root(&config.root.value);
                 let printer = output::Printer::new(config.format);
                 cmd::run(&config, &cli.command, &printer)

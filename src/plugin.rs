@@ -107,6 +107,12 @@ pub(crate) struct Invocation {
     pub(crate) bin_name: &'static str,
     /// Arguments for clap, starting with the program name.
     pub(crate) args: Vec<OsString>,
+    /// The global options the user gave the docker CLI (`docker -H tcp://x dcosreg build`):
+    /// Docker hands them to the plugin in front of its name, and commands that run `docker`
+    /// again (`build`) pass them on so that it talks to the same daemon ([`Config`]).
+    ///
+    /// [`Config`]: crate::config::Config
+    pub(crate) docker_flags: Vec<OsString>,
 }
 
 /// Docker's global options that take a value (`docker --help`, "Global Options"); `-D`,
@@ -125,11 +131,6 @@ const DOCKER_VALUE_FLAGS: &[&str] = &[
 ];
 const DOCKER_BOOL_FLAGS: &[&str] = &["-D", "--debug", "--tls", "--tlsverify"];
 
-/// The global options the user gave the docker CLI (`docker -H tcp://x dcosreg build`):
-/// Docker hands them to the plugin in front of its name, and commands that run `docker`
-/// again (`build`) pass them on so that it talks to the same daemon.
-static DOCKER_GLOBAL_FLAGS: OnceLock<Vec<OsString>> = OnceLock::new();
-
 /// How this run was started, for commands we print: `docker dcosreg` or `docker-dcosreg`.
 static BIN_NAME: OnceLock<&'static str> = OnceLock::new();
 
@@ -138,14 +139,9 @@ pub(crate) fn bin_name() -> &'static str {
     BIN_NAME.get().copied().unwrap_or("docker-dcosreg")
 }
 
-pub(crate) fn docker_global_flags() -> &'static [OsString] {
-    DOCKER_GLOBAL_FLAGS.get().map_or(&[], Vec::as_slice)
-}
-
 /// Docker's `--config DIR` among the global options docker handed over, if given: docker's
 /// own plugins (buildx, compose) read config.json there, and so do we.
-pub(crate) fn docker_config_flag() -> Option<std::path::PathBuf> {
-    let flags = docker_global_flags();
+pub(crate) fn docker_config_flag(flags: &[OsString]) -> Option<std::path::PathBuf> {
     let mut found = None;
     let mut args = flags.iter();
     while let Some(arg) = args.next() {
@@ -185,12 +181,12 @@ fn docker_flags_len(args: &[OsString]) -> Option<usize> {
 
 impl Invocation {
     pub(crate) fn from_args(mut args: Vec<OsString>) -> Invocation {
+        let mut docker_flags = Vec::new();
         // Docker sets DOCKER_CLI_PLUGIN_ORIGINAL_CLI_COMMAND for plugins it runs, but the
         // argv shape is the documented part of the protocol, so that is what we rely on.
         // `docker help dcosreg [cmd]` arrives as `help dcosreg [cmd]`.
         if let Some(n) = docker_flags_len(&args[1.min(args.len())..]).filter(|&n| n > 0) {
-            let flags: Vec<OsString> = args.drain(1..1 + n).collect();
-            let _ = DOCKER_GLOBAL_FLAGS.set(flags);
+            docker_flags = args.drain(1..1 + n).collect();
         }
         let help_form = args.len() >= 3 && args[1] == "help" && args[2] == PLUGIN_NAME;
         let invocation = if help_form || (args.len() >= 2 && args[1] == PLUGIN_NAME) {
@@ -198,11 +194,13 @@ impl Invocation {
             Invocation {
                 bin_name: "docker dcosreg",
                 args,
+                docker_flags,
             }
         } else {
             Invocation {
                 bin_name: "docker-dcosreg",
                 args,
+                docker_flags,
             }
         };
         let _ = BIN_NAME.set(invocation.bin_name);
@@ -268,10 +266,7 @@ mod tests {
             inv.args,
             vec![OsString::from("x"), "build".into(), ".".into()]
         );
-        assert_eq!(
-            docker_global_flags(),
-            ["-H", "unix:///s", "--tls", "-c=ctx"]
-        );
+        assert_eq!(inv.docker_flags, ["-H", "unix:///s", "--tls", "-c=ctx"]);
         assert_eq!(
             docker_flags_len(&["-Hunix:///s", "dcosreg"].map(OsString::from)),
             Some(1)

@@ -729,16 +729,18 @@ fn docker_program() -> OsString {
         .unwrap_or_else(|| OsString::from("docker"))
 }
 
-fn docker() -> Command {
+/// The docker CLI with docker's own global options (`docker -H … dcosreg build`), so it
+/// talks to the daemon the user chose.
+fn docker(flags: &[OsString]) -> Command {
     let mut cmd = Command::new(docker_program());
-    cmd.args(plugin::docker_global_flags());
+    cmd.args(flags);
     cmd
 }
 
 /// Fail early, in one line, when there is no docker CLI or no daemon behind it.
-fn check_daemon(limit: Duration) -> anyhow::Result<()> {
+fn check_daemon(flags: &[OsString], limit: Duration) -> anyhow::Result<()> {
     let program = docker_program();
-    let mut child = docker()
+    let mut child = docker(flags)
         .args(["version", "--format", "{{.Server.Version}}"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -793,6 +795,9 @@ struct Plan {
     rewritten: bool,
     pulls: Vec<Vec<String>>,
     build: Vec<String>,
+    /// Docker's global options, in front of every docker command.
+    #[serde(skip)]
+    docker_flags: Vec<OsString>,
 }
 
 pub(crate) fn run(
@@ -809,7 +814,7 @@ pub(crate) fn run(
     let source = dockerfile_source(&parsed)?;
     let original = read_dockerfile(&source)?;
     if !args.dry_run {
-        check_daemon(config.timeout.value)?;
+        check_daemon(&config.docker_flags, config.timeout.value)?;
     }
     let (from, to) = super::rewrite::direction(config, args.to, printer)?;
     let outcome = retarget(&original, &from, &to, &arg_values(&parsed.build_args));
@@ -872,6 +877,7 @@ pub(crate) fn run(
         build: std::iter::once("build".to_string())
             .chain(build_args.iter().map(|a| a.to_string_lossy().into_owned()))
             .collect(),
+        docker_flags: config.docker_flags.clone(),
     };
     let Some(forwarder) = forwarder else {
         printer.report(&plan, |printer| {
@@ -929,7 +935,8 @@ fn print_plan(
     rewritten: Option<&[u8]>,
 ) -> std::io::Result<()> {
     let program = docker_program().to_string_lossy().into_owned();
-    let globals: Vec<String> = plugin::docker_global_flags()
+    let globals: Vec<String> = plan
+        .docker_flags
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
@@ -976,7 +983,7 @@ fn pull_and_build(
     for (image, pull) in images.iter().zip(&plan.pulls) {
         printer.say(format!("pulling base image {image} through the daemon"));
         let ended = forwarder
-            .status(docker().args(pull).stdin(Stdio::null()))
+            .status(docker(&plan.docker_flags).args(pull).stdin(Stdio::null()))
             .with_context(|| format!("cannot run {}", docker_program().to_string_lossy()))?;
         let status = match ended {
             Ended::Exited(status) => status,
@@ -994,7 +1001,7 @@ fn pull_and_build(
         }
     }
     let ended = forwarder
-        .status(docker().arg("build").args(build_args))
+        .status(docker(&plan.docker_flags).arg("build").args(build_args))
         .with_context(|| format!("cannot run {}", docker_program().to_string_lossy()))?;
     Ok(ended.status())
 }

@@ -80,7 +80,7 @@ pub(crate) fn run(
             .map_err(|e| anyhow!("--endpoint: {e}"))?,
         None => chosen_endpoint(config)?,
     };
-    let store = credentials::user_store()?;
+    let store = credentials::user_store(&config.docker_flags)?;
     let record = credentials::user_record()?;
     let credential = credentials::lookup(config, &store, &record, &endpoint)?;
 

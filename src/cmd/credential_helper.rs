@@ -98,7 +98,7 @@ pub(crate) fn run(
             .take(MAX_STDIN)
             .read_to_end(&mut input)?;
     }
-    let result = credentials::user_store()
+    let result = credentials::user_store(&config.docker_flags)
         .and_then(|store| Ok((store, credentials::user_record()?)))
         .map_err(|e| crate::text::sanitize_line(&format!("{e:#}")))
         .and_then(|(store, record)| {

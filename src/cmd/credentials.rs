@@ -60,7 +60,7 @@ fn run_export(config: &Config, args: &ExportArgs, printer: &Printer) -> anyhow::
     if args.out.is_none() && std::io::stdout().is_terminal() {
         bail!("refusing to write a secret to the terminal — give --out FILE or redirect stdout");
     }
-    let store = credentials::user_store()?;
+    let store = credentials::user_store(&config.docker_flags)?;
     if let Some(warning) = store.tighten() {
         printer.warn(warning);
     }

@@ -76,8 +76,8 @@ pub(crate) fn run(
         return Err(failed(&report, &results, &away, printer));
     }
 
-    let store = credentials::user_store()?;
-    let config_json = docker_config::path()?;
+    let store = credentials::user_store(&config.docker_flags)?;
+    let config_json = docker_config::path(&config.docker_flags)?;
     let change = store_login(config, args, &endpoints, &credential, &store, &config_json)?;
     report.logged_in = !args.dry_run;
     report.store = Some(store.describe());

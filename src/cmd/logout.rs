@@ -23,7 +23,7 @@ pub(crate) fn run(
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
     let endpoints = config.endpoints_or_default(&args.endpoints)?;
-    let store = credentials::user_store()?;
+    let store = credentials::user_store(&config.docker_flags)?;
     let record = credentials::user_record()?;
     let mut keys: Vec<String> = Vec::new();
     for endpoint in &endpoints {
@@ -47,7 +47,7 @@ pub(crate) fn run(
             erased.push(stored_key.clone());
         }
     }
-    let config_json = docker_config::path()?;
+    let config_json = docker_config::path(&config.docker_flags)?;
     let change = docker_config::remove_helpers(
         &config_json,
         &key::all_spellings(&endpoints),

@@ -27,18 +27,9 @@ pub(crate) fn run(
     args: &SnippetArgs,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    let names = || KINDS.iter().map(|k| k.name).collect::<Vec<_>>().join(", ");
-    let Some(requested) = args.kind.as_deref() else {
-        if args.list {
-            return list_kinds(printer);
-        }
-        bail!("no snippet kind given — choose one of: {}", names());
-    };
-    let Some(kind) = snippet::find(requested.trim().to_ascii_lowercase().as_str()) else {
-        bail!(
-            "unknown snippet kind {requested:?} — choose one of: {}",
-            names()
-        );
+    // clap took KIND from the table (or named the choices); without one, --list.
+    let Some(kind) = args.kind else {
+        return list_kinds(printer);
     };
     let context = Context {
         internal: config.internal.value.clone(),

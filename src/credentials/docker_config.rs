@@ -28,8 +28,8 @@ const RECORD_FILE: &str = "logins.json";
 /// Docker's `--config DIR` (as a plugin, from docker's own argv), else
 /// `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json` (docker/cli `config.Dir()`,
 /// where the flag wins over the variable).
-pub(crate) fn path() -> anyhow::Result<PathBuf> {
-    if let Some(dir) = crate::plugin::docker_config_flag() {
+pub(crate) fn path(docker_flags: &[std::ffi::OsString]) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = crate::plugin::docker_config_flag(docker_flags) {
         return Ok(dir.join("config.json"));
     }
     if let Some(dir) = std::env::var_os("DOCKER_CONFIG").filter(|d| !d.is_empty()) {

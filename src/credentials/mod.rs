@@ -148,8 +148,8 @@ pub(crate) fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
 }
 
 /// The store for this user: the `credsStore` of their Docker config.json, else our file.
-pub(crate) fn user_store() -> anyhow::Result<store::Store> {
-    let config_json = docker_config::path()?;
+pub(crate) fn user_store(docker_flags: &[std::ffi::OsString]) -> anyhow::Result<store::Store> {
+    let config_json = docker_config::path(docker_flags)?;
     let creds_store = docker_config::creds_store(&config_json)?;
     Ok(store::Store::choose(creds_store.as_deref(), &data_dir()?))
 }

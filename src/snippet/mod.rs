@@ -117,6 +117,7 @@ pub(crate) fn cred_helpers_json(context: &Context) -> String {
 }
 
 /// One kind of snippet: its name, what it is for, how it is made.
+#[derive(Debug)]
 pub(crate) struct Kind {
     pub(crate) name: &'static str,
     pub(crate) description: &'static str,

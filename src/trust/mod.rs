@@ -650,6 +650,7 @@ pub(crate) fn staged_config(root: &Path, internal: &str, external: &str) -> Conf
         },
         format: crate::output::Format::Text,
         config_file: None,
+        docker_flags: Vec::new(),
     }
 }
 
