@@ -112,6 +112,9 @@ const KINDS: &[(&str, Kind)] = &[
         status: &[1],
         says: "unreachable",
     }),
+    ("endpoint-not-reachable-from-here", Kind::Elsewhere(
+        "needs a configured endpoint that drops SYNs while the other answers (a laptop outside the cluster): tests/outside.rs stages that in a network namespace of its own and runs the fix's `check EP` there (named_endpoints_keep_the_strict_deadline: it waits for the endpoint and fails)",
+    )),
     ("no-endpoint-reachable", Kind::Shows {
         status: &[1],
         says: "\"chosen\": null",
@@ -162,6 +165,9 @@ const KINDS: &[(&str, Kind)] = &[
     )),
     ("handshake-signature", Kind::Advice(
         "an impostor answers: find out which host, in words (tests/impostor.rs)",
+    )),
+    ("not-reachable-from-here", Kind::Advice(
+        "check's note for a configured endpoint not reachable from here: run check on a cluster node, in words, or name it (tests/outside.rs runs the named `check EP`)",
     )),
     ("unreachable", Kind::Advice(
         "check's reason for an endpoint it cannot reach, in words (doctor's endpoint-unreachable prints the command)",

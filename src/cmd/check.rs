@@ -432,13 +432,18 @@ fn reach_and_judge(
             Outcome::Failed(unreachable) => {
                 judged(config, &endpoint, Err(unreachable), anchors_for)
             }
-            Outcome::NotReachableFromHere(note) => not_reachable_report(&endpoint, note),
+            Outcome::NotReachableFromHere(note) => not_reachable_report(config, &endpoint, note),
         })
         .collect()
 }
 
 /// A configured endpoint given up by the fallback rule: a note, not a failure.
-fn not_reachable_report(endpoint: &Endpoint, note: String) -> EndpointReport {
+fn not_reachable_report(config: &Config, endpoint: &Endpoint, note: String) -> EndpointReport {
+    // Read-only: no sudo.
+    let check = config.fixes().dcosreg_user(&format!(
+        "check {}",
+        crate::text::shell_quote(&endpoint.to_string())
+    ));
     EndpointReport {
         endpoint: endpoint.to_string(),
         status: Status::NotReachableFromHere,
@@ -448,10 +453,11 @@ fn not_reachable_report(endpoint: &Endpoint, note: String) -> EndpointReport {
         used_chain: Vec::new(),
         earliest_unix: None,
         expiring: false,
-        findings: vec![Finding::new("not-reachable-from-here", Severity::Info, note)
-            .fix(format!(
-                "run check on a cluster node, or name the endpoint to wait for it: docker dcosreg check {endpoint}"
-            ))],
+        findings: vec![
+            Finding::new("not-reachable-from-here", Severity::Info, note).fix(format!(
+                "run check on a cluster node, or name the endpoint to wait for it: {check}"
+            )),
+        ],
         chain: Vec::new(),
     }
 }
