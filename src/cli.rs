@@ -647,6 +647,32 @@ fn snippet_kind() -> impl clap::builder::TypedValueParser<Value = &'static crate
     .try_map(|name| crate::snippet::find(&name).ok_or("not a snippet kind"))
 }
 
+/// A value clap refused (`--target dockerd`, `snippet nope`, `--agent-timeout soon`) as one
+/// line naming the flag and what it takes; other usage errors keep clap's own form.
+pub(crate) fn one_line_error(err: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if !matches!(
+        err.kind(),
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation
+    ) {
+        return None;
+    }
+    let rendered = err.render().to_string();
+    let first = rendered
+        .lines()
+        .next()?
+        .trim_start_matches("error: ")
+        .trim_end();
+    let mut line = first.to_string();
+    if let Some(ContextValue::Strings(valid)) = err.get(ContextKind::ValidValue) {
+        line.push_str(&format!(" — choose one of: {}", valid.join(", ")));
+    }
+    if let Some(ContextValue::String(near)) = err.get(ContextKind::SuggestedValue) {
+        line.push_str(&format!(" (did you mean '{near}'?)"));
+    }
+    Some(line)
+}
+
 /// Parse the command line; the matches are kept to tell flags from env values.
 pub(crate) fn parse(invocation: &Invocation) -> Result<(Cli, config::Overrides), clap::Error> {
     let command = Cli::command()

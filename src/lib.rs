@@ -124,7 +124,11 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
     let (cli, overrides) = match cli::parse(&invocation) {
         Ok(parsed) => parsed,
         Err(err) => {
-            // clap renders help/version (exit 0) and usage errors (exit 2) itself.
+            if let Some(line) = cli::one_line_error(&err) {
+                output::say(&format!("docker-dcosreg: {}", text::clean_error(&line)));
+                return ExitStatus::Error.into();
+            }
+            // clap renders help/version (exit 0) and other usage errors (exit 2) itself.
             let _ = err.print();
             return if err.use_stderr() {
                 ExitStatus::Error.into()

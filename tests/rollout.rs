@@ -673,7 +673,7 @@ fn bad_input_is_a_usage_error_with_nothing_done() {
         );
         assert!(!root.exists());
     }
-    // A duration is parsed with the command line: clap's refusal names the flag and the form.
+    // A duration is parsed with the command line: one line naming the flag and the form.
     let mut args = base_args(&ca, &root);
     args.extend(strings(&[
         "--agent",
@@ -685,8 +685,9 @@ fn bad_input_is_a_usage_error_with_nothing_done() {
     let out = dcosreg(&args);
     assert_status(&out, 2);
     let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
-        err.contains("invalid value 'soon' for '--agent-timeout <DUR>'")
+        err.starts_with("docker-dcosreg: invalid value 'soon' for '--agent-timeout <DUR>'")
             && err.contains("use a duration such as 500ms or 2s"),
         "{err}"
     );
