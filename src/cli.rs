@@ -588,7 +588,7 @@ pub(crate) struct RolloutArgs {
     pub(crate) image: String,
     #[command(flatten)]
     pub(crate) source: CaSourceArgs,
-    /// POST the Marathon app to this Marathon instead of printing it
+    /// PUT the Marathon app to this Marathon (creates or updates it) instead of printing it
     #[arg(long, value_name = "URL")]
     pub(crate) marathon_url: Option<String>,
     /// Also set and persist net.netfilter.nf_conntrack_tcp_be_liberal=1
