@@ -902,6 +902,36 @@ mod tests {
     }
 
     #[test]
+    fn an_fs_confines_the_paths_under_its_root_only() {
+        let root = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let r = root.path();
+        let staged_copy = r.join(outside.path().strip_prefix("/").unwrap());
+        fs::create_dir_all(&staged_copy).unwrap();
+        fs::write(staged_copy.join("secret"), b"staged").unwrap();
+        fs::write(outside.path().join("secret"), b"host").unwrap();
+        std::os::unix::fs::symlink(outside.path(), r.join("link")).unwrap();
+        let through_link = r.join("link/secret");
+        // Through a link planted under the root: the root's copy, never the host's.
+        let staged = Fs::under(r);
+        assert_eq!(
+            staged.read_file(&through_link, MAX_FILE).unwrap(),
+            b"staged"
+        );
+        assert_eq!(staged.read_link(&r.join("link")).unwrap(), outside.path());
+        // A path elsewhere (a file named on the command line) is used as given.
+        let given = outside.path().join("secret");
+        assert_eq!(staged.read_file(&given, MAX_FILE).unwrap(), b"host");
+        // No root, or `/`: nothing is confined.
+        for unconfined in [Fs::REAL, Fs::under(Path::new("/"))] {
+            assert_eq!(
+                unconfined.read_file(&through_link, MAX_FILE).unwrap(),
+                b"host"
+            );
+        }
+    }
+
+    #[test]
     fn create_dirs_reports_only_what_it_made() {
         let dir = tempfile::tempdir().unwrap();
         let made = Fs::REAL.create_dirs(&dir.path().join("a/b/c")).unwrap();

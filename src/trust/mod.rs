@@ -8,13 +8,14 @@
 //! "already installed" answers and the same manifest. `doctor` reports every store's
 //! inspection; `trust` reports the traps among them for the endpoints it installs.
 //!
-//! Every path is under `--root` ([`Host::path`]). What we wrote is recorded in
+//! Every path is under `--root` ([`Host::path`]), read and written through [`Host::fs`]. What we wrote is recorded in
 //! [`manifest`] *before* writing, so a kill -9 at any point leaves `untrust` able to clean
 //! up, and `untrust` removes a file only while it still holds what we wrote.
 //!
 //! # API (for `trust`, `untrust`, `doctor`, `rollout`, and the paths for `check`, `endpoint`, `snippet`)
 //! ```text
 //! Host::from_env(&Config) -> Host                       // --root, uid, XDG directories
+//! Host::{path, fs}                                      // a host path under --root; its files (fsutil::Fs)
 //! select_targets(&Host, given: &[Target]) -> Vec<Target>   // given (each once), else what is here
 //! Target::{ALL, name, dedup, detect} (clap ValueEnum)               // docker,containerd,containers,buildkit,mesos,system
 //! Target::check(&Host, &[Anchor], force) -> Result<Vec<Step>>   // the install plan, reads only
@@ -36,7 +37,7 @@
 //! in_validity(&[EndpointCa]) -> Result<(), Refusal>  // expired/not-yet-valid CA or chain refused
 //! render_candidate(&Candidate, endpoints) -> String; Approval, Refusal::exit_status
 //! // the daemons that read what we wrote, and their restarts (`running`):
-//! Restart; newest_change(&[PathBuf]) -> Option<SystemTime>; merge_restarts(Vec<Restart>)
+//! Restart; newest_change(Fs, &[PathBuf]) -> Option<SystemTime>; merge_restarts(Vec<Restart>)
 //! ```
 //! `running` and `source` are private modules of their own, as the store files are;
 //! [`manifest`] records what we wrote.
