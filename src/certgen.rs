@@ -8,6 +8,7 @@
 //! ring cannot generate RSA keys, so RSA keys come from the RustCrypto `rsa` crate and are
 //! handed to rcgen/ring as PKCS#8 for signing.
 
+use crate::fsutil::Fs;
 use crate::x509::pem::der_tlv;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -200,12 +201,16 @@ pub(crate) fn new_ca(
 }
 
 /// Load an existing CA (certificate + PKCS#8 key) to renew a leaf without new trust.
-pub(crate) fn load_ca(cert_path: &Path, key_path: &Path) -> Result<SigningCa, CertGenError> {
+pub(crate) fn load_ca(
+    fs: Fs<'_>,
+    cert_path: &Path,
+    key_path: &Path,
+) -> Result<SigningCa, CertGenError> {
     let bad_cert = |detail: String| CertGenError::BadCaCert {
         path: cert_path.to_path_buf(),
         detail,
     };
-    let certs = crate::x509::pem::read_certificates(cert_path)
+    let certs = crate::x509::pem::read_certificates(fs, cert_path)
         .map_err(|e| CertGenError::CaCertFile(e.to_string()))?;
     let [cert_der] = certs.as_slice() else {
         return Err(bad_cert(format!(
@@ -225,7 +230,7 @@ pub(crate) fn load_ca(cert_path: &Path, key_path: &Path) -> Result<SigningCa, Ce
         ));
     }
 
-    let key_text = crate::fsutil::read_text(key_path).map_err(|error| CertGenError::Read {
+    let key_text = fs.read_text(key_path).map_err(|error| CertGenError::Read {
         path: key_path.to_path_buf(),
         error,
     })?;
@@ -397,8 +402,8 @@ pub(crate) fn is_rsa(key: &KeyPair) -> bool {
 }
 
 /// A private key file (PKCS#8, PKCS#1 RSA or SEC1 EC PEM), for `cert renew --keep-key`.
-pub(crate) fn load_private_key(path: &Path) -> Result<KeyPair, CertGenError> {
-    let text = crate::fsutil::read_text(path).map_err(|error| CertGenError::Read {
+pub(crate) fn load_private_key(fs: Fs<'_>, path: &Path) -> Result<KeyPair, CertGenError> {
+    let text = fs.read_text(path).map_err(|error| CertGenError::Read {
         path: path.to_path_buf(),
         error,
     })?;
@@ -430,6 +435,7 @@ pub(crate) struct CurrentLeaf {
 /// CA's key verifies (RFC 5280 §6.1.3 (a)(1)–(4)). Its validity is not checked: renewing
 /// an expired certificate is the point.
 pub(crate) fn read_current_leaf(
+    fs: Fs<'_>,
     cert_path: &Path,
     ca: &SigningCa,
     ca_path: &Path,
@@ -438,7 +444,8 @@ pub(crate) fn read_current_leaf(
         path: cert_path.to_path_buf(),
         detail,
     };
-    let certs = crate::x509::pem::read_certificates(cert_path).map_err(|e| bad(e.to_string()))?;
+    let certs =
+        crate::x509::pem::read_certificates(fs, cert_path).map_err(|e| bad(e.to_string()))?;
     let Some(leaf_der) = certs.first() else {
         return Err(bad(
             "holds no certificate — issue a new pair with `cert --out DIR`".into(),

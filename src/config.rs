@@ -278,6 +278,12 @@ impl Config {
         crate::fsutil::host_path(&self.root.value, path.as_ref())
     }
 
+    /// The files of this run: every access through it is confined under `--root`
+    /// ([`crate::fsutil::Fs`]).
+    pub(crate) fn fs(&self) -> crate::fsutil::Fs<'_> {
+        crate::fsutil::Fs::under(&self.root.value)
+    }
+
     /// Whether the tool works on the real system (not under a test or staging root).
     pub(crate) fn is_real_root(&self) -> bool {
         self.root.value == Path::new("/")
@@ -351,7 +357,8 @@ fn load_file(
             None => return Ok((FileConfig::default(), None)),
         },
     };
-    let text = match crate::fsutil::read_text(&path) {
+    // Read before `--root` is known, as given.
+    let text = match crate::fsutil::Fs::REAL.read_text(&path) {
         Ok(text) => text,
         Err(e) if !must_exist && e.kind() == std::io::ErrorKind::NotFound => {
             return Ok((FileConfig::default(), None))

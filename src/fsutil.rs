@@ -4,11 +4,16 @@
 //!   chroot-ed to DIR would see it (Linux `openat2(RESOLVE_IN_ROOT)` semantics, done in
 //!   user space): an absolute link target starts again at DIR and `..` stops at DIR, so a
 //!   link planted under the root (`ROOT/etc/docker/certs.d -> /etc/docker/certs.d`) can
-//!   never make us read, write or delete outside it. [`set_root`] is called once by `main`;
-//!   [`resolve_in_root`] is the one resolver, and every reader and writer here uses it.
-//! - **Bounded.** [`read_file`] reads regular files only (a FIFO or `/dev/zero` is
+//!   never make us read, write or delete outside it. The root travels with the run, never
+//!   in a global: every reader and writer here is a method of [`Fs`], which
+//!   `Config::fs()` (and `trust::Host::fs()`) hands out for `--root`; a path under the root
+//!   is confined there, any other (a `--ca-file` the user named) is used as given, and
+//!   [`Fs::REAL`] confines nothing (the real root, the config file read before `--root` is
+//!   known, `__generate`, tests). [`resolve_in_root`] is the one resolver, and every reader
+//!   and writer here uses it.
+//! - **Bounded.** [`Fs::read_file`] reads regular files only (a FIFO or `/dev/zero` is
 //!   refused, never waited on) and at most a size cap; every config, state and trust-store
-//!   file goes through it (or [`open_regular`]), `/proc` files of a staged root included.
+//!   file goes through it (or [`Fs::open_regular`]), `/proc` files of a staged root included.
 //! - **Atomic.** A kill -9 or a full disk in the middle of `trust`, `cert` or `rewrite` must
 //!   leave every file either old or new: write a temp file in the same directory, fsync
 //!   it, rename it over the target (which replaces a link, never writes through it), fsync
@@ -19,15 +24,11 @@ use std::io::{Read, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::OnceLock;
 
 use anyhow::Context;
 
 mod batch;
 pub(crate) use batch::{commit_batch, BatchDir};
-
-/// `--root` when it is not `/`.
-static ROOT: OnceLock<PathBuf> = OnceLock::new();
 
 /// Symlinks followed while resolving one path before giving up (Linux's MAXSYMLINKS).
 const MAX_LINKS: usize = 40;
@@ -35,13 +36,6 @@ const MAX_LINKS: usize = 40;
 /// Size cap for a trust-store, config or manifest file: the largest real one (Debian's
 /// ca-certificates.crt) is about 220 KB.
 pub(crate) const MAX_FILE: u64 = 8 << 20;
-
-/// Confine every later access under `root` (no-op for `/`).
-pub(crate) fn set_root(root: &Path) {
-    if root != Path::new("/") {
-        let _ = ROOT.set(root.to_path_buf());
-    }
-}
 
 /// `rel` (absolute as seen from `root`, or relative to it) resolved under `root`: every
 /// symlink is followed as if `root` were `/`. Components that do not exist yet are kept
@@ -140,15 +134,28 @@ fn unresolvable(path: &Path, root: &Path, err: &std::io::Error) -> anyhow::Error
     )
 }
 
-/// `path` confined under `--root` when it lies there (paths elsewhere, such as a
-/// `--ca-file` the user named, are used as given).
-pub(crate) fn confine(path: &Path, follow_last: bool) -> std::io::Result<PathBuf> {
-    let Some(root) = ROOT.get() else {
-        return Ok(path.to_path_buf());
-    };
-    match path.strip_prefix(root) {
-        Ok(rel) => resolve_in_root(root, rel, follow_last),
-        Err(_) => Ok(path.to_path_buf()),
+/// Where host paths are confined: `--root`, carried explicitly by whoever makes host paths
+/// ([`crate::config::Config::fs`], `trust::Host::fs`), never a process-wide setting. Every
+/// reader and writer of this module is a method of it; a path under the root is confined
+/// there, any other path (a `--ca-file` the user named) is used as given.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Fs<'a> {
+    /// `--root` when it is not `/`.
+    root: Option<&'a Path>,
+}
+
+impl Fs<'static> {
+    /// No confinement: the real root, or a file read before `--root` is known (the config
+    /// file) or in a test.
+    pub(crate) const REAL: Fs<'static> = Fs { root: None };
+}
+
+impl<'a> Fs<'a> {
+    /// Confine every access through it under `root` (none for `/`).
+    pub(crate) fn under(root: &'a Path) -> Fs<'a> {
+        Fs {
+            root: (root != Path::new("/")).then_some(root),
+        }
     }
 }
 
@@ -222,162 +229,280 @@ pub(crate) fn open_in_root(
     )?)
 }
 
-/// Open `path` with `flags`, confined under `--root` when it lies there ([`open_in_root`]).
-pub(crate) fn open_confined(
-    path: &Path,
-    flags: rustix::fs::OFlags,
-) -> std::io::Result<std::os::fd::OwnedFd> {
-    if let Some(root) = ROOT.get() {
-        if let Ok(rel) = path.strip_prefix(root) {
-            return open_in_root(root, rel, flags);
-        }
-    }
-    Ok(rustix::fs::open(
-        path,
-        flags | rustix::fs::OFlags::CLOEXEC,
-        rustix::fs::Mode::empty(),
-    )?)
-}
-
-/// Open `path` (confined under `--root`) for reading if it is a regular file: opened
-/// non-blocking, so a FIFO with no writer or a device is refused at once by fstat instead of
-/// waited on. `/proc` and `/sys` files are regular files too.
-pub(crate) fn open_regular(path: &Path) -> std::io::Result<fs::File> {
-    let file = fs::File::from(open_confined(
-        path,
-        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::NONBLOCK,
-    )?);
-    if !file.metadata()?.is_file() {
-        return Err(refuse(
-            path,
-            "is not a regular file — give a file, not a FIFO, device or directory",
-        ));
-    }
-    Ok(file)
-}
-
-/// Read a whole regular file of at most `cap` bytes, confined under `--root`. A FIFO, a
-/// device or a directory is refused without blocking ([`open_regular`]); a file whose size
-/// is over the cap is refused before a byte is read (a sparse 400 MB file costs nothing), and
-/// one that grows past it (or a `/proc` file, whose size says 0) is read to cap + 1 bytes at
-/// most.
-pub(crate) fn read_file(path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
-    let file = open_regular(path)?;
-    let meta = file.metadata()?;
-    if meta.len() > cap {
-        return Err(refuse(
-            path,
-            &format!("is larger than {} bytes — is it the right file?", cap),
-        ));
-    }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(cap + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > cap {
-        return Err(refuse(
-            path,
-            &format!("is larger than {} bytes — is it the right file?", cap),
-        ));
-    }
-    Ok(bytes)
-}
-
-/// [`read_file`] with [`MAX_FILE`], as UTF-8 text.
-pub(crate) fn read_text(path: &Path) -> std::io::Result<String> {
-    let bytes = read_file(path, MAX_FILE)?;
-    String::from_utf8(bytes).map_err(|_| refuse(path, "is not UTF-8 text"))
-}
-
-/// What `path` (confined under `--root`, links followed) is: the kernel's `stat` of the
-/// file the confined resolution reaches, opened `O_PATH` (nothing is read or waited on).
-pub(crate) fn stat(path: &Path) -> std::io::Result<rustix::fs::Stat> {
-    let fd = open_confined(path, rustix::fs::OFlags::PATH)?;
-    Ok(rustix::fs::fstat(&fd)?)
-}
-
-/// Whether `path` (confined under `--root`) is a directory.
-pub(crate) fn is_dir(path: &Path) -> bool {
-    stat(path).is_ok_and(|st| {
-        rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Directory
-    })
-}
-
-/// Whether `path` (confined under `--root`) exists, links followed.
-pub(crate) fn exists(path: &Path) -> bool {
-    stat(path).is_ok()
-}
-
-/// The entries of the directory `path` (confined under `--root`): `path` joined with each
-/// name, and whether the entry itself is a symbolic link. Listed from the descriptor the
-/// confined open returned, so a link swapped in for the directory cannot redirect it.
-pub(crate) fn read_dir(path: &Path) -> std::io::Result<Vec<(PathBuf, bool)>> {
-    use std::os::unix::ffi::OsStrExt;
-    let fd = open_confined(
-        path,
-        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::NONBLOCK,
-    )?;
-    let mut out = Vec::new();
-    for entry in rustix::fs::Dir::read_from(&fd)? {
-        let entry = entry?;
-        let name = entry.file_name().to_bytes();
-        if name == b"." || name == b".." {
-            continue;
-        }
-        let link = match entry.file_type() {
-            rustix::fs::FileType::Symlink => true,
-            rustix::fs::FileType::Unknown => rustix::fs::statat(
-                &fd,
-                entry.file_name(),
-                rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
-            )
-            .is_ok_and(|st| {
-                rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Symlink
-            }),
-            _ => false,
+impl Fs<'_> {
+    /// `path` confined under `--root` when it lies there (paths elsewhere, such as a
+    /// `--ca-file` the user named, are used as given).
+    pub(crate) fn confine(self, path: &Path, follow_last: bool) -> std::io::Result<PathBuf> {
+        let Some(root) = self.root else {
+            return Ok(path.to_path_buf());
         };
-        out.push((path.join(std::ffi::OsStr::from_bytes(name)), link));
+        match path.strip_prefix(root) {
+            Ok(rel) => resolve_in_root(root, rel, follow_last),
+            Err(_) => Ok(path.to_path_buf()),
+        }
     }
-    out.sort();
-    Ok(out)
-}
 
-/// The metadata of what `path` leads to (links followed), confined under `--root`: the
-/// descriptor's `fstat`, opened `O_PATH`.
-pub(crate) fn metadata(path: &Path) -> std::io::Result<fs::Metadata> {
-    fs::File::from(open_confined(path, rustix::fs::OFlags::PATH)?).metadata()
-}
+    /// Open `path` with `flags`, confined under `--root` when it lies there ([`open_in_root`]).
+    pub(crate) fn open_confined(
+        self,
+        path: &Path,
+        flags: rustix::fs::OFlags,
+    ) -> std::io::Result<std::os::fd::OwnedFd> {
+        if let Some(root) = self.root {
+            if let Ok(rel) = path.strip_prefix(root) {
+                return open_in_root(root, rel, flags);
+            }
+        }
+        Ok(rustix::fs::open(
+            path,
+            flags | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )?)
+    }
 
-/// The metadata of `path` itself (a link is not followed), confined under `--root`.
-pub(crate) fn symlink_metadata(path: &Path) -> std::io::Result<fs::Metadata> {
-    fs::symlink_metadata(confine(path, false)?)
-}
+    /// Open `path` (confined under `--root`) for reading if it is a regular file: opened
+    /// non-blocking, so a FIFO with no writer or a device is refused at once by fstat instead of
+    /// waited on. `/proc` and `/sys` files are regular files too.
+    pub(crate) fn open_regular(self, path: &Path) -> std::io::Result<fs::File> {
+        let file = fs::File::from(self.open_confined(
+            path,
+            rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::NONBLOCK,
+        )?);
+        if !file.metadata()?.is_file() {
+            return Err(refuse(
+                path,
+                "is not a regular file — give a file, not a FIFO, device or directory",
+            ));
+        }
+        Ok(file)
+    }
 
-/// The text of the link at `path`, confined under `--root` (the link itself is read).
-pub(crate) fn read_link(path: &Path) -> std::io::Result<PathBuf> {
-    fs::read_link(confine(path, false)?)
-}
+    /// Read a whole regular file of at most `cap` bytes, confined under `--root`. A FIFO, a
+    /// device or a directory is refused without blocking ([`Fs::open_regular`]); a file whose size
+    /// is over the cap is refused before a byte is read (a sparse 400 MB file costs nothing), and
+    /// one that grows past it (or a `/proc` file, whose size says 0) is read to cap + 1 bytes at
+    /// most.
+    pub(crate) fn read_file(self, path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
+        let file = self.open_regular(path)?;
+        let meta = file.metadata()?;
+        if meta.len() > cap {
+            return Err(refuse(
+                path,
+                &format!("is larger than {} bytes — is it the right file?", cap),
+            ));
+        }
+        let mut bytes = Vec::with_capacity(meta.len() as usize);
+        file.take(cap + 1).read_to_end(&mut bytes)?;
+        if bytes.len() as u64 > cap {
+            return Err(refuse(
+                path,
+                &format!("is larger than {} bytes — is it the right file?", cap),
+            ));
+        }
+        Ok(bytes)
+    }
 
-/// Remove a file (or the link itself), confined under `--root`.
-pub(crate) fn remove_file(path: &Path) -> std::io::Result<()> {
-    fs::remove_file(confine(path, false)?)
-}
+    /// [`Fs::read_file`] with [`MAX_FILE`], as UTF-8 text.
+    pub(crate) fn read_text(self, path: &Path) -> std::io::Result<String> {
+        let bytes = self.read_file(path, MAX_FILE)?;
+        String::from_utf8(bytes).map_err(|_| refuse(path, "is not UTF-8 text"))
+    }
 
-/// Remove an empty directory, confined under `--root`.
-pub(crate) fn remove_dir(path: &Path) -> std::io::Result<()> {
-    fs::remove_dir(confine(path, false)?)
-}
+    /// What `path` (confined under `--root`, links followed) is: the kernel's `stat` of the
+    /// file the confined resolution reaches, opened `O_PATH` (nothing is read or waited on).
+    pub(crate) fn stat(self, path: &Path) -> std::io::Result<rustix::fs::Stat> {
+        let fd = self.open_confined(path, rustix::fs::OFlags::PATH)?;
+        Ok(rustix::fs::fstat(&fd)?)
+    }
 
-/// Create a secret (a private key) at `path`: a new file with mode 0600 from its first
-/// byte, renamed over whatever is there (a link is replaced, never written through), so
-/// neither a planted link nor an old file's mode can widen who reads it.
-pub(crate) fn write_secret(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
-    stage_with(path, contents, 0o600, false)?.commit()
-}
+    /// Whether `path` (confined under `--root`) is a directory.
+    pub(crate) fn is_dir(self, path: &Path) -> bool {
+        self.stat(path).is_ok_and(|st| {
+            rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Directory
+        })
+    }
 
-/// Atomically replace `path` with `contents`. The owner, group and mode of an existing
-/// regular file are kept, else `new_mode` is used (a link at `path` is replaced by the
-/// file: its target's mode is not taken).
-pub(crate) fn write_atomic(path: &Path, contents: &[u8], new_mode: u32) -> anyhow::Result<()> {
-    stage(path, contents, new_mode)?.commit()
+    /// Whether `path` (confined under `--root`) exists, links followed.
+    pub(crate) fn exists(self, path: &Path) -> bool {
+        self.stat(path).is_ok()
+    }
+
+    /// The entries of the directory `path` (confined under `--root`): `path` joined with each
+    /// name, and whether the entry itself is a symbolic link. Listed from the descriptor the
+    /// confined open returned, so a link swapped in for the directory cannot redirect it.
+    pub(crate) fn read_dir(self, path: &Path) -> std::io::Result<Vec<(PathBuf, bool)>> {
+        use std::os::unix::ffi::OsStrExt;
+        let fd = self.open_confined(
+            path,
+            rustix::fs::OFlags::RDONLY
+                | rustix::fs::OFlags::DIRECTORY
+                | rustix::fs::OFlags::NONBLOCK,
+        )?;
+        let mut out = Vec::new();
+        for entry in rustix::fs::Dir::read_from(&fd)? {
+            let entry = entry?;
+            let name = entry.file_name().to_bytes();
+            if name == b"." || name == b".." {
+                continue;
+            }
+            let link = match entry.file_type() {
+                rustix::fs::FileType::Symlink => true,
+                rustix::fs::FileType::Unknown => rustix::fs::statat(
+                    &fd,
+                    entry.file_name(),
+                    rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+                )
+                .is_ok_and(|st| {
+                    rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Symlink
+                }),
+                _ => false,
+            };
+            out.push((path.join(std::ffi::OsStr::from_bytes(name)), link));
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// The metadata of what `path` leads to (links followed), confined under `--root`: the
+    /// descriptor's `fstat`, opened `O_PATH`.
+    pub(crate) fn metadata(self, path: &Path) -> std::io::Result<fs::Metadata> {
+        fs::File::from(self.open_confined(path, rustix::fs::OFlags::PATH)?).metadata()
+    }
+
+    /// The metadata of `path` itself (a link is not followed), confined under `--root`.
+    pub(crate) fn symlink_metadata(self, path: &Path) -> std::io::Result<fs::Metadata> {
+        fs::symlink_metadata(self.confine(path, false)?)
+    }
+
+    /// The text of the link at `path`, confined under `--root` (the link itself is read).
+    pub(crate) fn read_link(self, path: &Path) -> std::io::Result<PathBuf> {
+        fs::read_link(self.confine(path, false)?)
+    }
+
+    /// Remove a file (or the link itself), confined under `--root`.
+    pub(crate) fn remove_file(self, path: &Path) -> std::io::Result<()> {
+        fs::remove_file(self.confine(path, false)?)
+    }
+
+    /// Remove an empty directory, confined under `--root`.
+    pub(crate) fn remove_dir(self, path: &Path) -> std::io::Result<()> {
+        fs::remove_dir(self.confine(path, false)?)
+    }
+
+    /// Create a secret (a private key) at `path`: a new file with mode 0600 from its first
+    /// byte, renamed over whatever is there (a link is replaced, never written through), so
+    /// neither a planted link nor an old file's mode can widen who reads it.
+    pub(crate) fn write_secret(self, path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+        self.stage_with(path, contents, 0o600, false)?.commit()
+    }
+
+    /// Atomically replace `path` with `contents`. The owner, group and mode of an existing
+    /// regular file are kept, else `new_mode` is used (a link at `path` is replaced by the
+    /// file: its target's mode is not taken).
+    pub(crate) fn write_atomic(
+        self,
+        path: &Path,
+        contents: &[u8],
+        new_mode: u32,
+    ) -> anyhow::Result<()> {
+        self.stage(path, contents, new_mode)?.commit()
+    }
+
+    /// Write `contents` to a temp file in `path`'s directory (confined under `--root`), with
+    /// the mode (readable by its owner), owner and group of the file it will replace
+    /// (`new_mode` for a new file).
+    pub(crate) fn stage(
+        self,
+        path: &Path,
+        contents: &[u8],
+        new_mode: u32,
+    ) -> anyhow::Result<Staged> {
+        self.stage_with(path, contents, new_mode, true)
+    }
+
+    fn stage_with(
+        self,
+        path: &Path,
+        contents: &[u8],
+        new_mode: u32,
+        keep_existing: bool,
+    ) -> anyhow::Result<Staged> {
+        let target = self
+            .confine(path, false)
+            .map_err(|e| permission_hint(e, path))?;
+        let dir = match target.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let existing = fs::symlink_metadata(&target)
+            .ok()
+            .filter(|m| keep_existing && m.is_file());
+        // Never a mode its owner cannot read (as batch::BatchDir::stage): what we write is
+        // there to be read.
+        let mode = existing
+            .as_ref()
+            .map(|m| (m.permissions().mode() & 0o7777) | 0o400)
+            .unwrap_or(new_mode);
+        let mut temp = tempfile::Builder::new()
+            .prefix(".dcosreg-")
+            .suffix(".tmp")
+            .permissions(fs::Permissions::from_mode(mode & 0o777))
+            .tempfile_in(&dir)
+            .map_err(|e| permission_hint(e, &dir))?;
+        temp.write_all(contents)
+            .and_then(|_| temp.as_file().sync_all())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        let keep_owner = existing
+            .as_ref()
+            .map(|m| (m.uid(), m.gid()))
+            .filter(|&(uid, gid)| {
+                let own = temp.as_file().metadata().ok();
+                own.is_none_or(|o| o.uid() != uid || o.gid() != gid)
+            });
+        let staged = Staged {
+            temp,
+            target,
+            dir,
+            keep_owner,
+        };
+        // The umask may have narrowed the mode given at creation; set it after chown, which
+        // clears setuid/setgid bits.
+        if let Some((uid, gid)) = staged.keep_owner {
+            std::os::unix::fs::fchown(staged.temp.as_file(), Some(uid), Some(gid))
+                .with_context(|| format!("cannot keep the owner of {}", path.display()))?;
+        }
+        fs::set_permissions(staged.temp.path(), fs::Permissions::from_mode(mode))
+            .with_context(|| format!("cannot set the mode of {}", path.display()))?;
+        Ok(staged)
+    }
+
+    /// Create `dir` and its parents with mode 0755, returning the directories created
+    /// (outermost first) so that an undo can remove exactly those.
+    pub(crate) fn create_dirs(self, dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
+        let dir = self
+            .confine(dir, true)
+            .map_err(|e| permission_hint(e, dir))?;
+        let mut missing = Vec::new();
+        let mut cursor = Some(dir.as_path());
+        while let Some(current) = cursor {
+            if current.as_os_str().is_empty() || current.exists() {
+                break;
+            }
+            missing.push(current.to_path_buf());
+            cursor = current.parent();
+        }
+        missing.reverse();
+        for created in &missing {
+            match fs::create_dir(created) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(permission_hint(e, created)),
+            }
+            fs::set_permissions(created, fs::Permissions::from_mode(0o755))
+                .with_context(|| format!("cannot set the mode of {}", created.display()))?;
+        }
+        Ok(missing)
+    }
 }
 
 /// A complete new content for a file, fsync-ed in a temp file beside it and not yet
@@ -392,66 +517,6 @@ pub(crate) struct Staged {
     keep_owner: Option<(u32, u32)>,
 }
 
-/// Write `contents` to a temp file in `path`'s directory (confined under `--root`), with
-/// the mode (readable by its owner), owner and group of the file it will replace
-/// (`new_mode` for a new file).
-pub(crate) fn stage(path: &Path, contents: &[u8], new_mode: u32) -> anyhow::Result<Staged> {
-    stage_with(path, contents, new_mode, true)
-}
-
-fn stage_with(
-    path: &Path,
-    contents: &[u8],
-    new_mode: u32,
-    keep_existing: bool,
-) -> anyhow::Result<Staged> {
-    let target = confine(path, false).map_err(|e| permission_hint(e, path))?;
-    let dir = match target.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let existing = fs::symlink_metadata(&target)
-        .ok()
-        .filter(|m| keep_existing && m.is_file());
-    // Never a mode its owner cannot read (as batch::BatchDir::stage): what we write is
-    // there to be read.
-    let mode = existing
-        .as_ref()
-        .map(|m| (m.permissions().mode() & 0o7777) | 0o400)
-        .unwrap_or(new_mode);
-    let mut temp = tempfile::Builder::new()
-        .prefix(".dcosreg-")
-        .suffix(".tmp")
-        .permissions(fs::Permissions::from_mode(mode & 0o777))
-        .tempfile_in(&dir)
-        .map_err(|e| permission_hint(e, &dir))?;
-    temp.write_all(contents)
-        .and_then(|_| temp.as_file().sync_all())
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    let keep_owner = existing
-        .as_ref()
-        .map(|m| (m.uid(), m.gid()))
-        .filter(|&(uid, gid)| {
-            let own = temp.as_file().metadata().ok();
-            own.is_none_or(|o| o.uid() != uid || o.gid() != gid)
-        });
-    let staged = Staged {
-        temp,
-        target,
-        dir,
-        keep_owner,
-    };
-    // The umask may have narrowed the mode given at creation; set it after chown, which
-    // clears setuid/setgid bits.
-    if let Some((uid, gid)) = staged.keep_owner {
-        std::os::unix::fs::fchown(staged.temp.as_file(), Some(uid), Some(gid))
-            .with_context(|| format!("cannot keep the owner of {}", path.display()))?;
-    }
-    fs::set_permissions(staged.temp.path(), fs::Permissions::from_mode(mode))
-        .with_context(|| format!("cannot set the mode of {}", path.display()))?;
-    Ok(staged)
-}
-
 impl Staged {
     /// Rename the staged content over the target and make the rename durable.
     pub(crate) fn commit(self) -> anyhow::Result<()> {
@@ -463,32 +528,6 @@ impl Staged {
         sync_dir(&dir);
         Ok(())
     }
-}
-
-/// Create `dir` and its parents with mode 0755, returning the directories created
-/// (outermost first) so that an undo can remove exactly those.
-pub(crate) fn create_dirs(dir: &Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
-    let dir = confine(dir, true).map_err(|e| permission_hint(e, dir))?;
-    let mut missing = Vec::new();
-    let mut cursor = Some(dir.as_path());
-    while let Some(current) = cursor {
-        if current.as_os_str().is_empty() || current.exists() {
-            break;
-        }
-        missing.push(current.to_path_buf());
-        cursor = current.parent();
-    }
-    missing.reverse();
-    for created in &missing {
-        match fs::create_dir(created) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(permission_hint(e, created)),
-        }
-        fs::set_permissions(created, fs::Permissions::from_mode(0o755))
-            .with_context(|| format!("cannot set the mode of {}", created.display()))?;
-    }
-    Ok(missing)
 }
 
 /// Hold an exclusive lock on `root` (the directory itself, so no lock file is left
@@ -522,7 +561,7 @@ pub(crate) fn lock_root(root: &Path) -> anyhow::Result<fs::File> {
 /// root is refused at once (O_DIRECTORY, non-blocking), naming it.
 pub(crate) fn open_root(root: &Path) -> anyhow::Result<fs::File> {
     if !root.exists() {
-        create_dirs(root)?;
+        Fs::under(root).create_dirs(root)?;
     }
     fs::OpenOptions::new()
         .read(true)
@@ -677,14 +716,14 @@ mod tests {
     fn replaces_content_and_keeps_the_mode() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
-        write_atomic(&path, b"one", 0o600).unwrap();
+        Fs::REAL.write_atomic(&path, b"one", 0o600).unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"one");
         assert_eq!(
             fs::metadata(&path).unwrap().permissions().mode() & 0o777,
             0o600
         );
         fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
-        write_atomic(&path, b"two", 0o600).unwrap();
+        Fs::REAL.write_atomic(&path, b"two", 0o600).unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"two");
         assert_eq!(
             fs::metadata(&path).unwrap().permissions().mode() & 0o777,
@@ -692,7 +731,7 @@ mod tests {
         );
         // Never a mode its owner cannot read.
         fs::set_permissions(&path, fs::Permissions::from_mode(0o040)).unwrap();
-        write_atomic(&path, b"three", 0o600).unwrap();
+        Fs::REAL.write_atomic(&path, b"three", 0o600).unwrap();
         assert_eq!(
             fs::metadata(&path).unwrap().permissions().mode() & 0o777,
             0o440
@@ -820,17 +859,20 @@ mod tests {
         )
         .unwrap();
         // Would block forever on open or read if it were waited on.
-        let err = read_file(&fifo, MAX_FILE).unwrap_err();
+        let err = Fs::REAL.read_file(&fifo, MAX_FILE).unwrap_err();
         assert!(err.to_string().contains("not a regular file"), "{err}");
-        assert!(read_file(Path::new("/dev/zero"), MAX_FILE).is_err());
-        assert!(read_file(dir.path(), MAX_FILE).is_err());
+        assert!(Fs::REAL
+            .read_file(Path::new("/dev/zero"), MAX_FILE)
+            .is_err());
+        assert!(Fs::REAL.read_file(dir.path(), MAX_FILE).is_err());
         let big = dir.path().join("big");
         fs::write(&big, vec![b'a'; 100]).unwrap();
-        assert!(read_file(&big, 99)
+        assert!(Fs::REAL
+            .read_file(&big, 99)
             .unwrap_err()
             .to_string()
             .contains("larger than"));
-        assert_eq!(read_file(&big, 100).unwrap().len(), 100);
+        assert_eq!(Fs::REAL.read_file(&big, 100).unwrap().len(), 100);
     }
 
     #[test]
@@ -841,7 +883,7 @@ mod tests {
         fs::set_permissions(&victim, fs::Permissions::from_mode(0o644)).unwrap();
         let key = dir.path().join("ca.key");
         std::os::unix::fs::symlink(&victim, &key).unwrap();
-        write_secret(&key, b"secret").unwrap();
+        Fs::REAL.write_secret(&key, b"secret").unwrap();
         let meta = fs::symlink_metadata(&key).unwrap();
         assert!(meta.is_file(), "the link was replaced by a file");
         assert_eq!(meta.permissions().mode() & 0o777, 0o600);
@@ -852,7 +894,7 @@ mod tests {
         );
         // An old key with a wide mode does not pass it on.
         fs::set_permissions(&key, fs::Permissions::from_mode(0o644)).unwrap();
-        write_secret(&key, b"secret2").unwrap();
+        Fs::REAL.write_secret(&key, b"secret2").unwrap();
         assert_eq!(
             fs::metadata(&key).unwrap().permissions().mode() & 0o777,
             0o600
@@ -860,10 +902,43 @@ mod tests {
     }
 
     #[test]
+    fn an_fs_confines_the_paths_under_its_root_only() {
+        let root = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let r = root.path();
+        let staged_copy = r.join(outside.path().strip_prefix("/").unwrap());
+        fs::create_dir_all(&staged_copy).unwrap();
+        fs::write(staged_copy.join("secret"), b"staged").unwrap();
+        fs::write(outside.path().join("secret"), b"host").unwrap();
+        std::os::unix::fs::symlink(outside.path(), r.join("link")).unwrap();
+        let through_link = r.join("link/secret");
+        // Through a link planted under the root: the root's copy, never the host's.
+        let staged = Fs::under(r);
+        assert_eq!(
+            staged.read_file(&through_link, MAX_FILE).unwrap(),
+            b"staged"
+        );
+        assert_eq!(staged.read_link(&r.join("link")).unwrap(), outside.path());
+        // A path elsewhere (a file named on the command line) is used as given.
+        let given = outside.path().join("secret");
+        assert_eq!(staged.read_file(&given, MAX_FILE).unwrap(), b"host");
+        // No root, or `/`: nothing is confined.
+        for unconfined in [Fs::REAL, Fs::under(Path::new("/"))] {
+            assert_eq!(
+                unconfined.read_file(&through_link, MAX_FILE).unwrap(),
+                b"host"
+            );
+        }
+    }
+
+    #[test]
     fn create_dirs_reports_only_what_it_made() {
         let dir = tempfile::tempdir().unwrap();
-        let made = create_dirs(&dir.path().join("a/b/c")).unwrap();
+        let made = Fs::REAL.create_dirs(&dir.path().join("a/b/c")).unwrap();
         assert_eq!(made.len(), 3);
-        assert!(create_dirs(&dir.path().join("a/b/c")).unwrap().is_empty());
+        assert!(Fs::REAL
+            .create_dirs(&dir.path().join("a/b/c"))
+            .unwrap()
+            .is_empty());
     }
 }

@@ -83,14 +83,20 @@ pub fn pem(data: &[u8]) {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("ca.crt");
     std::fs::write(&path, data).expect("write");
-    let read = fsutil::read_file(&path, fsutil::MAX_FILE).expect("a small regular file reads");
+    let read = fsutil::Fs::REAL
+        .read_file(&path, fsutil::MAX_FILE)
+        .expect("a small regular file reads");
     assert_eq!(read, data);
-    assert_eq!(pem::read_certificates(&path).is_ok(), first.is_ok());
+    assert_eq!(
+        pem::read_certificates(fsutil::Fs::REAL, &path).is_ok(),
+        first.is_ok()
+    );
 }
 
 /// The scratch directory of this process's file-system property `name`: one per process,
-/// reused by every input (cleared each time), so that `--root` is set once as in a real
-/// run. The tests remove it; a fuzzing run leaves it in the temporary directory.
+/// reused by every input (cleared each time), so that one configuration (one `--root`)
+/// serves every input as in a real run. The tests remove it; a fuzzing run leaves it in the
+/// temporary directory.
 fn scratch(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("docker-dcosreg-fuzz-{name}-{}", std::process::id()))
 }
@@ -177,7 +183,6 @@ pub fn manifest(data: &[u8]) {
             Path::new("untrust"),
         ])
         .expect("an empty config file resolves");
-        fsutil::set_root(&config.root.value);
         (base, config)
     });
     let root = &config.root.value;

@@ -82,9 +82,11 @@ fn completion(shell: Shell) -> Vec<u8> {
         .into_bytes()
 }
 
-/// Write [`files`] under `dir` (created when missing), each atomically, mode 0644.
+/// Write [`files`] under `dir` (created when missing), each atomically, mode 0644. A
+/// packaging step run before any configuration: `dir` is used as given (no `--root`).
 pub(crate) fn write_to(dir: &Path) -> anyhow::Result<Vec<String>> {
-    if let Ok(meta) = crate::fsutil::symlink_metadata(dir) {
+    let fs = crate::fsutil::Fs::REAL;
+    if let Ok(meta) = fs.symlink_metadata(dir) {
         if !meta.is_dir() {
             anyhow::bail!(
                 "{} is not a directory — give a directory to write the man pages and completions into",
@@ -97,9 +99,9 @@ pub(crate) fn write_to(dir: &Path) -> anyhow::Result<Vec<String>> {
     for (rel, bytes) in files {
         let path = dir.join(&rel);
         if let Some(parent) = path.parent() {
-            crate::fsutil::create_dirs(parent)?;
+            fs.create_dirs(parent)?;
         }
-        crate::fsutil::write_atomic(&path, &bytes, 0o644)
+        fs.write_atomic(&path, &bytes, 0o644)
             .with_context(|| format!("cannot write {}", path.display()))?;
         written.push(rel);
     }

@@ -141,7 +141,6 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
         .unwrap_or_else(|| {
             config::Config::resolve(&overrides).and_then(|mut config| {
                 config.docker_flags = invocation.docker_flags.clone();
-                fsutil::set_root(&config.root.value);
                 let printer = output::Printer::new(config.format);
                 cmd::run(&config, &cli.command, &printer)
             })

@@ -573,7 +573,7 @@ impl Verdicts {
         // A certs.d that cannot be resolved inside --root counts for nothing.
         let certs_d = crate::trust::docker_endpoint_dir(&self.config, endpoint)
             .ok()
-            .and_then(|dir| Anchors::from_cert_dir(&dir).ok());
+            .and_then(|dir| Anchors::from_cert_dir(self.config.fs(), &dir).ok());
         if certs_d.as_ref().is_some_and(|a| !a.is_empty() && judge(a)) {
             return true;
         }

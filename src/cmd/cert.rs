@@ -2,7 +2,7 @@
 //!
 //! Input is checked, the CA loaded (`--ca-cert/--ca-key`) and every target file checked
 //! before any key is generated or any file written, so a refusal changes nothing. Files are
-//! written with [`crate::fsutil::write_atomic`]: private keys 0600 (fresh, never through a
+//! written with [`crate::fsutil::Fs::write_atomic`]: private keys 0600 (fresh, never through a
 //! link), certificates 0644.
 
 use std::net::IpAddr;
@@ -17,6 +17,7 @@ use crate::cli::{CertAction, CertArgs, KeyType};
 use crate::config::Config;
 use crate::endpoint::{Endpoint, Host};
 use crate::exit::ExitStatus;
+use crate::fsutil::Fs;
 use crate::output::Printer;
 use crate::snippet::{self, shell_quote};
 
@@ -91,7 +92,7 @@ pub(crate) fn run(
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
     if let Some(CertAction::Renew(renew_args)) = &args.action {
-        return renew::run(renew_args, printer);
+        return renew::run(config, renew_args, printer);
     }
     // clap requires --out without a subcommand.
     let out = args.out.as_deref().ok_or_else(|| {
@@ -114,7 +115,7 @@ pub(crate) fn run(
     // An existing CA is loaded first: a wrong key or a non-CA certificate stops us before
     // any file is touched.
     let ca = match (&args.ca_cert, &args.ca_key) {
-        (Some(cert), Some(key)) => certgen::load_ca(cert, key)?,
+        (Some(cert), Some(key)) => certgen::load_ca(config.fs(), cert, key)?,
         _ => certgen::new_ca(algorithm, now, args.days)?,
     };
     let ca_pem = crate::x509::pem::to_pem(&ca.cert_der);
@@ -124,11 +125,17 @@ pub(crate) fn run(
         out.join("domain.crt"),
         out.join("domain.key"),
     ];
-    refuse_conflicts(&paths, ca.new_key_pem.is_some(), &ca_pem, args.force)?;
+    refuse_conflicts(
+        config.fs(),
+        &paths,
+        ca.new_key_pem.is_some(),
+        &ca_pem,
+        args.force,
+    )?;
 
     let not_after = leaf_end(args, &ca, now, printer);
     let leaf = certgen::issue_leaf(&ca, &names, algorithm, now, not_after)?;
-    let plan = plan_files(&paths, &ca, &ca_pem, &leaf);
+    let plan = plan_files(config.fs(), &paths, &ca, &ca_pem, &leaf);
     // Signing with another CA replaces ca.crt but never touches a ca.key already in DIR:
     // say that it no longer belongs to ca.crt rather than delete someone's key.
     if ca.new_key_pem.is_none() && !plan[0].unchanged && paths[1].exists() && !args.dry_run {
@@ -138,9 +145,9 @@ pub(crate) fn run(
         ));
     }
     if !args.dry_run {
-        crate::fsutil::create_dirs(&out)?;
+        config.fs().create_dirs(&out)?;
         for file in plan.iter().filter(|file| !file.unchanged) {
-            write_file(file)?;
+            write_file(config.fs(), file)?;
         }
     }
 
@@ -180,6 +187,7 @@ pub(crate) fn run(
 /// Conflicts are judged on paths alone (leaf keys are new every time), except ca.crt
 /// rewritten with the same bytes, so renewal in place needs --force only for the leaf.
 fn refuse_conflicts(
+    fs: Fs<'_>,
     paths: &[PathBuf; 4],
     writes_ca_key: bool,
     ca_pem: &str,
@@ -189,7 +197,8 @@ fn refuse_conflicts(
     for (index, path) in paths.iter().enumerate() {
         let writes = index != 1 || writes_ca_key;
         let same_ca = index == 0
-            && crate::fsutil::read_file(path, crate::fsutil::MAX_FILE)
+            && fs
+                .read_file(path, crate::fsutil::MAX_FILE)
                 .is_ok_and(|old| old == ca_pem.as_bytes());
         if writes && !same_ca && path.symlink_metadata().is_ok() {
             conflicts.push(path.display().to_string());
@@ -214,6 +223,7 @@ fn refuse_conflicts(
 /// The files to write, in order: ca.crt, a new CA's key, then keys before certificates so
 /// a certificate on disk always has its key beside it.
 fn plan_files(
+    fs: Fs<'_>,
     paths: &[PathBuf; 4],
     ca: &certgen::SigningCa,
     ca_pem: &str,
@@ -222,7 +232,8 @@ fn plan_files(
     let mut chain = crate::x509::pem::to_pem(&leaf.cert_der);
     chain.push_str(ca_pem);
     let mut plan = vec![Planned {
-        unchanged: crate::fsutil::read_file(&paths[0], crate::fsutil::MAX_FILE)
+        unchanged: fs
+            .read_file(&paths[0], crate::fsutil::MAX_FILE)
             .is_ok_and(|old| old == ca_pem.as_bytes()),
         path: paths[0].clone(),
         contents: ca_pem.as_bytes().to_vec(),
@@ -252,13 +263,13 @@ fn plan_files(
 }
 
 /// Write one file with its mode. A private key is a new 0600 file renamed over whatever
-/// is there (fsutil::write_secret): neither an old file's mode nor a link's target decides
+/// is there (fsutil::Fs::write_secret): neither an old file's mode nor a link's target decides
 /// who can read it. A certificate keeps the mode an existing one has.
-fn write_file(file: &Planned) -> anyhow::Result<()> {
+fn write_file(fs: Fs<'_>, file: &Planned) -> anyhow::Result<()> {
     if file.mode & 0o077 == 0 {
-        crate::fsutil::write_secret(&file.path, &file.contents)
+        fs.write_secret(&file.path, &file.contents)
     } else {
-        crate::fsutil::write_atomic(&file.path, &file.contents, file.mode)
+        fs.write_atomic(&file.path, &file.contents, file.mode)
     }
 }
 

@@ -16,6 +16,7 @@ use crate::cli::CheckArgs;
 use crate::config::Config;
 use crate::endpoint::Endpoint;
 use crate::exit::ExitStatus;
+use crate::fsutil::Fs;
 use crate::output::Printer;
 use crate::probe::Outcome;
 use crate::x509::{self, Anchors, CertSummary, Finding, Judgement, Severity};
@@ -126,12 +127,12 @@ pub(crate) fn run(
     };
     refuse_and_hint(config, args, printer)?;
     if let (Some(file), None) = (&args.cert, &args.host) {
-        return inspect(file, printer);
+        return inspect(config.fs(), file, printer);
     }
     let mut reports = match (&args.cert, &args.host) {
         (Some(file), Some(host)) => {
             let endpoint: Endpoint = host.parse().with_context(|| format!("--host {host:?}"))?;
-            let chain = crate::x509::pem::read_certificates(file)?;
+            let chain = crate::x509::pem::read_certificates(config.fs(), file)?;
             let judgement = x509::judge(
                 &chain,
                 &anchors_for(&endpoint),
@@ -167,7 +168,7 @@ pub(crate) fn run(
             report.name_renew_dir(&dir);
         }
     }
-    report.print(args, printer)?;
+    report.print(config.fs(), args, printer)?;
     Ok(report.status())
 }
 
@@ -175,9 +176,9 @@ pub(crate) fn run(
 /// certs.d for each endpoint.
 fn trust_source(config: &Config, args: &CheckArgs) -> anyhow::Result<TrustSource> {
     Ok(if let Some(file) = &args.ca_file {
-        TrustSource::Fixed(Anchors::from_file(file)?)
+        TrustSource::Fixed(Anchors::from_file(config.fs(), file)?)
     } else if let Some(dir) = &args.cert_dir {
-        TrustSource::Fixed(Anchors::from_cert_dir(dir)?)
+        TrustSource::Fixed(Anchors::from_cert_dir(config.fs(), dir)?)
     } else {
         TrustSource::PerEndpoint(crate::trust::docker_certs_d(config)?)
     })
@@ -231,9 +232,9 @@ impl Report {
     }
 
     /// `--textfile`, then stdout: Prometheus text, JSON or lines for people.
-    fn print(&self, args: &CheckArgs, printer: &Printer) -> anyhow::Result<()> {
+    fn print(&self, fs: Fs<'_>, args: &CheckArgs, printer: &Printer) -> anyhow::Result<()> {
         if let Some(file) = &args.textfile {
-            crate::fsutil::write_atomic(file, self.prometheus().as_bytes(), 0o644)
+            fs.write_atomic(file, self.prometheus().as_bytes(), 0o644)
                 .with_context(|| format!("--textfile {}", file.display()))?;
         }
         if printer.is_prometheus() {
@@ -611,8 +612,8 @@ struct Inspected {
     signed_by_next: Option<bool>,
 }
 
-fn inspect(file: &std::path::Path, printer: &Printer) -> anyhow::Result<ExitStatus> {
-    let chain = crate::x509::pem::read_certificates(file)?;
+fn inspect(fs: Fs<'_>, file: &std::path::Path, printer: &Printer) -> anyhow::Result<ExitStatus> {
+    let chain = crate::x509::pem::read_certificates(fs, file)?;
     let now = x509::unix_seconds(SystemTime::now());
     let certificates: Vec<Inspected> = chain
         .iter()

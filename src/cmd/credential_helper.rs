@@ -34,23 +34,26 @@ impl Backend for Live<'_> {
     /// now, so a later config change does not widen it); any other host gets its own entry.
     fn save(&self, endpoint: &Endpoint, credential: &Credential) -> anyhow::Result<()> {
         if let Some(key) = self.record.key_for(endpoint)? {
-            return self.store.put(&key, credential);
+            return self.store.put(self.config.fs(), &key, credential);
         }
         if key::is_configured(self.config, endpoint) {
             let key = key::canonical(self.config, endpoint);
-            self.store.put(&key, credential)?;
-            return self
-                .record
-                .set(&key, &key::all_spellings(&self.config.endpoints()));
+            self.store.put(self.config.fs(), &key, credential)?;
+            return self.record.set(
+                self.config.fs(),
+                &key,
+                &key::all_spellings(&self.config.endpoints()),
+            );
         }
-        self.store.put(&endpoint.host_port(), credential)
+        self.store
+            .put(self.config.fs(), &endpoint.host_port(), credential)
     }
 
     /// `docker logout HOST`: the secret that serves HOST, and its record.
     fn erase(&self, endpoint: &Endpoint) -> anyhow::Result<()> {
         if let Some(key) = credentials::key_for(&self.record, endpoint)? {
-            self.store.erase(&key)?;
-            self.record.remove(&key)?;
+            self.store.erase(self.config.fs(), &key)?;
+            self.record.remove(self.config.fs(), &key)?;
         }
         Ok(())
     }

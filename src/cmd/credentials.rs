@@ -87,7 +87,7 @@ fn run_export(config: &Config, args: &ExportArgs, printer: &Printer) -> anyhow::
     let target = out_file(out)?;
     // A new file, 0600 from its first byte, renamed over the old one (whose mode it never
     // takes): nobody else can read the secret at any moment.
-    crate::fsutil::write_secret(&target, &bytes)?;
+    config.fs().write_secret(&target, &bytes)?;
     let report = ExportJson {
         written: out.display().to_string(),
         form,

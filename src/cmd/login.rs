@@ -320,7 +320,8 @@ fn store_login(
 ) -> anyhow::Result<Change> {
     let spellings = key::all_spellings(endpoints);
     let data_dir = credentials::data_dir()?;
-    let planned = docker_config::add_helpers(config_json, &spellings, &data_dir, true)?;
+    let planned =
+        docker_config::add_helpers(config.fs(), config_json, &spellings, &data_dir, true)?;
     if args.dry_run {
         return Ok(planned);
     }
@@ -336,23 +337,24 @@ fn store_login(
     let mut previous: Vec<(String, Option<Credential>)> = Vec::new();
     let stored = keys.iter().try_for_each(|(stored_key, _)| {
         previous.push((stored_key.clone(), store.get(stored_key)?));
-        store.put(stored_key, credential)
+        store.put(config.fs(), stored_key, credential)
     });
-    let finished =
-        stored.and_then(|()| docker_config::add_helpers(config_json, &spellings, &data_dir, false));
+    let finished = stored.and_then(|()| {
+        docker_config::add_helpers(config.fs(), config_json, &spellings, &data_dir, false)
+    });
     match finished {
         Ok(change) => {
             let record = credentials::record::Record::in_dir(&data_dir);
             for (stored_key, served) in &keys {
-                record.set(stored_key, &key::all_spellings(served))?;
+                record.set(config.fs(), stored_key, &key::all_spellings(served))?;
             }
             Ok(change)
         }
         Err(e) => {
             for (stored_key, old) in &previous {
                 let restored = match old {
-                    Some(old) => store.put(stored_key, old),
-                    None => store.erase(stored_key).map(|_| ()),
+                    Some(old) => store.put(config.fs(), stored_key, old),
+                    None => store.erase(config.fs(), stored_key).map(|_| ()),
                 };
                 if let Err(undo) = restored {
                     return Err(e.context(format!(

@@ -40,8 +40,8 @@ pub(crate) fn run(
         let present = if args.dry_run {
             store.get(stored_key)?.is_some()
         } else {
-            record.remove(stored_key)?;
-            store.erase(stored_key)?
+            record.remove(config.fs(), stored_key)?;
+            store.erase(config.fs(), stored_key)?
         };
         if present {
             erased.push(stored_key.clone());
@@ -49,6 +49,7 @@ pub(crate) fn run(
     }
     let config_json = docker_config::path(&config.docker_flags)?;
     let change = docker_config::remove_helpers(
+        config.fs(),
         &config_json,
         &key::all_spellings(&endpoints),
         &credentials::data_dir()?,

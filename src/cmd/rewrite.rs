@@ -5,7 +5,7 @@
 //! `Dockerfile.*`, `Containerfile`, `Containerfile.*`, never inside `.git`); this module
 //! reads them all before probing or writing anything (an unreadable file stops the run with
 //! nothing written; `--to auto` probes the endpoints only when a reference names one of
-//! them, so a tree with nothing to rewrite needs no network), rewrites them in place with [`fsutil::write_atomic`] (mode kept), and reports. `-` or no path is
+//! them, so a tree with nothing to rewrite needs no network), rewrites them in place with [`fsutil::Fs::write_atomic`] (mode kept), and reports. `-` or no path is
 //! a filter from stdin to stdout. Files are handled by a few threads at once because each
 //! atomic write waits for the disk (fsync), and a tree of Dockerfiles is mostly waiting.
 
@@ -132,7 +132,7 @@ pub(crate) fn run(
     let (changes, skipped, diffs) = describe(&outcomes, args.diff);
     // Write before reporting, so a report never claims a write that failed.
     let (failures, files_written) = if writes {
-        write_all(&outcomes)
+        write_all(config.fs(), &outcomes)
     } else {
         (Vec::new(), 0)
     };
@@ -445,7 +445,7 @@ fn read_input(input: &Input) -> Result<Vec<u8>, String> {
 /// staged rename them all. A directory that cannot be written or a full disk thus stops the
 /// run before any file changed. Returns the failures (display name, error) and the number
 /// of files written.
-fn write_all(outcomes: &[Outcome]) -> (Vec<(String, anyhow::Error)>, usize) {
+fn write_all(fs: fsutil::Fs<'_>, outcomes: &[Outcome]) -> (Vec<(String, anyhow::Error)>, usize) {
     let jobs: Vec<(&Outcome, &Path, &[u8])> = outcomes
         .iter()
         .filter_map(|o| Some((o, o.path.as_deref()?, o.new.as_deref()?)))
@@ -458,7 +458,7 @@ fn write_all(outcomes: &[Outcome]) -> (Vec<(String, anyhow::Error)>, usize) {
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         if !dirs.iter().any(|(d, _)| *d == parent) {
-            dirs.push((parent, fsutil::BatchDir::open(parent)));
+            dirs.push((parent, fsutil::BatchDir::open(fs, parent)));
         }
     }
     let next = AtomicUsize::new(0);

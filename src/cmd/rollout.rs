@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::cli::{RolloutArgs, Via};
 use crate::config::Config;
 use crate::exit::{ExitStatus, Stop};
+use crate::fsutil::Fs;
 use crate::output::Printer;
 use crate::rollout::{
     self, AgentBinary, AgentReport, AgentRun, Agents, Job, Payload, Source, SshSettings, Status,
@@ -37,21 +38,25 @@ pub(crate) fn run(
         rollout::refuse_cleartext_token(url, token, "--marathon-url")?;
     }
     let cluster_trust = match &args.cluster_ca {
-        Some(path) => Anchors::from_file(path).map_err(|e| anyhow!("--cluster-ca: {e}"))?,
+        Some(path) => {
+            Anchors::from_file(config.fs(), path).map_err(|e| anyhow!("--cluster-ca: {e}"))?
+        }
         None => Anchors::system(config),
     };
-    let archive = read_credentials_archive(args)?;
-    let server_cert = read_server_cert(args)?;
+    let archive = read_credentials_archive(config.fs(), args)?;
+    let server_cert = read_server_cert(config.fs(), args)?;
     // Checked now (a wrong path stops before anything connects), packed only to install.
     let binary = match args.via {
-        Via::Ssh => Some(agent_binary_path(args)?),
+        Via::Ssh => Some(agent_binary_path(config.fs(), args)?),
         Via::Marathon | Via::Kubernetes => None,
     };
 
     // Kubernetes schedules on every node itself: no agent list is needed.
     let agents = match args.via {
         Via::Kubernetes => Agents::default(),
-        Via::Ssh | Via::Marathon => discover(args, token, &cluster_trust, timeout, printer)?,
+        Via::Ssh | Via::Marathon => {
+            discover(config.fs(), args, token, &cluster_trust, timeout, printer)?
+        }
     };
     // --untrust needs no CA: each agent's manifest says what its trust installed.
     let cas = if args.untrust {
@@ -162,7 +167,7 @@ fn ssh_settings(args: &RolloutArgs, timeout: Duration) -> SshSettings {
 
 /// `--credentials-archive FILE`: a gzip file of sane size, for `--via ssh` only (the
 /// Marathon app and the DaemonSet are printed or posted, and would carry the password).
-fn read_credentials_archive(args: &RolloutArgs) -> anyhow::Result<Option<Vec<u8>>> {
+fn read_credentials_archive(fs: Fs<'_>, args: &RolloutArgs) -> anyhow::Result<Option<Vec<u8>>> {
     const MAX_ARCHIVE: u64 = 1024 * 1024;
     let Some(path) = &args.credentials_archive else {
         return Ok(None);
@@ -172,7 +177,7 @@ fn read_credentials_archive(args: &RolloutArgs) -> anyhow::Result<Option<Vec<u8>
     }
     // A regular file only: a FIFO with no writer would block the open, and rollout has
     // nothing to wait for.
-    let bytes = crate::fsutil::read_file(path, MAX_ARCHIVE).map_err(|e| match e.kind() {
+    let bytes = fs.read_file(path, MAX_ARCHIVE).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => anyhow!(
             "--credentials-archive {} does not exist — make it with `docker dcosreg credentials export --as dcos-archive --out FILE`",
             path.display()
@@ -192,7 +197,7 @@ fn read_credentials_archive(args: &RolloutArgs) -> anyhow::Result<Option<Vec<u8>
 /// `--server-cert DIR`: the registry's `domain.crt` (certificates) and `domain.key` (a
 /// private key), regular files of sane size, for `--via ssh` only (a Marathon app or
 /// DaemonSet spec would carry the key). The key is never printed.
-fn read_server_cert(args: &RolloutArgs) -> anyhow::Result<Option<rollout::ServerCert>> {
+fn read_server_cert(fs: Fs<'_>, args: &RolloutArgs) -> anyhow::Result<Option<rollout::ServerCert>> {
     const MAX: u64 = 1024 * 1024;
     let Some(dir) = &args.server_cert else {
         return Ok(None);
@@ -208,7 +213,7 @@ fn read_server_cert(args: &RolloutArgs) -> anyhow::Result<Option<rollout::Server
     }
     let read = |name: &str| {
         let path = dir.join(name);
-        crate::fsutil::read_file(&path, MAX).map_err(|e| {
+        fs.read_file(&path, MAX).map_err(|e| {
             anyhow!(
                 "--server-cert: cannot read {}: {} — give the directory `cert` wrote (domain.crt, domain.key)",
                 path.display(),
@@ -255,6 +260,7 @@ fn obtain_ca(
     printer: &Printer,
 ) -> anyhow::Result<Vec<EndpointCa>> {
     let found = trust::obtain_ca(
+        config.fs(),
         &args.source.ca_source(),
         &config.endpoints(),
         std::time::Instant::now() + config.timeout.value,
@@ -281,6 +287,7 @@ fn obtain_ca(
 }
 
 fn discover(
+    fs: Fs<'_>,
     args: &RolloutArgs,
     token: Option<&str>,
     trust: &Anchors,
@@ -302,7 +309,7 @@ fn discover(
             trust,
         }
     };
-    let agents = rollout::discover(&source, timeout)?;
+    let agents = rollout::discover(fs, &source, timeout)?;
     for warning in &agents.warnings {
         printer.warn(warning);
     }
@@ -356,14 +363,14 @@ fn target_list(targets: &[crate::trust::Target]) -> String {
 }
 
 /// `--agent-binary FILE`, or the running binary, once it passed [`AgentBinary::check`].
-fn agent_binary_path(args: &RolloutArgs) -> anyhow::Result<PathBuf> {
+fn agent_binary_path(fs: Fs<'_>, args: &RolloutArgs) -> anyhow::Result<PathBuf> {
     let path = match &args.agent_binary {
         Some(path) => path.clone(),
         None => std::env::current_exe().map_err(|e| {
             anyhow!("cannot find this binary to run on the agents: {e} — give --agent-binary FILE")
         })?,
     };
-    AgentBinary::check(&path)?;
+    AgentBinary::check(fs, &path)?;
     Ok(path)
 }
 
@@ -401,7 +408,7 @@ impl SshPlan<'_> {
 
     /// The script after each agent's prelude: the tool's runs, then the extras.
     fn body(&self, args: &RolloutArgs) -> anyhow::Result<String> {
-        let binary = AgentBinary::load(&self.binary)?;
+        let binary = AgentBinary::load(self.config.fs(), &self.binary)?;
         let bundles = self.bundles();
         let run = if args.untrust {
             AgentRun::Untrust

@@ -199,7 +199,10 @@ fn offers(
     let (found, away) = if !named && source == CaSource::Handshake {
         handshakes(config, endpoints, deadline)
     } else {
-        (trust::obtain_ca(&source, endpoints, deadline)?, Vec::new())
+        (
+            trust::obtain_ca(config.fs(), &source, endpoints, deadline)?,
+            Vec::new(),
+        )
     };
     for (_, note) in &away {
         printer.note(note);
@@ -433,14 +436,14 @@ fn restarts(host: &Host, targets: &[Target], steps: &[Step]) -> Vec<Restart> {
                 paths.push(step.path.clone());
                 if let Some(dir) = step.path.parent() {
                     paths.push(dir.to_path_buf());
-                    if let Ok(entries) = crate::fsutil::read_dir(dir) {
+                    if let Ok(entries) = host.fs().read_dir(dir) {
                         paths.extend(entries.into_iter().map(|(path, _)| path));
                     }
                 }
             }
             paths.sort();
             paths.dedup();
-            trust::newest_change(&paths)
+            trust::newest_change(host.fs(), &paths)
         };
         if let Some(when) = when {
             out.extend(target.restarts(host, when));
@@ -601,12 +604,12 @@ fn judge(
             // the new one (its hosts.toml or buildkitd.toml lists both, containers read every
             // *.crt of the directory).
             let mut anchors = crate::x509::Anchors::system(config);
-            match crate::x509::Anchors::from_file(path) {
+            match crate::x509::Anchors::from_file(config.fs(), path) {
                 Ok(own) => anchors.certs.extend(own.certs),
                 Err(e) => return (false, Some(format!("not verified: {e}"))),
             }
             if let Some(dir) = path.parent() {
-                if let Ok(beside) = crate::x509::Anchors::from_cert_dir(dir) {
+                if let Ok(beside) = crate::x509::Anchors::from_cert_dir(config.fs(), dir) {
                     anchors.certs.extend(beside.certs);
                 }
             }

@@ -36,7 +36,7 @@ pub(crate) fn run(
     let selected = (!targets.is_empty()).then_some(targets.as_slice());
     let only: Option<Vec<String>> = match (&args.ca_file, &args.fingerprint) {
         (Some(file), _) => Some(
-            crate::x509::pem::read_certificates(file)?
+            crate::x509::pem::read_certificates(config.fs(), file)?
                 .iter()
                 .map(|der| crate::x509::pem::sha256_fingerprint(der.as_ref()))
                 .collect(),

@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 
 use super::lock::DirLock;
 use super::{create_private_dir, read_capped};
+use crate::fsutil::Fs;
 use crate::plugin::PLUGIN_NAME;
 
 /// Docker's config.json is small; anything larger is not one.
@@ -118,19 +119,20 @@ fn render(map: &Map<String, Value>) -> anyhow::Result<Vec<u8>> {
 
 /// Point every spelling at our helper; `dry_run` computes without writing.
 pub(crate) fn add_helpers(
+    fs: Fs<'_>,
     config_path: &Path,
     spellings: &[String],
     data_dir: &Path,
     dry_run: bool,
 ) -> anyhow::Result<Change> {
-    with_records(data_dir, dry_run, |records| {
+    with_records(fs, data_dir, dry_run, |records| {
         let key = config_path.display().to_string();
         let mut record: Option<LoginRecord> = None;
         let mut change = Change {
             config: config_path.to_path_buf(),
             ..Change::default()
         };
-        edit(config_path, dry_run, |before| {
+        edit(fs, config_path, dry_run, |before| {
             let mut map = parse(config_path, before)?;
             // Recomputed on every attempt: a retry starts from the other writer's file.
             let earlier = records.get(&key).cloned();
@@ -190,12 +192,13 @@ pub(crate) fn add_helpers(
 
 /// Take back the entries login added for `spellings` (and give replaced ones back).
 pub(crate) fn remove_helpers(
+    fs: Fs<'_>,
     config_path: &Path,
     spellings: &[String],
     data_dir: &Path,
     dry_run: bool,
 ) -> anyhow::Result<Change> {
-    with_records(data_dir, dry_run, |records| {
+    with_records(fs, data_dir, dry_run, |records| {
         let key = config_path.display().to_string();
         let Some(mut record) = records.get(&key).cloned() else {
             return Ok(Change {
@@ -208,7 +211,7 @@ pub(crate) fn remove_helpers(
             ..Change::default()
         };
         let mut restored = false;
-        edit(config_path, dry_run, |before| {
+        edit(fs, config_path, dry_run, |before| {
             let mut map = parse(config_path, before)?;
             let mut rec = records.get(&key).cloned().unwrap_or_default();
             change.entries.clear();
@@ -270,6 +273,7 @@ pub(crate) fn remove_helpers(
 /// Run `work` on the login records under the data directory's lock, then save them.
 #[allow(clippy::disallowed_methods)] // the user's Docker config and credentials store, not paths under --root
 fn with_records<T>(
+    fs: Fs<'_>,
     data_dir: &Path,
     dry_run: bool,
     work: impl FnOnce(&mut BTreeMap<String, LoginRecord>) -> anyhow::Result<T>,
@@ -306,7 +310,7 @@ fn with_records<T>(
         } else {
             let mut text = serde_json::to_vec_pretty(&records)?;
             text.push(b'\n');
-            crate::fsutil::write_atomic(&path, &text, 0o600)?;
+            fs.write_atomic(&path, &text, 0o600)?;
         }
     }
     Ok(result)
@@ -340,6 +344,7 @@ fn identity(path: &Path) -> Option<(u64, i64, i64)> {
 /// lands during that window is not lost.
 #[allow(clippy::disallowed_methods)] // the user's Docker config and credentials store, not paths under --root
 fn edit(
+    fs: Fs<'_>,
     path: &Path,
     dry_run: bool,
     mut change: impl FnMut(Option<&[u8]>) -> anyhow::Result<Outcome>,
@@ -362,7 +367,7 @@ fn edit(
         let outcome = change(before.as_deref())?;
         let staged = match &outcome {
             Outcome::Unchanged => return Ok(()),
-            Outcome::Write(bytes) => Some(crate::fsutil::stage(path, bytes, 0o600)?),
+            Outcome::Write(bytes) => Some(fs.stage(path, bytes, 0o600)?),
             Outcome::Remove => None,
         };
         // A concurrent `docker login` renames its own temp file over the one we read: if it
@@ -402,7 +407,7 @@ mod tests {
         let original = "{\n  \"auths\": {\"x.example\": {\"auth\": \"eDp5\"}},\n  \"psFormat\": \"table\"\n}\n";
         std::fs::write(&config, original).unwrap();
         let spellings = names(&["10.0.0.1", "10.0.0.1:443", "10.0.0.2:5000"]);
-        let added = add_helpers(&config, &spellings, &data, false).unwrap();
+        let added = add_helpers(Fs::REAL, &config, &spellings, &data, false).unwrap();
         assert_eq!(added.entries, spellings);
         let text = std::fs::read_to_string(&config).unwrap();
         let value: Value = serde_json::from_str(&text).unwrap();
@@ -412,9 +417,9 @@ mod tests {
         let keys: Vec<&String> = value.as_object().unwrap().keys().collect();
         assert_eq!(keys, ["auths", "psFormat", "credHelpers"], "order kept");
         // Idempotent: a second login changes nothing.
-        let again = add_helpers(&config, &spellings, &data, false).unwrap();
+        let again = add_helpers(Fs::REAL, &config, &spellings, &data, false).unwrap();
         assert!(!again.written);
-        let removed = remove_helpers(&config, &spellings, &data, false).unwrap();
+        let removed = remove_helpers(Fs::REAL, &config, &spellings, &data, false).unwrap();
         assert!(removed.restored);
         assert_eq!(std::fs::read_to_string(&config).unwrap(), original);
         assert!(!data.join(RECORD_FILE).exists());
@@ -433,7 +438,7 @@ mod tests {
         std::os::unix::fs::symlink("../dotfiles/docker-config.json", &config).unwrap();
         let data = dir.path().join("data");
         let spellings = names(&["10.0.0.1"]);
-        add_helpers(&config, &spellings, &data, false).unwrap();
+        add_helpers(Fs::REAL, &config, &spellings, &data, false).unwrap();
         let is_link = |p: &Path| {
             std::fs::symlink_metadata(p)
                 .unwrap()
@@ -444,7 +449,7 @@ mod tests {
         assert!(std::fs::read_to_string(&real)
             .unwrap()
             .contains("credHelpers"));
-        let removed = remove_helpers(&config, &spellings, &data, false).unwrap();
+        let removed = remove_helpers(Fs::REAL, &config, &spellings, &data, false).unwrap();
         assert!(removed.restored);
         assert!(is_link(&config), "logout replaced the link with a file");
         assert_eq!(std::fs::read_to_string(&real).unwrap(), original);
@@ -457,10 +462,10 @@ mod tests {
         let config = dir.path().join("d/config.json");
         let data = dir.path().join("data");
         let spellings = names(&["h:5000"]);
-        add_helpers(&config, &spellings, &data, false).unwrap();
+        add_helpers(Fs::REAL, &config, &spellings, &data, false).unwrap();
         let mode = std::fs::metadata(&config).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
-        remove_helpers(&config, &spellings, &data, false).unwrap();
+        remove_helpers(Fs::REAL, &config, &spellings, &data, false).unwrap();
         assert!(!config.exists());
     }
 
@@ -475,14 +480,14 @@ mod tests {
         )
         .unwrap();
         let spellings = names(&["h", "h:443", "h:5000"]);
-        let added = add_helpers(&config, &spellings, &data, false).unwrap();
+        let added = add_helpers(Fs::REAL, &config, &spellings, &data, false).unwrap();
         assert_eq!(added.replaced, ["h:5000"]);
         // A concurrent edit by someone else after login: kept by logout.
         let mut value: Value =
             serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
         value["credsStore"] = "pass".into();
         std::fs::write(&config, value.to_string()).unwrap();
-        let removed = remove_helpers(&config, &spellings, &data, false).unwrap();
+        let removed = remove_helpers(Fs::REAL, &config, &spellings, &data, false).unwrap();
         assert!(!removed.restored);
         let value: Value =
             serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
@@ -498,7 +503,7 @@ mod tests {
         let config = dir.path().join("config.json");
         std::fs::write(&config, r#"{"auths": {}}"#).unwrap();
         let mut calls = 0;
-        edit(&config, false, |before| {
+        edit(Fs::REAL, &config, false, |before| {
             calls += 1;
             let mut map = parse(&config, before)?;
             if calls == 1 {
@@ -527,9 +532,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("config.json");
         std::fs::write(&config, "{\"auths\": {\"h\": {\"auth\": \"c2VjcmV0\"}").unwrap();
-        let err = add_helpers(&config, &names(&["h"]), &dir.path().join("d"), false)
-            .unwrap_err()
-            .to_string();
+        let err = add_helpers(
+            Fs::REAL,
+            &config,
+            &names(&["h"]),
+            &dir.path().join("d"),
+            false,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(
             err.contains("not valid JSON") && !err.contains("c2VjcmV0"),
             "{err}"

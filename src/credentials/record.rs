@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::lock::DirLock;
 use crate::endpoint::Endpoint;
+use crate::fsutil::Fs;
 
 /// The record's name in the data directory.
 pub(crate) const FILE_NAME: &str = "registries.json";
@@ -74,7 +75,7 @@ impl Record {
         })
     }
 
-    fn update(&self, change: impl FnOnce(&mut RecordFile)) -> anyhow::Result<()> {
+    fn update(&self, fs: Fs<'_>, change: impl FnOnce(&mut RecordFile)) -> anyhow::Result<()> {
         let dir = self.path.parent().unwrap_or(Path::new("."));
         super::create_private_dir(dir)?;
         let _lock = DirLock::exclusive(dir)?;
@@ -83,7 +84,7 @@ impl Record {
         let mut text =
             serde_json::to_vec_pretty(&file).context("cannot encode the login record")?;
         text.push(b'\n');
-        crate::fsutil::write_atomic(&self.path, &text, 0o600)
+        fs.write_atomic(&self.path, &text, 0o600)
     }
 
     /// The stored key whose login named `endpoint`, if any.
@@ -97,8 +98,8 @@ impl Record {
     }
 
     /// `key` now serves exactly `spellings`; no other key serves any of them any more.
-    pub(crate) fn set(&self, key: &str, spellings: &[String]) -> anyhow::Result<()> {
-        self.update(|file| {
+    pub(crate) fn set(&self, fs: Fs<'_>, key: &str, spellings: &[String]) -> anyhow::Result<()> {
+        self.update(fs, |file| {
             for (_, served) in file.registries.iter_mut() {
                 served.retain(|s| !spellings.contains(s));
             }
@@ -109,11 +110,11 @@ impl Record {
 
     /// Forget `key`.
     #[allow(clippy::disallowed_methods)] // the user's Docker config and credentials store, not paths under --root
-    pub(crate) fn remove(&self, key: &str) -> anyhow::Result<()> {
+    pub(crate) fn remove(&self, fs: Fs<'_>, key: &str) -> anyhow::Result<()> {
         if !self.path.exists() {
             return Ok(());
         }
-        self.update(|file| {
+        self.update(fs, |file| {
             file.registries.remove(key);
         })
     }
@@ -138,7 +139,7 @@ mod tests {
             "10.0.0.1:443".into(),
             "10.0.0.2:5000".into(),
         ];
-        record.set("10.0.0.1:443", &first).unwrap();
+        record.set(Fs::REAL, "10.0.0.1:443", &first).unwrap();
         for spelling in ["10.0.0.1", "https://10.0.0.1:443", "10.0.0.2:5000"] {
             let endpoint = crate::credentials::key::endpoint_of(spelling).unwrap();
             assert_eq!(
@@ -150,7 +151,7 @@ mod tests {
         assert_eq!(record.key_for(&ep("10.0.0.2")).unwrap(), None);
         // Another login takes 10.0.0.2:5000 over; the first keeps the rest.
         record
-            .set("10.0.0.9:443", &["10.0.0.2:5000".to_string()])
+            .set(Fs::REAL, "10.0.0.9:443", &["10.0.0.2:5000".to_string()])
             .unwrap();
         assert_eq!(
             record.key_for(&ep("10.0.0.2:5000")).unwrap().as_deref(),
@@ -160,7 +161,7 @@ mod tests {
             record.all().unwrap()["10.0.0.1:443"],
             vec!["10.0.0.1", "10.0.0.1:443"]
         );
-        record.remove("10.0.0.1:443").unwrap();
+        record.remove(Fs::REAL, "10.0.0.1:443").unwrap();
         assert_eq!(record.key_for(&ep("10.0.0.1")).unwrap(), None);
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(dir.path().join("dcosreg").join(FILE_NAME))

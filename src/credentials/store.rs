@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::lock::DirLock;
 use super::{read_capped, Credential, NOT_FOUND};
+use crate::fsutil::Fs;
 
 /// The longest answer read from a delegate helper or the secrets file.
 const MAX_READ: u64 = 1024 * 1024;
@@ -119,9 +120,9 @@ impl Store {
         }
     }
 
-    pub(crate) fn put(&self, key: &str, credential: &Credential) -> anyhow::Result<()> {
+    pub(crate) fn put(&self, fs: Fs<'_>, key: &str, credential: &Credential) -> anyhow::Result<()> {
         match self {
-            Store::File(path) => update_file(path, |file| {
+            Store::File(path) => update_file(fs, path, |file| {
                 file.credentials.insert(key.to_string(), credential.clone());
             }),
             Store::Helper(name) => {
@@ -141,14 +142,14 @@ impl Store {
 
     /// Remove `key`; `Ok(false)` when nothing was stored under it.
     #[allow(clippy::disallowed_methods)] // the user's Docker config and credentials store, not paths under --root
-    pub(crate) fn erase(&self, key: &str) -> anyhow::Result<bool> {
+    pub(crate) fn erase(&self, fs: Fs<'_>, key: &str) -> anyhow::Result<bool> {
         match self {
             Store::File(path) => {
                 if !path.exists() {
                     return Ok(false);
                 }
                 let mut removed = false;
-                update_file(path, |file| {
+                update_file(fs, path, |file| {
                     removed = file.credentials.remove(key).is_some();
                 })?;
                 Ok(removed)
@@ -193,7 +194,11 @@ fn read_file(path: &Path) -> anyhow::Result<SecretsFile> {
     })
 }
 
-fn update_file(path: &Path, change: impl FnOnce(&mut SecretsFile)) -> anyhow::Result<()> {
+fn update_file(
+    fs: Fs<'_>,
+    path: &Path,
+    change: impl FnOnce(&mut SecretsFile),
+) -> anyhow::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     super::create_private_dir(dir)?;
     let _lock = DirLock::exclusive(dir)?;
@@ -202,7 +207,7 @@ fn update_file(path: &Path, change: impl FnOnce(&mut SecretsFile)) -> anyhow::Re
     let mut text = serde_json::to_vec_pretty(&file).context("cannot encode the secrets file")?;
     text.push(b'\n');
     // 0600 from the first byte, whatever the old file's mode was.
-    crate::fsutil::write_secret(path, &text)?;
+    fs.write_secret(path, &text)?;
     Ok(())
 }
 
@@ -262,12 +267,12 @@ mod tests {
         let store = Store::choose(None, &data);
         assert_eq!(store, Store::File(data.join(FILE_NAME)));
         assert_eq!(store.get("k:443").unwrap(), None);
-        assert!(!store.erase("k:443").unwrap());
+        assert!(!store.erase(Fs::REAL, "k:443").unwrap());
         let cred = Credential {
             username: "alice".into(),
             secret: "s3cret".into(),
         };
-        store.put("k:443", &cred).unwrap();
+        store.put(Fs::REAL, "k:443", &cred).unwrap();
         assert_eq!(store.get("k:443").unwrap(), Some(cred));
         let mode = std::fs::metadata(data.join(FILE_NAME))
             .unwrap()
@@ -279,7 +284,7 @@ mod tests {
             0o700
         );
         assert_eq!(store.file_entries().unwrap()["k:443"], "alice");
-        assert!(store.erase("k:443").unwrap());
+        assert!(store.erase(Fs::REAL, "k:443").unwrap());
         assert_eq!(store.get("k:443").unwrap(), None);
     }
 

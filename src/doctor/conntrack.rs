@@ -28,7 +28,9 @@ pub(super) fn inspect(config: &Config, fixes: &Fixes) -> Vec<Finding> {
     }
     let [proc_path, file, sysctl_conf, sysctl_d] = paths.map(|p| p.unwrap_or_default());
     // Under a staged root this is any file: bounded, and a FIFO is refused, not waited on.
-    let live = crate::fsutil::read_file(&proc_path, 64)
+    let live = config
+        .fs()
+        .read_file(&proc_path, 64)
         .ok()
         .map(|v| String::from_utf8_lossy(&v).trim().to_string());
     if live.as_deref().is_some_and(|v| v != "1") {
@@ -50,7 +52,7 @@ pub(super) fn inspect(config: &Config, fixes: &Fixes) -> Vec<Finding> {
             .fix(fix),
         );
     }
-    if !persisted(&sysctl_conf, &sysctl_d) {
+    if !persisted(config.fs(), &sysctl_conf, &sysctl_d) {
         findings.push(
             Finding::new(
                 "conntrack-not-persisted",
@@ -69,13 +71,17 @@ pub(super) fn inspect(config: &Config, fixes: &Fixes) -> Vec<Finding> {
     findings
 }
 
-fn persisted(sysctl_conf: &std::path::Path, sysctl_d: &std::path::Path) -> bool {
+fn persisted(
+    fs: crate::fsutil::Fs<'_>,
+    sysctl_conf: &std::path::Path,
+    sysctl_d: &std::path::Path,
+) -> bool {
     let mut files = vec![sysctl_conf.to_path_buf()];
-    if let Ok(entries) = crate::fsutil::read_dir(sysctl_d) {
+    if let Ok(entries) = fs.read_dir(sysctl_d) {
         files.extend(entries.into_iter().map(|(path, _)| path));
     }
     files.iter().any(|file| {
-        crate::fsutil::read_text(file).is_ok_and(|text| {
+        fs.read_text(file).is_ok_and(|text| {
             text.lines().any(|line| {
                 let line: String = line.chars().filter(|c| !c.is_whitespace()).collect();
                 line == format!("{KEY}=1")

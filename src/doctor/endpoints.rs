@@ -120,10 +120,11 @@ fn reached(
             // A ca.crt already there does not verify what the endpoint serves: plain
             // `trust` would keep it (kept-different, exit 1) and change nothing.
             let replace = certs_d.parent().is_some_and(|base| {
-                endpoint
-                    .certs_d_names()
-                    .iter()
-                    .any(|name| crate::fsutil::exists(&base.join(name).join(crate::trust::CA_FILE)))
+                endpoint.certs_d_names().iter().any(|name| {
+                    config
+                        .fs()
+                        .exists(&base.join(name).join(crate::trust::CA_FILE))
+                })
             });
             let force = if replace { " --force" } else { "" };
             finding.fix(fixes.dcosreg(&format!("trust {ep}{force}")))
@@ -166,7 +167,7 @@ fn stale_cas(
     chain: &[rustls_pki_types::CertificateDer<'static>],
     fixes: &Fixes,
 ) -> Vec<Finding> {
-    let Ok(entries) = crate::fsutil::read_dir(dir) else {
+    let Ok(entries) = config.fs().read_dir(dir) else {
         return Vec::new();
     };
     let mut files: Vec<std::path::PathBuf> = entries
@@ -180,7 +181,7 @@ fn stale_cas(
     files.sort();
     let mut findings = Vec::new();
     for file in files {
-        let Ok(own) = Anchors::from_file(&file) else {
+        let Ok(own) = Anchors::from_file(config.fs(), &file) else {
             continue;
         };
         let Some(first) = own.certs.first().map(|a| x509::CertSummary::of_der(&a.der)) else {

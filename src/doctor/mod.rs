@@ -37,5 +37,5 @@ pub(crate) fn inspect_endpoints(config: &Config) -> Vec<Finding> {
 fn looks_like_dcos(config: &Config) -> bool {
     ["/opt/mesosphere", "/etc/mesosphere", "/var/lib/dcos"]
         .iter()
-        .any(|p| config.host_path(p).is_ok_and(|p| crate::fsutil::exists(&p)))
+        .any(|p| config.host_path(p).is_ok_and(|p| config.fs().exists(&p)))
 }

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use anyhow::{anyhow, Context};
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 
-use super::{confine, permission_hint};
+use super::{permission_hint, Fs};
 
 /// At most this many files are made durable one fsync each; more, one syncfs per
 /// filesystem.
@@ -42,11 +42,12 @@ pub(crate) struct BatchDir {
 }
 
 impl BatchDir {
-    /// Open `dir` (confined under `--root`, links followed as the root sees them).
-    pub(crate) fn open(dir: &Path) -> anyhow::Result<Arc<BatchDir>> {
-        let real = confine(dir, true).map_err(|e| permission_hint(e, dir))?;
+    /// Open `dir` (confined by `fs`, links followed as the root sees them).
+    pub(crate) fn open(fs: Fs<'_>, dir: &Path) -> anyhow::Result<Arc<BatchDir>> {
+        let real = fs.confine(dir, true).map_err(|e| permission_hint(e, dir))?;
         // Opened by the kernel's confined resolution where it has it, not by `real`.
-        let fd = super::open_confined(dir, OFlags::RDONLY | OFlags::DIRECTORY)
+        let fd = fs
+            .open_confined(dir, OFlags::RDONLY | OFlags::DIRECTORY)
             .map_err(|e| permission_hint(e, &real))?;
         let dev = rustix::fs::fstat(&fd)
             .map_err(|e| permission_hint(e.into(), &real))?
@@ -239,7 +240,7 @@ mod tests {
                 let mode = if i % 2 == 0 { 0o640 } else { 0o600 };
                 std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
             }
-            let handle = BatchDir::open(dir.path()).unwrap();
+            let handle = BatchDir::open(Fs::REAL, dir.path()).unwrap();
             let staged: Vec<(usize, StagedFile)> = names
                 .iter()
                 .enumerate()
@@ -262,7 +263,7 @@ mod tests {
             assert!(leftovers.is_empty(), "{leftovers:?}");
         }
         // A file dropped before the commit leaves nothing behind.
-        let handle = BatchDir::open(dir.path()).unwrap();
+        let handle = BatchDir::open(Fs::REAL, dir.path()).unwrap();
         drop(handle.stage(OsStr::new("f0"), b"never", 0o644).unwrap());
         assert_eq!(std::fs::read(dir.path().join("f0")).unwrap(), b"new");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), FEW + 5);

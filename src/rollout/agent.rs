@@ -19,6 +19,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 use crate::endpoint::Endpoint;
+use crate::fsutil::Fs;
 use crate::text::shell_quote;
 
 /// What the release tarball offers for agents with an older glibc than this build's.
@@ -38,7 +39,7 @@ const MAX_BINARY: u64 = 512 * 1024 * 1024;
 impl AgentBinary {
     /// Whether `path` can be sent: a regular ELF file of at most 512 MB. Cheap (the header
     /// only), so a wrong `--agent-binary` stops the run before agents are listed or asked.
-    pub(crate) fn check(path: &Path) -> anyhow::Result<()> {
+    pub(crate) fn check(fs: Fs<'_>, path: &Path) -> anyhow::Result<()> {
         use std::io::Read;
         let refused = |why: String| {
             anyhow::anyhow!(
@@ -46,8 +47,9 @@ impl AgentBinary {
                 path.display()
             )
         };
-        let file =
-            crate::fsutil::open_regular(path).map_err(|e| refused(crate::fsutil::io_reason(&e)))?;
+        let file = fs
+            .open_regular(path)
+            .map_err(|e| refused(crate::fsutil::io_reason(&e)))?;
         let len = file.metadata().map(|m| m.len()).unwrap_or(0);
         if len > MAX_BINARY {
             return Err(refused(format!("is {len} bytes, over {MAX_BINARY}")));
@@ -60,9 +62,9 @@ impl AgentBinary {
     }
 
     /// Read `path` ([`AgentBinary::check`]) and pack it once for every agent.
-    pub(crate) fn load(path: &Path) -> anyhow::Result<AgentBinary> {
-        Self::check(path)?;
-        let bytes = crate::fsutil::read_file(path, MAX_BINARY).map_err(|e| {
+    pub(crate) fn load(fs: Fs<'_>, path: &Path) -> anyhow::Result<AgentBinary> {
+        Self::check(fs, path)?;
+        let bytes = fs.read_file(path, MAX_BINARY).map_err(|e| {
             anyhow::anyhow!(
                 "--agent-binary {}: {} — give the docker-dcosreg binary to run on the agents",
                 path.display(),

@@ -51,7 +51,11 @@ impl Agents {
     }
 }
 
-pub(crate) fn discover(source: &Source<'_>, timeout: Duration) -> anyhow::Result<Agents> {
+pub(crate) fn discover(
+    fs: crate::fsutil::Fs<'_>,
+    source: &Source<'_>,
+    timeout: Duration,
+) -> anyhow::Result<Agents> {
     let agents = match source {
         Source::Hosts(hosts) => {
             let mut agents = Agents::default();
@@ -61,7 +65,7 @@ pub(crate) fn discover(source: &Source<'_>, timeout: Duration) -> anyhow::Result
             agents
         }
         Source::File(path) => {
-            let text = crate::fsutil::read_text(path).with_context(|| {
+            let text = fs.read_text(path).with_context(|| {
                 format!(
                     "cannot read the agents file {} — check the path",
                     path.display()

@@ -10,12 +10,12 @@
 //!
 //! # API (for `cmd/rollout.rs`; `trust` and `doctor` use the two marked)
 //! ```text
-//! discover(&Source, timeout) -> Result<Agents>   // Source::{Mesos { url, token, trust }, File, Hosts}
+//! discover(Fs, &Source, timeout) -> Result<Agents>   // Source::{Mesos { url, token, trust }, File, Hosts}; Fs: Config::fs()
 //! Agents { hosts, rejected: Vec<(name, why)>, warnings }   // DEFAULT_MESOS_URL(_TLS): no --mesos-url
 //! Payload::new(&[(Endpoint, pem)], force, conntrack_liberal) -> Payload  // what each agent gets
 //! normalize_root(&str) -> String                 // --agent-root as the script takes it
 //! script_prelude(root_expr, live_sysctl) + script_body(&Payload, trust_part, tail)  // the POSIX sh script
-//! AgentBinary::load(path); AgentRun::{Trust { bundles, different }, Untrust}
+//! AgentBinary::{check, load}(Fs, path); AgentRun::{Trust { bundles, different }, Untrust}
 //! agent_script_part(&AgentBinary, &AgentRun, internal, external, targets: "docker,…") -> String  // --via ssh's trust_part
 //! SshSettings { .. }; ssh_install(&SshSettings, host, &[Arc<str>], Job) -> AgentReport  // Job::{Install, Untrust}
 //! fan_out(items, parallel, job, done) -> Vec<AgentReport>   // N agents at a time

@@ -39,7 +39,7 @@ pub(crate) fn check(
 ) -> anyhow::Result<Vec<Step>> {
     let base = base(host)?;
     let config = base.join("buildkitd.toml");
-    let current = read_optional(&config)?;
+    let current = read_optional(host.fs(), &config)?;
     let mut text = current.clone().unwrap_or_default();
     let mut steps = Vec::new();
     let mut edits = Vec::new();
@@ -49,6 +49,7 @@ pub(crate) fn check(
         for name in anchor.endpoint.certs_d_names() {
             let ca = base.join("certs").join(&name).join("ca.crt");
             let ca_step = cert_step(
+                host.fs(),
                 Target::Buildkit,
                 vec![anchor.endpoint.clone()],
                 ca.clone(),
@@ -101,14 +102,16 @@ pub(crate) fn restarts(host: &Host, when: SystemTime) -> Vec<Restart> {
     };
     let daemon_base = host.unrooted(&base);
     let daemon_config = daemon_base.join("buildkitd.toml");
-    running::daemons("buildkitd")
+    running::daemons(host.fs(), "buildkitd")
         .into_iter()
         // A buildkitd started with `--config OTHER` never reads ours.
         .filter(|d| {
-            d.arg(&["--config"])
+            d.arg(host.fs(), &["--config"])
                 .is_none_or(|c| std::path::Path::new(&c) == daemon_config)
         })
-        .filter(|d| d.reads(&base, &daemon_base, host.config.is_real_root()) && d.predates(when))
+        .filter(|d| {
+            d.reads(host.fs(), &base, &daemon_base, host.config.is_real_root()) && d.predates(when)
+        })
         .map(|d| Restart {
             service: "buildkit",
             why: format!(
@@ -117,7 +120,7 @@ pub(crate) fn restarts(host: &Host, when: SystemTime) -> Vec<Restart> {
                 d.started_text(),
                 daemon_config.display()
             ),
-            command: running::restart_command("buildkit"),
+            command: running::restart_command(host.fs(), "buildkit"),
         })
         .collect()
 }
@@ -140,7 +143,7 @@ pub(crate) fn inspect(
         Ok(base) => base.join("buildkitd.toml"),
         Err(e) => return vec![crate::finding::unresolvable(e)],
     };
-    let Ok(text) = crate::fsutil::read_text(&path) else {
+    let Ok(text) = host.fs().read_text(&path) else {
         return Vec::new();
     };
     let doc = match text.parse::<toml_edit::DocumentMut>() {

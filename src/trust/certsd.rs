@@ -15,6 +15,7 @@ use rustls_pki_types::CertificateDer;
 use super::{cert_step, Anchor, Different, Step, Target};
 use crate::endpoint::Endpoint;
 use crate::finding::{display, quote, Finding, Fixes, Severity};
+use crate::fsutil::Fs;
 
 /// The CA file `trust` writes in `certs.d/<host[:port]>/` (any `*.crt` there is read).
 pub(crate) const CA_FILE: &str = "ca.crt";
@@ -25,6 +26,7 @@ const SOON: Duration =
 
 /// `DIR/<name>/ca.crt` for every certs.d name of every endpoint (both `h` and `h:443`).
 pub(super) fn steps(
+    fs: Fs<'_>,
     target: Target,
     dir: &Path,
     anchors: &[Anchor],
@@ -34,6 +36,7 @@ pub(super) fn steps(
     for anchor in anchors {
         for path in ca_files(dir, &anchor.endpoint) {
             steps.push(cert_step(
+                fs,
                 target,
                 vec![anchor.endpoint.clone()],
                 path,
@@ -66,6 +69,8 @@ pub(super) struct Store<'a> {
     /// Every configured endpoint: a directory named after one of them is never a trap for
     /// another (the VIP on 443 and Marathon-LB on the same host).
     pub(super) configured: &'a [Endpoint],
+    /// The run's files, confined under `--root`.
+    pub(super) fs: Fs<'a>,
 }
 
 /// What the inspection covers.
@@ -102,7 +107,7 @@ fn inspect_endpoint(
         .iter()
         .map(|name| store.base.join(name))
         .collect();
-    let present: Vec<&PathBuf> = dirs.iter().filter(|d| crate::fsutil::is_dir(d)).collect();
+    let present: Vec<&PathBuf> = dirs.iter().filter(|d| store.fs.is_dir(d)).collect();
     let sudo = fixes.sudo();
 
     let portless = portless_dir(store, endpoint);
@@ -146,7 +151,7 @@ fn inspect_endpoint(
     if present.len() < dirs.len() && scope == Scope::Host {
         let missing = dirs
             .iter()
-            .find(|d| !crate::fsutil::is_dir(d))
+            .find(|d| !store.fs.is_dir(d))
             .unwrap_or(&dirs[0]);
         findings.push(
             Finding::new(
@@ -162,7 +167,7 @@ fn inspect_endpoint(
         );
     }
     for dir in present {
-        inspect_dir(dir, endpoint, scope, fixes, findings);
+        inspect_dir(store.fs, dir, endpoint, scope, fixes, findings);
     }
 }
 
@@ -179,10 +184,11 @@ fn portless_dir(store: &Store, endpoint: &Endpoint) -> Option<PathBuf> {
         .configured
         .iter()
         .any(|other| other.certs_d_names().contains(&name));
-    (crate::fsutil::is_dir(&dir) && !someone_elses).then_some(dir)
+    (store.fs.is_dir(&dir) && !someone_elses).then_some(dir)
 }
 
 fn inspect_dir(
+    fs: Fs<'_>,
     dir: &Path,
     endpoint: &Endpoint,
     scope: Scope,
@@ -190,7 +196,7 @@ fn inspect_dir(
     findings: &mut Vec<Finding>,
 ) {
     let sudo = fixes.sudo();
-    let names: Vec<String> = match crate::fsutil::read_dir(dir) {
+    let names: Vec<String> = match fs.read_dir(dir) {
         Ok(entries) => entries
             .into_iter()
             .filter_map(|(path, _)| Some(path.file_name()?.to_string_lossy().into_owned()))
@@ -237,7 +243,7 @@ fn inspect_dir(
                 );
             }
         } else if name.ends_with(".crt") {
-            cas += inspect_ca_file(&path, endpoint, scope, fixes, findings);
+            cas += inspect_ca_file(fs, &path, endpoint, scope, fixes, findings);
         }
     }
     if cas == 0 && scope == Scope::Host {
@@ -254,13 +260,14 @@ fn inspect_dir(
 
 /// Returns how many usable CA certificates the file holds.
 fn inspect_ca_file(
+    fs: Fs<'_>,
     path: &Path,
     endpoint: &Endpoint,
     scope: Scope,
     fixes: &Fixes,
     findings: &mut Vec<Finding>,
 ) -> usize {
-    let Some(certs) = read_ca_file(path, endpoint, fixes, findings) else {
+    let Some(certs) = read_ca_file(fs, path, endpoint, fixes, findings) else {
         return 0;
     };
     if scope == Scope::Traps {
@@ -276,13 +283,14 @@ fn inspect_ca_file(
 /// The certificates of a `*.crt` file as Docker's `AppendCertsFromPEM` takes them; `None`,
 /// with the finding that says why, when the file is unreadable, DER or not certificates.
 fn read_ca_file(
+    fs: Fs<'_>,
     path: &Path,
     endpoint: &Endpoint,
     fixes: &Fixes,
     findings: &mut Vec<Finding>,
 ) -> Option<Vec<CertificateDer<'static>>> {
     let sudo = fixes.sudo();
-    let bytes = match crate::fsutil::read_file(path, crate::fsutil::MAX_FILE) {
+    let bytes = match fs.read_file(path, crate::fsutil::MAX_FILE) {
         Ok(bytes) => bytes,
         Err(e) => {
             // Only a permission is fixed by a mode; a link to nothing, a FIFO, a directory

@@ -41,6 +41,7 @@ pub(crate) fn check(
         for name in anchor.endpoint.certs_d_names() {
             let ca = dir.join(&name).join("ca.crt");
             let ca_step = cert_step(
+                host.fs(),
                 Target::Containerd,
                 vec![anchor.endpoint.clone()],
                 ca.clone(),
@@ -51,7 +52,7 @@ pub(crate) fn check(
             let url = format!("https://{name}");
             // The file the step writes: with --add, the new CA beside the old one, both listed.
             let ca_path = host.unrooted(&ca_step.path).to_string_lossy().into_owned();
-            let current = read_optional(&hosts)?;
+            let current = read_optional(host.fs(), &hosts)?;
             let text = current.clone().unwrap_or_default();
             let with_server = add_server(&text, &url).map_err(|e| {
                 anyhow::anyhow!("{}: {e} — fix the file or move it away", hosts.display())
@@ -117,27 +118,29 @@ pub(crate) fn restarts(host: &Host, _when: SystemTime) -> Vec<Restart> {
     let Ok(config) = host.path(CONFIG) else {
         return Vec::new();
     };
-    let Some(changed) = running::newest_change(std::slice::from_ref(&config)) else {
+    let Some(changed) = running::newest_change(host.fs(), std::slice::from_ref(&config)) else {
         return Vec::new();
     };
     // Bounded and never blocking: a FIFO or a huge file here is reported where config.toml
     // is read for its findings, and asks for no restart.
-    let mentions = crate::fsutil::read_text(&config)
+    let mentions = host
+        .fs()
+        .read_text(&config)
         .map(|t| t.contains("config_path"))
         .unwrap_or(false);
     if !mentions {
         return Vec::new();
     }
     let daemon_config = host.unrooted(&config);
-    running::daemons("containerd")
+    running::daemons(host.fs(), "containerd")
         .into_iter()
         // A containerd started with `--config OTHER` never reads this file.
         .filter(|d| {
-            d.arg(&["--config", "-c"])
+            d.arg(host.fs(), &["--config", "-c"])
                 .is_none_or(|c| std::path::Path::new(&c) == daemon_config)
         })
         .filter(|d| {
-            d.reads(&config, &daemon_config, host.config.is_real_root()) && d.predates(changed)
+            d.reads(host.fs(), &config, &daemon_config, host.config.is_real_root()) && d.predates(changed)
         })
         .map(|d| Restart {
             service: "containerd",
@@ -147,7 +150,7 @@ pub(crate) fn restarts(host: &Host, _when: SystemTime) -> Vec<Restart> {
                 d.started_text(),
                 daemon_config.display()
             ),
-            command: running::restart_command("containerd"),
+            command: running::restart_command(host.fs(), "containerd"),
         })
         .collect()
 }
@@ -180,10 +183,11 @@ pub(crate) fn inspect(
         };
         for endpoint in endpoints {
             let names = endpoint.certs_d_names();
-            if names
-                .iter()
-                .any(|name| crate::fsutil::open_regular(&dir.join(name).join("hosts.toml")).is_ok())
-            {
+            if names.iter().any(|name| {
+                host.fs()
+                    .open_regular(&dir.join(name).join("hosts.toml"))
+                    .is_ok()
+            }) {
                 continue;
             }
             findings.push(
@@ -212,7 +216,7 @@ fn config_path(host: &Host, fixes: &Fixes) -> Option<Finding> {
         Ok(file) => file,
         Err(e) => return Some(unresolvable(e)),
     };
-    let text = match crate::fsutil::read_text(&file) {
+    let text = match host.fs().read_text(&file) {
         Ok(text) => Some(text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         // A FIFO, a device or a file over the cap: said, never waited on or read whole.

@@ -33,7 +33,13 @@ pub(crate) fn check(
     anchors: &[Anchor],
     different: Different,
 ) -> anyhow::Result<Vec<Step>> {
-    certsd::steps(Target::Containers, &certs_dir(host)?, anchors, different)
+    certsd::steps(
+        host.fs(),
+        Target::Containers,
+        &certs_dir(host)?,
+        anchors,
+        different,
+    )
 }
 
 pub(crate) fn notes(_host: &Host) -> Vec<String> {
@@ -61,6 +67,7 @@ pub(crate) fn inspect(
         base,
         expected: detect(host),
         configured: &configured,
+        fs: host.fs(),
     };
     certsd::inspect(&store, endpoints, scope, fixes)
 }

@@ -56,7 +56,7 @@ fn rootless(host: &Host) -> bool {
         && host
             .xdg_runtime
             .as_ref()
-            .is_some_and(|dir| crate::fsutil::exists(&dir.join("docker.sock")))
+            .is_some_and(|dir| host.fs().exists(&dir.join("docker.sock")))
 }
 
 /// The certs.d directory to install into.
@@ -85,7 +85,13 @@ pub(crate) fn check(
     anchors: &[Anchor],
     different: Different,
 ) -> anyhow::Result<Vec<Step>> {
-    certsd::steps(Target::Docker, &certs_dir(host)?, anchors, different)
+    certsd::steps(
+        host.fs(),
+        Target::Docker,
+        &certs_dir(host)?,
+        anchors,
+        different,
+    )
 }
 
 /// Which running dockerd must restart after its certs.d changed at `when`.
@@ -109,11 +115,11 @@ pub(crate) fn restarts(host: &Host, when: SystemTime) -> Vec<Restart> {
     let command = if rootless(host) {
         "systemctl --user restart docker".to_string()
     } else {
-        running::restart_command("docker")
+        running::restart_command(host.fs(), "docker")
     };
-    running::daemons("dockerd")
+    running::daemons(host.fs(), "dockerd")
         .into_iter()
-        .filter(|d| d.reads(&dir, &daemon_dir, host.config.is_real_root()) && d.predates(when))
+        .filter(|d| d.reads(host.fs(), &dir, &daemon_dir, host.config.is_real_root()) && d.predates(when))
         .map(|d| Restart {
             service: "docker",
             why: format!(
@@ -132,7 +138,7 @@ pub(crate) fn notes(host: &Host) -> Vec<String> {
     if host
         .home
         .as_ref()
-        .is_some_and(|h| crate::fsutil::exists(&h.join(".docker/desktop")))
+        .is_some_and(|h| host.fs().exists(&h.join(".docker/desktop")))
     {
         notes.push(
             "docker: Docker Desktop reads ~/.docker/certs.d instead and must be restarted"
@@ -165,6 +171,7 @@ pub(crate) fn inspect(
         base,
         expected: true,
         configured: &configured,
+        fs: host.fs(),
     };
     findings.extend(certsd::inspect(&store, endpoints, scope, fixes));
     if scope == Scope::Host {
@@ -181,7 +188,7 @@ fn daemon_json(host: &Host, endpoints: &[Endpoint], fixes: &Fixes) -> Vec<Findin
         Ok(path) => path,
         Err(e) => return vec![crate::finding::unresolvable(e)],
     };
-    let Ok(text) = crate::fsutil::read_text(&path) else {
+    let Ok(text) = host.fs().read_text(&path) else {
         return Vec::new();
     };
     let json: serde_json::Value = match serde_json::from_str(&text) {
@@ -284,12 +291,12 @@ fn stale_daemons(host: &Host, endpoints: &[Endpoint], fixes: &Fixes) -> Vec<Find
         let mut paths: Vec<PathBuf> = Vec::new();
         for name in endpoint.certs_d_names() {
             let dir = base.join(name);
-            if let Ok(entries) = crate::fsutil::read_dir(&dir) {
+            if let Ok(entries) = host.fs().read_dir(&dir) {
                 paths.extend(entries.into_iter().map(|(path, _)| path));
                 paths.push(dir);
             }
         }
-        let Some(changed) = running::newest_change(&paths) else {
+        let Some(changed) = running::newest_change(host.fs(), &paths) else {
             continue;
         };
         for restart in restarts(host, changed) {

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{tomlca, Edit, Host, Step, Target};
 use crate::endpoint::Endpoint;
+use crate::fsutil::Fs;
 
 pub(crate) const RELATIVE: &str = "/var/lib/docker-dcosreg/installed.json";
 
@@ -59,8 +60,8 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 impl Manifest {
-    pub(crate) fn load(path: &Path) -> anyhow::Result<Manifest> {
-        match crate::fsutil::read_file(path, crate::fsutil::MAX_FILE) {
+    pub(crate) fn load(fs: Fs<'_>, path: &Path) -> anyhow::Result<Manifest> {
+        match fs.read_file(path, crate::fsutil::MAX_FILE) {
             Ok(bytes) => serde_json::from_slice(&bytes).with_context(|| {
                 format!(
                     "{} is damaged — move it away and run untrust/trust again",
@@ -75,24 +76,24 @@ impl Manifest {
         }
     }
 
-    pub(crate) fn save(&self, path: &Path) -> anyhow::Result<()> {
+    pub(crate) fn save(&self, fs: Fs<'_>, path: &Path) -> anyhow::Result<()> {
         if self.files.is_empty() {
-            match crate::fsutil::remove_file(path) {
+            match fs.remove_file(path) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(crate::fsutil::permission_hint(e, path)),
             }
             if let Some(dir) = path.parent() {
-                let _ = crate::fsutil::remove_dir(dir); // ours; only if empty
+                let _ = fs.remove_dir(dir); // ours; only if empty
             }
             return Ok(());
         }
         if let Some(dir) = path.parent() {
-            crate::fsutil::create_dirs(dir)?;
+            fs.create_dirs(dir)?;
         }
         let mut text = serde_json::to_vec_pretty(self)?;
         text.push(b'\n');
-        crate::fsutil::write_atomic(path, &text, 0o644)
+        fs.write_atomic(path, &text, 0o644)
     }
 
     /// Record a step about to be written; `missing` are the directories it will create.
@@ -119,7 +120,7 @@ impl Manifest {
             endpoints,
             path: rel,
             sha256,
-            created: !crate::fsutil::exists(&step.path),
+            created: !host.fs().exists(&step.path),
             created_dirs: missing.iter().map(|d| host.unrooted(d)).collect(),
             edits: step.edits.clone(),
             links: Vec::new(),
@@ -134,7 +135,7 @@ pub(crate) fn record_links(host: &Host, found: &[(PathBuf, Link)]) -> anyhow::Re
         return Ok(());
     }
     let manifest_path = path(host)?;
-    let mut record = Manifest::load(&manifest_path)?;
+    let mut record = Manifest::load(host.fs(), &manifest_path)?;
     for (file, link) in found {
         let file = host.unrooted(file);
         if let Some(entry) = record.files.iter_mut().find(|e| e.path == file) {
@@ -143,7 +144,7 @@ pub(crate) fn record_links(host: &Host, found: &[(PathBuf, Link)]) -> anyhow::Re
             }
         }
     }
-    record.save(&manifest_path)
+    record.save(host.fs(), &manifest_path)
 }
 
 /// What `untrust` did (or would do) to one file.
@@ -258,7 +259,7 @@ fn fingerprints_of(host: &Host, entry: &Entry) -> Vec<String> {
     let Ok(full) = host.path(&entry.path) else {
         return Vec::new();
     };
-    match crate::fsutil::read_file(&full, crate::fsutil::MAX_FILE) {
+    match host.fs().read_file(&full, crate::fsutil::MAX_FILE) {
         Ok(bytes) if sha256_hex(&bytes) == entry.sha256 => {
             crate::x509::pem::parse_certificates(&bytes, &full)
                 .map(|ders| {
@@ -283,7 +284,7 @@ pub(crate) fn uninstall(
     dry_run: bool,
 ) -> anyhow::Result<Vec<Removal>> {
     let manifest_path = path(host)?;
-    let mut record = Manifest::load(&manifest_path)?;
+    let mut record = Manifest::load(host.fs(), &manifest_path)?;
     for entry in &record.files {
         entry.validate(host).map_err(|why| {
             anyhow::anyhow!(
@@ -307,9 +308,9 @@ pub(crate) fn uninstall(
     if dry_run {
         return Ok(outcome.removals);
     }
-    remove_created_dirs(outcome.dirs_to_try);
+    remove_created_dirs(host.fs(), outcome.dirs_to_try);
     record.files = outcome.keep;
-    record.save(&manifest_path)?;
+    record.save(host.fs(), &manifest_path)?;
     Ok(outcome.removals)
 }
 
@@ -409,7 +410,7 @@ impl Selection<'_> {
             if !remaining.is_empty() {
                 ("narrowed", false)
             } else {
-                remove_whole(&full, &entry.sha256, dry_run)?
+                remove_whole(self.host.fs(), &full, &entry.sha256, dry_run)?
             }
         } else {
             let mine = |edit: &Edit| {
@@ -420,7 +421,7 @@ impl Selection<'_> {
                 out.keep.push(entry);
                 return Ok(());
             }
-            remove_edits(&full, &mut entry, &mine, dry_run)?
+            remove_edits(self.host.fs(), &full, &mut entry, &mine, dry_run)?
         };
         let gone = done && matches!(action, "remove" | "already-absent");
         out.removals.push(Removal {
@@ -466,21 +467,26 @@ fn still_recorded(mut entry: Entry, remaining: Vec<String>) -> Option<Entry> {
 
 /// The directories we created, once empty: deepest first; remove_dir fails on a non-empty
 /// directory, which is what we want.
-fn remove_created_dirs(mut dirs_to_try: Vec<PathBuf>) {
+fn remove_created_dirs(fs: Fs<'_>, mut dirs_to_try: Vec<PathBuf>) {
     dirs_to_try.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
     dirs_to_try.dedup();
     for dir in dirs_to_try {
-        super::remove_stale_temps(&dir);
-        let _ = crate::fsutil::remove_dir(&dir);
+        super::remove_stale_temps(fs, &dir);
+        let _ = fs.remove_dir(&dir);
     }
 }
 
 /// A file wholly ours: removed only while it holds exactly what we wrote.
-fn remove_whole(full: &Path, sha256: &str, dry_run: bool) -> anyhow::Result<(&'static str, bool)> {
-    match crate::fsutil::read_file(full, crate::fsutil::MAX_FILE) {
+fn remove_whole(
+    fs: Fs<'_>,
+    full: &Path,
+    sha256: &str,
+    dry_run: bool,
+) -> anyhow::Result<(&'static str, bool)> {
+    match fs.read_file(full, crate::fsutil::MAX_FILE) {
         Ok(bytes) if sha256_hex(&bytes) == sha256 => {
             if !dry_run {
-                crate::fsutil::remove_file(full)
+                fs.remove_file(full)
                     .map_err(|e| crate::fsutil::permission_hint(e, full))?;
             }
             Ok(("remove", true))
@@ -494,12 +500,13 @@ fn remove_whole(full: &Path, sha256: &str, dry_run: bool) -> anyhow::Result<(&'s
 /// A TOML file shared with the user: take our entries for `ours` out; delete the file if
 /// we created it and nothing but whitespace is left.
 fn remove_edits(
+    fs: Fs<'_>,
     full: &Path,
     entry: &mut Entry,
     is_mine: &dyn Fn(&Edit) -> bool,
     dry_run: bool,
 ) -> anyhow::Result<(&'static str, bool)> {
-    let Some(mut text) = super::read_optional(full)? else {
+    let Some(mut text) = super::read_optional(fs, full)? else {
         entry.edits.retain(|e| !is_mine(e));
         return Ok(("already-absent", entry.edits.is_empty()));
     };
@@ -515,7 +522,7 @@ fn remove_edits(
     {
         {
             if !dry_run {
-                crate::fsutil::remove_file(full)
+                fs.remove_file(full)
                     .map_err(|e| crate::fsutil::permission_hint(e, full))?;
             }
             return Ok(("remove", true));
@@ -547,10 +554,11 @@ fn remove_edits(
         return Ok(("edit", done));
     }
     if entry.created && done && super::containerd::is_leftover(&text) {
-        crate::fsutil::remove_file(full).map_err(|e| crate::fsutil::permission_hint(e, full))?;
+        fs.remove_file(full)
+            .map_err(|e| crate::fsutil::permission_hint(e, full))?;
         return Ok(("remove", true));
     }
-    crate::fsutil::write_atomic(full, text.as_bytes(), 0o644)?;
+    fs.write_atomic(full, text.as_bytes(), 0o644)?;
     entry.sha256 = sha256_hex(text.as_bytes());
     Ok(("edit", done))
 }

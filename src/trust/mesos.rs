@@ -23,6 +23,7 @@ pub(crate) fn check(
     for anchor in anchors {
         let named = dir.join(format!("dcosreg-{}.crt", anchor.tag()));
         steps.push(cert_step(
+            host.fs(),
             Target::Mesos,
             vec![anchor.endpoint.clone()],
             named,
@@ -34,8 +35,9 @@ pub(crate) fn check(
         for der in ders {
             let one = crate::x509::pem::to_pem(der.as_ref());
             if let Some(hash) = subject_hash(der.as_ref()) {
-                let path = hashed_slot(&dir, &hash, &one);
+                let path = hashed_slot(host.fs(), &dir, &hash, &one);
                 steps.push(cert_step(
+                    host.fs(),
                     Target::Mesos,
                     vec![anchor.endpoint.clone()],
                     path,
@@ -49,10 +51,15 @@ pub(crate) fn check(
 }
 
 /// `<hash>.N`: the first slot that is free or already holds this certificate.
-fn hashed_slot(dir: &std::path::Path, hash: &str, pem: &str) -> std::path::PathBuf {
+fn hashed_slot(
+    fs: crate::fsutil::Fs<'_>,
+    dir: &std::path::Path,
+    hash: &str,
+    pem: &str,
+) -> std::path::PathBuf {
     for n in 0..16 {
         let path = dir.join(format!("{hash}.{n}"));
-        match crate::fsutil::read_file(&path, crate::fsutil::MAX_FILE) {
+        match fs.read_file(&path, crate::fsutil::MAX_FILE) {
             Err(_) => return path,
             Ok(bytes) if super::same_certificates(&bytes, pem.as_bytes()) => return path,
             Ok(_) => continue,

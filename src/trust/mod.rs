@@ -8,13 +8,14 @@
 //! "already installed" answers and the same manifest. `doctor` reports every store's
 //! inspection; `trust` reports the traps among them for the endpoints it installs.
 //!
-//! Every path is under `--root` ([`Host::path`]). What we wrote is recorded in
+//! Every path is under `--root` ([`Host::path`]), read and written through [`Host::fs`]. What we wrote is recorded in
 //! [`manifest`] *before* writing, so a kill -9 at any point leaves `untrust` able to clean
 //! up, and `untrust` removes a file only while it still holds what we wrote.
 //!
 //! # API (for `trust`, `untrust`, `doctor`, `rollout`, and the paths for `check`, `endpoint`, `snippet`)
 //! ```text
 //! Host::from_env(&Config) -> Host                       // --root, uid, XDG directories
+//! Host::{path, fs}                                      // a host path under --root; its files (fsutil::Fs)
 //! select_targets(&Host, given: &[Target]) -> Vec<Target>   // given (each once), else what is here
 //! Target::{ALL, name, dedup, detect} (clap ValueEnum)               // docker,containerd,containers,buildkit,mesos,system
 //! Target::check(&Host, &[Anchor], force) -> Result<Vec<Step>>   // the install plan, reads only
@@ -31,12 +32,12 @@
 //! certs_d_ca_files(dir, &Endpoint) -> Vec<PathBuf>  // a certs.d store's CA files: trust's plan and rollout's script
 //!
 //! // where a CA comes from, and its confirmation (`source`), for `trust` and `rollout`:
-//! obtain_ca(&CaSource, &[Endpoint], deadline) -> Result<Vec<EndpointCa>, SourceError>
+//! obtain_ca(Fs, &CaSource, &[Endpoint], deadline) -> Result<Vec<EndpointCa>, SourceError>
 //! confirm_ca(&[EndpointCa], &Confirmation, &Printer) -> Result<Approved, Refusal>
 //! in_validity(&[EndpointCa]) -> Result<(), Refusal>  // expired/not-yet-valid CA or chain refused
 //! render_candidate(&Candidate, endpoints) -> String; Approval, Refusal::exit_status
 //! // the daemons that read what we wrote, and their restarts (`running`):
-//! Restart; newest_change(&[PathBuf]) -> Option<SystemTime>; merge_restarts(Vec<Restart>)
+//! Restart; newest_change(Fs, &[PathBuf]) -> Option<SystemTime>; merge_restarts(Vec<Restart>)
 //! ```
 //! `running` and `source` are private modules of their own, as the store files are;
 //! [`manifest`] records what we wrote.
@@ -75,6 +76,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::Config;
 use crate::endpoint::Endpoint;
 use crate::finding::{Finding, Fixes};
+use crate::fsutil::Fs;
 
 /// A trust store; on the command line `--target LIST` (comma-separated, any case).
 #[derive(
@@ -267,7 +269,7 @@ impl<'a> Host<'a> {
             .or_else(|| home.as_ref().map(|h| h.join(".config")));
         Host {
             config,
-            is_root: effective_uid() == Some(0),
+            is_root: effective_uid(config.fs()) == Some(0),
             home,
             xdg_config,
             xdg_runtime: std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from),
@@ -280,10 +282,15 @@ impl<'a> Host<'a> {
         self.config.host_path(path)
     }
 
+    /// The files of this run, confined under `--root` ([`Config::fs`]).
+    pub(crate) fn fs(&self) -> crate::fsutil::Fs<'a> {
+        self.config.fs()
+    }
+
     /// Whether a host path under `--root` is a directory; one that cannot be resolved
     /// inside the root is not (detection only: `check` then says why, naming it).
     pub(crate) fn is_dir(&self, path: impl AsRef<Path>) -> bool {
-        self.path(path).is_ok_and(|p| crate::fsutil::is_dir(&p))
+        self.path(path).is_ok_and(|p| self.fs().is_dir(&p))
     }
 
     /// A per-user path (`~/.config/...`) under `--root`, when the user has a config dir.
@@ -302,8 +309,8 @@ impl<'a> Host<'a> {
 }
 
 /// Effective uid from /proc (no libc dependency for one number).
-fn effective_uid() -> Option<u32> {
-    let status = crate::fsutil::read_text(Path::new("/proc/self/status")).ok()?;
+fn effective_uid(fs: Fs<'_>) -> Option<u32> {
+    let status = fs.read_text(Path::new("/proc/self/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("Uid:"))?;
     line.split_whitespace().nth(2)?.parse().ok()
 }
@@ -439,18 +446,19 @@ pub(crate) fn beside(path: &Path, pem: &str) -> Option<PathBuf> {
 /// A CA file step: compares certificates, not bytes, so a CRLF or re-encoded copy of the
 /// same CA counts as installed.
 pub(crate) fn cert_step(
+    fs: Fs<'_>,
     target: Target,
     endpoints: Vec<Endpoint>,
     path: PathBuf,
     pem: &str,
     different: Different,
 ) -> anyhow::Result<Step> {
-    let action = match crate::fsutil::read_file(&path, crate::fsutil::MAX_FILE) {
+    let action = match fs.read_file(&path, crate::fsutil::MAX_FILE) {
         Ok(existing) if same_certificates(&existing, pem.as_bytes()) => Action::AlreadyInstalled,
         Ok(_) if different == Different::Replace => Action::Update,
         Ok(_) if different == Different::Beside => {
             if let Some(next) = beside(&path, pem).filter(|next| *next != path) {
-                return cert_step(target, endpoints, next, pem, Different::Keep);
+                return cert_step(fs, target, endpoints, next, pem, Different::Keep);
             }
             Action::KeptDifferent
         }
@@ -466,7 +474,7 @@ pub(crate) fn cert_step(
                     e.kind(),
                     std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::InvalidData
                 )
-                && !crate::fsutil::is_dir(&path) =>
+                && !fs.is_dir(&path) =>
         {
             Action::Update
         }
@@ -494,8 +502,8 @@ fn same_certificates(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Read a text file that may be absent (absent = empty).
-pub(crate) fn read_optional(path: &Path) -> anyhow::Result<Option<String>> {
-    match crate::fsutil::read_text(path) {
+pub(crate) fn read_optional(fs: Fs<'_>, path: &Path) -> anyhow::Result<Option<String>> {
+    match fs.read_text(path) {
         Ok(text) => Ok(Some(text)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(crate::fsutil::permission_hint(e, path)),
@@ -528,7 +536,7 @@ pub(crate) fn merge_same_path(steps: Vec<Step>) -> Vec<Step> {
 /// files; each file is replaced atomically (fsutil).
 pub(crate) fn install(host: &Host, steps: &[Step]) -> anyhow::Result<()> {
     for dir in steps.iter().filter_map(|s| s.path.parent()) {
-        remove_stale_temps(dir);
+        remove_stale_temps(host.fs(), dir);
     }
     let writes: Vec<&Step> = steps.iter().filter(|s| s.action.writes()).collect();
     if writes.is_empty() {
@@ -540,23 +548,23 @@ pub(crate) fn install(host: &Host, steps: &[Step]) -> anyhow::Result<()> {
         .filter_map(|s| s.path.parent())
         .chain(manifest_path.parent())
     {
-        preflight(dir)?;
+        preflight(host.fs(), dir)?;
     }
-    let mut record = manifest::Manifest::load(&manifest_path)?;
+    let mut record = manifest::Manifest::load(host.fs(), &manifest_path)?;
     let mut planned = Vec::new();
     for step in &writes {
         let parent = step.path.parent().context("a target path has no parent")?;
-        planned.push((step, missing_dirs(parent)));
+        planned.push((step, missing_dirs(host.fs(), parent)));
     }
     for (step, dirs) in &planned {
         record.add(host, step, dirs);
     }
-    record.save(&manifest_path)?;
+    record.save(host.fs(), &manifest_path)?;
     for (step, _) in &planned {
         if let Some(parent) = step.path.parent() {
-            crate::fsutil::create_dirs(parent)?;
+            host.fs().create_dirs(parent)?;
         }
-        crate::fsutil::write_atomic(&step.path, &step.contents, 0o644)?;
+        host.fs().write_atomic(&step.path, &step.contents, 0o644)?;
     }
     Ok(())
 }
@@ -565,11 +573,11 @@ pub(crate) fn install(host: &Host, steps: &[Step]) -> anyhow::Result<()> {
 /// `.dcosreg-*.tmp` behind (never read by any store: none of them reads `*.tmp`). Remove
 /// those older than a minute, so an interrupted run is cleaned up by the next one without
 /// racing a run in progress.
-pub(crate) fn remove_stale_temps(dir: &Path) {
-    let Ok(dir) = crate::fsutil::confine(dir, true) else {
+pub(crate) fn remove_stale_temps(fs: Fs<'_>, dir: &Path) {
+    let Ok(dir) = fs.confine(dir, true) else {
         return;
     };
-    let Ok(entries) = crate::fsutil::read_dir(&dir) else {
+    let Ok(entries) = fs.read_dir(&dir) else {
         return;
     };
     let limit = std::time::Duration::from_secs(60);
@@ -578,23 +586,24 @@ pub(crate) fn remove_stale_temps(dir: &Path) {
         if !(name.starts_with(".dcosreg-") && name.ends_with(".tmp")) {
             continue;
         }
-        let stale = crate::fsutil::symlink_metadata(&path)
+        let stale = fs
+            .symlink_metadata(&path)
             .ok()
             .filter(std::fs::Metadata::is_file)
             .and_then(|m| m.modified().ok())
             .and_then(|t| t.elapsed().ok())
             .is_some_and(|age| age > limit);
         if stale {
-            let _ = crate::fsutil::remove_file(&path);
+            let _ = fs.remove_file(&path);
         }
     }
 }
 
 /// Directories that `create_dirs(dir)` would create, outermost first.
-fn missing_dirs(dir: &Path) -> Vec<PathBuf> {
+fn missing_dirs(fs: Fs<'_>, dir: &Path) -> Vec<PathBuf> {
     let mut missing: Vec<PathBuf> = dir
         .ancestors()
-        .take_while(|d| !d.as_os_str().is_empty() && !crate::fsutil::exists(d))
+        .take_while(|d| !d.as_os_str().is_empty() && !fs.exists(d))
         .map(Path::to_path_buf)
         .collect();
     missing.reverse();
@@ -603,10 +612,10 @@ fn missing_dirs(dir: &Path) -> Vec<PathBuf> {
 
 /// Can we create files under `dir` (or its nearest existing ancestor)? Tried with an
 /// unnamed temp file, which leaves nothing behind.
-fn preflight(dir: &Path) -> anyhow::Result<()> {
+fn preflight(fs: Fs<'_>, dir: &Path) -> anyhow::Result<()> {
     let existing = dir
         .ancestors()
-        .find(|d| crate::fsutil::is_dir(d))
+        .find(|d| fs.is_dir(d))
         .unwrap_or_else(|| Path::new("/"));
     tempfile::tempfile_in(existing)
         .map(drop)

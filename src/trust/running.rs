@@ -14,6 +14,8 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
+use crate::fsutil::Fs;
+
 /// proc(5): `starttime` is in clock ticks, `sysconf(_SC_CLK_TCK)`, which is USER_HZ.
 const USER_HZ: f64 = 100.0;
 
@@ -46,7 +48,13 @@ impl Daemon {
     /// Whether this daemon sees `ours` (a path under `--root`) as its `daemon_path`: the
     /// nearest existing ancestor of both is the same inode. A daemon we may not look into
     /// (another user's) counts as reading it when ROOT is `/`.
-    pub(crate) fn reads(&self, ours: &Path, daemon_path: &Path, real_root: bool) -> bool {
+    pub(crate) fn reads(
+        &self,
+        fs: Fs<'_>,
+        ours: &Path,
+        daemon_path: &Path,
+        real_root: bool,
+    ) -> bool {
         let base = PathBuf::from(format!("/proc/{}/root", self.pid));
         let mut ours = ours.to_path_buf();
         let mut rel = daemon_path
@@ -54,10 +62,7 @@ impl Daemon {
             .unwrap_or(daemon_path)
             .to_path_buf();
         loop {
-            match (
-                crate::fsutil::metadata(&ours),
-                crate::fsutil::metadata(&base.join(&rel)),
-            ) {
+            match (fs.metadata(&ours), fs.metadata(&base.join(&rel))) {
                 (Ok(a), Ok(b)) => return a.dev() == b.dev() && a.ino() == b.ino(),
                 (Ok(_), Err(e)) if e.kind() == std::io::ErrorKind::PermissionDenied => {
                     return real_root
@@ -74,8 +79,13 @@ impl Daemon {
 
     /// The value of `flag` on its command line (`--flag VALUE`, `--flag=VALUE`, or a short
     /// alias given the same way), e.g. containerd's `--config`.
-    pub(crate) fn arg(&self, names: &[&str]) -> Option<String> {
-        let raw = read_proc(Path::new(&format!("/proc/{}/cmdline", self.pid)), 64 * 1024).ok()?;
+    pub(crate) fn arg(&self, fs: Fs<'_>, names: &[&str]) -> Option<String> {
+        let raw = read_proc(
+            fs,
+            Path::new(&format!("/proc/{}/cmdline", self.pid)),
+            64 * 1024,
+        )
+        .ok()?;
         let args: Vec<String> = raw
             .split(|b| *b == 0)
             .map(|a| String::from_utf8_lossy(a).into_owned())
@@ -112,11 +122,11 @@ impl Daemon {
 }
 
 /// Every running process whose command name is `comm` (`/proc/PID/comm`).
-pub(crate) fn daemons(comm: &str) -> Vec<Daemon> {
-    let Ok(entries) = crate::fsutil::read_dir(Path::new("/proc")) else {
+pub(crate) fn daemons(fs: Fs<'_>, comm: &str) -> Vec<Daemon> {
+    let Ok(entries) = fs.read_dir(Path::new("/proc")) else {
         return Vec::new();
     };
-    let uptime = uptime();
+    let uptime = uptime(fs);
     let now = SystemTime::now();
     let mut out = Vec::new();
     for (dir, _) in entries {
@@ -127,11 +137,11 @@ pub(crate) fn daemons(comm: &str) -> Vec<Daemon> {
         else {
             continue;
         };
-        let name = read_proc(&dir.join("comm"), 64).unwrap_or_default();
+        let name = read_proc(fs, &dir.join("comm"), 64).unwrap_or_default();
         if String::from_utf8_lossy(&name).trim_end() != comm {
             continue;
         }
-        let (Some(uptime), Some(ticks)) = (uptime, start_ticks(&dir)) else {
+        let (Some(uptime), Some(ticks)) = (uptime, start_ticks(fs, &dir)) else {
             continue;
         };
         let age = (uptime - ticks / USER_HZ).max(0.0);
@@ -145,18 +155,16 @@ pub(crate) fn daemons(comm: &str) -> Vec<Daemon> {
 }
 
 /// A small /proc file, read to at most `cap` bytes.
-fn read_proc(path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
+fn read_proc(fs: Fs<'_>, path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let mut out = Vec::new();
-    crate::fsutil::open_regular(path)?
-        .take(cap)
-        .read_to_end(&mut out)?;
+    fs.open_regular(path)?.take(cap).read_to_end(&mut out)?;
     Ok(out)
 }
 
 /// Seconds since boot, from `/proc/uptime`.
-fn uptime() -> Option<f64> {
-    let text = read_proc(Path::new("/proc/uptime"), 128).ok()?;
+fn uptime(fs: Fs<'_>) -> Option<f64> {
+    let text = read_proc(fs, Path::new("/proc/uptime"), 128).ok()?;
     String::from_utf8_lossy(&text)
         .split_whitespace()
         .next()?
@@ -165,8 +173,8 @@ fn uptime() -> Option<f64> {
 }
 
 /// Field 22 of `/proc/PID/stat`, counted after the `(comm)` field, which may hold spaces.
-fn start_ticks(dir: &Path) -> Option<f64> {
-    let stat = read_proc(&dir.join("stat"), 4096).ok()?;
+fn start_ticks(fs: Fs<'_>, dir: &Path) -> Option<f64> {
+    let stat = read_proc(fs, &dir.join("stat"), 4096).ok()?;
     let stat = String::from_utf8_lossy(&stat);
     let after = &stat[stat.rfind(')')? + 1..];
     // After ")" come field 3 (state) onwards: starttime is field 22, the 20th here.
@@ -179,15 +187,10 @@ fn start_ticks(dir: &Path) -> Option<f64> {
 /// from the source, so files put in place after a daemon started can carry a time long
 /// before it, while their ctime is set by the kernel when they appear here (and cannot be
 /// set back without changing the clock).
-pub(crate) fn newest_change(paths: &[PathBuf]) -> Option<SystemTime> {
+pub(crate) fn newest_change(fs: Fs<'_>, paths: &[PathBuf]) -> Option<SystemTime> {
     paths
         .iter()
-        .flat_map(|p| {
-            [
-                crate::fsutil::symlink_metadata(p),
-                crate::fsutil::metadata(p),
-            ]
-        })
+        .flat_map(|p| [fs.symlink_metadata(p), fs.metadata(p)])
         .filter_map(|m| change_time(&m.ok()?))
         .max()
 }
@@ -200,8 +203,8 @@ fn change_time(meta: &std::fs::Metadata) -> Option<SystemTime> {
 }
 
 /// How to restart `unit` on this host: systemd when it runs, else the SysV wrapper.
-pub(crate) fn restart_command(unit: &str) -> String {
-    if crate::fsutil::is_dir(Path::new("/run/systemd/system")) {
+pub(crate) fn restart_command(fs: Fs<'_>, unit: &str) -> String {
+    if fs.is_dir(Path::new("/run/systemd/system")) {
         format!("systemctl restart {unit}")
     } else {
         format!("service {unit} restart")
@@ -238,7 +241,7 @@ mod tests {
     fn this_process_is_found_with_a_start_time_in_the_past() {
         let comm = std::fs::read_to_string("/proc/self/comm").unwrap();
         let me = std::process::id();
-        let found = daemons(comm.trim_end());
+        let found = daemons(Fs::REAL, comm.trim_end());
         let this = found.iter().find(|d| d.pid == me).expect("found by comm");
         let age = SystemTime::now().duration_since(this.started).unwrap();
         assert!(age < Duration::from_secs(3600), "{age:?}");
@@ -254,9 +257,9 @@ mod tests {
         };
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("a/b/c");
-        assert!(me.reads(&missing, &missing, true));
+        assert!(me.reads(Fs::REAL, &missing, &missing, true));
         let other = tempfile::tempdir().unwrap();
-        assert!(!me.reads(dir.path(), other.path(), true));
+        assert!(!me.reads(Fs::REAL, dir.path(), other.path(), true));
     }
 
     #[test]
@@ -279,9 +282,9 @@ mod tests {
             started: SystemTime::now(),
         };
         let (config, root, none) = (
-            daemon.arg(&["--config"]),
-            daemon.arg(&["--root"]),
-            daemon.arg(&["--state"]),
+            daemon.arg(Fs::REAL, &["--config"]),
+            daemon.arg(Fs::REAL, &["--root"]),
+            daemon.arg(Fs::REAL, &["--state"]),
         );
         let _ = child.kill();
         let _ = child.wait();
@@ -305,9 +308,9 @@ mod tests {
             .set_modified(old)
             .unwrap();
         assert_eq!(std::fs::metadata(&file).unwrap().modified().unwrap(), old);
-        let changed = newest_change(&[file, dir.path().join("missing")]).unwrap();
+        let changed = newest_change(Fs::REAL, &[file, dir.path().join("missing")]).unwrap();
         assert!(changed > before, "{changed:?}");
-        assert_eq!(newest_change(&[dir.path().join("missing")]), None);
+        assert_eq!(newest_change(Fs::REAL, &[dir.path().join("missing")]), None);
     }
 
     #[test]

@@ -108,13 +108,14 @@ pub(crate) enum SourceError {
 /// that cannot be reached gets `Err(reason)` and the others go on; file and URL problems
 /// fail the whole call because they concern every endpoint alike.
 pub(crate) fn obtain(
+    fs: crate::fsutil::Fs<'_>,
     source: &CaSource,
     endpoints: &[Endpoint],
     deadline: Instant,
 ) -> Result<Vec<EndpointCa>, SourceError> {
     let shared = match source {
         CaSource::Handshake => return Ok(from_handshakes(endpoints, deadline)),
-        CaSource::File(path) => from_file(path)?,
+        CaSource::File(path) => from_file(fs, path)?,
         CaSource::Url(url) => from_url(url, deadline)?,
     };
     Ok(endpoints
@@ -129,8 +130,11 @@ pub(crate) fn obtain(
 
 /// Every certificate in a CA file. A leaf given by mistake is still accepted: Go treats any
 /// certificate in the pool as an anchor, and the guide installs its self-signed leaf.
-pub(crate) fn from_file(path: &Path) -> Result<Vec<Candidate>, SourceError> {
-    let certs = pem::read_certificates(path)?;
+pub(crate) fn from_file(
+    fs: crate::fsutil::Fs<'_>,
+    path: &Path,
+) -> Result<Vec<Candidate>, SourceError> {
+    let certs = pem::read_certificates(fs, path)?;
     Ok(dedup(
         certs
             .into_iter()

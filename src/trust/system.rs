@@ -26,13 +26,11 @@ pub(crate) const DIRS: [&str; 2] = [DEBIAN, RHEL];
 /// `--root` is an error naming it).
 fn layouts(host: &Host) -> anyhow::Result<Vec<(PathBuf, &'static str)>> {
     let mut out = Vec::new();
-    if crate::fsutil::is_dir(&host.path("/etc/pki/ca-trust")?) {
+    if host.fs().is_dir(&host.path("/etc/pki/ca-trust")?) {
         out.push((host.path(RHEL)?, "update-ca-trust"));
     }
     let debian = host.path(DEBIAN)?;
-    if crate::fsutil::is_dir(&debian)
-        || crate::fsutil::exists(&host.path("/etc/ca-certificates.conf")?)
-    {
+    if host.fs().is_dir(&debian) || host.fs().exists(&host.path("/etc/ca-certificates.conf")?) {
         out.push((debian, "update-ca-certificates"));
     }
     Ok(out)
@@ -64,6 +62,7 @@ pub(crate) fn check(
             // Named by fingerprint: one file per CA however many endpoints share it.
             let path = dir.join(format!("dcosreg-{}.crt", anchor.tag()));
             steps.push(cert_step(
+                host.fs(),
                 Target::System,
                 vec![anchor.endpoint.clone()],
                 path,
@@ -114,13 +113,13 @@ pub(crate) fn refresh(
 /// The symbolic links in ROOT/etc/ssl/certs: (full path, what it holds). A directory that
 /// cannot be resolved inside the root is an error naming it; an absent one has none.
 fn links(host: &Host) -> anyhow::Result<Vec<(PathBuf, PathBuf)>> {
-    let Ok(entries) = crate::fsutil::read_dir(&host.path(LINK_DIR)?) else {
+    let Ok(entries) = host.fs().read_dir(&host.path(LINK_DIR)?) else {
         return Ok(Vec::new());
     };
     Ok(entries
         .into_iter()
         .filter(|(_, link)| *link)
-        .filter_map(|(path, _)| Some((path.clone(), crate::fsutil::read_link(&path).ok()?)))
+        .filter_map(|(path, _)| Some((path.clone(), host.fs().read_link(&path).ok()?)))
         .collect())
 }
 
@@ -156,7 +155,7 @@ fn new_links_to(
 fn leads_to(host: &Host, link: &Path, file: &Path) -> bool {
     let mut at = link.to_path_buf();
     for _ in 0..8 {
-        let Ok(target) = crate::fsutil::read_link(&at) else {
+        let Ok(target) = host.fs().read_link(&at) else {
             return false;
         };
         let next = if target.is_absolute() {
@@ -215,14 +214,17 @@ pub(crate) fn prune_links(host: &Host, removed: &[(&Path, &[Link])]) -> anyhow::
         .filter_map(|(file, link)| {
             // The link itself, not where it leads (Host::path follows the last component).
             let full = dir.join(link.path.file_name()?);
-            let still = crate::fsutil::symlink_metadata(&full).is_ok_and(|m| m.is_symlink())
-                && crate::fsutil::read_link(&full).is_ok_and(|t| t == link.target)
+            let still = host
+                .fs()
+                .symlink_metadata(&full)
+                .is_ok_and(|m| m.is_symlink())
+                && host.fs().read_link(&full).is_ok_and(|t| t == link.target)
                 && leads_to(host, &full, file);
             still.then_some(full)
         })
         .collect();
     for link in doomed {
-        let _ = crate::fsutil::remove_file(&link);
+        let _ = host.fs().remove_file(&link);
     }
     Ok(())
 }
@@ -255,7 +257,7 @@ pub(crate) fn restarts(host: &Host, when: SystemTime) -> Vec<Restart> {
     let Some((bundle, ours)) = ["/etc/ssl/certs", "/etc/pki/tls/certs"]
         .into_iter()
         .filter_map(|p| Some((p, host.path(p).ok()?)))
-        .find(|(_, full)| crate::fsutil::is_dir(full))
+        .find(|(_, full)| host.fs().is_dir(full))
     else {
         return Vec::new();
     };
@@ -265,8 +267,9 @@ pub(crate) fn restarts(host: &Host, when: SystemTime) -> Vec<Restart> {
         ("containerd", "containerd"),
         ("buildkitd", "buildkit"),
     ] {
-        for daemon in running::daemons(comm) {
+        for daemon in running::daemons(host.fs(), comm) {
             if daemon.reads(
+                host.fs(),
                 &ours,
                 std::path::Path::new(bundle),
                 host.config.is_real_root(),
@@ -279,7 +282,7 @@ pub(crate) fn restarts(host: &Host, when: SystemTime) -> Vec<Restart> {
                         daemon.pid,
                         daemon.started_text()
                     ),
-                    command: running::restart_command(service),
+                    command: running::restart_command(host.fs(), service),
                 });
             }
         }

@@ -16,6 +16,7 @@ use rustls_pki_types::CertificateDer;
 
 use super::cert::Cert;
 use crate::config::Config;
+use crate::fsutil::Fs;
 use crate::x509::pem::CertFileError;
 
 /// Go's `certFiles` for Linux, first found wins.
@@ -96,7 +97,7 @@ impl Anchors {
     /// as the image reference spells the registry).
     pub(crate) fn with_certs_d(config: &Config, dir: PathBuf) -> Anchors {
         let mut anchors = Anchors::system(config);
-        anchors.add_certs_d(&dir);
+        anchors.add_certs_d(config.fs(), &dir);
         anchors.certs_d_dir = Some(dir);
         anchors
     }
@@ -104,6 +105,7 @@ impl Anchors {
     /// Go's `SystemCertPool()` on Linux, under `--root`. `SSL_CERT_FILE` / `SSL_CERT_DIR`
     /// are honoured only for the real root (they describe this process's host).
     pub(crate) fn system(config: &Config) -> Anchors {
+        let fs = config.fs();
         let mut anchors = Anchors::default();
         let env_file = config
             .is_real_root()
@@ -120,7 +122,7 @@ impl Anchors {
                 .collect(),
         };
         for bundle in bundles {
-            if let Ok(bytes) = crate::fsutil::read_file(&bundle, crate::fsutil::MAX_FILE) {
+            if let Ok(bytes) = fs.read_file(&bundle, crate::fsutil::MAX_FILE) {
                 anchors.append_pem_lazy(&bytes, &bundle);
                 break;
             }
@@ -138,8 +140,8 @@ impl Anchors {
                 .collect(),
         };
         for dir in dirs {
-            for file in unique_directory_entries(&dir) {
-                if let Ok(bytes) = crate::fsutil::read_file(&file, crate::fsutil::MAX_FILE) {
+            for file in unique_directory_entries(fs, &dir) {
+                if let Ok(bytes) = fs.read_file(&file, crate::fsutil::MAX_FILE) {
                     anchors.append_pem_lazy(&bytes, &file);
                 }
             }
@@ -151,8 +153,8 @@ impl Anchors {
     /// `--ca-file`: exactly the certificates in this PEM (or DER) file. A file that holds
     /// no certificate is an input error (exit 2), unlike Go's silent skip; a certificate Go
     /// cannot parse is left out of the pool as Go does, and reported.
-    pub(crate) fn from_file(path: &Path) -> Result<Anchors, CertFileError> {
-        let ders = crate::x509::pem::read_certificates(path)?;
+    pub(crate) fn from_file(fs: Fs<'_>, path: &Path) -> Result<Anchors, CertFileError> {
+        let ders = crate::x509::pem::read_certificates(fs, path)?;
         let mut anchors = Anchors::default();
         for der in ders {
             match Cert::parse(&der) {
@@ -169,15 +171,15 @@ impl Anchors {
 
     /// `--cert-dir`: only this directory, with Docker certs.d semantics (`*.crt`, PEM).
     /// A missing directory is an input error.
-    pub(crate) fn from_cert_dir(dir: &Path) -> Result<Anchors, CertFileError> {
-        if let Err(source) = crate::fsutil::read_dir(dir) {
+    pub(crate) fn from_cert_dir(fs: Fs<'_>, dir: &Path) -> Result<Anchors, CertFileError> {
+        if let Err(source) = fs.read_dir(dir) {
             return Err(CertFileError::Read {
                 path: dir.to_path_buf(),
                 source,
             });
         }
         let mut anchors = Anchors::default();
-        anchors.add_certs_d(dir);
+        anchors.add_certs_d(fs, dir);
         anchors.certs_d_dir = Some(dir.to_path_buf());
         Ok(anchors)
     }
@@ -218,8 +220,8 @@ impl Anchors {
     }
 
     /// Every `*.crt` file of a certs.d directory, sorted as `os.ReadDir` returns them.
-    fn add_certs_d(&mut self, dir: &Path) {
-        let Ok(entries) = crate::fsutil::read_dir(dir) else {
+    fn add_certs_d(&mut self, fs: Fs<'_>, dir: &Path) {
+        let Ok(entries) = fs.read_dir(dir) else {
             return;
         };
         let (mut files, others): (Vec<PathBuf>, Vec<PathBuf>) = entries
@@ -241,7 +243,7 @@ impl Anchors {
             }
         }
         for file in files {
-            match crate::fsutil::read_file(&file, crate::fsutil::MAX_FILE) {
+            match fs.read_file(&file, crate::fsutil::MAX_FILE) {
                 Ok(bytes) => {
                     let before = self.certs.len();
                     self.append_pem(&bytes, &file);
@@ -304,15 +306,16 @@ impl Anchors {
 
 /// root_unix.go `readUniqueDirectoryEntries`: files of `dir`, minus symlinks whose
 /// target stays in the same directory (no '/' in the link text).
-fn unique_directory_entries(dir: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = crate::fsutil::read_dir(dir) else {
+fn unique_directory_entries(fs: Fs<'_>, dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = fs.read_dir(dir) else {
         return Vec::new();
     };
     let mut files: Vec<PathBuf> = entries
         .into_iter()
         .filter(|(path, link)| {
             !link
-                || crate::fsutil::read_link(path)
+                || fs
+                    .read_link(path)
                     .map_or(true, |target| target.to_string_lossy().contains('/'))
         })
         .map(|(path, _)| path)

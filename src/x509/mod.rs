@@ -9,8 +9,9 @@
 //! ```text
 //! Anchors::with_certs_d(&Config, PathBuf) -> Anchors    // system pool + that certs.d dir's *.crt (trust::docker_endpoint_dir)
 //! Anchors::system(&Config) -> Anchors                    // Go's SystemCertPool() under --root
-//! Anchors::from_file(&Path) -> Result<Anchors, CertFileError>      // --ca-file (PEM or DER)
-//! Anchors::from_cert_dir(&Path) -> Result<Anchors, CertFileError>  // --cert-dir (*.crt, PEM)
+//! Anchors::from_file(Fs, &Path) -> Result<Anchors, CertFileError>      // --ca-file (PEM or DER)
+//! Anchors::from_cert_dir(Fs, &Path) -> Result<Anchors, CertFileError>  // --cert-dir (*.crt, PEM)
+//!                                          // Fs: Config::fs(), confined under --root
 //!
 //! judge(chain: &[CertificateDer<'static>], anchors: &Anchors, endpoint: &Endpoint,
 //!       other_endpoints: &[Endpoint], now: SystemTime) -> Judgement

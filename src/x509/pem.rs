@@ -27,16 +27,17 @@ pub(crate) enum CertFileError {
     NotDer { path: PathBuf },
 }
 
-/// Every certificate in `path`, in file order.
+/// Every certificate in `path` (read through `fs`), in file order.
 pub(crate) fn read_certificates(
+    fs: crate::fsutil::Fs<'_>,
     path: &Path,
 ) -> Result<Vec<CertificateDer<'static>>, CertFileError> {
-    let bytes = crate::fsutil::read_file(path, crate::fsutil::MAX_FILE).map_err(|source| {
-        CertFileError::Read {
+    let bytes = fs
+        .read_file(path, crate::fsutil::MAX_FILE)
+        .map_err(|source| CertFileError::Read {
             path: path.to_path_buf(),
             source,
-        }
-    })?;
+        })?;
     parse_certificates(&bytes, path)
 }
 

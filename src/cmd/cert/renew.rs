@@ -5,7 +5,7 @@
 //! ca.crt and ca.crt must have signed domain.crt, the certificate's subject must come out
 //! of rcgen byte for byte, and with `--keep-key` domain.key must be domain.crt's key. Then
 //! the previous pair is kept as `domain.crt.prev`/`domain.key.prev` and the new pair takes
-//! its place: keys first (0600 from their first byte, [`crate::fsutil::write_secret`]),
+//! its place: keys first (0600 from their first byte, [`crate::fsutil::Fs::write_secret`]),
 //! certificates staged beforehand and renamed last, so a failure leaves a matching pair.
 //! `ca.crt` and `ca.key` are only read.
 
@@ -20,7 +20,9 @@ use time::OffsetDateTime;
 use super::{date, parse_dns_name, parse_ip, MAX_DAYS};
 use crate::certgen::{self, KeyAlgorithm, SubjectNames};
 use crate::cli::CertRenewArgs;
+use crate::config::Config;
 use crate::exit::ExitStatus;
+use crate::fsutil::Fs;
 use crate::output::Printer;
 use crate::snippet::{self, shell_quote};
 
@@ -64,7 +66,12 @@ struct Report {
     sha256: String,
 }
 
-pub(super) fn run(args: &CertRenewArgs, printer: &Printer) -> anyhow::Result<ExitStatus> {
+pub(super) fn run(
+    config: &Config,
+    args: &CertRenewArgs,
+    printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
+    let fs = config.fs();
     if let Some(days) = args.days {
         if days == 0 || days > MAX_DAYS {
             bail!("--days {days} is out of range — give a number of days from 1 to {MAX_DAYS}");
@@ -75,10 +82,10 @@ pub(super) fn run(args: &CertRenewArgs, printer: &Printer) -> anyhow::Result<Exi
     refuse_missing(&paths)?;
 
     // Read and check everything first: a refusal leaves DIR as it was.
-    let ca = certgen::load_ca(&paths.ca_cert, &paths.ca_key)?;
-    let current = certgen::read_current_leaf(&paths.cert, &ca, &paths.ca_cert)?;
+    let ca = certgen::load_ca(fs, &paths.ca_cert, &paths.ca_key)?;
+    let current = certgen::read_current_leaf(fs, &paths.cert, &ca, &paths.ca_cert)?;
     let read = |path: &Path| {
-        crate::fsutil::read_file(path, crate::fsutil::MAX_FILE)
+        fs.read_file(path, crate::fsutil::MAX_FILE)
             .with_context(|| format!("cannot read {}", path.display()))
     };
     let old_cert = read(&paths.cert)?;
@@ -89,7 +96,7 @@ pub(super) fn run(args: &CertRenewArgs, printer: &Printer) -> anyhow::Result<Exi
         .map(|der| crate::x509::pem::sha256_fingerprint(der))
         .unwrap_or_default();
 
-    let key = renewal_key(args, &paths, &current)?;
+    let key = renewal_key(fs, args, &paths, &current)?;
     let (names, added) = with_extra_names(&current.names, &extra);
     let (now, not_after) = validity(args, &current, &ca, printer);
     let leaf = certgen::sign_leaf(&ca, &names, current.subject.clone(), &key, now, not_after)?;
@@ -110,7 +117,7 @@ pub(super) fn run(args: &CertRenewArgs, printer: &Printer) -> anyhow::Result<Exi
         leaf.key_pem.clone().into_bytes()
     };
     if !args.dry_run {
-        write_renewal(&paths, &old_cert, &old_key, chain.as_bytes(), &new_key)?;
+        write_renewal(fs, &paths, &old_cert, &old_key, chain.as_bytes(), &new_key)?;
     }
 
     let report = Report {
@@ -159,6 +166,7 @@ fn extra_names(args: &CertRenewArgs) -> anyhow::Result<SubjectNames> {
 /// `--keep-key`: the current key, which must be the certificate's; else a new key of the
 /// certificate's kind (RSA 2048 for RSA, ECDSA P-256 otherwise).
 fn renewal_key(
+    fs: Fs<'_>,
     args: &CertRenewArgs,
     paths: &Paths,
     current: &certgen::CurrentLeaf,
@@ -171,7 +179,7 @@ fn renewal_key(
         };
         return Ok(certgen::generate_key(algorithm)?);
     }
-    let key = certgen::load_private_key(&paths.key)?;
+    let key = certgen::load_private_key(fs, &paths.key)?;
     if key.public_key_raw() != current.public_key.as_slice() {
         return Err(certgen::CertGenError::LeafKeyMismatch {
             cert: paths.cert.clone(),
@@ -288,6 +296,7 @@ fn lifetime_days(current: &certgen::CurrentLeaf) -> u32 {
 /// certificate, key, certificate, each one atomic rename. Should the last rename fail,
 /// the previous key is put back so domain.crt and domain.key still match.
 fn write_renewal(
+    fs: Fs<'_>,
     paths: &Paths,
     old_cert: &[u8],
     old_key: &[u8],
@@ -297,13 +306,13 @@ fn write_renewal(
     let cert_mode = std::fs::metadata(&paths.cert)
         .map(|meta| std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o7777)
         .unwrap_or(0o644);
-    let prev_cert = crate::fsutil::stage(&paths.prev_cert, old_cert, cert_mode)?;
-    let cert = crate::fsutil::stage(&paths.cert, chain, 0o644)?;
-    crate::fsutil::write_secret(&paths.prev_key, old_key)?;
+    let prev_cert = fs.stage(&paths.prev_cert, old_cert, cert_mode)?;
+    let cert = fs.stage(&paths.cert, chain, 0o644)?;
+    fs.write_secret(&paths.prev_key, old_key)?;
     prev_cert.commit()?;
-    crate::fsutil::write_secret(&paths.key, new_key)?;
+    fs.write_secret(&paths.key, new_key)?;
     if let Err(err) = cert.commit() {
-        return Err(match crate::fsutil::write_secret(&paths.key, old_key) {
+        return Err(match fs.write_secret(&paths.key, old_key) {
             Ok(()) => err.context(format!(
                 "{} was not replaced; the previous key is back in {}",
                 paths.cert.display(),
