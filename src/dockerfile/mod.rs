@@ -3,7 +3,8 @@
 //! [`lexer`] cuts a file into tokens that give every byte back and into BuildKit's logical
 //! lines; [`words`] reproduces how BuildKit cuts those lines into a command, flags and
 //! arguments; [`shell`] is the one port of BuildKit's shell lexer (`ProcessWord` and
-//! `ProcessWords`, with [`pattern`] for `${X#p}` and `${X/p/r}`): [`lexer`] finds heredocs
+//! `ProcessWords`, with [`pattern`] for `${X#p}` and `${X/p/r}`, both over [`value`]'s words
+//! and Go's rune classes): [`lexer`] finds heredocs
 //! with it and [`resolve`] resolves values with it, keeping the source offset of every byte;
 //! [`reference`] decides whether a registry host is an endpoint; [`rewrite`] turns that into
 //! byte edits; [`files`] finds the Dockerfiles `rewrite` works on. Only [`files`] touches the
@@ -30,6 +31,7 @@ mod resolve;
 mod rewrite;
 mod shell;
 mod text;
+mod value;
 mod words;
 
 pub(crate) use files::{inputs, Input, STDIN};

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use regex::bytes::Regex;
 
-use super::shell::{is_go_digit, is_go_letter, rune_at, Failure, Value};
+use super::value::{is_go_digit, is_go_letter, rune_at, Failure, Value};
 
 /// Compiled shell patterns, shared by the words of one file.
 #[derive(Default)]
