@@ -438,6 +438,24 @@ fn reach_and_judge(
         .collect()
 }
 
+impl EndpointReport {
+    /// An endpoint that presented no chain to judge: its status and why.
+    fn unjudged(endpoint: &Endpoint, status: Status, findings: Vec<Finding>) -> EndpointReport {
+        EndpointReport {
+            endpoint: endpoint.to_string(),
+            status,
+            docker_error: None,
+            expires_at: None,
+            expires_in_seconds: None,
+            used_chain: Vec::new(),
+            earliest_unix: None,
+            expiring: false,
+            findings,
+            chain: Vec::new(),
+        }
+    }
+}
+
 /// A configured endpoint given up by the fallback rule: a note, not a failure.
 fn not_reachable_report(config: &Config, endpoint: &Endpoint, note: String) -> EndpointReport {
     // Read-only: no sudo.
@@ -445,22 +463,15 @@ fn not_reachable_report(config: &Config, endpoint: &Endpoint, note: String) -> E
         "check {}",
         crate::text::shell_quote(&endpoint.to_string())
     ));
-    EndpointReport {
-        endpoint: endpoint.to_string(),
-        status: Status::NotReachableFromHere,
-        docker_error: None,
-        expires_at: None,
-        expires_in_seconds: None,
-        used_chain: Vec::new(),
-        earliest_unix: None,
-        expiring: false,
-        findings: vec![
+    EndpointReport::unjudged(
+        endpoint,
+        Status::NotReachableFromHere,
+        vec![
             Finding::new("not-reachable-from-here", Severity::Info, note).fix(format!(
                 "run check on a cluster node, or name the endpoint to wait for it: {check}"
             )),
         ],
-        chain: Vec::new(),
-    }
+    )
 }
 
 /// One endpoint's handshake result, judged with its anchors.
@@ -559,23 +570,16 @@ fn unreachable_report(endpoint: &Endpoint, message: String, fix: Option<String>)
             endpoint.host_port()
         )
     });
-    EndpointReport {
-        endpoint: endpoint.to_string(),
-        status: Status::Unreachable,
-        docker_error: None,
-        expires_at: None,
-        expires_in_seconds: None,
-        used_chain: Vec::new(),
-        earliest_unix: None,
-        expiring: false,
-        findings: vec![Finding {
+    EndpointReport::unjudged(
+        endpoint,
+        Status::Unreachable,
+        vec![Finding {
             code: "unreachable",
             severity: Severity::Error,
             message,
             fix: Some(fix),
         }],
-        chain: Vec::new(),
-    }
+    )
 }
 
 /// The `trust` a fix suggests installs under this run's `--root`, for its endpoints, with

@@ -168,15 +168,7 @@ impl FlagReader<'_> {
             self.blank_ok = true;
             return Step::Go(Phase::Quote(ch), pos + 1);
         }
-        let mut pos = pos;
-        if ch == self.escape {
-            if pos + 1 == self.end {
-                return Step::Go(Phase::Word, pos + 1);
-            }
-            pos += 1;
-        }
-        self.take(pos);
-        Step::Go(Phase::Word, pos + 1)
+        self.take_escaped(pos, Phase::Word)
     }
 
     /// One byte inside `quote`s.
@@ -185,15 +177,21 @@ impl FlagReader<'_> {
         if ch == quote {
             return Step::Go(Phase::Word, pos + 1);
         }
+        self.take_escaped(pos, Phase::Quote(quote))
+    }
+
+    /// The byte at `pos` into the flag, then on in `phase`: the escape character takes the
+    /// byte after it as it is, and is dropped at the line's end (which ends a quote too).
+    fn take_escaped(&mut self, pos: usize, phase: Phase) -> Step {
         let mut pos = pos;
-        if ch == self.escape {
+        if self.line[pos] == self.escape {
             if pos + 1 == self.end {
                 return Step::Go(Phase::Word, pos + 1);
             }
             pos += 1;
         }
         self.take(pos);
-        Step::Go(Phase::Quote(quote), pos + 1)
+        Step::Go(phase, pos + 1)
     }
 }
 
