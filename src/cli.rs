@@ -644,7 +644,8 @@ fn snippet_kind() -> impl clap::builder::TypedValueParser<Value = &'static crate
             .iter()
             .map(|kind| PossibleValue::new(kind.name).help(kind.description)),
     )
-    .try_map(|name| crate::snippet::find(&name).ok_or("not a snippet kind"))
+    // With ignore_case, clap hands back the word as typed: `MARATHON` is `marathon`.
+    .try_map(|name| crate::snippet::find(&name.to_ascii_lowercase()).ok_or("not a snippet kind"))
 }
 
 /// A value clap refused (`--target dockerd`, `snippet nope`, `--agent-timeout soon`) as one

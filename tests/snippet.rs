@@ -492,6 +492,22 @@ fn text_sections_match_json_and_list_covers_every_kind() {
     }
 }
 
+/// A kind is any case, as `--target` is: `snippet MARATHON app` is `snippet marathon app`.
+#[test]
+fn a_kind_in_another_case_is_the_same_kind() {
+    let lower = dcosreg(&["snippet", "marathon", "app"]);
+    let upper = dcosreg(&["snippet", "MARATHON", "app"]);
+    assert_status(&lower, 0);
+    assert_status(&upper, 0);
+    let id = |out: &std::process::Output| json_id(&stdout(out));
+    assert_eq!(id(&upper), id(&lower), "{}", stderr(&upper));
+}
+
+fn json_id(text: &str) -> String {
+    let value: serde_json::Value = serde_json::from_str(text).expect("the app is JSON");
+    value["id"].as_str().unwrap_or_default().to_string()
+}
+
 #[test]
 fn an_unknown_kind_lists_the_kinds() {
     let out = dcosreg(&["snippet", "kubernetes-operator"]);
