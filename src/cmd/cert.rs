@@ -345,13 +345,25 @@ fn date(when: OffsetDateTime) -> String {
     when.date().to_string()
 }
 
+/// The certificate's names as the text output lists them: IP addresses, then DNS names.
+fn san_list(ips: &[std::net::IpAddr], dns: &[String]) -> Vec<String> {
+    ips.iter()
+        .map(ToString::to_string)
+        .chain(dns.iter().cloned())
+        .collect()
+}
+
+/// The next step that puts the registry's pair where the Marathon app mounts it, naming the
+/// files by the paths this run wrote, so that it runs as printed (`cert` and `cert renew`).
+fn install_pair(cert: &std::path::Path, key: &std::path::Path) -> String {
+    let dir = snippet::REGISTRY_CERT_DIR;
+    let cert = shell_quote(&cert.display().to_string());
+    let key = shell_quote(&key.display().to_string());
+    format!("sudo mkdir -p {dir} && sudo install -m 0644 {cert} {dir}/domain.crt && sudo install -m 0600 {key} {dir}/domain.key")
+}
+
 fn print_text(printer: &Printer, report: &Report) -> std::io::Result<()> {
-    let mut names: Vec<String> = report
-        .ip_addresses
-        .iter()
-        .map(|ip| ip.to_string())
-        .collect();
-    names.extend(report.dns_names.iter().cloned());
+    let names = san_list(&report.ip_addresses, &report.dns_names);
     let verb = if report.dry_run {
         "Would issue"
     } else {
@@ -399,7 +411,7 @@ fn print_text(printer: &Printer, report: &Report) -> std::io::Result<()> {
         // The files by the names this run wrote them under, so the line runs as printed here
         // and, once they are copied to the same paths, on any agent.
         format!("  1. On each agent that may run the registry, put the pair in {dir}/ (on another machine, copy {cert} and {key} to the same paths first):"),
-        format!("       sudo mkdir -p {dir} && sudo install -m 0644 {cert} {dir}/domain.crt && sudo install -m 0600 {key} {dir}/domain.key"),
+        format!("       {}", install_pair(&report.cert, &report.key)),
         "  2. Mount it read-only into the registry's Marathon app:".to_string(),
         format!("       {{ \"containerPath\": \"{container}\", \"hostPath\": \"{dir}\", \"mode\": \"RO\" }}"),
         format!("     with env REGISTRY_HTTP_TLS_CERTIFICATE={container}/domain.crt and REGISTRY_HTTP_TLS_KEY={container}/domain.key"),

@@ -345,12 +345,7 @@ fn key_type(key: &KeyPair) -> &'static str {
 }
 
 fn print_text(printer: &Printer, report: &Report) -> std::io::Result<()> {
-    let mut names: Vec<String> = report
-        .ip_addresses
-        .iter()
-        .map(|ip| ip.to_string())
-        .collect();
-    names.extend(report.dns_names.iter().cloned());
+    let names = super::san_list(&report.ip_addresses, &report.dns_names);
     let verb = if report.dry_run {
         "Would renew"
     } else {
@@ -372,12 +367,7 @@ fn print_text(printer: &Printer, report: &Report) -> std::io::Result<()> {
         ),
         format!("  subject: {}", report.subject),
     ];
-    let mut added: Vec<String> = report
-        .added_ip_addresses
-        .iter()
-        .map(|ip| ip.to_string())
-        .collect();
-    added.extend(report.added_dns_names.iter().cloned());
+    let added = super::san_list(&report.added_ip_addresses, &report.added_dns_names);
     if !added.is_empty() {
         lines.push(format!("  added names: {}", added.join(", ")));
     }
@@ -407,8 +397,9 @@ fn print_text(printer: &Printer, report: &Report) -> std::io::Result<()> {
     lines.extend([
         String::new(),
         "Next steps (no trust change on any client):".to_string(),
-        format!("  1. On each agent that may run the registry, replace the pair in {dir}/ (copy {cert} and {key} there first):"),
-        format!("       sudo install -m 0644 domain.crt {dir}/domain.crt && sudo install -m 0600 domain.key {dir}/domain.key"),
+        // The files by the paths this run wrote, as `cert` prints it: it runs as printed.
+        format!("  1. On each agent that may run the registry, replace the pair in {dir}/ (on another machine, copy {cert} and {key} to the same paths first):"),
+        format!("       {}", super::install_pair(&report.cert, &report.key)),
         "  2. Restart the registry app so that it loads the new pair (the registry reads it at start).".to_string(),
         format!(
             "  3. Check from a client: docker dcosreg check (the chain now starts with SHA-256 {})",
