@@ -356,9 +356,13 @@ struct RolloutJson<'a> {
     summary: Summary,
 }
 
-/// `--target` as trust takes it: `docker,containerd`.
+/// `--target` as trust takes it, each once: `docker,containerd` (the script and the dry run
+/// say the same).
 fn target_list(targets: &[crate::trust::Target]) -> String {
-    let names: Vec<&str> = targets.iter().map(|t| t.name()).collect();
+    let names: Vec<&str> = crate::trust::Target::dedup(targets)
+        .iter()
+        .map(|t| t.name())
+        .collect();
     names.join(",")
 }
 
@@ -423,7 +427,7 @@ impl SshPlan<'_> {
             &run,
             &self.config.internal.value,
             &self.config.external.value,
-            &target_list(&crate::trust::Target::dedup(&args.target)),
+            &target_list(&args.target),
         );
         Ok(rollout::script_body(self.payload, &tool, ""))
     }
@@ -431,10 +435,11 @@ impl SshPlan<'_> {
     /// `--dry-run`: what the tool would run on an agent with root `root`.
     fn tool_action(&self, args: &RolloutArgs, root: &str) -> Vec<String> {
         let root = if root.is_empty() { "/" } else { root };
-        let target = if args.target.is_empty() {
+        let targets = target_list(&args.target);
+        let target = if targets.is_empty() {
             String::new()
         } else {
-            format!(" --target {}", target_list(&args.target))
+            format!(" --target {targets}")
         };
         let globals = format!(
             "docker-dcosreg --root {root} --internal {} --external {}",
@@ -445,11 +450,7 @@ impl SshPlan<'_> {
                 "copy the tool to a private directory, then run {globals} untrust{target}"
             )];
         }
-        let flag = match crate::trust::Different::from_flags(args.force, args.add) {
-            crate::trust::Different::Replace => " --force",
-            crate::trust::Different::Beside => " --add",
-            crate::trust::Different::Keep => "",
-        };
+        let flag = crate::trust::Different::from_flags(args.force, args.add).flag();
         self.bundles()
             .iter()
             .map(|(_, endpoints)| {

@@ -458,10 +458,7 @@ pub(crate) fn print_restarts(printer: &Printer, restarts: &[Restart]) -> std::io
         return printer.line("no restart needed");
     }
     for r in restarts {
-        printer.line(format!(
-            "restart needed: {} — {} (run: {})",
-            r.service, r.why, r.command
-        ))?;
+        printer.line(r.line())?;
     }
     Ok(())
 }

@@ -36,41 +36,44 @@ pub(crate) struct AgentBinary {
 /// The largest binary rollout sends (a release build is about 10 MB).
 const MAX_BINARY: u64 = 512 * 1024 * 1024;
 
+/// Why `--agent-binary` cannot be sent, as one line with the way out.
+fn refused(path: &Path, why: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "--agent-binary {}: {why} — give the docker-dcosreg binary to run on the agents",
+        path.display()
+    )
+}
+
+const ELF_MAGIC: &[u8; 4] = b"\x7fELF";
+
 impl AgentBinary {
     /// Whether `path` can be sent: a regular ELF file of at most 512 MB. Cheap (the header
     /// only), so a wrong `--agent-binary` stops the run before agents are listed or asked.
     pub(crate) fn check(fs: Fs<'_>, path: &Path) -> anyhow::Result<()> {
         use std::io::Read;
-        let refused = |why: String| {
-            anyhow::anyhow!(
-                "--agent-binary {}: {why} — give the docker-dcosreg binary to run on the agents",
-                path.display()
-            )
-        };
         let file = fs
             .open_regular(path)
-            .map_err(|e| refused(crate::fsutil::io_reason(&e)))?;
+            .map_err(|e| refused(path, &crate::fsutil::io_reason(&e)))?;
         let len = file.metadata().map(|m| m.len()).unwrap_or(0);
         if len > MAX_BINARY {
-            return Err(refused(format!("is {len} bytes, over {MAX_BINARY}")));
+            return Err(refused(path, &format!("is {len} bytes, over {MAX_BINARY}")));
         }
         let mut magic = [0u8; 4];
-        if file.take(4).read_exact(&mut magic).is_err() || &magic != b"\x7fELF" {
-            return Err(refused("is not an executable (no ELF header)".into()));
+        if file.take(4).read_exact(&mut magic).is_err() || &magic != ELF_MAGIC {
+            return Err(refused(path, "is not an executable (no ELF header)"));
         }
         Ok(())
     }
 
-    /// Read `path` ([`AgentBinary::check`]) and pack it once for every agent.
+    /// Read `path` once (a regular file within the cap, an ELF header, as
+    /// [`AgentBinary::check`] said at the start) and pack it once for every agent.
     pub(crate) fn load(fs: Fs<'_>, path: &Path) -> anyhow::Result<AgentBinary> {
-        Self::check(fs, path)?;
-        let bytes = fs.read_file(path, MAX_BINARY).map_err(|e| {
-            anyhow::anyhow!(
-                "--agent-binary {}: {} — give the docker-dcosreg binary to run on the agents",
-                path.display(),
-                crate::fsutil::io_reason(&e)
-            )
-        })?;
+        let bytes = fs
+            .read_file(path, MAX_BINARY)
+            .map_err(|e| refused(path, &crate::fsutil::io_reason(&e)))?;
+        if !bytes.starts_with(ELF_MAGIC) {
+            return Err(refused(path, "is not an executable (no ELF header)"));
+        }
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(&bytes)
             .context("cannot compress --agent-binary")?;
@@ -165,11 +168,7 @@ pub(crate) fn script_part(
     };
     match run {
         AgentRun::Trust { bundles, different } => {
-            let flag = match different {
-                crate::trust::Different::Replace => " --force",
-                crate::trust::Different::Beside => " --add",
-                crate::trust::Different::Keep => "",
-            };
+            let flag = different.flag();
             for (index, (pem, endpoints)) in bundles.iter().enumerate() {
                 let eps: Vec<String> = endpoints
                     .iter()

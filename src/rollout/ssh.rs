@@ -163,9 +163,10 @@ fn judge(host: &str, run: &Run, attempts: u32, job: Job) -> AgentReport {
     report.restart = tool.restart.clone();
     report.findings = tool.findings.clone();
     for restart in &tool.restart {
-        report.notes.push(format!(
-            "restart needed: {} — {} (run: {})",
-            restart.service, restart.why, restart.command
+        report.notes.push(crate::trust::restart_line(
+            &restart.service,
+            &restart.why,
+            &restart.command,
         ));
     }
     for finding in &tool.findings {

@@ -60,7 +60,7 @@ pub(crate) use docker::{
     ca_file as docker_ca_file, certs_d as docker_certs_d, endpoint_dir as docker_endpoint_dir,
     CERTS_D as DOCKER_CERTS_D,
 };
-pub(crate) use running::{merge as merge_restarts, newest_change, Restart};
+pub(crate) use running::{merge as merge_restarts, newest_change, restart_line, Restart};
 pub(crate) use source::{
     confirm as confirm_ca, from_handshake as ca_from_handshake, in_validity, obtain as obtain_ca,
     parse_fingerprints, render as render_candidate, Approval, Approved, CaSource, Candidate,
@@ -417,6 +417,16 @@ impl Different {
             (_, true) => Different::Beside,
             (true, false) => Different::Replace,
             (false, false) => Different::Keep,
+        }
+    }
+
+    /// The flag that asks `trust` for it, as a command line carries it: ` --force`,
+    /// ` --add`, or nothing (the reverse of [`Different::from_flags`]).
+    pub(crate) fn flag(self) -> &'static str {
+        match self {
+            Different::Replace => " --force",
+            Different::Beside => " --add",
+            Different::Keep => "",
         }
     }
 }

@@ -23,13 +23,25 @@ const USER_HZ: f64 = 100.0;
 /// (both clocks are read to 10 ms): say restart rather than promise too much.
 const MARGIN: Duration = Duration::from_millis(50);
 
-/// One restart a store asks for: `docs/cli.md` "Added for the second wave".
+/// One restart a store asks for (docs/cli.md, `trust`'s and `untrust`'s `restart`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct Restart {
     /// `docker`, `containerd`, `buildkit`.
     pub(crate) service: &'static str,
     pub(crate) why: String,
     pub(crate) command: String,
+}
+
+impl Restart {
+    pub(crate) fn line(&self) -> String {
+        restart_line(self.service, &self.why, &self.command)
+    }
+}
+
+/// How a restart reads in text: `restart needed: SERVICE — WHY (run: COMMAND)`, here and in
+/// `rollout`'s line for an agent whose own trust asked for it.
+pub(crate) fn restart_line(service: &str, why: &str, command: &str) -> String {
+    format!("restart needed: {service} — {why} (run: {command})")
 }
 
 /// A running daemon.
